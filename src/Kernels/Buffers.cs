@@ -1,0 +1,74 @@
+namespace SimNpo.Kernels;
+
+/// <summary>
+/// Storage owned by a backend: host memory for the CPU paths, device memory for ILGPU.
+/// The model allocates a few of these (parameters, gradients, activations) and carves them into <see cref="View{T}"/>s.
+/// </summary>
+public abstract class DeviceBuffer<T> : IDisposable where T : unmanaged
+{
+    public abstract int Length { get; }
+
+    public abstract void Upload(ReadOnlySpan<T> source, int offset);
+
+    public abstract void Download(int offset, Span<T> destination);
+
+    public View<T> All => new(this, 0, Length);
+
+    public virtual void Dispose() => GC.SuppressFinalize(this);
+}
+
+/// <summary>A buffer in managed host memory; CPU ops read and write its array directly.</summary>
+public sealed class HostBuffer<T>(int length) : DeviceBuffer<T> where T : unmanaged
+{
+    public T[] Array { get; } = new T[length];
+
+    public override int Length => Array.Length;
+
+    public override void Upload(ReadOnlySpan<T> source, int offset) => source.CopyTo(Array.AsSpan(offset));
+
+    public override void Download(int offset, Span<T> destination) =>
+        Array.AsSpan(offset, destination.Length).CopyTo(destination);
+}
+
+/// <summary>A contiguous range of a <see cref="DeviceBuffer{T}"/>: the unit every op reads and writes.</summary>
+public readonly record struct View<T>(DeviceBuffer<T> Buffer, int Offset, int Length) where T : unmanaged
+{
+    public View<T> Slice(int offset, int length)
+    {
+        if (offset < 0 || length < 0 || offset + length > Length)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"slice [{offset}, {offset + length}) outside a view of {Length}");
+        return new View<T>(Buffer, Offset + offset, length);
+    }
+
+    /// <summary>The elements as a span; only host buffers have one.</summary>
+    public Span<T> Span => Buffer is HostBuffer<T> host
+        ? host.Array.AsSpan(Offset, Length)
+        : throw new InvalidOperationException("this view lives on a device; copy it to the host first");
+
+    public T[] ToArray()
+    {
+        var result = new T[Length];
+        Buffer.Download(Offset, result);
+        return result;
+    }
+
+    public void CopyFrom(ReadOnlySpan<T> source)
+    {
+        if (source.Length != Length) throw new ArgumentException($"expected {Length} elements, got {source.Length}");
+        Buffer.Upload(source, Offset);
+    }
+}
+
+/// <summary>Hands out consecutive views of one buffer, the llm.c way: sizes first, one allocation, then views.</summary>
+public sealed class ViewCarver<T>(DeviceBuffer<T> buffer) where T : unmanaged
+{
+    private int _next;
+
+    public View<T> Take(int length)
+    {
+        var view = new View<T>(buffer, _next, length);
+        _next += length;
+        if (_next > buffer.Length) throw new InvalidOperationException($"carved {_next} elements from a buffer of {buffer.Length}");
+        return view;
+    }
+}

@@ -1,0 +1,102 @@
+using System.Numerics;
+
+namespace SimNpo.Kernels;
+
+/// <summary>
+/// Shape of one attention call. Queries of sequence b sit at absolute positions QueryStart .. QueryStart+QueryLength-1
+/// and see keys 0..position (causal) that are also below the sequence's length (right padding). Training uses
+/// QueryStart 0 and QueryLength = KeyLength; decoding with a KV cache uses one query at the current position.
+/// </summary>
+public readonly record struct AttentionShape(int Batch, int QueryLength, int KeyLength, int Heads, int KvHeads, int HeadDim, int QueryStart = 0)
+{
+    public int QueryWidth => Heads * HeadDim;
+    public int KvWidth => KvHeads * HeadDim;
+}
+
+/// <summary>
+/// Every op the Llama graph needs, forward and backward. Layout is row-major; a "row" is one token position.
+/// Backward ops ADD into their gradient outputs (never overwrite), so a residual stream's gradient and the gradients
+/// of weights used twice (tied embeddings) accumulate without extra copies; the caller zeroes them first.
+/// Implemented by the plain CPU reference and by the ILGPU backend, so the graph is written once.
+/// </summary>
+public interface IOps<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    string Name { get; }
+
+    DeviceBuffer<T> Allocate(int length);
+
+    DeviceBuffer<int> AllocateInts(int length);
+
+    void Zero(View<T> x);
+
+    void Copy(View<T> destination, View<T> source);
+
+    /// <summary>output[r, :] = table[tokens[r], :].</summary>
+    void Embedding(View<T> output, View<int> tokens, View<T> table, int dim);
+
+    /// <summary>tableGrad[tokens[r], :] += outputGrad[r, :] (scatter-add).</summary>
+    void EmbeddingBackward(View<T> tableGrad, View<int> tokens, View<T> outputGrad, int dim);
+
+    /// <summary>output = input / rms(input) * weight per row; invRms[r] = 1 / sqrt(mean(input[r]²) + eps) is kept for backward.</summary>
+    void RmsNorm(View<T> output, View<T> invRms, View<T> input, View<T> weight, int dim, float eps);
+
+    void RmsNormBackward(View<T> inputGrad, View<T> weightGrad, View<T> outputGrad, View<T> input, View<T> weight, View<T> invRms, int dim);
+
+    /// <summary>output[rows, outDim] = input[rows, inDim] · weightᵀ, weight stored [outDim, inDim] as Hugging Face does.</summary>
+    void MatMul(View<T> output, View<T> input, View<T> weight, int rows, int inDim, int outDim);
+
+    /// <summary>inputGrad += outputGrad · weight; weightGrad += outputGradᵀ · input.</summary>
+    void MatMulBackward(View<T> inputGrad, View<T> weightGrad, View<T> outputGrad, View<T> input, View<T> weight, int rows, int inDim, int outDim);
+
+    /// <summary>
+    /// Rotates x[rows, heads, headDim] in place, Hugging Face layout (element i pairs with i + headDim/2) at angle
+    /// positions[r] · inverseFrequencies[i].
+    /// </summary>
+    void Rope(View<T> x, View<int> positions, View<T> inverseFrequencies, int heads, int headDim);
+
+    /// <summary>The rotation is orthogonal: its backward rotates the gradient in place by the opposite angle.</summary>
+    void RopeBackward(View<T> xGrad, View<int> positions, View<T> inverseFrequencies, int heads, int headDim);
+
+    /// <summary>
+    /// Causal grouped-query attention with scale 1/sqrt(headDim). q [batch, queryLength, heads·headDim], k and v
+    /// [batch, keyLength, kvHeads·headDim], output like q, logSumExp [batch, heads, queryLength] kept for backward.
+    /// Query rows at or past a sequence's length get output 0.
+    /// </summary>
+    void Attention(View<T> output, View<T> logSumExp, View<T> q, View<T> k, View<T> v, View<int> lengths, AttentionShape shape);
+
+    void AttentionBackward(View<T> qGrad, View<T> kGrad, View<T> vGrad, View<T> outputGrad,
+        View<T> q, View<T> k, View<T> v, View<T> output, View<T> logSumExp, View<int> lengths, AttentionShape shape);
+
+    /// <summary>output = silu(gate) * up, elementwise.</summary>
+    void SwiGlu(View<T> output, View<T> gate, View<T> up);
+
+    void SwiGluBackward(View<T> gateGrad, View<T> upGrad, View<T> outputGrad, View<T> gate, View<T> up);
+
+    /// <summary>output = a + b (the residual connection; its backward is the identity on both inputs).</summary>
+    void Add(View<T> output, View<T> a, View<T> b);
+
+    /// <summary>
+    /// logProb[r] = log softmax(logits[r, :])[labels[r]], logSumExp[r] kept for backward; rows with label &lt; 0 give 0.
+    /// Long sums in float64.
+    /// </summary>
+    void LogSoftmaxAtLabels(View<T> logProb, View<T> logSumExp, View<T> logits, View<int> labels, int vocab);
+
+    /// <summary>
+    /// logitsGrad[r, :] = logProbGrad[r] · (onehot(labels[r]) − softmax(logits[r, :])), written over logits in place
+    /// (logitsGrad may be the logits view itself: the softmax is never stored). Rows with label &lt; 0 get 0.
+    /// This one op overwrites instead of adding: the logits are consumed here.
+    /// </summary>
+    void LogSoftmaxAtLabelsBackward(View<T> logitsGrad, View<T> logits, View<T> logSumExp, View<int> labels, View<T> logProbGrad, int vocab);
+
+    /// <summary>Σ x² in float64 (global gradient norms).</summary>
+    double SumOfSquares(View<T> x);
+
+    void Scale(View<T> x, float factor);
+
+    /// <summary>
+    /// One AdamW step with decoupled weight decay: p -= lr·(m̂ / (sqrt(v̂) + eps) + weightDecay·p), step counted from 1.
+    /// </summary>
+    void AdamW(View<T> parameters, View<T> gradients, View<T> firstMoment, View<T> secondMoment, AdamWStep step);
+}
+
+public readonly record struct AdamWStep(float LearningRate, float Beta1, float Beta2, float Epsilon, float WeightDecay, int Step);

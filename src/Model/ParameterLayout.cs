@@ -1,0 +1,72 @@
+namespace SimNpo.Model;
+
+/// <summary>One named parameter tensor: its Hugging Face name, shape, and where it sits in the flat parameter buffer.</summary>
+public sealed record ParameterEntry(string Name, int[] Shape, int Offset)
+{
+    public int Length => Shape.Aggregate(1, (product, dim) => product * dim);
+}
+
+/// <summary>The tensors of one transformer block, as offsets into the flat parameter buffer.</summary>
+public sealed record LayerParameters(
+    ParameterEntry InputNorm, ParameterEntry Query, ParameterEntry Key, ParameterEntry Value, ParameterEntry Output,
+    ParameterEntry PostAttentionNorm, ParameterEntry Gate, ParameterEntry Up, ParameterEntry Down);
+
+/// <summary>
+/// Where every parameter of a Llama model lives in one contiguous buffer, in a fixed order, under its Hugging Face
+/// name. Gradients and AdamW moments use the same layout, so one offset addresses all four.
+/// </summary>
+public sealed class ParameterLayout
+{
+    public ParameterLayout(LlamaConfig config)
+    {
+        Config = config;
+        var entries = new List<ParameterEntry>();
+        var offset = 0L;
+        ParameterEntry Add(string name, params int[] shape)
+        {
+            var entry = new ParameterEntry(name, shape, checked((int)offset));
+            offset += shape.Aggregate(1L, (product, dim) => product * dim);
+            if (offset > Array.MaxLength)
+                throw new NotSupportedException($"a model of more than {Array.MaxLength} parameters does not fit one float32 buffer");
+            entries.Add(entry);
+            return entry;
+        }
+
+        int hidden = config.HiddenSize, ffn = config.IntermediateSize;
+        Embedding = Add("model.embed_tokens.weight", config.VocabSize, hidden);
+        var layers = new List<LayerParameters>();
+        for (var i = 0; i < config.NumHiddenLayers; i++)
+        {
+            var prefix = $"model.layers.{i}.";
+            layers.Add(new LayerParameters(
+                Add(prefix + "input_layernorm.weight", hidden),
+                Add(prefix + "self_attn.q_proj.weight", config.QueryWidth, hidden),
+                Add(prefix + "self_attn.k_proj.weight", config.KvWidth, hidden),
+                Add(prefix + "self_attn.v_proj.weight", config.KvWidth, hidden),
+                Add(prefix + "self_attn.o_proj.weight", hidden, config.QueryWidth),
+                Add(prefix + "post_attention_layernorm.weight", hidden),
+                Add(prefix + "mlp.gate_proj.weight", ffn, hidden),
+                Add(prefix + "mlp.up_proj.weight", ffn, hidden),
+                Add(prefix + "mlp.down_proj.weight", hidden, ffn)));
+        }
+        Layers = layers;
+        FinalNorm = Add("model.norm.weight", hidden);
+        // A tied model has no lm_head tensor: the output projection reads the embedding table.
+        OutputProjection = config.TieWordEmbeddings ? Embedding : Add("lm_head.weight", config.VocabSize, hidden);
+        Entries = entries;
+        TotalLength = (int)offset;
+        ByName = entries.ToDictionary(entry => entry.Name);
+    }
+
+    public LlamaConfig Config { get; }
+    public IReadOnlyList<ParameterEntry> Entries { get; }
+    public IReadOnlyDictionary<string, ParameterEntry> ByName { get; }
+    public int TotalLength { get; }
+    public ParameterEntry Embedding { get; }
+    public IReadOnlyList<LayerParameters> Layers { get; }
+    public ParameterEntry FinalNorm { get; }
+    public ParameterEntry OutputProjection { get; }
+
+    /// <summary>The norms' weights start at 1 in a fresh model; every other tensor is random.</summary>
+    public static bool IsNormWeight(string name) => name.EndsWith("norm.weight", StringComparison.Ordinal);
+}

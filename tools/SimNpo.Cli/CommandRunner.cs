@@ -1,0 +1,48 @@
+using System.CommandLine;
+using SimNpo.Model.IO;
+
+namespace SimNpo.Cli;
+
+/// <summary>
+/// Exit codes: 0 success, 2 bad usage (unknown command or option, missing value), 1 a failure while working.
+/// Failures print one line without a stack trace; only a bug in the tool itself shows one.
+/// </summary>
+public static class CommandRunner
+{
+    public const int Success = 0;
+    public const int Failure = 1;
+    public const int Usage = 2;
+
+    public static int Run(RootCommand root, string[] args, TextWriter? output = null, TextWriter? error = null)
+    {
+        output ??= Console.Out;
+        error ??= Console.Error;
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var problem in parsed.Errors) error.WriteLine($"error: {problem.Message}");
+            error.WriteLine($"Run '{parsed.CommandResult.Command.Name} --help' for usage.");
+            return Usage;
+        }
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+        }
+        catch (UsageException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return Usage;
+        }
+        catch (Exception e) when (IsUserFacing(e))
+        {
+            error.WriteLine($"error: {e.Message}");
+            return Failure;
+        }
+    }
+
+    private static bool IsUserFacing(Exception e) =>
+        e is BadInputException or IOException or UnauthorizedAccessException or NotSupportedException;
+}
+
+/// <summary>Options that parse but do not make sense together; reported like a parse error, with exit code 2.</summary>
+public sealed class UsageException(string message) : Exception(message);

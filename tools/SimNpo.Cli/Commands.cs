@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace SimNpo.Cli;
+
+/// <summary>Every subcommand of `simnpo`, one file each; this list is the only place they are registered.</summary>
+public static class Commands
+{
+    public static IEnumerable<Command> All() =>
+    [
+        InfoCommand.Create(),
+    ];
+}
