@@ -1,0 +1,135 @@
+using System.Numerics;
+using SimNpo.Kernels;
+
+namespace SimNpo.Model.Generation;
+
+/// <summary>
+/// Autoregressive generation with a KV cache: the prompt runs through the graph once (prefill), then each new token
+/// is one position attending to the cached keys and values. Logits are computed for the last position only.
+/// </summary>
+public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly LlamaModel<T> _model;
+    private readonly DeviceBuffer<T> _cache;
+    private readonly View<T>[] _keys;
+    private readonly View<T>[] _values;
+    private readonly Dictionary<int, StepBuffers> _steps = [];
+
+    public Generator(LlamaModel<T> model, int capacity)
+    {
+        var config = model.Config;
+        if (capacity < 1 || capacity > config.MaxPositionEmbeddings)
+            throw new ArgumentOutOfRangeException(nameof(capacity), $"prompt plus new tokens ({capacity}) must be between 1 and max_position_embeddings ({config.MaxPositionEmbeddings})");
+        _model = model;
+        Capacity = capacity;
+        _cache = model.Ops.Allocate(2 * config.NumHiddenLayers * capacity * config.KvWidth);
+        var carver = new ViewCarver<T>(_cache);
+        _keys = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => carver.Take(capacity * config.KvWidth)).ToArray();
+        _values = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => carver.Take(capacity * config.KvWidth)).ToArray();
+    }
+
+    public int Capacity { get; }
+
+    /// <summary>
+    /// Yields new tokens until pickNext returns the end-of-sequence id (which is yielded too), maxNewTokens have been
+    /// produced, or the cache is full. pickNext sees the logits of the last position.
+    /// </summary>
+    public IEnumerable<int> Generate(IReadOnlyList<int> prompt, int maxNewTokens, Func<float[], int> pickNext)
+    {
+        if (prompt.Count == 0) throw new ArgumentException("generation needs at least one prompt token (BOS)");
+        if (prompt.Count >= Capacity) throw new ArgumentException($"the prompt ({prompt.Count} tokens) leaves no room in a cache of {Capacity}");
+        var eos = _model.Config.EosTokenId;
+        var logits = Step(prompt, 0);
+        for (var produced = 0; produced < maxNewTokens; produced++)
+        {
+            var next = pickNext(logits);
+            yield return next;
+            var position = prompt.Count + produced;
+            if (next == eos || position + 1 >= Capacity) yield break;
+            logits = Step([next], position);
+        }
+    }
+
+    /// <summary>Runs tokens at positions start.. through every block, filling the cache, and returns the last position's logits.</summary>
+    private float[] Step(IReadOnlyList<int> tokens, int start)
+    {
+        var config = _model.Config;
+        var ops = _model.Ops;
+        var layout = _model.Layout;
+        var rows = tokens.Count;
+        var buffers = Buffers(rows);
+        buffers.Indices.Tokens.CopyFrom(tokens.ToArray());
+        buffers.Indices.Positions.CopyFrom(Enumerable.Range(start, rows).ToArray());
+        buffers.Indices.Lengths.CopyFrom([start + rows]);
+        var (current, next) = (buffers.Residual, buffers.NextResidual);
+        ops.Embedding(current, buffers.Indices.Tokens, _model.Weight(layout.Embedding), config.HiddenSize);
+        var shape = new AttentionShape(1, rows, Capacity, config.NumAttentionHeads, config.NumKeyValueHeads, config.HeadDim, start);
+        for (var l = 0; l < config.NumHiddenLayers; l++)
+        {
+            var keyWrite = _keys[l].Slice(start * config.KvWidth, rows * config.KvWidth);
+            var valueWrite = _values[l].Slice(start * config.KvWidth, rows * config.KvWidth);
+            _model.LayerForward(layout.Layers[l], buffers.Layer, current, next, (keyWrite, _keys[l]), (valueWrite, _values[l]),
+                buffers.Indices.Positions, buffers.Indices.Lengths, shape, rows, buffers.Projection);
+            (current, next) = (next, current);
+        }
+        var last = current.Slice((rows - 1) * config.HiddenSize, config.HiddenSize);
+        ops.RmsNorm(buffers.FinalNorm, buffers.FinalInvRms, last, _model.Weight(layout.FinalNorm), config.HiddenSize, (float)config.RmsNormEps);
+        ops.MatMul(buffers.Logits, buffers.FinalNorm, _model.Weight(layout.OutputProjection), 1, config.HiddenSize, config.VocabSize);
+        return buffers.Logits.ToArray().Select(float.CreateTruncating).ToArray();
+    }
+
+    /// <summary>Scratch for a step of a given number of positions: one size for the prefill, one for single tokens.</summary>
+    private StepBuffers Buffers(int rows)
+    {
+        if (_steps.TryGetValue(rows, out var buffers)) return buffers;
+        return _steps[rows] = new StepBuffers(_model, rows);
+    }
+
+    public void Dispose()
+    {
+        _cache.Dispose();
+        foreach (var buffers in _steps.Values) buffers.Dispose();
+    }
+
+    private sealed class StepBuffers : IDisposable
+    {
+        private readonly DeviceBuffer<T> _floats;
+        private readonly DeviceBuffer<int> _ints;
+
+        public StepBuffers(LlamaModel<T> model, int rows)
+        {
+            var config = model.Config;
+            long size = 0;
+            Func<int, View<T>> count = length => { size += length; return default; };
+            Carve(config, rows, count);
+            _floats = model.Ops.Allocate(checked((int)size));
+            var carver = new ViewCarver<T>(_floats);
+            (Layer, Residual, NextResidual, Projection, FinalNorm, FinalInvRms, Logits) = Carve(config, rows, carver.Take);
+            _ints = model.Ops.AllocateInts(2 * rows + 1);
+            Indices = new BatchIndices(1, rows, 0, new ViewCarver<int>(_ints).Take);
+        }
+
+        private static (LayerActivations<T>, View<T>, View<T>, View<T>, View<T>, View<T>, View<T>) Carve(LlamaConfig config, int rows, Func<int, View<T>> take)
+        {
+            // Shaped as one sequence of `rows` queries; its own key and value views go unused (the cache holds them).
+            var layer = new LayerActivations<T>(config, 1, rows, take);
+            return (layer, take(rows * config.HiddenSize), take(rows * config.HiddenSize), take(rows * config.HiddenSize),
+                take(config.HiddenSize), take(1), take(config.VocabSize));
+        }
+
+        public LayerActivations<T> Layer { get; }
+        public View<T> Residual { get; }
+        public View<T> NextResidual { get; }
+        public View<T> Projection { get; }
+        public View<T> FinalNorm { get; }
+        public View<T> FinalInvRms { get; }
+        public View<T> Logits { get; }
+        public BatchIndices Indices { get; }
+
+        public void Dispose()
+        {
+            _floats.Dispose();
+            _ints.Dispose();
+        }
+    }
+}

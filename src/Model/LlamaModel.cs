@@ -1,0 +1,221 @@
+using System.Numerics;
+using SimNpo.Kernels;
+
+namespace SimNpo.Model;
+
+/// <summary>
+/// The Llama graph, written once against <see cref="IOps{T}"/>: forward over a right-padded batch to the log-prob of
+/// every scored token, and backward from per-sequence loss weights to the gradient of every parameter.
+/// Parameters and gradients are one buffer each, in <see cref="ParameterLayout"/> order; activations one buffer
+/// sized for the batch shape (reallocated only when a batch needs more).
+/// </summary>
+public sealed class LlamaModel<T> : IDisposable where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private DeviceBuffer<T>? _gradients;
+    private DeviceBuffer<T>? _activationBuffer;
+    private DeviceBuffer<int>? _indexBuffer;
+    private Activations<T>? _activations;
+    private BatchIndices? _indices;
+    private int[] _scoredSequence = [];
+    private int _batch;
+
+    public LlamaModel(LlamaConfig config, IOps<T> ops)
+    {
+        Config = config;
+        Ops = ops;
+        Layout = new ParameterLayout(config);
+        Parameters = ops.Allocate(Layout.TotalLength);
+        var frequencies = RopeFrequencies.Compute(config);
+        RopeInverseFrequencies = ops.Allocate(frequencies.Length).All;
+        RopeInverseFrequencies.CopyFrom(frequencies.Select(T.CreateTruncating).ToArray());
+    }
+
+    public LlamaConfig Config { get; }
+    public IOps<T> Ops { get; }
+    public ParameterLayout Layout { get; }
+    public DeviceBuffer<T> Parameters { get; }
+    public View<T> RopeInverseFrequencies { get; }
+
+    /// <summary>Allocated at the first backward: a model that only scores or generates needs none.</summary>
+    public DeviceBuffer<T> Gradients => _gradients ??= Ops.Allocate(Layout.TotalLength);
+
+    public View<T> Weight(ParameterEntry entry) => Parameters.All.Slice(entry.Offset, entry.Length);
+
+    public View<T> Gradient(ParameterEntry entry) => Gradients.All.Slice(entry.Offset, entry.Length);
+
+    public void ZeroGradients() => Ops.Zero(Gradients.All);
+
+    /// <summary>Runs the batch forward and returns the per-sequence log-probs of the scored answer tokens.</summary>
+    public SequenceScores Forward(TokenBatch batch)
+    {
+        var activations = Prepare(batch);
+        var indices = _indices!;
+        var ops = Ops;
+        var rows = batch.Rows;
+        ops.Embedding(activations.Residuals[0], indices.Tokens, Weight(Layout.Embedding), Config.HiddenSize);
+        var shape = new AttentionShape(batch.Batch, batch.SequenceLength, batch.SequenceLength, Config.NumAttentionHeads, Config.NumKeyValueHeads, Config.HeadDim);
+        for (var l = 0; l < Config.NumHiddenLayers; l++)
+        {
+            var layer = activations.Layers[l];
+            LayerForward(Layout.Layers[l], layer, activations.Residuals[l], activations.Residuals[l + 1], (layer.Key, layer.Key),
+                (layer.Value, layer.Value), indices.Positions, indices.Lengths, shape, rows, activations.ProjectionOutput);
+        }
+        ops.RmsNorm(activations.FinalNorm, activations.FinalInvRms, activations.Residuals[^1], Weight(Layout.FinalNorm), Config.HiddenSize, (float)Config.RmsNormEps);
+        ops.Embedding(activations.ScoredHidden, indices.ScoredRows, activations.FinalNorm, Config.HiddenSize);
+        ops.MatMul(activations.Logits, activations.ScoredHidden, Weight(Layout.OutputProjection), activations.ScoredRows, Config.HiddenSize, Config.VocabSize);
+        ops.LogSoftmaxAtLabels(activations.TokenLogProbs, activations.LogitsLogSumExp, activations.Logits, indices.ScoredTargets, Config.VocabSize);
+
+        var tokenLogProbs = activations.TokenLogProbs.ToArray();
+        var logProb = new double[batch.Batch];
+        var length = new int[batch.Batch];
+        for (var s = 0; s < tokenLogProbs.Length; s++)
+        {
+            logProb[_scoredSequence[s]] += double.CreateTruncating(tokenLogProbs[s]);
+            length[_scoredSequence[s]]++;
+        }
+        return new SequenceScores(logProb, length);
+    }
+
+    /// <summary>
+    /// Adds to <see cref="Gradients"/> the gradient of a loss whose derivative with respect to each sequence's
+    /// log-prob is sequenceWeights[i] (every objective of SPEC.md has that form). Call right after <see cref="Forward"/>.
+    /// </summary>
+    public void Backward(ReadOnlySpan<double> sequenceWeights)
+    {
+        var activations = _activations ?? throw new InvalidOperationException("Backward needs a Forward first");
+        if (sequenceWeights.Length != _batch) throw new ArgumentException($"expected {_batch} sequence weights, got {sequenceWeights.Length}");
+        var indices = _indices!;
+        var ops = Ops;
+        var rows = _batch * activations.SequenceLength;
+        int hidden = Config.HiddenSize;
+
+        var tokenGrad = new T[activations.ScoredRows];
+        for (var s = 0; s < tokenGrad.Length; s++) tokenGrad[s] = T.CreateTruncating(sequenceWeights[_scoredSequence[s]]);
+        activations.TokenLogProbGrad.CopyFrom(tokenGrad);
+        ops.LogSoftmaxAtLabelsBackward(activations.Logits, activations.Logits, activations.LogitsLogSumExp, indices.ScoredTargets, activations.TokenLogProbGrad, Config.VocabSize);
+        ops.Zero(activations.ScoredHiddenGrad);
+        ops.MatMulBackward(activations.ScoredHiddenGrad, Gradient(Layout.OutputProjection), activations.Logits, activations.ScoredHidden,
+            Weight(Layout.OutputProjection), activations.ScoredRows, hidden, Config.VocabSize);
+        ops.Zero(activations.NormGrad);
+        ops.EmbeddingBackward(activations.NormGrad, indices.ScoredRows, activations.ScoredHiddenGrad, hidden);
+        ops.Zero(activations.ResidualGrad);
+        ops.RmsNormBackward(activations.ResidualGrad, Gradient(Layout.FinalNorm), activations.NormGrad, activations.Residuals[^1],
+            Weight(Layout.FinalNorm), activations.FinalInvRms, hidden);
+
+        var shape = new AttentionShape(_batch, activations.SequenceLength, activations.SequenceLength, Config.NumAttentionHeads, Config.NumKeyValueHeads, Config.HeadDim);
+        for (var l = Config.NumHiddenLayers - 1; l >= 0; l--)
+            LayerBackward(Layout.Layers[l], activations.Layers[l], activations.Residuals[l], activations, indices, shape, rows);
+        ops.EmbeddingBackward(Gradient(Layout.Embedding), indices.Tokens, activations.ResidualGrad, hidden);
+    }
+
+    /// <summary>
+    /// One transformer block: x → mid = x + o(attention(rope(q), rope(k), v)) → output = mid + down(silu(gate)·up).
+    /// Keys and values go to keyOut/valueOut; attention reads keyAll/valueAll, which differ only when decoding with a cache.
+    /// </summary>
+    internal void LayerForward(LayerParameters weights, LayerActivations<T> a, View<T> input, View<T> output,
+        (View<T> Write, View<T> Read) keys, (View<T> Write, View<T> Read) values, View<int> positions, View<int> lengths,
+        AttentionShape shape, int rows, View<T> projectionScratch)
+    {
+        var ops = Ops;
+        int hidden = Config.HiddenSize, ffn = Config.IntermediateSize;
+        var eps = (float)Config.RmsNormEps;
+        ops.RmsNorm(a.AttentionNorm, a.AttentionInvRms, input, Weight(weights.InputNorm), hidden, eps);
+        ops.MatMul(a.Query, a.AttentionNorm, Weight(weights.Query), rows, hidden, Config.QueryWidth);
+        ops.MatMul(keys.Write, a.AttentionNorm, Weight(weights.Key), rows, hidden, Config.KvWidth);
+        ops.MatMul(values.Write, a.AttentionNorm, Weight(weights.Value), rows, hidden, Config.KvWidth);
+        ops.Rope(a.Query, positions, RopeInverseFrequencies, Config.NumAttentionHeads, Config.HeadDim);
+        ops.Rope(keys.Write, positions, RopeInverseFrequencies, Config.NumKeyValueHeads, Config.HeadDim);
+        ops.Attention(a.AttentionOutput, a.AttentionLogSumExp, a.Query, keys.Read, values.Read, lengths, shape);
+        ops.MatMul(projectionScratch, a.AttentionOutput, Weight(weights.Output), rows, Config.QueryWidth, hidden);
+        ops.Add(a.Mid, input, projectionScratch);
+        ops.RmsNorm(a.MlpNorm, a.MlpInvRms, a.Mid, Weight(weights.PostAttentionNorm), hidden, eps);
+        ops.MatMul(a.Gate, a.MlpNorm, Weight(weights.Gate), rows, hidden, ffn);
+        ops.MatMul(a.Up, a.MlpNorm, Weight(weights.Up), rows, hidden, ffn);
+        ops.SwiGlu(a.SwiGlu, a.Gate, a.Up);
+        ops.MatMul(projectionScratch, a.SwiGlu, Weight(weights.Down), rows, ffn, hidden);
+        ops.Add(output, a.Mid, projectionScratch);
+    }
+
+    /// <summary>
+    /// Backward through one block. On entry ResidualGrad holds d(output); on exit d(input): the residual path passes
+    /// the gradient through unchanged and each branch's norm backward adds its part.
+    /// </summary>
+    private void LayerBackward(LayerParameters weights, LayerActivations<T> a, View<T> input, Activations<T> g, BatchIndices indices, AttentionShape shape, int rows)
+    {
+        var ops = Ops;
+        int hidden = Config.HiddenSize, ffn = Config.IntermediateSize;
+
+        ops.Zero(g.SwiGluGrad);
+        ops.MatMulBackward(g.SwiGluGrad, Gradient(weights.Down), g.ResidualGrad, a.SwiGlu, Weight(weights.Down), rows, ffn, hidden);
+        ops.Zero(g.GateGrad);
+        ops.Zero(g.UpGrad);
+        ops.SwiGluBackward(g.GateGrad, g.UpGrad, g.SwiGluGrad, a.Gate, a.Up);
+        ops.Zero(g.NormGrad);
+        ops.MatMulBackward(g.NormGrad, Gradient(weights.Gate), g.GateGrad, a.MlpNorm, Weight(weights.Gate), rows, hidden, ffn);
+        ops.MatMulBackward(g.NormGrad, Gradient(weights.Up), g.UpGrad, a.MlpNorm, Weight(weights.Up), rows, hidden, ffn);
+        ops.RmsNormBackward(g.ResidualGrad, Gradient(weights.PostAttentionNorm), g.NormGrad, a.Mid, Weight(weights.PostAttentionNorm), a.MlpInvRms, hidden);
+
+        ops.Zero(g.AttentionOutputGrad);
+        ops.MatMulBackward(g.AttentionOutputGrad, Gradient(weights.Output), g.ResidualGrad, a.AttentionOutput, Weight(weights.Output), rows, Config.QueryWidth, hidden);
+        ops.Zero(g.QueryGrad);
+        ops.Zero(g.KeyGrad);
+        ops.Zero(g.ValueGrad);
+        ops.AttentionBackward(g.QueryGrad, g.KeyGrad, g.ValueGrad, g.AttentionOutputGrad, a.Query, a.Key, a.Value, a.AttentionOutput,
+            a.AttentionLogSumExp, indices.Lengths, shape);
+        ops.RopeBackward(g.QueryGrad, indices.Positions, RopeInverseFrequencies, Config.NumAttentionHeads, Config.HeadDim);
+        ops.RopeBackward(g.KeyGrad, indices.Positions, RopeInverseFrequencies, Config.NumKeyValueHeads, Config.HeadDim);
+        ops.Zero(g.NormGrad);
+        ops.MatMulBackward(g.NormGrad, Gradient(weights.Query), g.QueryGrad, a.AttentionNorm, Weight(weights.Query), rows, hidden, Config.QueryWidth);
+        ops.MatMulBackward(g.NormGrad, Gradient(weights.Key), g.KeyGrad, a.AttentionNorm, Weight(weights.Key), rows, hidden, Config.KvWidth);
+        ops.MatMulBackward(g.NormGrad, Gradient(weights.Value), g.ValueGrad, a.AttentionNorm, Weight(weights.Value), rows, hidden, Config.KvWidth);
+        ops.RmsNormBackward(g.ResidualGrad, Gradient(weights.InputNorm), g.NormGrad, input, Weight(weights.InputNorm), a.AttentionInvRms, hidden);
+    }
+
+    /// <summary>Uploads the batch's integers and makes sure the activations fit its shape.</summary>
+    private Activations<T> Prepare(TokenBatch batch)
+    {
+        var scored = new List<int>();
+        var targets = new List<int>();
+        var sequenceOfRow = new List<int>();
+        for (var r = 0; r < batch.Rows; r++)
+        {
+            if (batch.Targets[r] < 0) continue;
+            if (batch.Targets[r] >= Config.VocabSize) throw new ArgumentException($"target token {batch.Targets[r]} is outside the vocabulary of {Config.VocabSize}");
+            scored.Add(r);
+            targets.Add(batch.Targets[r]);
+            sequenceOfRow.Add(r / batch.SequenceLength);
+        }
+        foreach (var token in batch.Tokens)
+            if (token < 0 || token >= Config.VocabSize) throw new ArgumentException($"token {token} is outside the vocabulary of {Config.VocabSize}");
+
+        if (_activations is not { } current || current.Batch != batch.Batch || current.SequenceLength != batch.SequenceLength || current.ScoredRows != scored.Count)
+        {
+            _activationBuffer?.Dispose();
+            _indexBuffer?.Dispose();
+            var size = Activations<T>.Count(Config, batch.Batch, batch.SequenceLength, scored.Count);
+            _activationBuffer = Ops.Allocate(checked((int)size));
+            var carver = new ViewCarver<T>(_activationBuffer);
+            _activations = new Activations<T>(Config, batch.Batch, batch.SequenceLength, scored.Count, carver.Take);
+            _indexBuffer = Ops.AllocateInts(2 * batch.Rows + batch.Batch + 2 * scored.Count);
+            _indices = new BatchIndices(batch.Batch, batch.SequenceLength, scored.Count, new ViewCarver<int>(_indexBuffer).Take);
+        }
+        var indices = _indices!;
+        indices.Tokens.CopyFrom(batch.Tokens);
+        indices.Positions.CopyFrom(Enumerable.Range(0, batch.Rows).Select(r => r % batch.SequenceLength).ToArray());
+        indices.Lengths.CopyFrom(batch.Lengths);
+        indices.ScoredRows.CopyFrom(scored.ToArray());
+        indices.ScoredTargets.CopyFrom(targets.ToArray());
+        _scoredSequence = sequenceOfRow.ToArray();
+        _batch = batch.Batch;
+        return _activations;
+    }
+
+    public void Dispose()
+    {
+        Parameters.Dispose();
+        _gradients?.Dispose();
+        _activationBuffer?.Dispose();
+        _indexBuffer?.Dispose();
+        RopeInverseFrequencies.Buffer.Dispose();
+    }
+}
