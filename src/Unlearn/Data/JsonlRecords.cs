@@ -1,0 +1,78 @@
+using System.Text.Json;
+using SimNpo.Model;
+using SimNpo.Model.IO;
+
+namespace SimNpo.Unlearn.Data;
+
+/// <summary>
+/// A JSON Lines data file: one object per line, either {"question", "answer"} (TOFU; other fields are ignored) or
+/// {"prompt_ids", "answer_ids"} (pre-tokenized). Blank lines are skipped; any other bad line is refused with its number,
+/// since a silently dropped record would change what is unlearned.
+/// </summary>
+public static class JsonlRecords
+{
+    /// <param name="vocabSize">Pre-tokenized ids must lie in [0, vocabSize).</param>
+    public static IReadOnlyList<DataRecord> Read(string path, int vocabSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(vocabSize);
+        if (!File.Exists(path)) throw new BadInputException(path, "file not found");
+        var records = new List<DataRecord>();
+        var lineNumber = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            lineNumber++;
+            if (!string.IsNullOrWhiteSpace(line)) records.Add(ParseLine(line, vocabSize, path, lineNumber));
+        }
+        if (records.Count == 0) throw new BadInputException(path, "no records");
+        return records;
+    }
+
+    private static DataRecord ParseLine(string line, int vocabSize, string path, int lineNumber)
+    {
+        BadInputException Bad(string problem, Exception? inner = null) => new(path, problem, lineNumber, inner);
+
+        JsonElement root;
+        try
+        {
+            using var document = JsonDocument.Parse(line);
+            root = document.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw Bad($"not valid JSON ({e.Message})", e);
+        }
+        if (root.ValueKind != JsonValueKind.Object) throw Bad($"expected a JSON object, got {root.ValueKind}");
+
+        JsonElement Field(string name) =>
+            root.TryGetProperty(name, out var value) ? value : throw Bad($"missing field '{name}'");
+
+        string Text(string name)
+        {
+            var value = Field(name);
+            return value.ValueKind == JsonValueKind.String ? value.GetString()! : throw Bad($"'{name}' must be a string, got {value.ValueKind}");
+        }
+
+        int[] TokenIds(string name)
+        {
+            var value = Field(name);
+            if (value.ValueKind != JsonValueKind.Array) throw Bad($"'{name}' must be an array of token ids, got {value.ValueKind}");
+            // An empty side would leave nothing to predict from (prompt) or nothing to score (answer).
+            if (value.GetArrayLength() == 0) throw Bad($"'{name}' is empty");
+            var ids = new int[value.GetArrayLength()];
+            var i = 0;
+            foreach (var element in value.EnumerateArray())
+            {
+                if (element.ValueKind != JsonValueKind.Number || !element.TryGetInt32(out var id))
+                    throw Bad($"'{name}'[{i}] must be an integer token id, got {element.GetRawText()}");
+                if (id < 0 || id >= vocabSize) throw Bad($"'{name}'[{i}] = {id} is outside the vocabulary of {vocabSize}");
+                ids[i++] = id;
+            }
+            return ids;
+        }
+
+        var pretokenized = root.TryGetProperty("prompt_ids", out _) || root.TryGetProperty("answer_ids", out _);
+        return pretokenized
+            ? new PretokenizedRecord(new TokenizedExample(TokenIds("prompt_ids"), TokenIds("answer_ids")))
+            : new QaRecord(Text("question"), Text("answer"));
+    }
+}

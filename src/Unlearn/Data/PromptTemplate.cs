@@ -1,0 +1,30 @@
+namespace SimNpo.Unlearn.Data;
+
+/// <summary>
+/// How a question and its answer become text: the prompt is PromptFormat with {question} replaced, and the answer text
+/// is AnswerPrefix followed by the answer. The properties have no setters, so a `with` cannot skip the check.
+/// </summary>
+public sealed record PromptTemplate
+{
+    public const string QuestionSlot = "{question}";
+
+    /// <summary>The Llama-2 chat template that the TOFU models were fine-tuned with.</summary>
+    public static PromptTemplate Llama2Chat { get; } = new("[INST] {question} [/INST]", " ");
+
+    public PromptTemplate(string promptFormat, string answerPrefix)
+    {
+        if (!promptFormat.Contains(QuestionSlot, StringComparison.Ordinal))
+            throw new ArgumentException($"the prompt format '{promptFormat}' must contain {QuestionSlot}", nameof(promptFormat));
+        PromptFormat = promptFormat;
+        AnswerPrefix = answerPrefix;
+    }
+
+    public string PromptFormat { get; }
+
+    public string AnswerPrefix { get; }
+
+    public string Prompt(string question) => PromptFormat.Replace(QuestionSlot, question, StringComparison.Ordinal);
+
+    /// <summary>The whole text of an example: prompt, answer prefix, answer.</summary>
+    public string FullText(string question, string answer) => Prompt(question) + AnswerPrefix + answer;
+}
