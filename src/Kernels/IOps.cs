@@ -99,4 +99,5 @@ public interface IOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     void AdamW(View<T> parameters, View<T> gradients, View<T> firstMoment, View<T> secondMoment, AdamWStep step);
 }
 
-public readonly record struct AdamWStep(float LearningRate, float Beta1, float Beta2, float Epsilon, float WeightDecay, int Step);
+/// <summary>Hyperparameters in float64 so a float64 run reproduces PyTorch exactly; kernels narrow them as they need.</summary>
+public readonly record struct AdamWStep(double LearningRate, double Beta1, double Beta2, double Epsilon, double WeightDecay, int Step);

@@ -43,6 +43,9 @@ public sealed class LlamaModel<T> : IDisposable where T : unmanaged, IFloatingPo
 
     public View<T> Gradient(ParameterEntry entry) => Gradients.All.Slice(entry.Offset, entry.Length);
 
+    /// <summary>Logits of the scored rows of the last batch, in row order; valid between Forward and Backward (which overwrites them).</summary>
+    public View<T> ScoredLogits => (_activations ?? throw new InvalidOperationException("no Forward yet")).Logits;
+
     public void ZeroGradients() => Ops.Zero(Gradients.All);
 
     /// <summary>Runs the batch forward and returns the per-sequence log-probs of the scored answer tokens.</summary>
