@@ -123,7 +123,7 @@ public sealed class SafeTensorsCheckpoint : ITensorReader
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(File.ReadAllBytes(index), new JsonDocumentOptions { AllowDuplicateProperties = false });
+            document = JsonDocument.Parse(File.ReadAllBytes(index), SafeTensorsHeader.StrictJson);
         }
         catch (JsonException error)
         {

@@ -16,7 +16,8 @@ public sealed record SafeTensorsHeader(IReadOnlyDictionary<string, TensorInfo> T
     /// <summary>The reference implementation refuses larger headers, so that a corrupt length cannot exhaust memory.</summary>
     public const long MaxLength = 100_000_000;
 
-    private static readonly JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false };
+    /// <summary>Refuses duplicate keys, which JSON parsers otherwise resolve silently (first or last wins).</summary>
+    internal static readonly JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false };
 
     public static SafeTensorsHeader Parse(byte[] json, long dataLength, string file)
     {
@@ -82,12 +83,13 @@ public sealed record SafeTensorsHeader(IReadOnlyDictionary<string, TensorInfo> T
         if (!SafeTensorsDTypes.TryParse(dtypeName, out var dtype)) throw bad($"tensor '{name}': unknown dtype '{dtypeName}'");
         var shape = Integers("shape");
         var offsets = Integers("data_offsets");
+        var shapeText = $"[{string.Join(", ", shape)}]";
         foreach (var field in entry.EnumerateObject())
         {
             if (field.Name is not ("dtype" or "shape" or "data_offsets")) throw bad($"tensor '{name}': unknown field '{field.Name}'");
         }
 
-        if (shape.Any(dim => dim < 0)) throw bad($"tensor '{name}': negative dimension in shape [{string.Join(", ", shape)}]");
+        if (shape.Any(dim => dim < 0)) throw bad($"tensor '{name}': negative dimension in shape {shapeText}");
         if (offsets.Length != 2) throw bad($"tensor '{name}': 'data_offsets' must hold 2 integers [begin, end], found {offsets.Length}");
         var (begin, end) = (offsets[0], offsets[1]);
         if (begin < 0 || end < begin) throw bad($"tensor '{name}': data_offsets [{begin}, {end}] must satisfy 0 <= begin <= end");
@@ -100,12 +102,12 @@ public sealed record SafeTensorsHeader(IReadOnlyDictionary<string, TensorInfo> T
         }
         catch (OverflowException)
         {
-            throw bad($"tensor '{name}': shape [{string.Join(", ", shape)}] of {dtypeName} overflows a 64-bit byte count");
+            throw bad($"tensor '{name}': shape {shapeText} of {dtypeName} overflows a 64-bit byte count");
         }
 
         var tensor = new TensorInfo(name, dtype, shape, elements, begin, end);
         if (tensor.ByteLength != bytes)
-            throw bad($"tensor '{name}': data_offsets [{begin}, {end}] span {tensor.ByteLength} bytes, but shape {tensor.ShapeText} of {dtypeName} needs {bytes}");
+            throw bad($"tensor '{name}': data_offsets [{begin}, {end}] span {tensor.ByteLength} bytes, but shape {shapeText} of {dtypeName} needs {bytes}");
         return tensor;
     }
 

@@ -60,7 +60,8 @@ public static class SafeTensorsWriter
                 json.WriteEndArray();
                 json.WriteStartArray("data_offsets");
                 json.WriteNumberValue(offset);
-                json.WriteNumberValue(offset += tensor.ByteLength);
+                offset += tensor.ByteLength;
+                json.WriteNumberValue(offset);
                 json.WriteEndArray();
                 json.WriteEndObject();
             }

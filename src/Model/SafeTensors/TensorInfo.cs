@@ -7,6 +7,4 @@ namespace SimNpo.Model.SafeTensors;
 public sealed record TensorInfo(string Name, SafeTensorsDType DType, long[] Shape, long ElementCount, long DataBegin, long DataEnd)
 {
     public long ByteLength => DataEnd - DataBegin;
-
-    public string ShapeText => $"[{string.Join(", ", Shape)}]";
 }

@@ -24,10 +24,11 @@ public sealed class TensorToWrite
 
     private TensorToWrite(string name, long[] shape, SafeTensorsDType dtype, int length, Action<Stream> writeData)
     {
-        if (shape.Any(dim => dim < 0)) throw new ArgumentException($"tensor '{name}': negative dimension in shape [{string.Join(", ", shape)}]", nameof(shape));
+        var shapeText = $"[{string.Join(", ", shape)}]";
+        if (shape.Any(dim => dim < 0)) throw new ArgumentException($"tensor '{name}': negative dimension in shape {shapeText}", nameof(shape));
         var elements = shape.Aggregate(1L, (product, dim) => checked(product * dim));
         if (elements != length)
-            throw new ArgumentException($"tensor '{name}': shape [{string.Join(", ", shape)}] holds {elements} elements but the data has {length}", nameof(shape));
+            throw new ArgumentException($"tensor '{name}': shape {shapeText} holds {elements} elements but the data has {length}", nameof(shape));
         Name = name;
         Shape = shape;
         DType = dtype;
