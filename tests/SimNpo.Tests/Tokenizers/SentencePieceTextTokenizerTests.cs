@@ -32,6 +32,7 @@ public class SentencePieceTextTokenizerTests
         // The dummy prefix makes "Hello" the word-initial "▁Hello" (15043); no BOS (1) or EOS (2) is added.
         Assert.That(tokenizer.Encode("Hello world"), Is.EqualTo(new[] { 15043, 3186 }));
         Assert.That((tokenizer.VocabSize, tokenizer.BosId, tokenizer.EosId), Is.EqualTo((32000, 1, 2)));
+        Assert.That(tokenizer.Decode([1, 15043, 3186, 2]), Is.EqualTo("Hello world"), "BOS and EOS decode to nothing");
     }
 
     [Test]
