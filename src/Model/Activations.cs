@@ -7,20 +7,24 @@ public sealed class LayerActivations<T> where T : unmanaged
 {
     public LayerActivations(LlamaConfig config, int batch, int sequenceLength, Func<int, View<T>> take)
     {
-        var rows = batch * sequenceLength;
-        AttentionNorm = take(rows * config.HiddenSize);
-        AttentionInvRms = take(rows);
-        Query = take(rows * config.QueryWidth);
-        Key = take(rows * config.KvWidth);
-        Value = take(rows * config.KvWidth);
-        AttentionOutput = take(rows * config.QueryWidth);
-        AttentionLogSumExp = take(batch * config.NumAttentionHeads * sequenceLength);
-        Mid = take(rows * config.HiddenSize);
-        MlpNorm = take(rows * config.HiddenSize);
-        MlpInvRms = take(rows);
-        Gate = take(rows * config.IntermediateSize);
-        Up = take(rows * config.IntermediateSize);
-        SwiGlu = take(rows * config.IntermediateSize);
+        // Sizes beyond int would wrap silently: fail instead.
+        checked
+        {
+            var rows = batch * sequenceLength;
+            AttentionNorm = take(rows * config.HiddenSize);
+            AttentionInvRms = take(rows);
+            Query = take(rows * config.QueryWidth);
+            Key = take(rows * config.KvWidth);
+            Value = take(rows * config.KvWidth);
+            AttentionOutput = take(rows * config.QueryWidth);
+            AttentionLogSumExp = take(batch * config.NumAttentionHeads * sequenceLength);
+            Mid = take(rows * config.HiddenSize);
+            MlpNorm = take(rows * config.HiddenSize);
+            MlpInvRms = take(rows);
+            Gate = take(rows * config.IntermediateSize);
+            Up = take(rows * config.IntermediateSize);
+            SwiGlu = take(rows * config.IntermediateSize);
+        }
     }
 
     public View<T> AttentionNorm { get; }
@@ -48,32 +52,35 @@ public sealed class Activations<T> where T : unmanaged
 {
     public Activations(LlamaConfig config, int batch, int sequenceLength, int scoredRows, Func<int, View<T>> take)
     {
-        Batch = batch;
-        SequenceLength = sequenceLength;
-        ScoredRows = scoredRows;
-        var rows = batch * sequenceLength;
-        int hidden = config.HiddenSize, ffn = config.IntermediateSize;
-        Residuals = Enumerable.Range(0, config.NumHiddenLayers + 1).Select(_ => take(rows * hidden)).ToArray();
-        Layers = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new LayerActivations<T>(config, batch, sequenceLength, take)).ToArray();
-        FinalNorm = take(rows * hidden);
-        FinalInvRms = take(rows);
-        ScoredHidden = take(scoredRows * hidden);
-        Logits = take(scoredRows * config.VocabSize);
-        LogitsLogSumExp = take(scoredRows);
-        TokenLogProbs = take(scoredRows);
-        TokenLogProbGrad = take(scoredRows);
+        checked
+        {
+            Batch = batch;
+            SequenceLength = sequenceLength;
+            ScoredRows = scoredRows;
+            var rows = batch * sequenceLength;
+            int hidden = config.HiddenSize, ffn = config.IntermediateSize;
+            Residuals = Enumerable.Range(0, config.NumHiddenLayers + 1).Select(_ => take(rows * hidden)).ToArray();
+            Layers = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new LayerActivations<T>(config, batch, sequenceLength, take)).ToArray();
+            FinalNorm = take(rows * hidden);
+            FinalInvRms = take(rows);
+            ScoredHidden = take(scoredRows * hidden);
+            Logits = take(scoredRows * config.VocabSize);
+            LogitsLogSumExp = take(scoredRows);
+            TokenLogProbs = take(scoredRows);
+            TokenLogProbGrad = take(scoredRows);
 
-        ProjectionOutput = take(rows * hidden);
-        ResidualGrad = take(rows * hidden);
-        NormGrad = take(rows * hidden);
-        QueryGrad = take(rows * config.QueryWidth);
-        KeyGrad = take(rows * config.KvWidth);
-        ValueGrad = take(rows * config.KvWidth);
-        AttentionOutputGrad = take(rows * config.QueryWidth);
-        GateGrad = take(rows * ffn);
-        UpGrad = take(rows * ffn);
-        SwiGluGrad = take(rows * ffn);
-        ScoredHiddenGrad = take(scoredRows * hidden);
+            ProjectionOutput = take(rows * hidden);
+            ResidualGrad = take(rows * hidden);
+            NormGrad = take(rows * hidden);
+            QueryGrad = take(rows * config.QueryWidth);
+            KeyGrad = take(rows * config.KvWidth);
+            ValueGrad = take(rows * config.KvWidth);
+            AttentionOutputGrad = take(rows * config.QueryWidth);
+            GateGrad = take(rows * ffn);
+            UpGrad = take(rows * ffn);
+            SwiGluGrad = take(rows * ffn);
+            ScoredHiddenGrad = take(scoredRows * hidden);
+        }
     }
 
     /// <summary>Elements (of T) the activations of this shape take: the same carving, only counted.</summary>

@@ -9,5 +9,7 @@ public static class Commands
     [
         InfoCommand.Create(),
         ConvertCommand.Create(),
+        GradCommand.Create(),
+        GenerateCommand.Create(),
     ];
 }

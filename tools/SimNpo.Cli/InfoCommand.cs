@@ -1,5 +1,7 @@
 using System.CommandLine;
 using SimNpo.Model;
+using SimNpo.Model.SafeTensors;
+using SimNpo.Unlearn;
 
 namespace SimNpo.Cli;
 
@@ -8,27 +10,61 @@ public static class InfoCommand
 {
     public static Command Create()
     {
-        var model = new Option<DirectoryInfo>("--model") { Description = "model directory (config.json, model.safetensors)", Required = true };
-        var command = new Command("info", "Describe a model: architecture, parameter count, dtype, memory to unlearn it") { model };
+        var model = CommonOptions.Model();
+        var batchSize = new Option<int>("--batch-size") { Description = "batch size to size the activations for", DefaultValueFactory = _ => 8 };
+        var sequenceLength = new Option<int?>("--seq-len") { Description = "sequence length to size the activations for (default: min(512, max_position_embeddings))" };
+        var device = CommonOptions.Device();
+        var command = new Command("info", "Describe a model: architecture, parameter count, dtype, memory to unlearn it in float32 with AdamW")
+        {
+            model, batchSize, sequenceLength, device,
+        };
         command.SetAction(parse =>
         {
             var directory = parse.GetRequiredValue(model).FullName;
-            var config = LlamaConfig.Load(Path.Combine(directory, "config.json"));
+            var config = ModelFiles.LoadConfig(directory);
             var layout = new ParameterLayout(config);
+            string dtypes;
+            using (var checkpoint = SafeTensorsCheckpoint.Open(directory))
+                dtypes = string.Join(", ", checkpoint.Tensors.Values.Select(t => t.DType.HeaderName()).Distinct().Order());
+            var batch = parse.GetRequiredValue(batchSize);
+            var length = parse.GetValue(sequenceLength) ?? Math.Min(512, config.MaxPositionEmbeddings);
+            if (batch < 1 || length < 1) throw new UsageException("--batch-size and --seq-len must be at least 1");
+            // Every position scored: the upper bound of the logits the fused loss needs.
+            var activations = Activations<float>.Count(config, batch, length, batch * length);
+            var parameters = (long)layout.TotalLength;
+
             var output = parse.InvocationConfiguration.Output;
-            output.WriteLine($"model:        {directory}");
-            output.WriteLine($"architecture: {config.Architecture}");
-            output.WriteLine($"layers:       {config.NumHiddenLayers}");
-            output.WriteLine($"dim:          {config.HiddenSize}");
-            output.WriteLine($"heads:        {config.NumAttentionHeads}");
-            output.WriteLine($"kv heads:     {config.NumKeyValueHeads}");
-            output.WriteLine($"head dim:     {config.HeadDim}");
-            output.WriteLine($"ffn dim:      {config.IntermediateSize}");
-            output.WriteLine($"vocab:        {config.VocabSize}");
-            output.WriteLine($"tied:         {config.TieWordEmbeddings}");
-            output.WriteLine($"parameters:   {layout.TotalLength:N0}");
+            void Line(string label, object value) => output.WriteLine($"{label,-22}{value}");
+            Line("model", directory);
+            Line("device", parse.GetRequiredValue(device));
+            Line("architecture", config.Architecture);
+            Line("layers", config.NumHiddenLayers);
+            Line("dim", config.HiddenSize);
+            Line("heads", config.NumAttentionHeads);
+            Line("kv heads", config.NumKeyValueHeads);
+            Line("head dim", config.HeadDim);
+            Line("ffn dim", config.IntermediateSize);
+            Line("vocab", config.VocabSize);
+            Line("max positions", config.MaxPositionEmbeddings);
+            Line("rope", $"theta {config.RopeTheta}" + (config.RopeScaling is { } s ? $", llama3 scaling x{s.Factor}" : ""));
+            Line("tied embeddings", config.TieWordEmbeddings ? "yes" : "no");
+            Line("parameters", $"{parameters:N0}");
+            Line("checkpoint dtype", dtypes);
+            output.WriteLine($"memory to unlearn in float32 with AdamW, batch {batch} x {length}:");
+            Line("  parameters", Bytes(4 * parameters));
+            Line("  gradients", Bytes(4 * parameters));
+            Line("  AdamW moments", Bytes(8 * parameters));
+            Line("  activations", Bytes(4 * activations));
+            Line("  total", Bytes(4 * (4 * parameters + activations)));
             return 0;
         });
         return command;
     }
+
+    private static string Bytes(long bytes) => bytes switch
+    {
+        >= 1L << 30 => $"{bytes / (double)(1L << 30):F2} GiB",
+        >= 1L << 20 => $"{bytes / (double)(1L << 20):F2} MiB",
+        _ => $"{bytes / 1024.0:F1} KiB",
+    };
 }

@@ -1,0 +1,136 @@
+using SimNpo.Kernels;
+using SimNpo.Model;
+using SimNpo.Model.SafeTensors;
+using SimNpo.Unlearn.Data;
+using SimNpo.Unlearn.Objectives;
+
+namespace SimNpo.Tests.Model;
+
+/// <summary>
+/// The CPU reference against the PyTorch fixture (tools/fixtures/make_llama_fixture.py, float64 on the same float32
+/// weights): logits, per-sequence log-probs, the three losses, every parameter gradient, and five AdamW steps.
+/// </summary>
+public class LlamaFixtureTests
+{
+    private static string FixtureDirectory(string configuration) =>
+        Path.Combine(AppContext.BaseDirectory, "Fixtures", "llama", configuration);
+
+    private sealed class Fixture : IDisposable
+    {
+        public Fixture(string configuration)
+        {
+            Directory = FixtureDirectory(configuration);
+            Expected = SafeTensorsFile.Open(Path.Combine(Directory, "expected.safetensors"));
+            var config = ModelFiles.LoadConfig(Directory);
+            Examples = ExampleFiles.Load(Path.Combine(Directory, "batch.jsonl"), Directory, config);
+            Batch = TokenBatch.FromExamples(Examples);
+        }
+
+        public string Directory { get; }
+        public SafeTensorsFile Expected { get; }
+        public IReadOnlyList<TokenizedExample> Examples { get; }
+        public TokenBatch Batch { get; }
+
+        public double[] Get(string name) => Expected.ReadFloat64(name);
+
+        public ISequenceObjective Objective(string name) =>
+            ObjectiveFactory.Create(name, name == "npo" ? 0.1 : 2.5, 0.5, Get("ref_seq_logprob"));
+
+        public void Dispose() => Expected.Dispose();
+    }
+
+    private static IEnumerable<TestCaseData> Cases() =>
+        from configuration in new[] { "untied", "tied" }
+        from objective in new[] { "nll", "simnpo", "npo" }
+        select new TestCaseData(configuration, objective);
+
+    [TestCase("untied")]
+    [TestCase("tied")]
+    public void BatchAndRopeMatchTheFixture(string configuration)
+    {
+        using var fixture = new Fixture(configuration);
+        Assert.That(fixture.Batch.Tokens, Is.EqualTo(fixture.Expected.ReadInt64("tokens").Select(x => (int)x)));
+        Assert.That(fixture.Batch.Targets, Is.EqualTo(fixture.Expected.ReadInt64("targets").Select(x => (int)x)));
+        Assert.That(fixture.Batch.Lengths, Is.EqualTo(fixture.Expected.ReadInt64("lengths").Select(x => (int)x)));
+        // Both sides compute the frequencies in float64 by the same formula: only the last bits may differ.
+        Assert.That(RopeFrequencies.Compute(ModelFiles.LoadConfig(fixture.Directory)), Is.EqualTo(fixture.Get("inv_freq")).Within(1e-15));
+    }
+
+    /// <summary>
+    /// float64 on both sides with different summation orders: agreement to ~1e-12 relative. In float32 the forward
+    /// carries ~1e-7 relative rounding per op through a few dozen ops, so 2e-5 of the largest magnitude is generous
+    /// enough for rounding and far below any error of substance (a wrong mask or rotation changes values by O(1)).
+    /// </summary>
+    [TestCaseSource(nameof(Cases))]
+    public void Float64MatchesPyTorch(string configuration, string objective) => Compare<double>(configuration, objective, 1e-10);
+
+    [TestCaseSource(nameof(Cases))]
+    public void Float32MatchesPyTorch(string configuration, string objective) => Compare<float>(configuration, objective, 2e-5);
+
+    private static void Compare<T>(string configuration, string objectiveName, double tolerance) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        using var fixture = new Fixture(configuration);
+        using var model = ModelFiles.Load(fixture.Directory, new ReferenceOps<T>());
+        var scores = model.Forward(fixture.Batch);
+        AssertClose(model.ScoredLogits.ToArray().Select(double.CreateTruncating).ToArray(), ScoredRows(fixture), tolerance, "logits");
+        AssertClose(scores.LogProb, fixture.Get("seq_logprob"), tolerance, "seq_logprob");
+        Assert.That(scores.Length.Select(x => (double)x), Is.EqualTo(fixture.Get("seq_len")));
+
+        var objective = fixture.Objective(objectiveName);
+        var value = objective.Evaluate(scores);
+        AssertClose([value.Loss], fixture.Get("loss_" + objectiveName), tolerance, "loss");
+        model.ZeroGradients();
+        model.Backward(value.SequenceWeights);
+        var gradients = model.Gradients.All.ToArray();
+        foreach (var entry in model.Layout.Entries)
+            AssertClose(gradients.AsSpan(entry.Offset, entry.Length).ToArray().Select(double.CreateTruncating).ToArray(),
+                fixture.Get($"grad_{objectiveName}.{entry.Name}"), tolerance, entry.Name);
+    }
+
+    /// <summary>The fixture's logits at the scored positions, in row order: the rows the model computes logits for.</summary>
+    private static double[] ScoredRows(Fixture fixture)
+    {
+        var logits = fixture.Get("logits");
+        var vocab = logits.Length / fixture.Batch.Rows;
+        return Enumerable.Range(0, fixture.Batch.Rows).Where(r => fixture.Batch.Targets[r] >= 0)
+            .SelectMany(r => logits.Skip(r * vocab).Take(vocab)).ToArray();
+    }
+
+    /// <summary>
+    /// Five AdamW steps on the SimNPO loss (lr 1e-2, β (0.9, 0.999), eps 1e-8, decay 0.01): the loss before each step
+    /// and every parameter after. float64, so differences are summation order only, compounded over five steps.
+    /// </summary>
+    [TestCase("untied")]
+    [TestCase("tied")]
+    public void FiveAdamWStepsMatchPyTorch(string configuration)
+    {
+        using var fixture = new Fixture(configuration);
+        IOps<double> ops = new ReferenceOps<double>();
+        using var model = ModelFiles.Load(fixture.Directory, ops);
+        var objective = fixture.Objective("simnpo");
+        using var moments = ops.Allocate(2 * model.Layout.TotalLength);
+        var (first, second) = (moments.All.Slice(0, model.Layout.TotalLength), moments.All.Slice(model.Layout.TotalLength, model.Layout.TotalLength));
+        var losses = new double[5];
+        for (var step = 1; step <= 5; step++)
+        {
+            var value = objective.Evaluate(model.Forward(fixture.Batch));
+            losses[step - 1] = value.Loss;
+            model.ZeroGradients();
+            model.Backward(value.SequenceWeights);
+            ops.AdamW(model.Parameters.All, model.Gradients.All, first, second, new AdamWStep(1e-2, 0.9, 0.999, 1e-8, 0.01, step));
+        }
+        AssertClose(losses, fixture.Get("adamw_losses"), 1e-9, "adamw_losses");
+        var parameters = model.Parameters.All.ToArray();
+        foreach (var entry in model.Layout.Entries)
+            AssertClose(parameters.AsSpan(entry.Offset, entry.Length).ToArray(), fixture.Get("after_adamw." + entry.Name), 1e-9, entry.Name);
+    }
+
+    /// <summary>Scaled error: max |a − e| / max |e| over the tensor, so small gradients are held to their own scale.</summary>
+    internal static void AssertClose(double[] actual, double[] expected, double tolerance, string what)
+    {
+        Assert.That(actual, Has.Length.EqualTo(expected.Length), what);
+        var scale = Math.Max(1e-30, expected.Max(Math.Abs));
+        var worst = actual.Zip(expected, (a, e) => Math.Abs(a - e)).Max() / scale;
+        Assert.That(worst, Is.LessThan(tolerance), $"{what}: scaled error {worst:E2} (scale {scale:E2})");
+    }
+}

@@ -1,0 +1,54 @@
+using System.CommandLine;
+using SimNpo.Model;
+using SimNpo.Model.Generation;
+using SimNpo.Model.Tokenizers;
+using SimNpo.Unlearn;
+
+namespace SimNpo.Cli;
+
+/// <summary>`simnpo generate`: greedy or sampled continuation of a prompt (or of BOS alone), streamed as it is produced.</summary>
+public static class GenerateCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var prompt = new Option<string?>("--prompt") { Description = "text to continue; without it generation starts from BOS alone" };
+        var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "stop after this many tokens", DefaultValueFactory = _ => 256 };
+        var temperature = new Option<double>("--temperature") { Description = "0 for greedy decoding", DefaultValueFactory = _ => 0 };
+        var topP = new Option<double>("--top-p") { Description = "nucleus sampling mass", DefaultValueFactory = _ => 1 };
+        var seed = CommonOptions.Seed();
+        var device = CommonOptions.Device();
+        var command = new Command("generate", "Generate text with a KV cache, stopping at EOS or the token limit")
+        {
+            model, prompt, maxNewTokens, temperature, topP, seed, device,
+        };
+        command.SetAction(parse =>
+        {
+            var directory = parse.GetRequiredValue(model).FullName;
+            using var llama = ModelFiles.Load(directory, Devices.Create(parse.GetRequiredValue(device)));
+            var tokenizer = TokenizerLoader.Load(directory, llama.Config);
+            var sampler = new TokenSampler(parse.GetRequiredValue(temperature), parse.GetRequiredValue(topP), parse.GetRequiredValue(seed));
+            var limit = parse.GetRequiredValue(maxNewTokens);
+            if (limit < 1) throw new UsageException("--max-new-tokens must be at least 1");
+            List<int> promptIds = [llama.Config.BosTokenId, .. tokenizer.Encode(parse.GetValue(prompt) ?? "")];
+            using var generator = new Generator<float>(llama, Math.Min(promptIds.Count + limit, llama.Config.MaxPositionEmbeddings));
+
+            var output = parse.InvocationConfiguration.Output;
+            var shown = tokenizer.Decode(promptIds.Skip(1));
+            output.Write(shown);
+            var produced = new List<int>(promptIds.Skip(1));
+            foreach (var token in generator.Generate(promptIds, limit, logits => sampler.Next(logits)))
+            {
+                if (token == llama.Config.EosTokenId) break;
+                produced.Add(token);
+                // Decoding the whole text each time keeps multi-token characters and SentencePiece spaces right.
+                var text = tokenizer.Decode(produced);
+                output.Write(text[Math.Min(shown.Length, text.Length)..]);
+                shown = text;
+            }
+            output.WriteLine();
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,69 @@
+using System.CommandLine;
+using SimNpo.Model;
+using SimNpo.Model.SafeTensors;
+using SimNpo.Unlearn;
+using SimNpo.Unlearn.Data;
+using SimNpo.Unlearn.Objectives;
+
+namespace SimNpo.Cli;
+
+/// <summary>
+/// `simnpo grad`: one forward and backward over every record of a file as one batch, written as safetensors
+/// (loss, per-sequence log-probs and lengths, the gradient of every parameter), for checking against other engines.
+/// </summary>
+public static class GradCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var data = new Option<FileInfo>("--data") { Description = "JSON Lines records (question/answer, or prompt_ids/answer_ids)", Required = true };
+        var objective = new Option<string>("--objective") { Description = "loss to differentiate", DefaultValueFactory = _ => "nll" }
+            .AcceptOnlyFromAmong(ObjectiveFactory.GradNames);
+        var beta = new Option<double?>("--beta") { Description = $"β of simnpo (default {ObjectiveFactory.SimNpoBeta}) and npo (default {ObjectiveFactory.NpoBeta})" };
+        var gamma = new Option<double>("--gamma") { Description = "SimNPO margin γ", DefaultValueFactory = _ => 0 };
+        var referenceModel = new Option<DirectoryInfo?>("--ref-model") { Description = "reference model for npo (default: --model itself)" };
+        var device = CommonOptions.Device();
+        var output = new Option<FileInfo>("--out") { Description = "output .safetensors file", Required = true };
+        var command = new Command("grad", "One forward and backward over all records as one batch; writes loss, seq_logprob, seq_len and grad.<parameter>")
+        {
+            model, data, objective, beta, gamma, referenceModel, device, output,
+        };
+        command.SetAction(parse =>
+        {
+            var ops = Devices.Create(parse.GetRequiredValue(device));
+            var modelDirectory = parse.GetRequiredValue(model).FullName;
+            using var llama = ModelFiles.Load(modelDirectory, ops);
+            var batch = TokenBatch.FromExamples(ExampleFiles.Load(parse.GetRequiredValue(data).FullName, modelDirectory, llama.Config), llama.Config.MaxPositionEmbeddings);
+            var name = parse.GetRequiredValue(objective);
+            double[]? referenceLogProbs = null;
+            if (name == "npo")
+            {
+                var referenceDirectory = parse.GetValue(referenceModel)?.FullName ?? modelDirectory;
+                using var reference = ModelFiles.Load(referenceDirectory, ops);
+                referenceLogProbs = reference.Forward(batch).LogProb;
+            }
+            var loss = ObjectiveFactory.Create(name, parse.GetValue(beta), parse.GetRequiredValue(gamma), referenceLogProbs);
+            var scores = llama.Forward(batch);
+            var value = loss.Evaluate(scores);
+            llama.ZeroGradients();
+            llama.Backward(value.SequenceWeights);
+
+            var gradients = llama.Gradients.All.ToArray();
+            var tensors = new List<TensorToWrite>
+            {
+                new TensorToWrite("loss", [1], new[] { (float)value.Loss }),
+                new TensorToWrite("seq_logprob", [scores.Count], scores.LogProb.Select(x => (float)x).ToArray()),
+                new TensorToWrite("seq_len", [scores.Count], scores.Length.Select(x => (float)x).ToArray()),
+            };
+            foreach (var entry in llama.Layout.Entries)
+                tensors.Add(new TensorToWrite("grad." + entry.Name, entry.Shape.Select(d => (long)d).ToArray(), gradients.AsMemory(entry.Offset, entry.Length)));
+            var path = parse.GetRequiredValue(output).FullName;
+            SafeTensorsWriter.Write(path, tensors, new Dictionary<string, string> { ["objective"] = loss.Name, ["device"] = ops.Name });
+            var console = parse.InvocationConfiguration.Output;
+            console.WriteLine($"{loss.Name} loss {value.Loss:G9} over {scores.Count} sequences, {scores.TotalLength} scored tokens ({ops.Name})");
+            console.WriteLine($"wrote {path}");
+            return 0;
+        });
+        return command;
+    }
+}
