@@ -21,7 +21,7 @@ public static class CommandRunner
         if (parsed.Errors.Count > 0)
         {
             foreach (var problem in parsed.Errors) error.WriteLine($"error: {problem.Message}");
-            error.WriteLine($"Run '{parsed.CommandResult.Command.Name} --help' for usage.");
+            error.WriteLine($"Run '{CommandPath(parsed.CommandResult)} --help' for usage.");
             return Usage;
         }
         try
@@ -39,6 +39,10 @@ public static class CommandRunner
             return Failure;
         }
     }
+
+    /// <summary>"simnpo convert llama2c": the command's name after its parents', as the user types it.</summary>
+    private static string CommandPath(System.CommandLine.Parsing.CommandResult result) =>
+        result.Parent is System.CommandLine.Parsing.CommandResult parent ? $"{CommandPath(parent)} {result.Command.Name}" : "simnpo";
 
     private static bool IsUserFacing(Exception e) =>
         e is BadInputException or IOException or UnauthorizedAccessException or NotSupportedException;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SimNpo.Unlearn;
+using SimNpo.Unlearn.Data;
 
 namespace SimNpo.Cli;
 
@@ -12,6 +13,25 @@ public static class CommonOptions
     public static Option<string> Device() =>
         new Option<string>("--device") { Description = $"where to run: {string.Join(", ", Devices.Names)}", DefaultValueFactory = _ => Devices.Default }
             .AcceptOnlyFromAmong(Devices.Names);
+
+    public static Option<string> PromptFormat() =>
+        new("--prompt-format") { Description = "how a question becomes the prompt; {question} is replaced", DefaultValueFactory = _ => PromptTemplate.Llama2Chat.PromptFormat };
+
+    public static Option<string> AnswerPrefix() =>
+        new("--answer-prefix") { Description = "text between the prompt and the answer", DefaultValueFactory = _ => PromptTemplate.Llama2Chat.AnswerPrefix };
+
+    /// <summary>The template the two options above describe; a format without {question} is a usage error.</summary>
+    public static PromptTemplate Template(ParseResult parse, Option<string> promptFormat, Option<string> answerPrefix)
+    {
+        try
+        {
+            return new PromptTemplate(parse.GetRequiredValue(promptFormat), parse.GetRequiredValue(answerPrefix));
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+    }
 
     public static Option<int> Seed() => new("--seed") { Description = "random seed", DefaultValueFactory = _ => 0 };
 }

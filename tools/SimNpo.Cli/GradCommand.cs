@@ -22,18 +22,21 @@ public static class GradCommand
         var beta = new Option<double?>("--beta") { Description = $"β of simnpo (default {ObjectiveFactory.SimNpoBeta}) and npo (default {ObjectiveFactory.NpoBeta})" };
         var gamma = new Option<double>("--gamma") { Description = "SimNPO margin γ", DefaultValueFactory = _ => 0 };
         var referenceModel = new Option<DirectoryInfo?>("--ref-model") { Description = "reference model for npo (default: --model itself)" };
+        var promptFormat = CommonOptions.PromptFormat();
+        var answerPrefix = CommonOptions.AnswerPrefix();
         var device = CommonOptions.Device();
         var output = new Option<FileInfo>("--out") { Description = "output .safetensors file", Required = true };
         var command = new Command("grad", "One forward and backward over all records as one batch; writes loss, seq_logprob, seq_len and grad.<parameter>")
         {
-            model, data, objective, beta, gamma, referenceModel, device, output,
+            model, data, objective, beta, gamma, referenceModel, promptFormat, answerPrefix, device, output,
         };
         command.SetAction(parse =>
         {
             var ops = Devices.Create(parse.GetRequiredValue(device));
             var modelDirectory = parse.GetRequiredValue(model).FullName;
             using var llama = ModelFiles.Load(modelDirectory, ops);
-            var batch = TokenBatch.FromExamples(ExampleFiles.Load(parse.GetRequiredValue(data).FullName, modelDirectory, llama.Config), llama.Config.MaxPositionEmbeddings);
+            var batch = TokenBatch.FromExamples(ExampleFiles.Load(parse.GetRequiredValue(data).FullName, modelDirectory, llama.Config,
+                CommonOptions.Template(parse, promptFormat, answerPrefix)), llama.Config.MaxPositionEmbeddings);
             var name = parse.GetRequiredValue(objective);
             double[]? referenceLogProbs = null;
             if (name == "npo")

@@ -1,26 +1,17 @@
-using System.CommandLine;
 using SimNpo.Cli;
+using SimNpo.Tests.Cli;
 
 namespace SimNpo.Tests.Conversion;
 
 public class ConvertCommandTests
 {
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var root = new RootCommand();
-        foreach (var command in Commands.All()) root.Subcommands.Add(command);
-        var (output, error) = (new StringWriter(), new StringWriter());
-        var code = CommandRunner.Run(root, args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
-
     [Test]
     public void ConvertsStories260KAndSaysWhatItWrote()
     {
         var checkpoint = SharedFiles.Require("models/stories260K/stories260K.bin");
         var tokenizer = SharedFiles.Require("models/stories260K/tok512.bin");
         using var directory = new TempDirectory();
-        var (code, output, _) = Run("convert", "llama2c", "--checkpoint", checkpoint, "--tokenizer", tokenizer, "--out", directory.Path);
+        var (code, output, _) = Simnpo.Run("convert", "llama2c", "--checkpoint", checkpoint, "--tokenizer", tokenizer, "--out", directory.Path);
         Assert.That(code, Is.EqualTo(CommandRunner.Success));
         Assert.That(output, Does.Contain("5 layers, dim 64, 8 heads (4 kv), vocab 512, tied"));
         foreach (var name in new[] { "config.json", "model.safetensors", "tokenizer.model" })
@@ -36,7 +27,7 @@ public class ConvertCommandTests
         using var directory = new TempDirectory();
         File.WriteAllBytes(directory.File("model.bin"), new byte[3]);
         File.WriteAllBytes(directory.File("tok.bin"), new byte[3]);
-        var (code, _, error) = Run("convert", "llama2c", "--checkpoint", directory.File("model.bin"), "--tokenizer", directory.File("tok.bin"), "--out", directory.File("out"));
+        var (code, _, error) = Simnpo.Run("convert", "llama2c", "--checkpoint", directory.File("model.bin"), "--tokenizer", directory.File("tok.bin"), "--out", directory.File("out"));
         Assert.That(code, Is.EqualTo(CommandRunner.Failure));
         Assert.That(error, Is.EqualTo($"error: {directory.File("model.bin")}: 3 bytes is too short for a llama2.c checkpoint (the header alone is 28)" + Environment.NewLine));
     }
