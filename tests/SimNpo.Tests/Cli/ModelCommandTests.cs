@@ -10,8 +10,7 @@ public class ModelCommandTests
 
     private static string ConvertStories(TempDirectory directory)
     {
-        var (code, _, error) = Simnpo.Run("convert", "llama2c", "--checkpoint", SharedFiles.Require("models/stories260K/stories260K.bin"),
-            "--tokenizer", SharedFiles.Require("models/stories260K/tok512.bin"), "--out", directory.Path);
+        var (code, _, error) = Simnpo.Run("convert", "llama2c", "--checkpoint", Stories260K.Checkpoint, "--tokenizer", Stories260K.Vocabulary, "--out", directory.Path);
         Assert.That(code, Is.EqualTo(CommandRunner.Success), error);
         return directory.Path;
     }

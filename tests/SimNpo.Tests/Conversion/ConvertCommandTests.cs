@@ -8,8 +8,7 @@ public class ConvertCommandTests
     [Test]
     public void ConvertsStories260KAndSaysWhatItWrote()
     {
-        var checkpoint = SharedFiles.Require("models/stories260K/stories260K.bin");
-        var tokenizer = SharedFiles.Require("models/stories260K/tok512.bin");
+        var (checkpoint, tokenizer) = (Stories260K.Checkpoint, Stories260K.Vocabulary);
         using var directory = new TempDirectory();
         var (code, output, _) = Simnpo.Run("convert", "llama2c", "--checkpoint", checkpoint, "--tokenizer", tokenizer, "--out", directory.Path);
         Assert.That(code, Is.EqualTo(CommandRunner.Success));

@@ -17,8 +17,8 @@ public class Stories260KConversionTests
     [OneTimeSetUp]
     public void Convert()
     {
-        checkpointPath = SharedFiles.Require("models/stories260K/stories260K.bin");
-        tokenizerPath = SharedFiles.Require("models/stories260K/tok512.bin");
+        checkpointPath = Stories260K.Checkpoint;
+        tokenizerPath = Stories260K.Vocabulary;
         output = new TempDirectory();
         Llama2CConverter.Convert(checkpointPath, tokenizerPath, output.Path);
     }

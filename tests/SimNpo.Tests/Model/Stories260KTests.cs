@@ -1,6 +1,5 @@
 using SimNpo.Kernels;
 using SimNpo.Model;
-using SimNpo.Model.Conversion;
 using SimNpo.Model.Generation;
 using SimNpo.Model.Tokenizers;
 
@@ -14,11 +13,8 @@ public class Stories260KTests
     [Test]
     public void GreedyGenerationFromBosTellsThePublishedStory()
     {
-        var checkpoint = SharedFiles.Require("models/stories260K/stories260K.bin");
-        var vocabulary = SharedFiles.Require("models/stories260K/tok512.bin");
         using var directory = new TempDirectory();
-        Llama2CConverter.Convert(checkpoint, vocabulary, directory.Path);
-        using var model = ModelFiles.Load(directory.Path, new ReferenceOps<float>());
+        using var model = ModelFiles.Load(Stories260K.ConvertInto(directory), new ReferenceOps<float>());
         var tokenizer = TokenizerLoader.Load(directory.Path, model.Config);
         using var generator = new Generator<float>(model, capacity: 64);
 
@@ -31,11 +27,8 @@ public class Stories260KTests
     [Test]
     public void CachedDecodingEqualsRecomputingTheWholeSequence()
     {
-        var checkpoint = SharedFiles.Require("models/stories260K/stories260K.bin");
-        var vocabulary = SharedFiles.Require("models/stories260K/tok512.bin");
         using var directory = new TempDirectory();
-        Llama2CConverter.Convert(checkpoint, vocabulary, directory.Path);
-        using var model = ModelFiles.Load(directory.Path, new ReferenceOps<double>());
+        using var model = ModelFiles.Load(Stories260K.ConvertInto(directory), new ReferenceOps<double>());
         using var generator = new Generator<double>(model, capacity: 32);
         List<int> sequence = [model.Config.BosTokenId];
         var logitsSeen = new List<float[]>();

@@ -1,0 +1,18 @@
+using SimNpo.Model.Conversion;
+
+namespace SimNpo.Tests;
+
+/// <summary>The shared stories260K llama2.c model, and its conversion to a Hugging Face directory.</summary>
+public static class Stories260K
+{
+    public static string Checkpoint => SharedFiles.Require("models/stories260K/stories260K.bin");
+
+    public static string Vocabulary => SharedFiles.Require("models/stories260K/tok512.bin");
+
+    /// <summary>Converts into the directory and returns its path.</summary>
+    public static string ConvertInto(TempDirectory directory)
+    {
+        Llama2CConverter.Convert(Checkpoint, Vocabulary, directory.Path);
+        return directory.Path;
+    }
+}
