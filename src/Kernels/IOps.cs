@@ -88,6 +88,21 @@ public interface IOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </summary>
     void LogSoftmaxAtLabelsBackward(View<T> logitsGrad, View<T> logits, View<T> logSumExp, View<int> labels, View<T> logProbGrad, int vocab);
 
+    /// <summary>output[r, :] = log softmax(logits[r, :]), long sums in float64; output may be the logits view (in place).</summary>
+    void LogSoftmax(View<T> output, View<T> logits, int vocab);
+
+    /// <summary>
+    /// kl[r] = KL(exp(targetLogProbs[r, :]) ‖ softmax(logits[r, :])) = Σ_v exp(t_v)·(t_v − (logits_v − logSumExp[r])),
+    /// logSumExp[r] kept for backward. Long sums in float64.
+    /// </summary>
+    void KlDivergence(View<T> kl, View<T> logSumExp, View<T> logits, View<T> targetLogProbs, int vocab);
+
+    /// <summary>
+    /// logitsGrad[r, :] = rowWeight[r] · (softmax(logits[r, :]) − exp(targetLogProbs[r, :])), overwriting like
+    /// <see cref="LogSoftmaxAtLabelsBackward"/>: logitsGrad may be the logits view itself.
+    /// </summary>
+    void KlDivergenceBackward(View<T> logitsGrad, View<T> logits, View<T> logSumExp, View<T> targetLogProbs, View<T> rowWeight, int vocab);
+
     /// <summary>Σ x² in float64 (global gradient norms).</summary>
     double SumOfSquares(View<T> x);
 

@@ -65,7 +65,7 @@ public static class LogSoftmaxAtLabels
         }
 
         /// <summary>One pass in float64: a running maximum, and the sum of exponentials rescaled whenever the maximum grows.</summary>
-        private static double LogSumExp<T>(ReadOnlySpan<T> row) where T : unmanaged, IFloatingPointIeee754<T>
+        internal static double LogSumExp<T>(ReadOnlySpan<T> row) where T : unmanaged, IFloatingPointIeee754<T>
         {
             var max = double.NegativeInfinity;
             var sum = 0.0;

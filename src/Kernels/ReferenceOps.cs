@@ -69,6 +69,15 @@ public sealed class ReferenceOps<T> : IOps<T> where T : unmanaged, IFloatingPoin
     void IOps<T>.LogSoftmaxAtLabelsBackward(View<T> logitsGrad, View<T> logits, View<T> logSumExp, View<int> labels, View<T> logProbGrad, int vocab) =>
         LogSoftmaxAtLabels.Reference.Backward(HostMemory(logitsGrad), HostMemory(logits), HostMemory(logSumExp), HostMemory(labels), HostMemory(logProbGrad), vocab);
 
+    void IOps<T>.LogSoftmax(View<T> output, View<T> logits, int vocab) =>
+        LogSoftmax.Reference.Forward(HostMemory(output), HostMemory(logits), vocab);
+
+    void IOps<T>.KlDivergence(View<T> kl, View<T> logSumExp, View<T> logits, View<T> targetLogProbs, int vocab) =>
+        KlDivergence.Reference.Forward(HostMemory(kl), HostMemory(logSumExp), HostMemory(logits), HostMemory(targetLogProbs), vocab);
+
+    void IOps<T>.KlDivergenceBackward(View<T> logitsGrad, View<T> logits, View<T> logSumExp, View<T> targetLogProbs, View<T> rowWeight, int vocab) =>
+        KlDivergence.Reference.Backward(HostMemory(logitsGrad), HostMemory(logits), HostMemory(logSumExp), HostMemory(targetLogProbs), HostMemory(rowWeight), vocab);
+
     double IOps<T>.SumOfSquares(View<T> x) => SumOfSquares.Reference.Compute<T>(x.Span);
 
     void IOps<T>.Scale(View<T> x, float factor) => Scale.Reference.Apply(x.Span, factor);

@@ -9,7 +9,7 @@ namespace SimNpo.Model;
 /// Parameters and gradients are one buffer each, in <see cref="ParameterLayout"/> order; activations one buffer
 /// sized for the batch shape (reallocated only when a batch needs more).
 /// </summary>
-public sealed class LlamaModel<T> : IDisposable where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFloatingPointIeee754<T>
 {
     private DeviceBuffer<T>? _gradients;
     private DeviceBuffer<T>? _activationBuffer;
@@ -51,22 +51,8 @@ public sealed class LlamaModel<T> : IDisposable where T : unmanaged, IFloatingPo
     /// <summary>Runs the batch forward and returns the per-sequence log-probs of the scored answer tokens.</summary>
     public SequenceScores Forward(TokenBatch batch)
     {
-        var activations = Prepare(batch);
-        var indices = _indices!;
-        var ops = Ops;
-        var rows = batch.Rows;
-        ops.Embedding(activations.Residuals[0], indices.Tokens, Weight(Layout.Embedding), Config.HiddenSize);
-        var shape = new AttentionShape(batch.Batch, batch.SequenceLength, batch.SequenceLength, Config.NumAttentionHeads, Config.NumKeyValueHeads, Config.HeadDim);
-        for (var l = 0; l < Config.NumHiddenLayers; l++)
-        {
-            var layer = activations.Layers[l];
-            LayerForward(Layout.Layers[l], layer, activations.Residuals[l], activations.Residuals[l + 1], (layer.Key, layer.Key),
-                (layer.Value, layer.Value), indices.Positions, indices.Lengths, shape, rows, activations.ProjectionOutput);
-        }
-        ops.RmsNorm(activations.FinalNorm, activations.FinalInvRms, activations.Residuals[^1], Weight(Layout.FinalNorm), Config.HiddenSize, (float)Config.RmsNormEps);
-        ops.Embedding(activations.ScoredHidden, indices.ScoredRows, activations.FinalNorm, Config.HiddenSize);
-        ops.MatMul(activations.Logits, activations.ScoredHidden, Weight(Layout.OutputProjection), activations.ScoredRows, Config.HiddenSize, Config.VocabSize);
-        ops.LogSoftmaxAtLabels(activations.TokenLogProbs, activations.LogitsLogSumExp, activations.Logits, indices.ScoredTargets, Config.VocabSize);
+        var activations = ForwardToLogits(batch);
+        Ops.LogSoftmaxAtLabels(activations.TokenLogProbs, activations.LogitsLogSumExp, activations.Logits, _indices!.ScoredTargets, Config.VocabSize);
 
         var tokenLogProbs = activations.TokenLogProbs.ToArray();
         var logProb = new double[batch.Batch];
@@ -87,15 +73,46 @@ public sealed class LlamaModel<T> : IDisposable where T : unmanaged, IFloatingPo
     {
         var activations = _activations ?? throw new InvalidOperationException("Backward needs a Forward first");
         if (sequenceWeights.Length != _batch) throw new ArgumentException($"expected {_batch} sequence weights, got {sequenceWeights.Length}");
+        var tokenGrad = new T[activations.ScoredRows];
+        for (var s = 0; s < tokenGrad.Length; s++) tokenGrad[s] = T.CreateTruncating(sequenceWeights[_scoredSequence[s]]);
+        activations.TokenLogProbGrad.CopyFrom(tokenGrad);
+        Ops.LogSoftmaxAtLabelsBackward(activations.Logits, activations.Logits, activations.LogitsLogSumExp, _indices!.ScoredTargets, activations.TokenLogProbGrad, Config.VocabSize);
+        BackwardFromLogits(activations);
+    }
+
+    /// <summary>
+    /// The graph up to the logits of the scored rows, shared by every head (log-prob at the labels, KL to a reference):
+    /// the heads differ only in what they compute from the logits and in the logits gradient they write back.
+    /// </summary>
+    private Activations<T> ForwardToLogits(TokenBatch batch)
+    {
+        _klTargets = null; // KL targets belong to the one forward they were given to
+        var activations = Prepare(batch);
+        var indices = _indices!;
+        var ops = Ops;
+        var rows = batch.Rows;
+        ops.Embedding(activations.Residuals[0], indices.Tokens, Weight(Layout.Embedding), Config.HiddenSize);
+        var shape = new AttentionShape(batch.Batch, batch.SequenceLength, batch.SequenceLength, Config.NumAttentionHeads, Config.NumKeyValueHeads, Config.HeadDim);
+        for (var l = 0; l < Config.NumHiddenLayers; l++)
+        {
+            var layer = activations.Layers[l];
+            LayerForward(Layout.Layers[l], layer, activations.Residuals[l], activations.Residuals[l + 1], (layer.Key, layer.Key),
+                (layer.Value, layer.Value), indices.Positions, indices.Lengths, shape, rows, activations.ProjectionOutput);
+        }
+        ops.RmsNorm(activations.FinalNorm, activations.FinalInvRms, activations.Residuals[^1], Weight(Layout.FinalNorm), Config.HiddenSize, (float)Config.RmsNormEps);
+        ops.Embedding(activations.ScoredHidden, indices.ScoredRows, activations.FinalNorm, Config.HiddenSize);
+        ops.MatMul(activations.Logits, activations.ScoredHidden, Weight(Layout.OutputProjection), activations.ScoredRows, Config.HiddenSize, Config.VocabSize);
+        return activations;
+    }
+
+    /// <summary>Adds to <see cref="Gradients"/> what flows back from the gradient a head has written over the logits.</summary>
+    private void BackwardFromLogits(Activations<T> activations)
+    {
         var indices = _indices!;
         var ops = Ops;
         var rows = _batch * activations.SequenceLength;
         int hidden = Config.HiddenSize;
 
-        var tokenGrad = new T[activations.ScoredRows];
-        for (var s = 0; s < tokenGrad.Length; s++) tokenGrad[s] = T.CreateTruncating(sequenceWeights[_scoredSequence[s]]);
-        activations.TokenLogProbGrad.CopyFrom(tokenGrad);
-        ops.LogSoftmaxAtLabelsBackward(activations.Logits, activations.Logits, activations.LogitsLogSumExp, indices.ScoredTargets, activations.TokenLogProbGrad, Config.VocabSize);
         ops.Zero(activations.ScoredHiddenGrad);
         ops.MatMulBackward(activations.ScoredHiddenGrad, Gradient(Layout.OutputProjection), activations.Logits, activations.ScoredHidden,
             Weight(Layout.OutputProjection), activations.ScoredRows, hidden, Config.VocabSize);

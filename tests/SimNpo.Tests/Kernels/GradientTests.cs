@@ -6,7 +6,7 @@ public class GradientTests
     public static IEnumerable<OpCase> Cases =>
     [
         new EmbeddingCase(), new RmsNormCase(), new MatMulCase(), new RopeCase(),
-        AttentionCase.GroupedWithPadding, AttentionCase.QueryOffset, new SwiGluCase(), new LogSoftmaxAtLabelsCase(),
+        AttentionCase.GroupedWithPadding, AttentionCase.QueryOffset, new SwiGluCase(), new LogSoftmaxAtLabelsCase(), new KlDivergenceCase(),
     ];
 
     public static IEnumerable<OpCase> AddingCases => Cases.Where(op => op.BackwardAdds);
