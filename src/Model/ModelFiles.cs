@@ -22,11 +22,10 @@ public static class ModelFiles
     {
         if (!Directory.Exists(directory)) throw new BadInputException(directory, "model directory not found");
         var config = LoadConfig(directory);
-        using var checkpoint = SafeTensorsCheckpoint.Open(directory);
         var model = new LlamaModel<T>(config, ops);
         try
         {
-            LoadWeights(model, checkpoint, directory);
+            LoadWeights(model, directory);
             return model;
         }
         catch
@@ -36,8 +35,12 @@ public static class ModelFiles
         }
     }
 
-    private static void LoadWeights<T>(LlamaModel<T> model, ITensorReader checkpoint, string directory) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Reads a directory's weights into an existing model of the same configuration (resuming from a checkpoint).</summary>
+    public static void LoadWeights<T>(LlamaModel<T> model, string directory) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        var config = LoadConfig(directory);
+        if (config != model.Config) throw new BadInputException(Path.Combine(directory, ConfigFileName), "the configuration differs from the model's");
+        using var checkpoint = SafeTensorsCheckpoint.Open(directory);
         var expected = model.Layout.ByName;
         foreach (var name in checkpoint.Tensors.Keys)
         {

@@ -11,5 +11,7 @@ public static class Commands
         ConvertCommand.Create(),
         GradCommand.Create(),
         GenerateCommand.Create(),
+        FinetuneCommand.Create(),
+        UnlearnCommand.Create(),
     ];
 }

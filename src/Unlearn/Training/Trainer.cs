@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Numerics;
+using System.Text.Json;
+using SimNpo.Model;
+using SimNpo.Model.IO;
+
+namespace SimNpo.Unlearn.Training;
+
+/// <summary>What a finished run reports.</summary>
+public sealed record TrainingSummary(int Steps, double FinalLoss, double Seconds, IReadOnlyDictionary<string, double>? InitialEval, IReadOnlyDictionary<string, double>? FinalEval);
+
+/// <summary>
+/// Trains a model on the forget (or training) set with the settings' objective: epochs of seeded shuffles, a retain
+/// example paired with each forget example, micro-batches accumulated into optimizer steps, AdamW with clipping and a
+/// schedule, a JSON Lines log of every step, checkpoints, and resumption that reproduces an uninterrupted run exactly.
+/// The run folder receives log.jsonl, checkpoints/ and, at the end, the final model.
+/// </summary>
+public sealed class Trainer<T>(
+    LlamaModel<T> model,
+    TrainingSettings settings,
+    TrainingData data,
+    string runDirectory,
+    ITrainingObserver observer,
+    string? tokenizerSource = null,
+    Func<LlamaModel<T>>? loadKlReference = null,
+    Func<LlamaModel<T>, IReadOnlyDictionary<string, double>>? evaluate = null)
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public const string LogFileName = "log.jsonl";
+
+    private static readonly JsonSerializerOptions LogJson = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public TrainingSummary Run(bool resume)
+    {
+        if (settings.Problem() is { } problem) throw new ArgumentException(problem);
+        data.Validate(settings);
+        Directory.CreateDirectory(runDirectory);
+        var stepsPerEpoch = EpochPlan.StepsPerEpoch(data.Forget.Count, settings.BatchSize, settings.GradAccum);
+        var totalSteps = stepsPerEpoch * settings.Epochs;
+        var schedule = new LearningRateSchedule(LearningRateSchedule.ParseKind(settings.Schedule), settings.LearningRate, totalSteps,
+            Math.Min(settings.WarmupSteps(stepsPerEpoch), totalSteps));
+        using var optimizer = new AdamWOptimizer<T>(model, new AdamWSettings(WeightDecay: settings.WeightDecay, MaxGradNorm: settings.MaxGradNorm));
+
+        var reference = settings.NeedsReferenceLogProbs ? ReferenceFor(resume) : null;
+        var startStep = resume ? Resume(optimizer) : Fresh();
+
+        using var klReference = settings.UsesRetainTerm && settings.RetainLoss == "kl" ? LoadKlReference() : null;
+        var loss = new MicroBatchLoss<T>(settings, data, reference, klReference);
+        var initialEval = startStep == 0 ? evaluate?.Invoke(model) : null;
+        var clock = Stopwatch.StartNew();
+        using var log = new StreamWriter(Path.Combine(runDirectory, LogFileName), append: true);
+        string? lastCheckpoint = Checkpoint.Latest(runDirectory);
+        StepRecord? record = null;
+        EpochPlan? plan = null;
+        for (var step = startStep + 1; step <= totalSteps; step++)
+        {
+            var epoch = (step - 1) / stepsPerEpoch;
+            var stepInEpoch = (step - 1) % stepsPerEpoch;
+            if (plan is null || stepInEpoch == 0)
+                plan = new EpochPlan(data.Forget.Count, data.Retain.Count, settings.BatchSize, settings.GradAccum, settings.Seed, epoch);
+            record = TrainStep(step, epoch, stepInEpoch, plan, loss, optimizer, schedule.At(step - 1), lastCheckpoint);
+            if (settings.EvalEvery > 0 && (step % settings.EvalEvery == 0 || step == totalSteps))
+                record = record with { Eval = evaluate?.Invoke(model) };
+            log.WriteLine(JsonSerializer.Serialize(record, LogJson));
+            log.Flush();
+            observer.StepDone(record, totalSteps);
+            var epochEnd = stepInEpoch == stepsPerEpoch - 1;
+            if (step == totalSteps || (settings.SaveEvery > 0 ? step % settings.SaveEvery == 0 : epochEnd))
+            {
+                lastCheckpoint = Checkpoint.Save(runDirectory, step, model, optimizer, settings, tokenizerSource);
+                observer.Message($"checkpoint {lastCheckpoint}");
+            }
+        }
+        ModelFiles.Save(model, runDirectory, tokenizerSource);
+        observer.Message($"model written to {runDirectory}");
+        return new TrainingSummary(totalSteps, record?.Loss ?? double.NaN, clock.Elapsed.TotalSeconds, initialEval, record?.Eval);
+    }
+
+    private StepRecord TrainStep(int step, int epoch, int stepInEpoch, EpochPlan plan, MicroBatchLoss<T> loss, AdamWOptimizer<T> optimizer, double learningRate, string? lastCheckpoint)
+    {
+        var started = Stopwatch.GetTimestamp();
+        model.ZeroGradients();
+        var microBatches = plan.MicroBatches(stepInEpoch);
+        var scale = 1.0 / microBatches.Count;
+        var results = microBatches
+            .Select(positions => loss.Run(model, positions.Select(p => plan.Order[p]).ToArray(),
+                plan.RetainPartner.Length == 0 ? [] : positions.Select(p => plan.RetainPartner[p]).ToArray(), scale))
+            .ToList();
+        var forgetLoss = results.Average(r => r.ForgetLoss);
+        double? retainLoss = settings.UsesRetainTerm ? results.Average(r => r.RetainLoss!.Value) : null;
+        var total = settings.ForgetWeight * forgetLoss + settings.RetainWeight * (retainLoss ?? 0);
+        if (!double.IsFinite(total)) throw new TrainingDivergedException(step, $"the loss is {total}", lastCheckpoint);
+        double gradNorm;
+        try
+        {
+            gradNorm = optimizer.Step(learningRate);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new TrainingDivergedException(step, e.Message, lastCheckpoint);
+        }
+        return new StepRecord
+        {
+            Step = step,
+            Epoch = epoch,
+            LearningRate = learningRate,
+            Loss = total,
+            ForgetLoss = forgetLoss,
+            RetainLoss = retainLoss,
+            GradNorm = gradNorm,
+            ForgetNormalisedLogProb = results.Average(r => r.ForgetNormalisedLogProb),
+            Tokens = results.Sum(r => r.Tokens),
+            Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds,
+        };
+    }
+
+    private int Fresh()
+    {
+        var log = Path.Combine(runDirectory, LogFileName);
+        if (File.Exists(log) || Checkpoint.Latest(runDirectory) is not null)
+            throw new BadInputException(runDirectory, "holds an earlier run; pass --resume to continue it or choose another output folder");
+        return 0;
+    }
+
+    /// <summary>Restores the newest checkpoint and trims the log to it (a killed run may have logged past it).</summary>
+    private int Resume(AdamWOptimizer<T> optimizer)
+    {
+        var checkpoint = Checkpoint.Latest(runDirectory);
+        if (checkpoint is null)
+        {
+            observer.Message($"no checkpoint in {runDirectory}: starting from the beginning");
+            File.Delete(Path.Combine(runDirectory, LogFileName));
+            return 0;
+        }
+        var step = Checkpoint.Load(checkpoint, model, optimizer, settings);
+        var logPath = Path.Combine(runDirectory, LogFileName);
+        if (File.Exists(logPath))
+        {
+            var kept = File.ReadLines(logPath).Where(line => JsonDocument.Parse(line).RootElement.GetProperty("step").GetInt32() <= step).ToArray();
+            AtomicFile.WriteAllText(logPath, kept.Length == 0 ? "" : string.Join("\n", kept) + "\n");
+        }
+        observer.Message($"resuming from {checkpoint} (step {step})");
+        return step;
+    }
+
+    private ReferenceLogProbs ReferenceFor(bool resume)
+    {
+        var path = Path.Combine(runDirectory, ReferenceLogProbs.FileName);
+        if (resume && File.Exists(path)) return ReferenceLogProbs.Load(path, data);
+        observer.Message("computing the reference log-probs of the forget answers (the model before unlearning)");
+        var reference = ReferenceLogProbs.Compute(model, data, settings.BatchSize, settings.MaxLength);
+        reference.Save(path);
+        return reference;
+    }
+
+    private LlamaModel<T> LoadKlReference()
+    {
+        observer.Message("loading the reference model for the KL retain term (a second copy of the weights stays in memory)");
+        return (loadKlReference ?? throw new InvalidOperationException("the KL retain term needs a way to load the reference model"))();
+    }
+}

@@ -1,0 +1,20 @@
+using SimNpo.Model;
+
+namespace SimNpo.Unlearn.Training;
+
+/// <summary>
+/// The examples of a run, tokenized. Forget is the set trained on (unlearned, or learned for nll); Retain pairs one
+/// example with each forget example; Refusals (IdkPO) holds, for each forget example, the same prompt with an
+/// "I don't know" answer.
+/// </summary>
+public sealed record TrainingData(IReadOnlyList<TokenizedExample> Forget, IReadOnlyList<TokenizedExample> Retain, IReadOnlyList<TokenizedExample>? Refusals = null)
+{
+    public void Validate(TrainingSettings settings)
+    {
+        if (Forget.Count == 0) throw new ArgumentException("no examples to train on");
+        if (settings.UsesRetainTerm && Retain.Count == 0)
+            throw new ArgumentException($"{settings.Method} with retain-weight {settings.RetainWeight} needs a retain set (or set retain-weight 0)");
+        if (settings.Method == "idkpo" && Refusals?.Count != Forget.Count)
+            throw new ArgumentException("idkpo needs one refusal example per forget example");
+    }
+}

@@ -1,0 +1,101 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace SimNpo.Unlearn.Training;
+
+/// <summary>
+/// Everything that decides what a training run computes. Defaults follow the public TOFU setup of SPEC.md (AdamW,
+/// lr 1e-5, weight decay 0.01, 10 epochs, 1 warmup epoch then linear decay, β 2.5, γ 0, effective batch 32).
+/// Saved beside the output as run.json, in the same kebab-case names as the command-line options, so a saved run can be
+/// fed back with --config.
+/// </summary>
+public sealed record TrainingSettings
+{
+    public static readonly string[] Methods = ["simnpo", "npo", "ga", "graddiff", "idkpo", "nll"];
+    public static readonly string[] RetainLosses = ["nll", "kl"];
+
+    /// <summary>simnpo, npo, ga, graddiff, idkpo; nll is plain fine-tuning (finetune, relearning).</summary>
+    public string Method { get; init; } = "simnpo";
+    public double? Beta { get; init; }
+    public double Gamma { get; init; }
+    public double ForgetWeight { get; init; } = 1;
+    /// <summary>λ on the retain term; the paper's placement. GA has no retain term, GradDiff is GA with it.</summary>
+    public double RetainWeight { get; init; } = 1;
+    public string RetainLoss { get; init; } = "nll";
+    [JsonPropertyName("lr")]
+    public double LearningRate { get; init; } = 1e-5;
+    public int Epochs { get; init; } = 10;
+    public int BatchSize { get; init; } = 4;
+    public int GradAccum { get; init; } = 8;
+    /// <summary>Warmup as "N" steps or "Ne" epochs (e.g. "1e": one epoch, the public code's choice).</summary>
+    public string Warmup { get; init; } = "1e";
+    public string Schedule { get; init; } = "linear";
+    public double WeightDecay { get; init; } = 0.01;
+    public double MaxGradNorm { get; init; } = 1.0;
+    public int Seed { get; init; }
+    public int MaxLength { get; init; } = 512;
+    /// <summary>Optimizer steps between checkpoints; 0 saves only at the end of each epoch.</summary>
+    public int SaveEvery { get; init; }
+    /// <summary>Optimizer steps between evaluations of the forget and retain log-probs; 0 for none.</summary>
+    public int EvalEvery { get; init; }
+    public string Device { get; init; } = Devices.Default;
+
+    [JsonIgnore]
+    public double EffectiveBeta => Beta ?? (Method == "npo" || Method == "idkpo" ? Objectives.ObjectiveFactory.NpoBeta : Objectives.ObjectiveFactory.SimNpoBeta);
+
+    [JsonIgnore]
+    public bool UsesRetainTerm => Method is "graddiff" or "simnpo" or "npo" or "idkpo" && RetainWeight != 0;
+
+    [JsonIgnore]
+    public bool NeedsReferenceLogProbs => Method is "npo" or "idkpo";
+
+    /// <summary>Problems in the settings themselves, named by their option; null when there are none.</summary>
+    public string? Problem()
+    {
+        if (!Methods.Contains(Method)) return $"method '{Method}' is not one of {string.Join(", ", Methods)}";
+        if (!RetainLosses.Contains(RetainLoss)) return $"retain-loss '{RetainLoss}' is not one of {string.Join(", ", RetainLosses)}";
+        if (Beta is <= 0) return "beta must be positive";
+        if (!(LearningRate >= 0) || !double.IsFinite(LearningRate)) return "lr must be a non-negative number";
+        if (Epochs < 1) return "epochs must be at least 1";
+        if (BatchSize < 1) return "batch-size must be at least 1";
+        if (GradAccum < 1) return "grad-accum must be at least 1";
+        if (MaxLength < 2) return "max-length must be at least 2";
+        if (SaveEvery < 0 || EvalEvery < 0) return "save-every and eval-every must not be negative";
+        if (MaxGradNorm < 0) return "max-grad-norm must not be negative";
+        if (!TryParseWarmup(Warmup, out _, out _)) return $"warmup '{Warmup}' must be a number of steps (\"10\") or of epochs (\"1e\", \"0.5e\")";
+        try
+        {
+            LearningRateSchedule.ParseKind(Schedule);
+        }
+        catch (ArgumentException e)
+        {
+            return e.Message;
+        }
+        return null;
+    }
+
+    /// <summary>Warmup in optimizer steps for a run of stepsPerEpoch steps per epoch.</summary>
+    public int WarmupSteps(int stepsPerEpoch)
+    {
+        TryParseWarmup(Warmup, out var amount, out var inEpochs);
+        return inEpochs ? LearningRateSchedule.WarmupStepsFromEpochs(amount, stepsPerEpoch) : (int)amount;
+    }
+
+    private static bool TryParseWarmup(string text, out double amount, out bool inEpochs)
+    {
+        inEpochs = text.EndsWith('e');
+        var number = inEpochs ? text[..^1] : text;
+        return double.TryParse(number, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out amount)
+            && amount >= 0 && (inEpochs || amount == Math.Floor(amount));
+    }
+
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.KebabCaseLower,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+}

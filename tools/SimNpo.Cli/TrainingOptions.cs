@@ -1,0 +1,136 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SimNpo.Model.IO;
+using SimNpo.Unlearn;
+using SimNpo.Unlearn.Training;
+
+namespace SimNpo.Cli;
+
+/// <summary>
+/// The options of `finetune` and `unlearn`. Each can also come from a JSON file given with --config, under the
+/// option's name without dashes ("lr", "batch-size", "forget", ...); the command line overrides the file, and the
+/// resolved values are saved as run.json in the output folder, which --config accepts back.
+/// </summary>
+public sealed class TrainingOptions
+{
+    private static readonly TrainingSettings Defaults = new();
+
+    public Option<FileInfo?> Config { get; } = new("--config") { Description = "JSON file of option values (names without dashes); the command line overrides it" };
+    public Option<bool> Resume { get; } = new("--resume") { Description = "continue the run in --out from its last checkpoint" };
+    public Option<string> Method { get; } = new Option<string>("--method") { Description = "unlearning objective", DefaultValueFactory = _ => Defaults.Method }.AcceptOnlyFromAmong(TrainingSettings.Methods);
+    public Option<double?> Beta { get; } = new("--beta") { Description = "β of simnpo (default 2.5), npo and idkpo (default 0.1)" };
+    public Option<double> Gamma { get; } = new("--gamma") { Description = "SimNPO margin γ (inside σ, as the paper writes it)", DefaultValueFactory = _ => Defaults.Gamma };
+    public Option<double> ForgetWeight { get; } = new("--forget-weight") { Description = "w_f on the forget term (the public TOFU code's npo_coeff)", DefaultValueFactory = _ => Defaults.ForgetWeight };
+    public Option<double> RetainWeight { get; } = new("--retain-weight") { Description = "λ on the retain term (the paper's); 0 turns it off", DefaultValueFactory = _ => Defaults.RetainWeight };
+    public Option<string> RetainLoss { get; } = new Option<string>("--retain-loss") { Description = "retain regulariser: token-mean NLL, or KL(π_ref ‖ πθ) (loads the reference model)", DefaultValueFactory = _ => Defaults.RetainLoss }.AcceptOnlyFromAmong(TrainingSettings.RetainLosses);
+    public Option<double> LearningRate { get; } = new("--lr") { Description = "peak learning rate", DefaultValueFactory = _ => Defaults.LearningRate };
+    public Option<int> Epochs { get; } = new("--epochs") { Description = "passes over the forget (or training) set", DefaultValueFactory = _ => Defaults.Epochs };
+    public Option<int> BatchSize { get; } = new("--batch-size") { Description = "examples per forward pass", DefaultValueFactory = _ => Defaults.BatchSize };
+    public Option<int> GradAccum { get; } = new("--grad-accum") { Description = "micro-batches per optimizer step (effective batch = batch-size × grad-accum)", DefaultValueFactory = _ => Defaults.GradAccum };
+    public Option<string> Warmup { get; } = new("--warmup") { Description = "warmup in steps (\"10\") or epochs (\"1e\")", DefaultValueFactory = _ => Defaults.Warmup };
+    public Option<string> Schedule { get; } = new Option<string>("--schedule") { Description = "learning-rate schedule after warmup", DefaultValueFactory = _ => Defaults.Schedule }.AcceptOnlyFromAmong("constant", "linear", "cosine");
+    public Option<double> WeightDecay { get; } = new("--weight-decay") { Description = "AdamW decoupled weight decay", DefaultValueFactory = _ => Defaults.WeightDecay };
+    public Option<double> MaxGradNorm { get; } = new("--max-grad-norm") { Description = "clip the global gradient norm to this; 0 for no clipping", DefaultValueFactory = _ => Defaults.MaxGradNorm };
+    public Option<int> Seed { get; } = CommonOptions.Seed();
+    public Option<int> MaxLength { get; } = new("--max-length") { Description = "longest sequence in tokens; longer examples are cut", DefaultValueFactory = _ => Defaults.MaxLength };
+    public Option<int> SaveEvery { get; } = new("--save-every") { Description = "optimizer steps between checkpoints; 0: at the end of each epoch", DefaultValueFactory = _ => Defaults.SaveEvery };
+    public Option<int> EvalEvery { get; } = new("--eval-every") { Description = "optimizer steps between evaluations of forget and retain log-probs; 0: none", DefaultValueFactory = _ => Defaults.EvalEvery };
+    public Option<string> Device { get; } = CommonOptions.Device();
+    public Option<string> PromptFormat { get; } = CommonOptions.PromptFormat();
+    public Option<string> AnswerPrefix { get; } = CommonOptions.AnswerPrefix();
+
+    /// <summary>The options that only exist for unlearning; finetune fixes method nll and has no retain set.</summary>
+    private IEnumerable<Option> UnlearningOnly => [Method, Beta, Gamma, ForgetWeight, RetainWeight, RetainLoss];
+
+    private IEnumerable<Option> Shared =>
+        [Config, Resume, LearningRate, Epochs, BatchSize, GradAccum, Warmup, Schedule, WeightDecay, MaxGradNorm, Seed, MaxLength, SaveEvery, EvalEvery, Device, PromptFormat, AnswerPrefix];
+
+    public void AddTo(Command command, bool unlearning)
+    {
+        foreach (var option in unlearning ? UnlearningOnly.Concat(Shared) : Shared) command.Options.Add(option);
+    }
+
+    /// <summary>The --config file's values, or an empty object. Keys are checked against the command's options.</summary>
+    public JsonObject ConfigFile(ParseResult parse, Command command)
+    {
+        if (parse.GetValue(Config) is not { } file) return [];
+        JsonNode? root;
+        try
+        {
+            root = JsonNode.Parse(File.ReadAllText(file.FullName));
+        }
+        catch (Exception e) when (e is JsonException or FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new BadInputException(file.FullName, e is JsonException ? $"not valid JSON ({e.Message})" : "file not found", inner: e);
+        }
+        if (root is not JsonObject json) throw new BadInputException(file.FullName, "a config file must be a JSON object");
+        var known = command.Options.Select(o => o.Name.TrimStart('-')).ToHashSet();
+        foreach (var key in json.Select(pair => pair.Key))
+            if (!known.Contains(key)) throw new BadInputException(file.FullName, $"'{key}' is not an option of {command.Name}");
+        return json;
+    }
+
+    /// <summary>Whether a JSON file is a Hugging Face model config (it has hidden_size) rather than run options.</summary>
+    public static bool IsModelConfig(string path)
+    {
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(path)) is JsonObject json && json.ContainsKey("hidden_size");
+        }
+        catch (Exception e) when (e is JsonException or IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>An option's value: from the command line when given there, else from the config file, else its default.</summary>
+    public static T Value<T>(ParseResult parse, Option<T> option, JsonObject config, string configPath)
+    {
+        var result = parse.GetResult(option);
+        var key = option.Name.TrimStart('-');
+        if ((result is null || result.Implicit) && config[key] is { } node)
+        {
+            try
+            {
+                return node.Deserialize<T>()!;
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+            {
+                throw new BadInputException(configPath, $"'{key}' has the wrong type for {option.Name} ({node.ToJsonString()})", inner: e);
+            }
+        }
+        return parse.GetValue(option)!;
+    }
+
+    public TrainingSettings Resolve(ParseResult parse, JsonObject config, bool unlearning)
+    {
+        var path = parse.GetValue(Config)?.FullName ?? "--config";
+        T Get<T>(Option<T> option) => Value(parse, option, config, path);
+        var settings = new TrainingSettings
+        {
+            Method = unlearning ? Get(Method) : "nll",
+            Beta = unlearning ? Get(Beta) : null,
+            Gamma = unlearning ? Get(Gamma) : Defaults.Gamma,
+            ForgetWeight = unlearning ? Get(ForgetWeight) : Defaults.ForgetWeight,
+            RetainWeight = unlearning ? Get(RetainWeight) : 0,
+            RetainLoss = unlearning ? Get(RetainLoss) : Defaults.RetainLoss,
+            LearningRate = Get(LearningRate),
+            Epochs = Get(Epochs),
+            BatchSize = Get(BatchSize),
+            GradAccum = Get(GradAccum),
+            Warmup = Get(Warmup),
+            Schedule = Get(Schedule),
+            WeightDecay = Get(WeightDecay),
+            MaxGradNorm = Get(MaxGradNorm),
+            Seed = Get(Seed),
+            MaxLength = Get(MaxLength),
+            SaveEvery = Get(SaveEvery),
+            EvalEvery = Get(EvalEvery),
+            Device = Get(Device),
+        };
+        if (settings.Problem() is { } problem) throw new UsageException(problem);
+        return settings;
+    }
+}

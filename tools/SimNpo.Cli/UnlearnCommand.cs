@@ -1,0 +1,37 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using SimNpo.Model;
+
+namespace SimNpo.Cli;
+
+/// <summary>`simnpo unlearn`: a model, a forget set and a retain set in; an unlearned model out.</summary>
+public static class UnlearnCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string?>("--model") { Description = "model to unlearn (Hugging Face layout directory)" };
+        var forget = new Option<string?>("--forget") { Description = "forget set, JSON Lines" };
+        var retain = new Option<string?>("--retain") { Description = "retain set, JSON Lines (needed unless --method ga or --retain-weight 0)" };
+        var refusals = new Option<string?>("--refusals") { Description = "idkpo: \"I don't know\" answers, one per line" };
+        var output = new Option<string?>("--out") { Description = "output folder: the unlearned model, run.json, log.jsonl, checkpoints/" };
+        var options = new TrainingOptions();
+        var command = new Command("unlearn", "Unlearn a forget set with SimNPO, NPO, GA, GradDiff or IdkPO, keeping a retain set") { model, forget, retain, refusals, output };
+        options.AddTo(command, unlearning: true);
+        command.SetAction(parse =>
+        {
+            var config = options.ConfigFile(parse, command);
+            var configPath = parse.GetValue(options.Config)?.FullName ?? "--config";
+            string? Get(Option<string?> option) => TrainingOptions.Value(parse, option, config, configPath) is { } value ? Path.GetFullPath(value) : null;
+            string Required(Option<string?> option) => Get(option) ?? throw new UsageException($"{option.Name} is required (on the command line or in --config)");
+            var modelDirectory = Required(model);
+            var settings = options.Resolve(parse, config, unlearning: true);
+            var forgetPath = Required(forget);
+            var (retainPath, refusalsPath) = (Get(retain), Get(refusals));
+            var inputs = new JsonObject { ["model"] = modelDirectory, ["forget"] = forgetPath, ["retain"] = retainPath, ["refusals"] = refusalsPath };
+            var paths = new RunPaths(modelDirectory, forgetPath, retainPath, refusalsPath, Required(output), modelDirectory, inputs);
+            var template = CommonOptions.Template(parse, options.PromptFormat, options.AnswerPrefix);
+            return TrainingRun.Execute(parse, settings, paths, parse.GetValue(options.Resume), template, ops => ModelFiles.Load(modelDirectory, ops));
+        });
+        return command;
+    }
+}
