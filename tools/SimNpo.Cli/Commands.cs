@@ -7,6 +7,7 @@ public static class Commands
 {
     public static IEnumerable<Command> All() =>
     [
+        DemoCommand.Create(),
         InfoCommand.Create(),
         ConvertCommand.Create(),
         GradCommand.Create(),
