@@ -1,0 +1,84 @@
+using System.Numerics;
+
+namespace SimNpo.Kernels;
+
+/// <summary>
+/// <see cref="IOps{T}"/> on the CPU: host buffers, and each op dispatched to its plain reference. Run in float64 it is
+/// what the gradient checks differentiate; run in float32 it is the CPU backend. The ops are implemented explicitly
+/// (callers hold an <see cref="IOps{T}"/>), which also keeps a method named MatMul from hiding the class MatMul here.
+/// </summary>
+public sealed class ReferenceOps<T> : IOps<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public string Name => $"reference-{typeof(T).Name.ToLowerInvariant()}";
+
+    public DeviceBuffer<T> Allocate(int length) => new HostBuffer<T>(length);
+
+    public DeviceBuffer<int> AllocateInts(int length) => new HostBuffer<int>(length);
+
+    void IOps<T>.Zero(View<T> x) => x.Span.Clear();
+
+    void IOps<T>.Copy(View<T> destination, View<T> source)
+    {
+        ShapeCheck.Length(source.Length, destination.Length, nameof(source));
+        source.Span.CopyTo(destination.Span);
+    }
+
+    void IOps<T>.Embedding(View<T> output, View<int> tokens, View<T> table, int dim) =>
+        Embedding.Reference.Forward(output.Span, tokens.Span, table.Span, dim);
+
+    void IOps<T>.EmbeddingBackward(View<T> tableGrad, View<int> tokens, View<T> outputGrad, int dim) =>
+        Embedding.Reference.Backward(tableGrad.Span, tokens.Span, outputGrad.Span, dim);
+
+    void IOps<T>.RmsNorm(View<T> output, View<T> invRms, View<T> input, View<T> weight, int dim, float eps) =>
+        RmsNorm.Reference.Forward(HostMemory(output), HostMemory(invRms), HostMemory(input), HostMemory(weight), dim, eps);
+
+    void IOps<T>.RmsNormBackward(View<T> inputGrad, View<T> weightGrad, View<T> outputGrad, View<T> input, View<T> weight, View<T> invRms, int dim) =>
+        RmsNorm.Reference.Backward(HostMemory(inputGrad), HostMemory(weightGrad), HostMemory(outputGrad), HostMemory(input), HostMemory(weight), HostMemory(invRms), dim);
+
+    void IOps<T>.MatMul(View<T> output, View<T> input, View<T> weight, int rows, int inDim, int outDim) =>
+        MatMul.Reference.Forward(HostMemory(output), HostMemory(input), HostMemory(weight), rows, inDim, outDim);
+
+    void IOps<T>.MatMulBackward(View<T> inputGrad, View<T> weightGrad, View<T> outputGrad, View<T> input, View<T> weight, int rows, int inDim, int outDim) =>
+        MatMul.Reference.Backward(HostMemory(inputGrad), HostMemory(weightGrad), HostMemory(outputGrad), HostMemory(input), HostMemory(weight), rows, inDim, outDim);
+
+    void IOps<T>.Rope(View<T> x, View<int> positions, View<T> inverseFrequencies, int heads, int headDim) =>
+        Rope.Reference.Forward(x.Span, positions.Span, inverseFrequencies.Span, heads, headDim);
+
+    void IOps<T>.RopeBackward(View<T> xGrad, View<int> positions, View<T> inverseFrequencies, int heads, int headDim) =>
+        Rope.Reference.Backward(xGrad.Span, positions.Span, inverseFrequencies.Span, heads, headDim);
+
+    void IOps<T>.Attention(View<T> output, View<T> logSumExp, View<T> q, View<T> k, View<T> v, View<int> lengths, AttentionShape shape) =>
+        Attention.Reference.Forward(HostMemory(output), HostMemory(logSumExp), HostMemory(q), HostMemory(k), HostMemory(v), HostMemory(lengths), shape);
+
+    void IOps<T>.AttentionBackward(View<T> qGrad, View<T> kGrad, View<T> vGrad, View<T> outputGrad,
+        View<T> q, View<T> k, View<T> v, View<T> output, View<T> logSumExp, View<int> lengths, AttentionShape shape) =>
+        Attention.Reference.Backward(HostMemory(qGrad), HostMemory(kGrad), HostMemory(vGrad), HostMemory(outputGrad),
+            HostMemory(q), HostMemory(k), HostMemory(v), HostMemory(output), HostMemory(logSumExp), HostMemory(lengths), shape);
+
+    void IOps<T>.SwiGlu(View<T> output, View<T> gate, View<T> up) =>
+        SwiGlu.Reference.Forward(output.Span, gate.Span, up.Span);
+
+    void IOps<T>.SwiGluBackward(View<T> gateGrad, View<T> upGrad, View<T> outputGrad, View<T> gate, View<T> up) =>
+        SwiGlu.Reference.Backward(gateGrad.Span, upGrad.Span, outputGrad.Span, gate.Span, up.Span);
+
+    void IOps<T>.Add(View<T> output, View<T> a, View<T> b) => Residual.Reference.Forward(output.Span, a.Span, b.Span);
+
+    void IOps<T>.LogSoftmaxAtLabels(View<T> logProb, View<T> logSumExp, View<T> logits, View<int> labels, int vocab) =>
+        LogSoftmaxAtLabels.Reference.Forward(HostMemory(logProb), HostMemory(logSumExp), HostMemory(logits), HostMemory(labels), vocab);
+
+    void IOps<T>.LogSoftmaxAtLabelsBackward(View<T> logitsGrad, View<T> logits, View<T> logSumExp, View<int> labels, View<T> logProbGrad, int vocab) =>
+        LogSoftmaxAtLabels.Reference.Backward(HostMemory(logitsGrad), HostMemory(logits), HostMemory(logSumExp), HostMemory(labels), HostMemory(logProbGrad), vocab);
+
+    double IOps<T>.SumOfSquares(View<T> x) => SumOfSquares.Reference.Compute<T>(x.Span);
+
+    void IOps<T>.Scale(View<T> x, float factor) => Scale.Reference.Apply(x.Span, factor);
+
+    void IOps<T>.AdamW(View<T> parameters, View<T> gradients, View<T> firstMoment, View<T> secondMoment, AdamWStep step) =>
+        AdamW.Reference.Step(parameters.Span, gradients.Span, firstMoment.Span, secondMoment.Span, step);
+
+    /// <summary>A view's elements as Memory, which, unlike a span, the parallel references can capture in their row lambdas.</summary>
+    private static Memory<TElement> HostMemory<TElement>(View<TElement> view) where TElement : unmanaged =>
+        view.Buffer is HostBuffer<TElement> host
+            ? host.Array.AsMemory(view.Offset, view.Length)
+            : throw new InvalidOperationException("the reference ops run on host buffers only");
+}

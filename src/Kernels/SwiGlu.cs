@@ -1,0 +1,39 @@
+using System.Numerics;
+
+namespace SimNpo.Kernels;
+
+/// <summary>The gated MLP activation of Llama: output = silu(gate) · up, silu(g) = g · σ(g).</summary>
+public static class SwiGlu
+{
+    /// <summary>The CPU reference: the specification every device kernel of this op is held to.</summary>
+    public static class Reference
+    {
+        public static void Forward<T>(Span<T> output, ReadOnlySpan<T> gate, ReadOnlySpan<T> up) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            ShapeCheck.Length(gate.Length, output.Length, nameof(gate));
+            ShapeCheck.Length(up.Length, output.Length, nameof(up));
+            for (var i = 0; i < output.Length; i++)
+                output[i] = gate[i] * Sigmoid(gate[i]) * up[i];
+        }
+
+        /// <summary>gateGrad += outputGrad · up · σ(g)(1 + g(1 − σ(g))); upGrad += outputGrad · silu(g).</summary>
+        public static void Backward<T>(Span<T> gateGrad, Span<T> upGrad, ReadOnlySpan<T> outputGrad, ReadOnlySpan<T> gate, ReadOnlySpan<T> up)
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            ShapeCheck.Length(gateGrad.Length, outputGrad.Length, nameof(gateGrad));
+            ShapeCheck.Length(upGrad.Length, outputGrad.Length, nameof(upGrad));
+            ShapeCheck.Length(gate.Length, outputGrad.Length, nameof(gate));
+            ShapeCheck.Length(up.Length, outputGrad.Length, nameof(up));
+            for (var i = 0; i < outputGrad.Length; i++)
+            {
+                var g = gate[i];
+                var sigmoid = Sigmoid(g);
+                gateGrad[i] += outputGrad[i] * up[i] * sigmoid * (T.One + g * (T.One - sigmoid));
+                upGrad[i] += outputGrad[i] * g * sigmoid;
+            }
+        }
+
+        /// <summary>1 / (1 + e^−x): for very negative x the exponential overflows to ∞ and σ correctly becomes 0.</summary>
+        private static T Sigmoid<T>(T x) where T : unmanaged, IFloatingPointIeee754<T> => T.One / (T.One + T.Exp(-x));
+    }
+}

@@ -1,0 +1,124 @@
+using System.Numerics;
+using SimNpo.Kernels;
+
+namespace SimNpo.Tests.Kernels;
+
+/// <summary>Attention as a function of q, k and v, under a given shape and sequence lengths.</summary>
+public class AttentionCase(string name, AttentionShape shape, int[] lengths)
+    : OpCase(name, shape.Batch * shape.QueryLength * shape.QueryWidth, shape.Batch * shape.KeyLength * shape.KvWidth, shape.Batch * shape.KeyLength * shape.KvWidth)
+{
+    /// <summary>Four query heads over two kv heads; the second sequence is two tokens long, its last two rows padding.</summary>
+    public static AttentionCase GroupedWithPadding => new("attention, grouped, padded", new(Batch: 2, QueryLength: 4, KeyLength: 4, Heads: 4, KvHeads: 2, HeadDim: 3), [4, 2]);
+
+    /// <summary>Queries at positions 3 and 4 over five cached keys, one kv head; position 4 is padding in the second sequence.</summary>
+    public static AttentionCase QueryOffset => new("attention, query offset", new(Batch: 2, QueryLength: 2, KeyLength: 5, Heads: 2, KvHeads: 1, HeadDim: 4, QueryStart: 3), [5, 4]);
+
+    public AttentionShape Shape => shape;
+    public int[] Lengths => lengths;
+
+    // Scores, softmax and sums in float64; float32 rounds the stored output (entering D_i) and the log-sum-exp, whose
+    // rounding error u·|lse| with |lse| < 3 here scales every recomputed probability, then each result once.
+    public override int Float32Roundings => 8;
+
+    public override View<T> Forward<T>(IOps<T> ops, View<T>[] inputs) => Run(ops, inputs).Output;
+
+    public override void Backward<T>(IOps<T> ops, View<T>[] inputs, View<T> outputGrad, View<T>[] inputGrads)
+    {
+        var (output, logSumExp) = Run(ops, inputs);
+        ops.AttentionBackward(inputGrads[0], inputGrads[1], inputGrads[2], outputGrad, inputs[0], inputs[1], inputs[2], output, logSumExp,
+            ops.UploadInts(lengths), shape);
+    }
+
+    public (View<T> Output, View<T> LogSumExp) Run<T>(IOps<T> ops, View<T>[] inputs) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var output = ops.Allocate(inputs[0].Length).All;
+        var logSumExp = ops.Allocate(shape.Batch * shape.Heads * shape.QueryLength).All;
+        ops.Attention(output, logSumExp, inputs[0], inputs[1], inputs[2], ops.UploadInts(lengths), shape);
+        return (output, logSumExp);
+    }
+}
+
+public class AttentionTests
+{
+    private readonly IOps<double> _ops = new ReferenceOps<double>();
+
+    [TestCaseSource(nameof(Cases))]
+    public void ForwardMatchesANaiveMaskedSoftmax(AttentionCase attention)
+    {
+        var shape = attention.Shape;
+        var (q, k, v) = RandomInputs(attention);
+        var (output, logSumExp) = attention.Run(_ops, [_ops.Upload(q), _ops.Upload(k), _ops.Upload(v)]);
+        var (actual, actualLse) = (OpData.Download(output), OpData.Download(logSumExp));
+        for (var b = 0; b < shape.Batch; b++)
+            for (var h = 0; h < shape.Heads; h++)
+                for (var i = 0; i < shape.QueryLength; i++)
+                {
+                    var row = actual.AsSpan((b * shape.QueryLength + i) * shape.QueryWidth + h * shape.HeadDim, shape.HeadDim).ToArray();
+                    var (expected, expectedLse) = NaiveRow(shape, attention.Lengths[b], q, k, v, b, h, i);
+                    // float64 on both sides: sums of at most five O(1) terms, rounded differently.
+                    Assert.That(row, Is.EqualTo(expected).Within(1e-14), $"b {b}, head {h}, query {i}");
+                    Assert.That(actualLse[(b * shape.Heads + h) * shape.QueryLength + i], Is.EqualTo(expectedLse).Within(1e-14));
+                }
+    }
+
+    [Test]
+    public void PaddingRowsOutputZeroAndPaddingKeysAreIgnored()
+    {
+        var attention = AttentionCase.GroupedWithPadding; // sequence 1 has length 2 of 4
+        var shape = attention.Shape;
+        var (q, k, v) = RandomInputs(attention);
+        var before = OpData.Download(attention.Run(_ops, [_ops.Upload(q), _ops.Upload(k), _ops.Upload(v)]).Output);
+        for (var j = 2; j < shape.KeyLength; j++)
+            for (var c = 0; c < shape.KvWidth; c++) k[(shape.KeyLength + j) * shape.KvWidth + c] = v[(shape.KeyLength + j) * shape.KvWidth + c] = 1000;
+        var after = OpData.Download(attention.Run(_ops, [_ops.Upload(q), _ops.Upload(k), _ops.Upload(v)]).Output);
+        Assert.That(after, Is.EqualTo(before), "keys and values past the length change nothing");
+        var paddingRows = after.AsSpan((shape.QueryLength + 2) * shape.QueryWidth, 2 * shape.QueryWidth).ToArray();
+        Assert.That(paddingRows, Is.All.EqualTo(0));
+    }
+
+    [Test]
+    public void DecodingOneQueryWithACacheMatchesTheLastRowOfFullAttention()
+    {
+        var full = new AttentionShape(Batch: 1, QueryLength: 5, KeyLength: 5, Heads: 4, KvHeads: 2, HeadDim: 4);
+        var random = new Random(11);
+        var (q, k, v) = (OpData.Random(random, 5 * full.QueryWidth), OpData.Random(random, 5 * full.KvWidth), OpData.Random(random, 5 * full.KvWidth));
+        var fullCase = new AttentionCase("full", full, [5]);
+        var (fullOutput, fullLse) = fullCase.Run(_ops, [_ops.Upload(q), _ops.Upload(k), _ops.Upload(v)]);
+
+        // A cache of capacity 8 holding five positions; the unused slots hold garbage that must not be read.
+        var decode = full with { QueryLength = 1, KeyLength = 8, QueryStart = 4 };
+        var garbage = Enumerable.Repeat(1e3, 3 * full.KvWidth);
+        var decodeCase = new AttentionCase("decode", decode, [5]);
+        var (output, lse) = decodeCase.Run(_ops, [_ops.Upload(q[(4 * full.QueryWidth)..]), _ops.Upload([.. k, .. garbage]), _ops.Upload([.. v, .. garbage])]);
+
+        Assert.That(OpData.Download(output), Is.EqualTo(OpData.Download(fullOutput)[(4 * full.QueryWidth)..]).Within(1e-15));
+        var lastRowLse = Enumerable.Range(0, full.Heads).Select(h => OpData.Download(fullLse)[h * 5 + 4]);
+        Assert.That(OpData.Download(lse), Is.EqualTo(lastRowLse).Within(1e-15));
+    }
+
+    public static IEnumerable<AttentionCase> Cases => [AttentionCase.GroupedWithPadding, AttentionCase.QueryOffset];
+
+    private static (double[] Q, double[] K, double[] V) RandomInputs(AttentionCase attention)
+    {
+        var inputs = attention.RandomInputs(seed: 12);
+        return (inputs[0], inputs[1], inputs[2]);
+    }
+
+    /// <summary>Softmax over the visible keys written out directly: exp(s_j) / Σ exp(s), without any max shift.</summary>
+    private static (double[] Output, double LogSumExp) NaiveRow(AttentionShape shape, int length, double[] q, double[] k, double[] v, int b, int h, int i)
+    {
+        var output = new double[shape.HeadDim];
+        var position = shape.QueryStart + i;
+        if (position >= length) return (output, 0);
+        var kvHead = h * shape.KvHeads / shape.Heads;
+        double Q(int d) => q[(b * shape.QueryLength + i) * shape.QueryWidth + h * shape.HeadDim + d];
+        double K(int j, int d) => k[(b * shape.KeyLength + j) * shape.KvWidth + kvHead * shape.HeadDim + d];
+        double V(int j, int d) => v[(b * shape.KeyLength + j) * shape.KvWidth + kvHead * shape.HeadDim + d];
+        var weights = Enumerable.Range(0, position + 1)
+            .Select(j => Math.Exp(Enumerable.Range(0, shape.HeadDim).Sum(d => Q(d) * K(j, d)) / Math.Sqrt(shape.HeadDim))).ToArray();
+        var total = weights.Sum();
+        for (var j = 0; j <= position; j++)
+            for (var d = 0; d < shape.HeadDim; d++) output[d] += weights[j] / total * V(j, d);
+        return (output, Math.Log(total));
+    }
+}
