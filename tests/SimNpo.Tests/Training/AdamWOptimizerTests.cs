@@ -1,0 +1,226 @@
+using SimNpo.Kernels;
+using SimNpo.Model;
+using SimNpo.Model.IO;
+using SimNpo.Model.SafeTensors;
+using SimNpo.Unlearn.Training;
+
+namespace SimNpo.Tests.Training;
+
+public class AdamWOptimizerTests
+{
+    /// <summary>The fixture's AdamW run: torch.optim.AdamW defaults, lr 1e-2, weight decay 0.01, no clipping.</summary>
+    private static readonly AdamWSettings FixtureSettings = new(MaxGradNorm: 0);
+    private const double FixtureLearningRate = 0.01;
+
+    /// <summary>
+    /// Five SimNPO steps in float64 against torch in float64 on the same float32 weights: only the order of summation
+    /// differs, so gradients agree to ~1e-15 absolute. AdamW's update g/(|g| + eps) amplifies an absolute gradient
+    /// difference by at most lr/eps = 1e6 (where |g| ≪ eps), so five steps move a parameter by at most ~5e-9 more;
+    /// elsewhere the update is relative (~1e-13). 1e-8 on parameters (of order 1) bounds that; the losses (≤ 0.32)
+    /// follow the parameters, so 1e-9 is ample for them. Measured in torch on this fixture: eps added before the bias
+    /// correction moves parameters by 3e-3, L2 instead of decoupled decay by 0.09 (untied). Measured here: parameters
+    /// within 3e-11, losses within 6e-14.
+    /// </summary>
+    [TestCase("untied")]
+    [TestCase("tied")]
+    public void FiveStepsReproduceTorchAdamW(string configuration)
+    {
+        using var model = LlamaFixture.Load<double>(configuration);
+        var batch = LlamaFixture.Batch(configuration, model.Config.VocabSize);
+        using var optimizer = new AdamWOptimizer<double>(model, FixtureSettings);
+        using var expected = SafeTensorsFile.Open(Path.Combine(LlamaFixture.Directory(configuration), "expected.safetensors"));
+        var losses = expected.ReadFloat64("adamw_losses");
+
+        for (var step = 0; step < losses.Length; step++)
+            Assert.That(LlamaFixture.TrainStep(model, optimizer, batch, FixtureLearningRate), Is.EqualTo(losses[step]).Within(1e-9), $"loss before step {step + 1}");
+
+        Assert.That(optimizer.StepCount, Is.EqualTo(5));
+        foreach (var entry in model.Layout.Entries)
+        {
+            var want = expected.ReadFloat64("after_adamw." + entry.Name);
+            var got = model.Weight(entry).ToArray();
+            for (var i = 0; i < want.Length; i++)
+                Assert.That(got[i], Is.EqualTo(want[i]).Within(1e-8), $"{entry.Name}[{i}]");
+        }
+    }
+
+    /// <summary>
+    /// A gradient of known norm (≈ 21) set directly: clipping to maxNorm scales it by maxNorm/(norm + 1e-6). The offset
+    /// changes the norm by 1e-6/norm ≈ 5e-8 of it, and the float32 factor and products round by 2^-24 ≈ 6e-8 each, so
+    /// the clipped norm equals maxNorm within 1e-6 relative and each element its scaled value within 3e-7 relative.
+    /// The returned norm sums the same float32 squares in float64 as the test does, in another order (1e-11 is ample).
+    /// </summary>
+    [TestCase(1.0)]
+    [TestCase(0.25)]
+    public void ClippingScalesTheGradientToTheMaximumNorm(double maxNorm)
+    {
+        using var model = LlamaFixture.Load<float>("tied");
+        var gradient = KnownGradient(model.Layout.TotalLength, out var norm);
+        using var optimizer = new AdamWOptimizer<float>(model, new AdamWSettings(MaxGradNorm: maxNorm));
+        model.Gradients.All.CopyFrom(gradient);
+
+        Assert.That(optimizer.Step(learningRate: 0), Is.EqualTo(norm).Within(1e-9).Percent);
+        var clipped = model.Gradients.All.ToArray();
+        var clippedNorm = Math.Sqrt(clipped.Sum(g => (double)g * g));
+        Assert.That(clippedNorm, Is.EqualTo(maxNorm).Within(1e-4).Percent);
+        // Every element by the same factor: the direction is kept.
+        var factor = maxNorm / (norm + 1e-6);
+        for (var i = 0; i < gradient.Length; i++)
+            Assert.That(clipped[i], Is.EqualTo(gradient[i] * factor).Within(3e-5).Percent, $"element {i}");
+    }
+
+    [TestCase(50.0)]
+    [TestCase(0.0)]
+    public void NoClippingBelowTheMaximumOrWhenOff(double maxNorm)
+    {
+        using var model = LlamaFixture.Load<float>("tied");
+        var gradient = KnownGradient(model.Layout.TotalLength, out var norm);
+        Assert.That(norm, Is.LessThan(50.0).And.GreaterThan(1.0));
+        using var optimizer = new AdamWOptimizer<float>(model, new AdamWSettings(MaxGradNorm: maxNorm));
+        model.Gradients.All.CopyFrom(gradient);
+
+        Assert.That(optimizer.Step(learningRate: 0), Is.EqualTo(norm).Within(1e-9).Percent);
+        Assert.That(model.Gradients.All.ToArray(), Is.EqualTo(gradient));
+    }
+
+    [Test]
+    public void NonFiniteGradientIsRefusedBeforeAnythingChanges()
+    {
+        using var model = LlamaFixture.Load<float>("tied");
+        var parameters = model.Parameters.All.ToArray();
+        using var optimizer = new AdamWOptimizer<float>(model, new AdamWSettings());
+        var gradient = KnownGradient(model.Layout.TotalLength, out _);
+        gradient[7] = float.NaN;
+        model.Gradients.All.CopyFrom(gradient);
+
+        Assert.Throws<InvalidOperationException>(() => optimizer.Step(0.01));
+        Assert.That(model.Parameters.All.ToArray(), Is.EqualTo(parameters));
+        Assert.That(optimizer.StepCount, Is.EqualTo(0));
+    }
+
+    /// <summary>
+    /// Two steps, a checkpoint of parameters and optimizer, a fresh model and optimizer from it, three more steps: the
+    /// same float32 parameters as five steps in one go, bit for bit (float32 round-trips through the files exactly and
+    /// the reference ops are deterministic). Clipping on and a warmup schedule, so the step count matters.
+    /// </summary>
+    [Test]
+    public void ResumingFromSavedStateMatchesAnUninterruptedRun()
+    {
+        var schedule = new LearningRateSchedule(LearningRateScheduleKind.Linear, 0.01, totalSteps: 5, warmupSteps: 1);
+        var settings = new AdamWSettings(MaxGradNorm: 0.5);
+
+        using var straight = LlamaFixture.Load<float>("untied");
+        var batch = LlamaFixture.Batch("untied", straight.Config.VocabSize);
+        using var straightOptimizer = new AdamWOptimizer<float>(straight, settings);
+        var straightLosses = Enumerable.Range(0, 5).Select(step => LlamaFixture.TrainStep(straight, straightOptimizer, batch, schedule.At(step))).ToArray();
+
+        using var scratch = new TempDirectory();
+        var losses = new List<double>();
+        using (var first = LlamaFixture.Load<float>("untied"))
+        using (var firstOptimizer = new AdamWOptimizer<float>(first, settings))
+        {
+            for (var step = 0; step < 2; step++) losses.Add(LlamaFixture.TrainStep(first, firstOptimizer, batch, schedule.At(step)));
+            ModelFiles.Save(first, scratch.Path);
+            firstOptimizer.Save(scratch.File(AdamWOptimizer<float>.FileName));
+        }
+        using var resumed = ModelFiles.Load(scratch.Path, new ReferenceOps<float>());
+        using var resumedOptimizer = new AdamWOptimizer<float>(resumed, settings);
+        resumedOptimizer.Load(scratch.File(AdamWOptimizer<float>.FileName));
+        Assert.That(resumedOptimizer.StepCount, Is.EqualTo(2));
+        for (var step = 2; step < 5; step++) losses.Add(LlamaFixture.TrainStep(resumed, resumedOptimizer, batch, schedule.At(step)));
+
+        Assert.That(losses, Is.EqualTo(straightLosses));
+        Assert.That(resumed.Parameters.All.ToArray(), Is.EqualTo(straight.Parameters.All.ToArray()));
+        Assert.That(resumedOptimizer.FirstMoment.ToArray(), Is.EqualTo(straightOptimizer.FirstMoment.ToArray()));
+        Assert.That(resumedOptimizer.SecondMoment.ToArray(), Is.EqualTo(straightOptimizer.SecondMoment.ToArray()));
+    }
+
+    [Test]
+    public void SavedStateHoldsMomentsStepAndSettings()
+    {
+        using var model = LlamaFixture.Load<double>("tied");
+        var batch = LlamaFixture.Batch("tied", model.Config.VocabSize);
+        using var optimizer = new AdamWOptimizer<double>(model, new AdamWSettings(WeightDecay: 0.1, MaxGradNorm: 0.3));
+        LlamaFixture.TrainStep(model, optimizer, batch, 0.01);
+        using var scratch = new TempDirectory();
+        var path = scratch.File(AdamWOptimizer<double>.FileName);
+        optimizer.Save(path);
+
+        using var file = SafeTensorsFile.Open(path);
+        Assert.That(file.Tensors["exp_avg"].DType, Is.EqualTo(SafeTensorsDType.F64));
+        Assert.That(file.Tensors["exp_avg"].Shape, Is.EqualTo(new long[] { model.Layout.TotalLength }));
+        Assert.That(file.ReadFloat64("exp_avg"), Is.EqualTo(optimizer.FirstMoment.ToArray()));
+        Assert.That(file.ReadFloat64("exp_avg_sq"), Is.EqualTo(optimizer.SecondMoment.ToArray()));
+        Assert.That(file.Metadata["step"], Is.EqualTo("1"));
+        Assert.That(file.Metadata["weight_decay"], Is.EqualTo("0.1"));
+        Assert.That(file.Metadata["max_grad_norm"], Is.EqualTo("0.3"));
+        Assert.That(file.Metadata["beta2"], Is.EqualTo("0.999"));
+    }
+
+    private static IEnumerable<TestCaseData> BadFiles()
+    {
+        static TensorToWrite Moment(string name, int length, float value = 0) => new(name, [length], Enumerable.Repeat(value, length).ToArray());
+        const int P = 4512; // the tied fixture's parameter count
+        var step = new Dictionary<string, string> { ["step"] = "3" };
+        yield return new TestCaseData(new[] { Moment("exp_avg", P) }, step, "no tensor named 'exp_avg_sq'").SetName("missing second moment");
+        yield return new TestCaseData(new[] { Moment("exp_avg", P - 1), Moment("exp_avg_sq", P - 1) }, step, "4511 values but the model has 4512").SetName("other model");
+        yield return new TestCaseData(new[] { Moment("exp_avg", P), Moment("exp_avg_sq", P) }, new Dictionary<string, string> { ["beta1"] = "0.9" }, "lacks 'step'").SetName("no step");
+        yield return new TestCaseData(new[] { Moment("exp_avg", P), Moment("exp_avg_sq", P) }, new Dictionary<string, string> { ["step"] = "-1" }, "not a non-negative integer").SetName("negative step");
+        yield return new TestCaseData(new[] { Moment("exp_avg", P), Moment("exp_avg_sq", P) }, new Dictionary<string, string> { ["step"] = "2.5" }, "not a non-negative integer").SetName("fractional step");
+        yield return new TestCaseData(new[] { Moment("exp_avg", P), Moment("exp_avg_sq", P, -1) }, step, "negative value at index 0").SetName("negative second moment");
+        yield return new TestCaseData(new[] { Moment("exp_avg", P, float.NaN), Moment("exp_avg_sq", P) }, step, "NaN at index 0").SetName("NaN first moment");
+    }
+
+    [TestCaseSource(nameof(BadFiles))]
+    public void BadStateFilesAreRefusedWithTheirName(TensorToWrite[] tensors, Dictionary<string, string> metadata, string problem)
+    {
+        using var scratch = new TempDirectory();
+        var path = scratch.File("optimizer.safetensors");
+        SafeTensorsWriter.Write(path, tensors, metadata);
+        AssertRefused(path, problem);
+    }
+
+    [Test]
+    public void MissingTruncatedOrWrongPrecisionFilesAreRefused()
+    {
+        using var scratch = new TempDirectory();
+        AssertRefused(scratch.File("absent.safetensors"), "file not found");
+
+        var path = scratch.File(AdamWOptimizer<float>.FileName);
+        using (var model = LlamaFixture.Load<float>("tied"))
+        using (var optimizer = new AdamWOptimizer<float>(model, new AdamWSettings()))
+            optimizer.Save(path);
+        var truncated = scratch.File("truncated.safetensors");
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(truncated, bytes[..(bytes.Length - 100)]);
+        AssertRefused(truncated, "truncated file?");
+
+        // A float32 state does not silently widen into a float64 run.
+        using var doubleModel = LlamaFixture.Load<double>("tied");
+        using var doubleOptimizer = new AdamWOptimizer<double>(doubleModel, new AdamWSettings());
+        var error = Assert.Throws<BadInputException>(() => doubleOptimizer.Load(path))!;
+        Assert.That(error.File, Is.EqualTo(path));
+        Assert.That(error.Message, Does.Contain("cannot be read as float64"));
+    }
+
+    /// <summary>Loading into a float32 model of the tied fixture fails with the file named and leaves the optimizer as it was.</summary>
+    private static void AssertRefused(string path, string problem)
+    {
+        using var model = LlamaFixture.Load<float>("tied");
+        using var optimizer = new AdamWOptimizer<float>(model, new AdamWSettings());
+        var error = Assert.Throws<BadInputException>(() => optimizer.Load(path))!;
+        Assert.That(error.File, Is.EqualTo(path));
+        Assert.That(error.Message, Does.StartWith(path).And.Contain(problem));
+        Assert.That(optimizer.StepCount, Is.EqualTo(0));
+        Assert.That(optimizer.FirstMoment.ToArray(), Is.All.EqualTo(0f));
+    }
+
+    /// <summary>g_i = 0.1·sin(i)·(1 + i mod 7), a deterministic gradient with no zero pattern; its norm in float64.</summary>
+    private static float[] KnownGradient(int length, out double norm)
+    {
+        var gradient = new float[length];
+        for (var i = 0; i < length; i++) gradient[i] = (float)(0.1 * Math.Sin(i) * (1 + i % 7));
+        norm = Math.Sqrt(gradient.Sum(g => (double)g * g));
+        return gradient;
+    }
+}
