@@ -29,9 +29,9 @@ public static class FinetuneCommand
             var modelConfigFromConfig = parse.GetValue(init) == "random" && parse.GetValue(modelConfig) is null && parse.GetValue(options.Config) is { } file
                 && TrainingOptions.IsModelConfig(file.FullName) ? file.FullName : null;
             var config = modelConfigFromConfig is null ? options.ConfigFile(parse, command) : [];
-            var configPath = parse.GetValue(options.Config)?.FullName ?? "--config";
-            string? Get(Option<string?> option) => TrainingOptions.Value(parse, option, config, configPath) is { } value ? Path.GetFullPath(value) : null;
-            string Required(Option<string?> option) => Get(option) ?? throw new UsageException($"{option.Name} is required (on the command line or in --config)");
+            var configPath = options.ConfigPath(parse);
+            string? Get(Option<string?> option) => options.PathValue(parse, option, config);
+            string Required(Option<string?> option) => options.RequiredPath(parse, option, config);
             var settings = options.Resolve(parse, config, unlearning: false);
             var random = TrainingOptions.Value(parse, init, config, configPath) == "random";
             var modelDirectory = random ? null : Required(model);

@@ -104,10 +104,18 @@ public sealed class TrainingOptions
         return parse.GetValue(option)!;
     }
 
+    public string ConfigPath(ParseResult parse) => parse.GetValue(Config)?.FullName ?? "--config";
+
+    /// <summary>A file or folder option, from the command line or the config file, as a full path.</summary>
+    public string? PathValue(ParseResult parse, Option<string?> option, JsonObject config) =>
+        Value(parse, option, config, ConfigPath(parse)) is { } value ? Path.GetFullPath(value) : null;
+
+    public string RequiredPath(ParseResult parse, Option<string?> option, JsonObject config) =>
+        PathValue(parse, option, config) ?? throw new UsageException($"{option.Name} is required (on the command line or in --config)");
+
     public TrainingSettings Resolve(ParseResult parse, JsonObject config, bool unlearning)
     {
-        var path = parse.GetValue(Config)?.FullName ?? "--config";
-        T Get<T>(Option<T> option) => Value(parse, option, config, path);
+        T Get<T>(Option<T> option) => Value(parse, option, config, ConfigPath(parse));
         var settings = new TrainingSettings
         {
             Method = unlearning ? Get(Method) : "nll",

@@ -20,9 +20,8 @@ public static class UnlearnCommand
         command.SetAction(parse =>
         {
             var config = options.ConfigFile(parse, command);
-            var configPath = parse.GetValue(options.Config)?.FullName ?? "--config";
-            string? Get(Option<string?> option) => TrainingOptions.Value(parse, option, config, configPath) is { } value ? Path.GetFullPath(value) : null;
-            string Required(Option<string?> option) => Get(option) ?? throw new UsageException($"{option.Name} is required (on the command line or in --config)");
+            string? Get(Option<string?> option) => options.PathValue(parse, option, config);
+            string Required(Option<string?> option) => options.RequiredPath(parse, option, config);
             var modelDirectory = Required(model);
             var settings = options.Resolve(parse, config, unlearning: true);
             var forgetPath = Required(forget);

@@ -56,6 +56,37 @@ public class TrainingCommandTests
         Assert.That(after.Parameters.All.ToArray(), Is.EqualTo(before.Parameters.All.ToArray()));
     }
 
+    /// <summary>
+    /// IdkPO and the KL retain term on real text: stories260K unlearning TOFU answers. At the first step θ = ref, so
+    /// IdkPO's loss is (2/β)·log 2 exactly (β 0.1) and KL(π_ref ‖ πθ) is 0 up to float32 rounding of two log-softmax
+    /// paths (per token ~1e-7 relative of values below 10: well under 1e-5).
+    /// </summary>
+    [Test]
+    public void IdkPoAndTheKlRetainTermRunOnText()
+    {
+        using var directory = new TempDirectory();
+        using var modelDirectory = new TempDirectory();
+        var model = Stories260K.ConvertInto(modelDirectory);
+        File.WriteAllLines(directory.File("forget.jsonl"), File.ReadLines(SharedFiles.Require("data/tofu/forget01.jsonl")).Take(8));
+        File.WriteAllLines(directory.File("retain.jsonl"), File.ReadLines(SharedFiles.Require("data/tofu/retain99.jsonl")).Take(8));
+        string[] Common(string output) => ["--model", model, "--forget", directory.File("forget.jsonl"), "--retain", directory.File("retain.jsonl"), "--out", directory.File(output),
+            "--epochs", "1", "--batch-size", "4", "--grad-accum", "1", "--max-length", "96", "--lr", "1e-3"];
+        JsonNode FirstStep(string output) => JsonNode.Parse(File.ReadLines(directory.File(output + "/log.jsonl")).First())!;
+
+        var idk = Simnpo.Run(["unlearn", "--method", "idkpo", "--refusals", SharedFiles.Require("data/tofu/idontknow.txt"), .. Common("idk")]);
+        Assert.That(idk.Code, Is.EqualTo(CommandRunner.Success), idk.Error);
+        Assert.That(FirstStep("idk")["forget_loss"]!.GetValue<double>(), Is.EqualTo(2 / 0.1 * Math.Log(2)).Within(1e-9));
+
+        var kl = Simnpo.Run(["unlearn", "--method", "simnpo", "--retain-loss", "kl", .. Common("kl")]);
+        Assert.That(kl.Code, Is.EqualTo(CommandRunner.Success), kl.Error);
+        Assert.That(kl.Output, Does.Contain("loading the reference model for the KL retain term"));
+        Assert.That(FirstStep("kl")["retain_loss"]!.GetValue<double>(), Is.EqualTo(0).Within(1e-5));
+
+        var noRefusals = Simnpo.Run(["unlearn", "--method", "idkpo", .. Common("none")]);
+        Assert.That(noRefusals.Code, Is.EqualTo(CommandRunner.Usage));
+        Assert.That(noRefusals.Error, Does.Contain("--refusals"));
+    }
+
     [Test]
     public void ConfigMistakesAreNamed()
     {

@@ -21,17 +21,19 @@ public class ObjectiveTests
     /// so 1e-8 absolute leaves a wide margin and still catches any wrong factor.
     /// </summary>
     [TestCaseSource(nameof(Objectives))]
-    public void WeightsAreTheDerivativeOfTheLoss(ISequenceObjective objective)
+    public void WeightsAreTheDerivativeOfTheLoss(ISequenceObjective objective) => AssertWeightsAreDerivatives(objective, Scores);
+
+    internal static void AssertWeightsAreDerivatives(ISequenceObjective objective, SequenceScores scores)
     {
-        var value = objective.Evaluate(Scores);
+        var value = objective.Evaluate(scores);
         const double h = 1e-5;
-        for (var i = 0; i < Scores.Count; i++)
+        for (var i = 0; i < scores.Count; i++)
         {
             double LossAt(double delta)
             {
-                var shifted = (double[])Scores.LogProb.Clone();
+                var shifted = (double[])scores.LogProb.Clone();
                 shifted[i] += delta;
-                return objective.Evaluate(Scores with { LogProb = shifted }).Loss;
+                return objective.Evaluate(scores with { LogProb = shifted }).Loss;
             }
             var numeric = (LossAt(h) - LossAt(-h)) / (2 * h);
             Assert.That(value.SequenceWeights[i], Is.EqualTo(numeric).Within(1e-8), $"{objective.Name}, sequence {i}");
