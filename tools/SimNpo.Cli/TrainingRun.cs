@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using SimNpo.Model.IO;
 using SimNpo.Kernels;
 using SimNpo.Model;
 using SimNpo.Model.Tokenizers;
@@ -23,8 +22,6 @@ public static class TrainingRun
 {
     /// <summary>How many examples of each set the periodic evaluation scores: enough for a curve, cheap beside training.</summary>
     private const int EvaluationExamples = 64;
-
-    public const string RunSettingsFileName = "run.json";
 
     public static int Execute(ParseResult parse, TrainingSettings settings, RunPaths paths, bool resume, PromptTemplate template, Func<IOps<float>, LlamaModel<float>> createModel)
     {
@@ -67,10 +64,9 @@ public static class TrainingRun
             return values;
         }
 
-        WriteRunSettings(parse.CommandResult.Command, settings, paths);
         var trainer = new Trainer<float>(model, settings, data, paths.Output, new ConsoleTrainingObserver(output, !Console.IsOutputRedirected && output == Console.Out),
             paths.TokenizerSource, () => ModelFiles.Load(paths.Model ?? throw new UsageException("the KL retain term needs --model"), ops),
-            settings.EvalEvery > 0 ? Evaluate : null);
+            settings.EvalEvery > 0 ? Evaluate : null, RunSettings(parse.CommandResult.Command, settings, paths));
         var summary = trainer.Run(resume);
         output.WriteLine($"done: {summary.Steps} steps in {summary.Seconds:F1} s, final loss {summary.FinalLoss:F4}; model, run.json and log.jsonl in {paths.Output}");
         if (summary.InitialEval is { } before && summary.FinalEval is { } after)
@@ -80,13 +76,12 @@ public static class TrainingRun
     }
 
     /// <summary>run.json: every resolved option of the command under its name without dashes, so --config reads it back.</summary>
-    private static void WriteRunSettings(Command command, TrainingSettings settings, RunPaths paths)
+    private static string RunSettings(Command command, TrainingSettings settings, RunPaths paths)
     {
         var options = command.Options.Select(o => o.Name.TrimStart('-')).ToHashSet();
         var json = new JsonObject();
         foreach (var (key, value) in JsonNode.Parse(settings.ToJson())!.AsObject().Concat(paths.Inputs))
             if (options.Contains(key) && value is not null) json[key] = value.DeepClone();
-        Directory.CreateDirectory(paths.Output);
-        AtomicFile.WriteAllText(Path.Combine(paths.Output, RunSettingsFileName), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
     }
 }

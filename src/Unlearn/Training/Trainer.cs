@@ -13,7 +13,8 @@ public sealed record TrainingSummary(int Steps, double FinalLoss, double Seconds
 /// Trains a model on the forget (or training) set with the settings' objective: epochs of seeded shuffles, a retain
 /// example paired with each forget example, micro-batches accumulated into optimizer steps, AdamW with clipping and a
 /// schedule, a JSON Lines log of every step, checkpoints, and resumption that reproduces an uninterrupted run exactly.
-/// The run folder receives log.jsonl, checkpoints/ and, at the end, the final model.
+/// The run folder receives run.json (the settings as the caller words them), log.jsonl, checkpoints/ and, at the end,
+/// the final model.
 /// </summary>
 public sealed class Trainer<T>(
     LlamaModel<T> model,
@@ -23,10 +24,12 @@ public sealed class Trainer<T>(
     ITrainingObserver observer,
     string? tokenizerSource = null,
     Func<LlamaModel<T>>? loadKlReference = null,
-    Func<LlamaModel<T>, IReadOnlyDictionary<string, double>>? evaluate = null)
+    Func<LlamaModel<T>, IReadOnlyDictionary<string, double>>? evaluate = null,
+    string? runSettingsJson = null)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     public const string LogFileName = "log.jsonl";
+    public const string RunSettingsFileName = "run.json";
 
     private static readonly JsonSerializerOptions LogJson = new()
     {
@@ -47,6 +50,8 @@ public sealed class Trainer<T>(
 
         var reference = settings.NeedsReferenceLogProbs ? ReferenceFor(resume) : null;
         var startStep = resume ? Resume(optimizer) : Fresh();
+        // Written only now: a refused start must not overwrite the settings of the run already in the folder.
+        if (runSettingsJson is not null) AtomicFile.WriteAllText(Path.Combine(runDirectory, RunSettingsFileName), runSettingsJson);
 
         using var klReference = settings.UsesRetainTerm && settings.RetainLoss == "kl" ? LoadKlReference() : null;
         var loss = new MicroBatchLoss<T>(settings, data, reference, klReference);

@@ -84,9 +84,11 @@ public class TrainerTests
     {
         using var directory = new TempDirectory();
         using var model = TinyTask.NewModel();
-        new Trainer<float>(model, Unlearning() with { Epochs = 1 }, Data, directory.Path, new SilentObserver()).Run(resume: false);
-        var error = Assert.Throws<BadInputException>(() => new Trainer<float>(model, Unlearning(), Data, directory.Path, new SilentObserver()).Run(resume: false))!;
+        new Trainer<float>(model, Unlearning() with { Epochs = 1 }, Data, directory.Path, new SilentObserver(), runSettingsJson: "first").Run(resume: false);
+        var error = Assert.Throws<BadInputException>(() =>
+            new Trainer<float>(model, Unlearning(), Data, directory.Path, new SilentObserver(), runSettingsJson: "second").Run(resume: false))!;
         Assert.That(error.Message, Does.Contain("--resume"));
+        Assert.That(File.ReadAllText(Path.Combine(directory.Path, Trainer<float>.RunSettingsFileName)), Is.EqualTo("first"), "the earlier run's settings are kept");
     }
 
     /// <summary>A weight turned NaN after step 2 makes step 3's loss NaN: the run stops there, naming it and the last checkpoint.</summary>
