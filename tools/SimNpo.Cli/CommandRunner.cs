@@ -45,7 +45,7 @@ public static class CommandRunner
         result.Parent is System.CommandLine.Parsing.CommandResult parent ? $"{CommandPath(parent)} {result.Command.Name}" : "simnpo";
 
     private static bool IsUserFacing(Exception e) =>
-        e is BadInputException or IOException or UnauthorizedAccessException or NotSupportedException;
+        e is BadInputException or IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException;
 }
 
 /// <summary>Options that parse but do not make sense together; reported like a parse error, with exit code 2.</summary>
