@@ -19,7 +19,7 @@ public sealed class TrainingOptions
 
     public Option<FileInfo?> Config { get; } = new("--config") { Description = "JSON file of option values (names without dashes); the command line overrides it" };
     public Option<bool> Resume { get; } = new("--resume") { Description = "continue the run in --out from its last checkpoint" };
-    public Option<string> Method { get; } = new Option<string>("--method") { Description = "unlearning objective", DefaultValueFactory = _ => Defaults.Method }.AcceptOnlyFromAmong(TrainingSettings.Methods);
+    public Option<string> Method { get; } = new Option<string>("--method") { Description = "unlearning objective", DefaultValueFactory = _ => Defaults.Method }.AcceptOnlyFromAmong(TrainingSettings.UnlearningMethods);
     public Option<double?> Beta { get; } = new("--beta") { Description = "β of simnpo (default 2.5), npo and idkpo (default 0.1)" };
     public Option<double> Gamma { get; } = new("--gamma") { Description = "SimNPO margin γ (inside σ, as the paper writes it)", DefaultValueFactory = _ => Defaults.Gamma };
     public Option<double> ForgetWeight { get; } = new("--forget-weight") { Description = "w_f on the forget term (the public TOFU code's npo_coeff)", DefaultValueFactory = _ => Defaults.ForgetWeight };

@@ -11,7 +11,8 @@ namespace SimNpo.Unlearn.Training;
 /// </summary>
 public sealed record TrainingSettings
 {
-    public static readonly string[] Methods = ["simnpo", "npo", "ga", "graddiff", "idkpo", "nll"];
+    public static readonly string[] UnlearningMethods = ["simnpo", "npo", "ga", "graddiff", "idkpo"];
+    public static readonly string[] Methods = [.. UnlearningMethods, "nll"];
     public static readonly string[] RetainLosses = ["nll", "kl"];
 
     /// <summary>simnpo, npo, ga, graddiff, idkpo; nll is plain fine-tuning (finetune, relearning).</summary>
