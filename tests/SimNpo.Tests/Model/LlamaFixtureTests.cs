@@ -31,7 +31,10 @@ public class LlamaFixtureTests
         public IReadOnlyList<TokenizedExample> Examples { get; }
         public TokenBatch Batch { get; }
 
-        public double[] Get(string name) => Expected.ReadFloat64(name);
+        /// <summary>A tensor as float64, whether stored as F64 or (the IdkPO and KL gradients, to keep the fixture small) F32.</summary>
+        public double[] Get(string name) => Expected.Tensors[name].DType == SafeTensorsDType.F32
+            ? Expected.ReadFloat32(name).Select(x => (double)x).ToArray()
+            : Expected.ReadFloat64(name);
 
         public ISequenceObjective Objective(string name) =>
             ObjectiveFactory.Create(name, name == "npo" ? 0.1 : 2.5, 0.5, Get("ref_seq_logprob"));
@@ -85,6 +88,51 @@ public class LlamaFixtureTests
         foreach (var entry in model.Layout.Entries)
             AssertClose(gradients.AsSpan(entry.Offset, entry.Length).ToArray().Select(double.CreateTruncating).ToArray(),
                 fixture.Get($"grad_{objectiveName}.{entry.Name}"), tolerance, entry.Name);
+    }
+
+    /// <summary>
+    /// IdkPO over the combined batch (3 refusals, then the 3 true answers) and the KL retain term against ref/. The
+    /// gradients are stored as float32, so in float64 they match to float32 rounding: 1e-7 of each tensor's largest value.
+    /// </summary>
+    [TestCase("untied", "double")]
+    [TestCase("tied", "double")]
+    [TestCase("untied", "float")]
+    public void IdkPoAndKlMatchPyTorch(string configuration, string precision)
+    {
+        if (precision == "double") IdkPoAndKl<double>(configuration, 1e-7);
+        else IdkPoAndKl<float>(configuration, 2e-5);
+    }
+
+    private static void IdkPoAndKl<T>(string configuration, double tolerance) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        using var fixture = new Fixture(configuration);
+        using var model = ModelFiles.Load(fixture.Directory, new ReferenceOps<T>());
+        using var reference = ModelFiles.Load(Path.Combine(fixture.Directory, "ref"), new ReferenceOps<T>());
+        double[] Gradients() => model.Gradients.All.ToArray().Select(double.CreateTruncating).ToArray();
+        void CompareGradients(string prefix)
+        {
+            var gradients = Gradients();
+            foreach (var entry in model.Layout.Entries)
+                AssertClose(gradients[entry.Offset..(entry.Offset + entry.Length)], fixture.Get($"{prefix}.{entry.Name}"), tolerance, $"{prefix}.{entry.Name}");
+        }
+
+        var config = ModelFiles.LoadConfig(fixture.Directory);
+        var idkBatch = TokenBatch.FromExamples(ExampleFiles.Load(Path.Combine(fixture.Directory, "idkpo_batch.jsonl"), fixture.Directory, config));
+        var referenceScores = reference.Forward(idkBatch).LogProb;
+        AssertClose(referenceScores, fixture.Get("idkpo_ref_seq_logprob"), tolerance, "idkpo_ref_seq_logprob");
+        var scores = model.Forward(idkBatch);
+        AssertClose(scores.LogProb, fixture.Get("idkpo_seq_logprob"), tolerance, "idkpo_seq_logprob");
+        var idk = new IdkPoObjective(0.1, referenceScores).Evaluate(scores);
+        AssertClose([idk.Loss], fixture.Get("loss_idkpo"), tolerance, "loss_idkpo");
+        model.ZeroGradients();
+        model.Backward(idk.SequenceWeights);
+        CompareGradients("grad_idkpo");
+
+        var kl = model.ForwardKl(fixture.Batch, reference.ForwardLogProbs(fixture.Batch));
+        AssertClose([kl], fixture.Get("loss_kl"), tolerance, "loss_kl");
+        model.ZeroGradients();
+        model.BackwardKl(1);
+        CompareGradients("grad_kl");
     }
 
     /// <summary>The fixture's logits at the scored positions, in row order: the rows the model computes logits for.</summary>
