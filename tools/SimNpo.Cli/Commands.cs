@@ -8,6 +8,7 @@ public static class Commands
     public static IEnumerable<Command> All() =>
     [
         DemoCommand.Create(),
+        MarkovCommand.Create(),
         InfoCommand.Create(),
         ConvertCommand.Create(),
         GradCommand.Create(),
