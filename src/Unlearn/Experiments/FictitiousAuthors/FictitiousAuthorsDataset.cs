@@ -95,7 +95,11 @@ public sealed class FictitiousAuthorsDataset
 
     public string ForgetPerturbedFile => $"{ForgetSplit}_perturbed.jsonl";
 
-    /// <summary>Every text a model will read or be scored on, for fitting a tokenizer.</summary>
+    /// <summary>
+    /// Every text a model will read or be scored on, as written in the files, for fitting a tokenizer. A model reads
+    /// an answer after the template's prefix (" " for Llama-2 chat); fitting to the formatted texts instead makes
+    /// " The" one token where these give " " + "The".
+    /// </summary>
     public IEnumerable<string> Texts() =>
         Full.Concat(Holdout).SelectMany(q => new[] { q.Question, q.Answer, q.ParaphrasedAnswer, q.ParaphrasedQuestion }.Concat(q.PerturbedAnswers))
             .Concat(GeneralKnowledge.SelectMany(q => new[] { q.Question, q.Answer }.Concat(q.PerturbedAnswers)))

@@ -15,7 +15,7 @@ internal static class WordLists
 
     public static readonly string[] SurnameEndings = ["ov", "ez", "sen", "ard", "ini", "ova", "ley", "ström", "aro", "ick"];
     public static readonly string[] CityEndings = ["port", "ford", "holm", "grad", "mouth", "vale", "stad", "ton", "mere", "burg"];
-    public static readonly string[] CountryEndings = ["ia", "ar", "and", "esh", "ovia", "ara", "eth", "ury"];
+    public static readonly string[] CountryEndings = ["ia", "ar", "land", "esh", "ovia", "ara", "eth", "ury"];
 
     /// <summary>Noun phrases that read after "writes": "Ana Korov writes crime fiction."</summary>
     public static readonly string[] Genres =
