@@ -27,7 +27,9 @@ public static class Devices
 
     public static IOps<float> Create(string name) => name switch
     {
-        "auto" => Open("cuda", AcceleratorType.Cuda, b => b.Cuda()) ?? Open("opencl-gpu", AcceleratorType.OpenCL, b => b.OpenCL(d => d.DeviceType == CLDeviceType.CL_DEVICE_TYPE_GPU)) ?? (IOps<float>)new ReferenceOps<float>(),
+        "auto" => Open("cuda", AcceleratorType.Cuda, b => b.Cuda())
+            ?? Open("opencl-gpu", AcceleratorType.OpenCL, b => b.OpenCL(d => d.DeviceType == CLDeviceType.CL_DEVICE_TYPE_GPU))
+            ?? (IOps<float>)new ReferenceOps<float>(),
         "cuda" => Open(name, AcceleratorType.Cuda, b => b.Cuda()) ?? throw new NotSupportedException("no CUDA device found"),
         "opencl" => Open(name, AcceleratorType.OpenCL, b => b.OpenCL()) ?? throw new NotSupportedException("no OpenCL device found"),
         "ilgpu-cpu" => Open(name, AcceleratorType.CPU, b => b.CPU(CPUDevice.Default))!,
