@@ -20,6 +20,9 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     private readonly Lazy<Scale.Ilgpu.Launcher> _scale;
     private readonly Lazy<SumOfSquares.Ilgpu.Launcher> _sumOfSquares;
     private readonly Lazy<AdamW.Ilgpu.Launcher> _adamW;
+    private readonly Lazy<LogSoftmaxAtLabels.Ilgpu.Launcher> _logSoftmaxAtLabels;
+    private readonly Lazy<LogSoftmax.Ilgpu.Launcher> _logSoftmax;
+    private readonly Lazy<KlDivergence.Ilgpu.Launcher> _klDivergence;
 
     private IlgpuOps(Context context, Accelerator accelerator)
     {
@@ -39,6 +42,9 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         _scale = new(() => new Scale.Ilgpu.Launcher(accelerator));
         _sumOfSquares = new(() => new SumOfSquares.Ilgpu.Launcher(accelerator));
         _adamW = new(() => new AdamW.Ilgpu.Launcher(accelerator));
+        _logSoftmaxAtLabels = new(() => new LogSoftmaxAtLabels.Ilgpu.Launcher(accelerator));
+        _logSoftmax = new(() => new LogSoftmax.Ilgpu.Launcher(accelerator));
+        _klDivergence = new(() => new KlDivergence.Ilgpu.Launcher(accelerator));
     }
 
     /// <summary>
@@ -117,19 +123,19 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         _residual.Value.Forward(output.ArrayView(), a.ArrayView(), b.ArrayView());
 
     void IOps<float>.LogSoftmaxAtLabels(View<float> logProb, View<float> logSumExp, View<float> logits, View<int> labels, int vocab) =>
-        OnHost([logProb, logSumExp], [logits], [labels], (o, i, n) => _reference.LogSoftmaxAtLabels(o[0], o[1], i[0], n[0], vocab));
+        _logSoftmaxAtLabels.Value.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logits.ArrayView(), labels.ArrayView(), vocab);
 
     void IOps<float>.LogSoftmaxAtLabelsBackward(View<float> logitsGrad, View<float> logits, View<float> logSumExp, View<int> labels, View<float> logProbGrad, int vocab) =>
-        OnHost([logitsGrad], [logits, logSumExp, logProbGrad], [labels], (o, i, n) => _reference.LogSoftmaxAtLabelsBackward(o[0], i[0], i[1], n[0], i[2], vocab));
+        _logSoftmaxAtLabels.Value.Backward(logitsGrad.ArrayView(), logits.ArrayView(), logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), vocab);
 
     void IOps<float>.LogSoftmax(View<float> output, View<float> logits, int vocab) =>
-        OnHost([output], [logits], [], (o, i) => _reference.LogSoftmax(o[0], i[0], vocab));
+        _logSoftmax.Value.Forward(output.ArrayView(), logits.ArrayView(), vocab);
 
     void IOps<float>.KlDivergence(View<float> kl, View<float> logSumExp, View<float> logits, View<float> targetLogProbs, int vocab) =>
-        OnHost([kl, logSumExp], [logits, targetLogProbs], [], (o, i) => _reference.KlDivergence(o[0], o[1], i[0], i[1], vocab));
+        _klDivergence.Value.Forward(kl.ArrayView(), logSumExp.ArrayView(), logits.ArrayView(), targetLogProbs.ArrayView(), vocab);
 
     void IOps<float>.KlDivergenceBackward(View<float> logitsGrad, View<float> logits, View<float> logSumExp, View<float> targetLogProbs, View<float> rowWeight, int vocab) =>
-        OnHost([logitsGrad], [logits, logSumExp, targetLogProbs, rowWeight], [], (o, i) => _reference.KlDivergenceBackward(o[0], i[0], i[1], i[2], i[3], vocab));
+        _klDivergence.Value.Backward(logitsGrad.ArrayView(), logits.ArrayView(), logSumExp.ArrayView(), targetLogProbs.ArrayView(), rowWeight.ArrayView(), vocab);
 
     double IOps<float>.SumOfSquares(View<float> x) => _sumOfSquares.Value.Compute(x.ArrayView());
 
