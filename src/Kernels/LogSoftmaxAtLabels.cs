@@ -59,15 +59,24 @@ public static class LogSoftmaxAtLabels
                     gradRow.Clear();
                     return;
                 }
-                var row = logits.Span.Slice(r * vocab, vocab);
-                var lse = double.CreateTruncating(logSumExp.Span[r]);
-                var g = double.CreateTruncating(logProbGrad.Span[r]);
-                for (var j = 0; j < vocab; j++)
-                {
-                    var probability = Math.Exp(double.CreateTruncating(row[j]) - lse);
-                    gradRow[j] = T.CreateTruncating(g * ((j == label ? 1 : 0) - probability));
-                }
+                RowGradient(gradRow, logits.Span.Slice(r * vocab, vocab), logSumExp.Span[r], logProbGrad.Span[r], label);
             });
+        }
+
+        /// <summary>
+        /// One row's (or one vocabulary chunk's) gradient g·(onehot − softmax) in float64, the one-hot at column
+        /// <paramref name="hotColumn"/>, which may lie outside the row (a chunk that does not hold the label).
+        /// </summary>
+        internal static void RowGradient<T>(Span<T> gradRow, ReadOnlySpan<T> row, T logSumExp, T logProbGrad, int hotColumn)
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var lse = double.CreateTruncating(logSumExp);
+            var g = double.CreateTruncating(logProbGrad);
+            for (var j = 0; j < row.Length; j++)
+            {
+                var probability = Math.Exp(double.CreateTruncating(row[j]) - lse);
+                gradRow[j] = T.CreateTruncating(g * ((j == hotColumn ? 1 : 0) - probability));
+            }
         }
 
         /// <summary>One pass in float64: a running maximum, and the sum of exponentials rescaled whenever the maximum grows.</summary>
@@ -117,8 +126,8 @@ public static class LogSoftmaxAtLabels
             private readonly Action<KernelConfig, Floats, Floats, Floats, Ints, int> _forward =
                 accelerator.LoadStreamKernel<Floats, Floats, Floats, Ints, int>(ForwardKernel);
 
-            private readonly Action<KernelConfig, Floats, Floats, Floats, Ints, Floats, int> _backward =
-                accelerator.LoadStreamKernel<Floats, Floats, Floats, Ints, Floats, int>(BackwardKernel);
+            private readonly Action<KernelConfig, Floats, Floats, Floats, Ints, Floats, int, int> _backward =
+                accelerator.LoadStreamKernel<Floats, Floats, Floats, Ints, Floats, int, int>(BackwardKernel);
 
             /// <inheritdoc cref="Reference.Forward{T}"/>
             public void Forward(Floats logProb, Floats logSumExp, Floats logits, Ints labels, int vocab)
@@ -134,8 +143,18 @@ public static class LogSoftmaxAtLabels
                 var rows = CheckLengths((int)logits.Length, (int)logSumExp.Length, (int)labels.Length, vocab);
                 ShapeCheck.Length((int)logitsGrad.Length, (int)logits.Length, nameof(logitsGrad));
                 ShapeCheck.Length((int)logProbGrad.Length, rows, nameof(logProbGrad));
-                if (rows > 0)
-                    _backward(new KernelConfig(rows, LossReduction.RowGroupSize(accelerator, vocab)), logitsGrad, logits, logSumExp, labels, logProbGrad, vocab);
+                BackwardColumns(logitsGrad, logits, logSumExp, labels, logProbGrad, vocab, firstColumn: 0);
+            }
+
+            /// <summary>
+            /// The backward over the vocabulary's columns [firstColumn, firstColumn + width) only, logits [rows, width]: a row's
+            /// one-hot lands here only when its label does. The chunked output loss writes each chunk's gradient with it.
+            /// </summary>
+            internal void BackwardColumns(Floats logitsGrad, Floats logits, Floats logSumExp, Ints labels, Floats logProbGrad, int width, int firstColumn)
+            {
+                if (labels.Length > 0)
+                    _backward(new KernelConfig((int)labels.Length, LossReduction.RowGroupSize(accelerator, width)), logitsGrad, logits, logSumExp, labels,
+                        logProbGrad, width, firstColumn);
             }
         }
 
@@ -161,14 +180,15 @@ public static class LogSoftmaxAtLabels
         }
 
         /// <summary>Each thread reads an element just before it replaces it, so logitsGrad may be the logits.</summary>
-        private static void BackwardKernel(Floats logitsGrad, Floats logits, Floats logSumExp, Ints labels, Floats logProbGrad, int vocab)
+        private static void BackwardKernel(Floats logitsGrad, Floats logits, Floats logSumExp, Ints labels, Floats logProbGrad, int width, int firstColumn)
         {
             var row = Grid.IdxX;
-            var start = (long)row * vocab;
+            var start = (long)row * width;
             var label = labels[row];
+            var hotColumn = label - firstColumn;
             var (lse, g) = (logSumExp[row], logProbGrad[row]);
-            for (var j = Group.IdxX; j < vocab; j += Group.DimX)
-                logitsGrad[start + j] = label < 0 ? 0 : g * ((j == label ? 1 : 0) - XMath.Exp(logits[start + j] - lse));
+            for (var j = Group.IdxX; j < width; j += Group.DimX)
+                logitsGrad[start + j] = label < 0 ? 0 : g * ((j == hotColumn ? 1 : 0) - XMath.Exp(logits[start + j] - lse));
         }
     }
 }

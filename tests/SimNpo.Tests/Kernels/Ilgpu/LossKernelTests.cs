@@ -153,6 +153,52 @@ public class LossKernelTests(CPUDeviceKind kind)
             Assert.That(actualGrad[i], Is.EqualTo(expectedGrad[i]).Within(Math.Abs(rowWeight[i / Vocab]) * (Math.Abs(logSumExp[i / Vocab]) + 14) * U), $"element {i}");
     }
 
+    [TestCase(8)]
+    [TestCase(64)]
+    public void ChunkedOutputLossMatchesTheReference(int chunk)
+    {
+        const int rows = ChunkedOutputLossTests.Rows, dim = ChunkedOutputLossTests.Dim, vocab = ChunkedOutputLossTests.Vocab;
+        var labels = ChunkedOutputLossTests.Labels;
+        var logProbGrad = ChunkedOutputLossTests.LogProbGrad;
+        var (hidden, weight) = ChunkedOutputLossTests.RandomInputs(seed: 6);
+        var (expectedLogProb, expectedLogSumExp) = (new double[rows], new double[rows]);
+        var scratch = new double[ChunkedOutputLoss.ScratchLength(rows, vocab, chunk)];
+        ChunkedOutputLoss.Reference.Forward<double>(expectedLogProb, expectedLogSumExp, scratch, hidden, weight, labels, rows, dim, vocab, chunk);
+        // The backwards add: both start from the same nonzero gradients.
+        var (initialHiddenGrad, initialWeightGrad) = (Narrow(OpData.Random(new Random(7), rows * dim)), Narrow(OpData.Random(new Random(8), vocab * dim)));
+        var (expectedHiddenGrad, expectedWeightGrad) = (Widen(initialHiddenGrad), Widen(initialWeightGrad));
+        ChunkedOutputLoss.Reference.Backward<double>(expectedHiddenGrad, expectedWeightGrad, scratch, hidden, weight, expectedLogSumExp, labels, logProbGrad,
+            rows, dim, vocab, chunk);
+
+        var launcher = new ChunkedOutputLoss.Ilgpu.Launcher(_accelerator);
+        var (hiddenView, weightView, labelsView) = (Upload(Narrow(hidden)), Upload(Narrow(weight)), Upload(labels));
+        var (logProb, logSumExp, scratchView) = (Zeros(rows), Zeros(rows), Zeros(scratch.Length));
+        launcher.Forward(logProb, logSumExp, scratchView, hiddenView, weightView, labelsView, rows, dim, vocab, chunk);
+        var (hiddenGrad, weightGrad) = (Upload(initialHiddenGrad), Upload(initialWeightGrad));
+        launcher.Backward(hiddenGrad, weightGrad, scratchView, hiddenView, weightView, logSumExp, labelsView, Upload(Narrow(logProbGrad)), rows, dim, vocab, chunk);
+
+        // A logit is a float32 dot product of 13 terms below 1 in size: within 13·13u = 169u. The log-sum-exp moves at most as
+        // much as the logits, plus its own float32 error; a log-prob (x − max) − log(sum) carries three such logit errors.
+        var (actualLogProb, actualLogSumExp) = (Download(logProb), Download(logSumExp));
+        for (var r = 0; r < rows; r++)
+        {
+            Assert.That(actualLogSumExp[r], Is.EqualTo(expectedLogSumExp[r]).Within(169 * U + LogSumExpTolerance(expectedLogSumExp[r])), $"row {r}");
+            Assert.That(actualLogProb[r], Is.EqualTo(expectedLogProb[r]).Within(3 * 169 * U + LogSoftmaxTolerance(expectedLogProb[r])), $"row {r}");
+        }
+        Assert.That((actualLogProb[1], actualLogSumExp[1]), Is.EqualTo((0.0, 0.0)), "the ignored row");
+        // Each logit gradient g·(onehot − p) errs by |g|·p·E, E the relative error of p: two logit errors (the logit's, the
+        // log-sum-exp's) and the log-sum-exp's own, 2·169u + 2·Vocab·u + 2·|lse|·u < 460u with |lse| < 20. The gradients sum
+        // them against weights and hidden states below 1 (Σ p = 1), plus their float32 sums' roundings (≤ 2·Vocab·u relative
+        // to Σ|g·(onehot − p)| ≤ 2|g|): under 600u times |g| of the row (hidden states), or Σ|g| over the rows (weights).
+        var actualHiddenGrad = Download(hiddenGrad);
+        for (var i = 0; i < actualHiddenGrad.Length; i++)
+            Assert.That(actualHiddenGrad[i], Is.EqualTo(expectedHiddenGrad[i]).Within(600 * U * Math.Abs(logProbGrad[i / dim])), $"hidden element {i}");
+        var actualWeightGrad = Download(weightGrad);
+        var sumOfWeights = logProbGrad.Sum(Math.Abs);
+        for (var i = 0; i < actualWeightGrad.Length; i++)
+            Assert.That(actualWeightGrad[i], Is.EqualTo(expectedWeightGrad[i]).Within(600 * U * sumOfWeights), $"weight element {i}");
+    }
+
     /// <summary>
     /// The log-sum-exp's error: the sum of exponentials passes through at most Vocab additions, merges and exps in float32
     /// on any path (2u relative each, so 2·Vocab·u, which log turns into absolute error), then max + log(sum) rounds (u·|lse|).
