@@ -1,4 +1,8 @@
 using System.Numerics;
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+using Floats = ILGPU.ArrayView<float>;
 
 namespace SimNpo.Kernels;
 
@@ -32,6 +36,45 @@ public static class AdamW
                 firstMoment[i] = T.CreateTruncating(m);
                 secondMoment[i] = T.CreateTruncating(v);
             }
+        }
+    }
+
+    /// <summary>
+    /// The device kernel: one thread per parameter, reading p, g, m, v once and writing p, m, v once. The step's
+    /// constants are formed in float64 on the host (1 − β2 taken in float32 would be off by 5e-5, relative); each element
+    /// is updated in float32.
+    /// </summary>
+    public static class Ilgpu
+    {
+        public sealed class Launcher(Accelerator accelerator)
+        {
+            private readonly Action<Index1D, Floats, Floats, Floats, Floats, float, float, float, float, float, float, float, float> _step =
+                accelerator.LoadAutoGroupedStreamKernel<Index1D, Floats, Floats, Floats, Floats, float, float, float, float, float, float, float, float>(StepKernel);
+
+            public void Step(Floats parameters, Floats gradients, Floats firstMoment, Floats secondMoment, AdamWStep step)
+            {
+                ShapeCheck.Length((int)gradients.Length, (int)parameters.Length, nameof(gradients));
+                ShapeCheck.Length((int)firstMoment.Length, (int)parameters.Length, nameof(firstMoment));
+                ShapeCheck.Length((int)secondMoment.Length, (int)parameters.Length, nameof(secondMoment));
+                if (step.Step < 1) throw new ArgumentOutOfRangeException(nameof(step), $"AdamW steps count from 1, got {step.Step}");
+                var firstCorrection = 1 - Math.Pow(step.Beta1, step.Step);
+                var secondCorrection = 1 - Math.Pow(step.Beta2, step.Step);
+                _step((int)parameters.Length, parameters, gradients, firstMoment, secondMoment, (float)step.Beta1, (float)(1 - step.Beta1),
+                    (float)step.Beta2, (float)(1 - step.Beta2), (float)(1 - step.LearningRate * step.WeightDecay), (float)(step.LearningRate / firstCorrection),
+                    (float)(1 / Math.Sqrt(secondCorrection)), (float)step.Epsilon);
+            }
+        }
+
+        /// <summary>p = p·decay − stepSize · m / (sqrt(v)·secondScale + eps), the reference's update with the corrections folded in.</summary>
+        private static void StepKernel(Index1D i, Floats parameters, Floats gradients, Floats firstMoment, Floats secondMoment,
+            float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2, float decay, float stepSize, float secondScale, float eps)
+        {
+            var g = gradients[i];
+            var m = beta1 * firstMoment[i] + oneMinusBeta1 * g;
+            var v = beta2 * secondMoment[i] + oneMinusBeta2 * g * g;
+            parameters[i] = parameters[i] * decay - stepSize * m / (XMath.Sqrt(v) * secondScale + eps);
+            firstMoment[i] = m;
+            secondMoment[i] = v;
         }
     }
 }

@@ -1,5 +1,9 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using ILGPU;
+using ILGPU.Runtime;
+using Floats = ILGPU.ArrayView<float>;
+using Ints = ILGPU.ArrayView<int>;
 
 namespace SimNpo.Kernels;
 
@@ -34,5 +38,49 @@ public static class Embedding
 
         private static int TableRow(int token, int vocab) =>
             (uint)token < (uint)vocab ? token : throw new ArgumentOutOfRangeException(nameof(token), $"token {token} outside a vocabulary of {vocab}");
+    }
+
+    /// <summary>
+    /// The device kernels: one thread per output element. The backward scatter-adds with Atomic.Add: one pass over the
+    /// gradient, no sort and no scratch memory; a token that repeats in the batch gets its rows added in an
+    /// unspecified order, so its table row may differ from the reference's in the last bits (order, not precision).
+    /// </summary>
+    public static class Ilgpu
+    {
+        public sealed class Launcher(Accelerator accelerator)
+        {
+            private readonly Action<Index1D, Floats, Ints, Floats, int> _forward =
+                accelerator.LoadAutoGroupedStreamKernel<Index1D, Floats, Ints, Floats, int>(ForwardKernel);
+
+            private readonly Action<Index1D, Floats, Ints, Floats, int> _backward =
+                accelerator.LoadAutoGroupedStreamKernel<Index1D, Floats, Ints, Floats, int>(BackwardKernel);
+
+            public void Forward(Floats output, Ints tokens, Floats table, int dim)
+            {
+                ShapeCheck.Rows((int)table.Length, dim, nameof(table));
+                ShapeCheck.Length((int)output.Length, (int)tokens.Length * dim, nameof(output));
+                _forward((int)output.Length, output, tokens, table, dim);
+            }
+
+            public void Backward(Floats tableGrad, Ints tokens, Floats outputGrad, int dim)
+            {
+                ShapeCheck.Rows((int)tableGrad.Length, dim, nameof(tableGrad));
+                ShapeCheck.Length((int)outputGrad.Length, (int)tokens.Length * dim, nameof(outputGrad));
+                _backward((int)outputGrad.Length, tableGrad, tokens, outputGrad, dim);
+            }
+        }
+
+        /// <summary>A token outside the table cannot throw on a device: its row becomes NaN, which poisons the loss visibly.</summary>
+        private static void ForwardKernel(Index1D index, Floats output, Ints tokens, Floats table, int dim)
+        {
+            var token = tokens[index / dim];
+            output[index] = (uint)token < (uint)(table.IntLength / dim) ? table[token * dim + index % dim] : float.NaN;
+        }
+
+        private static void BackwardKernel(Index1D index, Floats tableGrad, Ints tokens, Floats outputGrad, int dim)
+        {
+            var token = tokens[index / dim];
+            if ((uint)token < (uint)(tableGrad.IntLength / dim)) Atomic.Add(ref tableGrad[token * dim + index % dim], outputGrad[index]);
+        }
     }
 }

@@ -1,4 +1,9 @@
 using System.Numerics;
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+using SimNpo.Kernels.Ilgpu;
+using Floats = ILGPU.ArrayView<float>;
 
 namespace SimNpo.Kernels;
 
@@ -63,13 +68,98 @@ public static class KlDivergence
                 }
             });
         }
+    }
 
-        private static int CheckShapes(int logitsLength, int targetLength, int logSumExpLength, int vocab)
+    private static int CheckShapes(int logitsLength, int targetLength, int logSumExpLength, int vocab)
+    {
+        var rows = ShapeCheck.Rows(logitsLength, vocab, "logits");
+        ShapeCheck.Length(targetLength, logitsLength, "targetLogProbs");
+        ShapeCheck.Length(logSumExpLength, rows, "logSumExp");
+        return rows;
+    }
+
+    /// <summary>
+    /// The device kernels, one group per row. The forward reads logits and targets once: with p = exp(t), the divergence
+    /// Σ p·(t − x + lse) is gathered as Σ p·(t − (x − x₀)) + (lse − x₀)·Σ p, both sums in float32 per thread next to the
+    /// online softmax. The pivot x₀ (the row's first logit) keeps the terms the size of the logits' spread rather than of
+    /// their offset, which would otherwise cancel between the two sums.
+    /// </summary>
+    public static class Ilgpu
+    {
+        public sealed class Launcher(Accelerator accelerator)
         {
-            var rows = ShapeCheck.Rows(logitsLength, vocab, "logits");
-            ShapeCheck.Length(targetLength, logitsLength, "targetLogProbs");
-            ShapeCheck.Length(logSumExpLength, rows, "logSumExp");
-            return rows;
+            private readonly Action<KernelConfig, Floats, Floats, Floats, Floats, int> _forward =
+                accelerator.LoadStreamKernel<Floats, Floats, Floats, Floats, int>(ForwardKernel);
+
+            private readonly Action<KernelConfig, Floats, Floats, Floats, Floats, Floats, int> _backward =
+                accelerator.LoadStreamKernel<Floats, Floats, Floats, Floats, Floats, int>(BackwardKernel);
+
+            /// <inheritdoc cref="Reference.Forward{T}"/>
+            public void Forward(Floats kl, Floats logSumExp, Floats logits, Floats targetLogProbs, int vocab)
+            {
+                var rows = CheckShapes((int)logits.Length, (int)targetLogProbs.Length, (int)logSumExp.Length, vocab);
+                ShapeCheck.Length((int)kl.Length, rows, nameof(kl));
+                if (rows > 0) _forward(new KernelConfig(rows, LossReduction.RowGroupSize(accelerator, vocab)), kl, logSumExp, logits, targetLogProbs, vocab);
+            }
+
+            /// <inheritdoc cref="Reference.Backward{T}"/>
+            public void Backward(Floats logitsGrad, Floats logits, Floats logSumExp, Floats targetLogProbs, Floats rowWeight, int vocab)
+            {
+                var rows = CheckShapes((int)logits.Length, (int)targetLogProbs.Length, (int)logSumExp.Length, vocab);
+                ShapeCheck.Length((int)logitsGrad.Length, (int)logits.Length, nameof(logitsGrad));
+                ShapeCheck.Length((int)rowWeight.Length, rows, nameof(rowWeight));
+                if (rows > 0)
+                    _backward(new KernelConfig(rows, LossReduction.RowGroupSize(accelerator, vocab)), logitsGrad, logits, logSumExp, targetLogProbs, rowWeight, vocab);
+            }
+        }
+
+        /// <summary>One thread's share of a row: the online softmax of the logits, Σ p·(t − x) and the target mass Σ p.</summary>
+        private struct Partial(OnlineSoftmax softmax, float cross, float mass) : IGroupMergeable<Partial>
+        {
+            public OnlineSoftmax Softmax = softmax;
+            public float Cross = cross;
+            public float Mass = mass;
+
+            public readonly Partial Merge(Partial other) => new(Softmax.Merge(other.Softmax), Cross + other.Cross, Mass + other.Mass);
+
+            public readonly Partial ShuffleXor(int laneMask) =>
+                new(Softmax.ShuffleXor(laneMask), Warp.ShuffleXor(Cross, laneMask), Warp.ShuffleXor(Mass, laneMask));
+        }
+
+        /// <summary>A target probability of 0 adds nothing, even for t = −∞ (where p·(t − x) would be 0·−∞).</summary>
+        private static void ForwardKernel(Floats kl, Floats logSumExp, Floats logits, Floats targetLogProbs, int vocab)
+        {
+            var row = Grid.IdxX;
+            var start = (long)row * vocab;
+            var pivot = logits[start];
+            var partial = new Partial(OnlineSoftmax.Empty, 0, 0);
+            for (var j = Group.IdxX; j < vocab; j += Group.DimX)
+            {
+                var (x, t) = (logits[start + j], targetLogProbs[start + j]);
+                partial.Softmax.Add(x);
+                var p = XMath.Exp(t);
+                if (p > 0)
+                {
+                    partial.Cross += p * (t - (x - pivot));
+                    partial.Mass += p;
+                }
+            }
+            var total = LossReduction.AllReduce(partial);
+            if (Group.IsFirstThread)
+            {
+                logSumExp[row] = total.Softmax.LogSumExp;
+                kl[row] = total.Cross - total.Softmax.LogSoftmax(pivot) * total.Mass;
+            }
+        }
+
+        /// <summary>Each thread reads an element just before it replaces it, so logitsGrad may be the logits.</summary>
+        private static void BackwardKernel(Floats logitsGrad, Floats logits, Floats logSumExp, Floats targetLogProbs, Floats rowWeight, int vocab)
+        {
+            var row = Grid.IdxX;
+            var start = (long)row * vocab;
+            var (lse, weight) = (logSumExp[row], rowWeight[row]);
+            for (var j = Group.IdxX; j < vocab; j += Group.DimX)
+                logitsGrad[start + j] = weight * (XMath.Exp(logits[start + j] - lse) - XMath.Exp(targetLogProbs[start + j]));
         }
     }
 }

@@ -1,4 +1,8 @@
 using System.Numerics;
+using ILGPU;
+using ILGPU.Runtime;
+using SimNpo.Kernels.Ilgpu;
+using Floats = ILGPU.ArrayView<float>;
 
 namespace SimNpo.Kernels;
 
@@ -23,6 +27,36 @@ public static class LogSoftmax
                 var lse = LogSoftmaxAtLabels.Reference.LogSumExp(row);
                 for (var v = 0; v < vocab; v++) outputRow[v] = T.CreateTruncating(double.CreateTruncating(row[v]) - lse);
             });
+        }
+    }
+
+    /// <summary>The device kernel, one group per row: the online softmax of <see cref="LogSoftmaxAtLabels.Ilgpu"/>, then a second pass that writes.</summary>
+    public static class Ilgpu
+    {
+        public sealed class Launcher(Accelerator accelerator)
+        {
+            private readonly Action<KernelConfig, Floats, Floats, int> _forward = accelerator.LoadStreamKernel<Floats, Floats, int>(ForwardKernel);
+
+            /// <inheritdoc cref="Reference.Forward{T}"/>
+            public void Forward(Floats output, Floats logits, int vocab)
+            {
+                var rows = ShapeCheck.Rows((int)logits.Length, vocab, nameof(logits));
+                ShapeCheck.Length((int)output.Length, (int)logits.Length, nameof(output));
+                if (rows > 0) _forward(new KernelConfig(rows, LossReduction.RowGroupSize(accelerator, vocab)), output, logits, vocab);
+            }
+        }
+
+        /// <summary>
+        /// In place is safe: every read of the first pass happens before the reduction's barrier, and in the second pass each
+        /// thread rewrites only the elements it reads.
+        /// </summary>
+        private static void ForwardKernel(Floats output, Floats logits, int vocab)
+        {
+            var start = (long)Grid.IdxX * vocab;
+            var softmax = OnlineSoftmax.Empty;
+            for (var j = Group.IdxX; j < vocab; j += Group.DimX) softmax.Add(logits[start + j]);
+            var total = LossReduction.AllReduce(softmax);
+            for (var j = Group.IdxX; j < vocab; j += Group.DimX) output[start + j] = total.LogSoftmax(logits[start + j]);
         }
     }
 }

@@ -1,4 +1,10 @@
 using System.Numerics;
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+using SimNpo.Kernels.Ilgpu;
+using Floats = ILGPU.ArrayView<float>;
+using Ints = ILGPU.ArrayView<int>;
 
 namespace SimNpo.Kernels;
 
@@ -53,15 +59,24 @@ public static class LogSoftmaxAtLabels
                     gradRow.Clear();
                     return;
                 }
-                var row = logits.Span.Slice(r * vocab, vocab);
-                var lse = double.CreateTruncating(logSumExp.Span[r]);
-                var g = double.CreateTruncating(logProbGrad.Span[r]);
-                for (var j = 0; j < vocab; j++)
-                {
-                    var probability = Math.Exp(double.CreateTruncating(row[j]) - lse);
-                    gradRow[j] = T.CreateTruncating(g * ((j == label ? 1 : 0) - probability));
-                }
+                RowGradient(gradRow, logits.Span.Slice(r * vocab, vocab), logSumExp.Span[r], logProbGrad.Span[r], label);
             });
+        }
+
+        /// <summary>
+        /// One row's (or one vocabulary chunk's) gradient g·(onehot − softmax) in float64, the one-hot at column
+        /// <paramref name="hotColumn"/>, which may lie outside the row (a chunk that does not hold the label).
+        /// </summary>
+        internal static void RowGradient<T>(Span<T> gradRow, ReadOnlySpan<T> row, T logSumExp, T logProbGrad, int hotColumn)
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var lse = double.CreateTruncating(logSumExp);
+            var g = double.CreateTruncating(logProbGrad);
+            for (var j = 0; j < row.Length; j++)
+            {
+                var probability = Math.Exp(double.CreateTruncating(row[j]) - lse);
+                gradRow[j] = T.CreateTruncating(g * ((j == hotColumn ? 1 : 0) - probability));
+            }
         }
 
         /// <summary>One pass in float64: a running maximum, and the sum of exponentials rescaled whenever the maximum grows.</summary>
@@ -84,12 +99,96 @@ public static class LogSoftmaxAtLabels
 
         private static int CheckShapes(int logitsLength, int logSumExpLength, ReadOnlySpan<int> labels, int vocab)
         {
-            var rows = ShapeCheck.Rows(logitsLength, vocab, "logits");
-            ShapeCheck.Length(labels.Length, rows, nameof(labels));
-            ShapeCheck.Length(logSumExpLength, rows, "logSumExp");
+            var rows = CheckLengths(logitsLength, logSumExpLength, labels.Length, vocab);
             foreach (var label in labels)
                 if (label >= vocab) throw new ArgumentOutOfRangeException(nameof(labels), $"label {label} outside a vocabulary of {vocab}");
             return rows;
+        }
+    }
+
+    private static int CheckLengths(int logitsLength, int logSumExpLength, int labelsLength, int vocab)
+    {
+        var rows = ShapeCheck.Rows(logitsLength, vocab, "logits");
+        ShapeCheck.Length(labelsLength, rows, "labels");
+        ShapeCheck.Length(logSumExpLength, rows, "logSumExp");
+        return rows;
+    }
+
+    /// <summary>
+    /// The device kernels, one group per row. Each thread keeps an online softmax in float32 over the logits it strides
+    /// through; the group merges them (<see cref="LossReduction.AllReduce{T}"/>). Labels are not checked against the
+    /// vocabulary here (that would read them back to the host): the host built them, and the reference checks them.
+    /// </summary>
+    public static class Ilgpu
+    {
+        public sealed class Launcher(Accelerator accelerator)
+        {
+            private readonly Action<KernelConfig, Floats, Floats, Floats, Ints, int> _forward =
+                accelerator.LoadStreamKernel<Floats, Floats, Floats, Ints, int>(ForwardKernel);
+
+            private readonly Action<KernelConfig, Floats, Floats, Floats, Ints, Floats, int, int> _backward =
+                accelerator.LoadStreamKernel<Floats, Floats, Floats, Ints, Floats, int, int>(BackwardKernel);
+
+            /// <inheritdoc cref="Reference.Forward{T}"/>
+            public void Forward(Floats logProb, Floats logSumExp, Floats logits, Ints labels, int vocab)
+            {
+                var rows = CheckLengths((int)logits.Length, (int)logSumExp.Length, (int)labels.Length, vocab);
+                ShapeCheck.Length((int)logProb.Length, rows, nameof(logProb));
+                if (rows > 0) _forward(new KernelConfig(rows, LossReduction.RowGroupSize(accelerator, vocab)), logProb, logSumExp, logits, labels, vocab);
+            }
+
+            /// <inheritdoc cref="Reference.Backward{T}"/>
+            public void Backward(Floats logitsGrad, Floats logits, Floats logSumExp, Ints labels, Floats logProbGrad, int vocab)
+            {
+                var rows = CheckLengths((int)logits.Length, (int)logSumExp.Length, (int)labels.Length, vocab);
+                ShapeCheck.Length((int)logitsGrad.Length, (int)logits.Length, nameof(logitsGrad));
+                ShapeCheck.Length((int)logProbGrad.Length, rows, nameof(logProbGrad));
+                BackwardColumns(logitsGrad, logits, logSumExp, labels, logProbGrad, vocab, firstColumn: 0);
+            }
+
+            /// <summary>
+            /// The backward over the vocabulary's columns [firstColumn, firstColumn + width) only, logits [rows, width]: a row's
+            /// one-hot lands here only when its label does. The chunked output loss writes each chunk's gradient with it.
+            /// </summary>
+            internal void BackwardColumns(Floats logitsGrad, Floats logits, Floats logSumExp, Ints labels, Floats logProbGrad, int width, int firstColumn)
+            {
+                if (labels.Length > 0)
+                    _backward(new KernelConfig((int)labels.Length, LossReduction.RowGroupSize(accelerator, width)), logitsGrad, logits, logSumExp, labels,
+                        logProbGrad, width, firstColumn);
+            }
+        }
+
+        /// <summary>The whole group skips an ignored row together, so no thread waits at a barrier the others never reach.</summary>
+        private static void ForwardKernel(Floats logProb, Floats logSumExp, Floats logits, Ints labels, int vocab)
+        {
+            var row = Grid.IdxX;
+            var label = labels[row];
+            if (label < 0)
+            {
+                if (Group.IsFirstThread) logProb[row] = logSumExp[row] = 0;
+                return;
+            }
+            var start = (long)row * vocab;
+            var softmax = OnlineSoftmax.Empty;
+            for (var j = Group.IdxX; j < vocab; j += Group.DimX) softmax.Add(logits[start + j]);
+            var total = LossReduction.AllReduce(softmax);
+            if (Group.IsFirstThread)
+            {
+                logSumExp[row] = total.LogSumExp;
+                logProb[row] = total.LogSoftmax(logits[start + label]);
+            }
+        }
+
+        /// <summary>Each thread reads an element just before it replaces it, so logitsGrad may be the logits.</summary>
+        private static void BackwardKernel(Floats logitsGrad, Floats logits, Floats logSumExp, Ints labels, Floats logProbGrad, int width, int firstColumn)
+        {
+            var row = Grid.IdxX;
+            var start = (long)row * width;
+            var label = labels[row];
+            var hotColumn = label - firstColumn;
+            var (lse, g) = (logSumExp[row], logProbGrad[row]);
+            for (var j = Group.IdxX; j < width; j += Group.DimX)
+                logitsGrad[start + j] = label < 0 ? 0 : g * ((j == hotColumn ? 1 : 0) - XMath.Exp(logits[start + j] - lse));
         }
     }
 }

@@ -1,5 +1,8 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using ILGPU;
+using ILGPU.Runtime;
+using Floats = ILGPU.ArrayView<float>;
 
 namespace SimNpo.Kernels;
 
@@ -18,5 +21,24 @@ public static class Residual
             ShapeCheck.Length(b.Length, output.Length, nameof(b));
             TensorPrimitives.Add(a, b, output);
         }
+    }
+
+    /// <summary>The device kernel: one thread per element.</summary>
+    public static class Ilgpu
+    {
+        public sealed class Launcher(Accelerator accelerator)
+        {
+            private readonly Action<Index1D, Floats, Floats, Floats> _forward =
+                accelerator.LoadAutoGroupedStreamKernel<Index1D, Floats, Floats, Floats>(ForwardKernel);
+
+            public void Forward(Floats output, Floats a, Floats b)
+            {
+                ShapeCheck.Length((int)a.Length, (int)output.Length, nameof(a));
+                ShapeCheck.Length((int)b.Length, (int)output.Length, nameof(b));
+                _forward((int)output.Length, output, a, b);
+            }
+        }
+
+        private static void ForwardKernel(Index1D i, Floats output, Floats a, Floats b) => output[i] = a[i] + b[i];
     }
 }

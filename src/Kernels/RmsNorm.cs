@@ -1,4 +1,9 @@
 using System.Numerics;
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+using SimNpo.Kernels.Ilgpu;
+using Floats = ILGPU.ArrayView<float>;
 
 namespace SimNpo.Kernels;
 
@@ -77,6 +82,87 @@ public static class RmsNorm
                     sums[j] += double.CreateTruncating(outputGrad[r * dim + j]) * double.CreateTruncating(input[r * dim + j]) * s;
             }
             for (var j = 0; j < dim; j++) weightGrad[j] += T.CreateTruncating(sums[j]);
+        }
+    }
+
+    /// <summary>
+    /// The device kernels. Forward and the input gradient run one group per row: each thread takes a strided share of
+    /// the columns, sums in float, and the group combines the shares by warp shuffles (<see cref="GroupReduce"/>). The
+    /// weight gradient, a sum over every row, stays on the device: each thread sums one column over a chunk of rows and
+    /// adds its partial with Atomic.Add, so a column receives as many atomics as there are chunks, not rows.
+    /// </summary>
+    public static class Ilgpu
+    {
+        public sealed class Launcher(Accelerator accelerator)
+        {
+            private readonly Action<KernelConfig, Floats, Floats, Floats, Floats, int, float> _forward =
+                accelerator.LoadStreamKernel<Floats, Floats, Floats, Floats, int, float>(ForwardKernel);
+
+            private readonly Action<KernelConfig, Floats, Floats, Floats, Floats, Floats, int> _inputGrad =
+                accelerator.LoadStreamKernel<Floats, Floats, Floats, Floats, Floats, int>(InputGradKernel);
+
+            private readonly Action<Index1D, Floats, Floats, Floats, Floats, int, int> _weightGrad =
+                accelerator.LoadAutoGroupedStreamKernel<Index1D, Floats, Floats, Floats, Floats, int, int>(WeightGradKernel);
+
+            public void Forward(Floats output, Floats invRms, Floats input, Floats weight, int dim, float eps)
+            {
+                var rows = ShapeCheck.Rows((int)input.Length, dim, nameof(input));
+                ShapeCheck.Length((int)output.Length, (int)input.Length, nameof(output));
+                ShapeCheck.Length((int)invRms.Length, rows, nameof(invRms));
+                ShapeCheck.Length((int)weight.Length, dim, nameof(weight));
+                _forward(RowGroups(rows, dim), output, invRms, input, weight, dim, eps);
+            }
+
+            public void Backward(Floats inputGrad, Floats weightGrad, Floats outputGrad, Floats input, Floats weight, Floats invRms, int dim)
+            {
+                var rows = ShapeCheck.Rows((int)input.Length, dim, nameof(input));
+                ShapeCheck.Length((int)inputGrad.Length, (int)input.Length, nameof(inputGrad));
+                ShapeCheck.Length((int)outputGrad.Length, (int)input.Length, nameof(outputGrad));
+                ShapeCheck.Length((int)weightGrad.Length, dim, nameof(weightGrad));
+                ShapeCheck.Length((int)weight.Length, dim, nameof(weight));
+                ShapeCheck.Length((int)invRms.Length, rows, nameof(invRms));
+                _inputGrad(RowGroups(rows, dim), inputGrad, outputGrad, input, weight, invRms, dim);
+                // As many chunks as fill the device with one thread per (chunk, column); more would only add atomics.
+                var chunks = Math.Clamp(accelerator.MaxNumThreads / dim, 1, rows);
+                var rowsPerChunk = (rows + chunks - 1) / chunks;
+                _weightGrad((rows + rowsPerChunk - 1) / rowsPerChunk * dim, weightGrad, outputGrad, input, invRms, dim, rowsPerChunk);
+            }
+
+            private KernelConfig RowGroups(int rows, int dim) => new(rows, GroupReduce.GroupSize(accelerator, dim));
+        }
+
+        private static void ForwardKernel(Floats output, Floats invRms, Floats input, Floats weight, int dim, float eps)
+        {
+            var row = input.SubView(Grid.IdxX * dim, dim);
+            var sumOfSquares = 0f;
+            for (var j = Group.IdxX; j < dim; j += Group.DimX) sumOfSquares += row[j] * row[j];
+            var s = 1f / XMath.Sqrt(GroupReduce.Sum(sumOfSquares) / dim + eps);
+            var result = output.SubView(Grid.IdxX * dim, dim);
+            for (var j = Group.IdxX; j < dim; j += Group.DimX) result[j] = row[j] * s * weight[j];
+            if (Group.IsFirstThread) invRms[Grid.IdxX] = s;
+        }
+
+        /// <summary>inputGrad[j] += s·w_j·g_j − s³/dim · x_j · Σ_i g_i w_i x_i, as the reference.</summary>
+        private static void InputGradKernel(Floats inputGrad, Floats outputGrad, Floats input, Floats weight, Floats invRms, int dim)
+        {
+            var (x, g) = (input.SubView(Grid.IdxX * dim, dim), outputGrad.SubView(Grid.IdxX * dim, dim));
+            var gradDotNormalised = 0f;
+            for (var j = Group.IdxX; j < dim; j += Group.DimX) gradDotNormalised += g[j] * weight[j] * x[j];
+            var s = invRms[Grid.IdxX];
+            var correction = s * s * s / dim * GroupReduce.Sum(gradDotNormalised);
+            var result = inputGrad.SubView(Grid.IdxX * dim, dim);
+            for (var j = Group.IdxX; j < dim; j += Group.DimX) result[j] += s * weight[j] * g[j] - correction * x[j];
+        }
+
+        /// <summary>One thread per (chunk of rows, column): weightGrad[j] += Σ_{r in chunk} g_rj · x_rj · s_r.</summary>
+        private static void WeightGradKernel(Index1D index, Floats weightGrad, Floats outputGrad, Floats input, Floats invRms, int dim, int rowsPerChunk)
+        {
+            var column = index % dim;
+            var first = index / dim * rowsPerChunk;
+            var end = XMath.Min(first + rowsPerChunk, invRms.IntLength);
+            var sum = 0f;
+            for (var r = first; r < end; r++) sum += outputGrad[r * dim + column] * input[r * dim + column] * invRms[r];
+            Atomic.Add(ref weightGrad[column], sum);
         }
     }
 }

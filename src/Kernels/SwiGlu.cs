@@ -1,4 +1,8 @@
 using System.Numerics;
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+using Floats = ILGPU.ArrayView<float>;
 
 namespace SimNpo.Kernels;
 
@@ -35,5 +39,48 @@ public static class SwiGlu
 
         /// <summary>1 / (1 + e^−x): for very negative x the exponential overflows to ∞ and σ correctly becomes 0.</summary>
         private static T Sigmoid<T>(T x) where T : unmanaged, IFloatingPointIeee754<T> => T.One / (T.One + T.Exp(-x));
+    }
+
+    /// <summary>The device kernels: one thread per element.</summary>
+    public static class Ilgpu
+    {
+        public sealed class Launcher(Accelerator accelerator)
+        {
+            private readonly Action<Index1D, Floats, Floats, Floats> _forward =
+                accelerator.LoadAutoGroupedStreamKernel<Index1D, Floats, Floats, Floats>(ForwardKernel);
+
+            private readonly Action<Index1D, Floats, Floats, Floats, Floats, Floats> _backward =
+                accelerator.LoadAutoGroupedStreamKernel<Index1D, Floats, Floats, Floats, Floats, Floats>(BackwardKernel);
+
+            public void Forward(Floats output, Floats gate, Floats up)
+            {
+                ShapeCheck.Length((int)gate.Length, (int)output.Length, nameof(gate));
+                ShapeCheck.Length((int)up.Length, (int)output.Length, nameof(up));
+                _forward((int)output.Length, output, gate, up);
+            }
+
+            public void Backward(Floats gateGrad, Floats upGrad, Floats outputGrad, Floats gate, Floats up)
+            {
+                ShapeCheck.Length((int)gateGrad.Length, (int)outputGrad.Length, nameof(gateGrad));
+                ShapeCheck.Length((int)upGrad.Length, (int)outputGrad.Length, nameof(upGrad));
+                ShapeCheck.Length((int)gate.Length, (int)outputGrad.Length, nameof(gate));
+                ShapeCheck.Length((int)up.Length, (int)outputGrad.Length, nameof(up));
+                _backward((int)outputGrad.Length, gateGrad, upGrad, outputGrad, gate, up);
+            }
+        }
+
+        private static void ForwardKernel(Index1D i, Floats output, Floats gate, Floats up) =>
+            output[i] = gate[i] * Sigmoid(gate[i]) * up[i];
+
+        private static void BackwardKernel(Index1D i, Floats gateGrad, Floats upGrad, Floats outputGrad, Floats gate, Floats up)
+        {
+            var g = gate[i];
+            var sigmoid = Sigmoid(g);
+            gateGrad[i] += outputGrad[i] * up[i] * sigmoid * (1 + g * (1 - sigmoid));
+            upGrad[i] += outputGrad[i] * g * sigmoid;
+        }
+
+        /// <summary>As the reference's: for very negative x the exponential overflows to ∞ and σ becomes 0.</summary>
+        private static float Sigmoid(float x) => 1 / (1 + XMath.Exp(-x));
     }
 }

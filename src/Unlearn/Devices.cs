@@ -1,18 +1,42 @@
+using System.Collections.Concurrent;
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
 using SimNpo.Kernels;
+using SimNpo.Kernels.Ilgpu;
 
 namespace SimNpo.Unlearn;
 
-/// <summary>Picks the op implementation that `--device` names.</summary>
+/// <summary>
+/// Picks the op implementation that `--device` names. An ILGPU device is opened once per process and shared: its
+/// context, accelerator and compiled kernels live until the process exits, so later models and commands reuse them.
+/// </summary>
 public static class Devices
 {
-    public const string Default = "cpu";
+    public const string Default = "auto";
 
-    public static readonly string[] Names = ["cpu", "reference"];
+    /// <summary>
+    /// auto: CUDA, else an OpenCL GPU, else the CPU reference. ilgpu-cpu: ILGPU's CPU accelerator, which simulates a
+    /// GPU thread by thread: for testing only. cpu and reference: the plain CPU reference until a faster CPU path exists.
+    /// </summary>
+    public static readonly string[] Names = ["auto", "cuda", "opencl", "ilgpu-cpu", "cpu", "reference"];
 
-    /// <summary>"cpu" and "reference" both run the plain CPU reference until a faster CPU path exists.</summary>
+    private static readonly ConcurrentDictionary<string, Lazy<IlgpuOps?>> Opened = new();
+
     public static IOps<float> Create(string name) => name switch
     {
+        "auto" => Open("cuda", AcceleratorType.Cuda, b => b.Cuda())
+            ?? Open("opencl-gpu", AcceleratorType.OpenCL, b => b.OpenCL(d => d.DeviceType == CLDeviceType.CL_DEVICE_TYPE_GPU))
+            ?? (IOps<float>)new ReferenceOps<float>(),
+        "cuda" => Open(name, AcceleratorType.Cuda, b => b.Cuda()) ?? throw new NotSupportedException("no CUDA device found"),
+        "opencl" => Open(name, AcceleratorType.OpenCL, b => b.OpenCL()) ?? throw new NotSupportedException("no OpenCL device found"),
+        "ilgpu-cpu" => Open(name, AcceleratorType.CPU, b => b.CPU(CPUDevice.Default))!,
         "cpu" or "reference" => new ReferenceOps<float>(),
         _ => throw new NotSupportedException($"device '{name}' is not available (choose one of: {string.Join(", ", Names)})"),
     };
+
+    private static IlgpuOps? Open(string key, AcceleratorType type, Func<Context.Builder, Context.Builder> selectDevices) =>
+        Opened.GetOrAdd(key, _ => new Lazy<IlgpuOps?>(() => IlgpuOps.Create(type, selectDevices))).Value;
 }

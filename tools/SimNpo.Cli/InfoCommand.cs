@@ -36,7 +36,7 @@ public static class InfoCommand
             var output = parse.InvocationConfiguration.Output;
             void Line(string label, object value) => output.WriteLine($"{label,-22}{value}");
             Line("model", directory);
-            Line("device", parse.GetRequiredValue(device));
+            Line("device", Devices.Create(parse.GetRequiredValue(device)).Name);
             Line("architecture", config.Architecture);
             Line("layers", config.NumHiddenLayers);
             Line("dim", config.HiddenSize);

@@ -1,0 +1,218 @@
+using System.Numerics;
+using ILGPU;
+using ILGPU.Runtime;
+using SimNpo.Kernels.Ilgpu;
+using Floats = ILGPU.ArrayView<float>;
+using Ints = ILGPU.ArrayView<int>;
+
+namespace SimNpo.Kernels;
+
+/// <summary>
+/// The output projection fused with the log-softmax at the labels, in vocabulary chunks, so the [rows, vocab] logits are
+/// never stored: for hidden states [rows, dim] and the output weight [vocab, dim], a chunk's logits [rows, chunk] live in a
+/// scratch only while that chunk is merged into each row's log-sum-exp (forward), or turned into its logit gradient and
+/// multiplied back into the hidden states' and the chunk's weight gradients (backward, which recomputes them). It equals
+/// <see cref="MatMul"/> followed by <see cref="LogSoftmaxAtLabels"/>; a chunk of the vocabulary is a contiguous block of the
+/// weight's rows, so each chunk is one matmul. For 8×512 scored rows and a 128256 vocabulary the logits take 2 GiB in
+/// float32; chunks of 4096 take 64 MiB.
+/// </summary>
+public static class ChunkedOutputLoss
+{
+    /// <summary>The scratch a call needs: one chunk's logits for every row, and a running sum per row (the device's).</summary>
+    public static int ScratchLength(int rows, int vocab, int chunk) => rows * (ChunkWidth(vocab, chunk) + 1);
+
+    private static int ChunkWidth(int vocab, int chunk) =>
+        chunk > 0 ? Math.Min(chunk, vocab) : throw new ArgumentOutOfRangeException(nameof(chunk), $"chunk {chunk} is not positive");
+
+    private static void CheckShapes(int logitsScratchLength, int hiddenLength, int weightLength, int labelsLength, int logSumExpLength,
+        int rows, int dim, int vocab, int chunk)
+    {
+        ShapeCheck.Length(hiddenLength, rows * dim, "hidden");
+        ShapeCheck.Length(weightLength, vocab * dim, "weight");
+        ShapeCheck.Length(labelsLength, rows, "labels");
+        ShapeCheck.Length(logSumExpLength, rows, "logSumExp");
+        ShapeCheck.Length(logitsScratchLength, ScratchLength(rows, vocab, chunk), "logitsScratch");
+    }
+
+    /// <summary>
+    /// The CPU reference: the specification the device kernels are held to. Each chunk is <see cref="MatMul.Reference"/> on a
+    /// slice of the weight (the same dot products as the unfused matmul), the log-sum-exps and gradients in float64 as in
+    /// <see cref="LogSoftmaxAtLabels.Reference"/>; the running state stays in float64 across chunks.
+    /// </summary>
+    public static class Reference
+    {
+        /// <summary>
+        /// logProb[r] = (hidden[r] · weightᵀ)[labels[r]] − logSumExp[r], the log-sum-exp kept for the backward; both 0 for rows
+        /// with a negative label.
+        /// </summary>
+        public static void Forward<T>(Memory<T> logProb, Memory<T> logSumExp, Memory<T> logitsScratch, ReadOnlyMemory<T> hidden, ReadOnlyMemory<T> weight,
+            ReadOnlyMemory<int> labels, int rows, int dim, int vocab, int chunk)
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            CheckShapes(logitsScratch.Length, hidden.Length, weight.Length, labels.Length, logSumExp.Length, rows, dim, vocab, chunk);
+            ShapeCheck.Length(logProb.Length, rows, nameof(logProb));
+            CheckLabels(labels.Span, vocab);
+            var lse = Enumerable.Repeat(double.NegativeInfinity, rows).ToArray();
+            var labelLogit = new double[rows];
+            ForEachChunk(logitsScratch, hidden, weight, rows, dim, vocab, chunk, (logits, first, width) => Parallel.For(0, rows, r =>
+            {
+                var label = labels.Span[r];
+                if (label < 0) return;
+                var row = logits.Span.Slice(r * width, width);
+                lse[r] = LogAddExp(lse[r], LogSoftmaxAtLabels.Reference.LogSumExp<T>(row));
+                if (label >= first && label < first + width) labelLogit[r] = double.CreateTruncating(row[label - first]);
+            }));
+            for (var r = 0; r < rows; r++)
+            {
+                var ignored = labels.Span[r] < 0;
+                logSumExp.Span[r] = ignored ? T.Zero : T.CreateTruncating(lse[r]);
+                logProb.Span[r] = ignored ? T.Zero : T.CreateTruncating(labelLogit[r] - lse[r]);
+            }
+        }
+
+        /// <summary>
+        /// hiddenGrad += dLogits · weight and weightGrad += dLogitsᵀ · hidden (adding, like every backward but the fused
+        /// classifier's), with dLogits[r] = logProbGrad[r]·(onehot(labels[r]) − softmax) recomputed chunk by chunk, 0 for
+        /// ignored rows.
+        /// </summary>
+        public static void Backward<T>(Memory<T> hiddenGrad, Memory<T> weightGrad, Memory<T> logitsScratch, ReadOnlyMemory<T> hidden, ReadOnlyMemory<T> weight,
+            ReadOnlyMemory<T> logSumExp, ReadOnlyMemory<int> labels, ReadOnlyMemory<T> logProbGrad, int rows, int dim, int vocab, int chunk)
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            CheckShapes(logitsScratch.Length, hidden.Length, weight.Length, labels.Length, logSumExp.Length, rows, dim, vocab, chunk);
+            ShapeCheck.Length(hiddenGrad.Length, rows * dim, nameof(hiddenGrad));
+            ShapeCheck.Length(weightGrad.Length, vocab * dim, nameof(weightGrad));
+            ShapeCheck.Length(logProbGrad.Length, rows, nameof(logProbGrad));
+            CheckLabels(labels.Span, vocab);
+            ForEachChunk(logitsScratch, hidden, weight, rows, dim, vocab, chunk, (logits, first, width) =>
+            {
+                Parallel.For(0, rows, r =>
+                {
+                    var gradRow = logits.Span.Slice(r * width, width);
+                    var label = labels.Span[r];
+                    if (label < 0) gradRow.Clear();
+                    else LogSoftmaxAtLabels.Reference.RowGradient<T>(gradRow, gradRow, logSumExp.Span[r], logProbGrad.Span[r], label - first);
+                });
+                MatMul.Reference.Backward(hiddenGrad, weightGrad.Slice(first * dim, width * dim), logits, hidden, weight.Slice(first * dim, width * dim),
+                    rows, dim, width);
+            });
+        }
+
+        /// <summary>Computes each chunk's logits [rows, width] into the scratch, then hands them to <paramref name="useChunk"/> with the chunk's first column.</summary>
+        private static void ForEachChunk<T>(Memory<T> logitsScratch, ReadOnlyMemory<T> hidden, ReadOnlyMemory<T> weight, int rows, int dim, int vocab, int chunk,
+            Action<Memory<T>, int, int> useChunk)
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var chunkWidth = ChunkWidth(vocab, chunk);
+            for (var first = 0; first < vocab; first += chunkWidth)
+            {
+                var width = Math.Min(chunkWidth, vocab - first);
+                var logits = logitsScratch[..(rows * width)];
+                MatMul.Reference.Forward(logits, hidden, weight.Slice(first * dim, width * dim), rows, dim, width);
+                useChunk(logits, first, width);
+            }
+        }
+
+        /// <summary>log(eᵃ + eᵇ) without overflow; a = −∞ (no chunk merged yet) gives b.</summary>
+        private static double LogAddExp(double a, double b)
+        {
+            var max = Math.Max(a, b);
+            return max + Math.Log(Math.Exp(a - max) + Math.Exp(b - max));
+        }
+
+        private static void CheckLabels(ReadOnlySpan<int> labels, int vocab)
+        {
+            foreach (var label in labels)
+                if (label >= vocab) throw new ArgumentOutOfRangeException(nameof(labels), $"label {label} outside a vocabulary of {vocab}");
+        }
+    }
+
+    /// <summary>
+    /// The device version: per chunk, a tiled matmul into the scratch, then one group per row merges the chunk into the row's
+    /// running online softmax (forward) or writes the chunk's logit gradient over it (backward, the fused classifier's kernel
+    /// restricted to the chunk's columns), which two more tiled matmuls carry into the gradients. Between chunks a row's
+    /// state is its maximum (in logSumExp), its sum of exponentials (the scratch's last rows elements) and its label's logit
+    /// (in logProb); the last chunk turns them into the results. Labels are trusted as in <see cref="LogSoftmaxAtLabels.Ilgpu"/>.
+    /// </summary>
+    public static class Ilgpu
+    {
+        public sealed class Launcher(Accelerator accelerator)
+        {
+            private readonly LossTiledMatMul _matMul = new(accelerator);
+            private readonly LogSoftmaxAtLabels.Ilgpu.Launcher _logSoftmaxAtLabels = new(accelerator);
+
+            private readonly Action<KernelConfig, Floats, Floats, Floats, Floats, Ints, int, int, int> _mergeChunk =
+                accelerator.LoadStreamKernel<Floats, Floats, Floats, Floats, Ints, int, int, int>(MergeChunkKernel);
+
+            /// <inheritdoc cref="Reference.Forward{T}"/>
+            public void Forward(Floats logProb, Floats logSumExp, Floats logitsScratch, Floats hidden, Floats weight, Ints labels, int rows, int dim, int vocab, int chunk)
+            {
+                CheckShapes((int)logitsScratch.Length, (int)hidden.Length, (int)weight.Length, (int)labels.Length, (int)logSumExp.Length, rows, dim, vocab, chunk);
+                ShapeCheck.Length((int)logProb.Length, rows, nameof(logProb));
+                if (rows == 0) return;
+                var runningSum = logitsScratch.SubView((long)rows * ChunkWidth(vocab, chunk), rows);
+                ForEachChunk(logitsScratch, hidden, weight, rows, dim, vocab, chunk, (logits, first, width) =>
+                    _mergeChunk(new KernelConfig(rows, LossReduction.RowGroupSize(accelerator, width)), logProb, logSumExp, runningSum, logits, labels,
+                        first, width, vocab));
+            }
+
+            /// <inheritdoc cref="Reference.Backward{T}"/>
+            public void Backward(Floats hiddenGrad, Floats weightGrad, Floats logitsScratch, Floats hidden, Floats weight, Floats logSumExp, Ints labels,
+                Floats logProbGrad, int rows, int dim, int vocab, int chunk)
+            {
+                CheckShapes((int)logitsScratch.Length, (int)hidden.Length, (int)weight.Length, (int)labels.Length, (int)logSumExp.Length, rows, dim, vocab, chunk);
+                ShapeCheck.Length((int)hiddenGrad.Length, rows * dim, nameof(hiddenGrad));
+                ShapeCheck.Length((int)weightGrad.Length, vocab * dim, nameof(weightGrad));
+                ShapeCheck.Length((int)logProbGrad.Length, rows, nameof(logProbGrad));
+                if (rows == 0) return;
+                ForEachChunk(logitsScratch, hidden, weight, rows, dim, vocab, chunk, (logits, first, width) =>
+                {
+                    _logSoftmaxAtLabels.BackwardColumns(logits, logits, logSumExp, labels, logProbGrad, width, first);
+                    var (offset, length) = ((long)first * dim, (long)width * dim);
+                    _matMul.AddProduct(hiddenGrad, logits, weight.SubView(offset, length), rows, dim, width);
+                    _matMul.AddTransposedProduct(weightGrad.SubView(offset, length), logits, hidden, width, dim, rows);
+                });
+            }
+
+            private void ForEachChunk(Floats logitsScratch, Floats hidden, Floats weight, int rows, int dim, int vocab, int chunk, Action<Floats, int, int> useChunk)
+            {
+                var chunkWidth = ChunkWidth(vocab, chunk);
+                for (var first = 0; first < vocab; first += chunkWidth)
+                {
+                    var width = Math.Min(chunkWidth, vocab - first);
+                    var logits = logitsScratch.SubView(0, (long)rows * width);
+                    _matMul.MultiplyTransposed(logits, hidden, weight.SubView((long)first * dim, (long)width * dim), rows, width, dim);
+                    useChunk(logits, first, width);
+                }
+            }
+        }
+
+        /// <summary>
+        /// Merges the chunk of columns [first, first + width) of the vocabulary, logits [rows, width]. The whole group skips an
+        /// ignored row together, as in the fused classifier's forward.
+        /// </summary>
+        private static void MergeChunkKernel(Floats logProb, Floats logSumExp, Floats runningSum, Floats logits, Ints labels, int first, int width, int vocab)
+        {
+            var row = Grid.IdxX;
+            var label = labels[row];
+            if (label < 0)
+            {
+                if (Group.IsFirstThread) logProb[row] = logSumExp[row] = 0;
+                return;
+            }
+            var start = (long)row * width;
+            var softmax = OnlineSoftmax.Empty;
+            for (var j = Group.IdxX; j < width; j += Group.DimX) softmax.Add(logits[start + j]);
+            var chunk = LossReduction.AllReduce(softmax);
+            if (!Group.IsFirstThread) return;
+            var running = first == 0 ? chunk : new OnlineSoftmax(logSumExp[row], runningSum[row]).Merge(chunk);
+            if (label >= first && label < first + width) logProb[row] = logits[start + label - first];
+            if (first + width == vocab)
+            {
+                logSumExp[row] = running.LogSumExp;
+                logProb[row] = running.LogSoftmax(logProb[row]);
+            }
+            else (logSumExp[row], runningSum[row]) = (running.Max, running.SumExp);
+        }
+    }
+}

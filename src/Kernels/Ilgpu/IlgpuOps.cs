@@ -1,0 +1,173 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace SimNpo.Kernels.Ilgpu;
+
+/// <summary>
+/// <see cref="IOps{T}"/> on an ILGPU accelerator: buffers in device memory, each op a kernel launched on the default
+/// stream. Owns its context and accelerator; each op's kernels are compiled the first time the op runs, then reused.
+/// Nothing returns to the host inside an op except SumOfSquares' one scalar.
+/// </summary>
+public sealed class IlgpuOps : IOps<float>, IDisposable
+{
+    private readonly Context _context;
+    private readonly IOps<float> _reference = new ReferenceOps<float>();
+    private readonly Lazy<Embedding.Ilgpu.Launcher> _embedding;
+    private readonly Lazy<RmsNorm.Ilgpu.Launcher> _rmsNorm;
+    private readonly Lazy<Rope.Ilgpu.Launcher> _rope;
+    private readonly Lazy<SwiGlu.Ilgpu.Launcher> _swiGlu;
+    private readonly Lazy<Residual.Ilgpu.Launcher> _residual;
+    private readonly Lazy<Scale.Ilgpu.Launcher> _scale;
+    private readonly Lazy<SumOfSquares.Ilgpu.Launcher> _sumOfSquares;
+    private readonly Lazy<AdamW.Ilgpu.Launcher> _adamW;
+    private readonly Lazy<LogSoftmaxAtLabels.Ilgpu.Launcher> _logSoftmaxAtLabels;
+    private readonly Lazy<LogSoftmax.Ilgpu.Launcher> _logSoftmax;
+    private readonly Lazy<KlDivergence.Ilgpu.Launcher> _klDivergence;
+
+    private IlgpuOps(Context context, Accelerator accelerator)
+    {
+        _context = context;
+        Accelerator = accelerator;
+        Name = accelerator.AcceleratorType switch
+        {
+            AcceleratorType.Cuda => $"cuda: {accelerator.Name}",
+            AcceleratorType.OpenCL => $"opencl: {accelerator.Name}",
+            _ => $"ilgpu-cpu (warp {accelerator.WarpSize}, groups {accelerator.MaxNumThreadsPerGroup})",
+        };
+        _embedding = new(() => new Embedding.Ilgpu.Launcher(accelerator));
+        _rmsNorm = new(() => new RmsNorm.Ilgpu.Launcher(accelerator));
+        _rope = new(() => new Rope.Ilgpu.Launcher(accelerator));
+        _swiGlu = new(() => new SwiGlu.Ilgpu.Launcher(accelerator));
+        _residual = new(() => new Residual.Ilgpu.Launcher(accelerator));
+        _scale = new(() => new Scale.Ilgpu.Launcher(accelerator));
+        _sumOfSquares = new(() => new SumOfSquares.Ilgpu.Launcher(accelerator));
+        _adamW = new(() => new AdamW.Ilgpu.Launcher(accelerator));
+        _logSoftmaxAtLabels = new(() => new LogSoftmaxAtLabels.Ilgpu.Launcher(accelerator));
+        _logSoftmax = new(() => new LogSoftmax.Ilgpu.Launcher(accelerator));
+        _klDivergence = new(() => new KlDivergence.Ilgpu.Launcher(accelerator));
+    }
+
+    /// <summary>
+    /// Ops on the first device of the given type that <paramref name="selectDevices"/> registers (e.g. <c>b => b.Cuda()</c>,
+    /// or <c>b => b.CPU(CPUDevice.Nvidia)</c> for the simulated NVIDIA-like device), or null when there is none.
+    /// </summary>
+    public static IlgpuOps? Create(AcceleratorType type, Func<Context.Builder, Context.Builder> selectDevices)
+    {
+        // Algorithms supply XMath and the reduction operations the kernels use.
+        var context = Context.Create(builder => selectDevices(builder).EnableAlgorithms());
+        // A context always lists a CPU device too: look for the type asked for.
+        var device = context.Devices.FirstOrDefault(d => d.AcceleratorType == type);
+        if (device is null)
+        {
+            context.Dispose();
+            return null;
+        }
+        return new IlgpuOps(context, device.CreateAccelerator(context));
+    }
+
+    public Accelerator Accelerator { get; }
+
+    public string Name { get; }
+
+    public DeviceBuffer<float> Allocate(int length) => new IlgpuBuffer<float>(Accelerator, length);
+
+    public DeviceBuffer<int> AllocateInts(int length) => new IlgpuBuffer<int>(Accelerator, length);
+
+    void IOps<float>.Zero(View<float> x) => x.ArrayView().MemSetToZero();
+
+    void IOps<float>.Copy(View<float> destination, View<float> source)
+    {
+        ShapeCheck.Length(source.Length, destination.Length, nameof(source));
+        destination.ArrayView().CopyFrom(source.ArrayView());
+    }
+
+    void IOps<float>.Embedding(View<float> output, View<int> tokens, View<float> table, int dim) =>
+        _embedding.Value.Forward(output.ArrayView(), tokens.ArrayView(), table.ArrayView(), dim);
+
+    void IOps<float>.EmbeddingBackward(View<float> tableGrad, View<int> tokens, View<float> outputGrad, int dim) =>
+        _embedding.Value.Backward(tableGrad.ArrayView(), tokens.ArrayView(), outputGrad.ArrayView(), dim);
+
+    void IOps<float>.RmsNorm(View<float> output, View<float> invRms, View<float> input, View<float> weight, int dim, float eps) =>
+        _rmsNorm.Value.Forward(output.ArrayView(), invRms.ArrayView(), input.ArrayView(), weight.ArrayView(), dim, eps);
+
+    void IOps<float>.RmsNormBackward(View<float> inputGrad, View<float> weightGrad, View<float> outputGrad, View<float> input, View<float> weight, View<float> invRms, int dim) =>
+        _rmsNorm.Value.Backward(inputGrad.ArrayView(), weightGrad.ArrayView(), outputGrad.ArrayView(), input.ArrayView(), weight.ArrayView(), invRms.ArrayView(), dim);
+
+    void IOps<float>.MatMul(View<float> output, View<float> input, View<float> weight, int rows, int inDim, int outDim) =>
+        OnHost([output], [input, weight], [], (o, i) => _reference.MatMul(o[0], i[0], i[1], rows, inDim, outDim));
+
+    void IOps<float>.MatMulBackward(View<float> inputGrad, View<float> weightGrad, View<float> outputGrad, View<float> input, View<float> weight, int rows, int inDim, int outDim) =>
+        OnHost([inputGrad, weightGrad], [outputGrad, input, weight], [], (o, i) => _reference.MatMulBackward(o[0], o[1], i[0], i[1], i[2], rows, inDim, outDim));
+
+    void IOps<float>.Rope(View<float> x, View<int> positions, View<float> inverseFrequencies, int heads, int headDim) =>
+        _rope.Value.Forward(x.ArrayView(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
+
+    void IOps<float>.RopeBackward(View<float> xGrad, View<int> positions, View<float> inverseFrequencies, int heads, int headDim) =>
+        _rope.Value.Backward(xGrad.ArrayView(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
+
+    void IOps<float>.Attention(View<float> output, View<float> logSumExp, View<float> q, View<float> k, View<float> v, View<int> lengths, AttentionShape shape) =>
+        OnHost([output, logSumExp], [q, k, v], [lengths], (o, i, n) => _reference.Attention(o[0], o[1], i[0], i[1], i[2], n[0], shape));
+
+    void IOps<float>.AttentionBackward(View<float> qGrad, View<float> kGrad, View<float> vGrad, View<float> outputGrad,
+        View<float> q, View<float> k, View<float> v, View<float> output, View<float> logSumExp, View<int> lengths, AttentionShape shape) =>
+        OnHost([qGrad, kGrad, vGrad], [outputGrad, q, k, v, output, logSumExp], [lengths],
+            (o, i, n) => _reference.AttentionBackward(o[0], o[1], o[2], i[0], i[1], i[2], i[3], i[4], i[5], n[0], shape));
+
+    void IOps<float>.SwiGlu(View<float> output, View<float> gate, View<float> up) =>
+        _swiGlu.Value.Forward(output.ArrayView(), gate.ArrayView(), up.ArrayView());
+
+    void IOps<float>.SwiGluBackward(View<float> gateGrad, View<float> upGrad, View<float> outputGrad, View<float> gate, View<float> up) =>
+        _swiGlu.Value.Backward(gateGrad.ArrayView(), upGrad.ArrayView(), outputGrad.ArrayView(), gate.ArrayView(), up.ArrayView());
+
+    void IOps<float>.Add(View<float> output, View<float> a, View<float> b) =>
+        _residual.Value.Forward(output.ArrayView(), a.ArrayView(), b.ArrayView());
+
+    void IOps<float>.LogSoftmaxAtLabels(View<float> logProb, View<float> logSumExp, View<float> logits, View<int> labels, int vocab) =>
+        _logSoftmaxAtLabels.Value.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logits.ArrayView(), labels.ArrayView(), vocab);
+
+    void IOps<float>.LogSoftmaxAtLabelsBackward(View<float> logitsGrad, View<float> logits, View<float> logSumExp, View<int> labels, View<float> logProbGrad, int vocab) =>
+        _logSoftmaxAtLabels.Value.Backward(logitsGrad.ArrayView(), logits.ArrayView(), logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), vocab);
+
+    void IOps<float>.LogSoftmax(View<float> output, View<float> logits, int vocab) =>
+        _logSoftmax.Value.Forward(output.ArrayView(), logits.ArrayView(), vocab);
+
+    void IOps<float>.KlDivergence(View<float> kl, View<float> logSumExp, View<float> logits, View<float> targetLogProbs, int vocab) =>
+        _klDivergence.Value.Forward(kl.ArrayView(), logSumExp.ArrayView(), logits.ArrayView(), targetLogProbs.ArrayView(), vocab);
+
+    void IOps<float>.KlDivergenceBackward(View<float> logitsGrad, View<float> logits, View<float> logSumExp, View<float> targetLogProbs, View<float> rowWeight, int vocab) =>
+        _klDivergence.Value.Backward(logitsGrad.ArrayView(), logits.ArrayView(), logSumExp.ArrayView(), targetLogProbs.ArrayView(), rowWeight.ArrayView(), vocab);
+
+    double IOps<float>.SumOfSquares(View<float> x) => _sumOfSquares.Value.Compute(x.ArrayView());
+
+    void IOps<float>.Scale(View<float> x, float factor) => _scale.Value.Apply(x.ArrayView(), factor);
+
+    void IOps<float>.AdamW(View<float> parameters, View<float> gradients, View<float> firstMoment, View<float> secondMoment, AdamWStep step) =>
+        _adamW.Value.Step(parameters.ArrayView(), gradients.ArrayView(), firstMoment.ArrayView(), secondMoment.ArrayView(), step);
+
+    public void Dispose()
+    {
+        if (_sumOfSquares.IsValueCreated) _sumOfSquares.Value.Dispose();
+        Accelerator.Dispose();
+        _context.Dispose();
+    }
+
+    private void OnHost(View<float>[] outputs, View<float>[] inputs, View<int>[] ints, Action<View<float>[], View<float>[]> op) =>
+        OnHost(outputs, inputs, ints, (o, i, _) => op(o, i));
+
+    /// <summary>
+    /// Until their kernels are merged: copies the views to host buffers, runs the CPU reference, copies the outputs
+    /// back (outputs are copied in first too, since backward ops add into them).
+    /// </summary>
+    private static void OnHost(View<float>[] outputs, View<float>[] inputs, View<int>[] ints, Action<View<float>[], View<float>[], View<int>[]> op)
+    {
+        static View<T> ToHost<T>(View<T> view) where T : unmanaged
+        {
+            var host = new HostBuffer<T>(view.Length);
+            view.Buffer.Download(view.Offset, host.Array);
+            return host.All;
+        }
+        var hostOutputs = outputs.Select(ToHost).ToArray();
+        op(hostOutputs, inputs.Select(ToHost).ToArray(), ints.Select(ToHost).ToArray());
+        for (var i = 0; i < outputs.Length; i++) outputs[i].CopyFrom(hostOutputs[i].Span);
+    }
+}

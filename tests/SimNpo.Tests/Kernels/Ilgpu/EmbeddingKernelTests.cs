@@ -1,0 +1,45 @@
+using SimNpo.Kernels;
+
+namespace SimNpo.Tests.Kernels.Ilgpu;
+
+/// <summary>Rows of 37 (a multiple of neither warp size), token 3 three times so the atomic scatter-adds collide.</summary>
+public class EmbeddingKernelCase() : OpCase("embedding 6x37", Vocab * Dim)
+{
+    public const int Vocab = 7, Dim = 37;
+    public static readonly int[] Tokens = [3, 0, 3, 6, 3, 1];
+
+    // The forward copies. The backward adds three rows into a start value, all in [−1, 1], in any order: three roundings of
+    // running sums up to 4 in magnitude, 12 units of 2⁻²⁴.
+    public override int Float32Roundings => 12;
+
+    public override View<T> Forward<T>(IOps<T> ops, View<T>[] inputs)
+    {
+        var output = ops.Allocate(Tokens.Length * Dim).All;
+        ops.Embedding(output, ops.UploadInts(Tokens), inputs[0], Dim);
+        return output;
+    }
+
+    public override void Backward<T>(IOps<T> ops, View<T>[] inputs, View<T> outputGrad, View<T>[] inputGrads) =>
+        ops.EmbeddingBackward(inputGrads[0], ops.UploadInts(Tokens), outputGrad, Dim);
+}
+
+public class EmbeddingKernelTests
+{
+    [TestCaseSource(typeof(SimulatedDevices), nameof(SimulatedDevices.Names))]
+    public void ForwardCopiesRowsExactly(string device)
+    {
+        var table = OpData.Random(new Random(3), EmbeddingKernelCase.Vocab * EmbeddingKernelCase.Dim);
+        var op = new EmbeddingKernelCase();
+        Assert.That(OpRuns.Forward(op, SimulatedDevices.Get(device), [table]), Is.EqualTo(op.RunForward<float>([table])));
+    }
+
+    /// <summary>A device cannot throw: a token outside the table gives a NaN row, which no loss survives unnoticed.</summary>
+    [TestCaseSource(typeof(SimulatedDevices), nameof(SimulatedDevices.Names))]
+    public void ATokenOutsideTheTableGivesNaN(string device)
+    {
+        IOps<float> ops = SimulatedDevices.Get(device);
+        var output = ops.Allocate(4).All;
+        ops.Embedding(output, ops.UploadInts(1, 2), ops.Upload(1, 2, 3, 4), 2);
+        Assert.That(OpData.Download(output), Is.EqualTo(new[] { 3, 4, double.NaN, double.NaN }));
+    }
+}

@@ -1,0 +1,48 @@
+using System.Numerics;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using SimNpo.Kernels;
+using SimNpo.Kernels.Ilgpu;
+using SimNpo.Unlearn;
+
+namespace SimNpo.Tests.Kernels.Ilgpu;
+
+/// <summary>
+/// ILGPU's two simulated devices: the default CPU device (warps of 4, groups up to 16) and the NVIDIA-like one (warps
+/// of 32, groups up to 1024), so that an assumption about either size shows. Each is opened once for the whole run:
+/// compiling a kernel costs more than running it at these shapes.
+/// </summary>
+[SetUpFixture]
+public sealed class SimulatedDevices
+{
+    public const string Default = "default", Nvidia = "nvidia";
+
+    public static readonly string[] Names = [Default, Nvidia];
+
+    private static readonly Lazy<IlgpuOps> NvidiaLike = new(() => IlgpuOps.Create(AcceleratorType.CPU, b => b.CPU(CPUDevice.Nvidia))!);
+
+    /// <summary>The default device is the one `--device ilgpu-cpu` opens, so the model and command tests share its kernels.</summary>
+    public static IlgpuOps Get(string name) => name == Nvidia ? NvidiaLike.Value : (IlgpuOps)Devices.Create("ilgpu-cpu");
+
+    [OneTimeTearDown]
+    public void CloseTheNvidiaLikeDevice()
+    {
+        if (NvidiaLike.IsValueCreated) NvidiaLike.Value.Dispose();
+    }
+}
+
+/// <summary>Runs one <see cref="OpCase"/> on any backend from float64 data, with gradients that start from given values.</summary>
+public static class OpRuns
+{
+    public static double[] Forward<T>(OpCase op, IOps<T> ops, double[][] inputs) where T : unmanaged, IFloatingPointIeee754<T> =>
+        OpData.Download(op.Forward(ops, inputs.Select(x => ops.Upload(x)).ToArray()));
+
+    /// <summary>The gradient buffers are filled with <paramref name="initialGrads"/> first, so an op that adds shows it.</summary>
+    public static double[][] Backward<T>(OpCase op, IOps<T> ops, double[][] inputs, double[] outputGrad, double[][] initialGrads)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var grads = initialGrads.Select(g => ops.Upload(g)).ToArray();
+        op.Backward(ops, inputs.Select(x => ops.Upload(x)).ToArray(), ops.Upload(outputGrad), grads);
+        return grads.Select(OpData.Download).ToArray();
+    }
+}
