@@ -12,6 +12,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
 {
     private readonly Context _context;
     private readonly IOps<float> _reference = new ReferenceOps<float>();
+    private readonly Lazy<MatMul.Ilgpu.Kernels> _matMul;
     private readonly Lazy<Embedding.Ilgpu.Launcher> _embedding;
     private readonly Lazy<RmsNorm.Ilgpu.Launcher> _rmsNorm;
     private readonly Lazy<Rope.Ilgpu.Launcher> _rope;
@@ -34,6 +35,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
             AcceleratorType.OpenCL => $"opencl: {accelerator.Name}",
             _ => $"ilgpu-cpu (warp {accelerator.WarpSize}, groups {accelerator.MaxNumThreadsPerGroup})",
         };
+        _matMul = new(() => new MatMul.Ilgpu.Kernels(accelerator));
         _embedding = new(() => new Embedding.Ilgpu.Launcher(accelerator));
         _rmsNorm = new(() => new RmsNorm.Ilgpu.Launcher(accelerator));
         _rope = new(() => new Rope.Ilgpu.Launcher(accelerator));
@@ -94,10 +96,10 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         _rmsNorm.Value.Backward(inputGrad.ArrayView(), weightGrad.ArrayView(), outputGrad.ArrayView(), input.ArrayView(), weight.ArrayView(), invRms.ArrayView(), dim);
 
     void IOps<float>.MatMul(View<float> output, View<float> input, View<float> weight, int rows, int inDim, int outDim) =>
-        OnHost([output], [input, weight], [], (o, i) => _reference.MatMul(o[0], i[0], i[1], rows, inDim, outDim));
+        _matMul.Value.Forward(output.ArrayView(), input.ArrayView(), weight.ArrayView(), rows, inDim, outDim);
 
     void IOps<float>.MatMulBackward(View<float> inputGrad, View<float> weightGrad, View<float> outputGrad, View<float> input, View<float> weight, int rows, int inDim, int outDim) =>
-        OnHost([inputGrad, weightGrad], [outputGrad, input, weight], [], (o, i) => _reference.MatMulBackward(o[0], o[1], i[0], i[1], i[2], rows, inDim, outDim));
+        _matMul.Value.Backward(inputGrad.ArrayView(), weightGrad.ArrayView(), outputGrad.ArrayView(), input.ArrayView(), weight.ArrayView(), rows, inDim, outDim);
 
     void IOps<float>.Rope(View<float> x, View<int> positions, View<float> inverseFrequencies, int heads, int headDim) =>
         _rope.Value.Forward(x.ArrayView(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
@@ -150,9 +152,6 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         Accelerator.Dispose();
         _context.Dispose();
     }
-
-    private void OnHost(View<float>[] outputs, View<float>[] inputs, View<int>[] ints, Action<View<float>[], View<float>[]> op) =>
-        OnHost(outputs, inputs, ints, (o, i, _) => op(o, i));
 
     /// <summary>
     /// Until their kernels are merged: copies the views to host buffers, runs the CPU reference, copies the outputs
