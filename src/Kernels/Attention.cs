@@ -1,4 +1,7 @@
 using System.Numerics;
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
 
 namespace SimNpo.Kernels;
 
@@ -21,7 +24,8 @@ public static class Attention
             ReadOnlyMemory<int> lengths, AttentionShape shape)
             where T : unmanaged, IFloatingPointIeee754<T>
         {
-            CheckShapes(output.Length, logSumExp.Length, q.Length, k.Length, v.Length, lengths.Span, shape);
+            CheckShapes(output.Length, logSumExp.Length, q.Length, k.Length, v.Length, lengths.Length, shape);
+            CheckSequenceLengths(lengths.Span, shape);
             var (dim, scale) = (shape.HeadDim, 1 / Math.Sqrt(shape.HeadDim));
             Parallel.For(0, shape.Batch * shape.Heads, bh =>
             {
@@ -75,11 +79,9 @@ public static class Attention
             ReadOnlyMemory<int> lengths, AttentionShape shape)
             where T : unmanaged, IFloatingPointIeee754<T>
         {
-            CheckShapes(output.Length, logSumExp.Length, q.Length, k.Length, v.Length, lengths.Span, shape);
-            ShapeCheck.Length(outputGrad.Length, output.Length, nameof(outputGrad));
-            ShapeCheck.Length(qGrad.Length, q.Length, nameof(qGrad));
-            ShapeCheck.Length(kGrad.Length, k.Length, nameof(kGrad));
-            ShapeCheck.Length(vGrad.Length, v.Length, nameof(vGrad));
+            CheckShapes(output.Length, logSumExp.Length, q.Length, k.Length, v.Length, lengths.Length, shape);
+            CheckGradientShapes(qGrad.Length, kGrad.Length, vGrad.Length, outputGrad.Length, shape);
+            CheckSequenceLengths(lengths.Span, shape);
             var (dim, scale, group) = (shape.HeadDim, 1 / Math.Sqrt(shape.HeadDim), shape.Heads / shape.KvHeads);
             Parallel.For(0, shape.Batch * shape.KvHeads, bkv =>
             {
@@ -122,19 +124,6 @@ public static class Attention
             });
         }
 
-        /// <summary>How many keys query i of a sequence of the given length sees: 0 for a padding row.</summary>
-        private static int VisibleKeys(AttentionShape shape, int length, int i)
-        {
-            var position = shape.QueryStart + i;
-            return position < length ? position + 1 : 0;
-        }
-
-        private static int QueryOffset(AttentionShape shape, int b, int i, int head) =>
-            (b * shape.QueryLength + i) * shape.QueryWidth + head * shape.HeadDim;
-
-        private static int KeyOffset(AttentionShape shape, int b, int j, int kvHead) =>
-            (b * shape.KeyLength + j) * shape.KvWidth + kvHead * shape.HeadDim;
-
         private static double Dot<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b) where T : unmanaged, IFloatingPointIeee754<T>
         {
             var sum = 0.0;
@@ -147,21 +136,316 @@ public static class Attention
             for (var d = 0; d < destination.Length; d++) destination[d] += T.CreateTruncating(values[d]);
         }
 
-        private static void CheckShapes(int outputLength, int logSumExpLength, int qLength, int kLength, int vLength, ReadOnlySpan<int> lengths,
-            AttentionShape shape)
+        /// <summary>Only the reference sees the lengths' values: the kernels' lengths live on the device.</summary>
+        private static void CheckSequenceLengths(ReadOnlySpan<int> lengths, AttentionShape shape)
         {
-            if (shape.KvHeads <= 0 || shape.Heads % shape.KvHeads != 0)
-                throw new ArgumentException($"{shape.Heads} heads cannot share {shape.KvHeads} kv heads", nameof(shape));
-            if (shape.QueryStart < 0) throw new ArgumentException($"negative QueryStart {shape.QueryStart}", nameof(shape));
-            ShapeCheck.Length(qLength, shape.Batch * shape.QueryLength * shape.QueryWidth, "q");
-            ShapeCheck.Length(outputLength, qLength, "output");
-            ShapeCheck.Length(kLength, shape.Batch * shape.KeyLength * shape.KvWidth, "k");
-            ShapeCheck.Length(vLength, kLength, "v");
-            ShapeCheck.Length(logSumExpLength, shape.Batch * shape.Heads * shape.QueryLength, "logSumExp");
-            ShapeCheck.Length(lengths.Length, shape.Batch, "lengths");
             foreach (var length in lengths)
                 if (length < 0 || length > shape.KeyLength)
                     throw new ArgumentException($"sequence length {length} outside 0..{shape.KeyLength} keys", nameof(lengths));
         }
+    }
+
+    /// <summary>
+    /// The ILGPU kernels, flash-attention style: keys go in blocks of one warp's width, a lane per key, staged in shared
+    /// memory; softmax is online; no T×T matrix exists anywhere. Scores, sums and gradients are float32.
+    /// Limits: shared memory must hold two key blocks of headDim floats plus a few rows; at warp 32 and 48 KB the full 8
+    /// warps fit up to headDim 147, fewer warps up to 185, and beyond that the launcher throws. Sequence lengths are read on
+    /// the device and trusted to lie in 0..KeyLength. Decoding (one query row) leaves all but one warp of a group idle.
+    /// </summary>
+    public static class Ilgpu
+    {
+        /// <summary>Warps per group: at warp 32, 8 query rows share each staged key block (256 threads).</summary>
+        private const int MaxWarps = 8;
+
+        /// <summary>The attention kernels of one accelerator, compiled once: create one per accelerator and keep it.</summary>
+        public sealed class Kernels
+        {
+            private readonly Accelerator accelerator;
+
+            private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+                ArrayView<int>, AttentionShape, float> forward;
+
+            /// <summary>Twelve parameters, more than LoadStreamKernel takes: loaded as a kernel with an explicit launcher.</summary>
+            private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+                ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, AttentionShape, float> backward;
+
+            public Kernels(Accelerator accelerator)
+            {
+                this.accelerator = accelerator;
+                forward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+                    ArrayView<int>, AttentionShape, float>(AttentionForwardKernel);
+                var backwardKernel = new Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+                    ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, AttentionShape, float>(AttentionBackwardKernel);
+                backward = accelerator.LoadKernel(backwardKernel.Method).CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig,
+                    ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+                    ArrayView<float>, ArrayView<float>, ArrayView<int>, AttentionShape, float>>();
+            }
+
+            /// <summary>See <see cref="IOps{T}.Attention"/>: output and logSumExp are overwritten.</summary>
+            public void Forward(ArrayView<float> output, ArrayView<float> logSumExp, ArrayView<float> q, ArrayView<float> k, ArrayView<float> v,
+                ArrayView<int> lengths, AttentionShape shape)
+            {
+                CheckShapes((int)output.Length, (int)logSumExp.Length, (int)q.Length, (int)k.Length, (int)v.Length, (int)lengths.Length, shape);
+                if (shape.Batch == 0 || shape.QueryLength == 0) return;
+                var warps = Warps(shape.HeadDim, ForwardSharedFloats);
+                var grid = new Index3D((shape.QueryLength + warps - 1) / warps, shape.Heads, shape.Batch);
+                forward(Config(grid, warps, ForwardSharedFloats(warps, accelerator.WarpSize, shape.HeadDim)),
+                    output, logSumExp, q, k, v, lengths, shape, Scale(shape));
+            }
+
+            /// <summary>See <see cref="IOps{T}.AttentionBackward"/>: qGrad, kGrad and vGrad are added to.</summary>
+            public void Backward(ArrayView<float> qGrad, ArrayView<float> kGrad, ArrayView<float> vGrad, ArrayView<float> outputGrad,
+                ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<float> output, ArrayView<float> logSumExp,
+                ArrayView<int> lengths, AttentionShape shape)
+            {
+                CheckShapes((int)output.Length, (int)logSumExp.Length, (int)q.Length, (int)k.Length, (int)v.Length, (int)lengths.Length, shape);
+                CheckGradientShapes((int)qGrad.Length, (int)kGrad.Length, (int)vGrad.Length, (int)outputGrad.Length, shape);
+                if (shape.Batch == 0 || shape.QueryLength == 0 || shape.KeyLength == 0) return;
+                var warps = Warps(shape.HeadDim, BackwardSharedFloats);
+                var grid = new Index3D((shape.KeyLength + accelerator.WarpSize - 1) / accelerator.WarpSize, shape.KvHeads, shape.Batch);
+                backward(accelerator.DefaultStream, Config(grid, warps, BackwardSharedFloats(warps, accelerator.WarpSize, shape.HeadDim)),
+                    qGrad, kGrad, vGrad, outputGrad, q, k, v, output, logSumExp, lengths, shape, Scale(shape));
+            }
+
+            private KernelConfig Config(Index3D grid, int warps, int sharedFloats) =>
+                new(grid, new Index3D(warps * accelerator.WarpSize, 1, 1), SharedMemoryConfig.RequestDynamic<float>(sharedFloats));
+
+            /// <summary>The most warps, up to <see cref="MaxWarps"/> and the group limit, whose shared memory fits.</summary>
+            private int Warps(int headDim, Func<int, int, int, int> sharedFloats)
+            {
+                for (var warps = Math.Min(MaxWarps, accelerator.MaxNumThreadsPerGroup / accelerator.WarpSize); warps > 0; warps--)
+                    if (sharedFloats(warps, accelerator.WarpSize, headDim) * sizeof(float) <= accelerator.MaxSharedMemoryPerGroup) return warps;
+                throw new NotSupportedException(
+                    $"head dimension {headDim} needs more than the {accelerator.MaxSharedMemoryPerGroup} bytes of shared memory of {accelerator.Name}");
+            }
+
+            private static float Scale(AttentionShape shape) => (float)(1 / Math.Sqrt(shape.HeadDim));
+
+            /// <summary>Per warp a query row and its output; one key block (rows padded by one) and one value block; probabilities.</summary>
+            private static int ForwardSharedFloats(int warps, int warpSize, int dim) => 2 * warps * dim + warpSize * (2 * dim + 1) + warps * warpSize;
+
+            /// <summary>The block's key and value gradients; per warp a query row, its output gradient, probabilities and score gradients.</summary>
+            private static int BackwardSharedFloats(int warps, int warpSize, int dim) => 2 * (warpSize + warps) * dim + 2 * warps * warpSize;
+        }
+
+        /// <summary>
+        /// One group per (block of query rows, head, sequence), a warp per query row. Per block of warpSize keys the group
+        /// stages keys and values in shared memory; lane j scores key j; the warp updates the row's running max and sum;
+        /// lane d accumulates output dimensions d, d + warpSize, …, rescaled whenever the max grows.
+        /// </summary>
+        private static void AttentionForwardKernel(ArrayView<float> output, ArrayView<float> logSumExp, ArrayView<float> q, ArrayView<float> k,
+            ArrayView<float> v, ArrayView<int> lengths, AttentionShape shape, float scale)
+        {
+            int dim = shape.HeadDim, warpSize = Warp.WarpSize, warps = Group.DimX / warpSize, lane = Warp.LaneIdx;
+            int b = Grid.IdxZ, h = Grid.IdxY, kvHead = h / (shape.Heads / shape.KvHeads), length = lengths[b];
+            int firstRow = Grid.IdxX * warps, i = firstRow + Warp.WarpIdx;
+            var shared = SharedMemory.GetDynamic<float>();
+            var query = shared.SubView(Warp.WarpIdx * dim, dim);
+            var weighted = shared.SubView((warps + Warp.WarpIdx) * dim, dim);
+            var keys = shared.SubView(2 * warps * dim, warpSize * (dim + 1)); // row stride dim + 1: lanes reading a column hit distinct banks
+            var values = shared.SubView(2 * warps * dim + warpSize * (dim + 1), warpSize * dim);
+            var probabilities = shared.SubView(2 * warps * dim + warpSize * (2 * dim + 1) + Warp.WarpIdx * warpSize, warpSize);
+
+            var visible = i < shape.QueryLength ? VisibleKeys(shape, length, i) : 0;
+            var rowOffset = QueryOffset(shape, b, i, h);
+            if (visible > 0)
+                for (var d = lane; d < dim; d += warpSize)
+                {
+                    query[d] = q[rowOffset + d];
+                    weighted[d] = 0;
+                }
+            // The block's last row sees the most keys; none when even its first row is padding.
+            var lastRow = Math.Min(firstRow + warps, shape.QueryLength) - 1;
+            var blockKeys = shape.QueryStart + firstRow < length ? Math.Min(shape.QueryStart + lastRow + 1, length) : 0;
+            float runningMax = float.NegativeInfinity, runningSum = 0;
+            for (var k0 = 0; k0 < blockKeys; k0 += warpSize)
+            {
+                Group.Barrier(); // the previous block is used up, and every warp's query row is written
+                for (var e = Group.IdxX; e < warpSize * dim; e += Group.DimX)
+                {
+                    int j = e / dim, d = e % dim;
+                    var inside = k0 + j < blockKeys;
+                    var offset = KeyOffset(shape, b, k0 + j, kvHead) + d;
+                    keys[j * (dim + 1) + d] = inside ? k[offset] : 0;
+                    values[e] = inside ? v[offset] : 0;
+                }
+                Group.Barrier();
+                if (k0 >= visible) continue; // the same for the whole warp
+                var seen = k0 + lane < visible;
+                var score = float.NegativeInfinity;
+                if (seen)
+                {
+                    var dot = 0f;
+                    for (var d = 0; d < dim; d++) dot += query[d] * keys[lane * (dim + 1) + d];
+                    score = dot * scale;
+                }
+                // Key k0 is always seen, so the max is finite from the first block on; exp never meets −∞.
+                var max = Math.Max(runningMax, WarpMax(score));
+                var probability = seen ? XMath.Exp(score - max) : 0;
+                var rescale = k0 == 0 ? 0 : XMath.Exp(runningMax - max);
+                runningSum = runningSum * rescale + WarpSum(probability);
+                runningMax = max;
+                probabilities[lane] = probability;
+                Warp.Barrier();
+                for (var d = lane; d < dim; d += warpSize)
+                {
+                    var sum = 0f;
+                    for (var j = 0; j < warpSize; j++) sum += probabilities[j] * values[j * dim + d];
+                    weighted[d] = weighted[d] * rescale + sum;
+                }
+            }
+            if (i >= shape.QueryLength) return;
+            for (var d = lane; d < dim; d += warpSize) output[rowOffset + d] = visible > 0 ? weighted[d] / runningSum : 0;
+            if (lane == 0) logSumExp[(b * shape.Heads + h) * shape.QueryLength + i] = visible > 0 ? runningMax + XMath.Log(runningSum) : 0;
+        }
+
+        /// <summary>
+        /// One group per (block of warpSize keys, kv head, sequence), looping over every query head that reads the kv head
+        /// and every query row that sees one of the block's keys, a warp per row. The group alone owns its keys'
+        /// gradients, so it sums them in shared memory without atomics; a query gradient gets one atomic add per dimension
+        /// from each key block. Lane j recomputes P_ij from q, k and the stored log-sum-exp; D_i = dO_i · O_i is a warp sum.
+        /// Keys are read from global memory (the block's rows stay in cache), leaving shared memory to the gradients.
+        /// </summary>
+        private static void AttentionBackwardKernel(ArrayView<float> qGrad, ArrayView<float> kGrad, ArrayView<float> vGrad,
+            ArrayView<float> outputGrad, ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<float> output,
+            ArrayView<float> logSumExp, ArrayView<int> lengths, AttentionShape shape, float scale)
+        {
+            int dim = shape.HeadDim, warpSize = Warp.WarpSize, warps = Group.DimX / warpSize, lane = Warp.LaneIdx, warp = Warp.WarpIdx;
+            int k0 = Grid.IdxX * warpSize, kvHead = Grid.IdxY, b = Grid.IdxZ, length = lengths[b];
+            if (k0 >= length) return; // padding keys: no query sees them
+            var shared = SharedMemory.GetDynamic<float>();
+            var keyGrads = shared.SubView(0, warpSize * dim);
+            var valueGrads = shared.SubView(warpSize * dim, warpSize * dim);
+            var queries = shared.SubView(2 * warpSize * dim, warps * dim);
+            var outputGrads = shared.SubView((2 * warpSize + warps) * dim, warps * dim);
+            var probabilities = shared.SubView(2 * (warpSize + warps) * dim, warps * warpSize);
+            var scoreGrads = shared.SubView(2 * (warpSize + warps) * dim + warps * warpSize, warps * warpSize);
+            for (var e = Group.IdxX; e < warpSize * dim; e += Group.DimX)
+            {
+                keyGrads[e] = 0;
+                valueGrads[e] = 0;
+            }
+
+            var query = queries.SubView(warp * dim, dim);
+            var rowOutputGrad = outputGrads.SubView(warp * dim, dim);
+            var j = k0 + lane;
+            var keyOffset = KeyOffset(shape, b, j, kvHead);
+            var keysHere = Math.Min(warpSize, length - k0);
+            // The rows at positions from k0 on that are not padding.
+            int firstRow = Math.Max(0, k0 - shape.QueryStart), endRow = Math.Min(shape.QueryLength, length - shape.QueryStart);
+            var group = shape.Heads / shape.KvHeads;
+            for (var h = kvHead * group; h < (kvHead + 1) * group; h++)
+                for (var r0 = firstRow; r0 < endRow; r0 += warps)
+                {
+                    var i = r0 + warp;
+                    Group.Barrier(); // the previous rows are used up
+                    if (i < endRow)
+                    {
+                        var rowOffset = QueryOffset(shape, b, i, h);
+                        var delta = 0f;
+                        for (var d = lane; d < dim; d += warpSize)
+                        {
+                            query[d] = q[rowOffset + d];
+                            rowOutputGrad[d] = outputGrad[rowOffset + d];
+                            delta += outputGrad[rowOffset + d] * output[rowOffset + d];
+                        }
+                        delta = WarpSum(delta);
+                        Warp.Barrier();
+                        float probability = 0, scoreGrad = 0;
+                        if (j < length && j <= shape.QueryStart + i)
+                        {
+                            float dot = 0, outputGradDotValue = 0;
+                            for (var d = 0; d < dim; d++)
+                            {
+                                dot += query[d] * k[keyOffset + d];
+                                outputGradDotValue += rowOutputGrad[d] * v[keyOffset + d];
+                            }
+                            probability = XMath.Exp(dot * scale - logSumExp[(b * shape.Heads + h) * shape.QueryLength + i]);
+                            scoreGrad = probability * (outputGradDotValue - delta);
+                        }
+                        probabilities[warp * warpSize + lane] = probability;
+                        scoreGrads[warp * warpSize + lane] = scoreGrad;
+                        Warp.Barrier();
+                        // dq_i += scale Σ_j dS_ij k_j, lane d over dimensions.
+                        for (var d = lane; d < dim; d += warpSize)
+                        {
+                            var sum = 0f;
+                            for (var key = 0; key < keysHere; key++) sum += scoreGrads[warp * warpSize + key] * k[KeyOffset(shape, b, k0 + key, kvHead) + d];
+                            Atomic.Add(ref qGrad[rowOffset + d], scale * sum);
+                        }
+                    }
+                    Group.Barrier();
+                    // dv_j += Σ_i P_ij dO_i and dk_j += scale Σ_i dS_ij q_i over this step's rows; each thread owns its elements.
+                    var rows = Math.Min(warps, endRow - r0);
+                    for (var e = Group.IdxX; e < warpSize * dim; e += Group.DimX)
+                    {
+                        int key = e / dim, d = e % dim;
+                        float valueGrad = 0, keyGrad = 0;
+                        for (var w = 0; w < rows; w++)
+                        {
+                            valueGrad += probabilities[w * warpSize + key] * outputGrads[w * dim + d];
+                            keyGrad += scoreGrads[w * warpSize + key] * queries[w * dim + d];
+                        }
+                        valueGrads[e] += valueGrad;
+                        keyGrads[e] += scale * keyGrad;
+                    }
+                }
+            Group.Barrier();
+            for (var e = Group.IdxX; e < keysHere * dim; e += Group.DimX)
+            {
+                var offset = KeyOffset(shape, b, k0 + e / dim, kvHead) + e % dim;
+                kGrad[offset] += keyGrads[e];
+                vGrad[offset] += valueGrads[e];
+            }
+        }
+
+        /// <summary>A butterfly: every lane ends with the warp's sum.</summary>
+        private static float WarpSum(float value)
+        {
+            for (var offset = Warp.WarpSize / 2; offset > 0; offset /= 2) value += Warp.ShuffleXor(value, offset);
+            return value;
+        }
+
+        private static float WarpMax(float value)
+        {
+            for (var offset = Warp.WarpSize / 2; offset > 0; offset /= 2) value = Math.Max(value, Warp.ShuffleXor(value, offset));
+            return value;
+        }
+    }
+
+    /// <summary>How many keys query i of a sequence of the given length sees: 0 for a padding row.</summary>
+    private static int VisibleKeys(AttentionShape shape, int length, int i)
+    {
+        var position = shape.QueryStart + i;
+        return position < length ? position + 1 : 0;
+    }
+
+    private static int QueryOffset(AttentionShape shape, int b, int i, int head) =>
+        (b * shape.QueryLength + i) * shape.QueryWidth + head * shape.HeadDim;
+
+    private static int KeyOffset(AttentionShape shape, int b, int j, int kvHead) =>
+        (b * shape.KeyLength + j) * shape.KvWidth + kvHead * shape.HeadDim;
+
+    private static void CheckShapes(int outputLength, int logSumExpLength, int qLength, int kLength, int vLength, int lengthsCount,
+        AttentionShape shape)
+    {
+        if (shape.KvHeads <= 0 || shape.Heads % shape.KvHeads != 0)
+            throw new ArgumentException($"{shape.Heads} heads cannot share {shape.KvHeads} kv heads", nameof(shape));
+        if (shape.QueryStart < 0) throw new ArgumentException($"negative QueryStart {shape.QueryStart}", nameof(shape));
+        ShapeCheck.Length(qLength, shape.Batch * shape.QueryLength * shape.QueryWidth, "q");
+        ShapeCheck.Length(outputLength, qLength, "output");
+        ShapeCheck.Length(kLength, shape.Batch * shape.KeyLength * shape.KvWidth, "k");
+        ShapeCheck.Length(vLength, kLength, "v");
+        ShapeCheck.Length(logSumExpLength, shape.Batch * shape.Heads * shape.QueryLength, "logSumExp");
+        ShapeCheck.Length(lengthsCount, shape.Batch, "lengths");
+    }
+
+    /// <summary>Each gradient has the shape of the tensor it belongs to.</summary>
+    private static void CheckGradientShapes(int qGradLength, int kGradLength, int vGradLength, int outputGradLength, AttentionShape shape)
+    {
+        ShapeCheck.Length(qGradLength, shape.Batch * shape.QueryLength * shape.QueryWidth, "qGrad");
+        ShapeCheck.Length(outputGradLength, qGradLength, "outputGrad");
+        ShapeCheck.Length(kGradLength, shape.Batch * shape.KeyLength * shape.KvWidth, "kGrad");
+        ShapeCheck.Length(vGradLength, kGradLength, "vGrad");
     }
 }

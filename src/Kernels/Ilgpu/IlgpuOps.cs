@@ -11,7 +11,8 @@ namespace SimNpo.Kernels.Ilgpu;
 public sealed class IlgpuOps : IOps<float>, IDisposable
 {
     private readonly Context _context;
-    private readonly IOps<float> _reference = new ReferenceOps<float>();
+    private readonly Lazy<MatMul.Ilgpu.Kernels> _matMul;
+    private readonly Lazy<Attention.Ilgpu.Kernels> _attention;
     private readonly Lazy<Embedding.Ilgpu.Launcher> _embedding;
     private readonly Lazy<RmsNorm.Ilgpu.Launcher> _rmsNorm;
     private readonly Lazy<Rope.Ilgpu.Launcher> _rope;
@@ -34,6 +35,8 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
             AcceleratorType.OpenCL => $"opencl: {accelerator.Name}",
             _ => $"ilgpu-cpu (warp {accelerator.WarpSize}, groups {accelerator.MaxNumThreadsPerGroup})",
         };
+        _matMul = new(() => new MatMul.Ilgpu.Kernels(accelerator));
+        _attention = new(() => new Attention.Ilgpu.Kernels(accelerator));
         _embedding = new(() => new Embedding.Ilgpu.Launcher(accelerator));
         _rmsNorm = new(() => new RmsNorm.Ilgpu.Launcher(accelerator));
         _rope = new(() => new Rope.Ilgpu.Launcher(accelerator));
@@ -94,10 +97,10 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         _rmsNorm.Value.Backward(inputGrad.ArrayView(), weightGrad.ArrayView(), outputGrad.ArrayView(), input.ArrayView(), weight.ArrayView(), invRms.ArrayView(), dim);
 
     void IOps<float>.MatMul(View<float> output, View<float> input, View<float> weight, int rows, int inDim, int outDim) =>
-        OnHost([output], [input, weight], [], (o, i) => _reference.MatMul(o[0], i[0], i[1], rows, inDim, outDim));
+        _matMul.Value.Forward(output.ArrayView(), input.ArrayView(), weight.ArrayView(), rows, inDim, outDim);
 
     void IOps<float>.MatMulBackward(View<float> inputGrad, View<float> weightGrad, View<float> outputGrad, View<float> input, View<float> weight, int rows, int inDim, int outDim) =>
-        OnHost([inputGrad, weightGrad], [outputGrad, input, weight], [], (o, i) => _reference.MatMulBackward(o[0], o[1], i[0], i[1], i[2], rows, inDim, outDim));
+        _matMul.Value.Backward(inputGrad.ArrayView(), weightGrad.ArrayView(), outputGrad.ArrayView(), input.ArrayView(), weight.ArrayView(), rows, inDim, outDim);
 
     void IOps<float>.Rope(View<float> x, View<int> positions, View<float> inverseFrequencies, int heads, int headDim) =>
         _rope.Value.Forward(x.ArrayView(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
@@ -106,12 +109,12 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         _rope.Value.Backward(xGrad.ArrayView(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
 
     void IOps<float>.Attention(View<float> output, View<float> logSumExp, View<float> q, View<float> k, View<float> v, View<int> lengths, AttentionShape shape) =>
-        OnHost([output, logSumExp], [q, k, v], [lengths], (o, i, n) => _reference.Attention(o[0], o[1], i[0], i[1], i[2], n[0], shape));
+        _attention.Value.Forward(output.ArrayView(), logSumExp.ArrayView(), q.ArrayView(), k.ArrayView(), v.ArrayView(), lengths.ArrayView(), shape);
 
     void IOps<float>.AttentionBackward(View<float> qGrad, View<float> kGrad, View<float> vGrad, View<float> outputGrad,
         View<float> q, View<float> k, View<float> v, View<float> output, View<float> logSumExp, View<int> lengths, AttentionShape shape) =>
-        OnHost([qGrad, kGrad, vGrad], [outputGrad, q, k, v, output, logSumExp], [lengths],
-            (o, i, n) => _reference.AttentionBackward(o[0], o[1], o[2], i[0], i[1], i[2], i[3], i[4], i[5], n[0], shape));
+        _attention.Value.Backward(qGrad.ArrayView(), kGrad.ArrayView(), vGrad.ArrayView(), outputGrad.ArrayView(),
+            q.ArrayView(), k.ArrayView(), v.ArrayView(), output.ArrayView(), logSumExp.ArrayView(), lengths.ArrayView(), shape);
 
     void IOps<float>.SwiGlu(View<float> output, View<float> gate, View<float> up) =>
         _swiGlu.Value.Forward(output.ArrayView(), gate.ArrayView(), up.ArrayView());
@@ -149,25 +152,5 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         if (_sumOfSquares.IsValueCreated) _sumOfSquares.Value.Dispose();
         Accelerator.Dispose();
         _context.Dispose();
-    }
-
-    private void OnHost(View<float>[] outputs, View<float>[] inputs, View<int>[] ints, Action<View<float>[], View<float>[]> op) =>
-        OnHost(outputs, inputs, ints, (o, i, _) => op(o, i));
-
-    /// <summary>
-    /// Until their kernels are merged: copies the views to host buffers, runs the CPU reference, copies the outputs
-    /// back (outputs are copied in first too, since backward ops add into them).
-    /// </summary>
-    private static void OnHost(View<float>[] outputs, View<float>[] inputs, View<int>[] ints, Action<View<float>[], View<float>[], View<int>[]> op)
-    {
-        static View<T> ToHost<T>(View<T> view) where T : unmanaged
-        {
-            var host = new HostBuffer<T>(view.Length);
-            view.Buffer.Download(view.Offset, host.Array);
-            return host.All;
-        }
-        var hostOutputs = outputs.Select(ToHost).ToArray();
-        op(hostOutputs, inputs.Select(ToHost).ToArray(), ints.Select(ToHost).ToArray());
-        for (var i = 0; i < outputs.Length; i++) outputs[i].CopyFrom(hostOutputs[i].Span);
     }
 }

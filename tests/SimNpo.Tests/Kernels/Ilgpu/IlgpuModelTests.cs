@@ -20,7 +20,7 @@ public class IlgpuModelTests
     /// <summary>
     /// Both sides are float32 with different summation orders (float32 row sums on the device, float64 in the
     /// reference; atomics): each is within 2e-5 of PyTorch's float64 at this model (LlamaFixtureTests), so they are
-    /// within 4e-5 of each other, scaled by each tensor's largest magnitude (observed: 1.7e-6). A wrong kernel is off by
+    /// within 4e-5 of each other, scaled by each tensor's largest magnitude (observed: 5e-6). A wrong kernel is off by
     /// 1e-2 or more.
     /// </summary>
     private const double Tolerance = 4e-5;
@@ -85,29 +85,28 @@ public class IlgpuModelTests
     }
 
     /// <summary>
-    /// Four SimNPO steps with an NLL or a KL retain term (the KL one runs log-softmax and KL divergence too), through
+    /// Three SimNPO steps with the KL retain term (log-softmax and KL divergence besides the log-prob head), through
     /// AdamW, gradient-norm clipping and the norm's device reduction: each step's losses and gradient norm agree within
-    /// 1e-5 of the step's loss (observed: 5e-7). Adam divides by √v, so rounding-level differences in tiny gradients
+    /// 1e-5 of the step's loss (observed: 1.1e-6). Adam divides by √v, so rounding-level differences in tiny gradients
     /// move a few parameters by up to lr; a wrong update kernel moves all of them, changing the second step's loss by
-    /// 1e-3 or more.
+    /// 1e-3 or more. (The simulated device runs the three steps in about 5 s.)
     /// </summary>
-    [TestCase("nll")]
-    [TestCase("kl")]
-    public void UnlearnStepsOnIlgpuCpuMatchCpu(string retainLoss)
+    [Test]
+    public void UnlearnStepsOnIlgpuCpuMatchCpu()
     {
         using var directory = new TempDirectory();
         JsonNode[] Steps(string device)
         {
             var data = Path.Combine(Fixture, "batch.jsonl");
             var (code, console, error) = Simnpo.Run("unlearn", "--model", Fixture, "--forget", data, "--retain", data, "--method", "simnpo", "--lr", "1e-2",
-                "--epochs", "4", "--batch-size", "3", "--grad-accum", "1", "--warmup", "0", "--schedule", "constant", "--max-grad-norm", "1",
-                "--retain-loss", retainLoss, "--device", device, "--out", directory.File(device));
+                "--epochs", "3", "--batch-size", "3", "--grad-accum", "1", "--warmup", "0", "--schedule", "constant", "--max-grad-norm", "1",
+                "--retain-loss", "kl", "--device", device, "--out", directory.File(device));
             Assert.That(code, Is.EqualTo(CommandRunner.Success), error);
             return File.ReadAllLines(Path.Combine(directory.File(device), "log.jsonl")).Select(line => JsonNode.Parse(line)!).ToArray();
         }
         var device = Steps("ilgpu-cpu");
         var cpu = Steps("cpu");
-        Assert.That(device, Has.Length.EqualTo(4));
+        Assert.That(device, Has.Length.EqualTo(3));
         for (var step = 0; step < cpu.Length; step++)
             foreach (var key in new[] { "loss", "forget_loss", "retain_loss", "grad_norm" })
             {
