@@ -77,7 +77,7 @@ public interface IOps<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// logProb[r] = log softmax(logits[r, :])[labels[r]], logSumExp[r] kept for backward; rows with label &lt; 0 give 0.
-    /// Long sums in float64.
+    /// The reference sums in float64; device kernels per thread in float32, combined across the group.
     /// </summary>
     void LogSoftmaxAtLabels(View<T> logProb, View<T> logSumExp, View<T> logits, View<int> labels, int vocab);
 
@@ -88,12 +88,12 @@ public interface IOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </summary>
     void LogSoftmaxAtLabelsBackward(View<T> logitsGrad, View<T> logits, View<T> logSumExp, View<int> labels, View<T> logProbGrad, int vocab);
 
-    /// <summary>output[r, :] = log softmax(logits[r, :]), long sums in float64; output may be the logits view (in place).</summary>
+    /// <summary>output[r, :] = log softmax(logits[r, :]), output may be the logits view (in place).</summary>
     void LogSoftmax(View<T> output, View<T> logits, int vocab);
 
     /// <summary>
     /// kl[r] = KL(exp(targetLogProbs[r, :]) ‖ softmax(logits[r, :])) = Σ_v exp(t_v)·(t_v − (logits_v − logSumExp[r])),
-    /// logSumExp[r] kept for backward. Long sums in float64.
+    /// logSumExp[r] kept for backward. The reference sums in float64; device kernels per thread in float32, combined across the group.
     /// </summary>
     void KlDivergence(View<T> kl, View<T> logSumExp, View<T> logits, View<T> targetLogProbs, int vocab);
 
@@ -103,7 +103,23 @@ public interface IOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </summary>
     void KlDivergenceBackward(View<T> logitsGrad, View<T> logits, View<T> logSumExp, View<T> targetLogProbs, View<T> rowWeight, int vocab);
 
-    /// <summary>Σ x² in float64 (global gradient norms).</summary>
+    /// <summary>
+    /// The output projection fused with <see cref="LogSoftmaxAtLabels"/> in vocabulary chunks: for hidden [rows, dim] and
+    /// weight [vocab, dim], logProb[r] and logSumExp[r] as LogSoftmaxAtLabels gives them for hidden·weightᵀ, with only one
+    /// chunk of logits alive at a time in logitsScratch (<see cref="ChunkedOutputLoss.ScratchLength"/> elements), so the
+    /// [rows, vocab] logits are never stored.
+    /// </summary>
+    void ChunkedOutputLoss(View<T> logProb, View<T> logSumExp, View<T> logitsScratch, View<T> hidden, View<T> weight, View<int> labels,
+        int rows, int dim, int vocab, int chunk);
+
+    /// <summary>
+    /// Its backward, recomputing each chunk's logits: hiddenGrad += dLogits·weight, weightGrad += dLogitsᵀ·hidden with
+    /// dLogits = logProbGrad[r]·(onehot − softmax).
+    /// </summary>
+    void ChunkedOutputLossBackward(View<T> hiddenGrad, View<T> weightGrad, View<T> logitsScratch, View<T> hidden, View<T> weight, View<T> logSumExp,
+        View<int> labels, View<T> logProbGrad, int rows, int dim, int vocab, int chunk);
+
+    /// <summary>Σ x² (global gradient norms), returned in float64.</summary>
     double SumOfSquares(View<T> x);
 
     void Scale(View<T> x, float factor);

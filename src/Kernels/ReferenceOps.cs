@@ -63,6 +63,16 @@ public sealed class ReferenceOps<T> : IOps<T> where T : unmanaged, IFloatingPoin
 
     void IOps<T>.Add(View<T> output, View<T> a, View<T> b) => Residual.Reference.Forward(output.Span, a.Span, b.Span);
 
+    void IOps<T>.ChunkedOutputLoss(View<T> logProb, View<T> logSumExp, View<T> logitsScratch, View<T> hidden, View<T> weight, View<int> labels,
+        int rows, int dim, int vocab, int chunk) =>
+        ChunkedOutputLoss.Reference.Forward(HostMemory(logProb), HostMemory(logSumExp), HostMemory(logitsScratch), HostMemory(hidden), HostMemory(weight),
+            HostMemory(labels), rows, dim, vocab, chunk);
+
+    void IOps<T>.ChunkedOutputLossBackward(View<T> hiddenGrad, View<T> weightGrad, View<T> logitsScratch, View<T> hidden, View<T> weight,
+        View<T> logSumExp, View<int> labels, View<T> logProbGrad, int rows, int dim, int vocab, int chunk) =>
+        ChunkedOutputLoss.Reference.Backward(HostMemory(hiddenGrad), HostMemory(weightGrad), HostMemory(logitsScratch), HostMemory(hidden), HostMemory(weight),
+            HostMemory(logSumExp), HostMemory(labels), HostMemory(logProbGrad), rows, dim, vocab, chunk);
+
     void IOps<T>.LogSoftmaxAtLabels(View<T> logProb, View<T> logSumExp, View<T> logits, View<int> labels, int vocab) =>
         LogSoftmaxAtLabels.Reference.Forward(HostMemory(logProb), HostMemory(logSumExp), HostMemory(logits), HostMemory(labels), vocab);
 

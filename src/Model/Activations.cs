@@ -46,15 +46,20 @@ public sealed class LayerActivations<T> where T : unmanaged
 
 /// <summary>
 /// Every activation of a training step for a batch shape, carved from one buffer in one fixed order, plus the
-/// gradient scratch that backward reuses layer by layer. Logits exist only for the scored rows.
+/// gradient scratch that backward reuses layer by layer. Logits exist only for the scored rows, and in full only for
+/// the heads that need them (KL, callers of the logits): the log-prob head computes them chunk by chunk in a scratch.
 /// </summary>
 public sealed class Activations<T> where T : unmanaged
 {
-    public Activations(LlamaConfig config, int batch, int sequenceLength, int scoredRows, Func<int, View<T>> take)
+    /// <summary>Vocabulary columns of logits alive at once in the fused output loss: 4096 × 4 bytes per scored row.</summary>
+    public const int OutputChunk = 4096;
+
+    public Activations(LlamaConfig config, int batch, int sequenceLength, int scoredRows, bool fullLogits, Func<int, View<T>> take)
     {
         checked
         {
             Batch = batch;
+            FullLogits = fullLogits;
             SequenceLength = sequenceLength;
             ScoredRows = scoredRows;
             var rows = batch * sequenceLength;
@@ -64,7 +69,7 @@ public sealed class Activations<T> where T : unmanaged
             FinalNorm = take(rows * hidden);
             FinalInvRms = take(rows);
             ScoredHidden = take(scoredRows * hidden);
-            Logits = take(scoredRows * config.VocabSize);
+            Logits = take(fullLogits ? scoredRows * config.VocabSize : ChunkedOutputLoss.ScratchLength(scoredRows, config.VocabSize, OutputChunk));
             LogitsLogSumExp = take(scoredRows);
             TokenLogProbs = take(scoredRows);
             TokenLogProbGrad = take(scoredRows);
@@ -84,10 +89,10 @@ public sealed class Activations<T> where T : unmanaged
     }
 
     /// <summary>Elements (of T) the activations of this shape take: the same carving, only counted.</summary>
-    public static long Count(LlamaConfig config, int batch, int sequenceLength, int scoredRows)
+    public static long Count(LlamaConfig config, int batch, int sequenceLength, int scoredRows, bool fullLogits)
     {
         long total = 0;
-        _ = new Activations<T>(config, batch, sequenceLength, scoredRows, length =>
+        _ = new Activations<T>(config, batch, sequenceLength, scoredRows, fullLogits, length =>
         {
             total += length;
             return default;
@@ -98,6 +103,7 @@ public sealed class Activations<T> where T : unmanaged
     public int Batch { get; }
     public int SequenceLength { get; }
     public int ScoredRows { get; }
+    public bool FullLogits { get; }
 
     /// <summary>Residuals[0] is the embedding output, Residuals[l + 1] the output of block l.</summary>
     public View<T>[] Residuals { get; }
@@ -106,7 +112,10 @@ public sealed class Activations<T> where T : unmanaged
     public View<T> FinalInvRms { get; }
     /// <summary>The final-norm rows that predict a scored token, gathered so logits are computed for them alone.</summary>
     public View<T> ScoredHidden { get; }
-    /// <summary>Logits of the scored rows; backward overwrites them with their gradient.</summary>
+    /// <summary>
+    /// With FullLogits, the logits of the scored rows [rows, vocab], which backward overwrites with their gradient;
+    /// otherwise the fused output loss's chunk scratch.
+    /// </summary>
     public View<T> Logits { get; }
     public View<T> LogitsLogSumExp { get; }
     public View<T> TokenLogProbs { get; }

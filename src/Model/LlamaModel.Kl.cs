@@ -14,7 +14,7 @@ public sealed partial class LlamaModel<T>
 
     /// <summary>
     /// Runs the batch forward and turns the scored rows' logits into log-probs in place: [scored rows, vocab] in row order,
-    /// valid until this model's next forward. <see cref="ScoredLogits"/> then holds these log-probs.
+    /// valid until this model's next forward.
     /// </summary>
     public View<T> ForwardLogProbs(TokenBatch batch)
     {

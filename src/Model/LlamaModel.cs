@@ -43,16 +43,20 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
 
     public View<T> Gradient(ParameterEntry entry) => Gradients.All.Slice(entry.Offset, entry.Length);
 
-    /// <summary>Logits of the scored rows of the last batch, in row order; valid between Forward and Backward (which overwrites them).</summary>
-    public View<T> ScoredLogits => (_activations ?? throw new InvalidOperationException("no Forward yet")).Logits;
+    /// <summary>
+    /// Runs the batch forward to the logits of its scored rows, [scored rows, vocab] in row order, valid until the next
+    /// forward. <see cref="Forward"/> never stores them (it fuses the output projection with the loss); this does.
+    /// </summary>
+    public View<T> ForwardLogits(TokenBatch batch) => ForwardToLogits(batch).Logits;
 
     public void ZeroGradients() => Ops.Zero(Gradients.All);
 
     /// <summary>Runs the batch forward and returns the per-sequence log-probs of the scored answer tokens.</summary>
     public SequenceScores Forward(TokenBatch batch)
     {
-        var activations = ForwardToLogits(batch);
-        Ops.LogSoftmaxAtLabels(activations.TokenLogProbs, activations.LogitsLogSumExp, activations.Logits, _indices!.ScoredTargets, Config.VocabSize);
+        var activations = ForwardToHidden(batch, fullLogits: false);
+        Ops.ChunkedOutputLoss(activations.TokenLogProbs, activations.LogitsLogSumExp, activations.Logits, activations.ScoredHidden,
+            Weight(Layout.OutputProjection), _indices!.ScoredTargets, activations.ScoredRows, Config.HiddenSize, Config.VocabSize, Activations<T>.OutputChunk);
 
         var tokenLogProbs = activations.TokenLogProbs.ToArray();
         var logProb = new double[batch.Batch];
@@ -71,23 +75,34 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     /// </summary>
     public void Backward(ReadOnlySpan<double> sequenceWeights)
     {
-        var activations = _activations ?? throw new InvalidOperationException("Backward needs a Forward first");
+        var activations = _activations is { FullLogits: false } forward ? forward : throw new InvalidOperationException("Backward needs a Forward first");
         if (sequenceWeights.Length != _batch) throw new ArgumentException($"expected {_batch} sequence weights, got {sequenceWeights.Length}");
         var tokenGrad = new T[activations.ScoredRows];
         for (var s = 0; s < tokenGrad.Length; s++) tokenGrad[s] = T.CreateTruncating(sequenceWeights[_scoredSequence[s]]);
         activations.TokenLogProbGrad.CopyFrom(tokenGrad);
-        Ops.LogSoftmaxAtLabelsBackward(activations.Logits, activations.Logits, activations.LogitsLogSumExp, _indices!.ScoredTargets, activations.TokenLogProbGrad, Config.VocabSize);
-        BackwardFromLogits(activations);
+        Ops.Zero(activations.ScoredHiddenGrad);
+        Ops.ChunkedOutputLossBackward(activations.ScoredHiddenGrad, Gradient(Layout.OutputProjection), activations.Logits, activations.ScoredHidden,
+            Weight(Layout.OutputProjection), activations.LogitsLogSumExp, _indices!.ScoredTargets, activations.TokenLogProbGrad,
+            activations.ScoredRows, Config.HiddenSize, Config.VocabSize, Activations<T>.OutputChunk);
+        BackwardFromHidden(activations);
+    }
+
+    /// <summary>The graph up to the logits of the scored rows, for the heads that need them whole (KL, <see cref="ForwardLogits"/>).</summary>
+    private Activations<T> ForwardToLogits(TokenBatch batch)
+    {
+        var activations = ForwardToHidden(batch, fullLogits: true);
+        Ops.MatMul(activations.Logits, activations.ScoredHidden, Weight(Layout.OutputProjection), activations.ScoredRows, Config.HiddenSize, Config.VocabSize);
+        return activations;
     }
 
     /// <summary>
-    /// The graph up to the logits of the scored rows, shared by every head (log-prob at the labels, KL to a reference):
-    /// the heads differ only in what they compute from the logits and in the logits gradient they write back.
+    /// The graph up to the final-norm hidden states of the scored rows, shared by every head (log-prob at the labels,
+    /// KL to a reference): the heads differ only in what they compute from there and the gradient they send back.
     /// </summary>
-    private Activations<T> ForwardToLogits(TokenBatch batch)
+    private Activations<T> ForwardToHidden(TokenBatch batch, bool fullLogits)
     {
         _klTargets = null; // KL targets belong to the one forward they were given to
-        var activations = Prepare(batch);
+        var activations = Prepare(batch, fullLogits);
         var indices = _indices!;
         var ops = Ops;
         var rows = batch.Rows;
@@ -101,21 +116,26 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         }
         ops.RmsNorm(activations.FinalNorm, activations.FinalInvRms, activations.Residuals[^1], Weight(Layout.FinalNorm), Config.HiddenSize, (float)Config.RmsNormEps);
         ops.Embedding(activations.ScoredHidden, indices.ScoredRows, activations.FinalNorm, Config.HiddenSize);
-        ops.MatMul(activations.Logits, activations.ScoredHidden, Weight(Layout.OutputProjection), activations.ScoredRows, Config.HiddenSize, Config.VocabSize);
         return activations;
     }
 
-    /// <summary>Adds to <see cref="Gradients"/> what flows back from the gradient a head has written over the logits.</summary>
+    /// <summary>Adds to <see cref="Gradients"/> what flows back from the gradient a head has written over the full logits.</summary>
     private void BackwardFromLogits(Activations<T> activations)
+    {
+        Ops.Zero(activations.ScoredHiddenGrad);
+        Ops.MatMulBackward(activations.ScoredHiddenGrad, Gradient(Layout.OutputProjection), activations.Logits, activations.ScoredHidden,
+            Weight(Layout.OutputProjection), activations.ScoredRows, Config.HiddenSize, Config.VocabSize);
+        BackwardFromHidden(activations);
+    }
+
+    /// <summary>Adds to <see cref="Gradients"/> what flows back from the gradient of the scored rows' hidden states.</summary>
+    private void BackwardFromHidden(Activations<T> activations)
     {
         var indices = _indices!;
         var ops = Ops;
         var rows = _batch * activations.SequenceLength;
         int hidden = Config.HiddenSize;
 
-        ops.Zero(activations.ScoredHiddenGrad);
-        ops.MatMulBackward(activations.ScoredHiddenGrad, Gradient(Layout.OutputProjection), activations.Logits, activations.ScoredHidden,
-            Weight(Layout.OutputProjection), activations.ScoredRows, hidden, Config.VocabSize);
         ops.Zero(activations.NormGrad);
         ops.EmbeddingBackward(activations.NormGrad, indices.ScoredRows, activations.ScoredHiddenGrad, hidden);
         ops.Zero(activations.ResidualGrad);
@@ -191,8 +211,8 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         ops.RmsNormBackward(g.ResidualGrad, Gradient(weights.InputNorm), g.NormGrad, input, Weight(weights.InputNorm), a.AttentionInvRms, hidden);
     }
 
-    /// <summary>Uploads the batch's integers and makes sure the activations fit its shape.</summary>
-    private Activations<T> Prepare(TokenBatch batch)
+    /// <summary>Uploads the batch's integers and makes sure the activations fit its shape and head.</summary>
+    private Activations<T> Prepare(TokenBatch batch, bool fullLogits)
     {
         var scored = new List<int>();
         var targets = new List<int>();
@@ -208,14 +228,15 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         foreach (var token in batch.Tokens)
             if (token < 0 || token >= Config.VocabSize) throw new ArgumentException($"token {token} is outside the vocabulary of {Config.VocabSize}");
 
-        if (_activations is not { } current || current.Batch != batch.Batch || current.SequenceLength != batch.SequenceLength || current.ScoredRows != scored.Count)
+        if (_activations is not { } current || current.Batch != batch.Batch || current.SequenceLength != batch.SequenceLength || current.ScoredRows != scored.Count
+            || current.FullLogits != fullLogits)
         {
             _activationBuffer?.Dispose();
             _indexBuffer?.Dispose();
-            var size = Activations<T>.Count(Config, batch.Batch, batch.SequenceLength, scored.Count);
+            var size = Activations<T>.Count(Config, batch.Batch, batch.SequenceLength, scored.Count, fullLogits);
             _activationBuffer = Ops.Allocate(checked((int)size));
             var carver = new ViewCarver<T>(_activationBuffer);
-            _activations = new Activations<T>(Config, batch.Batch, batch.SequenceLength, scored.Count, carver.Take);
+            _activations = new Activations<T>(Config, batch.Batch, batch.SequenceLength, scored.Count, fullLogits, carver.Take);
             _indexBuffer = Ops.AllocateInts(2 * batch.Rows + batch.Batch + 2 * scored.Count);
             _indices = new BatchIndices(batch.Batch, batch.SequenceLength, scored.Count, new ViewCarver<int>(_indexBuffer).Take);
         }

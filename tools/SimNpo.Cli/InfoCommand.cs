@@ -29,8 +29,10 @@ public static class InfoCommand
             var batch = parse.GetRequiredValue(batchSize);
             var length = parse.GetValue(sequenceLength) ?? Math.Min(512, config.MaxPositionEmbeddings);
             if (batch < 1 || length < 1) throw new UsageException("--batch-size and --seq-len must be at least 1");
-            // Every position scored: the upper bound of the logits the fused loss needs.
-            var activations = Activations<float>.Count(config, batch, length, batch * length);
+            // Every position scored: the upper bound. The fused output loss keeps one vocabulary chunk of logits, not all.
+            var scored = batch * length;
+            var activations = Activations<float>.Count(config, batch, length, scored, fullLogits: false);
+            var unfused = Activations<float>.Count(config, batch, length, scored, fullLogits: true);
             var parameters = (long)layout.TotalLength;
 
             var output = parse.InvocationConfiguration.Output;
@@ -54,7 +56,10 @@ public static class InfoCommand
             Line("  parameters", Bytes(4 * parameters));
             Line("  gradients", Bytes(4 * parameters));
             Line("  AdamW moments", Bytes(8 * parameters));
-            Line("  activations", Bytes(4 * activations));
+            var saved = 4 * (unfused - activations);
+            Line("  activations", Bytes(4 * activations) + (saved > 0
+                ? $" (the loss computes logits in chunks of {Activations<float>.OutputChunk} columns: {Bytes(saved)} less than storing all {scored:N0} x {config.VocabSize:N0})"
+                : " (the vocabulary fits one chunk of the fused loss)"));
             Line("  total", Bytes(4 * (4 * parameters + activations)));
             return 0;
         });

@@ -22,6 +22,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     private readonly Lazy<SumOfSquares.Ilgpu.Launcher> _sumOfSquares;
     private readonly Lazy<AdamW.Ilgpu.Launcher> _adamW;
     private readonly Lazy<LogSoftmaxAtLabels.Ilgpu.Launcher> _logSoftmaxAtLabels;
+    private readonly Lazy<ChunkedOutputLoss.Ilgpu.Launcher> _chunkedOutputLoss;
     private readonly Lazy<LogSoftmax.Ilgpu.Launcher> _logSoftmax;
     private readonly Lazy<KlDivergence.Ilgpu.Launcher> _klDivergence;
 
@@ -46,6 +47,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         _sumOfSquares = new(() => new SumOfSquares.Ilgpu.Launcher(accelerator));
         _adamW = new(() => new AdamW.Ilgpu.Launcher(accelerator));
         _logSoftmaxAtLabels = new(() => new LogSoftmaxAtLabels.Ilgpu.Launcher(accelerator));
+        _chunkedOutputLoss = new(() => new ChunkedOutputLoss.Ilgpu.Launcher(accelerator));
         _logSoftmax = new(() => new LogSoftmax.Ilgpu.Launcher(accelerator));
         _klDivergence = new(() => new KlDivergence.Ilgpu.Launcher(accelerator));
     }
@@ -124,6 +126,16 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
 
     void IOps<float>.Add(View<float> output, View<float> a, View<float> b) =>
         _residual.Value.Forward(output.ArrayView(), a.ArrayView(), b.ArrayView());
+
+    void IOps<float>.ChunkedOutputLoss(View<float> logProb, View<float> logSumExp, View<float> logitsScratch, View<float> hidden, View<float> weight,
+        View<int> labels, int rows, int dim, int vocab, int chunk) =>
+        _chunkedOutputLoss.Value.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logitsScratch.ArrayView(), hidden.ArrayView(), weight.ArrayView(),
+            labels.ArrayView(), rows, dim, vocab, chunk);
+
+    void IOps<float>.ChunkedOutputLossBackward(View<float> hiddenGrad, View<float> weightGrad, View<float> logitsScratch, View<float> hidden,
+        View<float> weight, View<float> logSumExp, View<int> labels, View<float> logProbGrad, int rows, int dim, int vocab, int chunk) =>
+        _chunkedOutputLoss.Value.Backward(hiddenGrad.ArrayView(), weightGrad.ArrayView(), logitsScratch.ArrayView(), hidden.ArrayView(), weight.ArrayView(),
+            logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), rows, dim, vocab, chunk);
 
     void IOps<float>.LogSoftmaxAtLabels(View<float> logProb, View<float> logSumExp, View<float> logits, View<int> labels, int vocab) =>
         _logSoftmaxAtLabels.Value.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logits.ArrayView(), labels.ArrayView(), vocab);

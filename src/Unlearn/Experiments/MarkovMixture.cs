@@ -73,8 +73,7 @@ public static class MarkovMixture
         var positions = 0;
         foreach (var chunk in examples.Chunk(64))
         {
-            model.Forward(TokenBatch.FromExamples(chunk));
-            var logits = model.ScoredLogits.ToArray();
+            var logits = model.ForwardLogits(TokenBatch.FromExamples(chunk)).ToArray();
             for (var offset = 0; offset < logits.Length; offset += Vocabulary)
             {
                 var rowLogits = logits.AsSpan(offset, Vocabulary);
