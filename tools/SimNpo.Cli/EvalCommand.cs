@@ -116,7 +116,7 @@ public static class EvalCommand
                 parse.GetValue(retrainAuc), parse.GetValue(retrainModel)?.FullName, writer.WriteLine);
             var outPath = parse.GetRequiredValue(output).FullName;
             report.Write(outPath);
-            if (report.PrivLeak is { } leak) writer.WriteLine($"PrivLeak {leak.Value:F2}");
+            if (report.PrivLeak?.Value is { } leak) writer.WriteLine($"PrivLeak {leak:F2}");
             foreach (var reason in report.NotComputed) writer.WriteLine($"not computed: {reason}");
             writer.WriteLine($"report: {outPath} and {Path.ChangeExtension(outPath, ".md")}");
             return CommandRunner.Success;

@@ -54,6 +54,7 @@ public static class MuseEvaluation
             progress?.Invoke($"retrained model's AUC: {scores.Auc:F4}");
         }
         else missing.Add("PrivLeak: no retrained model's AUC (--retrain-auc) or model (--retrain-model); the AUC alone is reported");
+        if (leak is { Value: null }) missing.Add("PrivLeak: the retrained model's AUC is 0, so the relative difference is undefined; both AUCs are reported");
         return report with
         {
             Model = Path.GetFullPath(modelDirectory),
@@ -111,7 +112,7 @@ public static class MuseEvaluation
         if (holdout is not null)
         {
             minK = new MinKScores(Scores(model, tokenizer, ForgetTexts(verbatim), settings), Scores(model, tokenizer, holdout, settings));
-            progress?.Invoke($"Min-{settings.MinK:P0} AUC forget vs holdout: {minK.Auc:F4}");
+            progress?.Invoke($"Min-{settings.MinK * 100:0}% AUC, forget vs holdout: {minK.Auc:F4}");
         }
         return new MuseReport
         {

@@ -7,7 +7,7 @@ using SimNpo.Model.IO;
 namespace SimNpo.Unlearn.Evaluation;
 
 /// <summary>One generation scored against its reference: the passage or question, the truth, the model's text, ROUGE-L F1 × 100.</summary>
-public sealed record MuseGeneration(string Input, string Reference, string Generation, double RougeLF1);
+public sealed record MuseGeneration(string Input, string Reference, string Generation, [property: JsonPropertyName("rouge_l_f1")] double RougeLF1);
 
 /// <summary>Min-K% scores of the forget and holdout texts, and the AUC of telling them apart (forget texts are members).</summary>
 public sealed record MinKScores(IReadOnlyList<double> Forget, IReadOnlyList<double> Holdout)
@@ -22,7 +22,8 @@ public sealed record MinKScores(IReadOnlyList<double> Forget, IReadOnlyList<doub
 /// </summary>
 public sealed record PrivLeak(double Auc, double RetrainAuc, string RetrainReference)
 {
-    public double Value => (Auc - RetrainAuc) / RetrainAuc * 100;
+    /// <summary>Undefined (null) when the retrained AUC is 0.</summary>
+    public double? Value => RetrainAuc == 0 ? null : (Auc - RetrainAuc) / RetrainAuc * 100;
 }
 
 /// <summary>A MUSE evaluation as written to report.json, with a Markdown summary beside it.</summary>
@@ -65,7 +66,7 @@ public sealed record MuseReport
         text.AppendLine($"| KnowMem forget (ROUGE-L F1 × 100) | {F(KnowMemForget)} | {KnowMemForgetItems.Count} |");
         if (KnowMemRetain is { } retain) text.AppendLine($"| KnowMem retain (ROUGE-L F1 × 100) | {F(retain)} | {KnowMemRetainItems!.Count} |");
         if (MinK is { } minK) text.AppendLine($"| Min-K% AUC, forget vs holdout | {minK.Auc.ToString("F4", CultureInfo.InvariantCulture)} | {minK.Forget.Count} + {minK.Holdout.Count} |");
-        if (PrivLeak is { } leak) text.AppendLine($"| PrivLeak (retrained AUC {leak.RetrainAuc.ToString("F4", CultureInfo.InvariantCulture)}, {leak.RetrainReference}) | {F(leak.Value)} | |");
+        if (PrivLeak is { } leak) text.AppendLine($"| PrivLeak (retrained AUC {leak.RetrainAuc.ToString("F4", CultureInfo.InvariantCulture)}, {leak.RetrainReference}) | {(leak.Value is { } value ? F(value) : "undefined")} | |");
         if (NotComputed.Count > 0)
         {
             text.AppendLine().AppendLine("Not computed:");

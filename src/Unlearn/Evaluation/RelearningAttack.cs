@@ -91,7 +91,7 @@ public static class RelearningAttack
         return curve;
     }
 
-    /// <summary>⌈fraction·n⌉ distinct indices (rounded first, so 0.1·40 is 4, not 5), drawn by a seeded shuffle so that a run can be repeated.</summary>
+    /// <summary>⌈fraction·n⌉ distinct indices (rounded first, so 0.07 of 100 is 7 although 0.07·100 is 7.000000000000001 in doubles), drawn by a seeded shuffle so that a run can be repeated.</summary>
     public static int[] Subset(int count, double fraction, int seed)
     {
         var indices = Enumerable.Range(0, count).ToArray();
