@@ -1,5 +1,4 @@
 using System.Text.Json;
-using SimNpo.Kernels;
 using SimNpo.Model;
 using SimNpo.Model.IO;
 using SimNpo.Model.Tokenizers;

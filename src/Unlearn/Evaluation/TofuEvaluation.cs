@@ -61,6 +61,8 @@ public static class TofuEvaluation
             .Select(split => (split, items: TofuSplitFile.Read(Path.Combine(settings.DataDirectory, split.FileName), split, settings.MaxItems)))
             .ToArray();
         var encoder = new ExampleEncoder(tokenizer, settings.Template);
+        // A model with a shorter context than MaxLength is held to its own.
+        settings = settings with { MaxLength = Math.Min(settings.MaxLength, model.Config.MaxPositionEmbeddings) };
         using var decoder = new GreedyDecoder<T>(model, tokenizer, settings.MaxLength);
         return splits.Select(s =>
         {
@@ -75,11 +77,11 @@ public static class TofuEvaluation
     {
         // One list of every answer to score, so the batches fill across items: answers, base answers when they differ, perturbed.
         var sameBase = split.BaseAnswerField == TofuSplit.Answer;
-        var texts = items.Select(i => (i.Question, i.Answer))
+        var texts = items.Select(i => (i.Question, Text: i.Answer))
             .Concat(sameBase ? [] : items.Select(i => (i.Question, i.BaseAnswer)))
             .Concat(items.SelectMany(i => i.PerturbedAnswers.Select(p => (i.Question, p))))
             .ToArray();
-        var losses = AnswerLosses.Compute(model, texts.Select(t => encoder.Encode(t.Question, t.Item2)).ToArray(), settings.BatchSize, settings.MaxLength);
+        var losses = AnswerLosses.Compute(model, texts.Select(t => encoder.Encode(t.Question, t.Text)).ToArray(), settings.BatchSize, settings.MaxLength);
         var perturbedStart = sameBase ? items.Count : 2 * items.Count;
         var perturbedCount = items[0].PerturbedAnswers.Count;
 
