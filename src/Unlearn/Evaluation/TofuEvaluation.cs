@@ -78,8 +78,8 @@ public static class TofuEvaluation
         // One list of every answer to score, so the batches fill across items: answers, base answers when they differ, perturbed.
         var sameBase = split.BaseAnswerField == TofuSplit.Answer;
         var texts = items.Select(i => (i.Question, Text: i.Answer))
-            .Concat(sameBase ? [] : items.Select(i => (i.Question, i.BaseAnswer)))
-            .Concat(items.SelectMany(i => i.PerturbedAnswers.Select(p => (i.Question, p))))
+            .Concat(sameBase ? [] : items.Select(i => (i.Question, Text: i.BaseAnswer)))
+            .Concat(items.SelectMany(i => i.PerturbedAnswers.Select(p => (i.Question, Text: p))))
             .ToArray();
         var losses = AnswerLosses.Compute(model, texts.Select(t => encoder.Encode(t.Question, t.Text)).ToArray(), settings.BatchSize, settings.MaxLength);
         var perturbedStart = sameBase ? items.Count : 2 * items.Count;
