@@ -15,5 +15,7 @@ public static class Commands
         GenerateCommand.Create(),
         FinetuneCommand.Create(),
         UnlearnCommand.Create(),
+        EvalCommand.Create(),
+        RelearnCommand.Create(),
     ];
 }

@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Numerics;
+using SimNpo.Kernels;
+using SimNpo.Model;
+using SimNpo.Model.Tokenizers;
+
+namespace SimNpo.Unlearn.Evaluation;
+
+/// <summary>What a MUSE evaluation reads; the token counts are MUSE's.</summary>
+public sealed record MuseSettings
+{
+    public required string DataDirectory { get; init; }
+    /// <summary>Texts the model never saw, for PrivLeak; the muse-alice set has none.</summary>
+    public string? HoldoutPath { get; init; }
+    /// <summary>Retain QA for KnowMem on the retain side, with its own in-context examples (default: the forget ones).</summary>
+    public string? RetainQaPath { get; init; }
+    public string? RetainQaExamplesPath { get; init; }
+    public int VerbMemNewTokens { get; init; } = 128;
+    public int KnowMemNewTokens { get; init; } = 32;
+    public double MinK { get; init; } = MinKProbability.DefaultK;
+    public int BatchSize { get; init; } = 8;
+}
+
+/// <summary>
+/// VerbMem, KnowMem and the Min-K% scores PrivLeak needs, as SPEC.md defines them. A prompt longer than the model's
+/// context leaves room for the continuation by dropping its oldest tokens (BOS stays first).
+/// </summary>
+public static class MuseEvaluation
+{
+    /// <summary>
+    /// Loads and evaluates a model directory. PrivLeak needs holdout texts and the retrained model's AUC, given as a
+    /// number or as a model directory whose AUC is measured on the same texts; what is missing is named in NotComputed.
+    /// </summary>
+    public static MuseReport Evaluate(string modelDirectory, IOps<float> ops, MuseSettings settings, double? retrainAuc, string? retrainModel, Action<string>? progress = null)
+    {
+        var clock = Stopwatch.StartNew();
+        MuseReport report;
+        using (var model = ModelFiles.Load(modelDirectory, ops))
+            report = Run(model, TokenizerLoader.Load(modelDirectory, model.Config), settings, progress);
+        var missing = new List<string>();
+        if (settings.RetainQaPath is null) missing.Add("KnowMem on retain QA: no retain questions given (--retain-qa)");
+        PrivLeak? leak = null;
+        if (report.MinK is null)
+            missing.Add("PrivLeak: no holdout texts (texts the model never saw) given (--holdout); the MUSE-format data has none");
+        else if (retrainAuc is { } auc)
+            leak = new PrivLeak(report.MinK.Auc, auc, "given");
+        else if (retrainModel is not null)
+        {
+            using var retrain = ModelFiles.Load(retrainModel, ops);
+            var tokenizer = TokenizerLoader.Load(retrainModel, retrain.Config);
+            var verbatim = MuseData.ReadVerbMem(Path.Combine(settings.DataDirectory, MuseData.VerbMemFile));
+            var scores = new MinKScores(Scores(retrain, tokenizer, ForgetTexts(verbatim), settings), Scores(retrain, tokenizer, MuseData.ReadTexts(settings.HoldoutPath!), settings));
+            leak = new PrivLeak(report.MinK.Auc, scores.Auc, Path.GetFullPath(retrainModel));
+            progress?.Invoke($"retrained model's AUC: {scores.Auc:F4}");
+        }
+        else missing.Add("PrivLeak: no retrained model's AUC (--retrain-auc) or model (--retrain-model); the AUC alone is reported");
+        if (leak is { Value: null }) missing.Add("PrivLeak: the retrained model's AUC is 0, so the relative difference is undefined; both AUCs are reported");
+        return report with
+        {
+            Model = Path.GetFullPath(modelDirectory),
+            ModelSha256 = ModelFingerprint.Sha256(modelDirectory),
+            Device = ModelFingerprint.Device(ops.Name),
+            Config = settings,
+            PrivLeak = leak,
+            NotComputed = missing,
+            Seconds = clock.Elapsed.TotalSeconds,
+        };
+    }
+
+    /// <summary>The forget corpus of a MUSE-format set: its passages, prompt and continuation together.</summary>
+    public static IReadOnlyList<string> ForgetTexts(IReadOnlyList<VerbatimPassage> passages) => passages.Select(p => p.Prompt + p.Continuation).ToArray();
+
+    public static MuseReport Run<T>(LlamaModel<T> model, ITextTokenizer tokenizer, MuseSettings settings, Action<string>? progress = null)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        string Data(string name) => Path.Combine(settings.DataDirectory, name);
+        var verbatim = MuseData.ReadVerbMem(Data(MuseData.VerbMemFile));
+        var forgetQa = MuseData.ReadQa(Data(MuseData.KnowMemFile));
+        var examples = MuseData.ReadQa(Data(MuseData.KnowMemExamplesFile));
+        var retainQa = settings.RetainQaPath is { } retainPath ? MuseData.ReadQa(retainPath) : null;
+        var retainExamples = settings.RetainQaExamplesPath is { } retainExamplesPath ? MuseData.ReadQa(retainExamplesPath) : examples;
+        var holdout = settings.HoldoutPath is { } holdoutPath ? MuseData.ReadTexts(holdoutPath) : null;
+        var context = model.Config.MaxPositionEmbeddings;
+        using var decoder = new GreedyDecoder<T>(model, tokenizer, context);
+
+        IReadOnlyList<int> Prompt(string text, int newTokens)
+        {
+            var ids = tokenizer.Encode(text);
+            var room = Math.Max(0, context - newTokens - 1);
+            return [tokenizer.BosId, .. ids.Skip(Math.Max(0, ids.Count - room))];
+        }
+
+        var verbMem = verbatim.Select(passage =>
+        {
+            var generation = decoder.Complete(Prompt(passage.Prompt, settings.VerbMemNewTokens), settings.VerbMemNewTokens);
+            return new MuseGeneration(passage.Prompt, passage.Continuation, generation, 100 * RougeL.Score(generation, passage.Continuation).F1);
+        }).ToArray();
+        progress?.Invoke($"VerbMem: {verbMem.Average(g => g.RougeLF1):F2} ({verbMem.Length} passages)");
+
+        MuseGeneration[] KnowMem(IReadOnlyList<QuestionAnswer> questions, IReadOnlyList<QuestionAnswer> shots) => questions.Select(qa =>
+        {
+            var raw = decoder.Complete(Prompt(KnowMemPrompt.Build(shots, qa.Question), settings.KnowMemNewTokens), settings.KnowMemNewTokens);
+            var answer = KnowMemPrompt.CutAnswer(raw);
+            return new MuseGeneration(qa.Question, qa.Answer, answer, 100 * RougeL.Score(answer, qa.Answer).F1);
+        }).ToArray();
+        var knowMemForget = KnowMem(forgetQa, examples);
+        progress?.Invoke($"KnowMem (forget): {knowMemForget.Average(g => g.RougeLF1):F2} ({knowMemForget.Length} questions)");
+        var knowMemRetain = retainQa is null ? null : KnowMem(retainQa, retainExamples);
+        if (knowMemRetain is not null) progress?.Invoke($"KnowMem (retain): {knowMemRetain.Average(g => g.RougeLF1):F2} ({knowMemRetain.Length} questions)");
+
+        MinKScores? minK = null;
+        if (holdout is not null)
+        {
+            minK = new MinKScores(Scores(model, tokenizer, ForgetTexts(verbatim), settings), Scores(model, tokenizer, holdout, settings));
+            progress?.Invoke($"Min-{settings.MinK * 100:0}% AUC, forget vs holdout: {minK.Auc:F4}");
+        }
+        return new MuseReport
+        {
+            VerbMem = verbMem.Average(g => g.RougeLF1),
+            KnowMemForget = knowMemForget.Average(g => g.RougeLF1),
+            KnowMemRetain = knowMemRetain?.Average(g => g.RougeLF1),
+            MinK = minK,
+            VerbMemItems = verbMem,
+            KnowMemForgetItems = knowMemForget,
+            KnowMemRetainItems = knowMemRetain,
+        };
+    }
+
+    /// <summary>Min-K% score of each text (BOS, then every token of the text scored), cut to the model's context.</summary>
+    public static double[] Scores<T>(LlamaModel<T> model, ITextTokenizer tokenizer, IReadOnlyList<string> texts, MuseSettings settings)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var examples = texts.Select(text => new TokenizedExample([tokenizer.BosId], tokenizer.Encode(text))).ToArray();
+        return TokenLogProbs.Compute(model, examples, settings.BatchSize, model.Config.MaxPositionEmbeddings)
+            .Select(logProbs => MinKProbability.Score(logProbs, settings.MinK)).ToArray();
+    }
+}

@@ -1,0 +1,77 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using SimNpo.Model.IO;
+
+namespace SimNpo.Unlearn.Evaluation;
+
+/// <summary>One generation scored against its reference: the passage or question, the truth, the model's text, ROUGE-L F1 × 100.</summary>
+public sealed record MuseGeneration(string Input, string Reference, string Generation, [property: JsonPropertyName("rouge_l_f1")] double RougeLF1);
+
+/// <summary>Min-K% scores of the forget and holdout texts, and the AUC of telling them apart (forget texts are members).</summary>
+public sealed record MinKScores(IReadOnlyList<double> Forget, IReadOnlyList<double> Holdout)
+{
+    /// <summary>A low Min-K% score signals membership, so members are ranked by its negation.</summary>
+    public double Auc => RocAuc.Compute(Forget.Select(s => -s).ToArray(), Holdout.Select(s => -s).ToArray());
+}
+
+/// <summary>
+/// PrivLeak = (AUC − AUC_retrain) / AUC_retrain × 100. 0 is ideal; above 0 the forget texts still look like members
+/// (under-unlearning), below 0 less so than to a model that never saw them (over-unlearning).
+/// </summary>
+public sealed record PrivLeak(double Auc, double RetrainAuc, string RetrainReference)
+{
+    /// <summary>Undefined (null) when the retrained AUC is 0.</summary>
+    public double? Value => RetrainAuc == 0 ? null : (Auc - RetrainAuc) / RetrainAuc * 100;
+}
+
+/// <summary>A MUSE evaluation as written to report.json, with a Markdown summary beside it.</summary>
+public sealed record MuseReport
+{
+    public string Model { get; init; } = "";
+    public string ModelSha256 { get; init; } = "";
+    public string Device { get; init; } = "";
+    public MuseSettings? Config { get; init; }
+    public required double VerbMem { get; init; }
+    public required double KnowMemForget { get; init; }
+    public double? KnowMemRetain { get; init; }
+    public PrivLeak? PrivLeak { get; init; }
+    /// <summary>Why a metric is missing (no holdout texts, no retrained reference, no retain QA).</summary>
+    public IReadOnlyList<string> NotComputed { get; init; } = [];
+    public double Seconds { get; init; }
+    public MinKScores? MinK { get; init; }
+    public required IReadOnlyList<MuseGeneration> VerbMemItems { get; init; }
+    public required IReadOnlyList<MuseGeneration> KnowMemForgetItems { get; init; }
+    public IReadOnlyList<MuseGeneration>? KnowMemRetainItems { get; init; }
+
+    public static readonly JsonSerializerOptions Json = new(TofuReport.Json);
+
+    public void Write(string jsonPath)
+    {
+        AtomicFile.WriteAllText(jsonPath, JsonSerializer.Serialize(this, Json) + "\n");
+        AtomicFile.WriteAllText(Path.ChangeExtension(jsonPath, ".md"), ToMarkdown());
+    }
+
+    public string ToMarkdown()
+    {
+        string F(double value) => value.ToString("F2", CultureInfo.InvariantCulture);
+        var text = new StringBuilder();
+        text.AppendLine("# MUSE evaluation").AppendLine();
+        text.AppendLine($"- model: `{Model}` (sha256 `{ModelSha256}`)");
+        text.AppendLine($"- device: {Device}; {Seconds.ToString("F1", CultureInfo.InvariantCulture)} s").AppendLine();
+        text.AppendLine("| metric | value | items |");
+        text.AppendLine("| --- | --- | --- |");
+        text.AppendLine($"| VerbMem (forget, ROUGE-L F1 × 100) | {F(VerbMem)} | {VerbMemItems.Count} |");
+        text.AppendLine($"| KnowMem forget (ROUGE-L F1 × 100) | {F(KnowMemForget)} | {KnowMemForgetItems.Count} |");
+        if (KnowMemRetain is { } retain) text.AppendLine($"| KnowMem retain (ROUGE-L F1 × 100) | {F(retain)} | {KnowMemRetainItems!.Count} |");
+        if (MinK is { } minK) text.AppendLine($"| Min-K% AUC, forget vs holdout | {minK.Auc.ToString("F4", CultureInfo.InvariantCulture)} | {minK.Forget.Count} + {minK.Holdout.Count} |");
+        if (PrivLeak is { } leak) text.AppendLine($"| PrivLeak (retrained AUC {leak.RetrainAuc.ToString("F4", CultureInfo.InvariantCulture)}, {leak.RetrainReference}) | {(leak.Value is { } value ? F(value) : "undefined")} | |");
+        if (NotComputed.Count > 0)
+        {
+            text.AppendLine().AppendLine("Not computed:");
+            foreach (var reason in NotComputed) text.AppendLine($"- {reason}");
+        }
+        return text.ToString();
+    }
+}

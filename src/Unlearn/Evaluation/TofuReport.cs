@@ -1,0 +1,112 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using SimNpo.Model.IO;
+
+namespace SimNpo.Unlearn.Evaluation;
+
+/// <summary>
+/// A TOFU evaluation as written to report.json: the model (path, sha256), the device, the settings, every per-item
+/// value, the per-split numbers, model utility and, when a retain model's truth ratios were at hand, forget quality.
+/// </summary>
+public sealed record TofuReport
+{
+    public required string Model { get; init; }
+    public required string ModelSha256 { get; init; }
+    public required string Device { get; init; }
+    public required TofuSettings Config { get; init; }
+    public required IReadOnlyList<TofuSplitResult> Splits { get; init; }
+    /// <summary>Harmonic mean of {Prob, ROUGE-L recall, truth ratio} × {retain, real authors, world facts}.</summary>
+    public required double ModelUtility { get; init; }
+    /// <summary>KS p-value against the retain model's forget truth ratios; absent without them.</summary>
+    public double? ForgetQuality { get; init; }
+    /// <summary>Where the retain model's truth ratios came from (a results file or a model directory).</summary>
+    public string? RetainReference { get; init; }
+    public required double Seconds { get; init; }
+
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        // A collapsed model can drive a loss to infinity; the report keeps the value rather than failing.
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        // Reports are read by people too: "LGBTQ+" rather than "LGBTQ\u002B".
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>This report with forget quality against a retain model's per-item forget truth ratios.</summary>
+    public TofuReport WithForgetQuality(IReadOnlyList<double> retainRatios, string retainReference) => this with
+    {
+        ForgetQuality = TofuMetrics.ForgetQuality(Forget.Items.Select(i => i.TruthRatio).ToArray(), retainRatios),
+        RetainReference = retainReference,
+    };
+
+    [JsonIgnore]
+    public TofuSplitResult Forget => Splits.Single(s => s.Name == TofuSplit.ForgetName);
+
+    /// <summary>The nine numbers of model utility, named "split/metric", in TOFU's order.</summary>
+    public static IReadOnlyList<(string Name, double Value)> UtilityParts(IReadOnlyList<TofuSplitResult> splits) =>
+        splits.Where(s => s.Name != TofuSplit.ForgetName)
+            .SelectMany(s => new[] { ($"{s.Name}/prob", s.Prob), ($"{s.Name}/rouge_l_recall", s.RougeLRecall), ($"{s.Name}/truth_ratio", s.TruthRatio) })
+            .ToArray();
+
+    public static double ModelUtilityOf(IReadOnlyList<TofuSplitResult> splits) =>
+        TofuMetrics.HarmonicMean(UtilityParts(splits).Select(p => p.Value).ToArray());
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json) + "\n";
+
+    /// <summary>report.json, and the Markdown summary beside it (same name, .md).</summary>
+    public void Write(string jsonPath)
+    {
+        AtomicFile.WriteAllText(jsonPath, ToJson());
+        AtomicFile.WriteAllText(Path.ChangeExtension(jsonPath, ".md"), ToMarkdown());
+    }
+
+    public string ToMarkdown()
+    {
+        string F(double value) => value.ToString("F4", CultureInfo.InvariantCulture);
+        var text = new StringBuilder();
+        text.AppendLine($"# TOFU evaluation ({Config.ForgetSet})").AppendLine();
+        text.AppendLine($"- model: `{Model}` (sha256 `{ModelSha256}`)");
+        text.AppendLine($"- device: {Device}; {Seconds.ToString("F1", CultureInfo.InvariantCulture)} s");
+        text.AppendLine($"- at most {Config.MaxItems} items per split, sequences of at most {Config.MaxLength} tokens, greedy answers of at most {Config.MaxNewTokens?.ToString(CultureInfo.InvariantCulture) ?? "the rest of those"} tokens").AppendLine();
+        text.AppendLine("| split | Prob | ROUGE-L recall | truth ratio | items |");
+        text.AppendLine("| --- | --- | --- | --- | --- |");
+        foreach (var split in Splits)
+            text.AppendLine($"| {split.Name} | {F(split.Prob)} | {F(split.RougeLRecall)} | {F(split.TruthRatio)} | {split.Items.Count} |");
+        text.AppendLine();
+        text.AppendLine($"**Model utility** (harmonic mean of the nine retain, real-author and world-fact numbers): {F(ModelUtility)}").AppendLine();
+        text.AppendLine(ForgetQuality is { } quality
+            ? $"**Forget quality** (KS p-value of the forget truth ratios against `{RetainReference}`): {quality.ToString("G4", CultureInfo.InvariantCulture)}"
+            : "**Forget quality**: not computed (no retain model results given).");
+        text.AppendLine().AppendLine("Truth ratio: mean(min(R, 1/R)) on the forget split, mean(max(0, 1 − 1/R)) on the others; Prob on real authors and world facts is the answer's share against the perturbed answers.");
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// The per-item forget truth ratios R of an earlier report (a retain model's), for forget quality. The report must
+    /// cover the same forget set with the same number of items, else the test would compare different questions.
+    /// </summary>
+    public static double[] ReadForgetTruthRatios(string path, string forgetSet, int itemCount)
+    {
+        if (!File.Exists(path)) throw new BadInputException(path, "file not found");
+        JsonNode? root;
+        try
+        {
+            root = JsonNode.Parse(File.ReadAllText(path));
+        }
+        catch (JsonException e)
+        {
+            throw new BadInputException(path, $"not valid JSON ({e.Message})", inner: e);
+        }
+        var reportedSet = root?["config"]?["forget_set"]?.GetValue<string>();
+        if (reportedSet != forgetSet) throw new BadInputException(path, $"the results are for forget set '{reportedSet}', not '{forgetSet}'");
+        var forget = (root!["splits"] as JsonArray)?.FirstOrDefault(s => s?["name"]?.GetValue<string>() == TofuSplit.ForgetName);
+        if (forget?["items"] is not JsonArray items) throw new BadInputException(path, "no forget split with items");
+        if (items.Count != itemCount) throw new BadInputException(path, $"the forget split has {items.Count} items, this evaluation {itemCount}");
+        return items.Select((item, i) => item?["truth_ratio"]?.Deserialize<double>(Json) ?? throw new BadInputException(path, $"forget item {i} has no truth_ratio")).ToArray();
+    }
+}

@@ -1,0 +1,175 @@
+using System.Text.Json.Nodes;
+using SimNpo.Cli;
+using SimNpo.Tests.Cli;
+using SimNpo.Unlearn.Evaluation;
+
+namespace SimNpo.Tests.Evaluation;
+
+/// <summary>
+/// `simnpo eval tofu` and `eval muse` end to end on the converted stories260K and a few benchmark items. The model
+/// knows nothing of TOFU or Alice, so the numbers are meaningless; the plumbing, the report and the arithmetic
+/// linking its per-item values to its aggregates are not.
+/// </summary>
+public class EvalCommandTests
+{
+    private TempDirectory _model = null!;
+    private TempDirectory _work = null!;
+    private string _tofu = null!;
+
+    [OneTimeSetUp]
+    public void ConvertStories260K()
+    {
+        _model = new TempDirectory();
+        Stories260K.ConvertInto(_model);
+        _work = new TempDirectory();
+        _tofu = Path.GetDirectoryName(SharedFiles.Require("data/tofu/forget01_perturbed.jsonl"))!;
+    }
+
+    [OneTimeTearDown]
+    public void Clean()
+    {
+        _model.Dispose();
+        _work.Dispose();
+    }
+
+    private static JsonNode Read(string path) => JsonNode.Parse(File.ReadAllText(path))!;
+
+    private (int Code, string Output, string Error) EvalTofu(string output, int maxItems, params string[] extra) =>
+        Simnpo.Run(["eval", "tofu", "--model", _model.Path, "--data-dir", _tofu, "--forget", "forget01", "--max-items", $"{maxItems}", "--max-new-tokens", "6", "--out", output, .. extra]);
+
+    /// <summary>
+    /// Against itself as the retain model, the forget truth ratios are identical, so KS gives D = 0 and forget quality
+    /// exactly 1; the retain report saved on the way gives the same through --retain-results. Aggregates are recomputed
+    /// from the per-item values in the JSON (tolerance 1e-12: the same double sums in another order).
+    /// </summary>
+    [Test]
+    public void TofuReportHoldsEveryItemAndAggregate()
+    {
+        var output = Path.Combine(_work.Path, "self", "report.json");
+        var run = EvalTofu(output, 3, "--retain-model", _model.Path);
+        Assert.That(run.Code, Is.EqualTo(CommandRunner.Success), run.Error);
+        Assert.That(run.Output, Does.Contain("forget quality 1"));
+        var report = Read(output);
+        Assert.That(report["model_sha256"]!.GetValue<string>(), Is.EqualTo(ModelFingerprint.Sha256(_model.Path)).And.Length.EqualTo(64));
+        Assert.That(report["device"]!.GetValue<string>(), Does.StartWith("reference"));
+        Assert.That(report["config"]!["max_items"]!.GetValue<int>(), Is.EqualTo(3));
+        Assert.That(report["forget_quality"]!.GetValue<double>(), Is.EqualTo(1));
+
+        var splits = report["splits"]!.AsArray();
+        Assert.That(splits.Select(s => s!["name"]!.GetValue<string>()), Is.EqualTo(new[] { "retain", "real_authors", "world_facts", "forget" }));
+        var parts = new List<double>();
+        foreach (var split in splits)
+        {
+            var name = split!["name"]!.GetValue<string>();
+            var items = split["items"]!.AsArray();
+            Assert.That(items, Has.Count.EqualTo(3));
+            foreach (var item in items)
+            {
+                var losses = item!["perturbed_losses"]!.AsArray().Select(l => l!.GetValue<double>()).ToArray();
+                Assert.That(losses, Has.Length.EqualTo(name is "real_authors" or "world_facts" ? 3 : 5));
+                var answerLoss = item["answer_loss"]!.GetValue<double>();
+                var baseLoss = item["base_loss"]!.GetValue<double>();
+                var prob = name is "real_authors" or "world_facts"
+                    ? Math.Exp(-answerLoss) / (Math.Exp(-answerLoss) + losses.Sum(l => Math.Exp(-l)))
+                    : Math.Exp(-answerLoss);
+                Assert.That(item["prob"]!.GetValue<double>(), Is.EqualTo(prob).Within(1e-12));
+                Assert.That(item["truth_ratio"]!.GetValue<double>(), Is.EqualTo(Math.Exp(losses.Average() - baseLoss)).Within(1e-12));
+                if (name is "real_authors" or "world_facts") Assert.That(baseLoss, Is.EqualTo(answerLoss), "the answer stands in for the missing paraphrase");
+                else Assert.That(baseLoss, Is.Not.EqualTo(answerLoss));
+                Assert.That(item["rouge_l_recall"]!.GetValue<double>(),
+                    Is.EqualTo(RougeL.Score(item["generation"]!.GetValue<string>(), item["answer"]!.GetValue<string>()).Recall));
+            }
+            double Mean(string key) => items.Average(i => i![key]!.GetValue<double>());
+            var ratios = items.Select(i => i!["truth_ratio"]!.GetValue<double>()).ToArray();
+            Assert.That(split["prob"]!.GetValue<double>(), Is.EqualTo(Mean("prob")).Within(1e-12));
+            Assert.That(split["rouge_l_recall"]!.GetValue<double>(), Is.EqualTo(Mean("rouge_l_recall")).Within(1e-12));
+            Assert.That(split["truth_ratio"]!.GetValue<double>(), Is.EqualTo(name == "forget"
+                ? ratios.Average(r => Math.Min(r, 1 / r))
+                : ratios.Average(r => Math.Max(0, 1 - 1 / r))).Within(1e-12));
+            if (name != "forget") parts.AddRange(new[] { "prob", "rouge_l_recall", "truth_ratio" }.Select(key => split[key]!.GetValue<double>()));
+        }
+        Assert.That(report["model_utility"]!.GetValue<double>(), Is.EqualTo(parts.Contains(0) ? 0 : 9 / parts.Sum(p => 1 / p)).Within(1e-12));
+        Assert.That(File.ReadAllText(Path.ChangeExtension(output, ".md")), Does.Contain("| forget |").And.Contain("**Model utility**").And.Contain("**Forget quality**"));
+
+        // The retain model's report, reused: same forget quality, and the same numbers for the same model (evaluation is deterministic).
+        var retainResults = Path.ChangeExtension(output, ".retain.json");
+        var reused = EvalTofu(Path.Combine(_work.Path, "reused.json"), 3, "--retain-results", retainResults);
+        Assert.That(reused.Code, Is.EqualTo(CommandRunner.Success), reused.Error);
+        var second = Read(Path.Combine(_work.Path, "reused.json"));
+        Assert.That(second["forget_quality"]!.GetValue<double>(), Is.EqualTo(1));
+        Assert.That(second["retain_reference"]!.GetValue<string>(), Is.EqualTo(retainResults));
+        Assert.That(second["splits"]!.ToJsonString(), Is.EqualTo(report["splits"]!.ToJsonString()));
+    }
+
+    [Test]
+    public void WithoutRetainResultsForgetQualityIsOmitted()
+    {
+        var output = Path.Combine(_work.Path, "alone.json");
+        var run = EvalTofu(output, 1);
+        Assert.That(run.Code, Is.EqualTo(CommandRunner.Success), run.Error);
+        Assert.That(Read(output)["forget_quality"], Is.Null);
+        Assert.That(File.ReadAllText(Path.ChangeExtension(output, ".md")), Does.Contain("not computed"));
+
+        // Results of another forget set are refused: they would compare different questions.
+        var mismatched = EvalTofu(Path.Combine(_work.Path, "other.json"), 2, "--retain-results", output);
+        Assert.That(mismatched.Code, Is.EqualTo(CommandRunner.Failure));
+        Assert.That(mismatched.Error, Does.Contain(output).And.Contain("1 items, this evaluation 2"));
+    }
+
+    [Test]
+    public void ABrokenSplitFailsWithItsFileAndLine()
+    {
+        using var data = new TempDirectory();
+        foreach (var split in TofuSplit.All("forget01"))
+            File.WriteAllLines(data.File(split.FileName), File.ReadLines(Path.Combine(_tofu, split.FileName)).Take(3));
+        var lines = File.ReadAllLines(data.File("world_facts_perturbed.jsonl"));
+        lines[1] = lines[1].Replace("\"perturbed_answer\": [", "\"perturbed_answer\": [\"one more\", ");
+        File.WriteAllLines(data.File("world_facts_perturbed.jsonl"), lines);
+        var run = Simnpo.Run("eval", "tofu", "--model", _model.Path, "--data-dir", data.Path, "--forget", "forget01", "--out", data.File("report.json"));
+        Assert.That(run.Code, Is.EqualTo(CommandRunner.Failure));
+        Assert.That(run.Error.Trim(), Is.EqualTo($"error: {data.File("world_facts_perturbed.jsonl")}, line 2: 4 perturbed answers, where line 1 has 3"));
+        Assert.That(File.Exists(data.File("report.json")), Is.False);
+    }
+
+    /// <summary>
+    /// MUSE on two Alice passages and three questions, with two holdout texts and a given retrained AUC of 0.5:
+    /// PrivLeak = (AUC − 0.5)/0.5 × 100 from the AUC in the report (tolerance 1e-12, one division of doubles).
+    /// </summary>
+    [Test]
+    public void MuseReportsVerbMemKnowMemAndPrivLeak()
+    {
+        using var data = new TempDirectory();
+        var alice = Path.GetDirectoryName(SharedFiles.Require("data/muse-alice/verbmem.json"))!;
+        void Take(string name, int count) =>
+            File.WriteAllText(data.File(name), new JsonArray(JsonNode.Parse(File.ReadAllText(Path.Combine(alice, name)))!.AsArray().Take(count).Select(n => n!.DeepClone()).ToArray()).ToJsonString());
+        Take(MuseData.KnowMemFile, 3);
+        // Two passages, shortened to keep the test fast (a full one fills the model's 512-token context).
+        File.WriteAllText(data.File(MuseData.VerbMemFile), new JsonArray(MuseData.ReadVerbMem(Path.Combine(alice, MuseData.VerbMemFile)).Take(2)
+            .Select(p => (JsonNode)new JsonObject { ["prompt"] = p.Prompt[..300], ["gt"] = p.Continuation[..200] }).ToArray()).ToJsonString());
+        Take(MuseData.KnowMemExamplesFile, 5);
+        File.WriteAllText(data.File("holdout.json"), """["Once upon a time there was a little dog named Spot.", "Lily wanted to swim in the big blue lake with her mom."]""");
+
+        var output = data.File("muse.json");
+        var run = Simnpo.Run("eval", "muse", "--model", _model.Path, "--data", data.Path, "--holdout", data.File("holdout.json"), "--retrain-auc", "0.5",
+            "--verbmem-new-tokens", "8", "--knowmem-new-tokens", "6", "--out", output);
+        Assert.That(run.Code, Is.EqualTo(CommandRunner.Success), run.Error);
+        var report = Read(output);
+        var verbMem = report["verb_mem_items"]!.AsArray();
+        Assert.That(verbMem, Has.Count.EqualTo(2));
+        Assert.That(report["verb_mem"]!.GetValue<double>(), Is.EqualTo(verbMem.Average(i => i!["rouge_l_f1"]!.GetValue<double>())).Within(1e-12));
+        foreach (var item in verbMem.Concat(report["know_mem_forget_items"]!.AsArray()))
+            Assert.That(item!["rouge_l_f1"]!.GetValue<double>(),
+                Is.EqualTo(100 * RougeL.Score(item["generation"]!.GetValue<string>(), item["reference"]!.GetValue<string>()).F1).Within(1e-12));
+        Assert.That(report["know_mem_forget_items"]!.AsArray(), Has.Count.EqualTo(3));
+        var auc = report["min_k"]!["auc"]!.GetValue<double>();
+        Assert.That(report["min_k"]!["forget"]!.AsArray(), Has.Count.EqualTo(2));
+        Assert.That(report["priv_leak"]!["value"]!.GetValue<double>(), Is.EqualTo((auc - 0.5) / 0.5 * 100).Within(1e-12));
+        Assert.That(report["not_computed"]!.AsArray().Single()!.GetValue<string>(), Does.StartWith("KnowMem on retain QA"));
+
+        // The MUSE-format set has no holdout texts: PrivLeak is named as not computed, the rest is there.
+        var noHoldout = Simnpo.Run("eval", "muse", "--model", _model.Path, "--data", data.Path, "--verbmem-new-tokens", "2", "--knowmem-new-tokens", "2", "--out", output);
+        Assert.That(noHoldout.Code, Is.EqualTo(CommandRunner.Success), noHoldout.Error);
+        Assert.That(noHoldout.Output, Does.Contain("not computed: PrivLeak: no holdout texts"));
+        Assert.That(Read(output)["priv_leak"], Is.Null);
+    }
+}

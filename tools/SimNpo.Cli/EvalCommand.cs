@@ -1,0 +1,126 @@
+using System.CommandLine;
+using SimNpo.Unlearn;
+using SimNpo.Unlearn.Evaluation;
+
+namespace SimNpo.Cli;
+
+/// <summary>`simnpo eval tofu` and `simnpo eval muse`: benchmark metrics of a model, as report.json and report.md.</summary>
+public static class EvalCommand
+{
+    public static Command Create() => new("eval", "Evaluate a model on the TOFU or MUSE benchmark") { Tofu(), Muse() };
+
+    private static Command Tofu()
+    {
+        var model = CommonOptions.Model();
+        var dataDirectory = new Option<DirectoryInfo>("--data-dir") { Description = "folder of the TOFU splits (*_perturbed.jsonl)", DefaultValueFactory = _ => new DirectoryInfo("../shared/data/tofu") };
+        var forget = new Option<string>("--forget") { Description = "forget set whose perturbed split is evaluated", DefaultValueFactory = _ => "forget10" }
+            .AcceptOnlyFromAmong("forget01", "forget05", "forget10");
+        var retainResults = new Option<FileInfo?>("--retain-results") { Description = "report.json of the retain model (same forget set): forget quality is computed against it" };
+        var retainModel = new Option<DirectoryInfo?>("--retain-model") { Description = "retain model to evaluate as well (its report goes beside --out as *.retain.json), for forget quality" };
+        var maxItems = new Option<int>("--max-items") { Description = "first rows of each split (TOFU: 300)", DefaultValueFactory = _ => TofuSettings.DefaultMaxItems };
+        var maxLength = new Option<int>("--max-length") { Description = "longest scored sequence and longest prompt plus generated answer, in tokens (TOFU: 200)", DefaultValueFactory = _ => TofuSettings.DefaultMaxLength };
+        var maxNewTokens = new Option<int?>("--max-new-tokens") { Description = "cap on generated answer tokens (default: what --max-length leaves)" };
+        var batchSize = new Option<int>("--batch-size") { Description = "sequences per forward pass", DefaultValueFactory = _ => 16 };
+        var output = new Option<FileInfo>("--out") { Description = "report.json to write (report.md beside it)", Required = true };
+        var device = CommonOptions.Device();
+        var promptFormat = CommonOptions.PromptFormat();
+        var answerPrefix = CommonOptions.AnswerPrefix();
+        var command = new Command("tofu", "TOFU: Prob, truth ratio and ROUGE-L recall on forget, retain, real authors and world facts; model utility; forget quality")
+        {
+            model, dataDirectory, forget, retainResults, retainModel, maxItems, maxLength, maxNewTokens, batchSize, output, device, promptFormat, answerPrefix,
+        };
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(retainResults) is not null && parse.GetValue(retainModel) is not null)
+                throw new UsageException("give either --retain-results or --retain-model, not both");
+            if (parse.GetValue(maxItems) < 1 || parse.GetValue(batchSize) < 1 || parse.GetValue(maxLength) < 2 || parse.GetValue(maxNewTokens) < 1)
+                throw new UsageException("--max-items, --batch-size and --max-new-tokens must be at least 1, --max-length at least 2");
+            var settings = new TofuSettings
+            {
+                DataDirectory = parse.GetRequiredValue(dataDirectory).FullName,
+                ForgetSet = parse.GetRequiredValue(forget),
+                MaxItems = parse.GetValue(maxItems),
+                MaxLength = parse.GetValue(maxLength),
+                MaxNewTokens = parse.GetValue(maxNewTokens),
+                BatchSize = parse.GetValue(batchSize),
+                Template = CommonOptions.Template(parse, promptFormat, answerPrefix),
+            };
+            var writer = parse.InvocationConfiguration.Output;
+            var ops = Devices.Create(parse.GetRequiredValue(device));
+            var outPath = parse.GetRequiredValue(output).FullName;
+
+            double[]? retainRatios = null;
+            var retainReference = parse.GetValue(retainResults)?.FullName;
+            if (parse.GetValue(retainModel) is { } retain)
+            {
+                writer.WriteLine($"retain model {retain.FullName}:");
+                var retainReport = TofuEvaluation.Evaluate(retain.FullName, ops, settings, writer.WriteLine);
+                retainReference = Path.ChangeExtension(outPath, ".retain.json");
+                retainReport.Write(retainReference);
+                retainRatios = retainReport.Forget.Items.Select(i => i.TruthRatio).ToArray();
+                writer.WriteLine($"retain model's report: {retainReference}");
+            }
+
+            writer.WriteLine($"model {parse.GetRequiredValue(model).FullName}:");
+            var report = TofuEvaluation.Evaluate(parse.GetRequiredValue(model).FullName, ops, settings, writer.WriteLine);
+            if (retainReference is not null)
+            {
+                retainRatios ??= TofuReport.ReadForgetTruthRatios(retainReference, settings.ForgetSet, report.Forget.Items.Count);
+                report = report.WithForgetQuality(retainRatios, retainReference);
+            }
+            report.Write(outPath);
+            writer.WriteLine($"model utility {report.ModelUtility:F4}" + (report.ForgetQuality is { } quality ? $", forget quality {quality:G4}" : ", forget quality not computed (no retain results)"));
+            writer.WriteLine($"report: {outPath} and {Path.ChangeExtension(outPath, ".md")}");
+            return CommandRunner.Success;
+        });
+        return command;
+    }
+
+    private static Command Muse()
+    {
+        var model = CommonOptions.Model();
+        var data = new Option<DirectoryInfo>("--data") { Description = $"MUSE-format folder: {MuseData.VerbMemFile}, {MuseData.KnowMemFile}, {MuseData.KnowMemExamplesFile}", Required = true };
+        var holdout = new Option<FileInfo?>("--holdout") { Description = "JSON list of texts the model never saw, for PrivLeak" };
+        var retainQa = new Option<FileInfo?>("--retain-qa") { Description = "retain QA (JSON list of {question, answer}) for KnowMem on the retain side" };
+        var retainQaExamples = new Option<FileInfo?>("--retain-qa-icl") { Description = "in-context examples for the retain QA (default: the forget ones)" };
+        var retrainAuc = new Option<double?>("--retrain-auc") { Description = "the retrained model's Min-K% AUC (forget vs holdout), for PrivLeak" };
+        var retrainModel = new Option<DirectoryInfo?>("--retrain-model") { Description = "the retrained model, whose AUC is measured on the same texts" };
+        var batchSize = new Option<int>("--batch-size") { Description = "texts per forward pass for Min-K%", DefaultValueFactory = _ => 8 };
+        var verbMemTokens = new Option<int>("--verbmem-new-tokens") { Description = "greedy continuation length for VerbMem (MUSE: 128)", DefaultValueFactory = _ => 128 };
+        var knowMemTokens = new Option<int>("--knowmem-new-tokens") { Description = "greedy answer length for KnowMem (MUSE: 32)", DefaultValueFactory = _ => 32 };
+        var output = new Option<FileInfo>("--out") { Description = "report.json to write (report.md beside it)", Required = true };
+        var device = CommonOptions.Device();
+        var command = new Command("muse", "MUSE: VerbMem, KnowMem and PrivLeak (Min-K% with k = 40%)")
+        {
+            model, data, holdout, retainQa, retainQaExamples, retrainAuc, retrainModel, batchSize, verbMemTokens, knowMemTokens, output, device,
+        };
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(retrainAuc) is not null && parse.GetValue(retrainModel) is not null)
+                throw new UsageException("give either --retrain-auc or --retrain-model, not both");
+            if (parse.GetValue(retrainAuc) is <= 0 or > 1) throw new UsageException("--retrain-auc must be in (0, 1]");
+            if (parse.GetValue(batchSize) < 1 || parse.GetValue(verbMemTokens) < 1 || parse.GetValue(knowMemTokens) < 1)
+                throw new UsageException("--batch-size, --verbmem-new-tokens and --knowmem-new-tokens must be at least 1");
+            var settings = new MuseSettings
+            {
+                DataDirectory = parse.GetRequiredValue(data).FullName,
+                HoldoutPath = parse.GetValue(holdout)?.FullName,
+                RetainQaPath = parse.GetValue(retainQa)?.FullName,
+                RetainQaExamplesPath = parse.GetValue(retainQaExamples)?.FullName,
+                VerbMemNewTokens = parse.GetValue(verbMemTokens),
+                KnowMemNewTokens = parse.GetValue(knowMemTokens),
+                BatchSize = parse.GetValue(batchSize),
+            };
+            var writer = parse.InvocationConfiguration.Output;
+            var report = MuseEvaluation.Evaluate(parse.GetRequiredValue(model).FullName, Devices.Create(parse.GetRequiredValue(device)), settings,
+                parse.GetValue(retrainAuc), parse.GetValue(retrainModel)?.FullName, writer.WriteLine);
+            var outPath = parse.GetRequiredValue(output).FullName;
+            report.Write(outPath);
+            if (report.PrivLeak?.Value is { } leak) writer.WriteLine($"PrivLeak {leak:F2}");
+            foreach (var reason in report.NotComputed) writer.WriteLine($"not computed: {reason}");
+            writer.WriteLine($"report: {outPath} and {Path.ChangeExtension(outPath, ".md")}");
+            return CommandRunner.Success;
+        });
+        return command;
+    }
+}

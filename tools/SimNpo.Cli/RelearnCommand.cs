@@ -1,0 +1,53 @@
+using System.CommandLine;
+using SimNpo.Unlearn.Evaluation;
+
+namespace SimNpo.Cli;
+
+/// <summary>`simnpo relearn`: the relearning attack, NLL fine-tuning on part of the forget set with the forget metrics measured along the way.</summary>
+public static class RelearnCommand
+{
+    public static Command Create()
+    {
+        var defaults = new RelearnSettings();
+        var model = CommonOptions.Model("the unlearned model (Hugging Face layout directory)");
+        var data = new Option<FileInfo>("--data") { Description = "the forget set, JSON Lines", Required = true };
+        var steps = new Option<int>("--steps") { Description = "optimizer steps of NLL fine-tuning", DefaultValueFactory = _ => defaults.Steps };
+        var learningRate = new Option<double>("--lr") { Description = "constant learning rate", DefaultValueFactory = _ => defaults.LearningRate };
+        var batchSize = new Option<int>("--batch-size") { Description = "examples per step", DefaultValueFactory = _ => defaults.BatchSize };
+        var fraction = new Option<double>("--fraction") { Description = "share of the forget set trained on (a seeded random subset); the metrics cover the whole set", DefaultValueFactory = _ => defaults.Fraction };
+        var evalEvery = new Option<int>("--eval-every") { Description = "steps between measurements of the forget metrics", DefaultValueFactory = _ => defaults.EvalEvery };
+        var evalItems = new Option<int>("--eval-items") { Description = "first records of the forget set the metrics cover", DefaultValueFactory = _ => defaults.EvalItems };
+        var maxLength = new Option<int>("--max-length") { Description = "longest sequence in tokens, trained, scored or generated", DefaultValueFactory = _ => defaults.MaxLength };
+        var maxNewTokens = new Option<int?>("--max-new-tokens") { Description = "cap on generated answer tokens for ROUGE (default: what --max-length leaves)" };
+        var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW decoupled weight decay", DefaultValueFactory = _ => defaults.WeightDecay };
+        var seed = CommonOptions.Seed();
+        var device = CommonOptions.Device();
+        var promptFormat = CommonOptions.PromptFormat();
+        var answerPrefix = CommonOptions.AnswerPrefix();
+        var output = new Option<DirectoryInfo>("--out") { Description = "run folder: recovery.json, log.jsonl, the relearned model", Required = true };
+        var command = new Command("relearn", "Relearning attack: fine-tune an unlearned model on (part of) its forget set and record how the forget metrics recover")
+        {
+            model, data, steps, learningRate, batchSize, fraction, evalEvery, evalItems, maxLength, maxNewTokens, weightDecay, seed, device, promptFormat, answerPrefix, output,
+        };
+        command.SetAction(parse =>
+        {
+            var settings = new RelearnSettings
+            {
+                Steps = parse.GetValue(steps), LearningRate = parse.GetValue(learningRate), BatchSize = parse.GetValue(batchSize), Fraction = parse.GetValue(fraction),
+                EvalEvery = parse.GetValue(evalEvery), EvalItems = parse.GetValue(evalItems), MaxLength = parse.GetValue(maxLength), MaxNewTokens = parse.GetValue(maxNewTokens),
+                WeightDecay = parse.GetValue(weightDecay), Seed = parse.GetValue(seed), Device = parse.GetRequiredValue(device),
+            };
+            if (settings.Problem() is { } problem) throw new UsageException(problem);
+            var writer = parse.InvocationConfiguration.Output;
+            var runDirectory = parse.GetRequiredValue(output).FullName;
+            var curve = RelearningAttack.Run(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(data).FullName, runDirectory, settings,
+                CommonOptions.Template(parse, promptFormat, answerPrefix), new ConsoleTrainingObserver(writer, !Console.IsOutputRedirected && writer == Console.Out));
+            writer.WriteLine($"relearned on {curve.TrainedRecords} of {curve.ForgetRecords} forget records for {settings.Steps} steps");
+            foreach (var point in curve.Points)
+                writer.WriteLine($"step {point.Step}: " + string.Join(", ", point.Metrics.Select(m => $"{m.Key} {m.Value:F4}")));
+            writer.WriteLine($"recovery curve: {Path.Combine(runDirectory, RecoveryCurve.FileName)}");
+            return CommandRunner.Success;
+        });
+        return command;
+    }
+}
