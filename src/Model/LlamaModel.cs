@@ -49,6 +49,9 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     /// </summary>
     public View<T> ForwardLogits(TokenBatch batch) => ForwardToLogits(batch).Logits;
 
+    /// <summary>log πθ of every scored token of the last <see cref="Forward"/>, in row order (sequence by sequence), before the per-sequence sums.</summary>
+    public View<T> ScoredTokenLogProbs => (_activations ?? throw new InvalidOperationException("no Forward yet")).TokenLogProbs;
+
     public void ZeroGradients() => Ops.Zero(Gradients.All);
 
     /// <summary>Runs the batch forward and returns the per-sequence log-probs of the scored answer tokens.</summary>
