@@ -73,6 +73,8 @@ public sealed class Activations<T> where T : unmanaged
             LogitsLogSumExp = take(scoredRows);
             TokenLogProbs = take(scoredRows);
             TokenLogProbGrad = take(scoredRows);
+            SequenceLogProbs = take(batch);
+            SequenceWeights = take(batch);
 
             ProjectionOutput = take(rows * hidden);
             ResidualGrad = take(rows * hidden);
@@ -120,6 +122,10 @@ public sealed class Activations<T> where T : unmanaged
     public View<T> LogitsLogSumExp { get; }
     public View<T> TokenLogProbs { get; }
     public View<T> TokenLogProbGrad { get; }
+    /// <summary>log πθ(y_i|x_i) per sequence, summed on the device: all a step copies back besides the loss terms.</summary>
+    public View<T> SequenceLogProbs { get; }
+    /// <summary>dLoss/dlog πθ(y_i|x_i) per sequence, from the objective; gathered to every token of the sequence.</summary>
+    public View<T> SequenceWeights { get; }
 
     public View<T> ProjectionOutput { get; }
     public View<T> ResidualGrad { get; }
@@ -145,11 +151,17 @@ public sealed class BatchIndices
         Lengths = take(batch);
         ScoredRows = take(scoredRows);
         ScoredTargets = take(scoredRows);
+        ScoredSequences = take(scoredRows);
     }
+
+    /// <summary>Elements the indices of this shape take.</summary>
+    public static int Count(int batch, int sequenceLength, int scoredRows) => 2 * batch * sequenceLength + batch + 3 * scoredRows;
 
     public View<int> Tokens { get; }
     public View<int> Positions { get; }
     public View<int> Lengths { get; }
     public View<int> ScoredRows { get; }
     public View<int> ScoredTargets { get; }
+    /// <summary>The sequence each scored row belongs to: the per-sequence reduction scatters over it, its backward gathers.</summary>
+    public View<int> ScoredSequences { get; }
 }

@@ -16,7 +16,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     private DeviceBuffer<int>? _indexBuffer;
     private Activations<T>? _activations;
     private BatchIndices? _indices;
-    private int[] _scoredSequence = [];
+    private int[] _scoredLengths = [];
     private int _batch;
 
     public LlamaModel(LlamaConfig config, IOps<T> ops)
@@ -61,15 +61,11 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         Ops.ChunkedOutputLoss(activations.TokenLogProbs, activations.LogitsLogSumExp, activations.Logits, activations.ScoredHidden,
             Weight(Layout.OutputProjection), _indices!.ScoredTargets, activations.ScoredRows, Config.HiddenSize, Config.VocabSize, Activations<T>.OutputChunk);
 
-        var tokenLogProbs = activations.TokenLogProbs.ToArray();
-        var logProb = new double[batch.Batch];
-        var length = new int[batch.Batch];
-        for (var s = 0; s < tokenLogProbs.Length; s++)
-        {
-            logProb[_scoredSequence[s]] += double.CreateTruncating(tokenLogProbs[s]);
-            length[_scoredSequence[s]]++;
-        }
-        return new SequenceScores(logProb, length);
+        // The per-sequence reduction is a scatter-add of width 1 over the scored rows' sequences: the embedding gradient op.
+        Ops.Zero(activations.SequenceLogProbs);
+        Ops.EmbeddingBackward(activations.SequenceLogProbs, _indices!.ScoredSequences, activations.TokenLogProbs, 1);
+        var logProb = activations.SequenceLogProbs.ToArray().Select(double.CreateTruncating).ToArray();
+        return new SequenceScores(logProb, (int[])_scoredLengths.Clone());
     }
 
     /// <summary>
@@ -80,9 +76,11 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     {
         var activations = _activations is { FullLogits: false } forward ? forward : throw new InvalidOperationException("Backward needs a Forward first");
         if (sequenceWeights.Length != _batch) throw new ArgumentException($"expected {_batch} sequence weights, got {sequenceWeights.Length}");
-        var tokenGrad = new T[activations.ScoredRows];
-        for (var s = 0; s < tokenGrad.Length; s++) tokenGrad[s] = T.CreateTruncating(sequenceWeights[_scoredSequence[s]]);
-        activations.TokenLogProbGrad.CopyFrom(tokenGrad);
+        var weights = new T[_batch];
+        for (var i = 0; i < weights.Length; i++) weights[i] = T.CreateTruncating(sequenceWeights[i]);
+        activations.SequenceWeights.CopyFrom(weights);
+        // Every token of sequence i gets its sequence's weight: a gather of width 1, the embedding lookup.
+        Ops.Embedding(activations.TokenLogProbGrad, _indices!.ScoredSequences, activations.SequenceWeights, 1);
         Ops.Zero(activations.ScoredHiddenGrad);
         Ops.ChunkedOutputLossBackward(activations.ScoredHiddenGrad, Gradient(Layout.OutputProjection), activations.Logits, activations.ScoredHidden,
             Weight(Layout.OutputProjection), activations.LogitsLogSumExp, _indices!.ScoredTargets, activations.TokenLogProbGrad,
@@ -240,7 +238,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
             _activationBuffer = Ops.Allocate(checked((int)size));
             var carver = new ViewCarver<T>(_activationBuffer);
             _activations = new Activations<T>(Config, batch.Batch, batch.SequenceLength, scored.Count, fullLogits, carver.Take);
-            _indexBuffer = Ops.AllocateInts(2 * batch.Rows + batch.Batch + 2 * scored.Count);
+            _indexBuffer = Ops.AllocateInts(BatchIndices.Count(batch.Batch, batch.SequenceLength, scored.Count));
             _indices = new BatchIndices(batch.Batch, batch.SequenceLength, scored.Count, new ViewCarver<int>(_indexBuffer).Take);
         }
         var indices = _indices!;
@@ -249,7 +247,8 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         indices.Lengths.CopyFrom(batch.Lengths);
         indices.ScoredRows.CopyFrom(scored.ToArray());
         indices.ScoredTargets.CopyFrom(targets.ToArray());
-        _scoredSequence = sequenceOfRow.ToArray();
+        indices.ScoredSequences.CopyFrom(sequenceOfRow.ToArray());
+        _scoredLengths = batch.ScoredCounts();
         _batch = batch.Batch;
         return _activations;
     }

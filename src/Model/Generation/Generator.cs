@@ -105,7 +105,7 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
             _floats = model.Ops.Allocate(checked((int)size));
             var carver = new ViewCarver<T>(_floats);
             (Layer, Residual, NextResidual, Projection, FinalNorm, FinalInvRms, Logits) = Carve(config, rows, carver.Take);
-            _ints = model.Ops.AllocateInts(2 * rows + 1);
+            _ints = model.Ops.AllocateInts(BatchIndices.Count(1, rows, 0));
             Indices = new BatchIndices(1, rows, 0, new ViewCarver<int>(_ints).Take);
         }
 
