@@ -15,33 +15,12 @@ public static class JsonlRecords
     public static IReadOnlyList<DataRecord> Read(string path, int vocabSize)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(vocabSize);
-        if (!File.Exists(path)) throw new BadInputException(path, "file not found");
-        var records = new List<DataRecord>();
-        var lineNumber = 0;
-        foreach (var line in File.ReadLines(path))
-        {
-            lineNumber++;
-            if (!string.IsNullOrWhiteSpace(line)) records.Add(ParseLine(line, vocabSize, path, lineNumber));
-        }
-        if (records.Count == 0) throw new BadInputException(path, "no records");
-        return records;
+        return JsonLines.Objects(path).Select(pair => ParseRecord(pair.Record, vocabSize, path, pair.Line)).ToArray();
     }
 
-    private static DataRecord ParseLine(string line, int vocabSize, string path, int lineNumber)
+    private static DataRecord ParseRecord(JsonElement root, int vocabSize, string path, int lineNumber)
     {
         BadInputException Bad(string problem, Exception? inner = null) => new(path, problem, lineNumber, inner);
-
-        JsonElement root;
-        try
-        {
-            using var document = JsonDocument.Parse(line);
-            root = document.RootElement.Clone();
-        }
-        catch (JsonException e)
-        {
-            throw Bad($"not valid JSON ({e.Message})", e);
-        }
-        if (root.ValueKind != JsonValueKind.Object) throw Bad($"expected a JSON object, got {root.ValueKind}");
 
         JsonElement Field(string name) =>
             root.TryGetProperty(name, out var value) ? value : throw Bad($"missing field '{name}'");

@@ -13,37 +13,21 @@ public static class TofuSplitFile
     public static IReadOnlyList<TofuItem> Read(string path, TofuSplit split, int maxItems)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxItems);
-        if (!File.Exists(path)) throw new BadInputException(path, "file not found");
         var items = new List<TofuItem>();
-        var lineNumber = 0;
-        foreach (var line in File.ReadLines(path))
+        foreach (var (record, lineNumber) in JsonLines.Objects(path))
         {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            var item = Parse(line, split, path, lineNumber);
+            var item = Parse(record, split, path, lineNumber);
             if (items.Count > 0 && item.PerturbedAnswers.Count != items[0].PerturbedAnswers.Count)
                 throw new BadInputException(path, $"{item.PerturbedAnswers.Count} perturbed answers, where line {items[0].Line} has {items[0].PerturbedAnswers.Count}", lineNumber);
             items.Add(item);
             if (items.Count == maxItems) break;
         }
-        if (items.Count == 0) throw new BadInputException(path, "no records");
         return items;
     }
 
-    private static TofuItem Parse(string line, TofuSplit split, string path, int lineNumber)
+    private static TofuItem Parse(JsonElement root, TofuSplit split, string path, int lineNumber)
     {
         BadInputException Bad(string problem, Exception? inner = null) => new(path, problem, lineNumber, inner);
-        JsonElement root;
-        try
-        {
-            using var document = JsonDocument.Parse(line);
-            root = document.RootElement.Clone();
-        }
-        catch (JsonException e)
-        {
-            throw Bad($"not valid JSON ({e.Message})", e);
-        }
-        if (root.ValueKind != JsonValueKind.Object) throw Bad($"expected a JSON object, got {root.ValueKind}");
 
         JsonElement Field(string name) => root.TryGetProperty(name, out var value) ? value : throw Bad($"missing field '{name}'");
         string Text(JsonElement value, string what) =>

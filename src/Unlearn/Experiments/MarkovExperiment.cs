@@ -85,11 +85,7 @@ public sealed class MarkovExperiment(string outputDirectory, string device, doub
             Method = "nll", LearningRate = 5e-4, Epochs = 5, BatchSize = 128, GradAccum = 1, Warmup = "0", Schedule = "constant",
             WeightDecay = 0, RetainWeight = 0, Seed = seed, Device = device, MaxLength = 32,
         };
-        var scratch = directory + ".run";
-        if (Directory.Exists(scratch)) Directory.Delete(scratch, recursive: true);
-        new Trainer<float>(model, settings, new TrainingData(all, []), scratch, new SilentObserver()).Run(resume: false);
-        ModelFiles.Save(model, directory);
-        Directory.Delete(scratch, recursive: true);
+        ModelTraining.TrainAndSave(model, settings, new TrainingData(all, []), directory);
     }
 
     /// <summary>SPEC.md: AdamW lr 5e-4, batch 4, 50 iterations, β = 1, with the retain term (weight 1).</summary>

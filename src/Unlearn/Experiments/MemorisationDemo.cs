@@ -82,11 +82,7 @@ public sealed class MemorisationDemo(string outputDirectory, string device, int 
             Method = "nll", LearningRate = 1e-2, Epochs = 80, BatchSize = 16, GradAccum = 1, Warmup = "0", Schedule = "constant",
             WeightDecay = 0, RetainWeight = 0, Seed = seed, Device = device,
         };
-        var scratch = directory + ".run";
-        if (Directory.Exists(scratch)) Directory.Delete(scratch, recursive: true);
-        new Trainer<float>(model, settings, new TrainingData(all, []), scratch, new SilentObserver()).Run(resume: false);
-        ModelFiles.Save(model, directory);
-        Directory.Delete(scratch, recursive: true);
+        ModelTraining.TrainAndSave(model, settings, new TrainingData(all, []), directory);
     }
 
     /// <summary>The same budget for every method: 10 epochs of the forget set, batch 4, constant lr, retain weight 1 (GA has none).</summary>
