@@ -1,0 +1,39 @@
+using SimNpo.Unlearn.Reports;
+
+namespace SimNpo.Unlearn.Evaluation;
+
+/// <summary>
+/// The protocol's pictures: forget quality against model utility (one labelled point per model), and per unlearning
+/// method its loss and log-prob curves and a histogram of its forget truth ratios beside the retain model's.
+/// </summary>
+public static class TofuProtocolPlots
+{
+    public const string TradeOffFile = "forget_quality_vs_utility.png";
+
+    /// <summary>Returns the files written.</summary>
+    public static IReadOnlyList<string> Save(TofuProtocolReport report, IReadOnlyDictionary<string, TofuReport> evaluations, string directory,
+        IReadOnlyDictionary<string, string> unlearningRuns)
+    {
+        Directory.CreateDirectory(directory);
+        var written = new List<string>();
+        var tradeOff = Path.Combine(directory, TradeOffFile);
+        // log10 of the p-value, as the paper plots it; a p-value that underflowed to 0 sits at the smallest double.
+        LabelledScatter.Save(tradeOff, $"TOFU {report.ForgetSet}: forget quality against model utility", "model utility", "log10 forget quality",
+            report.Rows.Select(r => new LabelledPoint(r.Name, r.ModelUtility, Math.Log10(Math.Max(r.ForgetQuality, double.Epsilon)))).ToArray());
+        written.Add(tradeOff);
+
+        var retain = LogTruthRatios(evaluations[TofuProtocol.RetainName]);
+        foreach (var (method, run) in unlearningRuns)
+        {
+            var histogram = Path.Combine(directory, $"truth_ratio_{method}.png");
+            HistogramPlot.Save(histogram, $"Forget set truth ratios: {method} and the retain model", "ln R (R: paraphrased against perturbed answers)",
+                [new Sample(method, LogTruthRatios(evaluations[method])), new Sample(TofuProtocol.RetainName, retain)]);
+            written.Add(histogram);
+            written.AddRange(TrainingCurves.Save(run, Path.Combine(directory, $"{method}_"), method));
+        }
+        return written;
+    }
+
+    /// <summary>ln R rather than R: ratios span orders of magnitude, and ln R is 0 where a model cannot tell true from false.</summary>
+    private static double[] LogTruthRatios(TofuReport report) => report.Forget.Items.Select(i => Math.Log(i.TruthRatio)).ToArray();
+}
