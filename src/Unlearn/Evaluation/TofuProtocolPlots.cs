@@ -22,18 +22,24 @@ public static class TofuProtocolPlots
             report.Rows.Select(r => new LabelledPoint(r.Name, r.ModelUtility, Math.Log10(Math.Max(r.ForgetQuality, double.Epsilon)))).ToArray());
         written.Add(tradeOff);
 
-        var retain = LogTruthRatios(evaluations[TofuProtocol.RetainName]);
+        var retain = ForgetTruthRatios(evaluations[TofuProtocol.RetainName]);
         foreach (var (method, run) in unlearningRuns)
         {
             var histogram = Path.Combine(directory, $"truth_ratio_{method}.png");
-            HistogramPlot.Save(histogram, $"Forget set truth ratios: {method} and the retain model", "ln R (R: paraphrased against perturbed answers)",
-                [new Sample(method, LogTruthRatios(evaluations[method])), new Sample(TofuProtocol.RetainName, retain)]);
+            SaveTruthRatioHistogram(histogram, method, ForgetTruthRatios(evaluations[method]), retain);
             written.Add(histogram);
             written.AddRange(TrainingCurves.Save(run, Path.Combine(directory, $"{method}_"), method));
         }
         return written;
     }
 
-    /// <summary>ln R rather than R: ratios span orders of magnitude, and ln R is 0 where a model cannot tell true from false.</summary>
-    private static double[] LogTruthRatios(TofuReport report) => report.Forget.Items.Select(i => Math.Log(i.TruthRatio)).ToArray();
+    public static double[] ForgetTruthRatios(TofuReport report) => report.Forget.Items.Select(i => i.TruthRatio).ToArray();
+
+    /// <summary>
+    /// A model's per-item forget truth ratios R beside the retain model's, as ln R: ratios span orders of magnitude,
+    /// and ln R is 0 where a model cannot tell true from false.
+    /// </summary>
+    public static void SaveTruthRatioHistogram(string path, string name, IReadOnlyList<double> ratios, IReadOnlyList<double> retainRatios) =>
+        HistogramPlot.Save(path, $"Forget set truth ratios: {name} and the retain model", "ln R (R: paraphrased against perturbed answers)",
+            [new Sample(name, ratios.Select(r => Math.Log(r)).ToArray()), new Sample(TofuProtocol.RetainName, retainRatios.Select(r => Math.Log(r)).ToArray())]);
 }
