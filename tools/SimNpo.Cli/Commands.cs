@@ -17,5 +17,6 @@ public static class Commands
         UnlearnCommand.Create(),
         EvalCommand.Create(),
         RelearnCommand.Create(),
+        TofuCommand.Create(),
     ];
 }

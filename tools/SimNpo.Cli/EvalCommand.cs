@@ -67,6 +67,9 @@ public static class EvalCommand
             {
                 retainRatios ??= TofuReport.ReadForgetTruthRatios(retainReference, settings.ForgetSet, report.Forget.Items.Count);
                 report = report.WithForgetQuality(retainRatios, retainReference);
+                var histogram = Path.ChangeExtension(outPath, ".truth_ratio.png");
+                TofuProtocolPlots.SaveTruthRatioHistogram(histogram, "model", TofuProtocolPlots.ForgetTruthRatios(report), retainRatios);
+                writer.WriteLine($"truth-ratio histogram: {histogram}");
             }
             report.Write(outPath);
             writer.WriteLine($"model utility {report.ModelUtility:F4}" + (report.ForgetQuality is { } quality ? $", forget quality {quality:G4}" : ", forget quality not computed (no retain results)"));

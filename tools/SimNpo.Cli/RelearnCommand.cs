@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SimNpo.Unlearn.Evaluation;
+using SimNpo.Unlearn.Reports;
 
 namespace SimNpo.Cli;
 
@@ -45,7 +46,9 @@ public static class RelearnCommand
             writer.WriteLine($"relearned on {curve.TrainedRecords} of {curve.ForgetRecords} forget records for {settings.Steps} steps");
             foreach (var point in curve.Points)
                 writer.WriteLine($"step {point.Step}: " + string.Join(", ", point.Metrics.Select(m => $"{m.Key} {m.Value:F4}")));
-            writer.WriteLine($"recovery curve: {Path.Combine(runDirectory, RecoveryCurve.FileName)}");
+            var plot = Path.Combine(runDirectory, RecoveryPlot.FileName);
+            RecoveryPlot.Save(curve, plot);
+            writer.WriteLine($"recovery curve: {Path.Combine(runDirectory, RecoveryCurve.FileName)} and {plot}");
             return CommandRunner.Success;
         });
         return command;

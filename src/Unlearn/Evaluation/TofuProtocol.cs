@@ -1,0 +1,120 @@
+using SimNpo.Kernels;
+using SimNpo.Model;
+using SimNpo.Model.Tokenizers;
+using SimNpo.Unlearn.Data;
+using SimNpo.Unlearn.Reports;
+using SimNpo.Unlearn.Training;
+
+namespace SimNpo.Unlearn.Evaluation;
+
+/// <summary>
+/// What `simnpo tofu` runs. Unlearning holds the unlearning settings (its Method is replaced by each of Methods);
+/// Finetune those of the target and retain models. Given models are taken as they are.
+/// </summary>
+public sealed record TofuProtocolSettings
+{
+    public required string BaseModel { get; init; }
+    public string? TargetModel { get; init; }
+    public string? RetainModel { get; init; }
+    public required IReadOnlyList<string> Methods { get; init; }
+    public required TrainingSettings Unlearning { get; init; }
+    public required TrainingSettings Finetune { get; init; }
+    /// <summary>Data folder, forget set and evaluation limits.</summary>
+    public required TofuSettings Evaluation { get; init; }
+    public required string OutputDirectory { get; init; }
+
+    /// <summary>retain90 for forget10: the authors the retain model is trained on.</summary>
+    public string RetainSplit => $"retain{100 - int.Parse(Evaluation.ForgetSet["forget".Length..], System.Globalization.CultureInfo.InvariantCulture):D2}";
+}
+
+/// <summary>
+/// The TOFU protocol end to end: fine-tune the base model on full (the target) and on retainXX (the retain model),
+/// unlearn the target's forget set with each method (retainXX as the retain set), evaluate the target, the retain model
+/// and every unlearned model, and report forget quality (against the retain model's truth ratios) and model utility.
+/// Every trained model lives in the run folder; a later run takes the finished ones and resumes unfinished ones.
+/// </summary>
+public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserver observer)
+{
+    public const string TargetName = "target";
+    public const string RetainName = "retain";
+
+    /// <summary>Periodic forget/retain log-probs of an unlearning run: enough items for a curve, cheap beside training.</summary>
+    private const int CurveExamples = 64;
+
+    /// <summary>Unlearning runs are evaluated about this many times, so each has a log-prob curve.</summary>
+    private const int CurvePoints = 20;
+
+    private string DataFile(string split) => Path.Combine(settings.Evaluation.DataDirectory, split + ".jsonl");
+
+    private string Output(string name) => Path.Combine(settings.OutputDirectory, name);
+
+    public TofuProtocolReport Run()
+    {
+        if (settings.Methods.Count == 0) throw new ArgumentException("no unlearning method given");
+        Directory.CreateDirectory(settings.OutputDirectory);
+        var ops = Devices.Create(settings.Unlearning.Device);
+        // general_knowledge.jsonl (generated data only) holds what a model trained from scratch must know beforehand.
+        var general = DataFile(Path.GetFileNameWithoutExtension(Experiments.FictitiousAuthorsDataset.GeneralKnowledgeFile));
+        string[] WithGeneral(string split) => File.Exists(general) ? [DataFile(split), general] : [DataFile(split)];
+
+        var target = settings.TargetModel ?? Train(ops, TargetName, settings.BaseModel, settings.Finetune, WithGeneral("full"), null);
+        var retain = settings.RetainModel ?? Train(ops, RetainName, settings.BaseModel, settings.Finetune, WithGeneral(settings.RetainSplit), null);
+        var unlearned = settings.Methods.Select(method => (method, directory: Train(ops, method, target,
+            settings.Unlearning with { Method = method }, [DataFile(settings.Evaluation.ForgetSet)], DataFile(settings.RetainSplit)))).ToArray();
+
+        var retainReport = Evaluate(ops, RetainName, retain);
+        var retainRatios = retainReport.Forget.Items.Select(i => i.TruthRatio).ToArray();
+        var reports = new[] { (name: TargetName, directory: target), (name: RetainName, directory: retain) }
+            .Concat(unlearned.Select(u => (name: u.method, u.directory)))
+            .Select(m => (m.name, report: (m.name == RetainName ? retainReport : Evaluate(ops, m.name, m.directory)).WithForgetQuality(retainRatios, Output("eval/retain.json"))))
+            .ToArray();
+        foreach (var (name, report) in reports) report.Write(Output($"eval/{name}.json"));
+
+        var protocol = TofuProtocolReport.From(settings, reports);
+        protocol.Write(Output(TofuProtocolReport.FileName));
+        TofuProtocolPlots.Save(protocol, reports.ToDictionary(r => r.name, r => r.report), Output("plots"),
+            unlearned.ToDictionary(u => u.method, u => u.directory));
+        return protocol;
+    }
+
+    private TofuReport Evaluate(IOps<float> ops, string name, string directory)
+    {
+        observer.Message($"evaluating {name} ({directory})");
+        return TofuEvaluation.Evaluate(directory, ops, settings.Evaluation, observer.Message);
+    }
+
+    /// <summary>
+    /// Trains start into RUN/name on the given files (concatenated) unless a finished model is there; a folder left by
+    /// an interrupted run is resumed from its last checkpoint.
+    /// </summary>
+    private string Train(IOps<float> ops, string name, string start, TrainingSettings training, string[] dataFiles, string? retainFile)
+    {
+        var directory = Output(name);
+        if (File.Exists(Path.Combine(directory, "model.safetensors")))
+        {
+            observer.Message($"{name}: model found in {directory}, not trained again");
+            return directory;
+        }
+        observer.Message($"{name}: {training.Method} from {start} on {string.Join(" + ", dataFiles.Select(Path.GetFileName))}");
+        using var model = ModelFiles.Load(start, ops);
+        var encoder = new ExampleEncoder(TokenizerLoader.Load(start, model.Config), settings.Evaluation.Template);
+        IReadOnlyList<TokenizedExample> Read(string path) => encoder.Encode(JsonlRecords.Read(path, model.Config.VocabSize));
+        var data = new TrainingData(dataFiles.SelectMany(Read).ToArray(), retainFile is null ? [] : Read(retainFile));
+        if (training.Method != "nll")
+        {
+            var steps = EpochPlan.StepsPerEpoch(data.Forget.Count, training.BatchSize, training.GradAccum) * training.Epochs;
+            training = training with { EvalEvery = training.EvalEvery > 0 ? training.EvalEvery : Math.Max(1, steps / CurvePoints) };
+        }
+        var forgetSample = data.Forget.Take(CurveExamples).ToArray();
+        var retainSample = data.Retain.Take(CurveExamples).ToArray();
+        IReadOnlyDictionary<string, double> Curve(LlamaModel<float> m) => new Dictionary<string, double>
+        {
+            [TrainingCurves.ForgetLogProb] = NormalisedLogProb.Mean(m, forgetSample, training.BatchSize, training.MaxLength),
+            [TrainingCurves.RetainLogProb] = NormalisedLogProb.Mean(m, retainSample, training.BatchSize, training.MaxLength),
+        };
+        var trainer = new Trainer<float>(model, training, data, directory, observer, start, () => ModelFiles.Load(start, ops),
+            training.EvalEvery > 0 && retainSample.Length > 0 ? Curve : null, training.ToJson() + "\n");
+        trainer.Run(resume: Directory.Exists(directory));
+        return directory;
+    }
+}

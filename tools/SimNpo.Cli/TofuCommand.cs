@@ -1,0 +1,80 @@
+using System.CommandLine;
+using SimNpo.Unlearn.Evaluation;
+using SimNpo.Unlearn.Training;
+
+namespace SimNpo.Cli;
+
+/// <summary>
+/// `simnpo tofu`: the whole TOFU protocol in one command (fine-tune target and retain models, unlearn with each method,
+/// evaluate all of them) and the table the paper prints.
+/// </summary>
+public static class TofuCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model("base model that the target and retain models are fine-tuned from");
+        var forget = new Option<string>("--forget") { Description = "forget set (the retain model is trained on the matching retainXX)", DefaultValueFactory = _ => "forget10" }
+            .AcceptOnlyFromAmong("forget01", "forget05", "forget10");
+        var methods = new Option<string?>("--methods") { Description = "comma-separated unlearning methods to compare (overrides --method)" };
+        var targetModel = new Option<DirectoryInfo?>("--target-model") { Description = "model already fine-tuned on full: used instead of training one" };
+        var retainModel = new Option<DirectoryInfo?>("--retain-model") { Description = "model already fine-tuned on retainXX: used instead of training one" };
+        var dataDirectory = new Option<DirectoryInfo>("--data-dir") { Description = "folder of the TOFU files (full, retainXX, forgetXX and the *_perturbed splits)", DefaultValueFactory = _ => new DirectoryInfo("../shared/data/tofu") };
+        var maxItems = new Option<int>("--max-items") { Description = "first rows of each evaluation split (TOFU: 300)", DefaultValueFactory = _ => TofuSettings.DefaultMaxItems };
+        var evalMaxLength = new Option<int>("--eval-max-length") { Description = "longest scored sequence and prompt plus generated answer in the evaluation (TOFU: 200)", DefaultValueFactory = _ => TofuSettings.DefaultMaxLength };
+        var maxNewTokens = new Option<int?>("--max-new-tokens") { Description = "cap on generated answer tokens in the evaluation" };
+        var finetuneEpochs = new Option<int>("--finetune-epochs") { Description = "epochs of fine-tuning for the target and retain models (TOFU: 5)", DefaultValueFactory = _ => 5 };
+        var finetuneLr = new Option<double>("--finetune-lr") { Description = "peak learning rate of that fine-tuning", DefaultValueFactory = _ => 1e-5 };
+        var output = new Option<DirectoryInfo>("--out") { Description = "run folder: trained models, eval/, plots/, report.json and report.md", Required = true };
+        var options = new TrainingOptions();
+        var command = new Command("tofu", "The TOFU protocol: fine-tune target and retain models, unlearn with each method, evaluate them all, print the paper's table")
+        {
+            model, forget, methods, targetModel, retainModel, dataDirectory, maxItems, evalMaxLength, maxNewTokens, finetuneEpochs, finetuneLr, output,
+        };
+        options.AddTo(command, unlearning: true);
+        // Finished models are always reused and unfinished runs always resumed, so there is nothing to ask for.
+        command.Options.Remove(options.Resume);
+        command.SetAction(parse =>
+        {
+            var config = options.ConfigFile(parse, command);
+            var unlearning = options.Resolve(parse, config, unlearning: true);
+            var chosen = parse.GetValue(methods)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [unlearning.Method];
+            if (chosen.FirstOrDefault(m => !TrainingSettings.UnlearningMethods.Contains(m)) is { } unknown)
+                throw new UsageException($"--methods: '{unknown}' is not one of {string.Join(", ", TrainingSettings.UnlearningMethods)}");
+            if (chosen.Contains("idkpo")) throw new UsageException("idkpo needs refusal answers, which the protocol does not take; run `simnpo unlearn --method idkpo` instead");
+            if (parse.GetValue(maxItems) < 1 || parse.GetValue(evalMaxLength) < 2 || parse.GetValue(maxNewTokens) < 1 || parse.GetValue(finetuneEpochs) < 1)
+                throw new UsageException("--max-items, --max-new-tokens and --finetune-epochs must be at least 1, --eval-max-length at least 2");
+            var template = CommonOptions.Template(parse, options.PromptFormat, options.AnswerPrefix);
+            var settings = new TofuProtocolSettings
+            {
+                BaseModel = parse.GetRequiredValue(model).FullName,
+                TargetModel = parse.GetValue(targetModel)?.FullName,
+                RetainModel = parse.GetValue(retainModel)?.FullName,
+                Methods = chosen.Distinct().ToArray(),
+                Unlearning = unlearning,
+                Finetune = unlearning with
+                {
+                    Method = "nll", Beta = null, RetainWeight = 0, EvalEvery = 0,
+                    Epochs = parse.GetValue(finetuneEpochs), LearningRate = parse.GetValue(finetuneLr),
+                },
+                Evaluation = new TofuSettings
+                {
+                    DataDirectory = parse.GetRequiredValue(dataDirectory).FullName,
+                    ForgetSet = parse.GetRequiredValue(forget),
+                    MaxItems = parse.GetValue(maxItems),
+                    MaxLength = parse.GetValue(evalMaxLength),
+                    MaxNewTokens = parse.GetValue(maxNewTokens),
+                    Template = template,
+                },
+                OutputDirectory = parse.GetRequiredValue(output).FullName,
+            };
+            var writer = parse.InvocationConfiguration.Output;
+            var report = new TofuProtocol(settings, new ConsoleTrainingObserver(writer, !Console.IsOutputRedirected && writer == Console.Out)).Run();
+            writer.WriteLine();
+            writer.Write(report.Table());
+            writer.WriteLine();
+            writer.WriteLine($"report: {Path.Combine(settings.OutputDirectory, TofuProtocolReport.FileName)} and report.md; plots in {Path.Combine(settings.OutputDirectory, "plots")}");
+            return CommandRunner.Success;
+        });
+        return command;
+    }
+}
