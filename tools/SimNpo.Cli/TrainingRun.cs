@@ -20,8 +20,6 @@ public sealed record RunPaths(string? Model, string Data, string? Retain, string
 /// <summary>What `finetune` and `unlearn` share: reading the data, building the model, running the trainer, reporting.</summary>
 public static class TrainingRun
 {
-    /// <summary>How many examples of each set the periodic evaluation scores: enough for a curve, cheap beside training.</summary>
-    private const int EvaluationExamples = 64;
 
     public static int Execute(ParseResult parse, TrainingSettings settings, RunPaths paths, bool resume, PromptTemplate template, Func<IOps<float>, LlamaModel<float>> createModel)
     {
@@ -55,18 +53,9 @@ public static class TrainingRun
             throw new UsageException(e.Message);
         }
 
-        var sampleForget = data.Forget.Take(EvaluationExamples).ToArray();
-        var sampleRetain = data.Retain.Take(EvaluationExamples).ToArray();
-        Dictionary<string, double> Evaluate(LlamaModel<float> evaluated)
-        {
-            var values = new Dictionary<string, double> { ["forget_logprob"] = NormalisedLogProb.Mean(evaluated, sampleForget, settings.BatchSize, settings.MaxLength) };
-            if (sampleRetain.Length > 0) values["retain_logprob"] = NormalisedLogProb.Mean(evaluated, sampleRetain, settings.BatchSize, settings.MaxLength);
-            return values;
-        }
-
         var trainer = new Trainer<float>(model, settings, data, paths.Output, new ConsoleTrainingObserver(output, !Console.IsOutputRedirected && output == Console.Out),
             paths.TokenizerSource, () => ModelFiles.Load(paths.Model ?? throw new UsageException("the KL retain term needs --model"), ops),
-            settings.EvalEvery > 0 ? Evaluate : null, RunSettings(parse.CommandResult.Command, settings, paths));
+            settings.EvalEvery > 0 ? LogProbCurve.For(data, settings) : null, RunSettings(parse.CommandResult.Command, settings, paths));
         var summary = trainer.Run(resume);
         output.WriteLine($"done: {summary.Steps} steps in {summary.Seconds:F1} s, final loss {summary.FinalLoss:F4}; model, run.json and log.jsonl in {paths.Output}");
         if (summary.InitialEval is { } before && summary.FinalEval is { } after)

@@ -39,7 +39,6 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
     public const string RetainName = "retain";
 
     /// <summary>Periodic forget/retain log-probs of an unlearning run: enough items for a curve, cheap beside training.</summary>
-    private const int CurveExamples = 64;
 
     /// <summary>Unlearning runs are evaluated about this many times, so each has a log-prob curve.</summary>
     private const int CurvePoints = 20;
@@ -105,15 +104,8 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
             var steps = EpochPlan.StepsPerEpoch(data.Forget.Count, training.BatchSize, training.GradAccum) * training.Epochs;
             training = training with { EvalEvery = training.EvalEvery > 0 ? training.EvalEvery : Math.Max(1, steps / CurvePoints) };
         }
-        var forgetSample = data.Forget.Take(CurveExamples).ToArray();
-        var retainSample = data.Retain.Take(CurveExamples).ToArray();
-        IReadOnlyDictionary<string, double> Curve(LlamaModel<float> m) => new Dictionary<string, double>
-        {
-            [TrainingCurves.ForgetLogProb] = NormalisedLogProb.Mean(m, forgetSample, training.BatchSize, training.MaxLength),
-            [TrainingCurves.RetainLogProb] = NormalisedLogProb.Mean(m, retainSample, training.BatchSize, training.MaxLength),
-        };
         var trainer = new Trainer<float>(model, training, data, directory, observer, start, () => ModelFiles.Load(start, ops),
-            training.EvalEvery > 0 && retainSample.Length > 0 ? Curve : null, training.ToJson() + "\n");
+            training.EvalEvery > 0 && data.Retain.Count > 0 ? LogProbCurve.For(data, training) : null, training.ToJson() + "\n");
         trainer.Run(resume: Directory.Exists(directory));
         return directory;
     }

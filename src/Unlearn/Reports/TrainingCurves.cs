@@ -9,8 +9,8 @@ namespace SimNpo.Unlearn.Reports;
 /// </summary>
 public static class TrainingCurves
 {
-    public const string ForgetLogProb = "forget_logprob";
-    public const string RetainLogProb = "retain_logprob";
+    public const string ForgetLogProb = Evaluation.LogProbCurve.ForgetLogProb;
+    public const string RetainLogProb = Evaluation.LogProbCurve.RetainLogProb;
 
     /// <summary>Writes prefix + "loss.png" and, when the log has evaluations, prefix + "logprob.png"; returns the files written.</summary>
     public static IReadOnlyList<string> Save(string runDirectory, string prefix, string title)
