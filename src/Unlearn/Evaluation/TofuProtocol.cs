@@ -38,8 +38,6 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
     public const string TargetName = "target";
     public const string RetainName = "retain";
 
-    /// <summary>Periodic forget/retain log-probs of an unlearning run: enough items for a curve, cheap beside training.</summary>
-
     /// <summary>Unlearning runs are evaluated about this many times, so each has a log-prob curve.</summary>
     private const int CurvePoints = 20;
 
