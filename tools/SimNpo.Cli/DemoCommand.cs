@@ -4,25 +4,32 @@ using SimNpo.Unlearn.Experiments;
 
 namespace SimNpo.Cli;
 
-/// <summary>`simnpo demo`: the whole job on a machine with nothing but the .NET SDK, in seconds.</summary>
+/// <summary>`simnpo demo`: the whole job on a machine with nothing but the .NET SDK.</summary>
 public static class DemoCommand
 {
     public static Command Create()
     {
-        var output = new Option<DirectoryInfo>("--out") { Description = "output folder (models, report.json, report.md)", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("runs", "demo")) };
+        var output = new Option<DirectoryInfo>("--out") { Description = "output folder (data, models, report.json, report.md, plots)", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("runs", "demo")) };
         var device = CommonOptions.Device();
         var seed = CommonOptions.Seed();
-        var command = new Command("demo", "Train a tiny Llama on generated facts, then unlearn part of them with GA, NPO and SimNPO and compare") { output, device, seed };
+        var authors = new Option<int>("--authors") { Description = "fictitious authors generated (10% are forgotten)", DefaultValueFactory = _ => 20 };
+        var epochs = new Option<int>("--epochs") { Description = "fine-tuning epochs of the target and retain models", DefaultValueFactory = _ => 40 };
+        var command = new Command("demo", "The TOFU protocol on generated fictitious authors: train a small Llama, unlearn 10% of the authors with GA, NPO and SimNPO, evaluate")
+        {
+            output, device, seed, authors, epochs,
+        };
         command.SetAction(parse =>
         {
             var console = parse.InvocationConfiguration.Output;
             var directory = parse.GetRequiredValue(output).FullName;
             var clock = Stopwatch.StartNew();
-            var rows = new MemorisationDemo(directory, parse.GetRequiredValue(device), parse.GetRequiredValue(seed), console.WriteLine).Run();
+            var observer = new ConsoleTrainingObserver(console, !Console.IsOutputRedirected && console == Console.Out);
+            var report = new TofuDemo(directory, parse.GetRequiredValue(device), parse.GetRequiredValue(seed), observer,
+                parse.GetRequiredValue(authors), parse.GetRequiredValue(epochs)).Run();
             console.WriteLine();
-            console.Write(MemorisationDemo.Table(rows));
+            console.Write(report.Table());
             console.WriteLine();
-            console.WriteLine($"report.json and report.md in {directory} ({clock.Elapsed.TotalSeconds:F0} s)");
+            console.WriteLine($"report.json, report.md, {TofuDemo.SamplesFileName} and plots/ in {directory} ({clock.Elapsed.TotalSeconds:F0} s)");
             return 0;
         });
         return command;
