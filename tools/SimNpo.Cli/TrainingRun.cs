@@ -7,6 +7,7 @@ using SimNpo.Model.Tokenizers;
 using SimNpo.Unlearn;
 using SimNpo.Unlearn.Data;
 using SimNpo.Unlearn.Evaluation;
+using SimNpo.Unlearn.Reports;
 using SimNpo.Unlearn.Training;
 
 namespace SimNpo.Cli;
@@ -57,7 +58,9 @@ public static class TrainingRun
             paths.TokenizerSource, () => ModelFiles.Load(paths.Model ?? throw new UsageException("the KL retain term needs --model"), ops),
             settings.EvalEvery > 0 ? LogProbCurve.For(data, settings) : null, RunSettings(parse.CommandResult.Command, settings, paths));
         var summary = trainer.Run(resume);
-        output.WriteLine($"done: {summary.Steps} steps in {summary.Seconds:F1} s, final loss {summary.FinalLoss:F4}; model, run.json and log.jsonl in {paths.Output}");
+        var plots = TrainingCurves.Save(paths.Output, paths.Output + Path.DirectorySeparatorChar, settings.Method);
+        output.WriteLine($"done: {summary.Steps} steps in {summary.Seconds:F1} s, final loss {summary.FinalLoss:F4}; model, run.json, log.jsonl and " +
+            $"{string.Join(", ", plots.Select(Path.GetFileName))} in {paths.Output}");
         if (summary.InitialEval is { } before && summary.FinalEval is { } after)
             foreach (var (name, value) in after)
                 output.WriteLine($"{name}: {before[name]:F4} -> {value:F4}");

@@ -42,6 +42,7 @@ public class TrainingCommandTests
         Assert.That(saved["lr"]!.GetValue<double>(), Is.EqualTo(1e-2));
         Assert.That(saved["beta"], Is.Null, "unset β stays unset: the method's default applies");
         Assert.That(saved["forget"]!.GetValue<string>(), Is.EqualTo(directory.File("forget.jsonl")));
+        Assert.That(File.Exists(directory.File("unlearned/loss.png")) && File.Exists(directory.File("unlearned/logprob.png")), "curves of the run");
         var log = File.ReadAllLines(directory.File("unlearned/log.jsonl"));
         Assert.That(log, Has.Length.EqualTo(36));
         Assert.That(JsonNode.Parse(log[5])!["eval"]!.AsObject().Select(pair => pair.Key), Is.EquivalentTo(new[] { "forget_logprob", "retain_logprob" }));
