@@ -14,37 +14,10 @@ namespace SimNpo.Tests.Kernels.Ilgpu;
 /// </summary>
 [TestFixture(CPUDeviceKind.Default)]
 [TestFixture(CPUDeviceKind.Nvidia)]
-public class LossKernelTests(CPUDeviceKind kind)
+public class LossKernelTests(CPUDeviceKind kind) : CpuAcceleratorFixture(kind)
 {
-    private const double U = 1.0 / (1 << 24);
     private const int Rows = 5, Vocab = 37;
     private static readonly int[] Labels = [0, -1, 36, 17, 5];
-
-    private Context _context = null!;
-    private Accelerator _accelerator = null!;
-    private readonly List<MemoryBuffer> _buffers = [];
-
-    [OneTimeSetUp]
-    public void CreateAccelerator()
-    {
-        _context = Context.Create(builder => builder.CPU(kind).EnableAlgorithms());
-        _accelerator = _context.GetCPUDevice(0).CreateAccelerator(_context);
-        Assert.That(_accelerator.WarpSize, Is.EqualTo(kind == CPUDeviceKind.Nvidia ? 32 : 4), "the simulated device asked for");
-    }
-
-    [OneTimeTearDown]
-    public void DisposeAccelerator()
-    {
-        _accelerator.Dispose();
-        _context.Dispose();
-    }
-
-    [TearDown]
-    public void DisposeBuffers()
-    {
-        foreach (var buffer in _buffers) buffer.Dispose();
-        _buffers.Clear();
-    }
 
     /// <summary>Logits in [−3, 3]; row 3 is shifted by 80, where exp would overflow float32 without the running maximum.</summary>
     private static float[] RandomLogits(int seed)
@@ -59,7 +32,7 @@ public class LossKernelTests(CPUDeviceKind kind)
     {
         var logits = RandomLogits(seed: 1);
         var (logProb, logSumExp) = (Zeros(Rows), Zeros(Rows));
-        new LogSoftmaxAtLabels.Ilgpu.Launcher(_accelerator).Forward(logProb, logSumExp, Upload(logits), Upload(Labels), Vocab);
+        new LogSoftmaxAtLabels.Ilgpu.Launcher(Accelerator).Forward(logProb, logSumExp, Upload(logits), Upload(Labels), Vocab);
 
         var (expectedLogProb, expectedLogSumExp) = (new double[Rows], new double[Rows]);
         LogSoftmaxAtLabels.Reference.Forward<double>(expectedLogProb, expectedLogSumExp, Widen(logits), Labels, Vocab);
@@ -82,7 +55,7 @@ public class LossKernelTests(CPUDeviceKind kind)
         var expected = new double[Rows * Vocab];
         LogSoftmaxAtLabels.Reference.Backward<double>(expected, Widen(logits), logSumExp, Labels, logProbGrad, Vocab);
 
-        var launcher = new LogSoftmaxAtLabels.Ilgpu.Launcher(_accelerator);
+        var launcher = new LogSoftmaxAtLabels.Ilgpu.Launcher(Accelerator);
         var (logitsView, logSumExpView, labels, grad) = (Upload(logits), Upload(Narrow(logSumExp)), Upload(Labels), Upload(Narrow(logProbGrad)));
         var separate = Upload(Enumerable.Repeat(99f, logits.Length).ToArray()); // overwritten, not added to
         launcher.Backward(separate, logitsView, logSumExpView, labels, grad, Vocab);
@@ -104,7 +77,7 @@ public class LossKernelTests(CPUDeviceKind kind)
         var expected = new double[logits.Length];
         LogSoftmax.Reference.Forward<double>(expected, Widen(logits), Vocab);
 
-        var launcher = new LogSoftmax.Ilgpu.Launcher(_accelerator);
+        var launcher = new LogSoftmax.Ilgpu.Launcher(Accelerator);
         var (inPlace, separate) = (Upload(logits), Zeros(logits.Length));
         launcher.Forward(separate, inPlace, Vocab);
         launcher.Forward(inPlace, inPlace, Vocab);
@@ -127,7 +100,7 @@ public class LossKernelTests(CPUDeviceKind kind)
         var expectedGrad = new double[logits.Length];
         KlDivergence.Reference.Backward<double>(expectedGrad, Widen(logits), logSumExp, Widen(targets), rowWeight, Vocab);
 
-        var launcher = new KlDivergence.Ilgpu.Launcher(_accelerator);
+        var launcher = new KlDivergence.Ilgpu.Launcher(Accelerator);
         var (kl, logSumExpView, logitsView, targetsView) = (Zeros(Rows), Zeros(Rows), Upload(logits), Upload(targets));
         launcher.Forward(kl, logSumExpView, logitsView, targetsView, Vocab);
         var actualKl = Download(kl);
@@ -170,7 +143,7 @@ public class LossKernelTests(CPUDeviceKind kind)
         ChunkedOutputLoss.Reference.Backward<double>(expectedHiddenGrad, expectedWeightGrad, scratch, hidden, weight, expectedLogSumExp, labels, logProbGrad,
             rows, dim, vocab, chunk);
 
-        var launcher = new ChunkedOutputLoss.Ilgpu.Launcher(_accelerator);
+        var launcher = new ChunkedOutputLoss.Ilgpu.Launcher(Accelerator);
         var (hiddenView, weightView, labelsView) = (Upload(Narrow(hidden)), Upload(Narrow(weight)), Upload(labels));
         var (logProb, logSumExp, scratchView) = (Zeros(rows), Zeros(rows), Zeros(scratch.Length));
         launcher.Forward(logProb, logSumExp, scratchView, hiddenView, weightView, labelsView, rows, dim, vocab, chunk);
@@ -220,26 +193,11 @@ public class LossKernelTests(CPUDeviceKind kind)
         return Narrow(logProbs);
     }
 
-    internal static float[] RandomFloats(Random random, int length, double scale) =>
-        Enumerable.Range(0, length).Select(_ => (float)(scale * (2 * random.NextDouble() - 1))).ToArray();
-
     internal static double[] Widen(float[] values) => values.Select(x => (double)x).ToArray();
 
     internal static float[] Narrow(double[] values) => values.Select(x => (float)x).ToArray();
 
-    private ArrayView<T> Upload<T>(T[] values) where T : unmanaged
-    {
-        var buffer = _accelerator.Allocate1D(values);
-        _buffers.Add(buffer);
-        return buffer.View.BaseView;
-    }
-
     private ArrayView<float> Zeros(int length) => Upload(new float[length]);
 
-    private static double[] Download(ArrayView<float> view)
-    {
-        var values = new float[view.Length];
-        view.CopyToCPU(values);
-        return Widen(values);
-    }
+    private static new double[] Download(ArrayView<float> view) => Widen(CpuAcceleratorFixture.Download(view));
 }
