@@ -5,6 +5,7 @@ using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
 using ILGPU.Runtime.OpenCL;
 using SimNpo.Kernels;
+using SimNpo.Kernels.Cpu;
 using SimNpo.Kernels.Ilgpu;
 
 namespace SimNpo.Unlearn;
@@ -19,7 +20,8 @@ public static class Devices
 
     /// <summary>
     /// auto: CUDA, else an OpenCL GPU, else the CPU reference. ilgpu-cpu: ILGPU's CPU accelerator, which simulates a
-    /// GPU thread by thread: for testing only. cpu and reference: the plain CPU reference until a faster CPU path exists.
+    /// GPU thread by thread: for testing only. cpu: the fast CPU path (<see cref="FastCpuOps"/>); reference: the plain CPU
+    /// reference it is verified against.
     /// </summary>
     public static readonly string[] Names = ["auto", "cuda", "opencl", "ilgpu-cpu", "cpu", "reference"];
 
@@ -33,7 +35,8 @@ public static class Devices
         "cuda" => Open(name, AcceleratorType.Cuda, b => b.Cuda()) ?? throw new NotSupportedException("no CUDA device found"),
         "opencl" => Open(name, AcceleratorType.OpenCL, b => b.OpenCL()) ?? throw new NotSupportedException("no OpenCL device found"),
         "ilgpu-cpu" => Open(name, AcceleratorType.CPU, b => b.CPU(CPUDevice.Default))!,
-        "cpu" or "reference" => new ReferenceOps<float>(),
+        "cpu" => new FastCpuOps(),
+        "reference" => new ReferenceOps<float>(),
         _ => throw new NotSupportedException($"device '{name}' is not available (choose one of: {string.Join(", ", Names)})"),
     };
 

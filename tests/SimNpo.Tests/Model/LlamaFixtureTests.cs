@@ -1,4 +1,5 @@
 using SimNpo.Kernels;
+using SimNpo.Kernels.Cpu;
 using SimNpo.Model;
 using SimNpo.Model.SafeTensors;
 using SimNpo.Unlearn.Data;
@@ -65,15 +66,19 @@ public class LlamaFixtureTests
     /// enough for rounding and far below any error of substance (a wrong mask or rotation changes values by O(1)).
     /// </summary>
     [TestCaseSource(nameof(Cases))]
-    public void Float64MatchesPyTorch(string configuration, string objective) => Compare<double>(configuration, objective, 1e-10);
+    public void Float64MatchesPyTorch(string configuration, string objective) => Compare(configuration, objective, 1e-10, new ReferenceOps<double>());
 
     [TestCaseSource(nameof(Cases))]
-    public void Float32MatchesPyTorch(string configuration, string objective) => Compare<float>(configuration, objective, 2e-5);
+    public void Float32MatchesPyTorch(string configuration, string objective) => Compare(configuration, objective, 2e-5, new ReferenceOps<float>());
 
-    private static void Compare<T>(string configuration, string objectiveName, double tolerance) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    /// <summary>The fast CPU path is float32 throughout (its matmuls sum the weight gradient in float32 too): the same 2e-5.</summary>
+    [TestCaseSource(nameof(Cases))]
+    public void FastCpuMatchesPyTorch(string configuration, string objective) => Compare(configuration, objective, 2e-5, new FastCpuOps());
+
+    private static void Compare<T>(string configuration, string objectiveName, double tolerance, IOps<T> ops) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         using var fixture = new Fixture(configuration);
-        using var model = ModelFiles.Load(fixture.Directory, new ReferenceOps<T>());
+        using var model = ModelFiles.Load(fixture.Directory, ops);
         AssertClose(model.ForwardLogits(fixture.Batch).ToArray().Select(double.CreateTruncating).ToArray(), ScoredRows(fixture), tolerance, "logits");
         var scores = model.Forward(fixture.Batch);
         AssertClose(scores.LogProb, fixture.Get("seq_logprob"), tolerance, "seq_logprob");

@@ -1,0 +1,118 @@
+using System.Runtime.CompilerServices;
+
+namespace SimNpo.Kernels.Cpu;
+
+/// <summary>
+/// C[M, N] (+)= A[M, K] · B[K, N] in float32, blocked for the caches as in Goto's GEMM: C is cut into
+/// <see cref="BlockM"/> × <see cref="BlockN"/> blocks, one per parallel task, so every element of C is computed by one
+/// thread summing K in a fixed order (results do not depend on the thread count or schedule). A task walks K in slices of
+/// <see cref="SliceK"/>, packs its slice of A (L2-sized) and of B into its thread's buffers as micro-panels, and runs the
+/// <see cref="MicroKernel"/> over every MR × NR tile, the B micro-panel staying in L1 across the tiles of a column.
+/// </summary>
+internal static unsafe class Gemm
+{
+    private const int BlockM = 16 * MicroKernel.Rows;
+    private const int BlockN = 16 * MicroKernel.Columns;
+    private const int SliceK = 256;
+
+    /// <summary>A matrix read as element (i, j) = Data[i·RowStride + j·ColumnStride]: a transpose swaps the strides.</summary>
+    internal readonly struct Operand(float* data, int rowStride, int columnStride)
+    {
+        public float At(int i, int j) => data[(long)i * rowStride + (long)j * columnStride];
+
+        /// <summary>Whether walking along a row (j) is the contiguous direction, which decides the packing loop order.</summary>
+        public bool RowsAreContiguous => columnStride == 1;
+    }
+
+    /// <summary>c[i·ldc + j] = (accumulate ? c : 0) + Σ_k A(i, k)·B(k, j).</summary>
+    public static void Multiply(float* c, int ldc, Operand a, Operand b, int m, int n, int k, bool accumulate)
+    {
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            if (!accumulate)
+                for (var i = 0; i < m; i++) new Span<float>(c + (long)i * ldc, n).Clear();
+            return;
+        }
+        int blocksN = (n + BlockN - 1) / BlockN, blocks = (m + BlockM - 1) / BlockM * blocksN;
+        Parallel.For(0, blocks, block =>
+        {
+            int m0 = block / blocksN * BlockM, n0 = block % blocksN * BlockN;
+            ComputeBlock(c, ldc, a, b, m0, Math.Min(BlockM, m - m0), n0, Math.Min(BlockN, n - n0), k, accumulate);
+        });
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ComputeBlock(float* c, int ldc, Operand a, Operand b, int m0, int mc, int n0, int nc, int k, bool accumulate)
+    {
+        var buffers = PackBuffers.ForThisThread;
+        for (var k0 = 0; k0 < k; k0 += SliceK)
+        {
+            var kc = Math.Min(SliceK, k - k0);
+            Pack(buffers.A, a, m0, mc, k0, kc, MicroKernel.Rows, transposed: false);
+            Pack(buffers.B, b, n0, nc, k0, kc, MicroKernel.Columns, transposed: true);
+            var overwrite = !accumulate && k0 == 0;
+            for (var j = 0; j < nc; j += MicroKernel.Columns)
+                for (var i = 0; i < mc; i += MicroKernel.Rows)
+                    MicroKernel.Run(kc, buffers.A + i * kc, buffers.B + j * kc, c + (long)(m0 + i) * ldc + n0 + j, ldc,
+                        Math.Min(MicroKernel.Rows, mc - i), Math.Min(MicroKernel.Columns, nc - j), overwrite);
+        }
+    }
+
+    /// <summary>
+    /// Packs extent × kc elements starting at (x0, k0) as panels of width elements along x, each stored k-major
+    /// (panel[kk·width + xx]), padded with zeros past the extent so the micro-kernel never branches. x is the row of A,
+    /// or (transposed) the column of B. The loops run along whichever index is contiguous in the source.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Pack(float* destination, Operand source, int x0, int extent, int k0, int kc, int width, bool transposed)
+    {
+        var alongK = source.RowsAreContiguous != transposed;
+        for (var p = 0; p < extent; p += width)
+        {
+            var panel = destination + p * kc;
+            var valid = Math.Min(width, extent - p);
+            if (valid < width) new Span<float>(panel, kc * width).Clear();
+            if (alongK)
+                for (var xx = 0; xx < valid; xx++)
+                    for (var kk = 0; kk < kc; kk++)
+                        panel[kk * width + xx] = Element(source, x0 + p + xx, k0 + kk, transposed);
+            else
+                for (var kk = 0; kk < kc; kk++)
+                    for (var xx = 0; xx < valid; xx++)
+                        panel[kk * width + xx] = Element(source, x0 + p + xx, k0 + kk, transposed);
+        }
+    }
+
+    private static float Element(Operand source, int x, int k, bool transposed) => transposed ? source.At(k, x) : source.At(x, k);
+
+    /// <summary>
+    /// One thread's packing buffers, allocated on its first GEMM and reused by every later one: pinned arrays, so their
+    /// addresses stay fixed, with the packed data starting on a 64-byte boundary (whole cache lines, aligned vector loads).
+    /// </summary>
+    private sealed class PackBuffers
+    {
+        [ThreadStatic] private static PackBuffers? current;
+
+        private const int AlignmentFloats = 16;
+        private readonly float[] aStorage = GC.AllocateArray<float>(BlockM * SliceK + AlignmentFloats, pinned: true);
+        private readonly float[] bStorage = GC.AllocateArray<float>(BlockN * SliceK + AlignmentFloats, pinned: true);
+
+        private PackBuffers()
+        {
+            A = Aligned(aStorage);
+            B = Aligned(bStorage);
+        }
+
+        public static PackBuffers ForThisThread => current ??= new PackBuffers();
+
+        public float* A { get; }
+        public float* B { get; }
+
+        private static float* Aligned(float[] storage)
+        {
+            var address = (nint)Unsafe.AsPointer(ref storage[0]);
+            return (float*)((address + 63) & ~(nint)63);
+        }
+    }
+}

@@ -1,0 +1,99 @@
+using SimNpo.Kernels;
+using SimNpo.Kernels.Cpu;
+
+namespace SimNpo.Tests.Kernels;
+
+/// <summary>
+/// The packed SGEMM's three products against <see cref="MatMul.Reference"/> run in float64 on the same float32 inputs
+/// (exact products, so the reference is the true value to ~1e-16). Shapes are ragged against the 6×16 micro-tile, and the
+/// last one crosses the 96-row and 256-column blocks and the 256-deep K slice.
+///
+/// Tolerance, per element: a float32 sum of n products (with FMA) in any fixed order, starting from an initial value
+/// c, is off by at most γ_n·(|c| + Σ|a·b|) with γ_n = n·u/(1 − n·u), u = 2⁻²⁴, n counting c as a term; (n + 1)·u bounds
+/// γ_n for n·u ≪ 1. Σ|a·b| is the same product of the absolute values, computed by the reference. A missing, doubled or
+/// misplaced term changes an element by about |a·b|, far above this bound.
+/// </summary>
+public class FastMatMulTests
+{
+    private static readonly object[] Shapes =
+    [
+        new[] { 1, 1, 1 }, new[] { 7, 13, 5 }, new[] { 37, 45, 29 }, new[] { 64, 64, 64 }, new[] { 130, 70, 200 }, new[] { 300, 270, 260 },
+    ];
+
+    [TestCaseSource(nameof(Shapes))]
+    public void ForwardOverwritesWithTheProduct(int[] shape)
+    {
+        var (rows, inDim, outDim) = (shape[0], shape[1], shape[2]);
+        var random = new Random(rows * 7919 + inDim);
+        var (input, weight) = (RandomFloats(random, rows * inDim), RandomFloats(random, outDim * inDim));
+        var output = new float[rows * outDim];
+        Array.Fill(output, float.NaN); // an op that read its output instead of overwriting it would give NaN
+
+        FastMatMul.Forward(output, input, weight, rows, inDim, outDim);
+
+        var expected = new double[rows * outDim];
+        MatMul.Reference.Forward<double>(expected, Widen(input), Widen(weight), rows, inDim, outDim);
+        var magnitude = new double[rows * outDim];
+        MatMul.Reference.Forward<double>(magnitude, Absolute(input), Absolute(weight), rows, inDim, outDim);
+        AssertWithinRounding(output, expected, magnitude, inDim, "output");
+    }
+
+    [TestCaseSource(nameof(Shapes))]
+    public void BackwardAddsBothGradients(int[] shape)
+    {
+        var (rows, inDim, outDim) = (shape[0], shape[1], shape[2]);
+        var random = new Random(rows * 104729 + outDim);
+        var (input, weight, outputGrad) = (RandomFloats(random, rows * inDim), RandomFloats(random, outDim * inDim), RandomFloats(random, rows * outDim));
+        var (inputGrad, weightGrad) = (RandomFloats(random, rows * inDim), RandomFloats(random, outDim * inDim));
+        double[] expectedInputGrad = Widen(inputGrad), expectedWeightGrad = Widen(weightGrad);
+        double[] inputGradMagnitude = Absolute(inputGrad), weightGradMagnitude = Absolute(weightGrad);
+
+        FastMatMul.Backward(inputGrad, weightGrad, outputGrad, input, weight, rows, inDim, outDim);
+
+        MatMul.Reference.Backward<double>(expectedInputGrad, expectedWeightGrad, Widen(outputGrad), Widen(input), Widen(weight), rows, inDim, outDim);
+        MatMul.Reference.Backward<double>(inputGradMagnitude, weightGradMagnitude, Absolute(outputGrad), Absolute(input), Absolute(weight), rows, inDim, outDim);
+        AssertWithinRounding(inputGrad, expectedInputGrad, inputGradMagnitude, outDim + 1, "inputGrad");
+        AssertWithinRounding(weightGrad, expectedWeightGrad, weightGradMagnitude, rows + 1, "weightGrad");
+    }
+
+    /// <summary>Each element is summed by one thread in a fixed order, so a second call reproduces every bit.</summary>
+    [Test]
+    public void RepeatedCallsGiveIdenticalBits()
+    {
+        const int rows = 300, inDim = 270, outDim = 260;
+        var random = new Random(5);
+        var (input, weight, outputGrad) = (RandomFloats(random, rows * inDim), RandomFloats(random, outDim * inDim), RandomFloats(random, rows * outDim));
+        float[][] Run()
+        {
+            var (output, inputGrad, weightGrad) = (new float[rows * outDim], new float[rows * inDim], new float[outDim * inDim]);
+            FastMatMul.Forward(output, input, weight, rows, inDim, outDim);
+            FastMatMul.Backward(inputGrad, weightGrad, outputGrad, input, weight, rows, inDim, outDim);
+            return [output, inputGrad, weightGrad];
+        }
+        var (first, second) = (Run(), Run());
+        for (var i = 0; i < first.Length; i++)
+            Assert.That(second[i].Select(BitConverter.SingleToInt32Bits), Is.EqualTo(first[i].Select(BitConverter.SingleToInt32Bits)));
+    }
+
+    [Test]
+    public void TheCpuDeviceIsTheFastPath()
+    {
+        var ops = SimNpo.Unlearn.Devices.Create("cpu");
+        Assert.That(ops, Is.InstanceOf<FastCpuOps>());
+        Assert.That(ops.Name, Does.StartWith($"cpu ({FastMatMul.InstructionSet}"));
+    }
+
+    private static void AssertWithinRounding(float[] actual, double[] expected, double[] magnitude, int terms, string what)
+    {
+        var unit = Math.ScaleB(1.0, -24);
+        for (var i = 0; i < actual.Length; i++)
+            Assert.That(actual[i], Is.EqualTo(expected[i]).Within((terms + 1) * unit * magnitude[i]), $"{what}[{i}]");
+    }
+
+    private static float[] RandomFloats(Random random, int length) =>
+        Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+
+    private static double[] Widen(float[] values) => values.Select(x => (double)x).ToArray();
+
+    private static double[] Absolute(float[] values) => values.Select(x => Math.Abs((double)x)).ToArray();
+}
