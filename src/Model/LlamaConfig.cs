@@ -60,18 +60,7 @@ public sealed record LlamaConfig
 
     public static LlamaConfig Load(string path)
     {
-        if (!File.Exists(path)) throw new BadInputException(path, "file not found");
-        JsonNode? root;
-        try
-        {
-            root = JsonNode.Parse(File.ReadAllText(path));
-        }
-        catch (JsonException e)
-        {
-            throw new BadInputException(path, $"not valid JSON ({e.Message})", inner: e);
-        }
-        if (root is not JsonObject json) throw new BadInputException(path, "config must be a JSON object");
-        return FromJson(json, path);
+        return FromJson(JsonFile.ReadObject(path), path);
     }
 
     public static LlamaConfig FromJson(JsonObject json, string source)

@@ -56,16 +56,7 @@ public sealed class TrainingOptions
     public JsonObject ConfigFile(ParseResult parse, Command command)
     {
         if (parse.GetValue(Config) is not { } file) return [];
-        JsonNode? root;
-        try
-        {
-            root = JsonNode.Parse(File.ReadAllText(file.FullName));
-        }
-        catch (Exception e) when (e is JsonException or FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new BadInputException(file.FullName, e is JsonException ? $"not valid JSON ({e.Message})" : "file not found", inner: e);
-        }
-        if (root is not JsonObject json) throw new BadInputException(file.FullName, "a config file must be a JSON object");
+        var json = JsonFile.ReadObject(file.FullName);
         var known = command.Options.Select(o => o.Name.TrimStart('-')).ToHashSet();
         foreach (var key in json.Select(pair => pair.Key))
             if (!known.Contains(key)) throw new BadInputException(file.FullName, $"'{key}' is not an option of {command.Name}");

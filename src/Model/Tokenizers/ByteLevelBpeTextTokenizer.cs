@@ -38,7 +38,7 @@ public sealed class ByteLevelBpeTextTokenizer : ITextTokenizer
 
     public static ByteLevelBpeTextTokenizer FromVocabAndMerges(string vocabPath, string mergesPath, int bosId, int eosId)
     {
-        if (ParseJson(vocabPath) is not JsonObject vocab) throw new BadInputException(vocabPath, "vocabulary must be a JSON object of token to id");
+        if (JsonFile.Read(vocabPath) is not JsonObject vocab) throw new BadInputException(vocabPath, "vocabulary must be a JSON object of token to id");
         if (!File.Exists(mergesPath)) throw new BadInputException(mergesPath, "file not found");
         // merges.txt starts with a "#version" line; every other line is one merge "left right".
         var merges = File.ReadLines(mergesPath).Where(line => line.Length > 0 && !line.StartsWith("#version", StringComparison.Ordinal));
@@ -48,7 +48,7 @@ public sealed class ByteLevelBpeTextTokenizer : ITextTokenizer
     /// <summary>The "model" of a tokenizer.json of type BPE with a ByteLevel pre-tokenizer; added tokens become special tokens.</summary>
     public static ByteLevelBpeTextTokenizer FromTokenizerJson(string path, int bosId, int eosId)
     {
-        if (ParseJson(path) is not JsonObject root) throw new BadInputException(path, "tokenizer.json must be a JSON object");
+        if (JsonFile.Read(path) is not JsonObject root) throw new BadInputException(path, "tokenizer.json must be a JSON object");
         if (root["model"] is not JsonObject model) throw new BadInputException(path, "missing object 'model'");
         var type = model["type"]?.GetValueKind() == JsonValueKind.String ? model["type"]!.GetValue<string>() : null;
         if (type != "BPE") throw new BadInputException(path, $"model.type '{type}' is not supported (only BPE)");
@@ -89,19 +89,6 @@ public sealed class ByteLevelBpeTextTokenizer : ITextTokenizer
             PreTokenizer = new RegexPreTokenizer(new Regex(pattern, RegexOptions.Compiled), specialTokens),
         });
         return new ByteLevelBpeTextTokenizer(tokenizer, vocabSize, bosId, eosId);
-    }
-
-    private static JsonNode? ParseJson(string path)
-    {
-        if (!File.Exists(path)) throw new BadInputException(path, "file not found");
-        try
-        {
-            return JsonNode.Parse(File.ReadAllText(path));
-        }
-        catch (JsonException e)
-        {
-            throw new BadInputException(path, $"not valid JSON ({e.Message})", inner: e);
-        }
     }
 
     private static Dictionary<string, int> ReadVocabulary(JsonObject vocab, string source)

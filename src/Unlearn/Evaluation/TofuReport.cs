@@ -92,16 +92,7 @@ public sealed record TofuReport
     /// </summary>
     public static double[] ReadForgetTruthRatios(string path, string forgetSet, int itemCount)
     {
-        if (!File.Exists(path)) throw new BadInputException(path, "file not found");
-        JsonNode? root;
-        try
-        {
-            root = JsonNode.Parse(File.ReadAllText(path));
-        }
-        catch (JsonException e)
-        {
-            throw new BadInputException(path, $"not valid JSON ({e.Message})", inner: e);
-        }
+        var root = JsonFile.Read(path);
         var reportedSet = root?["config"]?["forget_set"]?.GetValue<string>();
         if (reportedSet != forgetSet) throw new BadInputException(path, $"the results are for forget set '{reportedSet}', not '{forgetSet}'");
         var forget = (root!["splits"] as JsonArray)?.FirstOrDefault(s => s?["name"]?.GetValue<string>() == TofuSplit.ForgetName);

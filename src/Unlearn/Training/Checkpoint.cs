@@ -64,15 +64,7 @@ public static class Checkpoint
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var statePath = Path.Combine(checkpoint, StateFileName);
-        JsonObject state;
-        try
-        {
-            state = JsonNode.Parse(File.ReadAllText(statePath)) as JsonObject ?? throw new BadInputException(statePath, "not a JSON object");
-        }
-        catch (JsonException e)
-        {
-            throw new BadInputException(statePath, $"not valid JSON ({e.Message})", inner: e);
-        }
+        var state = JsonFile.ReadObject(statePath);
         if (state["step"] is not JsonValue stepValue || !stepValue.TryGetValue<int>(out var step) || step < 1)
             throw new BadInputException(statePath, "missing or invalid 'step'");
         var saved = state["settings"]?.ToJsonString();
