@@ -25,7 +25,7 @@ public static class ModelFiles
         var model = new LlamaModel<T>(config, ops);
         try
         {
-            LoadWeights(model, directory);
+            ReadWeights(model, directory);
             return model;
         }
         catch
@@ -38,8 +38,13 @@ public static class ModelFiles
     /// <summary>Reads a directory's weights into an existing model of the same configuration (resuming from a checkpoint).</summary>
     public static void LoadWeights<T>(LlamaModel<T> model, string directory) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var config = LoadConfig(directory);
-        if (config != model.Config) throw new BadInputException(Path.Combine(directory, ConfigFileName), "the configuration differs from the model's");
+        if (LoadConfig(directory) != model.Config) throw new BadInputException(Path.Combine(directory, ConfigFileName), "the configuration differs from the model's");
+        ReadWeights(model, directory);
+    }
+
+    /// <summary>Fills the model's parameter buffer from the directory's safetensors, checking names and shapes against its layout.</summary>
+    private static void ReadWeights<T>(LlamaModel<T> model, string directory) where T : unmanaged, IFloatingPointIeee754<T>
+    {
         using var checkpoint = SafeTensorsCheckpoint.Open(directory);
         var expected = model.Layout.ByName;
         foreach (var name in checkpoint.Tensors.Keys)
