@@ -188,7 +188,7 @@ public static class LogSoftmaxAtLabels
             var hotColumn = label - firstColumn;
             var (lse, g) = (logSumExp[row], logProbGrad[row]);
             for (var j = Group.IdxX; j < width; j += Group.DimX)
-                logitsGrad[start + j] = label < 0 ? 0 : g * ((j == hotColumn ? 1 : 0) - XMath.Exp(logits[start + j] - lse));
+                logitsGrad[start + j] = label < 0 ? 0 : g * ((j == hotColumn ? 1f : 0f) - XMath.Exp(logits[start + j] - lse));
         }
     }
 }

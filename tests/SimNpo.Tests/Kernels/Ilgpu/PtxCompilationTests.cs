@@ -1,10 +1,12 @@
 using System.Reflection;
+using System.Text.RegularExpressions;
 using ILGPU;
 using ILGPU.Backends.EntryPoints;
 using ILGPU.Backends.PTX;
 using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
 using SimNpo.Kernels;
+using SimNpo.Kernels.Ilgpu;
 
 namespace SimNpo.Tests.Kernels.Ilgpu;
 
@@ -12,15 +14,23 @@ namespace SimNpo.Tests.Kernels.Ilgpu;
 /// Every kernel of every op's nested Ilgpu class compiles to PTX for sm_90 (H100), without a GPU: what the CPU
 /// simulator accepts but CUDA would not (a construct the PTX backend lacks, an intrinsic that needs EnableAlgorithms)
 /// fails here, in CI, rather than on the first GPU run.
+/// It also guards against an ILGPU 1.5.3 PTX miscompilation seen on an H100: an int-valued conditional converted to float,
+/// `(j == hot ? 1 : 0) - p`, was emitted as `selp.b32 %f, 0f00000001, 0f00000000`, the integer's bits taken as a float
+/// (1.4e-45 instead of 1), silently dropping the one-hot term of the loss gradient. The CPU simulator runs the .NET code
+/// and cannot see it; no kernel has a reason for a denormal float immediate, so any in the PTX is that bug.
 /// </summary>
-public class PtxCompilationTests
+public partial class PtxCompilationTests
 {
+    /// <summary>A float immediate 0fSEEMMMMM with a zero exponent field: ±0 or a denormal.</summary>
+    [GeneratedRegex(@"\b0f[08]0[0-7][0-9A-F]{5}\b")]
+    private static partial Regex ZeroExponentFloatImmediate();
+
     public static IEnumerable<TestCaseData> Kernels() =>
         from type in typeof(IOps<>).Assembly.GetTypes()
-        where type.Name == "Ilgpu" && type.DeclaringType is not null
+        where type.Name == "Ilgpu" && type.DeclaringType is not null || type.Namespace == typeof(IlgpuOps).Namespace
         from method in type.GetMethods(BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public | BindingFlags.DeclaredOnly)
-        where method.Name.EndsWith("Kernel", StringComparison.Ordinal)
-        select new TestCaseData(method).SetArgDisplayNames($"{type.DeclaringType!.Name}.{method.Name}");
+        where method.Name.EndsWith("Kernel", StringComparison.Ordinal) && method.ReturnType == typeof(void) && !method.IsGenericMethodDefinition
+        select new TestCaseData(method).SetArgDisplayNames($"{(type.Name == "Ilgpu" ? type.DeclaringType!.Name : type.Name)}.{method.Name}");
 
     [TestCaseSource(nameof(Kernels))]
     public void CompilesToPtx(MethodInfo kernel)
@@ -32,5 +42,8 @@ public class PtxCompilationTests
         var compiled = (PTXCompiledKernel)backend.Compile(entry, default);
         // ILGPU 1.5.3 writes sm_80 code for sm_90 (the driver runs it as is); what matters is that an entry came out.
         Assert.That(compiled.PTXAssembly, Does.Contain(".entry "));
+        var denormals = ZeroExponentFloatImmediate().Matches(compiled.PTXAssembly).Select(m => m.Value)
+            .Where(value => value is not ("0f00000000" or "0f80000000")).ToArray();
+        Assert.That(denormals, Is.Empty, "float immediates that are integer bits: write the constants as floats (1f, not 1)");
     }
 }
