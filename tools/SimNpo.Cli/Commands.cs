@@ -18,5 +18,6 @@ public static class Commands
         EvalCommand.Create(),
         RelearnCommand.Create(),
         TofuCommand.Create(),
+        ProfileCommand.Create(),
     ];
 }
