@@ -26,7 +26,7 @@ public sealed class SyntheticStep : IDisposable
         var model = new LlamaModel<float>(config, ops);
         try
         {
-            ModelInitializer.Randomize(model, seed);
+            ModelInitializer.RandomizeUniform(model, seed);
         }
         catch
         {
