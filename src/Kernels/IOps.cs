@@ -27,6 +27,12 @@ public interface IOps<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     DeviceBuffer<int> AllocateInts(int length);
 
+    /// <summary>
+    /// Waits until every op queued so far has finished. Device backends launch kernels asynchronously, so a timer
+    /// must synchronize before reading the clock; the CPU backends run each op to completion and do nothing here.
+    /// </summary>
+    void Synchronize();
+
     void Zero(View<T> x);
 
     void Copy(View<T> destination, View<T> source);

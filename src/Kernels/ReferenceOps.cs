@@ -15,6 +15,8 @@ public sealed class ReferenceOps<T> : IOps<T> where T : unmanaged, IFloatingPoin
 
     public DeviceBuffer<int> AllocateInts(int length) => new HostBuffer<int>(length);
 
+    public void Synchronize() { }
+
     void IOps<T>.Zero(View<T> x) => x.Span.Clear();
 
     void IOps<T>.Copy(View<T> destination, View<T> source)

@@ -14,6 +14,8 @@ public sealed class FastCpuOps : IOps<float>
 
     public DeviceBuffer<int> AllocateInts(int length) => reference.AllocateInts(length);
 
+    public void Synchronize() { }
+
     public void MatMul(View<float> output, View<float> input, View<float> weight, int rows, int inDim, int outDim) =>
         FastMatMul.Forward(HostMemory(output), HostMemory(input), HostMemory(weight), rows, inDim, outDim);
 

@@ -81,6 +81,8 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
 
     public DeviceBuffer<int> AllocateInts(int length) => new IlgpuBuffer<int>(Accelerator, length, Allocated);
 
+    public void Synchronize() => Accelerator.Synchronize();
+
     void IOps<float>.Zero(View<float> x) => x.ArrayView().MemSetToZero();
 
     void IOps<float>.Copy(View<float> destination, View<float> source)

@@ -9,8 +9,9 @@ namespace SimNpo.Unlearn.Training;
 
 /// <summary>
 /// torch.optim.AdamW over all of a model's parameters as one group (decay on every parameter), preceded by
-/// torch.nn.utils.clip_grad_norm_ on the global gradient norm. Both moments live in one buffer of the model's backend,
-/// [first moment | second moment], each in <see cref="ParameterLayout"/> order like the parameters.
+/// torch.nn.utils.clip_grad_norm_ on the global gradient norm. Each moment is a buffer of the model's backend in
+/// <see cref="ParameterLayout"/> order like the parameters (two buffers, not one: a model of a billion parameters has
+/// moments that together pass the 2³¹ elements one buffer holds).
 /// </summary>
 public sealed class AdamWOptimizer<T> : IDisposable where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -23,7 +24,8 @@ public sealed class AdamWOptimizer<T> : IDisposable where T : unmanaged, IFloati
     private const double ClipNormEpsilon = 1e-6;
 
     private readonly LlamaModel<T> _model;
-    private readonly DeviceBuffer<T> _moments;
+    private readonly DeviceBuffer<T> _firstMoment;
+    private readonly DeviceBuffer<T> _secondMoment;
 
     public AdamWOptimizer(LlamaModel<T> model, AdamWSettings settings)
     {
@@ -31,10 +33,12 @@ public sealed class AdamWOptimizer<T> : IDisposable where T : unmanaged, IFloati
         _model = model;
         Settings = settings;
         var count = model.Layout.TotalLength;
-        _moments = model.Ops.Allocate(checked(2 * count));
-        FirstMoment = _moments.All.Slice(0, count);
-        SecondMoment = _moments.All.Slice(count, count);
-        model.Ops.Zero(_moments.All);
+        _firstMoment = model.Ops.Allocate(count);
+        _secondMoment = model.Ops.Allocate(count);
+        FirstMoment = _firstMoment.All;
+        SecondMoment = _secondMoment.All;
+        model.Ops.Zero(FirstMoment);
+        model.Ops.Zero(SecondMoment);
     }
 
     public AdamWSettings Settings { get; }
@@ -109,7 +113,11 @@ public sealed class AdamWOptimizer<T> : IDisposable where T : unmanaged, IFloati
         StepCount = step;
     }
 
-    public void Dispose() => _moments.Dispose();
+    public void Dispose()
+    {
+        _firstMoment.Dispose();
+        _secondMoment.Dispose();
+    }
 
     private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 

@@ -1,0 +1,72 @@
+using SimNpo.Model;
+
+namespace SimNpo.Unlearn.Performance;
+
+/// <summary>A model shape to measure with, and the batch it runs by default.</summary>
+public sealed record BenchmarkShape(string Name, LlamaConfig Config, int BatchSize, int SequenceLength)
+{
+    public int Tokens => BatchSize * SequenceLength;
+}
+
+/// <summary>
+/// Named model shapes for profiling and benchmarks, with random weights: no download needed. The first four are the
+/// llama2.c TinyStories models (stories260K, stories15M, stories42M as "mid", stories110M: tied embeddings, RMSNorm eps
+/// 1e-5, RoPE theta 10000, one kv head per head except stories260K); "1B" is Llama-3.2-1B's config.json.
+/// Default batches are sized for a CPU step of seconds, not minutes: 8 × 512 (stories260K), 8 × 256 (15M), 8 × 256 (mid),
+/// 4 × 512 (110M), 1 × 512 (1B, whose activations for more rows pass the 2³¹ elements one buffer holds).
+/// </summary>
+public static class BenchmarkModels
+{
+    public static readonly BenchmarkShape[] All =
+    [
+        new("stories260K", Stories(dim: 64, ffn: 172, layers: 5, heads: 8, kvHeads: 4, vocab: 512, maxPositions: 512), 8, 512),
+        new("15M", Stories(dim: 288, ffn: 768, layers: 6, heads: 6, kvHeads: 6, vocab: 32000, maxPositions: 256), 8, 256),
+        new("mid", Stories(dim: 512, ffn: 1376, layers: 8, heads: 8, kvHeads: 8, vocab: 32000, maxPositions: 1024), 8, 256),
+        new("110M", Stories(dim: 768, ffn: 2048, layers: 12, heads: 12, kvHeads: 12, vocab: 32000, maxPositions: 1024), 4, 512),
+        new("1B", Llama32OneB(), 1, 512),
+    ];
+
+    public static IEnumerable<string> Names => All.Select(shape => shape.Name);
+
+    /// <summary>The named shape, its batch and sequence length replaced where given (<see cref="SyntheticStep"/> checks them).</summary>
+    public static BenchmarkShape Get(string name, int? batchSize = null, int? sequenceLength = null)
+    {
+        var shape = All.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase))
+            ?? throw new ArgumentException($"unknown model shape '{name}' (choose one of: {string.Join(", ", Names)})");
+        return shape with { BatchSize = batchSize ?? shape.BatchSize, SequenceLength = sequenceLength ?? shape.SequenceLength };
+    }
+
+    private static LlamaConfig Stories(int dim, int ffn, int layers, int heads, int kvHeads, int vocab, int maxPositions) => new()
+    {
+        HiddenSize = dim,
+        IntermediateSize = ffn,
+        NumHiddenLayers = layers,
+        NumAttentionHeads = heads,
+        NumKeyValueHeads = kvHeads,
+        HeadDim = dim / heads,
+        VocabSize = vocab,
+        RmsNormEps = 1e-5,
+        RopeTheta = 10000,
+        TieWordEmbeddings = true,
+        MaxPositionEmbeddings = maxPositions,
+    };
+
+    /// <summary>meta-llama/Llama-3.2-1B's config.json.</summary>
+    private static LlamaConfig Llama32OneB() => new()
+    {
+        HiddenSize = 2048,
+        IntermediateSize = 8192,
+        NumHiddenLayers = 16,
+        NumAttentionHeads = 32,
+        NumKeyValueHeads = 8,
+        HeadDim = 64,
+        VocabSize = 128256,
+        RmsNormEps = 1e-5,
+        RopeTheta = 500000,
+        RopeScaling = new Llama3RopeScaling(Factor: 32, LowFrequencyFactor: 1, HighFrequencyFactor: 4, OriginalMaxPositionEmbeddings: 8192),
+        TieWordEmbeddings = true,
+        MaxPositionEmbeddings = 131072,
+        BosTokenId = 128000,
+        EosTokenId = 128001,
+    };
+}
