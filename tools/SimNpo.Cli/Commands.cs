@@ -18,5 +18,7 @@ public static class Commands
         EvalCommand.Create(),
         RelearnCommand.Create(),
         TofuCommand.Create(),
+        BenchCommand.Create(),
+        BenchCommand.CreateWorker(),
     ];
 }

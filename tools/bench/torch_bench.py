@@ -22,7 +22,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import resource
 import sys
 import time
@@ -201,11 +200,21 @@ def loaded_blas():
         return "unknown"
 
 
+def peak_resident_bytes():
+    """VmHWM: getrusage's ru_maxrss would do, but Linux carries it across fork and exec, so a worker started by a large
+    parent (simnpo bench after its peak measurements) would report the parent's peak instead of its own."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
 def peak_memory(device):
     if device.type == "cuda":
         return {"cuda_max_allocated_bytes": torch.cuda.max_memory_allocated(device),
                 "cuda_max_reserved_bytes": torch.cuda.max_memory_reserved(device)}
-    return {"peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}  # Linux reports KiB
+    return {"peak_rss_bytes": peak_resident_bytes()}
 
 
 def main():
@@ -242,8 +251,8 @@ def main():
     def measure_round():
         return {name: units * repeats / timer.time(work, repeats) for name, work, units, repeats in calibrated}
 
-    meta = {"suite": a.suite, "torch": torch.__version__, "blas": loaded_blas(), "threads": torch.get_num_threads(),
-            "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
+    meta = {"torch": torch.__version__, "blas": loaded_blas(), "threads": torch.get_num_threads(),
+            "device": f"cuda ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "cpu",
             "attention": "sdpa" if hasattr(F, "scaled_dot_product_attention") else "explicit"}
     emit = lambda obj: print(json.dumps(obj), flush=True)
     if a.serve:
@@ -260,7 +269,7 @@ def main():
         middle = len(values) // 2
         median = values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
         summary[name] = {"median": median, "min": values[0], "max": values[-1]}
-    emit({**meta, "rounds": rounds, "summary": summary, "memory": peak_memory(device)})
+    emit({"suite": a.suite, **meta, "rounds": rounds, "summary": summary, "memory": peak_memory(device)})
 
 
 if __name__ == "__main__":

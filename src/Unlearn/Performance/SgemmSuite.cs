@@ -23,31 +23,36 @@ public static class SgemmSuite
 
     public static string BackwardFigure(MatMulShape shape) => $"backward {shape} GFLOP/s";
 
-    /// <summary>The square sizes, then each model's layer shapes; a shape met again only adds to its "used by".</summary>
+    /// <summary>
+    /// The square sizes, then each model's layer shapes; a shape met again only adds to its "used by"
+    /// ("square; 15M q, o, k, v").
+    /// </summary>
     public static IReadOnlyList<SgemmCase> Cases(IEnumerable<int> squareSizes, IEnumerable<BenchmarkShape> models)
     {
-        var uses = new Dictionary<MatMulShape, List<string>>();
-        void Use(MatMulShape shape, string use)
+        var uses = new Dictionary<MatMulShape, List<(string Source, string Layer)>>();
+        void Use(MatMulShape shape, string source, string layer)
         {
             if (!uses.TryGetValue(shape, out var list)) uses[shape] = list = [];
-            if (!list.Contains(use)) list.Add(use);
+            if (!list.Contains((source, layer))) list.Add((source, layer));
         }
         foreach (var size in squareSizes)
         {
             if (size < 1) throw new ArgumentException($"sgemm sizes must be positive, got {size}");
-            Use(new MatMulShape(size, size, size), "square");
+            Use(new MatMulShape(size, size, size), "square", "");
         }
         foreach (var model in models)
         {
             var (c, rows) = (model.Config, model.Tokens);
-            Use(new MatMulShape(rows, c.HiddenSize, c.QueryWidth), $"{model.Name} q");
-            Use(new MatMulShape(rows, c.HiddenSize, c.KvWidth), $"{model.Name} k, v");
-            Use(new MatMulShape(rows, c.QueryWidth, c.HiddenSize), $"{model.Name} o");
-            Use(new MatMulShape(rows, c.HiddenSize, c.IntermediateSize), $"{model.Name} gate, up");
-            Use(new MatMulShape(rows, c.IntermediateSize, c.HiddenSize), $"{model.Name} down");
-            Use(new MatMulShape(rows, c.HiddenSize, c.VocabSize), $"{model.Name} output");
+            Use(new MatMulShape(rows, c.HiddenSize, c.QueryWidth), model.Name, "q");
+            Use(new MatMulShape(rows, c.HiddenSize, c.KvWidth), model.Name, "k, v");
+            Use(new MatMulShape(rows, c.QueryWidth, c.HiddenSize), model.Name, "o");
+            Use(new MatMulShape(rows, c.HiddenSize, c.IntermediateSize), model.Name, "gate, up");
+            Use(new MatMulShape(rows, c.IntermediateSize, c.HiddenSize), model.Name, "down");
+            Use(new MatMulShape(rows, c.HiddenSize, c.VocabSize), model.Name, "output");
         }
-        return uses.Select(u => new SgemmCase(u.Key, string.Join("; ", u.Value))).ToArray();
+        static string Describe(List<(string Source, string Layer)> list) => string.Join("; ",
+            list.GroupBy(u => u.Source).Select(g => $"{g.Key} {string.Join(", ", g.Select(u => u.Layer))}".Trim()));
+        return uses.Select(u => new SgemmCase(u.Key, Describe(u.Value))).ToArray();
     }
 
     /// <summary>

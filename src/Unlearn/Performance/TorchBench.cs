@@ -29,6 +29,17 @@ public sealed class TorchBench
     public int Threads { get; }
     public string Version { get; }
 
+    /// <summary>The script in the checkout: looked for above the current directory, then above the executable's.</summary>
+    public static string FindScript()
+    {
+        static IEnumerable<string> SelfAndParents(string? directory)
+        {
+            for (; directory is not null; directory = Path.GetDirectoryName(directory)) yield return directory;
+        }
+        return SelfAndParents(Directory.GetCurrentDirectory()).Concat(SelfAndParents(AppContext.BaseDirectory))
+            .Select(directory => Path.Combine(directory, ScriptPath)).FirstOrDefault(File.Exists) ?? ScriptPath;
+    }
+
     /// <summary>Checks that the script is there and that the Python imports torch; the errors say what to install.</summary>
     public static TorchBench Open(string python, string script, string device, int threads)
     {
