@@ -251,7 +251,7 @@ def main():
     def measure_round():
         return {name: units * repeats / timer.time(work, repeats) for name, work, units, repeats in calibrated}
 
-    meta = {"torch": torch.__version__, "blas": loaded_blas(), "threads": torch.get_num_threads(),
+    meta = {"torch": torch.__version__, "blas": "cuBLAS" if device.type == "cuda" else loaded_blas(), "threads": torch.get_num_threads(),
             "device": f"cuda ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "cpu",
             "attention": "sdpa" if hasattr(F, "scaled_dot_product_attention") else "explicit"}
     emit = lambda obj: print(json.dumps(obj), flush=True)

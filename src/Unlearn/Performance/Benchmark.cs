@@ -3,6 +3,7 @@ using SimNpo.Kernels;
 using SimNpo.Kernels.Cpu;
 using SimNpo.Kernels.Ilgpu;
 using SimNpo.Model;
+using RoundFigures = System.Collections.Generic.List<System.Collections.Generic.IReadOnlyDictionary<string, double>>;
 
 namespace SimNpo.Unlearn.Performance;
 
@@ -83,7 +84,8 @@ public sealed class Benchmark(BenchSettings settings, IOps<float> ops, Func<Benc
         using var pytorch = torch?.Step(shape, settings.MinSeconds);
         _torchInfo ??= TorchInfo(pytorch);
         var (ours, theirs) = Alternate($"step {shape.Name}", simnpo, pytorch);
-        var flops = StepFlops.Of(shape.Config, shape.BatchSize, shape.SequenceLength, shape.BatchSize * (shape.SequenceLength - SyntheticStep.PromptLength));
+        var scored = shape.BatchSize * (shape.SequenceLength - SyntheticStep.PromptLength);
+        var flops = StepFlops.Of(shape.Config, shape.BatchSize, shape.SequenceLength, scored);
         var tokensAtPeak = peak.Gflops * 1e9 / (flops / shape.Tokens);
         return new StepResult(shape.Name, shape.BatchSize, shape.SequenceLength, new ParameterLayout(shape.Config).TotalLength, flops,
             Compare(StepSuite.Figure, ours, theirs, tokensAtPeak), simnpo.Finish(), pytorch?.Finish());
@@ -92,10 +94,9 @@ public sealed class Benchmark(BenchSettings settings, IOps<float> ops, Func<Benc
     private IReadOnlyDictionary<string, string>? TorchInfo(WorkerProcess? pytorch) =>
         pytorch is null ? null : new Dictionary<string, string>(pytorch.Info) { ["python"] = torch!.Python };
 
-    private (List<IReadOnlyDictionary<string, double>> Ours, List<IReadOnlyDictionary<string, double>>? Theirs) Alternate(
-        string what, IBenchRounds simnpo, IBenchRounds? pytorch)
+    private (RoundFigures Ours, RoundFigures? Theirs) Alternate(string what, IBenchRounds simnpo, IBenchRounds? pytorch)
     {
-        var (ours, theirs) = (new List<IReadOnlyDictionary<string, double>>(), pytorch is null ? null : new List<IReadOnlyDictionary<string, double>>());
+        var (ours, theirs) = (new RoundFigures(), pytorch is null ? null : new RoundFigures());
         for (var round = 1; round <= settings.Rounds; round++)
         {
             progress.WriteLine($"bench: {what}: round {round}/{settings.Rounds}");
@@ -105,9 +106,9 @@ public sealed class Benchmark(BenchSettings settings, IOps<float> ops, Func<Benc
         return (ours, theirs);
     }
 
-    private static Comparison Compare(string figure, List<IReadOnlyDictionary<string, double>> ours, List<IReadOnlyDictionary<string, double>>? theirs, double atPeak)
+    private static Comparison Compare(string figure, RoundFigures ours, RoundFigures? theirs, double atPeak)
     {
-        static double[] Values(List<IReadOnlyDictionary<string, double>> rounds, string figure, string side) =>
+        static double[] Values(RoundFigures rounds, string figure, string side) =>
             rounds.Select(r => r.TryGetValue(figure, out var value) ? value : throw new IOException($"the {side} side reported no '{figure}'")).ToArray();
         return new Comparison(figure, Values(ours, figure, "SimNpo"), theirs is null ? null : Values(theirs, figure, "PyTorch"), atPeak);
     }
