@@ -18,6 +18,7 @@ public static class Commands
         EvalCommand.Create(),
         RelearnCommand.Create(),
         TofuCommand.Create(),
+        ProfileCommand.Create(),
         BenchCommand.Create(),
         BenchCommand.CreateWorker(),
     ];

@@ -27,28 +27,36 @@ public sealed class SyntheticStep : IDisposable
         try
         {
             ModelInitializer.Randomize(model, seed);
-            return new SyntheticStep(model, batchSize, sequenceLength, seed, learningRate);
         }
         catch
         {
             model.Dispose();
             throw;
         }
+        return new SyntheticStep(model, batchSize, sequenceLength, seed, learningRate);
     }
 
-    /// <summary>Steps on the given model (random or loaded), which this now owns.</summary>
+    /// <summary>Steps on the given model (random or loaded), which this now owns, also when it refuses the batch.</summary>
     public SyntheticStep(LlamaModel<float> model, int batchSize, int sequenceLength, int seed, double learningRate = 1e-5)
     {
-        Check(model.Config, batchSize, sequenceLength);
         _model = model;
-        BatchSize = batchSize;
-        SequenceLength = sequenceLength;
-        // SimNPO on the forget term alone: the retain term would be a second forward and backward of the same shape.
-        _settings = new TrainingSettings { Method = "simnpo", RetainWeight = 0, LearningRate = learningRate, MaxLength = sequenceLength };
-        var data = new TrainingData(RandomExamples(model.Config.VocabSize, batchSize, sequenceLength, seed), []);
-        _forgetIndices = Enumerable.Range(0, batchSize).ToArray();
-        _loss = new MicroBatchLoss<float>(_settings, data, reference: null, klReference: null);
-        _optimizer = new AdamWOptimizer<float>(model, new AdamWSettings(WeightDecay: _settings.WeightDecay, MaxGradNorm: _settings.MaxGradNorm));
+        try
+        {
+            Check(model.Config, batchSize, sequenceLength);
+            BatchSize = batchSize;
+            SequenceLength = sequenceLength;
+            // SimNPO on the forget term alone: the retain term would be a second forward and backward of the same shape.
+            _settings = new TrainingSettings { Method = "simnpo", RetainWeight = 0, LearningRate = learningRate, MaxLength = sequenceLength };
+            var data = new TrainingData(RandomExamples(model.Config.VocabSize, batchSize, sequenceLength, seed), []);
+            _forgetIndices = Enumerable.Range(0, batchSize).ToArray();
+            _loss = new MicroBatchLoss<float>(_settings, data, reference: null, klReference: null);
+            _optimizer = new AdamWOptimizer<float>(model, new AdamWSettings(WeightDecay: _settings.WeightDecay, MaxGradNorm: _settings.MaxGradNorm));
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
     }
 
     public LlamaModel<float> Model => _model;
