@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using SimNpo.Model.IO;
 using SimNpo.Unlearn.Evaluation;
 
@@ -10,20 +11,22 @@ namespace SimNpo.Unlearn.Performance;
 /// One figure on both sides: its values per round, their spreads, and the per-round ratio SimNpo / PyTorch.
 /// AtPeak is the figure's value at the machine's measured float32 peak (for tokens/s: peak FLOP/s over FLOPs per token).
 /// </summary>
-public sealed record Comparison(string Figure, IReadOnlyList<double> SimNpoRounds, IReadOnlyList<double>? TorchRounds, double AtPeak)
+public sealed record Comparison(string Figure, [property: JsonPropertyName("simnpo_rounds")] IReadOnlyList<double> SimNpoRounds, IReadOnlyList<double>? TorchRounds, double AtPeak)
 {
+    [JsonPropertyName("simnpo")]
     public Spread SimNpo => Spread.Of([.. SimNpoRounds]);
     public Spread? Torch => TorchRounds is null ? null : Spread.Of([.. TorchRounds]);
     public Spread? Ratio => TorchRounds is null ? null : Spread.OfRatios(SimNpoRounds, TorchRounds);
+    [JsonPropertyName("simnpo_percent_of_peak")]
     public double SimNpoPercentOfPeak => 100 * SimNpo.Median / AtPeak;
     public double? TorchPercentOfPeak => Torch is { } torch ? 100 * torch.Median / AtPeak : null;
 }
 
-public sealed record SgemmResult(string Shape, string UsedBy, Comparison MatMul, Comparison Backward);
+public sealed record SgemmResult(string Shape, string UsedBy, [property: JsonPropertyName("matmul")] Comparison MatMul, Comparison Backward);
 
 /// <summary>One model shape's step: its size, throughput, and each side's peak memory by kind (see <see cref="PeakMemory"/>).</summary>
 public sealed record StepResult(string Shape, int BatchSize, int SequenceLength, long Parameters, double FlopsPerStep, Comparison TokensPerSecond,
-    IReadOnlyDictionary<string, long> SimNpoMemory, IReadOnlyDictionary<string, long>? TorchMemory);
+    [property: JsonPropertyName("simnpo_memory")] IReadOnlyDictionary<string, long> SimNpoMemory, IReadOnlyDictionary<string, long>? TorchMemory);
 
 /// <summary>A `simnpo bench` run as docs/results/bench-&lt;device&gt;-&lt;date&gt;.json holds it, with a Markdown twin.</summary>
 public sealed record BenchReport

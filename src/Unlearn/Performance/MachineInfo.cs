@@ -1,9 +1,10 @@
 using System.Runtime.InteropServices;
+using System.Text.Json.Serialization;
 
 namespace SimNpo.Unlearn.Performance;
 
 /// <summary>What a benchmark ran on, as its results file records it.</summary>
-public sealed record MachineInfo(string Cpu, int Cores, string Os, string DotNet)
+public sealed record MachineInfo(string Cpu, int Cores, string Os, [property: JsonPropertyName("dotnet")] string DotNet)
 {
     public static MachineInfo Current() =>
         new(CpuModel(), Environment.ProcessorCount, RuntimeInformation.OSDescription, RuntimeInformation.FrameworkDescription);

@@ -39,13 +39,13 @@ public class BenchReportTests
         Assert.That(json["command_line"]!.GetValue<string>(), Is.EqualTo("simnpo bench --rounds 3"));
         Assert.That(json["machine"]!["cpu"]!.GetValue<string>(), Is.EqualTo("Test CPU 9000"));
         Assert.That(json["peak"]!["gflops"]!.GetValue<double>(), Is.EqualTo(1000));
-        var matMul = json["sgemm"]![0]!["mat_mul"]!;
-        Assert.That(matMul["sim_npo"]!["median"]!.GetValue<double>(), Is.EqualTo(450));
+        var matMul = json["sgemm"]![0]!["matmul"]!;
+        Assert.That(matMul["simnpo"]!["median"]!.GetValue<double>(), Is.EqualTo(450));
         Assert.That(matMul["torch"]!["median"]!.GetValue<double>(), Is.EqualTo(900));
         Assert.That(matMul["ratio"]!["median"]!.GetValue<double>(), Is.EqualTo(0.5));
-        Assert.That(matMul["sim_npo_percent_of_peak"]!.GetValue<double>(), Is.EqualTo(45));
+        Assert.That(matMul["simnpo_percent_of_peak"]!.GetValue<double>(), Is.EqualTo(45));
         var step = json["steps"]![0]!;
-        Assert.That(step["tokens_per_second"]!["sim_npo_rounds"]!.AsArray().Select(v => v!.GetValue<double>()), Is.EqualTo(new[] { 1000.0, 1200, 1100 }));
+        Assert.That(step["tokens_per_second"]!["simnpo_rounds"]!.AsArray().Select(v => v!.GetValue<double>()), Is.EqualTo(new[] { 1000.0, 1200, 1100 }));
         Assert.That(step["torch_memory"]![PeakMemory.ResidentKey]!.GetValue<long>(), Is.EqualTo(900L << 20));
         Assert.That(File.ReadAllText(path), Is.EqualTo(Report(withTorch: true).ToMarkdown()));
     }
