@@ -19,5 +19,7 @@ public static class Commands
         RelearnCommand.Create(),
         TofuCommand.Create(),
         ProfileCommand.Create(),
+        BenchCommand.Create(),
+        BenchCommand.CreateWorker(),
     ];
 }

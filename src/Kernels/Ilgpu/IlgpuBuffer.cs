@@ -5,17 +5,21 @@ namespace SimNpo.Kernels.Ilgpu;
 
 /// <summary>
 /// A buffer in an accelerator's memory, zeroed like a new host array; host copies go through sub-views, so a view's
-/// upload touches only its range.
+/// upload touches only its range. Its bytes count in <paramref name="allocated"/> until it is disposed.
 /// </summary>
 public sealed class IlgpuBuffer<T> : DeviceBuffer<T> where T : unmanaged
 {
     private readonly MemoryBuffer1D<T, Stride1D.Dense> _memory;
+    private readonly AllocatedBytes _allocated;
+    private bool _disposed;
 
-    public IlgpuBuffer(Accelerator accelerator, int length)
+    public IlgpuBuffer(Accelerator accelerator, int length, AllocatedBytes allocated)
     {
         _memory = accelerator.Allocate1D<T>(length);
         _memory.MemSetToZero();
         Length = length;
+        _allocated = allocated;
+        allocated.Add(_memory.LengthInBytes);
     }
 
     public override int Length { get; }
@@ -29,6 +33,8 @@ public sealed class IlgpuBuffer<T> : DeviceBuffer<T> where T : unmanaged
 
     public override void Dispose()
     {
+        if (!_disposed) _allocated.Remove(_memory.LengthInBytes);
+        _disposed = true;
         _memory.Dispose();
         base.Dispose();
     }

@@ -72,11 +72,14 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
 
     public Accelerator Accelerator { get; }
 
+    /// <summary>Device memory held by the buffers these ops allocated, and its peak.</summary>
+    public AllocatedBytes Allocated { get; } = new();
+
     public string Name { get; }
 
-    public DeviceBuffer<float> Allocate(int length) => new IlgpuBuffer<float>(Accelerator, length);
+    public DeviceBuffer<float> Allocate(int length) => new IlgpuBuffer<float>(Accelerator, length, Allocated);
 
-    public DeviceBuffer<int> AllocateInts(int length) => new IlgpuBuffer<int>(Accelerator, length);
+    public DeviceBuffer<int> AllocateInts(int length) => new IlgpuBuffer<int>(Accelerator, length, Allocated);
 
     public void Synchronize() => Accelerator.Synchronize();
 

@@ -1,0 +1,115 @@
+using ILGPU.Runtime;
+using SimNpo.Kernels;
+using SimNpo.Kernels.Cpu;
+using SimNpo.Kernels.Ilgpu;
+using SimNpo.Model;
+using RoundFigures = System.Collections.Generic.List<System.Collections.Generic.IReadOnlyDictionary<string, double>>;
+
+namespace SimNpo.Unlearn.Performance;
+
+/// <summary>What `simnpo bench` measures: the suites (sgemm, step), the model shapes, the square sgemm sizes, the rounds.</summary>
+public sealed record BenchSettings(bool Sgemm, bool Step, IReadOnlyList<BenchmarkShape> Shapes, IReadOnlyList<int> Sizes, int Rounds, double MinSeconds)
+{
+    public void Validate()
+    {
+        if (Rounds < 1) throw new ArgumentException($"--rounds must be at least 1, got {Rounds}");
+        if (!(MinSeconds > 0)) throw new ArgumentException($"--min-seconds must be positive, got {MinSeconds}");
+    }
+}
+
+/// <summary>
+/// Runs the suites on one device, SimNpo against PyTorch where a <see cref="TorchBench"/> is given: per suite (and per
+/// model shape for the step) both sides warm up, then their rounds alternate, so a slow spell of the machine hits
+/// both. The machine's float32 peak is measured first, in the same run. Progress goes to <paramref name="progress"/>.
+/// </summary>
+public sealed class Benchmark(BenchSettings settings, IOps<float> ops, Func<BenchmarkShape, IBenchRounds> simnpoStep, TorchBench? torch, TextWriter progress)
+{
+    /// <summary>What the first PyTorch worker said about itself.</summary>
+    private IReadOnlyDictionary<string, string>? _torchInfo;
+
+    public BenchReport Run(string commandLine)
+    {
+        settings.Validate();
+        progress.WriteLine($"bench: measuring the float32 peak of {ops.Name}");
+        var peak = MachinePeaks.Measure(ops);
+        progress.WriteLine($"bench: peak {peak.Gflops:F1} GFLOP/s, {peak.GigabytesPerSecond:F1} GB/s");
+        var sgemm = settings.Sgemm ? RunSgemm(peak) : [];
+        var steps = settings.Step ? settings.Shapes.Select(shape => RunStep(shape, peak)).ToArray() : [];
+        return new BenchReport
+        {
+            Date = DateTimeOffset.Now,
+            CommandLine = commandLine,
+            Machine = MachineInfo.Current(),
+            DeviceKind = Kind(ops),
+            Device = ops.Name,
+            Peak = peak,
+            Torch = _torchInfo,
+            Rounds = settings.Rounds,
+            MinSeconds = settings.MinSeconds,
+            Sgemm = sgemm,
+            Steps = steps,
+        };
+    }
+
+    /// <summary>The device's kind as --device names it: what the results file is named after and torch is told.</summary>
+    public static string Kind(IOps<float> ops) => ops switch
+    {
+        IlgpuOps { Accelerator.AcceleratorType: AcceleratorType.Cuda } => "cuda",
+        IlgpuOps { Accelerator.AcceleratorType: AcceleratorType.OpenCL } => "opencl",
+        IlgpuOps => "ilgpu-cpu",
+        FastCpuOps => "cpu",
+        _ => "reference",
+    };
+
+    /// <summary>torch's device for a comparison: CUDA against CUDA, its CPU against everything else.</summary>
+    public static string TorchDevice(IOps<float> ops) => Kind(ops) == "cuda" ? "cuda" : "cpu";
+
+    private SgemmResult[] RunSgemm(MachinePeak peak)
+    {
+        var cases = SgemmSuite.Cases(settings.Sizes, settings.Shapes);
+        progress.WriteLine($"bench: sgemm at {cases.Count} shapes: warming up");
+        using var simnpo = SgemmSuite.Rounds(ops, cases, settings.MinSeconds);
+        using var pytorch = torch?.Sgemm(cases.Select(c => c.Shape), settings.MinSeconds);
+        _torchInfo ??= TorchInfo(pytorch);
+        var (ours, theirs) = Alternate("sgemm", simnpo, pytorch);
+        return cases.Select(c => new SgemmResult(c.Shape.ToString(), c.UsedBy,
+            Compare(SgemmSuite.MatMulFigure(c.Shape), ours, theirs, peak.Gflops),
+            Compare(SgemmSuite.BackwardFigure(c.Shape), ours, theirs, peak.Gflops))).ToArray();
+    }
+
+    private StepResult RunStep(BenchmarkShape shape, MachinePeak peak)
+    {
+        progress.WriteLine($"bench: step {shape.Name}, batch {shape.BatchSize} x {shape.SequenceLength}: warming up");
+        using var simnpo = simnpoStep(shape);
+        using var pytorch = torch?.Step(shape, settings.MinSeconds);
+        _torchInfo ??= TorchInfo(pytorch);
+        var (ours, theirs) = Alternate($"step {shape.Name}", simnpo, pytorch);
+        var scored = shape.BatchSize * (shape.SequenceLength - SyntheticStep.PromptLength);
+        var flops = StepFlops.Of(shape.Config, shape.BatchSize, shape.SequenceLength, scored);
+        var tokensAtPeak = peak.Gflops * 1e9 / (flops / shape.Tokens);
+        return new StepResult(shape.Name, shape.BatchSize, shape.SequenceLength, new ParameterLayout(shape.Config).TotalLength, flops,
+            Compare(StepSuite.Figure, ours, theirs, tokensAtPeak), simnpo.Finish(), pytorch?.Finish());
+    }
+
+    private IReadOnlyDictionary<string, string>? TorchInfo(WorkerProcess? pytorch) =>
+        pytorch is null ? null : new Dictionary<string, string>(pytorch.Info) { ["python"] = torch!.Python };
+
+    private (RoundFigures Ours, RoundFigures? Theirs) Alternate(string what, IBenchRounds simnpo, IBenchRounds? pytorch)
+    {
+        var (ours, theirs) = (new RoundFigures(), pytorch is null ? null : new RoundFigures());
+        for (var round = 1; round <= settings.Rounds; round++)
+        {
+            progress.WriteLine($"bench: {what}: round {round}/{settings.Rounds}");
+            ours.Add(simnpo.Round());
+            theirs?.Add(pytorch!.Round());
+        }
+        return (ours, theirs);
+    }
+
+    private static Comparison Compare(string figure, RoundFigures ours, RoundFigures? theirs, double atPeak)
+    {
+        static double[] Values(RoundFigures rounds, string figure, string side) =>
+            rounds.Select(r => r.TryGetValue(figure, out var value) ? value : throw new IOException($"the {side} side reported no '{figure}'")).ToArray();
+        return new Comparison(figure, Values(ours, figure, "SimNpo"), theirs is null ? null : Values(theirs, figure, "PyTorch"), atPeak);
+    }
+}

@@ -1,0 +1,54 @@
+using System.Diagnostics;
+using SimNpo.Kernels;
+
+namespace SimNpo.Unlearn.Performance;
+
+/// <summary>One piece of work to time: its figure's name, the work, and the units (GFLOP, tokens) one run of it does.</summary>
+public sealed record BenchWork(string Figure, Action Run, double Units);
+
+/// <summary>
+/// Times works in this process, as tools/bench/torch_bench.py times PyTorch: each work runs once to warm up (first-call
+/// allocation, JIT, kernel compilation), once more to calibrate how many runs make a round of at least minSeconds
+/// (small shapes are timed over many calls), then each round times that many runs, device-synchronised, and reports
+/// units per second.
+/// </summary>
+public sealed class CalibratedRounds : IBenchRounds
+{
+    private readonly IOps<float> _ops;
+    private readonly (BenchWork Work, int Repeats)[] _works;
+    private readonly Func<IReadOnlyDictionary<string, long>> _peakMemory;
+    private readonly IDisposable? _owned;
+
+    public CalibratedRounds(IOps<float> ops, IReadOnlyList<BenchWork> works, double minSeconds, IReadOnlyDictionary<string, string> info,
+        Func<IReadOnlyDictionary<string, long>> peakMemory, IDisposable? owned = null)
+    {
+        _ops = ops;
+        _peakMemory = peakMemory;
+        _owned = owned;
+        Info = info;
+        _works = works.Select(work =>
+        {
+            Time(work, 1);
+            var once = Math.Max(Time(work, 1), 1e-9);
+            return (work, Math.Max(1, (int)Math.Ceiling(minSeconds / once)));
+        }).ToArray();
+    }
+
+    public IReadOnlyDictionary<string, string> Info { get; }
+
+    public IReadOnlyDictionary<string, double> Round() =>
+        _works.ToDictionary(w => w.Work.Figure, w => w.Work.Units * w.Repeats / Time(w.Work, w.Repeats));
+
+    public IReadOnlyDictionary<string, long> Finish() => _peakMemory();
+
+    public void Dispose() => _owned?.Dispose();
+
+    private double Time(BenchWork work, int repeats)
+    {
+        _ops.Synchronize();
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < repeats; i++) work.Run();
+        _ops.Synchronize();
+        return clock.Elapsed.TotalSeconds;
+    }
+}

@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.ComponentModel;
+using System.Globalization;
+
+namespace SimNpo.Unlearn.Performance;
+
+/// <summary>
+/// The PyTorch side of a comparison: tools/bench/torch_bench.py run by a Python with torch, one process per suite
+/// and model shape (so each has its own peak memory), on the same device kind and thread count as SimNpo.
+/// </summary>
+public sealed class TorchBench
+{
+    public const string ScriptPath = "tools/bench/torch_bench.py";
+    private const string InstallHint = "install it with `apt-get install python3-torch libopenblas0-pthread` (Debian, Ubuntu) or `pip install torch`";
+
+    private TorchBench(string python, string script, string device, int threads, string version)
+    {
+        Python = python;
+        Script = script;
+        Device = device;
+        Threads = threads;
+        Version = version;
+    }
+
+    public string Python { get; }
+    public string Script { get; }
+    /// <summary>torch's device: "cuda" against a CUDA device, "cpu" against everything else.</summary>
+    public string Device { get; }
+    public int Threads { get; }
+    public string Version { get; }
+
+    /// <summary>The script in the checkout: looked for above the current directory, then above the executable's.</summary>
+    public static string FindScript()
+    {
+        static IEnumerable<string> SelfAndParents(string? directory)
+        {
+            for (; directory is not null; directory = Path.GetDirectoryName(directory)) yield return directory;
+        }
+        return SelfAndParents(Directory.GetCurrentDirectory()).Concat(SelfAndParents(AppContext.BaseDirectory))
+            .Select(directory => Path.Combine(directory, ScriptPath)).FirstOrDefault(File.Exists) ?? ScriptPath;
+    }
+
+    /// <summary>Checks that the script is there and that the Python imports torch; the errors say what to install.</summary>
+    public static TorchBench Open(string python, string script, string device, int threads)
+    {
+        if (!File.Exists(script)) throw new FileNotFoundException($"{script}: the PyTorch benchmark script is missing (pass its path with --torch-script)", script);
+        var (code, output) = RunToEnd(python, "-c", "import torch; print(torch.__version__)");
+        if (code != 0) throw new NotSupportedException($"{python} cannot import torch: {InstallHint}\n{output.Trim()}");
+        return new TorchBench(python, script, device, threads, output.Trim());
+    }
+
+    /// <summary>A worker timing the linear layer's forward and backward at each (rows, in, out) shape.</summary>
+    public WorkerProcess Sgemm(IEnumerable<MatMulShape> shapes, double minSeconds) =>
+        Start("sgemm", minSeconds, ["--shapes", string.Join(",", shapes.Select(s => s.ToString()))]);
+
+    /// <summary>A worker timing <see cref="SyntheticStep"/>'s computation at the shape, in eager PyTorch.</summary>
+    public WorkerProcess Step(BenchmarkShape shape, double minSeconds)
+    {
+        var c = shape.Config;
+        string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
+        List<string> arguments =
+        [
+            "--hidden-size", Int(c.HiddenSize), "--intermediate-size", Int(c.IntermediateSize), "--layers", Int(c.NumHiddenLayers),
+            "--heads", Int(c.NumAttentionHeads), "--kv-heads", Int(c.NumKeyValueHeads), "--head-dim", Int(c.HeadDim), "--vocab", Int(c.VocabSize),
+            "--rope-theta", c.RopeTheta.ToString("R", CultureInfo.InvariantCulture), "--rms-norm-eps", c.RmsNormEps.ToString("R", CultureInfo.InvariantCulture),
+            "--batch", Int(shape.BatchSize), "--seq", Int(shape.SequenceLength), "--prompt-len", Int(SyntheticStep.PromptLength),
+        ];
+        if (c.TieWordEmbeddings) arguments.Add("--tied");
+        return Start("step", minSeconds, arguments);
+    }
+
+    private WorkerProcess Start(string suite, double minSeconds, IEnumerable<string> arguments) =>
+        WorkerProcess.Start($"PyTorch ({Script} {suite})", Python,
+        [
+            Script, suite, "--serve", "--device", Device, "--threads", Threads.ToString(CultureInfo.InvariantCulture),
+            "--min-seconds", minSeconds.ToString("R", CultureInfo.InvariantCulture), .. arguments,
+        ]);
+
+    private static (int Code, string Output) RunToEnd(string fileName, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        try
+        {
+            using var process = Process.Start(start)!;
+            var error = process.StandardError.ReadToEndAsync();
+            var output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            return (process.ExitCode, process.ExitCode == 0 ? output : error.Result);
+        }
+        catch (Win32Exception e)
+        {
+            throw new FileNotFoundException($"Python not found at '{fileName}' ({e.Message}): pass --python PATH, or {InstallHint}", fileName, e);
+        }
+    }
+}

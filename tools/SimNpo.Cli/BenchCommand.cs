@@ -1,0 +1,127 @@
+using System.CommandLine;
+using SimNpo.Unlearn;
+using SimNpo.Unlearn.Performance;
+
+namespace SimNpo.Cli;
+
+/// <summary>
+/// `simnpo bench`: sgemm GFLOP/s and SimNPO step tokens/s, optionally against PyTorch, into docs/results. Also the hidden
+/// `simnpo bench-worker`, which the step suite starts once per model shape so each has its own peak memory.
+/// </summary>
+public static class BenchCommand
+{
+    public static Command Create()
+    {
+        var suite = new Option<string>("--suite") { Description = "what to measure", DefaultValueFactory = _ => "all" }.AcceptOnlyFromAmong("all", "sgemm", "step");
+        var device = CommonOptions.Device();
+        var shapes = new Option<string>("--shapes")
+        {
+            Description = $"model shapes, comma separated ({string.Join(", ", BenchmarkModels.Names)}): the step's models and sgemm's layer shapes",
+            DefaultValueFactory = _ => "stories260K,15M,110M",
+        };
+        var sizes = new Option<string>("--sizes") { Description = "square sgemm sizes, comma separated", DefaultValueFactory = _ => "256,512,1024,2048" };
+        var (batchSize, sequenceLength) = BatchOptions();
+        var rounds = new Option<int>("--rounds") { Description = "measured rounds after the warm-up", DefaultValueFactory = _ => 5 };
+        var minSeconds = MinSecondsOption();
+        var againstTorch = new Option<bool>("--against-torch") { Description = $"run {TorchBench.ScriptPath} alongside, round for round, and report SimNpo / PyTorch" };
+        var python = new Option<string>("--python") { Description = "the Python with torch", DefaultValueFactory = _ => "/usr/bin/python3" };
+        var script = new Option<string>("--torch-script") { Description = "the PyTorch benchmark script (default: found in the checkout)", DefaultValueFactory = _ => TorchBench.FindScript() };
+        var output = new Option<DirectoryInfo>("--out") { Description = "results folder", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("docs", "results")) };
+        var command = new Command("bench", "Measure sgemm GFLOP/s and SimNPO step tokens/s (optionally against PyTorch); write docs/results/bench-<device>-<date>.md and .json")
+        {
+            suite, device, shapes, sizes, batchSize, sequenceLength, rounds, minSeconds, againstTorch, python, script, output,
+        };
+        command.SetAction(parse =>
+        {
+            var which = parse.GetRequiredValue(suite);
+            var settings = new BenchSettings(which != "step", which != "sgemm",
+                Shapes(parse.GetRequiredValue(shapes), parse.GetValue(batchSize), parse.GetValue(sequenceLength)),
+                Integers(parse.GetRequiredValue(sizes), "--sizes"), parse.GetRequiredValue(rounds), parse.GetRequiredValue(minSeconds));
+            try
+            {
+                settings.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException(e.Message);
+            }
+            var ops = Devices.Create(parse.GetRequiredValue(device));
+            var torch = parse.GetValue(againstTorch)
+                ? TorchBench.Open(parse.GetRequiredValue(python), parse.GetRequiredValue(script), Benchmark.TorchDevice(ops), Environment.ProcessorCount)
+                : null;
+            var kind = Benchmark.Kind(ops);
+            var benchmark = new Benchmark(settings, ops, shape => StepSuite.StartWorker(SimnpoExecutable(), shape, kind, settings.MinSeconds), torch,
+                parse.InvocationConfiguration.Error);
+            var report = benchmark.Run(CommandLine(parse));
+            var path = report.Write(parse.GetRequiredValue(output).FullName);
+            var console = parse.InvocationConfiguration.Output;
+            console.Write(report.ToMarkdown());
+            console.WriteLine($"wrote {path} and its .json");
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>The hidden worker: one model shape's step rounds through <see cref="WorkerProtocol"/> on stdin and stdout.</summary>
+    public static Command CreateWorker()
+    {
+        var shape = new Option<string>("--shape") { Required = true };
+        var device = CommonOptions.Device();
+        var (batchSize, sequenceLength) = BatchOptions();
+        var minSeconds = MinSecondsOption();
+        var command = new Command(StepSuite.WorkerCommand, "internal: serves one shape's step rounds to simnpo bench")
+        {
+            shape, device, batchSize, sequenceLength, minSeconds,
+        };
+        command.Hidden = true;
+        command.SetAction(parse =>
+        {
+            var model = Shapes(parse.GetRequiredValue(shape), parse.GetValue(batchSize), parse.GetValue(sequenceLength)).Single();
+            using var rounds = StepSuite.Rounds(Devices.Create(parse.GetRequiredValue(device)), model, parse.GetRequiredValue(minSeconds));
+            WorkerProtocol.Serve(rounds, Console.In, parse.InvocationConfiguration.Output);
+            return 0;
+        });
+        return command;
+    }
+
+    private static (Option<int?> BatchSize, Option<int?> SequenceLength) BatchOptions() =>
+        (new Option<int?>("--batch-size") { Description = "batch size of every model shape (default: each shape's own)" },
+         new Option<int?>("--seq-len") { Description = "sequence length of every model shape (default: each shape's own)" });
+
+    private static Option<double> MinSecondsOption() =>
+        new("--min-seconds") { Description = "shortest round: small shapes repeat their work until a round lasts this long", DefaultValueFactory = _ => 0.2 };
+
+    private static BenchmarkShape[] Shapes(string names, int? batchSize, int? sequenceLength)
+    {
+        try
+        {
+            return names.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                .Select(name => BenchmarkModels.Get(name, batchSize, sequenceLength)).ToArray();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"--shapes: {e.Message}");
+        }
+    }
+
+    private static int[] Integers(string list, string option) =>
+        list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(item => int.TryParse(item, out var value) && value > 0 ? value : throw new UsageException($"{option}: '{item}' is not a positive integer"))
+            .ToArray();
+
+    /// <summary>
+    /// How to start this simnpo again: its own executable, or the dotnet host with simnpo.dll when it runs as
+    /// `dotnet simnpo.dll` or inside another process (a test host).
+    /// </summary>
+    private static (string File, string[] Arguments) SimnpoExecutable()
+    {
+        var cli = typeof(BenchCommand).Assembly.Location;
+        var process = Environment.ProcessPath ?? "dotnet";
+        var name = Path.GetFileNameWithoutExtension(process);
+        if (name == Path.GetFileNameWithoutExtension(cli)) return (process, []);
+        return (name == "dotnet" ? process : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", [cli]);
+    }
+
+    private static string CommandLine(ParseResult parse) =>
+        "simnpo " + string.Join(" ", parse.Tokens.Select(t => t.Value.Contains(' ') ? $"\"{t.Value}\"" : t.Value));
+}
