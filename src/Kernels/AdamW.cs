@@ -40,9 +40,27 @@ public static class AdamW
     }
 
     /// <summary>
-    /// The device kernel: one thread per parameter, reading p, g, m, v once and writing p, m, v once. The step's
-    /// constants are formed in float64 on the host (1 − β2 taken in float32 would be off by 5e-5, relative); each element
-    /// is updated in float32.
+    /// A step's constants for the float32 kernels, formed in float64 and narrowed once (1 − β2 taken in float32 would be off
+    /// by 5e-5, relative): p = p·Decay − StepSize · m / (sqrt(v)·SecondScale + Epsilon) is the reference's update with the
+    /// bias corrections folded in.
+    /// </summary>
+    internal readonly record struct Float32Step(float Beta1, float OneMinusBeta1, float Beta2, float OneMinusBeta2, float Decay, float StepSize,
+        float SecondScale, float Epsilon)
+    {
+        public static Float32Step From(AdamWStep step)
+        {
+            if (step.Step < 1) throw new ArgumentOutOfRangeException(nameof(step), $"AdamW steps count from 1, got {step.Step}");
+            var firstCorrection = 1 - Math.Pow(step.Beta1, step.Step);
+            var secondCorrection = 1 - Math.Pow(step.Beta2, step.Step);
+            return new Float32Step((float)step.Beta1, (float)(1 - step.Beta1), (float)step.Beta2, (float)(1 - step.Beta2),
+                (float)(1 - step.LearningRate * step.WeightDecay), (float)(step.LearningRate / firstCorrection), (float)(1 / Math.Sqrt(secondCorrection)),
+                (float)step.Epsilon);
+        }
+    }
+
+    /// <summary>
+    /// The device kernel: one thread per parameter, reading p, g, m, v once and writing p, m, v once, in float32 with the
+    /// <see cref="Float32Step"/> constants.
     /// </summary>
     public static class Ilgpu
     {
@@ -56,12 +74,9 @@ public static class AdamW
                 ShapeCheck.Length((int)gradients.Length, (int)parameters.Length, nameof(gradients));
                 ShapeCheck.Length((int)firstMoment.Length, (int)parameters.Length, nameof(firstMoment));
                 ShapeCheck.Length((int)secondMoment.Length, (int)parameters.Length, nameof(secondMoment));
-                if (step.Step < 1) throw new ArgumentOutOfRangeException(nameof(step), $"AdamW steps count from 1, got {step.Step}");
-                var firstCorrection = 1 - Math.Pow(step.Beta1, step.Step);
-                var secondCorrection = 1 - Math.Pow(step.Beta2, step.Step);
-                _step((int)parameters.Length, parameters, gradients, firstMoment, secondMoment, (float)step.Beta1, (float)(1 - step.Beta1),
-                    (float)step.Beta2, (float)(1 - step.Beta2), (float)(1 - step.LearningRate * step.WeightDecay), (float)(step.LearningRate / firstCorrection),
-                    (float)(1 / Math.Sqrt(secondCorrection)), (float)step.Epsilon);
+                var c = Float32Step.From(step);
+                _step((int)parameters.Length, parameters, gradients, firstMoment, secondMoment, c.Beta1, c.OneMinusBeta1, c.Beta2, c.OneMinusBeta2,
+                    c.Decay, c.StepSize, c.SecondScale, c.Epsilon);
             }
         }
 

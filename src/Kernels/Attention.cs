@@ -135,14 +135,6 @@ public static class Attention
         {
             for (var d = 0; d < destination.Length; d++) destination[d] += T.CreateTruncating(values[d]);
         }
-
-        /// <summary>Only the reference sees the lengths' values: the kernels' lengths live on the device.</summary>
-        private static void CheckSequenceLengths(ReadOnlySpan<int> lengths, AttentionShape shape)
-        {
-            foreach (var length in lengths)
-                if (length < 0 || length > shape.KeyLength)
-                    throw new ArgumentException($"sequence length {length} outside 0..{shape.KeyLength} keys", nameof(lengths));
-        }
     }
 
     /// <summary>
@@ -413,20 +405,28 @@ public static class Attention
         }
     }
 
+    /// <summary>Only the CPU paths see the lengths' values: the device kernels' lengths live on the device.</summary>
+    internal static void CheckSequenceLengths(ReadOnlySpan<int> lengths, AttentionShape shape)
+    {
+        foreach (var length in lengths)
+            if (length < 0 || length > shape.KeyLength)
+                throw new ArgumentException($"sequence length {length} outside 0..{shape.KeyLength} keys", nameof(lengths));
+    }
+
     /// <summary>How many keys query i of a sequence of the given length sees: 0 for a padding row.</summary>
-    private static int VisibleKeys(AttentionShape shape, int length, int i)
+    internal static int VisibleKeys(AttentionShape shape, int length, int i)
     {
         var position = shape.QueryStart + i;
         return position < length ? position + 1 : 0;
     }
 
-    private static int QueryOffset(AttentionShape shape, int b, int i, int head) =>
+    internal static int QueryOffset(AttentionShape shape, int b, int i, int head) =>
         (b * shape.QueryLength + i) * shape.QueryWidth + head * shape.HeadDim;
 
-    private static int KeyOffset(AttentionShape shape, int b, int j, int kvHead) =>
+    internal static int KeyOffset(AttentionShape shape, int b, int j, int kvHead) =>
         (b * shape.KeyLength + j) * shape.KvWidth + kvHead * shape.HeadDim;
 
-    private static void CheckShapes(int outputLength, int logSumExpLength, int qLength, int kLength, int vLength, int lengthsCount,
+    internal static void CheckShapes(int outputLength, int logSumExpLength, int qLength, int kLength, int vLength, int lengthsCount,
         AttentionShape shape)
     {
         if (shape.KvHeads <= 0 || shape.Heads % shape.KvHeads != 0)
@@ -441,7 +441,7 @@ public static class Attention
     }
 
     /// <summary>Each gradient has the shape of the tensor it belongs to.</summary>
-    private static void CheckGradientShapes(int qGradLength, int kGradLength, int vGradLength, int outputGradLength, AttentionShape shape)
+    internal static void CheckGradientShapes(int qGradLength, int kGradLength, int vGradLength, int outputGradLength, AttentionShape shape)
     {
         ShapeCheck.Length(qGradLength, shape.Batch * shape.QueryLength * shape.QueryWidth, "qGrad");
         ShapeCheck.Length(outputGradLength, qGradLength, "outputGrad");

@@ -21,10 +21,10 @@ public static class ChunkedOutputLoss
     /// <summary>The scratch a call needs: one chunk's logits for every row, and a running sum per row (the device's).</summary>
     public static int ScratchLength(int rows, int vocab, int chunk) => rows * (ChunkWidth(vocab, chunk) + 1);
 
-    private static int ChunkWidth(int vocab, int chunk) =>
+    internal static int ChunkWidth(int vocab, int chunk) =>
         chunk > 0 ? Math.Min(chunk, vocab) : throw new ArgumentOutOfRangeException(nameof(chunk), $"chunk {chunk} is not positive");
 
-    private static void CheckShapes(int logitsScratchLength, int hiddenLength, int weightLength, int labelsLength, int logSumExpLength,
+    internal static void CheckShapes(int logitsScratchLength, int hiddenLength, int weightLength, int labelsLength, int logSumExpLength,
         int rows, int dim, int vocab, int chunk)
     {
         ShapeCheck.Length(hiddenLength, rows * dim, "hidden");
@@ -32,6 +32,12 @@ public static class ChunkedOutputLoss
         ShapeCheck.Length(labelsLength, rows, "labels");
         ShapeCheck.Length(logSumExpLength, rows, "logSumExp");
         ShapeCheck.Length(logitsScratchLength, ScratchLength(rows, vocab, chunk), "logitsScratch");
+    }
+
+    internal static void CheckLabels(ReadOnlySpan<int> labels, int vocab)
+    {
+        foreach (var label in labels)
+            if (label >= vocab) throw new ArgumentOutOfRangeException(nameof(labels), $"label {label} outside a vocabulary of {vocab}");
     }
 
     /// <summary>
@@ -118,12 +124,6 @@ public static class ChunkedOutputLoss
         {
             var max = Math.Max(a, b);
             return max + Math.Log(Math.Exp(a - max) + Math.Exp(b - max));
-        }
-
-        private static void CheckLabels(ReadOnlySpan<int> labels, int vocab)
-        {
-            foreach (var label in labels)
-                if (label >= vocab) throw new ArgumentOutOfRangeException(nameof(labels), $"label {label} outside a vocabulary of {vocab}");
         }
     }
 

@@ -70,7 +70,7 @@ public static class KlDivergence
         }
     }
 
-    private static int CheckShapes(int logitsLength, int targetLength, int logSumExpLength, int vocab)
+    internal static int CheckShapes(int logitsLength, int targetLength, int logSumExpLength, int vocab)
     {
         var rows = ShapeCheck.Rows(logitsLength, vocab, "logits");
         ShapeCheck.Length(targetLength, logitsLength, "targetLogProbs");

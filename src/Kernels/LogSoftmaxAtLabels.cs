@@ -96,14 +96,15 @@ public static class LogSoftmaxAtLabels
             }
             return max + Math.Log(sum);
         }
+    }
 
-        private static int CheckShapes(int logitsLength, int logSumExpLength, ReadOnlySpan<int> labels, int vocab)
-        {
-            var rows = CheckLengths(logitsLength, logSumExpLength, labels.Length, vocab);
-            foreach (var label in labels)
-                if (label >= vocab) throw new ArgumentOutOfRangeException(nameof(labels), $"label {label} outside a vocabulary of {vocab}");
-            return rows;
-        }
+    /// <summary>The lengths, and every label below the vocabulary (a negative one marks an ignored row); returns the row count.</summary>
+    internal static int CheckShapes(int logitsLength, int logSumExpLength, ReadOnlySpan<int> labels, int vocab)
+    {
+        var rows = CheckLengths(logitsLength, logSumExpLength, labels.Length, vocab);
+        foreach (var label in labels)
+            if (label >= vocab) throw new ArgumentOutOfRangeException(nameof(labels), $"label {label} outside a vocabulary of {vocab}");
+        return rows;
     }
 
     private static int CheckLengths(int logitsLength, int logSumExpLength, int labelsLength, int vocab)

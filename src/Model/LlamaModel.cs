@@ -17,6 +17,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     private Activations<T>? _activations;
     private BatchIndices? _indices;
     private int[] _scoredLengths = [];
+    private int[] _stagedIndices = [];
     private int _batch;
 
     public LlamaModel(LlamaConfig config, IOps<T> ops)
@@ -212,42 +213,51 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         ops.RmsNormBackward(g.ResidualGrad, Gradient(weights.InputNorm), g.NormGrad, input, Weight(weights.InputNorm), a.AttentionInvRms, hidden);
     }
 
-    /// <summary>Uploads the batch's integers and makes sure the activations fit its shape and head.</summary>
+    /// <summary>
+    /// Uploads the batch's integers and makes sure the activations fit its shape and head. The index arrays are built in
+    /// a host staging array kept between batches, so a training step allocates nothing here.
+    /// </summary>
     private Activations<T> Prepare(TokenBatch batch, bool fullLogits)
     {
-        var scored = new List<int>();
-        var targets = new List<int>();
-        var sequenceOfRow = new List<int>();
-        for (var r = 0; r < batch.Rows; r++)
+        var rows = batch.Rows;
+        if (_stagedIndices.Length < 4 * rows) _stagedIndices = new int[4 * rows];
+        var positions = _stagedIndices.AsSpan(0, rows);
+        var scoredRows = _stagedIndices.AsSpan(rows, rows);
+        var targets = _stagedIndices.AsSpan(2 * rows, rows);
+        var sequenceOfRow = _stagedIndices.AsSpan(3 * rows, rows);
+        var scored = 0;
+        for (var r = 0; r < rows; r++)
         {
+            positions[r] = r % batch.SequenceLength;
             if (batch.Targets[r] < 0) continue;
             if (batch.Targets[r] >= Config.VocabSize) throw new ArgumentException($"target token {batch.Targets[r]} is outside the vocabulary of {Config.VocabSize}");
-            scored.Add(r);
-            targets.Add(batch.Targets[r]);
-            sequenceOfRow.Add(r / batch.SequenceLength);
+            scoredRows[scored] = r;
+            targets[scored] = batch.Targets[r];
+            sequenceOfRow[scored] = r / batch.SequenceLength;
+            scored++;
         }
         foreach (var token in batch.Tokens)
             if (token < 0 || token >= Config.VocabSize) throw new ArgumentException($"token {token} is outside the vocabulary of {Config.VocabSize}");
 
-        if (_activations is not { } current || current.Batch != batch.Batch || current.SequenceLength != batch.SequenceLength || current.ScoredRows != scored.Count
+        if (_activations is not { } current || current.Batch != batch.Batch || current.SequenceLength != batch.SequenceLength || current.ScoredRows != scored
             || current.FullLogits != fullLogits)
         {
             _activationBuffer?.Dispose();
             _indexBuffer?.Dispose();
-            var size = Activations<T>.Count(Config, batch.Batch, batch.SequenceLength, scored.Count, fullLogits);
+            var size = Activations<T>.Count(Config, batch.Batch, batch.SequenceLength, scored, fullLogits);
             _activationBuffer = Ops.Allocate(checked((int)size));
             var carver = new ViewCarver<T>(_activationBuffer);
-            _activations = new Activations<T>(Config, batch.Batch, batch.SequenceLength, scored.Count, fullLogits, carver.Take);
-            _indexBuffer = Ops.AllocateInts(BatchIndices.Count(batch.Batch, batch.SequenceLength, scored.Count));
-            _indices = new BatchIndices(batch.Batch, batch.SequenceLength, scored.Count, new ViewCarver<int>(_indexBuffer).Take);
+            _activations = new Activations<T>(Config, batch.Batch, batch.SequenceLength, scored, fullLogits, carver.Take);
+            _indexBuffer = Ops.AllocateInts(BatchIndices.Count(batch.Batch, batch.SequenceLength, scored));
+            _indices = new BatchIndices(batch.Batch, batch.SequenceLength, scored, new ViewCarver<int>(_indexBuffer).Take);
         }
         var indices = _indices!;
         indices.Tokens.CopyFrom(batch.Tokens);
-        indices.Positions.CopyFrom(Enumerable.Range(0, batch.Rows).Select(r => r % batch.SequenceLength).ToArray());
+        indices.Positions.CopyFrom(positions);
         indices.Lengths.CopyFrom(batch.Lengths);
-        indices.ScoredRows.CopyFrom(scored.ToArray());
-        indices.ScoredTargets.CopyFrom(targets.ToArray());
-        indices.ScoredSequences.CopyFrom(sequenceOfRow.ToArray());
+        indices.ScoredRows.CopyFrom(scoredRows[..scored]);
+        indices.ScoredTargets.CopyFrom(targets[..scored]);
+        indices.ScoredSequences.CopyFrom(sequenceOfRow[..scored]);
         _scoredLengths = batch.ScoredCounts();
         _batch = batch.Batch;
         return _activations;

@@ -54,7 +54,7 @@ internal static unsafe class Gemm
             var overwrite = !accumulate && k0 == 0;
             for (var j = 0; j < nc; j += MicroKernel.Columns)
                 for (var i = 0; i < mc; i += MicroKernel.Rows)
-                    MicroKernel.Run(kc, buffers.A + i * kc, buffers.B + j * kc, c + (long)(m0 + i) * ldc + n0 + j, ldc,
+                    MicroKernel.Run(kc, buffers.A + i * kc, 1, MicroKernel.Rows, buffers.B + j * kc, c + (long)(m0 + i) * ldc + n0 + j, ldc,
                         Math.Min(MicroKernel.Rows, mc - i), Math.Min(MicroKernel.Columns, nc - j), overwrite);
         }
     }
@@ -65,7 +65,7 @@ internal static unsafe class Gemm
     /// or (transposed) the column of B. The loops run along whichever index is contiguous in the source.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Pack(float* destination, Operand source, int x0, int extent, int k0, int kc, int width, bool transposed)
+    internal static void Pack(float* destination, Operand source, int x0, int extent, int k0, int kc, int width, bool transposed)
     {
         var alongK = source.RowsAreContiguous != transposed;
         for (var p = 0; p < extent; p += width)

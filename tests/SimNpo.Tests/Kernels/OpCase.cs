@@ -79,3 +79,46 @@ public static class OpData
     public static double[] Random(Random random, int length, double scale = 1) =>
         Enumerable.Range(0, length).Select(_ => (double)(float)(scale * (2 * random.NextDouble() - 1))).ToArray();
 }
+
+/// <summary>Runs one <see cref="OpCase"/> on any backend from float64 data, with gradients that start from given values.</summary>
+public static class OpRuns
+{
+    public static double[] Forward<T>(OpCase op, IOps<T> ops, double[][] inputs) where T : unmanaged, IFloatingPointIeee754<T> =>
+        OpData.Download(op.Forward(ops, inputs.Select(x => ops.Upload(x)).ToArray()));
+
+    /// <summary>The gradient buffers are filled with <paramref name="initialGrads"/> first, so an op that adds shows it.</summary>
+    public static double[][] Backward<T>(OpCase op, IOps<T> ops, double[][] inputs, double[] outputGrad, double[][] initialGrads)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var grads = initialGrads.Select(g => ops.Upload(g)).ToArray();
+        op.Backward(ops, inputs.Select(x => ops.Upload(x)).ToArray(), ops.Upload(outputGrad), grads);
+        return grads.Select(OpData.Download).ToArray();
+    }
+
+    /// <summary>
+    /// The op on <paramref name="ops"/> against the CPU reference run in float64 on the same float32 data, forward and
+    /// backward. Gradient buffers start from random values, so a backward that overwrites instead of adding fails.
+    /// Tolerance: the case's <see cref="OpCase.Float32Roundings"/> (counting the terms the kernel sums in float32) times 2⁻²⁴
+    /// times max(1, largest expected magnitude), the bound the reference's own float32 run is held to.
+    /// </summary>
+    public static void AssertMatchesFloat64Reference(OpCase op, IOps<float> ops)
+    {
+        IOps<double> reference = new ReferenceOps<double>();
+        var inputs = op.RandomInputs(seed: 11);
+        var exact = Forward(op, reference, inputs);
+        AssertClose(op, "output", Forward(op, ops, inputs), exact);
+
+        var random = new Random(12);
+        var outputGrad = OpData.Random(random, exact.Length);
+        var initialGrads = inputs.Select(x => OpData.Random(random, x.Length)).ToArray();
+        var exactGrads = Backward(op, reference, inputs, outputGrad, initialGrads);
+        var grads = Backward(op, ops, inputs, outputGrad, initialGrads);
+        for (var n = 0; n < inputs.Length; n++) AssertClose(op, $"gradient of input {n}", grads[n], exactGrads[n]);
+    }
+
+    private static void AssertClose(OpCase op, string what, double[] actual, double[] exact)
+    {
+        var tolerance = op.Float32Roundings * Math.ScaleB(1.0, -24) * Math.Max(1, exact.Max(Math.Abs));
+        Assert.That(actual, Is.EqualTo(exact).Within(tolerance), $"{op}: {what}");
+    }
+}

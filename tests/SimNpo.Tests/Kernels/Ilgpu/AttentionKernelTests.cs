@@ -62,10 +62,11 @@ public class AttentionKernelTests(CPUDeviceKind kind) : CpuAcceleratorFixture(ki
     /// turns that into the same relative error of a probability. The other dot products (dO·v, dO·O, P·V, dS·k) add dim
     /// each, and the longest sum, a key's gradient over every query row of its heads, adds keys·heads/kvHeads. Four times
     /// that covers the reference's own final rounding and the log-sum-exp feeding every probability. Measured errors
-    /// are a few u; a mask or head mapping off by one is off by more than 1e-2.
+    /// are a few u; a mask or head mapping off by one is off by more than 1e-2. Queries in [−s, s] scale the scores and
+    /// their error by s.
     /// </summary>
-    private static double Roundings(AttentionShape shape) =>
-        4 * (shape.HeadDim * Math.Sqrt(shape.HeadDim) + shape.HeadDim + shape.KeyLength * shape.Heads / shape.KvHeads);
+    internal static double Roundings(AttentionShape shape, double queryScale = 1) =>
+        4 * (queryScale * shape.HeadDim * Math.Sqrt(shape.HeadDim) + shape.HeadDim + shape.KeyLength * shape.Heads / shape.KvHeads);
 
     private static void AssertWithin(string name, float[] actual, float[] expected, double roundings)
     {

@@ -56,23 +56,29 @@ public class IlgpuModelTests
 
     /// <summary>The same through the command line: `grad --device ilgpu-cpu` writes what `--device reference` writes, within the tolerance above.</summary>
     [Test]
-    public void GradCommandOnIlgpuCpuMatchesCpu()
+    public void GradCommandOnIlgpuCpuMatchesCpu() => AssertGradMatchesTheReference("ilgpu-cpu", "(ilgpu-cpu (warp 4, groups 16))");
+
+    /// <summary>
+    /// Runs `grad` (SimNPO on the fixture batch) on the device and on `--device reference`, checks that each names its device
+    /// as given, and compares every gradient within <see cref="Tolerance"/>: both float32, each within 2e-5 of PyTorch.
+    /// </summary>
+    internal static void AssertGradMatchesTheReference(string device, string deviceName)
     {
         using var directory = new TempDirectory();
-        SafeTensorsFile Grad(string device)
+        SafeTensorsFile Grad(string name, string expectedName)
         {
-            var output = directory.File($"{device}.safetensors");
+            var output = directory.File($"{name}.safetensors");
             var (code, console, error) = Simnpo.Run("grad", "--model", Fixture, "--data", Path.Combine(Fixture, "batch.jsonl"), "--objective", "simnpo",
-                "--beta", "2.5", "--gamma", "0.5", "--device", device, "--out", output);
+                "--beta", "2.5", "--gamma", "0.5", "--device", name, "--out", output);
             Assert.That(code, Is.EqualTo(CommandRunner.Success), error);
-            Assert.That(console, Does.Contain(device == "reference" ? "(reference-single)" : "(ilgpu-cpu (warp 4, groups 16))"));
+            Assert.That(console, Does.Contain(expectedName));
             return SafeTensorsFile.Open(output);
         }
-        using var device = Grad("ilgpu-cpu");
-        using var cpu = Grad("reference");
-        Assert.That(device.Tensors.Keys, Is.EquivalentTo(cpu.Tensors.Keys));
+        using var actual = Grad(device, deviceName);
+        using var cpu = Grad("reference", "(reference-single)");
+        Assert.That(actual.Tensors.Keys, Is.EquivalentTo(cpu.Tensors.Keys));
         foreach (var name in cpu.Tensors.Keys)
-            LlamaFixtureTests.AssertClose(Read(device, name), Read(cpu, name), Tolerance, name);
+            LlamaFixtureTests.AssertClose(Read(actual, name), Read(cpu, name), Tolerance, name);
     }
 
     [TestCase("ilgpu-cpu", @"device\s+ilgpu-cpu \(warp 4, groups 16\)")]

@@ -16,11 +16,11 @@ namespace SimNpo.Tests.Kernels.Ilgpu;
 [TestFixture(CPUDeviceKind.Nvidia)]
 public class LossKernelTests(CPUDeviceKind kind) : CpuAcceleratorFixture(kind)
 {
-    private const int Rows = 5, Vocab = 37;
-    private static readonly int[] Labels = [0, -1, 36, 17, 5];
+    internal const int Rows = 5, Vocab = 37;
+    internal static readonly int[] Labels = [0, -1, 36, 17, 5];
 
     /// <summary>Logits in [−3, 3]; row 3 is shifted by 80, where exp would overflow float32 without the running maximum.</summary>
-    private static float[] RandomLogits(int seed)
+    internal static float[] RandomLogits(int seed)
     {
         var logits = RandomFloats(new Random(seed), Rows * Vocab, 3);
         for (var j = 0; j < Vocab; j++) logits[3 * Vocab + j] += 80;
@@ -173,19 +173,19 @@ public class LossKernelTests(CPUDeviceKind kind) : CpuAcceleratorFixture(kind)
     }
 
     /// <summary>
-    /// The log-sum-exp's error: the sum of exponentials passes through at most Vocab additions, merges and exps in float32
-    /// on any path (2u relative each, so 2·Vocab·u, which log turns into absolute error), then max + log(sum) rounds (u·|lse|).
+    /// The log-sum-exp's error: the sum of exponentials passes through at most vocab additions, merges and exps in float32
+    /// on any path (2u relative each, so 2·vocab·u, which log turns into absolute error), then max + log(sum) rounds (u·|lse|).
     /// </summary>
-    private static double LogSumExpTolerance(double lse) => (2 * Vocab + Math.Abs(lse)) * U;
+    internal static double LogSumExpTolerance(double lse, int vocab = Vocab) => (2 * vocab + Math.Abs(lse)) * U;
 
     /// <summary>
     /// A log-probability taken as (x − max) − log(sum): the log's error as above, and two roundings each below u·|result|
     /// (both parts are smaller than the result in size), so the logits' offset (80 on row 3) does not enter.
     /// </summary>
-    private static double LogSoftmaxTolerance(double logProb) => (2 * Vocab + 2 * Math.Abs(logProb) + 1) * U;
+    internal static double LogSoftmaxTolerance(double logProb, int vocab = Vocab) => (2 * vocab + 2 * Math.Abs(logProb) + 1) * U;
 
     /// <summary>Float32 log-softmax targets of random logits in [−1, 1], normalised in float64 before the rounding.</summary>
-    private static float[] NormalisedTargets(int seed)
+    internal static float[] NormalisedTargets(int seed)
     {
         var logits = Widen(RandomFloats(new Random(seed), Rows * Vocab, 1));
         var logProbs = new double[logits.Length];

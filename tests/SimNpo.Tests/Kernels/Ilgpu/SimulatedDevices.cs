@@ -1,4 +1,3 @@
-using System.Numerics;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using SimNpo.Kernels;
@@ -28,21 +27,5 @@ public sealed class SimulatedDevices
     public void CloseTheNvidiaLikeDevice()
     {
         if (NvidiaLike.IsValueCreated) NvidiaLike.Value.Dispose();
-    }
-}
-
-/// <summary>Runs one <see cref="OpCase"/> on any backend from float64 data, with gradients that start from given values.</summary>
-public static class OpRuns
-{
-    public static double[] Forward<T>(OpCase op, IOps<T> ops, double[][] inputs) where T : unmanaged, IFloatingPointIeee754<T> =>
-        OpData.Download(op.Forward(ops, inputs.Select(x => ops.Upload(x)).ToArray()));
-
-    /// <summary>The gradient buffers are filled with <paramref name="initialGrads"/> first, so an op that adds shows it.</summary>
-    public static double[][] Backward<T>(OpCase op, IOps<T> ops, double[][] inputs, double[] outputGrad, double[][] initialGrads)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var grads = initialGrads.Select(g => ops.Upload(g)).ToArray();
-        op.Backward(ops, inputs.Select(x => ops.Upload(x)).ToArray(), ops.Upload(outputGrad), grads);
-        return grads.Select(OpData.Download).ToArray();
     }
 }

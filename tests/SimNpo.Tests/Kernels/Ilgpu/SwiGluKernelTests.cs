@@ -2,18 +2,16 @@ using SimNpo.Kernels;
 
 namespace SimNpo.Tests.Kernels.Ilgpu;
 
-/// <summary>37 elements with gates and ups in [−8, 8]: the sigmoid from nearly 0 to nearly 1.</summary>
-public class SwiGluKernelCase() : OpCase("swiglu 37", Length, Length)
+/// <summary>37 elements (or as many as given) with gates and ups in [−8, 8]: the sigmoid from nearly 0 to nearly 1.</summary>
+public class SwiGluKernelCase(int length = 37) : OpCase($"swiglu {length}", length, length)
 {
-    public const int Length = 37;
-
     public override double InputScale => 8;
 
     public override int Float32Roundings => 12; // exp (≤ 2 ulps), a division and up to six products and sums
 
     public override View<T> Forward<T>(IOps<T> ops, View<T>[] inputs)
     {
-        var output = ops.Allocate(Length).All;
+        var output = ops.Allocate(length).All;
         ops.SwiGlu(output, inputs[0], inputs[1]);
         return output;
     }

@@ -1,7 +1,7 @@
 using SimNpo.Kernels;
 using SimNpo.Kernels.Cpu;
 
-namespace SimNpo.Tests.Kernels;
+namespace SimNpo.Tests.Kernels.Cpu;
 
 /// <summary>
 /// The packed SGEMM's three products against <see cref="MatMul.Reference"/> run in float64 on the same float32 inputs

@@ -1,0 +1,47 @@
+namespace SimNpo.Kernels.Cpu;
+
+/// <summary><see cref="LogSoftmaxAtLabels"/> on fixed ranges of rows in parallel, each row through <see cref="SoftmaxRows"/>.</summary>
+internal static class FastLogSoftmaxAtLabels
+{
+    /// <summary>logProb[r] = logits[r, labels[r]] − logSumExp[r], the log-sum-exp kept; both 0 for rows with a negative label.</summary>
+    public static void Forward(Memory<float> logProb, Memory<float> logSumExp, ReadOnlyMemory<float> logits, ReadOnlyMemory<int> labels, int vocab)
+    {
+        var rows = LogSoftmaxAtLabels.CheckShapes(logits.Length, logSumExp.Length, labels.Span, vocab);
+        ShapeCheck.Length(logProb.Length, rows, nameof(logProb));
+        Partitions.For(rows, Partitions.Rows(vocab), part =>
+        {
+            for (var r = part.Start; r < part.End; r++)
+            {
+                var label = labels.Span[r];
+                if (label < 0)
+                {
+                    logProb.Span[r] = logSumExp.Span[r] = 0;
+                    continue;
+                }
+                var row = logits.Span.Slice(r * vocab, vocab);
+                var lse = SoftmaxRows.LogSumExp(row);
+                logSumExp.Span[r] = (float)lse;
+                logProb.Span[r] = (float)(row[label] - lse);
+            }
+        });
+    }
+
+    /// <summary>logitsGrad[r, :] = logProbGrad[r]·(onehot − softmax), overwriting (logitsGrad may be the logits); 0 for ignored rows.</summary>
+    public static void Backward(Memory<float> logitsGrad, ReadOnlyMemory<float> logits, ReadOnlyMemory<float> logSumExp, ReadOnlyMemory<int> labels,
+        ReadOnlyMemory<float> logProbGrad, int vocab)
+    {
+        var rows = LogSoftmaxAtLabels.CheckShapes(logits.Length, logSumExp.Length, labels.Span, vocab);
+        ShapeCheck.Length(logitsGrad.Length, logits.Length, nameof(logitsGrad));
+        ShapeCheck.Length(logProbGrad.Length, rows, nameof(logProbGrad));
+        Partitions.For(rows, Partitions.Rows(vocab), part =>
+        {
+            for (var r = part.Start; r < part.End; r++)
+            {
+                var gradRow = logitsGrad.Span.Slice(r * vocab, vocab);
+                var label = labels.Span[r];
+                if (label < 0) gradRow.Clear();
+                else SoftmaxRows.Gradient(gradRow, logits.Span.Slice(r * vocab, vocab), logSumExp.Span[r], logProbGrad.Span[r], label);
+            }
+        });
+    }
+}

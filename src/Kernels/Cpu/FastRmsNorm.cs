@@ -1,0 +1,78 @@
+using System.Numerics;
+
+namespace SimNpo.Kernels.Cpu;
+
+/// <summary>
+/// <see cref="RmsNorm"/> on fixed ranges of rows in parallel, vectorised along the row. The row sums (the mean of squares,
+/// the backward's Σ g·w·x) are taken in float64 lanes like the reference's; the weight gradient, a sum over every row,
+/// is summed per range in float32 into that range's own partial row and the partials are then added in range order,
+/// so no element has two writers and the result does not depend on the schedule.
+/// </summary>
+internal sealed class FastRmsNorm
+{
+    /// <summary>The weight gradient's partial rows, one per range of rows, kept between calls.</summary>
+    private float[] partials = [];
+
+    public static void Forward(Memory<float> output, Memory<float> invRms, ReadOnlyMemory<float> input, ReadOnlyMemory<float> weight, int dim, float eps)
+    {
+        var rows = ShapeCheck.Rows(input.Length, dim, nameof(input));
+        ShapeCheck.Length(output.Length, input.Length, nameof(output));
+        ShapeCheck.Length(invRms.Length, rows, nameof(invRms));
+        ShapeCheck.Length(weight.Length, dim, nameof(weight));
+        Partitions.For(rows, Partitions.Rows(dim), part =>
+        {
+            var w = weight.Span;
+            for (var r = part.Start; r < part.End; r++)
+            {
+                var x = input.Span.Slice(r * dim, dim);
+                var y = output.Span.Slice(r * dim, dim);
+                var s = (float)(1 / Math.Sqrt(Vectors.Dot(x, x) / dim + eps));
+                // Normalise, then apply the gain, in this order as Hugging Face's LlamaRMSNorm does.
+                for (var i = 0; i < dim; i += Vectors.Width) Vectors.Store(Vectors.Load(x, i) * s * Vectors.Load(w, i), y, i);
+                invRms.Span[r] = s;
+            }
+        });
+    }
+
+    /// <summary>inputGrad[r, j] += s·w_j·g_j − s³/dim · x_j · Σ_i g_i w_i x_i; weightGrad[j] += Σ_r g_rj · x_rj · s_r.</summary>
+    public void Backward(Memory<float> inputGrad, Memory<float> weightGrad, ReadOnlyMemory<float> outputGrad, ReadOnlyMemory<float> input,
+        ReadOnlyMemory<float> weight, ReadOnlyMemory<float> invRms, int dim)
+    {
+        var rows = ShapeCheck.Rows(input.Length, dim, nameof(input));
+        ShapeCheck.Length(inputGrad.Length, input.Length, nameof(inputGrad));
+        ShapeCheck.Length(outputGrad.Length, input.Length, nameof(outputGrad));
+        ShapeCheck.Length(weightGrad.Length, dim, nameof(weightGrad));
+        ShapeCheck.Length(weight.Length, dim, nameof(weight));
+        ShapeCheck.Length(invRms.Length, rows, nameof(invRms));
+        var grain = Partitions.Rows(dim);
+        var ranges = Partitions.Count(rows, grain);
+        if (partials.Length < ranges * dim) partials = new float[ranges * dim];
+        var sums = partials;
+        Partitions.For(rows, grain, part =>
+        {
+            var w = weight.Span;
+            var partial = sums.AsSpan(part.Index * dim, dim);
+            partial.Clear();
+            for (var r = part.Start; r < part.End; r++)
+            {
+                var x = input.Span.Slice(r * dim, dim);
+                var g = outputGrad.Span.Slice(r * dim, dim);
+                var dx = inputGrad.Span.Slice(r * dim, dim);
+                var s = invRms.Span[r];
+                var correction = (float)((double)s * s * s / dim * Vectors.Dot(g, x, w));
+                for (var i = 0; i < dim; i += Vectors.Width)
+                {
+                    var (xi, gi) = (Vectors.Load(x, i), Vectors.Load(g, i));
+                    Vectors.Store(Vectors.Load(dx, i) + (s * Vectors.Load(w, i) * gi - correction * xi), dx, i);
+                    Vectors.Store(Vectors.Load(partial, i) + gi * xi * s, partial, i);
+                }
+            }
+        });
+        var total = weightGrad.Span;
+        for (var p = 0; p < ranges; p++)
+        {
+            var partial = sums.AsSpan(p * dim, dim);
+            for (var i = 0; i < dim; i += Vectors.Width) Vectors.Store(Vectors.Load(total, i) + Vectors.Load(partial, i), total, i);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+namespace SimNpo.Kernels.Cpu;
+
+/// <summary>
+/// <see cref="Rope"/> on fixed ranges of rows in parallel, vectorised along the half head. The cosines and sines of
+/// position·inverseFrequencies[i] come from a table with a row per position, formed in float64 (positions reach
+/// thousands, where a float32 angle would be off by 1e-4 radian) and rounded to float32 once: it grows to the largest
+/// position seen and is rebuilt only when the frequencies change, so a training step computes no trigonometry at all.
+/// </summary>
+internal sealed class FastRope
+{
+    private float[] frequencies = [];
+    private float[] cosines = [];
+    private float[] sines = [];
+    private int positionCount;
+
+    public void Forward(Memory<float> x, ReadOnlyMemory<int> positions, ReadOnlyMemory<float> inverseFrequencies, int heads, int headDim) =>
+        Rotate(x, positions, inverseFrequencies, heads, headDim, direction: 1);
+
+    /// <summary>The rotation is orthogonal, so its transpose, the rotation by the opposite angle, maps the gradient back.</summary>
+    public void Backward(Memory<float> xGrad, ReadOnlyMemory<int> positions, ReadOnlyMemory<float> inverseFrequencies, int heads, int headDim) =>
+        Rotate(xGrad, positions, inverseFrequencies, heads, headDim, direction: -1);
+
+    private void Rotate(Memory<float> x, ReadOnlyMemory<int> positions, ReadOnlyMemory<float> inverseFrequencies, int heads, int headDim, float direction)
+    {
+        if (headDim % 2 != 0) throw new ArgumentException($"headDim {headDim} is odd", nameof(headDim));
+        var half = headDim / 2;
+        ShapeCheck.Length(inverseFrequencies.Length, half, nameof(inverseFrequencies));
+        ShapeCheck.Length(x.Length, positions.Length * heads * headDim, nameof(x));
+        EnsureTable(inverseFrequencies.Span, positions.Span);
+        var (cos, sin) = (cosines, sines);
+        var width = heads * headDim;
+        Partitions.For(positions.Length, Partitions.Rows(width), part =>
+        {
+            for (var r = part.Start; r < part.End; r++)
+            {
+                var position = positions.Span[r];
+                var c = cos.AsSpan(position * half, half);
+                var s = sin.AsSpan(position * half, half);
+                for (var h = 0; h < heads; h++)
+                {
+                    var head = x.Span.Slice((r * heads + h) * headDim, headDim);
+                    var first = head[..half];
+                    var second = head[half..];
+                    for (var i = 0; i < half; i += Vectors.Width)
+                    {
+                        var (a, b) = (Vectors.Load(first, i), Vectors.Load(second, i));
+                        var (ci, si) = (Vectors.Load(c, i), direction * Vectors.Load(s, i));
+                        Vectors.Store(a * ci - b * si, first, i);
+                        Vectors.Store(b * ci + a * si, second, i);
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary>Makes the table hold every position of this call for these frequencies, rebuilding it only when it must.</summary>
+    private void EnsureTable(ReadOnlySpan<float> inverseFrequencies, ReadOnlySpan<int> positions)
+    {
+        var largest = -1;
+        foreach (var position in positions)
+        {
+            if (position < 0) throw new ArgumentOutOfRangeException(nameof(positions), $"negative position {position}");
+            largest = Math.Max(largest, position);
+        }
+        var sameFrequencies = inverseFrequencies.SequenceEqual(frequencies);
+        if (sameFrequencies && largest < positionCount) return;
+        if (!sameFrequencies) frequencies = inverseFrequencies.ToArray();
+        // Doubling on growth: a run whose sequences get longer step by step rebuilds the table a few times, not every step.
+        positionCount = Math.Max(largest + 1, sameFrequencies ? 2 * positionCount : 0);
+        var half = frequencies.Length;
+        cosines = new float[positionCount * half];
+        sines = new float[positionCount * half];
+        for (var p = 0; p < positionCount; p++)
+            for (var i = 0; i < half; i++)
+            {
+                var angle = p * (double)frequencies[i];
+                cosines[p * half + i] = (float)Math.Cos(angle);
+                sines[p * half + i] = (float)Math.Sin(angle);
+            }
+    }
+}

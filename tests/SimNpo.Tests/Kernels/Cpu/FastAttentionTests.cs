@@ -1,0 +1,137 @@
+using SimNpo.Kernels;
+using SimNpo.Kernels.Cpu;
+using SimNpo.Tests.Kernels.Ilgpu;
+
+namespace SimNpo.Tests.Kernels.Cpu;
+
+/// <summary>
+/// The flash-style CPU attention against <see cref="Attention.Reference"/> run in float64 on the same float32 data,
+/// forward (output and log-sum-exp) and backward (gradients starting from random values, so one that overwrites fails).
+/// Tiles are 48 queries by 48 keys: the shapes cover one ragged tile, several tiles with a causal diagonal inside each,
+/// grouped queries (4 heads over 2 kv heads, 3 over 1), right padding (rows past a length output 0 and get no gradient,
+/// keys past it none), queries that start late (QueryStart 50 over 70 cached keys) and decoding one query, head
+/// dimensions 6, 20, 40, 48 and 64 (padded to whole 16-wide panels or not), and peaked softmaxes (queries in [−4, 4]).
+/// Tolerance: <see cref="AttentionKernelTests.Roundings"/> float32 roundings of each tensor's largest value.
+/// </summary>
+public class FastAttentionTests
+{
+    private const double U = 1.0 / (1 << 24);
+
+    public static IEnumerable<TestCaseData> Cases()
+    {
+        yield return Case("gqa 4 over 2, padding", new AttentionShape(2, 7, 7, 4, 2, 6), [7, 5]);
+        yield return Case("37 keys, dim 40", new AttentionShape(1, 37, 37, 2, 1, 40), [37]);
+        yield return Case("decode", new AttentionShape(2, 1, 8, 4, 2, 6, QueryStart: 5), [6, 3]);
+        yield return Case("3 tiles, dim 48, padding", new AttentionShape(2, 100, 100, 4, 2, 48), [100, 61]);
+        yield return Case("late queries", new AttentionShape(2, 20, 70, 3, 1, 20, QueryStart: 50), [70, 58]);
+        yield return Case("dim 64, peaked", new AttentionShape(1, 130, 130, 2, 2, 64), [130], queryScale: 4);
+    }
+
+    private static TestCaseData Case(string name, AttentionShape shape, int[] lengths, double queryScale = 1) =>
+        new TestCaseData(shape, lengths, queryScale).SetArgDisplayNames(name);
+
+    [TestCaseSource(nameof(Cases))]
+    public void ForwardAndBackwardMatchTheFloat64Reference(AttentionShape shape, int[] lengths, double queryScale)
+    {
+        var data = AttentionData.Random(shape, queryScale, seed: shape.QueryLength + shape.HeadDim);
+        var expected = data.RunReference(lengths);
+        var actual = data.RunFast(lengths);
+        var roundings = AttentionKernelTests.Roundings(shape, queryScale);
+        string[] names = ["output", "logSumExp", "qGrad", "kGrad", "vGrad"];
+        for (var n = 0; n < names.Length; n++)
+        {
+            var tolerance = roundings * U * Math.Max(1, expected[n].Max(Math.Abs));
+            Assert.That(actual[n], Is.EqualTo(expected[n]).Within(tolerance), names[n]);
+        }
+    }
+
+    /// <summary>
+    /// NaN in every row past a sequence's length (its queries, keys, values and output gradients) reaches nothing: the
+    /// padding rows output exactly 0 with log-sum-exp 0 and keep their gradients, and all the rest is bit for bit what it
+    /// is with finite padding. A second call gives the same bits: each element has one writer summing in a fixed order.
+    /// </summary>
+    [Test]
+    public void PaddingIsNeverReadAndCallsRepeatBitForBit()
+    {
+        var shape = new AttentionShape(2, 100, 100, 4, 2, 48);
+        int[] lengths = [100, 61];
+        var data = AttentionData.Random(shape, 1, seed: 5);
+        var finite = data.RunFast(lengths);
+        Assert.That(data.RunFast(lengths), Is.EqualTo(finite), "a second call");
+
+        var poisoned = data.WithPadding(lengths, float.NaN);
+        var actual = poisoned.RunFast(lengths);
+        for (var n = 0; n < actual.Length; n++)
+            for (var i = 0; i < actual[n].Length; i++)
+            {
+                var padding = data.IsPadding(AttentionData.ResultLayouts[n], i, lengths);
+                var expected = padding ? (n < 2 ? 0 : data.InitialGrads[n - 2][i]) : finite[n][i];
+                if (!actual[n][i].Equals(expected)) Assert.Fail($"result {n}, element {i}{(padding ? " (padding)" : "")}: {actual[n][i]}, expected {expected}");
+            }
+    }
+
+    private enum Layout { Queries, Keys, LogSumExps }
+
+    /// <summary>One call's float32 inputs and the random values its gradients start from.</summary>
+    private sealed record AttentionData(AttentionShape Shape, double[] Q, double[] K, double[] V, double[] OutputGrad, double[][] InitialGrads)
+    {
+        public static AttentionData Random(AttentionShape shape, double queryScale, int seed)
+        {
+            var random = new Random(seed);
+            var (q, k, v) = (OpData.Random(random, QueryLength(shape), queryScale), OpData.Random(random, KeyLength(shape)), OpData.Random(random, KeyLength(shape)));
+            var initialGrads = new[] { QueryLength(shape), KeyLength(shape), KeyLength(shape) }.Select(n => OpData.Random(random, n)).ToArray();
+            return new AttentionData(shape, q, k, v, OpData.Random(random, QueryLength(shape)), initialGrads);
+        }
+
+        /// <summary>Output, log-sum-exp and the q, k, v gradients of the float64 reference (it reads only what it must).</summary>
+        public double[][] RunReference(int[] lengths)
+        {
+            var output = new double[Q.Length];
+            var logSumExp = new double[Shape.Batch * Shape.Heads * Shape.QueryLength];
+            Attention.Reference.Forward<double>(output, logSumExp, Q, K, V, lengths, Shape);
+            var grads = InitialGrads.Select(g => g.ToArray()).ToArray();
+            Attention.Reference.Backward<double>(grads[0], grads[1], grads[2], OutputGrad, Q, K, V, output, logSumExp, lengths, Shape);
+            return [output, logSumExp, .. grads];
+        }
+
+        /// <summary>The same from <see cref="FastCpuOps"/>, whose backward reads its own forward's output and log-sum-exp.</summary>
+        public double[][] RunFast(int[] lengths)
+        {
+            IOps<float> ops = new FastCpuOps();
+            var (q, k, v) = (ops.Upload(Q), ops.Upload(K), ops.Upload(V));
+            var output = ops.Upload(Enumerable.Repeat(double.NaN, Q.Length).ToArray()); // overwritten, never read
+            var logSumExp = ops.Upload(Enumerable.Repeat(double.NaN, Shape.Batch * Shape.Heads * Shape.QueryLength).ToArray());
+            var lengthsView = ops.UploadInts(lengths);
+            ops.Attention(output, logSumExp, q, k, v, lengthsView, Shape);
+            var grads = InitialGrads.Select(g => ops.Upload(g)).ToArray();
+            ops.AttentionBackward(grads[0], grads[1], grads[2], ops.Upload(OutputGrad), q, k, v, output, logSumExp, lengthsView, Shape);
+            return [OpData.Download(output), OpData.Download(logSumExp), .. grads.Select(OpData.Download)];
+        }
+
+        /// <summary>How each of the results of <see cref="RunFast"/> is laid out: output, log-sum-exp, then the q, k, v gradients.</summary>
+        public static readonly Layout[] ResultLayouts = [Layout.Queries, Layout.LogSumExps, Layout.Queries, Layout.Keys, Layout.Keys];
+
+        /// <summary>These inputs with every row past its sequence's length set to the given value.</summary>
+        public AttentionData WithPadding(int[] lengths, double value)
+        {
+            double[] Fill(double[] x, Layout layout) => x.Select((e, i) => IsPadding(layout, i, lengths) ? value : e).ToArray();
+            return this with { Q = Fill(Q, Layout.Queries), K = Fill(K, Layout.Keys), V = Fill(V, Layout.Keys), OutputGrad = Fill(OutputGrad, Layout.Queries) };
+        }
+
+        /// <summary>Whether element i of a tensor so laid out belongs to a position at or past its sequence's length.</summary>
+        public bool IsPadding(Layout layout, int i, int[] lengths)
+        {
+            var (batch, position) = layout switch
+            {
+                Layout.Queries => (i / (Shape.QueryLength * Shape.QueryWidth), Shape.QueryStart + i / Shape.QueryWidth % Shape.QueryLength),
+                Layout.Keys => (i / (Shape.KeyLength * Shape.KvWidth), i / Shape.KvWidth % Shape.KeyLength),
+                _ => (i / (Shape.Heads * Shape.QueryLength), Shape.QueryStart + i % Shape.QueryLength),
+            };
+            return position >= lengths[batch];
+        }
+
+        private static int QueryLength(AttentionShape shape) => shape.Batch * shape.QueryLength * shape.QueryWidth;
+
+        private static int KeyLength(AttentionShape shape) => shape.Batch * shape.KeyLength * shape.KvWidth;
+    }
+}

@@ -1,0 +1,139 @@
+using SimNpo.Kernels;
+using SimNpo.Kernels.Cpu;
+using SimNpo.Tests.Kernels.Ilgpu;
+
+namespace SimNpo.Tests.Kernels.Cpu;
+
+/// <summary>
+/// The fast CPU path's row and elementwise ops against the CPU reference. The cases are the device kernels' (float32
+/// arithmetic, <see cref="OpRuns.AssertMatchesFloat64Reference"/>), the fast ops taking their row sums in float64 lanes and
+/// so staying well inside those bounds; the shapes add several fixed ranges (300 rows of 70: two ranges of the RMSNorm
+/// weight gradient's partials; 40000 elements: three elementwise ranges) and rows that are no multiple of the vector width.
+/// Where the fast op does the float32 reference's very operations in the same order, it must match it bit for bit.
+/// </summary>
+public class FastCpuOpsTests
+{
+    private readonly IOps<float> _fast = new FastCpuOps();
+    private readonly IOps<float> _reference = new ReferenceOps<float>();
+
+    public static IEnumerable<OpCase> Ops =>
+    [
+        new EmbeddingKernelCase(), new RmsNormKernelCase(9, 37), new RmsNormKernelCase(300, 70), new RopeKernelCase(), new SwiGluKernelCase(),
+        new SwiGluKernelCase(40_000),
+    ];
+
+    [TestCaseSource(nameof(Ops))]
+    public void ForwardAndBackwardMatchTheFloat64Reference(OpCase op) => OpRuns.AssertMatchesFloat64Reference(op, _fast);
+
+    /// <summary>At a gate of −100 the exponential overflows to ∞: σ must come out 0, not NaN; at +100, σ is 1.</summary>
+    [Test]
+    public void SaturatedGatesStayFinite()
+    {
+        var (gate, up, output) = (_fast.Upload(-100, 100), _fast.Upload(3, 3), _fast.Allocate(2).All);
+        _fast.SwiGlu(output, gate, up);
+        Assert.That(OpData.Download(output), Is.EqualTo(new[] { 0.0, 300 }).Within(1e-30));
+        var (gateGrad, upGrad) = (_fast.Allocate(2).All, _fast.Allocate(2).All);
+        _fast.SwiGluBackward(gateGrad, upGrad, _fast.Upload(1, 1), gate, up);
+        Assert.That(OpData.Download(gateGrad), Is.EqualTo(new[] { 0.0, 3 }).Within(1e-30));
+        Assert.That(OpData.Download(upGrad), Is.EqualTo(new[] { 0.0, 100 }).Within(1e-30));
+    }
+
+    /// <summary>
+    /// Copies, the residual add, scaling and the embedding's gather are single float32 operations per element, and the
+    /// embedding's scatter-add adds a token's rows in row order as the reference does (here over three column blocks of 64,
+    /// token 5 repeated): bit for bit the float32 reference, on 40000 elements (three ranges).
+    /// </summary>
+    [Test]
+    public void ElementwiseOpsAndTheEmbeddingEqualTheFloat32ReferenceExactly()
+    {
+        const int length = 40_000, dim = 150, vocab = 9;
+        int[] tokens = [5, 0, 5, 8, 5, 2, 7];
+        var random = new Random(3);
+        var (a, b) = (OpData.Random(random, length), OpData.Random(random, length));
+        var (table, outputGrad, tableGrad) = (OpData.Random(random, vocab * dim), OpData.Random(random, tokens.Length * dim), OpData.Random(random, vocab * dim));
+        double[][] Run(IOps<float> ops)
+        {
+            var (sum, copy) = (ops.Allocate(length).All, ops.Allocate(length).All);
+            ops.Add(sum, ops.Upload(a), ops.Upload(b));
+            ops.Copy(copy, sum);
+            ops.Scale(copy, 0.3f);
+            var zeroed = ops.Upload(b);
+            ops.Zero(zeroed.Slice(100, 30_000));
+            var rows = ops.Allocate(tokens.Length * dim).All;
+            ops.Embedding(rows, ops.UploadInts(tokens), ops.Upload(table), dim);
+            var grads = ops.Upload(tableGrad);
+            ops.EmbeddingBackward(grads, ops.UploadInts(tokens), ops.Upload(outputGrad), dim);
+            return [OpData.Download(sum), OpData.Download(copy), OpData.Download(zeroed), OpData.Download(rows), OpData.Download(grads)];
+        }
+        var (fast, reference) = (Run(_fast), Run(_reference));
+        string[] names = ["add", "copy and scale", "zero", "embedding", "embedding backward"];
+        for (var n = 0; n < fast.Length; n++) Assert.That(fast[n], Is.EqualTo(reference[n]), names[n]);
+    }
+
+    /// <summary>
+    /// Against the float64 reference on the same float32 state, as <see cref="AdamWKernelTests"/>: about ten float32
+    /// roundings of values within a factor 4 of the largest, so 1e-6 of each tensor's largest magnitude; a wrong bias
+    /// correction or decay is off by 1e-3 or more. 40000 parameters: three ranges and a partial vector at the end.
+    /// </summary>
+    [TestCase(1)]
+    [TestCase(3)]
+    public void AdamWMatchesTheFloat64Reference(int step)
+    {
+        const int length = 40_003;
+        var random = new Random(step);
+        var parameters = OpData.Random(random, length);
+        var gradients = OpData.Random(random, length);
+        var firstMoment = OpData.Random(random, length, 0.1);
+        var secondMoment = OpData.Random(random, length, 0.01).Select(Math.Abs).ToArray();
+        var settings = new AdamWStep(1e-2, 0.9, 0.999, 1e-8, 0.1, step);
+        double[][] Run<T>(IOps<T> ops) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        {
+            var views = new[] { parameters, gradients, firstMoment, secondMoment }.Select(x => ops.Upload(x)).ToArray();
+            ops.AdamW(views[0], views[1], views[2], views[3], settings);
+            return [OpData.Download(views[0]), OpData.Download(views[2]), OpData.Download(views[3])];
+        }
+        var (actual, expected) = (Run(_fast), Run(new ReferenceOps<double>()));
+        string[] names = ["parameters", "first moment", "second moment"];
+        for (var n = 0; n < 3; n++) Assert.That(actual[n], Is.EqualTo(expected[n]).Within(1e-6 * expected[n].Max(Math.Abs)), names[n]);
+        Assert.That(actual[0], Is.Not.EqualTo(parameters).Within(1e-4), "the step moves every parameter by about lr");
+    }
+
+    /// <summary>
+    /// Squares of float32 numbers are exact in float64, and both sides sum them in float64 (in different orders): the sums
+    /// agree to n·2⁻⁵³ relative, under 1e-10 at these lengths. 100000 elements make seven ranges.
+    /// </summary>
+    [TestCase(1)]
+    [TestCase(37)]
+    [TestCase(100_000)]
+    public void SumOfSquaresMatchesTheFloat64Sum(int length)
+    {
+        var values = OpData.Random(new Random(length), length, scale: 3);
+        var expected = values.Sum(x => x * x);
+        Assert.That(_fast.SumOfSquares(_fast.Upload(values)), Is.EqualTo(expected).Within(1e-10 * expected));
+        Assert.That(_fast.SumOfSquares(_fast.Upload(100, 1, 2, 100).Slice(1, 2)), Is.EqualTo(5), "only its view");
+    }
+
+    /// <summary>
+    /// The ops that reduce across rows or ranges (the RMSNorm weight gradient's partials, the norm's partials) give the
+    /// same bits on a second call: every sum has a fixed order whatever the schedule.
+    /// </summary>
+    [Test]
+    public void ReductionsRepeatBitForBit()
+    {
+        const int rows = 1000, dim = 70;
+        var random = new Random(9);
+        var (input, weight, outputGrad) = (OpData.Random(random, rows * dim), OpData.Random(random, dim), OpData.Random(random, rows * dim));
+        (double[] WeightGrad, double Norm) Run()
+        {
+            var invRms = _fast.Allocate(rows).All;
+            var (x, w) = (_fast.Upload(input), _fast.Upload(weight));
+            _fast.RmsNorm(_fast.Allocate(rows * dim).All, invRms, x, w, dim, 1e-5f);
+            var (inputGrad, weightGrad) = (_fast.Allocate(rows * dim).All, _fast.Allocate(dim).All);
+            _fast.RmsNormBackward(inputGrad, weightGrad, _fast.Upload(outputGrad), x, w, invRms, dim);
+            return (OpData.Download(weightGrad), _fast.SumOfSquares(inputGrad));
+        }
+        var (first, second) = (Run(), Run());
+        Assert.That(second.WeightGrad, Is.EqualTo(first.WeightGrad));
+        Assert.That(second.Norm, Is.EqualTo(first.Norm));
+    }
+}
