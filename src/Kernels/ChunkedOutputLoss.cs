@@ -128,17 +128,17 @@ public static class ChunkedOutputLoss
     }
 
     /// <summary>
-    /// The device version: per chunk, a tiled matmul into the scratch, then one group per row merges the chunk into the row's
+    /// The device version: per chunk, the linear layer's SGEMM (<see cref="MatMul.Ilgpu"/>) into the scratch, then one group per row merges the chunk into the row's
     /// running online softmax (forward) or writes the chunk's logit gradient over it (backward, the fused classifier's kernel
-    /// restricted to the chunk's columns), which two more tiled matmuls carry into the gradients. Between chunks a row's
+    /// restricted to the chunk's columns), which the SGEMM's two backward products carry into the gradients. Between chunks a row's
     /// state is its maximum (in logSumExp), its sum of exponentials (the scratch's last rows elements) and its label's logit
     /// (in logProb); the last chunk turns them into the results. Labels are trusted as in <see cref="LogSoftmaxAtLabels.Ilgpu"/>.
     /// </summary>
     public static class Ilgpu
     {
-        public sealed class Launcher(Accelerator accelerator)
+        /// <summary>The chunk's three products go through the tuned SGEMM of the linear layers, compiled once for the accelerator.</summary>
+        public sealed class Launcher(Accelerator accelerator, MatMul.Ilgpu.Kernels matMul)
         {
-            private readonly LossTiledMatMul _matMul = new(accelerator);
             private readonly LogSoftmaxAtLabels.Ilgpu.Launcher _logSoftmaxAtLabels = new(accelerator);
 
             private readonly Action<KernelConfig, Floats, Floats, Floats, Floats, Ints, int, int, int> _mergeChunk =
@@ -169,8 +169,7 @@ public static class ChunkedOutputLoss
                 {
                     _logSoftmaxAtLabels.BackwardColumns(logits, logits, logSumExp, labels, logProbGrad, width, first);
                     var (offset, length) = ((long)first * dim, (long)width * dim);
-                    _matMul.AddProduct(hiddenGrad, logits, weight.SubView(offset, length), rows, dim, width);
-                    _matMul.AddTransposedProduct(weightGrad.SubView(offset, length), logits, hidden, width, dim, rows);
+                    matMul.Backward(hiddenGrad, weightGrad.SubView(offset, length), logits, hidden, weight.SubView(offset, length), rows, dim, width);
                 });
             }
 
@@ -181,7 +180,7 @@ public static class ChunkedOutputLoss
                 {
                     var width = Math.Min(chunkWidth, vocab - first);
                     var logits = logitsScratch.SubView(0, (long)rows * width);
-                    _matMul.MultiplyTransposed(logits, hidden, weight.SubView((long)first * dim, (long)width * dim), rows, width, dim);
+                    matMul.Forward(logits, hidden, weight.SubView((long)first * dim, (long)width * dim), rows, dim, width);
                     useChunk(logits, first, width);
                 }
             }

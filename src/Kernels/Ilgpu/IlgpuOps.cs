@@ -47,7 +47,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         _sumOfSquares = new(() => new SumOfSquares.Ilgpu.Launcher(accelerator));
         _adamW = new(() => new AdamW.Ilgpu.Launcher(accelerator));
         _logSoftmaxAtLabels = new(() => new LogSoftmaxAtLabels.Ilgpu.Launcher(accelerator));
-        _chunkedOutputLoss = new(() => new ChunkedOutputLoss.Ilgpu.Launcher(accelerator));
+        _chunkedOutputLoss = new(() => new ChunkedOutputLoss.Ilgpu.Launcher(accelerator, _matMul.Value));
         _logSoftmax = new(() => new LogSoftmax.Ilgpu.Launcher(accelerator));
         _klDivergence = new(() => new KlDivergence.Ilgpu.Launcher(accelerator));
     }
