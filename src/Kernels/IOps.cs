@@ -17,7 +17,7 @@ public readonly record struct AttentionShape(int Batch, int QueryLength, int Key
 /// Every op the Llama graph needs, forward and backward. Layout is row-major; a "row" is one token position.
 /// Backward ops ADD into their gradient outputs (never overwrite), so a residual stream's gradient and the gradients
 /// of weights used twice (tied embeddings) accumulate without extra copies; the caller zeroes them first.
-/// Implemented by the plain CPU reference and by the ILGPU backend, so the graph is written once.
+/// Implemented by the plain CPU reference, the fast CPU backend and the ILGPU backend, so the graph is written once.
 /// </summary>
 public interface IOps<T> where T : unmanaged, IFloatingPointIeee754<T>
 {

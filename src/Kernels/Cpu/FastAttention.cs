@@ -124,7 +124,8 @@ internal static unsafe class FastAttention
             new Span<float>(rowMax, rows).Fill(float.NegativeInfinity);
             new Span<float>(rowSum, rows).Clear();
             new Span<float>(weighted, rows * paddedDim).Clear();
-            for (var j0 = 0; j0 < TileKeyEnd(t, i0, rows, keyEnd); j0 += Tile)
+            var keysSeen = KeysSeen(t, i0, rows, keyEnd);
+            for (var j0 = 0; j0 < keysSeen; j0 += Tile)
             {
                 var width = Math.Min(Tile, keyEnd - j0);
                 Multiply(probabilities, Tile, query, shape.QueryWidth, 1, keys + j0 * dim, rows, RoundUp(width, Panel), dim, overwrite: true);
@@ -203,7 +204,8 @@ internal static unsafe class FastAttention
                 Gemm.Pack(queryPanels, new Gemm.Operand(query, shape.QueryWidth, 1), 0, dim, 0, rows, Panel, transposed: true);
                 Gemm.Pack(outputGradPanels, new Gemm.Operand(outputGrad, shape.QueryWidth, 1), 0, dim, 0, rows, Panel, transposed: true);
                 new Span<float>(queryGrad, rows * paddedDim).Clear();
-                for (var j0 = 0; j0 < TileKeyEnd(t, i0, rows, keyEnd); j0 += Tile)
+                var keysSeen = KeysSeen(t, i0, rows, keyEnd);
+                for (var j0 = 0; j0 < keysSeen; j0 += Tile)
                 {
                     var width = Math.Min(Tile, keyEnd - j0);
                     Multiply(probabilities, Tile, query, shape.QueryWidth, 1, keys + j0 * dim, rows, RoundUp(width, Panel), dim, overwrite: true);
@@ -278,8 +280,8 @@ internal static unsafe class FastAttention
                     Math.Min(MicroKernel.Rows, m - i), Panel, overwrite);
     }
 
-    /// <summary>The keys that the last row of the query tile at i0 sees: the end of the tiles to visit.</summary>
-    private static int TileKeyEnd(Tensors t, int i0, int rows, int keyEnd) => Math.Min(keyEnd, t.Shape.QueryStart + i0 + rows);
+    /// <summary>How many keys the last row of the query tile at i0 sees: the key tiles to visit end there.</summary>
+    private static int KeysSeen(Tensors t, int i0, int rows, int keyEnd) => Math.Min(keyEnd, t.Shape.QueryStart + i0 + rows);
 
     /// <summary>How many of the key tile's width keys at j0 query row i sees (it is no padding row): causal, 0 up to all.</summary>
     private static int Visible(Tensors t, int i, int j0, int width) => Math.Clamp(t.Shape.QueryStart + i + 1 - j0, 0, width);

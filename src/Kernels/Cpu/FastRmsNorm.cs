@@ -1,5 +1,3 @@
-using System.Numerics;
-
 namespace SimNpo.Kernels.Cpu;
 
 /// <summary>

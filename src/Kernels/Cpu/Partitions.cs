@@ -23,7 +23,7 @@ internal static class Partitions
     /// <summary>Rows per range for rows of the given width: about <see cref="Elements"/> elements, at least one row.</summary>
     public static int Rows(int width) => Math.Max(1, Elements / Math.Max(1, width));
 
-    public static int Count(int count, int grain) => (count + grain - 1) / grain;
+    public static int Count(int count, int grain) => (int)(((long)count + grain - 1) / grain);
 
     /// <summary>Runs body over [0, count) in ranges of <paramref name="grain"/>, in parallel; inline when one range holds it all.</summary>
     public static void For(int count, int grain, Action<Part> body)
@@ -33,6 +33,6 @@ internal static class Partitions
             if (count > 0) body(new Part(0, 0, count));
             return;
         }
-        Parallel.For(0, Count(count, grain), p => body(new Part(p, p * grain, Math.Min(count, (p + 1) * grain))));
+        Parallel.For(0, Count(count, grain), p => body(new Part(p, p * grain, (int)Math.Min(count, (long)(p + 1) * grain))));
     }
 }

@@ -11,7 +11,8 @@ namespace SimNpo.Tests.Kernels.Cpu;
 /// grouped queries (4 heads over 2 kv heads, 3 over 1), right padding (rows past a length output 0 and get no gradient,
 /// keys past it none), queries that start late (QueryStart 50 over 70 cached keys) and decoding one query, head
 /// dimensions 6, 20, 40, 48 and 64 (padded to whole 16-wide panels or not), and peaked softmaxes (queries in [−4, 4]).
-/// Tolerance: <see cref="AttentionKernelTests.Roundings"/> float32 roundings of each tensor's largest value.
+/// Tolerance: <see cref="AttentionKernelTests.Roundings"/> float32 roundings of each tensor's largest value, a worst-case
+/// bound of 139 to 8968 here where the errors measured are under 10 (one key dropped from a row of 130 is off by 1/130).
 /// </summary>
 public class FastAttentionTests
 {

@@ -25,6 +25,29 @@ public class FastCpuOpsTests
     [TestCaseSource(nameof(Ops))]
     public void ForwardAndBackwardMatchTheFloat64Reference(OpCase op) => OpRuns.AssertMatchesFloat64Reference(op, _fast);
 
+    /// <summary>
+    /// One instance's RoPE table follows its calls: grown for later positions, rebuilt for other frequencies (another
+    /// model's), and rebuilt back. Each rotation against the float64 reference within <see cref="RopeKernelCase"/>'s 10
+    /// roundings: cosines and sines rounded once to float32 from float64 angles, two products and a sum.
+    /// </summary>
+    [Test]
+    public void TheRopeTableFollowsPositionsAndFrequencies()
+    {
+        const int heads = 2, headDim = 12;
+        double[] Frequencies(double theta) => Enumerable.Range(0, headDim / 2).Select(i => (double)(float)Math.Pow(theta, -2.0 * i / headDim)).ToArray();
+        var (llama, other) = (Frequencies(10000), Frequencies(500000));
+        var random = new Random(10);
+        foreach (var (frequencies, positions) in new[] { (llama, new[] { 0, 1, 9 }), (llama, [50, 3000]), (other, [3, 3000]), (llama, [7, 2999]) })
+        {
+            var x = OpData.Random(random, positions.Length * heads * headDim);
+            var expected = x.ToArray();
+            Rope.Reference.Forward<double>(expected, positions, frequencies, heads, headDim);
+            var view = _fast.Upload(x);
+            _fast.Rope(view, _fast.UploadInts(positions), _fast.Upload(frequencies), heads, headDim);
+            Assert.That(OpData.Download(view), Is.EqualTo(expected).Within(10 * Math.ScaleB(1.0, -24)), $"positions {string.Join(", ", positions)}");
+        }
+    }
+
     /// <summary>At a gate of −100 the exponential overflows to ∞: σ must come out 0, not NaN; at +100, σ is 1.</summary>
     [Test]
     public void SaturatedGatesStayFinite()
