@@ -19,7 +19,7 @@ public static class Devices
     public const string Default = "auto";
 
     /// <summary>
-    /// auto: CUDA, else an OpenCL GPU, else the CPU reference. ilgpu-cpu: ILGPU's CPU accelerator, which simulates a
+    /// auto: CUDA, else an OpenCL GPU, else the fast CPU path. ilgpu-cpu: ILGPU's CPU accelerator, which simulates a
     /// GPU thread by thread: for testing only. cpu: the fast CPU path (<see cref="FastCpuOps"/>); reference: the plain CPU
     /// reference it is verified against.
     /// </summary>
@@ -31,7 +31,7 @@ public static class Devices
     {
         "auto" => Open("cuda", AcceleratorType.Cuda, b => b.Cuda())
             ?? Open("opencl-gpu", AcceleratorType.OpenCL, b => b.OpenCL(d => d.DeviceType == CLDeviceType.CL_DEVICE_TYPE_GPU))
-            ?? (IOps<float>)new ReferenceOps<float>(),
+            ?? (IOps<float>)new FastCpuOps(),
         "cuda" => Open(name, AcceleratorType.Cuda, b => b.Cuda()) ?? throw new NotSupportedException("no CUDA device found"),
         "opencl" => Open(name, AcceleratorType.OpenCL, b => b.OpenCL()) ?? throw new NotSupportedException("no OpenCL device found"),
         "ilgpu-cpu" => Open(name, AcceleratorType.CPU, b => b.CPU(CPUDevice.Default))!,

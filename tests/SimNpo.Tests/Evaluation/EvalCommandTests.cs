@@ -51,7 +51,7 @@ public class EvalCommandTests
         Assert.That(run.Output, Does.Contain("forget quality 1"));
         var report = Read(output);
         Assert.That(report["model_sha256"]!.GetValue<string>(), Is.EqualTo(ModelFingerprint.Sha256(_model.Path)).And.Length.EqualTo(64));
-        Assert.That(report["device"]!.GetValue<string>(), Does.StartWith("reference"));
+        Assert.That(report["device"]!.GetValue<string>(), Does.StartWith("cpu ("));
         Assert.That(report["config"]!["max_items"]!.GetValue<int>(), Is.EqualTo(3));
         Assert.That(report["forget_quality"]!.GetValue<double>(), Is.EqualTo(1));
 

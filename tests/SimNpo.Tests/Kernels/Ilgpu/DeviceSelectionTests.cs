@@ -1,4 +1,5 @@
 using SimNpo.Kernels;
+using SimNpo.Kernels.Cpu;
 using SimNpo.Unlearn;
 
 namespace SimNpo.Tests.Kernels.Ilgpu;
@@ -34,9 +35,9 @@ public class DeviceSelectionTests
     }
 
     [Test]
-    public void AutoFallsBackToTheCpuReference()
+    public void AutoFallsBackToTheFastCpuPath()
     {
         var ops = Devices.Create("auto");
-        Assert.That(ops.Name, ops is ReferenceOps<float> ? Is.EqualTo("reference-single") : Does.StartWith("cuda: ").Or.StartWith("opencl: "));
+        Assert.That(ops.Name, ops is FastCpuOps ? Does.StartWith("cpu (") : Does.StartWith("cuda: ").Or.StartWith("opencl: "));
     }
 }
