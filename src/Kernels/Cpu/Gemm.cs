@@ -11,17 +11,16 @@ namespace SimNpo.Kernels.Cpu;
 /// </summary>
 internal static unsafe class Gemm
 {
-    private const int BlockM = 16 * MicroKernel.Rows;
+    private const int BlockM = 32 * MicroKernel.Rows;
     private const int BlockN = 16 * MicroKernel.Columns;
     private const int SliceK = 256;
 
     /// <summary>A matrix read as element (i, j) = Data[i·RowStride + j·ColumnStride]: a transpose swaps the strides.</summary>
     internal readonly struct Operand(float* data, int rowStride, int columnStride)
     {
-        public float At(int i, int j) => data[(long)i * rowStride + (long)j * columnStride];
-
-        /// <summary>Whether walking along a row (j) is the contiguous direction, which decides the packing loop order.</summary>
-        public bool RowsAreContiguous => columnStride == 1;
+        public float* Data => data;
+        public int RowStride => rowStride;
+        public int ColumnStride => columnStride;
     }
 
     /// <summary>c[i·ldc + j] = (accumulate ? c : 0) + Σ_k A(i, k)·B(k, j).</summary>
@@ -62,29 +61,33 @@ internal static unsafe class Gemm
     /// <summary>
     /// Packs extent × kc elements starting at (x0, k0) as panels of width elements along x, each stored k-major
     /// (panel[kk·width + xx]), padded with zeros past the extent so the micro-kernel never branches. x is the row of A,
-    /// or (transposed) the column of B. The loops run along whichever index is contiguous in the source.
+    /// or (transposed) the column of B. Where x is contiguous in the source each k is one block copy; otherwise the loop
+    /// runs along k.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Pack(float* destination, Operand source, int x0, int extent, int k0, int kc, int width, bool transposed)
     {
-        var alongK = source.RowsAreContiguous != transposed;
+        // Pointer steps rather than an index product per element: packing runs once per block and slice, and a
+        // multiply-heavy gather here cost as much as the micro-kernel's arithmetic.
+        var (strideX, strideK) = transposed ? (source.ColumnStride, source.RowStride) : (source.RowStride, source.ColumnStride);
         for (var p = 0; p < extent; p += width)
         {
             var panel = destination + p * kc;
             var valid = Math.Min(width, extent - p);
             if (valid < width) new Span<float>(panel, kc * width).Clear();
-            if (alongK)
-                for (var xx = 0; xx < valid; xx++)
-                    for (var kk = 0; kk < kc; kk++)
-                        panel[kk * width + xx] = Element(source, x0 + p + xx, k0 + kk, transposed);
-            else
+            var origin = source.Data + (long)(x0 + p) * strideX + (long)k0 * strideK;
+            if (strideX == 1)
                 for (var kk = 0; kk < kc; kk++)
-                    for (var xx = 0; xx < valid; xx++)
-                        panel[kk * width + xx] = Element(source, x0 + p + xx, k0 + kk, transposed);
+                    new ReadOnlySpan<float>(origin + (long)kk * strideK, valid).CopyTo(new Span<float>(panel + kk * width, valid));
+            else
+                for (var xx = 0; xx < valid; xx++)
+                {
+                    var from = origin + (long)xx * strideX;
+                    var to = panel + xx;
+                    for (var kk = 0; kk < kc; kk++, from += strideK, to += width) *to = *from;
+                }
         }
     }
-
-    private static float Element(Operand source, int x, int k, bool transposed) => transposed ? source.At(k, x) : source.At(x, k);
 
     /// <summary>
     /// One thread's packing buffers, allocated on its first GEMM and reused by every later one: pinned arrays, so their
