@@ -83,8 +83,9 @@ public class FastCpuModelTests
     /// layers runs about 110 loops (44 per layer, 6 per vocabulary chunk, 14 more); the bound allows 160 at 2 KB + 128 B
     /// per core each, and holds unchanged for a model twice as wide with four times the tokens and a vocabulary 16 times
     /// larger (two chunks), whose layers' activations take 5 MB each: one scratch buffer the size of an activation per op,
-    /// or an attention tile per head and call, would exceed it. The least of three steps counts: a pool thread that first
-    /// joins a loop in a later step allocates its own scratch then, once.
+    /// or an attention tile per head and call, would exceed it. The least of six steps counts: a pool thread that first
+    /// joins a loop in a later step allocates its own scratch then, once (a busy machine makes the pool add threads, so
+    /// a few steps can carry one).
     /// </summary>
     [Test]
     public void ATrainingStepAllocatesNoScratch()
@@ -96,7 +97,7 @@ public class FastCpuModelTests
             runner.Step(batch, 1);
             runner.Step(batch, 2);
             var least = long.MaxValue;
-            for (var step = 3; step <= 5; step++)
+            for (var step = 3; step <= 8; step++)
             {
                 var before = GC.GetTotalAllocatedBytes(precise: true);
                 runner.Step(batch, step);
