@@ -19,10 +19,7 @@ public static class RmsNorm
         public static void Forward<T>(Memory<T> output, Memory<T> invRms, ReadOnlyMemory<T> input, ReadOnlyMemory<T> weight, int dim, double eps)
             where T : unmanaged, IFloatingPointIeee754<T>
         {
-            var rows = ShapeCheck.Rows(input.Length, dim, nameof(input));
-            ShapeCheck.Length(output.Length, input.Length, nameof(output));
-            ShapeCheck.Length(invRms.Length, rows, nameof(invRms));
-            ShapeCheck.Length(weight.Length, dim, nameof(weight));
+            var rows = CheckForwardShapes(output.Length, invRms.Length, input.Length, weight.Length, dim);
             Parallel.For(0, rows, r =>
                 invRms.Span[r] = ForwardRow(output.Span.Slice(r * dim, dim), input.Span.Slice(r * dim, dim), weight.Span, eps));
         }
@@ -46,12 +43,7 @@ public static class RmsNorm
             ReadOnlyMemory<T> weight, ReadOnlyMemory<T> invRms, int dim)
             where T : unmanaged, IFloatingPointIeee754<T>
         {
-            var rows = ShapeCheck.Rows(input.Length, dim, nameof(input));
-            ShapeCheck.Length(inputGrad.Length, input.Length, nameof(inputGrad));
-            ShapeCheck.Length(outputGrad.Length, input.Length, nameof(outputGrad));
-            ShapeCheck.Length(weightGrad.Length, dim, nameof(weightGrad));
-            ShapeCheck.Length(weight.Length, dim, nameof(weight));
-            ShapeCheck.Length(invRms.Length, rows, nameof(invRms));
+            var rows = CheckBackwardShapes(inputGrad.Length, weightGrad.Length, outputGrad.Length, input.Length, weight.Length, invRms.Length, dim);
             Parallel.For(0, rows, r => InputGradRow(inputGrad.Span.Slice(r * dim, dim), outputGrad.Span.Slice(r * dim, dim),
                 input.Span.Slice(r * dim, dim), weight.Span, double.CreateTruncating(invRms.Span[r])));
             WeightGrad(weightGrad.Span, outputGrad.Span, input.Span, invRms.Span, dim);
@@ -106,21 +98,14 @@ public static class RmsNorm
 
             public void Forward(Floats output, Floats invRms, Floats input, Floats weight, int dim, float eps)
             {
-                var rows = ShapeCheck.Rows((int)input.Length, dim, nameof(input));
-                ShapeCheck.Length((int)output.Length, (int)input.Length, nameof(output));
-                ShapeCheck.Length((int)invRms.Length, rows, nameof(invRms));
-                ShapeCheck.Length((int)weight.Length, dim, nameof(weight));
+                var rows = CheckForwardShapes((int)output.Length, (int)invRms.Length, (int)input.Length, (int)weight.Length, dim);
                 _forward(RowGroups(rows, dim), output, invRms, input, weight, dim, eps);
             }
 
             public void Backward(Floats inputGrad, Floats weightGrad, Floats outputGrad, Floats input, Floats weight, Floats invRms, int dim)
             {
-                var rows = ShapeCheck.Rows((int)input.Length, dim, nameof(input));
-                ShapeCheck.Length((int)inputGrad.Length, (int)input.Length, nameof(inputGrad));
-                ShapeCheck.Length((int)outputGrad.Length, (int)input.Length, nameof(outputGrad));
-                ShapeCheck.Length((int)weightGrad.Length, dim, nameof(weightGrad));
-                ShapeCheck.Length((int)weight.Length, dim, nameof(weight));
-                ShapeCheck.Length((int)invRms.Length, rows, nameof(invRms));
+                var rows = CheckBackwardShapes((int)inputGrad.Length, (int)weightGrad.Length, (int)outputGrad.Length, (int)input.Length,
+                    (int)weight.Length, (int)invRms.Length, dim);
                 _inputGrad(RowGroups(rows, dim), inputGrad, outputGrad, input, weight, invRms, dim);
                 // As many chunks as fill the device with one thread per (chunk, column); more would only add atomics.
                 var chunks = Math.Clamp(accelerator.MaxNumThreads / dim, 1, rows);
@@ -164,5 +149,27 @@ public static class RmsNorm
             for (var r = first; r < end; r++) sum += outputGrad[r * dim + column] * input[r * dim + column] * invRms[r];
             Atomic.Add(ref weightGrad[column], sum);
         }
+    }
+
+    /// <summary>The forward's shapes (input [rows, dim], output like it, invRms [rows], weight [dim]); returns rows.</summary>
+    internal static int CheckForwardShapes(int output, int invRms, int input, int weight, int dim)
+    {
+        var rows = ShapeCheck.Rows(input, dim, nameof(input));
+        ShapeCheck.Length(output, input, nameof(output));
+        ShapeCheck.Length(invRms, rows, nameof(invRms));
+        ShapeCheck.Length(weight, dim, nameof(weight));
+        return rows;
+    }
+
+    /// <summary>The backward's shapes: each gradient like its tensor; returns rows.</summary>
+    internal static int CheckBackwardShapes(int inputGrad, int weightGrad, int outputGrad, int input, int weight, int invRms, int dim)
+    {
+        var rows = ShapeCheck.Rows(input, dim, nameof(input));
+        ShapeCheck.Length(inputGrad, input, nameof(inputGrad));
+        ShapeCheck.Length(outputGrad, input, nameof(outputGrad));
+        ShapeCheck.Length(weightGrad, dim, nameof(weightGrad));
+        ShapeCheck.Length(weight, dim, nameof(weight));
+        ShapeCheck.Length(invRms, rows, nameof(invRms));
+        return rows;
     }
 }

@@ -13,10 +13,7 @@ internal sealed class FastRmsNorm
 
     public static void Forward(Memory<float> output, Memory<float> invRms, ReadOnlyMemory<float> input, ReadOnlyMemory<float> weight, int dim, float eps)
     {
-        var rows = ShapeCheck.Rows(input.Length, dim, nameof(input));
-        ShapeCheck.Length(output.Length, input.Length, nameof(output));
-        ShapeCheck.Length(invRms.Length, rows, nameof(invRms));
-        ShapeCheck.Length(weight.Length, dim, nameof(weight));
+        var rows = RmsNorm.CheckForwardShapes(output.Length, invRms.Length, input.Length, weight.Length, dim);
         Partitions.For(rows, Partitions.Rows(dim), part =>
         {
             var w = weight.Span;
@@ -36,12 +33,7 @@ internal sealed class FastRmsNorm
     public void Backward(Memory<float> inputGrad, Memory<float> weightGrad, ReadOnlyMemory<float> outputGrad, ReadOnlyMemory<float> input,
         ReadOnlyMemory<float> weight, ReadOnlyMemory<float> invRms, int dim)
     {
-        var rows = ShapeCheck.Rows(input.Length, dim, nameof(input));
-        ShapeCheck.Length(inputGrad.Length, input.Length, nameof(inputGrad));
-        ShapeCheck.Length(outputGrad.Length, input.Length, nameof(outputGrad));
-        ShapeCheck.Length(weightGrad.Length, dim, nameof(weightGrad));
-        ShapeCheck.Length(weight.Length, dim, nameof(weight));
-        ShapeCheck.Length(invRms.Length, rows, nameof(invRms));
+        var rows = RmsNorm.CheckBackwardShapes(inputGrad.Length, weightGrad.Length, outputGrad.Length, input.Length, weight.Length, invRms.Length, dim);
         var grain = Partitions.Rows(dim);
         var ranges = Partitions.Count(rows, grain);
         if (partials.Length < ranges * dim) partials = new float[ranges * dim];

@@ -1,12 +1,11 @@
 using System.Numerics;
-using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace SimNpo.Unlearn.Performance;
 
 /// <summary>
-/// The CPU's float32 peak: a register-only multiply-add loop on every core, 256-bit (what the AVX2 micro-kernel of the
-/// fast CPU path uses, so its achievable peak, even where AVX-512 exists) or Vector&lt;float&gt; without FMA3; and its
+/// The CPU's float32 peak: a register-only loop of Vector&lt;float&gt; multiply-adds on every core (256-bit FMA3 where
+/// AVX2 is, what the fast CPU path's micro-kernel uses, so its achievable peak even where AVX-512 exists); and its
 /// memory bandwidth: one large array copied on every core, each core its own contiguous part.
 /// </summary>
 public static class CpuPeaks
@@ -28,13 +27,12 @@ public static class CpuPeaks
     private static double Gflops(int threads, bool quick)
     {
         var iterations = quick ? 1 << 20 : 1 << 24;
-        var lanes = Fma.IsSupported ? Vector256<float>.Count : Vector<float>.Count;
         var sinks = new float[threads];
         var seconds = MachinePeaks.BestSeconds(quick ? 2 : 5, () =>
             Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads },
-                t => sinks[t] = Fma.IsSupported ? MultiplyAdd256(iterations) : MultiplyAddVector(iterations)));
+                t => sinks[t] = MultiplyAddVector(iterations)));
         if (!sinks.All(float.IsFinite)) throw new InvalidOperationException("the multiply-add loop diverged");
-        return 2.0 * Chains * lanes * iterations * threads / seconds / 1e9;
+        return 2.0 * Chains * Vector<float>.Count * iterations * threads / seconds / 1e9;
     }
 
     private static double GigabytesPerSecond(int threads, bool quick)
@@ -53,21 +51,6 @@ public static class CpuPeaks
                 source.AsSpan(start, count).CopyTo(destination.AsSpan(start, count));
             }));
         return 2.0 * sizeof(float) * length / seconds / 1e9;
-    }
-
-    private static float MultiplyAdd256(int iterations)
-    {
-        var (m, c) = (Vector256.Create(0.999999f), Vector256.Create(1e-6f));
-        var a0 = Vector256.Create(1f);
-        Vector256<float> a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
-        for (var i = 0; i < iterations; i++)
-        {
-            a0 = Fma.MultiplyAdd(a0, m, c); a1 = Fma.MultiplyAdd(a1, m, c); a2 = Fma.MultiplyAdd(a2, m, c);
-            a3 = Fma.MultiplyAdd(a3, m, c); a4 = Fma.MultiplyAdd(a4, m, c); a5 = Fma.MultiplyAdd(a5, m, c);
-            a6 = Fma.MultiplyAdd(a6, m, c); a7 = Fma.MultiplyAdd(a7, m, c); a8 = Fma.MultiplyAdd(a8, m, c);
-            a9 = Fma.MultiplyAdd(a9, m, c); a10 = Fma.MultiplyAdd(a10, m, c); a11 = Fma.MultiplyAdd(a11, m, c);
-        }
-        return Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
     }
 
     private static float MultiplyAddVector(int iterations)
