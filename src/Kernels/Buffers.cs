@@ -40,10 +40,12 @@ public readonly record struct View<T>(DeviceBuffer<T> Buffer, int Offset, int Le
         return new View<T>(Buffer, Offset + offset, length);
     }
 
-    /// <summary>The elements as a span; only host buffers have one.</summary>
-    public Span<T> Span => Buffer is HostBuffer<T> host
-        ? host.Array.AsSpan(Offset, Length)
+    /// <summary>The elements as memory; only host buffers have it (the CPU backends run on them).</summary>
+    public Memory<T> Memory => Buffer is HostBuffer<T> host
+        ? host.Array.AsMemory(Offset, Length)
         : throw new InvalidOperationException("this view lives on a device; copy it to the host first");
+
+    public Span<T> Span => Memory.Span;
 
     public T[] ToArray()
     {

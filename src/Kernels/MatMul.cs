@@ -41,9 +41,7 @@ public static class MatMul
             ReadOnlyMemory<T> weight, int rows, int inDim, int outDim)
             where T : unmanaged, IFloatingPointIeee754<T>
         {
-            CheckShapes(outputGrad.Length, input.Length, weight.Length, rows, inDim, outDim);
-            ShapeCheck.Length(inputGrad.Length, rows * inDim, nameof(inputGrad));
-            ShapeCheck.Length(weightGrad.Length, outDim * inDim, nameof(weightGrad));
+            CheckBackwardShapes(inputGrad.Length, weightGrad.Length, outputGrad.Length, input.Length, weight.Length, rows, inDim, outDim);
             Parallel.For(0, rows, r =>
             {
                 var inputGradRow = inputGrad.Span.Slice(r * inDim, inDim);
@@ -66,13 +64,6 @@ public static class MatMul
                 var weightGradRow = weightGrad.Span.Slice(o * inDim, inDim);
                 for (var i = 0; i < inDim; i++) weightGradRow[i] += T.CreateTruncating(sums[i]);
             });
-        }
-
-        private static void CheckShapes(int outputLength, int inputLength, int weightLength, int rows, int inDim, int outDim)
-        {
-            ShapeCheck.Length(inputLength, rows * inDim, "input");
-            ShapeCheck.Length(weightLength, outDim * inDim, "weight");
-            ShapeCheck.Length(outputLength, rows * outDim, "output");
         }
     }
 
@@ -108,7 +99,7 @@ public static class MatMul
             /// <summary>output[rows, outDim] = input[rows, inDim] · weightᵀ, weight [outDim, inDim].</summary>
             public void Forward(ArrayView<float> output, ArrayView<float> input, ArrayView<float> weight, int rows, int inDim, int outDim)
             {
-                CheckShapes(output, input, weight, rows, inDim, outDim);
+                CheckShapes((int)output.Length, (int)input.Length, (int)weight.Length, rows, inDim, outDim);
                 // A = input [M = rows, K = inDim]; B[k, n] = weight[n, k], so both operands run along K.
                 Launch(output, input, weight, new GemmShape(rows, outDim, inDim,
                     GemmLayout.ASpansK | GemmLayout.BSpansK | Wide(input, inDim, GemmLayout.AWide) | Wide(weight, inDim, GemmLayout.BWide)));
@@ -118,9 +109,8 @@ public static class MatMul
             public void Backward(ArrayView<float> inputGrad, ArrayView<float> weightGrad, ArrayView<float> outputGrad, ArrayView<float> input,
                 ArrayView<float> weight, int rows, int inDim, int outDim)
             {
-                CheckShapes(outputGrad, input, weight, rows, inDim, outDim);
-                ShapeCheck.Length((int)inputGrad.Length, rows * inDim, nameof(inputGrad));
-                ShapeCheck.Length((int)weightGrad.Length, outDim * inDim, nameof(weightGrad));
+                CheckBackwardShapes((int)inputGrad.Length, (int)weightGrad.Length, (int)outputGrad.Length, (int)input.Length, (int)weight.Length,
+                    rows, inDim, outDim);
                 // A = outputGrad [M = rows, K = outDim] along K; B = weight [K = outDim, N = inDim] along N.
                 Launch(inputGrad, outputGrad, weight, new GemmShape(rows, inDim, outDim,
                     GemmLayout.Accumulate | GemmLayout.ASpansK | Wide(outputGrad, outDim, GemmLayout.AWide) | Wide(weight, inDim, GemmLayout.BWide)));
@@ -160,13 +150,6 @@ public static class MatMul
             /// </summary>
             private static GemmLayout Wide(ArrayView<float> view, int contiguousExtent, GemmLayout flag) =>
                 contiguousExtent % 4 == 0 && ((IContiguousArrayView)view).IndexInBytes % 16 == 0 ? flag : GemmLayout.None;
-
-            private static void CheckShapes(ArrayView<float> output, ArrayView<float> input, ArrayView<float> weight, int rows, int inDim, int outDim)
-            {
-                ShapeCheck.Length((int)input.Length, rows * inDim, nameof(input));
-                ShapeCheck.Length((int)weight.Length, outDim * inDim, nameof(weight));
-                ShapeCheck.Length((int)output.Length, rows * outDim, nameof(output));
-            }
         }
 
         /// <summary>
@@ -339,5 +322,21 @@ public static class MatMul
                 c[index] = shape.Has(GemmLayout.Accumulate) ? c[index] + value : value;
             }
         }
+    }
+
+    /// <summary>input [rows, inDim], weight [outDim, inDim] as Hugging Face stores it, output [rows, outDim].</summary>
+    internal static void CheckShapes(int output, int input, int weight, int rows, int inDim, int outDim)
+    {
+        ShapeCheck.Length(input, rows * inDim, nameof(input));
+        ShapeCheck.Length(weight, outDim * inDim, nameof(weight));
+        ShapeCheck.Length(output, rows * outDim, nameof(output));
+    }
+
+    /// <summary>The forward's shapes with outputGrad for the output, and each gradient the shape of its tensor.</summary>
+    internal static void CheckBackwardShapes(int inputGrad, int weightGrad, int outputGrad, int input, int weight, int rows, int inDim, int outDim)
+    {
+        CheckShapes(outputGrad, input, weight, rows, inDim, outDim);
+        ShapeCheck.Length(inputGrad, rows * inDim, nameof(inputGrad));
+        ShapeCheck.Length(weightGrad, outDim * inDim, nameof(weightGrad));
     }
 }

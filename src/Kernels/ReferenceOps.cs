@@ -32,16 +32,16 @@ public sealed class ReferenceOps<T> : IOps<T> where T : unmanaged, IFloatingPoin
         Embedding.Reference.Backward(tableGrad.Span, tokens.Span, outputGrad.Span, dim);
 
     void IOps<T>.RmsNorm(View<T> output, View<T> invRms, View<T> input, View<T> weight, int dim, float eps) =>
-        RmsNorm.Reference.Forward(HostMemory(output), HostMemory(invRms), HostMemory(input), HostMemory(weight), dim, eps);
+        RmsNorm.Reference.Forward(output.Memory, invRms.Memory, input.Memory, weight.Memory, dim, eps);
 
     void IOps<T>.RmsNormBackward(View<T> inputGrad, View<T> weightGrad, View<T> outputGrad, View<T> input, View<T> weight, View<T> invRms, int dim) =>
-        RmsNorm.Reference.Backward(HostMemory(inputGrad), HostMemory(weightGrad), HostMemory(outputGrad), HostMemory(input), HostMemory(weight), HostMemory(invRms), dim);
+        RmsNorm.Reference.Backward(inputGrad.Memory, weightGrad.Memory, outputGrad.Memory, input.Memory, weight.Memory, invRms.Memory, dim);
 
     void IOps<T>.MatMul(View<T> output, View<T> input, View<T> weight, int rows, int inDim, int outDim) =>
-        MatMul.Reference.Forward(HostMemory(output), HostMemory(input), HostMemory(weight), rows, inDim, outDim);
+        MatMul.Reference.Forward(output.Memory, input.Memory, weight.Memory, rows, inDim, outDim);
 
     void IOps<T>.MatMulBackward(View<T> inputGrad, View<T> weightGrad, View<T> outputGrad, View<T> input, View<T> weight, int rows, int inDim, int outDim) =>
-        MatMul.Reference.Backward(HostMemory(inputGrad), HostMemory(weightGrad), HostMemory(outputGrad), HostMemory(input), HostMemory(weight), rows, inDim, outDim);
+        MatMul.Reference.Backward(inputGrad.Memory, weightGrad.Memory, outputGrad.Memory, input.Memory, weight.Memory, rows, inDim, outDim);
 
     void IOps<T>.Rope(View<T> x, View<int> positions, View<T> inverseFrequencies, int heads, int headDim) =>
         Rope.Reference.Forward(x.Span, positions.Span, inverseFrequencies.Span, heads, headDim);
@@ -50,12 +50,12 @@ public sealed class ReferenceOps<T> : IOps<T> where T : unmanaged, IFloatingPoin
         Rope.Reference.Backward(xGrad.Span, positions.Span, inverseFrequencies.Span, heads, headDim);
 
     void IOps<T>.Attention(View<T> output, View<T> logSumExp, View<T> q, View<T> k, View<T> v, View<int> lengths, AttentionShape shape) =>
-        Attention.Reference.Forward(HostMemory(output), HostMemory(logSumExp), HostMemory(q), HostMemory(k), HostMemory(v), HostMemory(lengths), shape);
+        Attention.Reference.Forward(output.Memory, logSumExp.Memory, q.Memory, k.Memory, v.Memory, lengths.Memory, shape);
 
     void IOps<T>.AttentionBackward(View<T> qGrad, View<T> kGrad, View<T> vGrad, View<T> outputGrad,
         View<T> q, View<T> k, View<T> v, View<T> output, View<T> logSumExp, View<int> lengths, AttentionShape shape) =>
-        Attention.Reference.Backward(HostMemory(qGrad), HostMemory(kGrad), HostMemory(vGrad), HostMemory(outputGrad),
-            HostMemory(q), HostMemory(k), HostMemory(v), HostMemory(output), HostMemory(logSumExp), HostMemory(lengths), shape);
+        Attention.Reference.Backward(qGrad.Memory, kGrad.Memory, vGrad.Memory, outputGrad.Memory,
+            q.Memory, k.Memory, v.Memory, output.Memory, logSumExp.Memory, lengths.Memory, shape);
 
     void IOps<T>.SwiGlu(View<T> output, View<T> gate, View<T> up) =>
         SwiGlu.Reference.Forward(output.Span, gate.Span, up.Span);
@@ -67,28 +67,28 @@ public sealed class ReferenceOps<T> : IOps<T> where T : unmanaged, IFloatingPoin
 
     void IOps<T>.ChunkedOutputLoss(View<T> logProb, View<T> logSumExp, View<T> logitsScratch, View<T> hidden, View<T> weight, View<int> labels,
         int rows, int dim, int vocab, int chunk) =>
-        ChunkedOutputLoss.Reference.Forward(HostMemory(logProb), HostMemory(logSumExp), HostMemory(logitsScratch), HostMemory(hidden), HostMemory(weight),
-            HostMemory(labels), rows, dim, vocab, chunk);
+        ChunkedOutputLoss.Reference.Forward(logProb.Memory, logSumExp.Memory, logitsScratch.Memory, hidden.Memory, weight.Memory,
+            labels.Memory, rows, dim, vocab, chunk);
 
     void IOps<T>.ChunkedOutputLossBackward(View<T> hiddenGrad, View<T> weightGrad, View<T> logitsScratch, View<T> hidden, View<T> weight,
         View<T> logSumExp, View<int> labels, View<T> logProbGrad, int rows, int dim, int vocab, int chunk) =>
-        ChunkedOutputLoss.Reference.Backward(HostMemory(hiddenGrad), HostMemory(weightGrad), HostMemory(logitsScratch), HostMemory(hidden), HostMemory(weight),
-            HostMemory(logSumExp), HostMemory(labels), HostMemory(logProbGrad), rows, dim, vocab, chunk);
+        ChunkedOutputLoss.Reference.Backward(hiddenGrad.Memory, weightGrad.Memory, logitsScratch.Memory, hidden.Memory, weight.Memory,
+            logSumExp.Memory, labels.Memory, logProbGrad.Memory, rows, dim, vocab, chunk);
 
     void IOps<T>.LogSoftmaxAtLabels(View<T> logProb, View<T> logSumExp, View<T> logits, View<int> labels, int vocab) =>
-        LogSoftmaxAtLabels.Reference.Forward(HostMemory(logProb), HostMemory(logSumExp), HostMemory(logits), HostMemory(labels), vocab);
+        LogSoftmaxAtLabels.Reference.Forward(logProb.Memory, logSumExp.Memory, logits.Memory, labels.Memory, vocab);
 
     void IOps<T>.LogSoftmaxAtLabelsBackward(View<T> logitsGrad, View<T> logits, View<T> logSumExp, View<int> labels, View<T> logProbGrad, int vocab) =>
-        LogSoftmaxAtLabels.Reference.Backward(HostMemory(logitsGrad), HostMemory(logits), HostMemory(logSumExp), HostMemory(labels), HostMemory(logProbGrad), vocab);
+        LogSoftmaxAtLabels.Reference.Backward(logitsGrad.Memory, logits.Memory, logSumExp.Memory, labels.Memory, logProbGrad.Memory, vocab);
 
     void IOps<T>.LogSoftmax(View<T> output, View<T> logits, int vocab) =>
-        LogSoftmax.Reference.Forward(HostMemory(output), HostMemory(logits), vocab);
+        LogSoftmax.Reference.Forward(output.Memory, logits.Memory, vocab);
 
     void IOps<T>.KlDivergence(View<T> kl, View<T> logSumExp, View<T> logits, View<T> targetLogProbs, int vocab) =>
-        KlDivergence.Reference.Forward(HostMemory(kl), HostMemory(logSumExp), HostMemory(logits), HostMemory(targetLogProbs), vocab);
+        KlDivergence.Reference.Forward(kl.Memory, logSumExp.Memory, logits.Memory, targetLogProbs.Memory, vocab);
 
     void IOps<T>.KlDivergenceBackward(View<T> logitsGrad, View<T> logits, View<T> logSumExp, View<T> targetLogProbs, View<T> rowWeight, int vocab) =>
-        KlDivergence.Reference.Backward(HostMemory(logitsGrad), HostMemory(logits), HostMemory(logSumExp), HostMemory(targetLogProbs), HostMemory(rowWeight), vocab);
+        KlDivergence.Reference.Backward(logitsGrad.Memory, logits.Memory, logSumExp.Memory, targetLogProbs.Memory, rowWeight.Memory, vocab);
 
     double IOps<T>.SumOfSquares(View<T> x) => SumOfSquares.Reference.Compute<T>(x.Span);
 
@@ -98,8 +98,4 @@ public sealed class ReferenceOps<T> : IOps<T> where T : unmanaged, IFloatingPoin
         AdamW.Reference.Step(parameters.Span, gradients.Span, firstMoment.Span, secondMoment.Span, step);
 
     /// <summary>A view's elements as Memory, which, unlike a span, the parallel references can capture in their row lambdas.</summary>
-    private static Memory<TElement> HostMemory<TElement>(View<TElement> view) where TElement : unmanaged =>
-        view.Buffer is HostBuffer<TElement> host
-            ? host.Array.AsMemory(view.Offset, view.Length)
-            : throw new InvalidOperationException("the reference ops run on host buffers only");
 }

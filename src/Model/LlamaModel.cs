@@ -7,7 +7,7 @@ namespace SimNpo.Model;
 /// The Llama graph, written once against <see cref="IOps{T}"/>: forward over a right-padded batch to the log-prob of
 /// every scored token, and backward from per-sequence loss weights to the gradient of every parameter.
 /// Parameters and gradients are one buffer each, in <see cref="ParameterLayout"/> order; activations one buffer
-/// sized for the batch shape (reallocated only when a batch needs more).
+/// carved for each batch shape, reallocated only when a batch needs more.
 /// </summary>
 public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -16,9 +16,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     private DeviceBuffer<int>? _indexBuffer;
     private Activations<T>? _activations;
     private BatchIndices? _indices;
-    private int[] _scoredLengths = [];
     private int[] _stagedIndices = [];
-    private int _batch;
 
     public LlamaModel(LlamaConfig config, IOps<T> ops)
     {
@@ -66,7 +64,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         Ops.Zero(activations.SequenceLogProbs);
         Ops.EmbeddingBackward(activations.SequenceLogProbs, _indices!.ScoredSequences, activations.TokenLogProbs, 1);
         var logProb = activations.SequenceLogProbs.ToArray().Select(double.CreateTruncating).ToArray();
-        return new SequenceScores(logProb, (int[])_scoredLengths.Clone());
+        return new SequenceScores(logProb, batch.ScoredCounts());
     }
 
     /// <summary>
@@ -76,8 +74,8 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     public void Backward(ReadOnlySpan<double> sequenceWeights)
     {
         var activations = _activations is { FullLogits: false } forward ? forward : throw new InvalidOperationException("Backward needs a Forward first");
-        if (sequenceWeights.Length != _batch) throw new ArgumentException($"expected {_batch} sequence weights, got {sequenceWeights.Length}");
-        var weights = new T[_batch];
+        if (sequenceWeights.Length != activations.Batch) throw new ArgumentException($"expected {activations.Batch} sequence weights, got {sequenceWeights.Length}");
+        var weights = new T[activations.Batch];
         for (var i = 0; i < weights.Length; i++) weights[i] = T.CreateTruncating(sequenceWeights[i]);
         activations.SequenceWeights.CopyFrom(weights);
         // Every token of sequence i gets its sequence's weight: a gather of width 1, the embedding lookup.
@@ -135,7 +133,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     {
         var indices = _indices!;
         var ops = Ops;
-        var rows = _batch * activations.SequenceLength;
+        var rows = activations.Batch * activations.SequenceLength;
         int hidden = Config.HiddenSize;
 
         ops.Zero(activations.NormGrad);
@@ -144,7 +142,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         ops.RmsNormBackward(activations.ResidualGrad, Gradient(Layout.FinalNorm), activations.NormGrad, activations.Residuals[^1],
             Weight(Layout.FinalNorm), activations.FinalInvRms, hidden);
 
-        var shape = new AttentionShape(_batch, activations.SequenceLength, activations.SequenceLength, Config.NumAttentionHeads, Config.NumKeyValueHeads, Config.HeadDim);
+        var shape = new AttentionShape(activations.Batch, activations.SequenceLength, activations.SequenceLength, Config.NumAttentionHeads, Config.NumKeyValueHeads, Config.HeadDim);
         for (var l = Config.NumHiddenLayers - 1; l >= 0; l--)
             LayerBackward(Layout.Layers[l], activations.Layers[l], activations.Residuals[l], activations, indices, shape, rows);
         ops.EmbeddingBackward(Gradient(Layout.Embedding), indices.Tokens, activations.ResidualGrad, hidden);
@@ -242,13 +240,22 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         if (_activations is not { } current || current.Batch != batch.Batch || current.SequenceLength != batch.SequenceLength || current.ScoredRows != scored
             || current.FullLogits != fullLogits)
         {
-            _activationBuffer?.Dispose();
-            _indexBuffer?.Dispose();
-            var size = Activations<T>.Count(Config, batch.Batch, batch.SequenceLength, scored, fullLogits);
-            _activationBuffer = Ops.Allocate(checked((int)size));
-            var carver = new ViewCarver<T>(_activationBuffer);
-            _activations = new Activations<T>(Config, batch.Batch, batch.SequenceLength, scored, fullLogits, carver.Take);
-            _indexBuffer = Ops.AllocateInts(BatchIndices.Count(batch.Batch, batch.SequenceLength, scored));
+            // A new shape is carved anew from the same buffers, which grow only when it needs more: training alternates
+            // forget and retain batches whose scored rows differ every time, and a reallocation each time would cost a
+            // zeroed heap array or a device allocation per micro-batch. Every view is written (or zeroed) before it is read.
+            var size = checked((int)Activations<T>.Count(Config, batch.Batch, batch.SequenceLength, scored, fullLogits));
+            if (_activationBuffer is null || _activationBuffer.Length < size)
+            {
+                _activationBuffer?.Dispose();
+                _activationBuffer = Ops.Allocate(size);
+            }
+            _activations = new Activations<T>(Config, batch.Batch, batch.SequenceLength, scored, fullLogits, new ViewCarver<T>(_activationBuffer).Take);
+            var indexSize = BatchIndices.Count(batch.Batch, batch.SequenceLength, scored);
+            if (_indexBuffer is null || _indexBuffer.Length < indexSize)
+            {
+                _indexBuffer?.Dispose();
+                _indexBuffer = Ops.AllocateInts(indexSize);
+            }
             _indices = new BatchIndices(batch.Batch, batch.SequenceLength, scored, new ViewCarver<int>(_indexBuffer).Take);
         }
         var indices = _indices!;
@@ -258,8 +265,6 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         indices.ScoredRows.CopyFrom(scoredRows[..scored]);
         indices.ScoredTargets.CopyFrom(targets[..scored]);
         indices.ScoredSequences.CopyFrom(sequenceOfRow[..scored]);
-        _scoredLengths = batch.ScoredCounts();
-        _batch = batch.Batch;
         return _activations;
     }
 

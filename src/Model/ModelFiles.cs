@@ -61,7 +61,7 @@ public static class ModelFiles
                 throw new BadInputException(directory, $"tensor '{entry.Name}' has shape [{string.Join(", ", info.Shape)}], config.json implies [{string.Join(", ", entry.Shape)}]");
             var values = new float[entry.Length];
             checkpoint.ReadFloat32(entry.Name, values);
-            model.Weight(entry).CopyFrom(Array.ConvertAll(values, T.CreateTruncating));
+            model.Weight(entry).CopyFrom((object)values is T[] same ? same : Array.ConvertAll(values, T.CreateTruncating));
         }
     }
 
@@ -69,17 +69,12 @@ public static class ModelFiles
     /// Writes config.json and model.safetensors (float32) into directory, each atomically, and copies the tokenizer
     /// files of tokenizerSource when given.
     /// </summary>
-    public static void Save<T>(LlamaModel<T> model, string directory, string? tokenizerSource = null, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Save<T>(LlamaModel<T> model, string directory, string? tokenizerSource = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Directory.CreateDirectory(directory);
-        var parameters = Array.ConvertAll(model.Parameters.All.ToArray(), float.CreateTruncating);
-        var tensors = model.Layout.Entries
-            .Select(entry => new TensorToWrite(entry.Name, entry.Shape.Select(d => (long)d).ToArray(), parameters.AsMemory(entry.Offset, entry.Length)))
-            .ToArray();
-        var allMetadata = new Dictionary<string, string> { ["format"] = "pt" };
-        foreach (var (key, value) in metadata ?? new Dictionary<string, string>()) allMetadata[key] = value;
-        SafeTensorsWriter.Write(Path.Combine(directory, SafeTensorsCheckpoint.SingleFileName), tensors, allMetadata);
+        var values = model.Parameters.All.ToArray();
+        WriteWeights(model.Layout, values as float[] ?? Array.ConvertAll(values, float.CreateTruncating), directory);
         model.Config.Save(Path.Combine(directory, ConfigFileName));
         if (tokenizerSource is null || Path.GetFullPath(tokenizerSource) == Path.GetFullPath(directory)) return;
         foreach (var name in TokenizerFileNames)
@@ -87,5 +82,14 @@ public static class ModelFiles
             var source = Path.Combine(tokenizerSource, name);
             if (File.Exists(source)) AtomicFile.Write(Path.Combine(directory, name), stream => { using var input = File.OpenRead(source); input.CopyTo(stream); });
         }
+    }
+
+    /// <summary>model.safetensors in directory, atomically: a flat float32 parameter buffer in the layout's order.</summary>
+    public static void WriteWeights(ParameterLayout layout, float[] parameters, string directory)
+    {
+        var tensors = layout.Entries
+            .Select(entry => new TensorToWrite(entry.Name, entry.Shape.Select(d => (long)d).ToArray(), parameters.AsMemory(entry.Offset, entry.Length)))
+            .ToArray();
+        SafeTensorsWriter.Write(Path.Combine(directory, SafeTensorsCheckpoint.SingleFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
     }
 }

@@ -3,7 +3,7 @@ namespace SimNpo.Model;
 /// <summary>One named parameter tensor: its Hugging Face name, shape, and where it sits in the flat parameter buffer.</summary>
 public sealed record ParameterEntry(string Name, int[] Shape, int Offset)
 {
-    public int Length => Shape.Aggregate(1, (product, dim) => product * dim);
+    public int Length { get; } = Shape.Aggregate(1, (product, dim) => product * dim);
 }
 
 /// <summary>The tensors of one transformer block, as offsets into the flat parameter buffer.</summary>
@@ -19,7 +19,6 @@ public sealed class ParameterLayout
 {
     public ParameterLayout(LlamaConfig config)
     {
-        Config = config;
         var entries = new List<ParameterEntry>();
         var offset = 0L;
         ParameterEntry Add(string name, params int[] shape)
@@ -58,7 +57,6 @@ public sealed class ParameterLayout
         ByName = entries.ToDictionary(entry => entry.Name);
     }
 
-    public LlamaConfig Config { get; }
     public IReadOnlyList<ParameterEntry> Entries { get; }
     public IReadOnlyDictionary<string, ParameterEntry> ByName { get; }
     public int TotalLength { get; }

@@ -2,7 +2,7 @@ namespace SimNpo.Model;
 
 /// <summary>
 /// Per-sequence scores of a batch, as SPEC.md defines them: LogProb[i] = Σ of log πθ over the scored answer tokens of
-/// sequence i (float64 sums), Length[i] = |y_i|, the number of those tokens.
+/// sequence i (summed on the device in the model's precision, then widened), Length[i] = |y_i|, the number of those tokens.
 /// </summary>
 public sealed record SequenceScores(double[] LogProb, int[] Length)
 {

@@ -21,11 +21,14 @@ public static class CommonOptions
         new("--answer-prefix") { Description = "text between the prompt and the answer", DefaultValueFactory = _ => PromptTemplate.Llama2Chat.AnswerPrefix };
 
     /// <summary>The template the two options above describe; a format without {question} is a usage error.</summary>
-    public static PromptTemplate Template(ParseResult parse, Option<string> promptFormat, Option<string> answerPrefix)
+    public static PromptTemplate Template(ParseResult parse, Option<string> promptFormat, Option<string> answerPrefix) =>
+        Template(parse.GetRequiredValue(promptFormat), parse.GetRequiredValue(answerPrefix));
+
+    public static PromptTemplate Template(string promptFormat, string answerPrefix)
     {
         try
         {
-            return new PromptTemplate(parse.GetRequiredValue(promptFormat), parse.GetRequiredValue(answerPrefix));
+            return new PromptTemplate(promptFormat, answerPrefix);
         }
         catch (ArgumentException e)
         {

@@ -8,6 +8,9 @@ namespace SimNpo.Cli;
 /// </summary>
 public sealed class ConsoleTrainingObserver(TextWriter output, bool interactive) : ITrainingObserver
 {
+    /// <summary>Redraws in place only when the writer is the console and the console is a terminal.</summary>
+    public static ConsoleTrainingObserver For(TextWriter output) => new(output, !Console.IsOutputRedirected && output == Console.Out);
+
     private bool _lineOpen;
 
     public void Message(string text)

@@ -23,7 +23,7 @@ public static class DemoCommand
             var console = parse.InvocationConfiguration.Output;
             var directory = parse.GetRequiredValue(output).FullName;
             var clock = Stopwatch.StartNew();
-            var observer = new ConsoleTrainingObserver(console, !Console.IsOutputRedirected && console == Console.Out);
+            var observer = ConsoleTrainingObserver.For(console);
             var report = new TofuDemo(directory, parse.GetRequiredValue(device), parse.GetRequiredValue(seed), observer,
                 parse.GetRequiredValue(authors), parse.GetRequiredValue(epochs)).Run();
             console.WriteLine();

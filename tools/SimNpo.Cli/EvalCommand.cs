@@ -57,7 +57,7 @@ public static class EvalCommand
                 var retainReport = TofuEvaluation.Evaluate(retain.FullName, ops, settings, writer.WriteLine);
                 retainReference = Path.ChangeExtension(outPath, ".retain.json");
                 retainReport.Write(retainReference);
-                retainRatios = retainReport.Forget.Items.Select(i => i.TruthRatio).ToArray();
+                retainRatios = retainReport.ForgetTruthRatios;
                 writer.WriteLine($"retain model's report: {retainReference}");
             }
 
@@ -68,7 +68,7 @@ public static class EvalCommand
                 retainRatios ??= TofuReport.ReadForgetTruthRatios(retainReference, settings.ForgetSet, report.Forget.Items.Count);
                 report = report.WithForgetQuality(retainRatios, retainReference);
                 var histogram = Path.ChangeExtension(outPath, ".truth_ratio.png");
-                TofuProtocolPlots.SaveTruthRatioHistogram(histogram, "model", TofuProtocolPlots.ForgetTruthRatios(report), retainRatios);
+                TofuProtocolPlots.SaveTruthRatioHistogram(histogram, "model", report.ForgetTruthRatios, retainRatios);
                 writer.WriteLine($"truth-ratio histogram: {histogram}");
             }
             report.Write(outPath);

@@ -45,7 +45,7 @@ public static class FinetuneCommand
                 ["tokenizer"] = tokenizerDirectory, ["init-std"] = std,
             };
             var paths = new RunPaths(modelDirectory, dataPath, null, null, Required(output), tokenizerDirectory ?? modelDirectory, inputs);
-            var template = CommonOptions.Template(parse, options.PromptFormat, options.AnswerPrefix);
+            var template = options.Template(parse, config);
             return TrainingRun.Execute(parse, settings, paths, parse.GetValue(options.Resume), template, ops =>
             {
                 if (modelDirectory is not null) return ModelFiles.Load(modelDirectory, ops);

@@ -24,12 +24,12 @@ public static class GenerateCommand
         };
         command.SetAction(parse =>
         {
+            var limit = parse.GetRequiredValue(maxNewTokens);
+            if (limit < 1) throw new UsageException("--max-new-tokens must be at least 1");
             var directory = parse.GetRequiredValue(model).FullName;
             using var llama = ModelFiles.Load(directory, Devices.Create(parse.GetRequiredValue(device)));
             var tokenizer = TokenizerLoader.Load(directory, llama.Config);
             var sampler = new TokenSampler(parse.GetRequiredValue(temperature), parse.GetRequiredValue(topP), parse.GetRequiredValue(seed));
-            var limit = parse.GetRequiredValue(maxNewTokens);
-            if (limit < 1) throw new UsageException("--max-new-tokens must be at least 1");
             List<int> promptIds = [llama.Config.BosTokenId, .. tokenizer.Encode(parse.GetValue(prompt) ?? "")];
             using var generator = new Generator<float>(llama, Math.Min(promptIds.Count + limit, llama.Config.MaxPositionEmbeddings));
 

@@ -15,7 +15,7 @@ public static class RelearnCommand
         var steps = new Option<int>("--steps") { Description = "optimizer steps of NLL fine-tuning", DefaultValueFactory = _ => defaults.Steps };
         var learningRate = new Option<double>("--lr") { Description = "constant learning rate", DefaultValueFactory = _ => defaults.LearningRate };
         var batchSize = new Option<int>("--batch-size") { Description = "examples per step", DefaultValueFactory = _ => defaults.BatchSize };
-        var fraction = new Option<double>("--fraction") { Description = "share of the forget set trained on (a seeded random subset); the metrics cover the whole set", DefaultValueFactory = _ => defaults.Fraction };
+        var fraction = new Option<double>("--fraction") { Description = "share of the forget set trained on (a seeded random subset); the metrics cover the first --eval-items of the whole set", DefaultValueFactory = _ => defaults.Fraction };
         var evalEvery = new Option<int>("--eval-every") { Description = "steps between measurements of the forget metrics", DefaultValueFactory = _ => defaults.EvalEvery };
         var evalItems = new Option<int>("--eval-items") { Description = "first records of the forget set the metrics cover", DefaultValueFactory = _ => defaults.EvalItems };
         var maxLength = new Option<int>("--max-length") { Description = "longest sequence in tokens, trained, scored or generated", DefaultValueFactory = _ => defaults.MaxLength };
@@ -42,7 +42,7 @@ public static class RelearnCommand
             var writer = parse.InvocationConfiguration.Output;
             var runDirectory = parse.GetRequiredValue(output).FullName;
             var curve = RelearningAttack.Run(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(data).FullName, runDirectory, settings,
-                CommonOptions.Template(parse, promptFormat, answerPrefix), new ConsoleTrainingObserver(writer, !Console.IsOutputRedirected && writer == Console.Out));
+                CommonOptions.Template(parse, promptFormat, answerPrefix), ConsoleTrainingObserver.For(writer));
             writer.WriteLine($"relearned on {curve.TrainedRecords} of {curve.ForgetRecords} forget records for {settings.Steps} steps");
             foreach (var point in curve.Points)
                 writer.WriteLine($"step {point.Step}: " + string.Join(", ", point.Metrics.Select(m => $"{m.Key} {m.Value:F4}")));

@@ -43,7 +43,7 @@ public static class TofuCommand
             if (chosen.Contains("idkpo")) throw new UsageException("idkpo needs refusal answers, which the protocol does not take; run `simnpo unlearn --method idkpo` instead");
             if (parse.GetValue(maxItems) < 1 || parse.GetValue(evalMaxLength) < 2 || parse.GetValue(maxNewTokens) < 1 || parse.GetValue(finetuneEpochs) < 1)
                 throw new UsageException("--max-items, --max-new-tokens and --finetune-epochs must be at least 1, --eval-max-length at least 2");
-            var template = CommonOptions.Template(parse, options.PromptFormat, options.AnswerPrefix);
+            var template = options.Template(parse, config);
             var settings = new TofuProtocolSettings
             {
                 BaseModel = parse.GetRequiredValue(model).FullName,
@@ -68,7 +68,7 @@ public static class TofuCommand
                 OutputDirectory = parse.GetRequiredValue(output).FullName,
             };
             var writer = parse.InvocationConfiguration.Output;
-            var report = new TofuProtocol(settings, new ConsoleTrainingObserver(writer, !Console.IsOutputRedirected && writer == Console.Out)).Run();
+            var report = new TofuProtocol(settings, ConsoleTrainingObserver.For(writer)).Run();
             writer.WriteLine();
             writer.Write(report.Table());
             writer.WriteLine();

@@ -4,6 +4,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using SimNpo.Model.IO;
 using SimNpo.Unlearn;
+using SimNpo.Unlearn.Data;
+using SimNpo.Unlearn.Objectives;
 using SimNpo.Unlearn.Training;
 
 namespace SimNpo.Cli;
@@ -20,7 +22,7 @@ public sealed class TrainingOptions
     public Option<FileInfo?> Config { get; } = new("--config") { Description = "JSON file of option values (names without dashes); the command line overrides it" };
     public Option<bool> Resume { get; } = new("--resume") { Description = "continue the run in --out from its last checkpoint" };
     public Option<string> Method { get; } = new Option<string>("--method") { Description = "unlearning objective", DefaultValueFactory = _ => Defaults.Method }.AcceptOnlyFromAmong(TrainingSettings.UnlearningMethods);
-    public Option<double?> Beta { get; } = new("--beta") { Description = "β of simnpo (default 2.5), npo and idkpo (default 0.1)" };
+    public Option<double?> Beta { get; } = new("--beta") { Description = $"β of simnpo (default {ObjectiveFactory.SimNpoBeta}), npo and idkpo (default {ObjectiveFactory.NpoBeta})" };
     public Option<double> Gamma { get; } = new("--gamma") { Description = "SimNPO margin γ (inside σ, as the paper writes it)", DefaultValueFactory = _ => Defaults.Gamma };
     public Option<double> ForgetWeight { get; } = new("--forget-weight") { Description = "w_f on the forget term (the public TOFU code's npo_coeff)", DefaultValueFactory = _ => Defaults.ForgetWeight };
     public Option<double> RetainWeight { get; } = new("--retain-weight") { Description = "λ on the retain term (the paper's); 0 turns it off", DefaultValueFactory = _ => Defaults.RetainWeight };
@@ -96,6 +98,10 @@ public sealed class TrainingOptions
     }
 
     public string ConfigPath(ParseResult parse) => parse.GetValue(Config)?.FullName ?? "--config";
+
+    /// <summary>The prompt template, from the command line or the config file like every other training option.</summary>
+    public PromptTemplate Template(ParseResult parse, JsonObject config) =>
+        CommonOptions.Template(Value(parse, PromptFormat, config, ConfigPath(parse)), Value(parse, AnswerPrefix, config, ConfigPath(parse)));
 
     /// <summary>A file or folder option, from the command line or the config file, as a full path.</summary>
     public string? PathValue(ParseResult parse, Option<string?> option, JsonObject config) =>

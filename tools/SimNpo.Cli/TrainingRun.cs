@@ -54,9 +54,9 @@ public static class TrainingRun
             throw new UsageException(e.Message);
         }
 
-        var trainer = new Trainer<float>(model, settings, data, paths.Output, new ConsoleTrainingObserver(output, !Console.IsOutputRedirected && output == Console.Out),
+        var trainer = new Trainer<float>(model, settings, data, paths.Output, ConsoleTrainingObserver.For(output),
             paths.TokenizerSource, () => ModelFiles.Load(paths.Model ?? throw new UsageException("the KL retain term needs --model"), ops),
-            settings.EvalEvery > 0 ? LogProbCurve.For(data, settings) : null, RunSettings(parse.CommandResult.Command, settings, paths));
+            settings.EvalEvery > 0 ? LogProbCurve.For(data, settings) : null, RunSettings(parse.CommandResult.Command, settings, paths, template));
         var summary = trainer.Run(resume);
         var plots = TrainingCurves.Save(paths.Output, paths.Output + Path.DirectorySeparatorChar, settings.Method);
         output.WriteLine($"done: {summary.Steps} steps in {summary.Seconds:F1} s, final loss {summary.FinalLoss:F4}; model, run.json, log.jsonl and " +
@@ -68,11 +68,12 @@ public static class TrainingRun
     }
 
     /// <summary>run.json: every resolved option of the command under its name without dashes, so --config reads it back.</summary>
-    private static string RunSettings(Command command, TrainingSettings settings, RunPaths paths)
+    private static string RunSettings(Command command, TrainingSettings settings, RunPaths paths, PromptTemplate template)
     {
         var options = command.Options.Select(o => o.Name.TrimStart('-')).ToHashSet();
         var json = new JsonObject();
-        foreach (var (key, value) in JsonNode.Parse(settings.ToJson())!.AsObject().Concat(paths.Inputs))
+        var prompt = new JsonObject { ["prompt-format"] = template.PromptFormat, ["answer-prefix"] = template.AnswerPrefix };
+        foreach (var (key, value) in JsonNode.Parse(settings.ToJson())!.AsObject().Concat(paths.Inputs).Concat(prompt))
             if (options.Contains(key) && value is not null) json[key] = value.DeepClone();
         return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
     }

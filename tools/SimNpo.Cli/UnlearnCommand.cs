@@ -28,7 +28,7 @@ public static class UnlearnCommand
             var (retainPath, refusalsPath) = (Get(retain), Get(refusals));
             var inputs = new JsonObject { ["model"] = modelDirectory, ["forget"] = forgetPath, ["retain"] = retainPath, ["refusals"] = refusalsPath };
             var paths = new RunPaths(modelDirectory, forgetPath, retainPath, refusalsPath, Required(output), modelDirectory, inputs);
-            var template = CommonOptions.Template(parse, options.PromptFormat, options.AnswerPrefix);
+            var template = options.Template(parse, config);
             return TrainingRun.Execute(parse, settings, paths, parse.GetValue(options.Resume), template, ops => ModelFiles.Load(modelDirectory, ops));
         });
         return command;

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """GPU check of SimNpo against Hugging Face transformers (run on the lent GPU machine by tools/gpu/run.sh).
 
-  model   DIR   writes a random Llama in the Hugging Face layout (config.json, model.safetensors, float32) and a
+  model   DIR [SHAPE SEQ PAD_STEP]   writes a random Llama (shape mid by default, sequences of SEQ tokens, each
+                PAD_STEP shorter than the last) in the Hugging Face layout (config.json, model.safetensors, float32) and a
                 pre-tokenized batch (batch.jsonl) with right padding of several lengths
   compare DIR OBJECTIVE GRAD.safetensors...   runs transformers' LlamaForCausalLM in float64 on the same weights and
                 batch, computes the objective (nll, or simnpo:GAMMA with beta 2.5) and its gradient, and prints
@@ -150,6 +151,8 @@ def compare(directory, objective, grad_files):
               f"{worst[1]:.2e} ({worst[0]}); loss {rows[0][1]:.2e}; seq_logprob {rows[1][1]:.2e}; missing {missing}")
     verdict = "PASS" if worst_overall < 1e-3 else "FAIL"
     print(f"hf check: worst relative error {worst_overall:.2e} (float32 against float64; bound 1e-3): {verdict}")
+    if verdict == "FAIL":
+        sys.exit(1)
 
 
 def centring_gamma(path):

@@ -13,7 +13,7 @@ public static unsafe class FastMatMul
     /// <summary>output[rows, outDim] = input[rows, inDim] · weightᵀ, weight [outDim, inDim].</summary>
     public static void Forward(Memory<float> output, ReadOnlyMemory<float> input, ReadOnlyMemory<float> weight, int rows, int inDim, int outDim)
     {
-        CheckShapes(output.Length, input.Length, weight.Length, rows, inDim, outDim);
+        MatMul.CheckShapes(output.Length, input.Length, weight.Length, rows, inDim, outDim);
         using var y = output.Pin();
         using var x = input.Pin();
         using var w = weight.Pin();
@@ -26,9 +26,7 @@ public static unsafe class FastMatMul
     public static void Backward(Memory<float> inputGrad, Memory<float> weightGrad, ReadOnlyMemory<float> outputGrad, ReadOnlyMemory<float> input,
         ReadOnlyMemory<float> weight, int rows, int inDim, int outDim)
     {
-        CheckShapes(outputGrad.Length, input.Length, weight.Length, rows, inDim, outDim);
-        ShapeCheck.Length(inputGrad.Length, rows * inDim, nameof(inputGrad));
-        ShapeCheck.Length(weightGrad.Length, outDim * inDim, nameof(weightGrad));
+        MatMul.CheckBackwardShapes(inputGrad.Length, weightGrad.Length, outputGrad.Length, input.Length, weight.Length, rows, inDim, outDim);
         using var dx = inputGrad.Pin();
         using var dw = weightGrad.Pin();
         using var dy = outputGrad.Pin();
@@ -40,12 +38,5 @@ public static unsafe class FastMatMul
         // A[o, r] = outputGrad[r, o], [M = outDim, K = rows]; B = input [K = rows, N = inDim].
         Gemm.Multiply((float*)dw.Pointer, inDim, new Gemm.Operand((float*)dy.Pointer, 1, outDim), new Gemm.Operand((float*)x.Pointer, inDim, 1),
             outDim, inDim, rows, accumulate: true);
-    }
-
-    private static void CheckShapes(int outputLength, int inputLength, int weightLength, int rows, int inDim, int outDim)
-    {
-        ShapeCheck.Length(inputLength, rows * inDim, "input");
-        ShapeCheck.Length(weightLength, outDim * inDim, "weight");
-        ShapeCheck.Length(outputLength, rows * outDim, "output");
     }
 }

@@ -9,8 +9,6 @@ public sealed class AllocatedBytes
     private long _current;
     private long _peak;
 
-    public long Current => Interlocked.Read(ref _current);
-
     public long Peak => Interlocked.Read(ref _peak);
 
     public void Add(long bytes)

@@ -26,11 +26,9 @@ public static class Llama2CConverter
         var parameters = ToParameters(checkpoint, layout);
 
         Directory.CreateDirectory(outputDirectory);
-        var files = new[] { "model.safetensors", "tokenizer.model", "config.json" }.Select(name => Path.Combine(outputDirectory, name)).ToArray();
-        var tensors = layout.Entries
-            .Select(entry => new TensorToWrite(entry.Name, entry.Shape.Select(dim => (long)dim).ToArray(), parameters.AsMemory(entry.Offset, entry.Length)))
-            .ToList();
-        SafeTensorsWriter.Write(files[0], tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        var files = new[] { SafeTensorsCheckpoint.SingleFileName, "tokenizer.model", ModelFiles.ConfigFileName }
+            .Select(name => Path.Combine(outputDirectory, name)).ToArray();
+        ModelFiles.WriteWeights(layout, parameters, outputDirectory);
         tokenizer.Save(files[1]);
         // config.json last: a directory that has one holds a complete model.
         config.Save(files[2]);

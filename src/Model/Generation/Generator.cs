@@ -13,7 +13,8 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
     private readonly DeviceBuffer<T> _cache;
     private readonly View<T>[] _keys;
     private readonly View<T>[] _values;
-    private readonly Dictionary<int, StepBuffers> _steps = [];
+    private StepBuffers? _decode;
+    private StepBuffers? _prefill;
 
     public Generator(LlamaModel<T> model, int capacity)
     {
@@ -22,7 +23,7 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
             throw new ArgumentOutOfRangeException(nameof(capacity), $"prompt plus new tokens ({capacity}) must be between 1 and max_position_embeddings ({config.MaxPositionEmbeddings})");
         _model = model;
         Capacity = capacity;
-        _cache = model.Ops.Allocate(2 * config.NumHiddenLayers * capacity * config.KvWidth);
+        _cache = model.Ops.Allocate(checked(2 * config.NumHiddenLayers * capacity * config.KvWidth));
         var carver = new ViewCarver<T>(_cache);
         _keys = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => carver.Take(capacity * config.KvWidth)).ToArray();
         _values = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => carver.Take(capacity * config.KvWidth)).ToArray();
@@ -78,17 +79,26 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
         return buffers.Logits.ToArray().Select(float.CreateTruncating).ToArray();
     }
 
-    /// <summary>Scratch for a step of a given number of positions: one size for the prefill, one for single tokens.</summary>
+    /// <summary>
+    /// Scratch for a step: one set for single tokens, and one for the prefill, kept while prompts have its length (an
+    /// evaluation reuses one generator for prompts of many lengths; keeping one set per length would grow without end).
+    /// </summary>
     private StepBuffers Buffers(int rows)
     {
-        if (_steps.TryGetValue(rows, out var buffers)) return buffers;
-        return _steps[rows] = new StepBuffers(_model, rows);
+        if (rows == 1) return _decode ??= new StepBuffers(_model, 1);
+        if (_prefill?.Rows != rows)
+        {
+            _prefill?.Dispose();
+            _prefill = new StepBuffers(_model, rows);
+        }
+        return _prefill;
     }
 
     public void Dispose()
     {
         _cache.Dispose();
-        foreach (var buffers in _steps.Values) buffers.Dispose();
+        _decode?.Dispose();
+        _prefill?.Dispose();
     }
 
     private sealed class StepBuffers : IDisposable
@@ -98,6 +108,7 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
 
         public StepBuffers(LlamaModel<T> model, int rows)
         {
+            Rows = rows;
             var config = model.Config;
             long size = 0;
             Func<int, View<T>> count = length => { size += length; return default; };
@@ -117,6 +128,7 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
                 take(config.HiddenSize), take(1), take(config.VocabSize));
         }
 
+        public int Rows { get; }
         public LayerActivations<T> Layer { get; }
         public View<T> Residual { get; }
         public View<T> NextResidual { get; }

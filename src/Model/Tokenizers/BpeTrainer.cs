@@ -146,8 +146,4 @@ public sealed class TrainedBpe(IReadOnlyList<string> tokens, IReadOnlyList<(stri
         foreach (var (left, right) in Merges) text.Append(left).Append(' ').Append(right).Append('\n');
         AtomicFile.WriteAllText(Path.Combine(directory, MergesFile), text.ToString());
     }
-
-    /// <summary>The tokenizer that a model directory holding the saved files gets from TokenizerLoader.</summary>
-    public static ByteLevelBpeTextTokenizer Load(string directory) =>
-        ByteLevelBpeTextTokenizer.FromVocabAndMerges(Path.Combine(directory, VocabFile), Path.Combine(directory, MergesFile), BpeTrainer.BosId, BpeTrainer.EosId);
 }

@@ -60,7 +60,7 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
             settings.Unlearning with { Method = method }, [DataFile(settings.Evaluation.ForgetSet)], DataFile(settings.RetainSplit)))).ToArray();
 
         var retainReport = Evaluate(ops, RetainName, retain);
-        var retainRatios = retainReport.Forget.Items.Select(i => i.TruthRatio).ToArray();
+        var retainRatios = retainReport.ForgetTruthRatios;
         var reports = new[] { (name: TargetName, directory: target), (name: RetainName, directory: retain) }
             .Concat(unlearned.Select(u => (name: u.method, u.directory)))
             .Select(m => (m.name, report: (m.name == RetainName ? retainReport : Evaluate(ops, m.name, m.directory)).WithForgetQuality(retainRatios, Output("eval/retain.json"))))

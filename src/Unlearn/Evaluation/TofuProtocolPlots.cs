@@ -22,18 +22,16 @@ public static class TofuProtocolPlots
             report.Rows.Select(r => new LabelledPoint(r.Name, r.ModelUtility, Math.Log10(Math.Max(r.ForgetQuality, double.Epsilon)))).ToArray());
         written.Add(tradeOff);
 
-        var retain = ForgetTruthRatios(evaluations[TofuProtocol.RetainName]);
+        var retain = evaluations[TofuProtocol.RetainName].ForgetTruthRatios;
         foreach (var (method, run) in unlearningRuns)
         {
             var histogram = Path.Combine(directory, $"truth_ratio_{method}.png");
-            SaveTruthRatioHistogram(histogram, method, ForgetTruthRatios(evaluations[method]), retain);
+            SaveTruthRatioHistogram(histogram, method, evaluations[method].ForgetTruthRatios, retain);
             written.Add(histogram);
             written.AddRange(TrainingCurves.Save(run, Path.Combine(directory, $"{method}_"), method));
         }
         return written;
     }
-
-    public static double[] ForgetTruthRatios(TofuReport report) => report.Forget.Items.Select(i => i.TruthRatio).ToArray();
 
     /// <summary>
     /// A model's per-item forget truth ratios R beside the retain model's, as ln R: ratios span orders of magnitude,

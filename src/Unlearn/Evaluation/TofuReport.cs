@@ -40,12 +40,16 @@ public sealed record TofuReport
     /// <summary>This report with forget quality against a retain model's per-item forget truth ratios.</summary>
     public TofuReport WithForgetQuality(IReadOnlyList<double> retainRatios, string retainReference) => this with
     {
-        ForgetQuality = TofuMetrics.ForgetQuality(Forget.Items.Select(i => i.TruthRatio).ToArray(), retainRatios),
+        ForgetQuality = TofuMetrics.ForgetQuality(ForgetTruthRatios, retainRatios),
         RetainReference = retainReference,
     };
 
     [JsonIgnore]
     public TofuSplitResult Forget => Splits.Single(s => s.Name == TofuSplit.ForgetName);
+
+    /// <summary>Each forget item's truth ratio, what forget quality compares between a model and the retain model.</summary>
+    [JsonIgnore]
+    public double[] ForgetTruthRatios => Forget.Items.Select(i => i.TruthRatio).ToArray();
 
     /// <summary>The nine numbers of model utility, named "split/metric", in TOFU's order.</summary>
     public static IReadOnlyList<(string Name, double Value)> UtilityParts(IReadOnlyList<TofuSplitResult> splits) =>

@@ -84,8 +84,7 @@ public sealed class Benchmark(BenchSettings settings, IOps<float> ops, Func<Benc
         using var pytorch = torch?.Step(shape, settings.MinSeconds);
         _torchInfo ??= TorchInfo(pytorch);
         var (ours, theirs) = Alternate($"step {shape.Name}", simnpo, pytorch);
-        var scored = shape.BatchSize * (shape.SequenceLength - SyntheticStep.PromptLength);
-        var flops = StepFlops.Of(shape.Config, shape.BatchSize, shape.SequenceLength, scored);
+        var flops = SyntheticStep.FlopsOf(shape.Config, shape.BatchSize, shape.SequenceLength);
         var tokensAtPeak = peak.Gflops * 1e9 / (flops / shape.Tokens);
         return new StepResult(shape.Name, shape.BatchSize, shape.SequenceLength, new ParameterLayout(shape.Config).TotalLength, flops,
             Compare(StepSuite.Figure, ours, theirs, tokensAtPeak), simnpo.Finish(), pytorch?.Finish());

@@ -16,16 +16,12 @@ public sealed class CalibratedRounds : IBenchRounds
 {
     private readonly IOps<float> _ops;
     private readonly (BenchWork Work, int Repeats)[] _works;
-    private readonly Func<IReadOnlyDictionary<string, long>> _peakMemory;
     private readonly IDisposable? _owned;
 
-    public CalibratedRounds(IOps<float> ops, IReadOnlyList<BenchWork> works, double minSeconds, IReadOnlyDictionary<string, string> info,
-        Func<IReadOnlyDictionary<string, long>> peakMemory, IDisposable? owned = null)
+    public CalibratedRounds(IOps<float> ops, IReadOnlyList<BenchWork> works, double minSeconds, IDisposable? owned = null)
     {
         _ops = ops;
-        _peakMemory = peakMemory;
         _owned = owned;
-        Info = info;
         _works = works.Select(work =>
         {
             Time(work, 1);
@@ -34,12 +30,12 @@ public sealed class CalibratedRounds : IBenchRounds
         }).ToArray();
     }
 
-    public IReadOnlyDictionary<string, string> Info { get; }
+    public IReadOnlyDictionary<string, string> Info => new Dictionary<string, string> { ["device"] = _ops.Name };
 
     public IReadOnlyDictionary<string, double> Round() =>
         _works.ToDictionary(w => w.Work.Figure, w => w.Work.Units * w.Repeats / Time(w.Work, w.Repeats));
 
-    public IReadOnlyDictionary<string, long> Finish() => _peakMemory();
+    public IReadOnlyDictionary<string, long> Finish() => PeakMemory.Of(_ops);
 
     public void Dispose() => _owned?.Dispose();
 

@@ -91,7 +91,7 @@ public static class SgemmSuite
                     new BenchWork(BackwardFigure(s), () => ops.MatMulBackward(dx, dw, dy, x, w, s.Rows, s.InDim, s.OutDim), 4e-9 * s.MultiplyAdds),
                 };
             }).ToArray();
-            return new CalibratedRounds(ops, works, minSeconds, new Dictionary<string, string> { ["device"] = ops.Name }, () => PeakMemory.Of(ops), buffers);
+            return new CalibratedRounds(ops, works, minSeconds, buffers);
         }
         catch
         {

@@ -20,8 +20,7 @@ public static class StepSuite
         var step = SyntheticStep.Randomized(ops, shape.Config, shape.BatchSize, shape.SequenceLength, seed: 0);
         try
         {
-            return new CalibratedRounds(ops, [new BenchWork(Figure, () => step.Run(), step.Tokens)], minSeconds,
-                new Dictionary<string, string> { ["device"] = ops.Name }, () => PeakMemory.Of(ops), step);
+            return new CalibratedRounds(ops, [new BenchWork(Figure, () => step.Run(), step.Tokens)], minSeconds, step);
         }
         catch
         {

@@ -5,9 +5,10 @@ using SimNpo.Unlearn.Training;
 namespace SimNpo.Unlearn.Performance;
 
 /// <summary>
-/// One SimNPO unlearning step on made-up data, exactly as <see cref="Trainer{T}"/> runs it (zero the gradients, forward,
-/// SimNPO loss, backward with the sequence weights, clip, AdamW), for measuring: a fixed batch of full-length random
-/// sequences whose first <see cref="PromptLength"/> tokens are a prompt that is not scored. Owns the model.
+/// One SimNPO unlearning step on made-up data, as <see cref="Trainer{T}"/> runs it (zero the gradients, forward,
+/// SimNPO loss, backward with the sequence weights, clip, AdamW) but on the forget term alone (retain weight 0: the
+/// default retain term adds a second forward and backward of the same shape), for measuring: a fixed batch of
+/// full-length random sequences whose first <see cref="PromptLength"/> tokens are a prompt that is not scored. Owns the model.
 /// </summary>
 public sealed class SyntheticStep : IDisposable
 {
@@ -50,7 +51,7 @@ public sealed class SyntheticStep : IDisposable
             var data = new TrainingData(RandomExamples(model.Config.VocabSize, batchSize, sequenceLength, seed), []);
             _forgetIndices = Enumerable.Range(0, batchSize).ToArray();
             _loss = new MicroBatchLoss<float>(_settings, data, reference: null, klReference: null);
-            _optimizer = new AdamWOptimizer<float>(model, new AdamWSettings(WeightDecay: _settings.WeightDecay, MaxGradNorm: _settings.MaxGradNorm));
+            _optimizer = new AdamWOptimizer<float>(model, _settings.AdamW);
         }
         catch
         {
@@ -67,10 +68,16 @@ public sealed class SyntheticStep : IDisposable
     public int Tokens => BatchSize * SequenceLength;
 
     /// <summary>Positions whose next token is scored: all but the prompt's.</summary>
-    public int ScoredTokens => BatchSize * (SequenceLength - PromptLength);
+    public int ScoredTokens => ScoredTokensOf(BatchSize, SequenceLength);
 
     /// <summary>The step's model FLOPs (<see cref="StepFlops"/>).</summary>
-    public double Flops => StepFlops.Of(_model.Config, BatchSize, SequenceLength, ScoredTokens);
+    public double Flops => FlopsOf(_model.Config, BatchSize, SequenceLength);
+
+    /// <summary>The model FLOPs of a step of this shape, known before any model is built (the benchmark's worker builds it).</summary>
+    public static double FlopsOf(LlamaConfig config, int batchSize, int sequenceLength) =>
+        StepFlops.Of(config, batchSize, sequenceLength, ScoredTokensOf(batchSize, sequenceLength));
+
+    private static int ScoredTokensOf(int batchSize, int sequenceLength) => batchSize * (sequenceLength - PromptLength);
 
     /// <summary>One optimizer step; returns its loss (before the update, as the trainer logs it).</summary>
     public double Run()
@@ -98,7 +105,7 @@ public sealed class SyntheticStep : IDisposable
         long activations;
         try
         {
-            activations = Activations<float>.Count(config, batchSize, sequenceLength, batchSize * (sequenceLength - PromptLength), fullLogits: false);
+            activations = Activations<float>.Count(config, batchSize, sequenceLength, ScoredTokensOf(batchSize, sequenceLength), fullLogits: false);
         }
         catch (OverflowException)
         {

@@ -29,8 +29,6 @@ public sealed class EpochPlan
 
     public static int StepsPerEpoch(int exampleCount, int batchSize, int gradAccum) => (exampleCount + batchSize * gradAccum - 1) / (batchSize * gradAccum);
 
-    public int Steps => StepsPerEpoch(Order.Length, BatchSize, GradAccum);
-
     /// <summary>The micro-batches of one optimizer step: positions into <see cref="Order"/>, at most GradAccum of them.</summary>
     public IReadOnlyList<int[]> MicroBatches(int stepInEpoch)
     {

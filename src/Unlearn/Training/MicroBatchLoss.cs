@@ -50,14 +50,12 @@ public sealed class MicroBatchLoss<T>(TrainingSettings settings, TrainingData da
         return (value.Loss, forgetSequences.Average(scores.NormalisedLogProb), batch.Lengths.Sum());
     }
 
+    /// <summary>The forget term: the objectives <see cref="ObjectiveFactory"/> names, plus the two that only training has.</summary>
     private ISequenceObjective Objective(int[] indices) => settings.Method switch
     {
-        "nll" => new NegativeLogLikelihood(),
-        "ga" or "graddiff" => new NegativeLogLikelihood(ascend: true),
-        "simnpo" => new SimNpoObjective(settings.EffectiveBeta, settings.Gamma),
-        "npo" => new NpoObjective(settings.EffectiveBeta, indices.Select(i => reference!.Forget[i]).ToArray()),
+        "graddiff" => new NegativeLogLikelihood(ascend: true),
         "idkpo" => new IdkPoObjective(settings.EffectiveBeta, [.. indices.Select(i => reference!.Refusals![i]), .. indices.Select(i => reference!.Forget[i])]),
-        _ => throw new ArgumentException($"unknown method '{settings.Method}'"),
+        var name => ObjectiveFactory.Create(name, settings.EffectiveBeta, settings.Gamma, name == "npo" ? indices.Select(i => reference!.Forget[i]).ToArray() : null),
     };
 
     private TokenBatch Batch(IEnumerable<TokenizedExample> examples) => TokenBatch.FromExamples(examples.ToArray(), settings.MaxLength);

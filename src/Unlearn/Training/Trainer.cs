@@ -46,7 +46,7 @@ public sealed class Trainer<T>(
         var totalSteps = stepsPerEpoch * settings.Epochs;
         var schedule = new LearningRateSchedule(LearningRateSchedule.ParseKind(settings.Schedule), settings.LearningRate, totalSteps,
             Math.Min(settings.WarmupSteps(stepsPerEpoch), totalSteps));
-        using var optimizer = new AdamWOptimizer<T>(model, new AdamWSettings(WeightDecay: settings.WeightDecay, MaxGradNorm: settings.MaxGradNorm));
+        using var optimizer = new AdamWOptimizer<T>(model, settings.AdamW);
 
         var reference = settings.NeedsReferenceLogProbs ? ReferenceFor(resume) : null;
         var startStep = resume ? Resume(optimizer) : Fresh();

@@ -50,6 +50,10 @@ public sealed record TrainingSettings
     [JsonIgnore]
     public bool NeedsReferenceLogProbs => Method is "npo" or "idkpo";
 
+    /// <summary>The optimizer these settings ask for (AdamW's betas and epsilon at their defaults).</summary>
+    [JsonIgnore]
+    public AdamWSettings AdamW => new(WeightDecay: WeightDecay, MaxGradNorm: MaxGradNorm);
+
     /// <summary>Problems in the settings themselves, named by their option; null when there are none.</summary>
     public string? Problem()
     {

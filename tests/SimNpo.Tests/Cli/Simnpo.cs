@@ -1,4 +1,3 @@
-using System.CommandLine;
 using SimNpo.Cli;
 
 namespace SimNpo.Tests.Cli;
@@ -8,10 +7,8 @@ public static class Simnpo
 {
     public static (int Code, string Output, string Error) Run(params string[] args)
     {
-        var root = new RootCommand();
-        foreach (var command in Commands.All()) root.Subcommands.Add(command);
         var (output, error) = (new StringWriter(), new StringWriter());
-        var code = CommandRunner.Run(root, args, output, error);
+        var code = CommandRunner.Run(Commands.Root(), args, output, error);
         return (code, output.ToString(), error.ToString());
     }
 }

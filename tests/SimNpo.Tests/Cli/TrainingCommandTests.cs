@@ -42,6 +42,8 @@ public class TrainingCommandTests
         Assert.That(saved["lr"]!.GetValue<double>(), Is.EqualTo(1e-2));
         Assert.That(saved["beta"], Is.Null, "unset β stays unset: the method's default applies");
         Assert.That(saved["forget"]!.GetValue<string>(), Is.EqualTo(directory.File("forget.jsonl")));
+        Assert.That((saved["prompt-format"]!.GetValue<string>(), saved["answer-prefix"]!.GetValue<string>()), Is.EqualTo(("[INST] {question} [/INST]", " ")),
+            "the template is part of the run");
         Assert.That(File.Exists(directory.File("unlearned/loss.png")) && File.Exists(directory.File("unlearned/logprob.png")), "curves of the run");
         var log = File.ReadAllLines(directory.File("unlearned/log.jsonl"));
         Assert.That(log, Has.Length.EqualTo(36));
@@ -99,7 +101,14 @@ public class TrainingCommandTests
 
         File.WriteAllText(directory.File("run.json"), """{"epochs": "ten"}""");
         var wrongType = Simnpo.Run("unlearn", "--config", directory.File("run.json"), "--model", directory.Path, "--forget", "f.jsonl", "--out", directory.File("out"));
+        Assert.That(wrongType.Code, Is.EqualTo(CommandRunner.Failure));
         Assert.That(wrongType.Error, Does.Contain("'epochs' has the wrong type"));
+
+        // The template comes from the config file like every other option (it was once read from the command line only).
+        File.WriteAllText(directory.File("run.json"), """{"prompt-format": "Q:"}""");
+        var badTemplate = Simnpo.Run("unlearn", "--config", directory.File("run.json"), "--model", directory.Path, "--forget", "f.jsonl", "--out", directory.File("out"));
+        Assert.That(badTemplate.Code, Is.EqualTo(CommandRunner.Usage));
+        Assert.That(badTemplate.Error, Does.Contain("the prompt format 'Q:' must contain {question}"));
 
         var missing = Simnpo.Run("unlearn", "--out", directory.File("out"));
         Assert.That(missing.Code, Is.EqualTo(CommandRunner.Usage));

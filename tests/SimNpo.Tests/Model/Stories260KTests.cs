@@ -24,29 +24,36 @@ public class Stories260KTests
         Assert.That(text, Does.StartWith(PublishedStart));
     }
 
+    /// <summary>
+    /// One generator, three prompts: BOS alone (a one-row prefill), a sentence (a multi-row prefill, the causal mask inside
+    /// it and the cache it leaves), and a shorter one, so a generator reused across prompts of other lengths is covered.
+    /// </summary>
     [Test]
     public void CachedDecodingEqualsRecomputingTheWholeSequence()
     {
         using var directory = new TempDirectory();
         using var model = ModelFiles.Load(Stories260K.ConvertInto(directory), new ReferenceOps<double>());
+        var tokenizer = TokenizerLoader.Load(directory.Path, model.Config);
         using var generator = new Generator<double>(model, capacity: 32);
-        List<int> sequence = [model.Config.BosTokenId];
-        var logitsSeen = new List<float[]>();
-        foreach (var token in generator.Generate(sequence.ToArray(), maxNewTokens: 12, logits => { logitsSeen.Add(logits); return TokenSampler.Argmax(logits); }))
-            sequence.Add(token);
-
-        // The training forward scores every next token of the whole sequence at once; with the cache each came one at
-        // a time. In float64 the two orders of summation agree to ~1e-12 in the log-probs.
-        var example = new TokenizedExample([sequence[0]], sequence.Skip(1).ToArray());
-        var scores = model.Forward(TokenBatch.FromExamples([example]));
-        var cached = 0.0;
-        for (var i = 0; i < logitsSeen.Count; i++)
+        var bos = model.Config.BosTokenId;
+        foreach (var text in new[] { "", "Once upon a time there was", "Lily" })
         {
-            var row = logitsSeen[i].Select(x => (double)x).ToArray();
-            var max = row.Max();
-            cached += row[sequence[i + 1]] - max - Math.Log(row.Sum(x => Math.Exp(x - max)));
+            int[] prompt = [bos, .. tokenizer.Encode(text)];
+            var logitsSeen = new List<float[]>();
+            var continuation = generator.Generate(prompt, maxNewTokens: 12, logits => { logitsSeen.Add(logits); return TokenSampler.Argmax(logits); }).ToArray();
+
+            // The training forward scores every next token of the whole sequence at once; with the cache each came one at
+            // a time. In float64 the two orders of summation agree to ~1e-12 in the log-probs.
+            var scores = model.Forward(TokenBatch.FromExamples([new TokenizedExample(prompt, continuation)]));
+            var cached = 0.0;
+            for (var i = 0; i < continuation.Length; i++)
+            {
+                var row = logitsSeen[i].Select(x => (double)x).ToArray();
+                var max = row.Max();
+                cached += row[continuation[i]] - max - Math.Log(row.Sum(x => Math.Exp(x - max)));
+            }
+            // The cached logits passed through float32 for the sampler: ~1e-7 relative each, 12 tokens.
+            Assert.That(scores.LogProb[0], Is.EqualTo(cached).Within(1e-4), $"prompt '{text}'");
         }
-        // The cached logits passed through float32 for the sampler: ~1e-7 relative each, 12 tokens.
-        Assert.That(scores.LogProb[0], Is.EqualTo(cached).Within(1e-4));
     }
 }

@@ -27,7 +27,7 @@ public class BpeTrainerTests
         using var directory = new TempDirectory();
         bpe.Save(directory.Path);
         Assert.That(File.ReadAllText(directory.File("merges.txt")), Is.EqualTo("#version: 0.2\na b\nĠ ab\nc d\nĠ cd\n"));
-        var tokenizer = TrainedBpe.Load(directory.Path);
+        var tokenizer = TokenizerLoader.Load(directory.Path, TinyConfig(vocabSize: 263));
         Assert.That(tokenizer.Encode("ab cd ab"), Is.EqualTo(new[] { 259, 262, 260 }));
         Assert.That(tokenizer.Encode("b é"), Is.EqualTo(new[] { 3 + 'b', 3 + ' ', 3 + 0xC3, 3 + 0xA9 }), "unmerged text falls back to bytes");
         Assert.That((tokenizer.VocabSize, tokenizer.BosId, tokenizer.EosId), Is.EqualTo((263, 1, 2)));
@@ -39,12 +39,8 @@ public class BpeTrainerTests
         var bpe = BpeTrainer.Train(Texts, vocabSize: 768);
         using var directory = new TempDirectory();
         bpe.Save(directory.Path);
-        var config = new LlamaConfig
-        {
-            HiddenSize = 8, IntermediateSize = 16, NumHiddenLayers = 1, NumAttentionHeads = 1, NumKeyValueHeads = 1, HeadDim = 8, VocabSize = 768,
-        };
         // Loaded as a model directory would be: vocab.json + merges.txt, with the config's BOS and EOS.
-        var tokenizer = TokenizerLoader.Load(directory.Path, config);
+        var tokenizer = TokenizerLoader.Load(directory.Path, TinyConfig(vocabSize: 768));
         Assert.That(tokenizer.VocabSize, Is.EqualTo(768));
         Assert.That(Texts.Any(text => text.Any(c => c > 127)), "the names carry accents, so multi-byte UTF-8 is round-tripped too");
         foreach (var text in Texts) Assert.That(tokenizer.Decode(tokenizer.Encode(text)), Is.EqualTo(text));
@@ -69,4 +65,10 @@ public class BpeTrainerTests
     [Test]
     public void RefusesAVocabularySmallerThanTheBytes() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => BpeTrainer.Train(["a"], BpeTrainer.MinimumVocabSize - 1));
+
+    /// <summary>A model config around the tokenizer, as a model directory holding the saved files would have.</summary>
+    private static LlamaConfig TinyConfig(int vocabSize) => new()
+    {
+        HiddenSize = 8, IntermediateSize = 16, NumHiddenLayers = 1, NumAttentionHeads = 1, NumKeyValueHeads = 1, HeadDim = 8, VocabSize = vocabSize,
+    };
 }

@@ -104,8 +104,8 @@ public class FastLossTests
     {
         yield return new TestCaseData(ChunkedOutputLossTests.Rows, ChunkedOutputLossTests.Dim, ChunkedOutputLossTests.Vocab, 8).SetArgDisplayNames("6x13, 37 in chunks of 8");
         yield return new TestCaseData(ChunkedOutputLossTests.Rows, ChunkedOutputLossTests.Dim, ChunkedOutputLossTests.Vocab, 64).SetArgDisplayNames("one chunk");
-        // Two 96-row GEMM blocks, a ragged last chunk, and two ranges of 54 rows for the row passes.
-        yield return new TestCaseData(100, 40, 1000, 300).SetArgDisplayNames("100x40, 1000 in chunks of 300");
+        // Two 192-row GEMM blocks, a ragged last chunk, and four ranges of rows (54 each, the last shorter) for the row passes.
+        yield return new TestCaseData(200, 40, 1000, 300).SetArgDisplayNames("200x40, 1000 in chunks of 300");
     }
 
     /// <summary>

@@ -6,7 +6,7 @@ namespace SimNpo.Tests.Kernels.Cpu;
 /// <summary>
 /// The packed SGEMM's three products against <see cref="MatMul.Reference"/> run in float64 on the same float32 inputs
 /// (exact products, so the reference is the true value to ~1e-16). Shapes are ragged against the 6×16 micro-tile, and the
-/// last one crosses the 96-row and 256-column blocks and the 256-deep K slice.
+/// last one crosses the 192-row and 256-column blocks and the 256-deep K slice.
 ///
 /// Tolerance, per element: a float32 sum of n products (with FMA) in any fixed order, starting from an initial value
 /// c, is off by at most γ_n·(|c| + Σ|a·b|) with γ_n = n·u/(1 − n·u), u = 2⁻²⁴, n counting c as a term; (n + 1)·u bounds
