@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SimNpo.Kernels;
@@ -107,14 +105,7 @@ public sealed class StepProfile
     public JsonObject ToJson() => new()
     {
         ["date"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
-        ["machine"] = new JsonObject
-        {
-            ["name"] = Environment.MachineName,
-            ["os"] = RuntimeInformation.OSDescription,
-            ["architecture"] = RuntimeInformation.ProcessArchitecture.ToString(),
-            ["processors"] = Environment.ProcessorCount,
-            ["runtime"] = RuntimeInformation.FrameworkDescription,
-        },
+        ["machine"] = JsonSerializer.SerializeToNode(MachineInfo.Current(), BenchReport.Json),
         ["device"] = Device,
         ["shape"] = new JsonObject
         {
@@ -154,8 +145,7 @@ public sealed class StepProfile
     };
 
     /// <summary>Indented, and readable: device names keep their '+' and parentheses unescaped.</summary>
-    public string ToJsonText() =>
-        ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n";
+    public string ToJsonText() => ToJson().ToJsonString(BenchReport.Json) + "\n";
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

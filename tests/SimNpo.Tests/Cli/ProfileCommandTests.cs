@@ -24,7 +24,7 @@ public class ProfileCommandTests
         Assert.That(json["shape"]!["tokens"]!.GetValue<int>(), Is.EqualTo(32));
         Assert.That(json["device"]!.GetValue<string>(), Is.EqualTo("reference-single"));
         Assert.That(DateTimeOffset.TryParse(json["date"]!.GetValue<string>(), out _));
-        Assert.That(json["machine"]!["processors"]!.GetValue<int>(), Is.EqualTo(Environment.ProcessorCount));
+        Assert.That(json["machine"]!["cores"]!.GetValue<int>(), Is.EqualTo(Environment.ProcessorCount), "the machine as bench records it");
         Assert.That(json["losses"]!.AsArray(), Has.Count.EqualTo(2));
         foreach (var field in new[] { "seconds", "tokens_per_second", "model_flops", "model_gflops", "percent_of_peak" })
             Assert.That(json["step"]![field]!.GetValue<double>(), Is.Positive, field);
