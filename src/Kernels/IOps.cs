@@ -23,7 +23,14 @@ public interface IOps<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     string Name { get; }
 
-    DeviceBuffer<T> Allocate(int length);
+    /// <summary>
+    /// A zeroed buffer of <paramref name="length"/> elements stored as <paramref name="storage"/> says; a backend that cannot
+    /// store that type throws <see cref="NotSupportedException"/> (check <see cref="Supports"/> first).
+    /// </summary>
+    DeviceBuffer<T> Allocate(int length, Storage storage = Storage.Native);
+
+    /// <summary>Whether this backend stores and computes on buffers of that storage (the reference: only its own type).</summary>
+    bool Supports(Storage storage);
 
     DeviceBuffer<int> AllocateInts(int length);
 

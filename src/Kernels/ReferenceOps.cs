@@ -11,7 +11,11 @@ public sealed class ReferenceOps<T> : IOps<T> where T : unmanaged, IFloatingPoin
 {
     public string Name => $"reference-{typeof(T).Name.ToLowerInvariant()}";
 
-    public DeviceBuffer<T> Allocate(int length) => new HostBuffer<T>(length);
+    public DeviceBuffer<T> Allocate(int length, Storage storage = Storage.Native) => storage == Storage.Native
+        ? new HostBuffer<T>(length)
+        : throw new NotSupportedException($"the reference path is the float64/float32 specification and stores no {storage}: use --device cpu or a GPU");
+
+    public bool Supports(Storage storage) => storage == Storage.Native;
 
     public DeviceBuffer<int> AllocateInts(int length) => new HostBuffer<int>(length);
 

@@ -42,7 +42,9 @@ public sealed class TimedOps<T>(IOps<T> inner) : IOps<T> where T : unmanaged, IF
     /// <summary>Forgets what was counted (the warm-up steps, whose first calls compile kernels).</summary>
     public void Reset() => Array.Clear(_totals);
 
-    public DeviceBuffer<T> Allocate(int length) => inner.Allocate(length);
+    public DeviceBuffer<T> Allocate(int length, Storage storage = Storage.Native) => inner.Allocate(length, storage);
+
+    public bool Supports(Storage storage) => inner.Supports(storage);
 
     public DeviceBuffer<int> AllocateInts(int length) => inner.AllocateInts(length);
 

@@ -17,7 +17,14 @@ public sealed class FastCpuOps : IOps<float>
 
     public string Name => $"cpu ({FastMatMul.InstructionSet}, {Environment.ProcessorCount} threads)";
 
-    public DeviceBuffer<float> Allocate(int length) => new HostBuffer<float>(length);
+    public DeviceBuffer<float> Allocate(int length, Storage storage = Storage.Native) => storage switch
+    {
+        Storage.Native => new HostBuffer<float>(length),
+        Storage.BFloat16 => new HostBFloat16Buffer(length),
+        _ => throw new NotSupportedException($"the fast CPU path stores no {storage}"),
+    };
+
+    public bool Supports(Storage storage) => storage is Storage.Native or Storage.BFloat16;
 
     public DeviceBuffer<int> AllocateInts(int length) => new HostBuffer<int>(length);
 

@@ -47,5 +47,47 @@ public static class IlgpuViews
     public static ArrayView<T> ArrayView<T>(this View<T> view) where T : unmanaged =>
         view.Buffer is IlgpuBuffer<T> buffer
             ? buffer.View.SubView(view.Offset, view.Length)
-            : throw new InvalidOperationException($"a view of a {view.Buffer.GetType().Name} is not in accelerator memory");
+            : throw new InvalidOperationException($"a view of a {view.Buffer.GetType().Name} is not {typeof(T).Name}s in accelerator memory");
+
+    /// <summary>The bfloat16 words of a view of an <see cref="IlgpuBFloat16Buffer"/>.</summary>
+    public static ArrayView<ushort> Words(this View<float> view) =>
+        view.Buffer is IlgpuBFloat16Buffer buffer
+            ? buffer.Words.SubView(view.Offset, view.Length)
+            : throw new InvalidOperationException($"a view of a {view.Buffer.GetType().Name} is not bfloat16 words in accelerator memory");
+}
+
+/// <summary>
+/// A float buffer stored as bfloat16 words in accelerator memory: host copies round or widen on the host, kernels take
+/// <see cref="Words"/> and convert with <see cref="BFloat16"/>'s functions.
+/// </summary>
+public sealed class IlgpuBFloat16Buffer(Accelerator accelerator, int length, AllocatedBytes allocated) : DeviceBuffer<float>
+{
+    private readonly IlgpuBuffer<ushort> _words = new(accelerator, length, allocated);
+
+    public override int Length => _words.Length;
+
+    public override Storage Storage => Storage.BFloat16;
+
+    /// <summary>The whole buffer's words as a kernel argument.</summary>
+    public ArrayView<ushort> Words => _words.View;
+
+    public override void Upload(ReadOnlySpan<float> source, int offset)
+    {
+        var words = new ushort[source.Length];
+        BFloat16.Narrow(source, words);
+        _words.Upload(words, offset);
+    }
+
+    public override void Download(int offset, Span<float> destination)
+    {
+        var words = new ushort[destination.Length];
+        _words.Download(offset, words);
+        BFloat16.Widen(words, destination);
+    }
+
+    public override void Dispose()
+    {
+        _words.Dispose();
+        base.Dispose();
+    }
 }

@@ -77,7 +77,14 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
 
     public string Name { get; }
 
-    public DeviceBuffer<float> Allocate(int length) => new IlgpuBuffer<float>(Accelerator, length, Allocated);
+    public DeviceBuffer<float> Allocate(int length, Storage storage = Storage.Native) => storage switch
+    {
+        Storage.Native => new IlgpuBuffer<float>(Accelerator, length, Allocated),
+        Storage.BFloat16 => new IlgpuBFloat16Buffer(Accelerator, length, Allocated),
+        _ => throw new NotSupportedException($"the ILGPU path stores no {storage}"),
+    };
+
+    public bool Supports(Storage storage) => storage is Storage.Native or Storage.BFloat16;
 
     public DeviceBuffer<int> AllocateInts(int length) => new IlgpuBuffer<int>(Accelerator, length, Allocated);
 
