@@ -18,10 +18,17 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     private BatchIndices? _indices;
     private int[] _stagedIndices = [];
 
-    public LlamaModel(LlamaConfig config, IOps<T> ops)
+    /// <param name="precision">
+    /// How weights, activations and gradients are stored (<see cref="Kernels.Precision.Bulk"/>); statistics stay in
+    /// <typeparamref name="T"/>. The default is the backend's own type throughout.
+    /// </param>
+    public LlamaModel(LlamaConfig config, IOps<T> ops, Precision? precision = null)
     {
         Config = config;
         Ops = ops;
+        Precision = precision ?? Precision.Fp32;
+        if (!ops.Supports(Precision.Bulk))
+            throw new NotSupportedException($"the {ops.Name} backend cannot store {Precision.Name} weights and activations");
         Layout = new ParameterLayout(config);
         Parameters = ops.Allocate(Layout.TotalLength);
         var frequencies = RopeFrequencies.Compute(config);
@@ -31,6 +38,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
 
     public LlamaConfig Config { get; }
     public IOps<T> Ops { get; }
+    public Precision Precision { get; }
     public ParameterLayout Layout { get; }
     public DeviceBuffer<T> Parameters { get; }
     public View<T> RopeInverseFrequencies { get; }
