@@ -18,11 +18,11 @@ public static class ModelFiles
 
     public static LlamaConfig LoadConfig(string directory) => LlamaConfig.Load(Path.Combine(directory, ConfigFileName));
 
-    public static LlamaModel<T> Load<T>(string directory, IOps<T> ops) where T : unmanaged, IFloatingPointIeee754<T>
+    public static LlamaModel<T> Load<T>(string directory, IOps<T> ops, Precision? precision = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (!Directory.Exists(directory)) throw new BadInputException(directory, "model directory not found");
         var config = LoadConfig(directory);
-        var model = new LlamaModel<T>(config, ops);
+        var model = new LlamaModel<T>(config, ops, precision);
         try
         {
             ReadWeights(model, directory);

@@ -40,6 +40,25 @@ public static class Devices
         _ => throw new NotSupportedException($"device '{name}' is not available (choose one of: {string.Join(", ", Names)})"),
     };
 
+    /// <summary>--precision's choices: auto picks <see cref="DefaultPrecision"/> for the device.</summary>
+    public static readonly string[] PrecisionNames = ["auto", .. Precision.All.Select(p => p.Name)];
+
+    /// <summary>
+    /// bf16 on a GPU, where it halves memory and traffic and (with tensor-core kernels) multiplies the matmul rate; fp32 on
+    /// the CPU paths, where the step measured faster in float32 (README, Precision) and the reference knows no other.
+    /// </summary>
+    public static Precision DefaultPrecision(IOps<float> ops) =>
+        ops is IlgpuOps { Accelerator.AcceleratorType: AcceleratorType.Cuda or AcceleratorType.OpenCL } ? Precision.Bf16 : Precision.Fp32;
+
+    /// <summary>The precision a --precision value names on this device; one the device cannot store is an ArgumentException.</summary>
+    public static Precision ResolvePrecision(string name, IOps<float> ops)
+    {
+        var precision = name == "auto" ? DefaultPrecision(ops) : Precision.Parse(name);
+        return ops.Supports(precision.Bulk)
+            ? precision
+            : throw new ArgumentException($"--precision {precision.Name}: the {ops.Name} device cannot run it (choose fp32, or --device cpu or a GPU for bf16)");
+    }
+
     private static IlgpuOps? Open(string key, AcceleratorType type, Func<Context.Builder, Context.Builder> selectDevices) =>
         Opened.GetOrAdd(key, _ => new Lazy<IlgpuOps?>(() => IlgpuOps.Create(type, selectDevices))).Value;
 }

@@ -12,7 +12,14 @@ public static class BenchCommand
 {
     public static Command Create()
     {
-        var suite = new Option<string>("--suite") { Description = "what to measure", DefaultValueFactory = _ => "all" }.AcceptOnlyFromAmong("all", "sgemm", "step");
+        var suite = new Option<string>("--suite") { Description = "what to measure (all: sgemm and step)", DefaultValueFactory = _ => "all" }
+            .AcceptOnlyFromAmong("all", "sgemm", "step", "attention");
+        var precisions = new Option<string>("--precision")
+        {
+            Description = $"precisions to measure, comma separated ({string.Join(", ", Devices.PrecisionNames)}); PyTorch runs bf16 as torch.autocast over float32 parameters",
+            DefaultValueFactory = _ => "auto",
+        };
+        var attentionLengths = new Option<string>("--attention-lengths") { Description = "attention suite: sequence lengths per model shape", DefaultValueFactory = _ => "512,2048" };
         var device = CommonOptions.Device();
         var shapes = new Option<string>("--shapes")
         {
@@ -29,14 +36,22 @@ public static class BenchCommand
         var output = new Option<DirectoryInfo>("--out") { Description = "results folder", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("docs", "results")) };
         var command = new Command("bench", "Measure sgemm GFLOP/s and SimNPO step tokens/s (optionally against PyTorch); write docs/results/bench-<device>-<date>.md and .json")
         {
-            suite, device, shapes, sizes, batchSize, sequenceLength, rounds, minSeconds, againstTorch, python, script, output,
+            suite, device, precisions, shapes, sizes, attentionLengths, batchSize, sequenceLength, rounds, minSeconds, againstTorch, python, script, output,
         };
         command.SetAction(parse =>
         {
             var which = parse.GetRequiredValue(suite);
-            var settings = new BenchSettings(which != "step", which != "sgemm",
+            var ops = Devices.Create(parse.GetRequiredValue(device));
+            var settings = new BenchSettings(which is "all" or "sgemm", which is "all" or "step",
                 Shapes(parse.GetRequiredValue(shapes), parse.GetValue(batchSize), parse.GetValue(sequenceLength)),
-                Integers(parse.GetRequiredValue(sizes), "--sizes"), parse.GetRequiredValue(rounds), parse.GetRequiredValue(minSeconds));
+                Integers(parse.GetRequiredValue(sizes), "--sizes"), parse.GetRequiredValue(rounds), parse.GetRequiredValue(minSeconds))
+            {
+                Attention = which == "attention",
+                AttentionLengths = Integers(parse.GetRequiredValue(attentionLengths), "--attention-lengths"),
+                Precisions = parse.GetRequiredValue(precisions).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                    .Select(name => Devices.PrecisionNames.Contains(name) ? name : throw new UsageException($"--precision: '{name}' is not one of {string.Join(", ", Devices.PrecisionNames)}"))
+                    .Select(name => ResolvePrecision(name, ops)).Distinct().ToArray(),
+            };
             try
             {
                 settings.Validate();
@@ -45,12 +60,11 @@ public static class BenchCommand
             {
                 throw new UsageException(e.Message);
             }
-            var ops = Devices.Create(parse.GetRequiredValue(device));
             var torch = parse.GetValue(againstTorch)
                 ? TorchBench.Open(parse.GetRequiredValue(python), parse.GetRequiredValue(script), Benchmark.TorchDevice(ops), Environment.ProcessorCount)
                 : null;
             var kind = Benchmark.Kind(ops);
-            var benchmark = new Benchmark(settings, ops, shape => StepSuite.StartWorker(SimnpoExecutable(), shape, kind, settings.MinSeconds), torch,
+            var benchmark = new Benchmark(settings, ops, (shape, precision) => StepSuite.StartWorker(SimnpoExecutable(), shape, precision, kind, settings.MinSeconds), torch,
                 parse.InvocationConfiguration.Error);
             var report = benchmark.Run(CommandLine(parse));
             var path = report.Write(parse.GetRequiredValue(output).FullName);
@@ -67,21 +81,35 @@ public static class BenchCommand
     {
         var shape = new Option<string>("--shape") { Required = true };
         var device = CommonOptions.Device();
+        var precision = CommonOptions.Precision();
         var (batchSize, sequenceLength) = BatchOptions();
         var minSeconds = MinSecondsOption();
         var command = new Command(StepSuite.WorkerCommand, "internal: serves one shape's step rounds to simnpo bench")
         {
-            shape, device, batchSize, sequenceLength, minSeconds,
+            shape, device, precision, batchSize, sequenceLength, minSeconds,
         };
         command.Hidden = true;
         command.SetAction(parse =>
         {
             var model = Shapes(parse.GetRequiredValue(shape), parse.GetValue(batchSize), parse.GetValue(sequenceLength)).Single();
-            using var rounds = StepSuite.Rounds(Devices.Create(parse.GetRequiredValue(device)), model, parse.GetRequiredValue(minSeconds));
+            var ops = Devices.Create(parse.GetRequiredValue(device));
+            using var rounds = StepSuite.Rounds(ops, model, CommonOptions.Precision(parse, precision, ops), parse.GetRequiredValue(minSeconds));
             WorkerProtocol.Serve(rounds, Console.In, parse.InvocationConfiguration.Output);
             return 0;
         });
         return command;
+    }
+
+    private static Kernels.Precision ResolvePrecision(string name, Kernels.IOps<float> ops)
+    {
+        try
+        {
+            return Devices.ResolvePrecision(name, ops);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
     }
 
     private static (Option<int?> BatchSize, Option<int?> SequenceLength) BatchOptions() =>

@@ -14,6 +14,26 @@ public static class CommonOptions
         new Option<string>("--device") { Description = $"where to run: {string.Join(", ", Devices.Names)}", DefaultValueFactory = _ => Devices.Default }
             .AcceptOnlyFromAmong(Devices.Names);
 
+    public static Option<string> Precision() =>
+        new Option<string>("--precision")
+        {
+            Description = "how weights, activations and gradients are stored (compute is float32): auto is bf16 on a GPU, fp32 on the CPU",
+            DefaultValueFactory = _ => "auto",
+        }.AcceptOnlyFromAmong(Devices.PrecisionNames);
+
+    /// <summary>The precision an option names on this device; one the device cannot run is a usage error (before any weights load).</summary>
+    public static SimNpo.Kernels.Precision Precision(ParseResult parse, Option<string> precision, SimNpo.Kernels.IOps<float> ops)
+    {
+        try
+        {
+            return Devices.ResolvePrecision(parse.GetRequiredValue(precision), ops);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+    }
+
     public static Option<string> PromptFormat() =>
         new("--prompt-format") { Description = "how a question becomes the prompt; {question} is replaced", DefaultValueFactory = _ => PromptTemplate.Llama2Chat.PromptFormat };
 

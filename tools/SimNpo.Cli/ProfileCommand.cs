@@ -29,11 +29,12 @@ public static class ProfileCommand
         var warmup = new Option<int>("--warmup") { Description = "steps run first and not measured (kernels compile, buffers are allocated)", DefaultValueFactory = _ => 1 };
         var quickPeaks = new Option<bool>("--quick-peaks") { Description = "measure the machine's peaks with smaller sizes: faster, a little less exact" };
         var device = CommonOptions.Device();
+        var precision = CommonOptions.Precision();
         var seed = CommonOptions.Seed();
         var json = new Option<FileInfo?>("--json") { Description = "also write the profile, with machine, device, date and shape, to this JSON file" };
         var command = new Command("profile", "Time every op of a SimNPO training step and compare each with the machine's measured peaks")
         {
-            model, shape, batchSize, sequenceLength, steps, warmup, quickPeaks, device, seed, json,
+            model, shape, batchSize, sequenceLength, steps, warmup, quickPeaks, device, precision, seed, json,
         };
         command.SetAction(parse =>
         {
@@ -43,9 +44,11 @@ public static class ProfileCommand
             if (stepCount < 1 || warmupCount < 0) throw new UsageException("--steps must be at least 1 and --warmup not negative");
             var progress = parse.InvocationConfiguration.Error;
             var ops = new TimedOps<float>(Devices.Create(parse.GetRequiredValue(device)));
+            var storage = CommonOptions.Precision(parse, precision, ops);
             var (name, step) = directory is null
-                ? RandomModel(BenchmarkModels.Get(parse.GetValue(shape) ?? DefaultShape, parse.GetValue(batchSize), parse.GetValue(sequenceLength)), ops, parse.GetRequiredValue(seed), progress)
-                : LoadedModel(directory, ops, parse.GetValue(batchSize), parse.GetValue(sequenceLength), parse.GetRequiredValue(seed), progress);
+                ? RandomModel(BenchmarkModels.Get(parse.GetValue(shape) ?? DefaultShape, parse.GetValue(batchSize), parse.GetValue(sequenceLength)), ops, storage,
+                    parse.GetRequiredValue(seed), progress)
+                : LoadedModel(directory, ops, storage, parse.GetValue(batchSize), parse.GetValue(sequenceLength), parse.GetRequiredValue(seed), progress);
             using (step)
             {
                 var profile = StepProfile.Measure(name, step, ops, warmupCount, stepCount, parse.GetValue(quickPeaks), progress);
@@ -62,16 +65,17 @@ public static class ProfileCommand
         return command;
     }
 
-    private static (string, SyntheticStep) RandomModel(BenchmarkShape shape, IOps<float> ops, int seed, TextWriter progress)
+    private static (string, SyntheticStep) RandomModel(BenchmarkShape shape, IOps<float> ops, Precision precision, int seed, TextWriter progress)
     {
-        progress.WriteLine($"building {shape.Name} with random weights, batch {shape.BatchSize} x {shape.SequenceLength}, on {ops.Name}");
-        return (shape.Name, SyntheticStep.Randomized(ops, shape.Config, shape.BatchSize, shape.SequenceLength, seed));
+        progress.WriteLine($"building {shape.Name} with random weights in {precision}, batch {shape.BatchSize} x {shape.SequenceLength}, on {ops.Name}");
+        return (shape.Name, SyntheticStep.Randomized(ops, shape.Config, shape.BatchSize, shape.SequenceLength, seed, precision: precision));
     }
 
-    private static (string, SyntheticStep) LoadedModel(DirectoryInfo directory, IOps<float> ops, int? batchSize, int? sequenceLength, int seed, TextWriter progress)
+    private static (string, SyntheticStep) LoadedModel(DirectoryInfo directory, IOps<float> ops, Precision precision, int? batchSize, int? sequenceLength, int seed,
+        TextWriter progress)
     {
-        progress.WriteLine($"loading {directory.FullName} on {ops.Name}");
-        var model = ModelFiles.Load(directory.FullName, ops);
+        progress.WriteLine($"loading {directory.FullName} in {precision} on {ops.Name}");
+        var model = ModelFiles.Load(directory.FullName, ops, precision);
         var length = sequenceLength ?? Math.Min(512, model.Config.MaxPositionEmbeddings);
         return (directory.Name, new SyntheticStep(model, batchSize ?? 4, length, seed));
     }

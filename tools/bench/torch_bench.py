@@ -1,8 +1,14 @@
 #!/usr/bin/python3
-"""The PyTorch side of `simnpo bench`: the same measurements in eager PyTorch float32, for a ratio against SimNpo.
+"""The PyTorch side of `simnpo bench`: the same measurements in eager PyTorch, for a ratio against SimNpo.
 
-  sgemm  GFLOP/s of x[M,K] @ w[N,K].T (the linear layer) and of its backward (dx = dy @ w, dw = dy.T @ x) per shape
-  step   one SimNPO unlearning step on random weights (forward, loss, backward, clip_grad_norm_, AdamW): tokens/s
+  sgemm      GFLOP/s of x[M,K] @ w[N,K].T (the linear layer) and of its backward (dx = dy @ w, dw = dy.T @ x) per shape
+  step       one SimNPO unlearning step on random weights (forward, loss, backward, clip_grad_norm_, AdamW): tokens/s
+  attention  causal F.scaled_dot_product_attention forward and forward+backward per BxHxTxD shape: GFLOP/s
+
+--precision picks the number types: fp32 (float32 throughout; on CUDA TF32 is off), bf16 (what people run: float32
+parameters under torch.autocast(bfloat16), so the matmuls and attention run in bf16 on tensor cores, AdamW fused on
+CUDA), bf16-pure (parameters and activations in bfloat16, AdamW on them). sgemm and attention take bf16 for bfloat16
+operands (cuBLAS / the flash kernel on CUDA). --recompute checkpoints each block (torch.utils.checkpoint).
 
 A shape for sgemm is "MxKxN" or one number for a square one. A round repeats the work a fixed number of times
 (calibrated once after warm-up to last at least --min-seconds), so small shapes are timed over many calls.
@@ -16,9 +22,10 @@ the Hugging Face layout (i pairs with i + head_dim/2), causal grouped-query atte
 the loss is SimNPO's L = -(2/beta) * mean_i log sigmoid(-(beta/|y_i|) * sum_t log p(y_it) - gamma) over the scored
 positions (all but the first --prompt-len tokens, 4 as SyntheticStep.PromptLength), with logits for those rows only,
 as the C# fused loss computes them; then clip_grad_norm_ and AdamW with the C# defaults. Llama 3's rope scaling
-changes only the frequencies, not the cost, so it is left out. float32 throughout; on CUDA TF32 is off.
+changes only the frequencies, not the cost, so it is left out.
 """
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -70,6 +77,7 @@ def attention(q, k, v):
 class Block(nn.Module):
     def __init__(self, a):
         super().__init__()
+        self.recompute = a.recompute
         self.heads, self.kv_heads, self.head_dim = a.heads, a.kv_heads, a.head_dim
         linear = lambda i, o: nn.Linear(i, o, bias=False)
         self.attn_norm = RmsNorm(a.hidden_size, a.rms_norm_eps)
@@ -80,6 +88,11 @@ class Block(nn.Module):
         self.down = linear(a.intermediate_size, a.hidden_size)
 
     def forward(self, x, cos, sin):
+        if self.recompute and torch.is_grad_enabled():
+            return torch.utils.checkpoint.checkpoint(self.compute, x, cos, sin, use_reentrant=False)
+        return self.compute(x, cos, sin)
+
+    def compute(self, x, cos, sin):
         b, t, _ = x.shape
         h = self.attn_norm(x)
         q = self.q(h).view(b, t, self.heads, self.head_dim).transpose(1, 2)
@@ -160,14 +173,39 @@ def parse_shape(text):
     return parts
 
 
+def operand_dtype(a):
+    return torch.float32 if a.precision == "fp32" else torch.bfloat16
+
+
 def sgemm_works(a, device):
     """Per shape: the forward and the backward of the linear layer, with the GFLOPs each does."""
     works = []
     for m, k, n in map(parse_shape, a.shapes.split(",")):
-        x, w, dy = (torch.randn(r, c, device=device) for r, c in ((m, k), (n, k), (m, n)))
+        x, w, dy = (torch.randn(r, c, device=device, dtype=operand_dtype(a)) for r, c in ((m, k), (n, k), (m, n)))
         shape = f"{m}x{k}x{n}"
         works.append((f"matmul {shape} GFLOP/s", lambda x=x, w=w: x @ w.T, 2e-9 * m * k * n))
         works.append((f"backward {shape} GFLOP/s", lambda x=x, w=w, dy=dy: (dy @ w, dy.T @ x), 4e-9 * m * k * n))
+    return works
+
+
+def attention_works(a, device):
+    """Per BxHxTxD shape: causal attention forward, and forward+backward, in GFLOP/s of the causal half's products
+    (forward 2 products of B·H·T²·D/2 multiply-adds each, backward 5 more as FlashAttention counts them)."""
+    works = []
+    for shape in a.shapes.split(","):
+        parts = [int(p) for p in shape.lower().split("x")]
+        if len(parts) != 4 or min(parts) < 1:
+            raise SystemExit(f"error: --shapes: '{shape}' is not BxHxTxD with positive sizes")
+        b, h, t, d = parts
+        q, k, v = (torch.randn(b, h, t, d, device=device, dtype=operand_dtype(a), requires_grad=True) for _ in range(3))
+        grad = torch.randn(b, h, t, d, device=device, dtype=operand_dtype(a))
+        causal_macs = b * h * t * t * d / 2
+
+        def backward(q=q, k=k, v=v, grad=grad):
+            out = attention(q, k, v)
+            return torch.autograd.grad(out, (q, k, v), grad)
+        works.append((f"attention {shape} GFLOP/s", lambda q=q, k=k, v=v: attention(q.detach(), k.detach(), v.detach()), 4e-9 * causal_macs))
+        works.append((f"attention+backward {shape} GFLOP/s", backward, 14e-9 * causal_macs))
     return works
 
 
@@ -177,12 +215,18 @@ def step_works(a, device):
         raise SystemExit("error: heads must divide by kv heads, the head dim must be even, and 1 <= --prompt-len < --seq")
     torch.manual_seed(0)
     model = Llama(a).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), **ADAMW)
+    if a.precision == "bf16-pure":
+        model = model.to(torch.bfloat16)
+    fused = {"fused": True} if device.type == "cuda" and a.precision != "fp32" else {}
+    optimizer = torch.optim.AdamW(model.parameters(), **ADAMW, **fused)
     tokens = torch.randint(0, a.vocab, (a.batch, a.seq), device=device)
+    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if a.precision == "bf16" else contextlib.nullcontext
 
     def step():
         optimizer.zero_grad(set_to_none=False)  # the C# step zeroes its gradient buffer too
-        simnpo_loss(model, tokens, a.prompt_len).backward()
+        with autocast():
+            loss = simnpo_loss(model, tokens, a.prompt_len)
+        loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), MAX_GRAD_NORM)
         optimizer.step()
 
@@ -219,13 +263,15 @@ def peak_memory(device):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("suite", choices=["sgemm", "step"])
+    parser.add_argument("suite", choices=["sgemm", "step", "attention"])
+    parser.add_argument("--precision", choices=["fp32", "bf16", "bf16-pure"], default="fp32")
+    parser.add_argument("--recompute", action="store_true", help="step: recompute each block in the backward (checkpointing)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="CPU threads (as many as the C# side uses)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--min-seconds", type=float, default=0.2, help="shortest round (repeats are calibrated to it)")
     parser.add_argument("--serve", action="store_true", help="rounds on request: the line protocol of simnpo bench")
-    parser.add_argument("--shapes", default="256,512,1024,2048", help="sgemm: N or MxKxN, comma separated")
+    parser.add_argument("--shapes", default="256,512,1024,2048", help="sgemm: N or MxKxN; attention: BxHxTxD; comma separated")
     for name, default in (("hidden-size", 288), ("intermediate-size", 768), ("layers", 6), ("heads", 6), ("kv-heads", 6),
                           ("head-dim", 0), ("vocab", 32000), ("batch", 8), ("seq", 256), ("prompt-len", 4)):
         parser.add_argument(f"--{name}", type=int, default=default, help="step: model and batch shape (head dim 0: hidden / heads)")
@@ -239,7 +285,7 @@ def main():
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
     torch.set_num_threads(a.threads)
-    works = (sgemm_works if a.suite == "sgemm" else step_works)(a, device)
+    works = {"sgemm": sgemm_works, "step": step_works, "attention": attention_works}[a.suite](a, device)
 
     timer = Timer(device)
     calibrated = []
@@ -253,7 +299,7 @@ def main():
 
     meta = {"torch": torch.__version__, "blas": "cuBLAS" if device.type == "cuda" else loaded_blas(), "threads": torch.get_num_threads(),
             "device": f"cuda ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "cpu",
-            "attention": "sdpa" if hasattr(F, "scaled_dot_product_attention") else "explicit"}
+            "attention": "sdpa" if hasattr(F, "scaled_dot_product_attention") else "explicit", "precision": a.precision}
     emit = lambda obj: print(json.dumps(obj), flush=True)
     if a.serve:
         emit({"ready": True, **meta})

@@ -22,10 +22,13 @@ public sealed record Comparison(string Figure, [property: JsonPropertyName("simn
     public double? TorchPercentOfPeak => Torch is { } torch ? 100 * torch.Median / AtPeak : null;
 }
 
-public sealed record SgemmResult(string Shape, string UsedBy, [property: JsonPropertyName("matmul")] Comparison MatMul, Comparison Backward);
+public sealed record SgemmResult(string Shape, string Precision, string UsedBy, [property: JsonPropertyName("matmul")] Comparison MatMul, Comparison Backward);
+
+/// <summary>Causal attention at one B×H×T×D shape: the forward, and the forward with its backward (as autograd runs them).</summary>
+public sealed record AttentionResult(string Shape, string Precision, string UsedBy, Comparison Forward, Comparison ForwardBackward);
 
 /// <summary>One model shape's step: its size, throughput, and each side's peak memory by kind (see <see cref="PeakMemory"/>).</summary>
-public sealed record StepResult(string Shape, int BatchSize, int SequenceLength, long Parameters, double FlopsPerStep, Comparison TokensPerSecond,
+public sealed record StepResult(string Shape, string Precision, int BatchSize, int SequenceLength, long Parameters, double FlopsPerStep, Comparison TokensPerSecond,
     [property: JsonPropertyName("simnpo_memory")] IReadOnlyDictionary<string, long> SimNpoMemory, IReadOnlyDictionary<string, long>? TorchMemory);
 
 /// <summary>A `simnpo bench` run as docs/results/bench-&lt;device&gt;-&lt;date&gt;.json holds it, with a Markdown twin.</summary>
@@ -43,6 +46,7 @@ public sealed record BenchReport
     public required int Rounds { get; init; }
     public required double MinSeconds { get; init; }
     public IReadOnlyList<SgemmResult> Sgemm { get; init; } = [];
+    public IReadOnlyList<AttentionResult> Attention { get; init; } = [];
     public IReadOnlyList<StepResult> Steps { get; init; } = [];
 
     public static readonly JsonSerializerOptions Json = new(TofuReport.Json);
@@ -67,30 +71,44 @@ public sealed record BenchReport
         text.AppendLine($"- {Rounds} rounds after a warm-up, each at least {Number(MinSeconds)} s; figures are medians [min–max] over the rounds" +
             (Torch is null ? "" : "; ratio = SimNpo / PyTorch, the median [min–max] of per-round ratios (the two sides alternate round by round)"));
         if (Sgemm.Count > 0) AppendSgemm(text);
+        if (Attention.Count > 0) AppendAttention(text);
         if (Steps.Count > 0) AppendSteps(text);
         return text.ToString();
     }
 
     private void AppendSgemm(StringBuilder text)
     {
-        text.AppendLine().AppendLine("## sgemm: GFLOP/s of the linear layer, forward (2·M·K·N) and backward (both gradients, 4·M·K·N)").AppendLine();
-        var columns = new List<string> { "M×K×N", "used by" };
-        foreach (var pass in new[] { "forward", "backward" }) columns.AddRange(SideColumns(pass));
+        text.AppendLine().AppendLine("## matmul: GFLOP/s of the linear layer, forward (2·M·K·N) and backward (both gradients, 4·M·K·N)").AppendLine();
+        AppendPairTable(text, ["M×K×N", "precision", "used by"], ["forward", "backward"],
+            Sgemm.Select(r => (new[] { r.Shape, r.Precision, r.UsedBy }, r.MatMul, r.Backward)));
+    }
+
+    private void AppendAttention(StringBuilder text)
+    {
+        text.AppendLine().AppendLine("## causal attention: GFLOP/s, forward (4·B·H·T²·D/2) and forward + backward (14·B·H·T²·D/2)").AppendLine();
+        AppendPairTable(text, ["B×H×T×D", "precision", "used by"], ["forward", "forward+backward"],
+            Attention.Select(r => (new[] { r.Shape, r.Precision, r.UsedBy }, r.Forward, r.ForwardBackward)));
+    }
+
+    private void AppendPairTable(StringBuilder text, string[] keys, string[] passes, IEnumerable<(string[] Keys, Comparison First, Comparison Second)> rows)
+    {
+        var columns = new List<string>(keys);
+        foreach (var pass in passes) columns.AddRange(SideColumns(pass));
         AppendRow(text, columns);
-        AppendRow(text, columns.Select((_, i) => i < 2 ? "---" : "---:"));
-        foreach (var result in Sgemm) AppendRow(text, [result.Shape, result.UsedBy, .. SideCells(result.MatMul), .. SideCells(result.Backward)]);
+        AppendRow(text, columns.Select((_, i) => i < keys.Length ? "---" : "---:"));
+        foreach (var (cells, first, second) in rows) AppendRow(text, [.. cells, .. SideCells(first), .. SideCells(second)]);
     }
 
     private void AppendSteps(StringBuilder text)
     {
         text.AppendLine().AppendLine("## SimNPO step: forward, loss, backward, clipping, AdamW on random weights").AppendLine();
-        List<string> columns = ["shape", "batch × seq", "parameters", "GFLOP/step", .. SideColumns("tokens/s"), "SimNpo peak memory"];
+        List<string> columns = ["shape", "precision", "batch × seq", "parameters", "GFLOP/step", .. SideColumns("tokens/s"), "SimNpo peak memory"];
         if (Torch is not null) columns.Add("PyTorch peak memory");
         AppendRow(text, columns);
-        AppendRow(text, columns.Select((_, i) => i < 2 ? "---" : "---:"));
+        AppendRow(text, columns.Select((_, i) => i < 3 ? "---" : "---:"));
         foreach (var step in Steps)
         {
-            List<string> cells = [step.Shape, $"{step.BatchSize} × {step.SequenceLength}", $"{step.Parameters / 1e6:F2} M", Number(step.FlopsPerStep / 1e9),
+            List<string> cells = [step.Shape, step.Precision, $"{step.BatchSize} × {step.SequenceLength}", $"{step.Parameters / 1e6:F2} M", Number(step.FlopsPerStep / 1e9),
                 .. SideCells(step.TokensPerSecond), Memory(step.SimNpoMemory)];
             if (Torch is not null) cells.Add(step.TorchMemory is { } torch ? Memory(torch) : "");
             AppendRow(text, cells);

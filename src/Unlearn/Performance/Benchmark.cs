@@ -7,11 +7,19 @@ using RoundFigures = System.Collections.Generic.List<System.Collections.Generic.
 
 namespace SimNpo.Unlearn.Performance;
 
-/// <summary>What `simnpo bench` measures: the suites (sgemm, step), the model shapes, the square sgemm sizes, the rounds.</summary>
+/// <summary>
+/// What `simnpo bench` measures: the suites (sgemm, step, attention), the model shapes, the square sgemm sizes, the rounds,
+/// the precisions (each suite runs once per precision), and the attention suite's sequence lengths.
+/// </summary>
 public sealed record BenchSettings(bool Sgemm, bool Step, IReadOnlyList<BenchmarkShape> Shapes, IReadOnlyList<int> Sizes, int Rounds, double MinSeconds)
 {
+    public IReadOnlyList<Precision> Precisions { get; init; } = [Precision.Fp32];
+    public bool Attention { get; init; }
+    public IReadOnlyList<int> AttentionLengths { get; init; } = [512, 2048];
+
     public void Validate()
     {
+        if (Precisions.Count == 0) throw new ArgumentException("--precision names no precision");
         if (Rounds < 1) throw new ArgumentException($"--rounds must be at least 1, got {Rounds}");
         if (!(MinSeconds > 0)) throw new ArgumentException($"--min-seconds must be positive, got {MinSeconds}");
     }
@@ -22,7 +30,7 @@ public sealed record BenchSettings(bool Sgemm, bool Step, IReadOnlyList<Benchmar
 /// model shape for the step) both sides warm up, then their rounds alternate, so a slow spell of the machine hits
 /// both. The machine's float32 peak is measured first, in the same run. Progress goes to <paramref name="progress"/>.
 /// </summary>
-public sealed class Benchmark(BenchSettings settings, IOps<float> ops, Func<BenchmarkShape, IBenchRounds> simnpoStep, TorchBench? torch, TextWriter progress)
+public sealed class Benchmark(BenchSettings settings, IOps<float> ops, Func<BenchmarkShape, Precision, IBenchRounds> simnpoStep, TorchBench? torch, TextWriter progress)
 {
     /// <summary>What the first PyTorch worker said about itself.</summary>
     private IReadOnlyDictionary<string, string>? _torchInfo;
@@ -33,8 +41,9 @@ public sealed class Benchmark(BenchSettings settings, IOps<float> ops, Func<Benc
         progress.WriteLine($"bench: measuring the float32 peak of {ops.Name}");
         var peak = MachinePeaks.Measure(ops);
         progress.WriteLine($"bench: peak {peak.Gflops:F1} GFLOP/s, {peak.GigabytesPerSecond:F1} GB/s");
-        var sgemm = settings.Sgemm ? RunSgemm(peak) : [];
-        var steps = settings.Step ? settings.Shapes.Select(shape => RunStep(shape, peak)).ToArray() : [];
+        var sgemm = settings.Sgemm ? settings.Precisions.SelectMany(precision => RunSgemm(peak, precision)).ToArray() : [];
+        var attention = settings.Attention ? settings.Precisions.SelectMany(precision => RunAttention(peak, precision)).ToArray() : [];
+        var steps = settings.Step ? settings.Shapes.SelectMany(shape => settings.Precisions.Select(precision => RunStep(shape, precision, peak))).ToArray() : [];
         return new BenchReport
         {
             Date = DateTimeOffset.Now,
@@ -47,6 +56,7 @@ public sealed class Benchmark(BenchSettings settings, IOps<float> ops, Func<Benc
             Rounds = settings.Rounds,
             MinSeconds = settings.MinSeconds,
             Sgemm = sgemm,
+            Attention = attention,
             Steps = steps,
         };
     }
@@ -64,29 +74,42 @@ public sealed class Benchmark(BenchSettings settings, IOps<float> ops, Func<Benc
     /// <summary>torch's device for a comparison: CUDA against CUDA, its CPU against everything else.</summary>
     public static string TorchDevice(IOps<float> ops) => Kind(ops) == "cuda" ? "cuda" : "cpu";
 
-    private SgemmResult[] RunSgemm(MachinePeak peak)
+    private SgemmResult[] RunSgemm(MachinePeak peak, Precision precision)
     {
         var cases = SgemmSuite.Cases(settings.Sizes, settings.Shapes);
-        progress.WriteLine($"bench: sgemm at {cases.Count} shapes: warming up");
-        using var simnpo = SgemmSuite.Rounds(ops, cases, settings.MinSeconds);
-        using var pytorch = torch?.Sgemm(cases.Select(c => c.Shape), settings.MinSeconds);
+        progress.WriteLine($"bench: {precision} matmul at {cases.Count} shapes: warming up");
+        using var simnpo = SgemmSuite.Rounds(ops, cases, settings.MinSeconds, precision);
+        using var pytorch = torch?.Sgemm(cases.Select(c => c.Shape), settings.MinSeconds, precision);
         _torchInfo ??= TorchInfo(pytorch);
-        var (ours, theirs) = Alternate("sgemm", simnpo, pytorch);
-        return cases.Select(c => new SgemmResult(c.Shape.ToString(), c.UsedBy,
+        var (ours, theirs) = Alternate($"{precision} matmul", simnpo, pytorch);
+        return cases.Select(c => new SgemmResult(c.Shape.ToString(), precision.Name, c.UsedBy,
             Compare(SgemmSuite.MatMulFigure(c.Shape), ours, theirs, peak.Gflops),
             Compare(SgemmSuite.BackwardFigure(c.Shape), ours, theirs, peak.Gflops))).ToArray();
     }
 
-    private StepResult RunStep(BenchmarkShape shape, MachinePeak peak)
+    private AttentionResult[] RunAttention(MachinePeak peak, Precision precision)
     {
-        progress.WriteLine($"bench: step {shape.Name}, batch {shape.BatchSize} x {shape.SequenceLength}: warming up");
-        using var simnpo = simnpoStep(shape);
-        using var pytorch = torch?.Step(shape, settings.MinSeconds);
+        var cases = AttentionSuite.Cases(settings.Shapes, settings.AttentionLengths);
+        progress.WriteLine($"bench: {precision} attention at {cases.Count} shapes: warming up");
+        using var simnpo = AttentionSuite.Rounds(ops, cases, settings.MinSeconds, precision);
+        using var pytorch = torch?.Attention(cases, settings.MinSeconds, precision);
         _torchInfo ??= TorchInfo(pytorch);
-        var (ours, theirs) = Alternate($"step {shape.Name}", simnpo, pytorch);
+        var (ours, theirs) = Alternate($"{precision} attention", simnpo, pytorch);
+        return cases.Select(c => new AttentionResult(c.ToString(), precision.Name, c.UsedBy,
+            Compare(AttentionSuite.ForwardFigure(c), ours, theirs, peak.Gflops),
+            Compare(AttentionSuite.BackwardFigure(c), ours, theirs, peak.Gflops))).ToArray();
+    }
+
+    private StepResult RunStep(BenchmarkShape shape, Precision precision, MachinePeak peak)
+    {
+        progress.WriteLine($"bench: {precision} step {shape.Name}, batch {shape.BatchSize} x {shape.SequenceLength}: warming up");
+        using var simnpo = simnpoStep(shape, precision);
+        using var pytorch = torch?.Step(shape, settings.MinSeconds, precision);
+        _torchInfo ??= TorchInfo(pytorch);
+        var (ours, theirs) = Alternate($"{precision} step {shape.Name}", simnpo, pytorch);
         var flops = SyntheticStep.FlopsOf(shape.Config, shape.BatchSize, shape.SequenceLength);
         var tokensAtPeak = peak.Gflops * 1e9 / (flops / shape.Tokens);
-        return new StepResult(shape.Name, shape.BatchSize, shape.SequenceLength, new ParameterLayout(shape.Config).TotalLength, flops,
+        return new StepResult(shape.Name, precision.Name, shape.BatchSize, shape.SequenceLength, new ParameterLayout(shape.Config).TotalLength, flops,
             Compare(StepSuite.Figure, ours, theirs, tokensAtPeak), simnpo.Finish(), pytorch?.Finish());
     }
 

@@ -59,24 +59,24 @@ public static class SgemmSuite
     /// Rounds over every case, forward and backward. All cases share six buffers sized for the largest, so memory is
     /// that of the largest case, not of all; inputs are seeded uniform values in [-1, 1).
     /// </summary>
-    public static CalibratedRounds Rounds(IOps<float> ops, IReadOnlyList<SgemmCase> cases, double minSeconds)
+    public static CalibratedRounds Rounds(IOps<float> ops, IReadOnlyList<SgemmCase> cases, double minSeconds, Precision precision)
     {
         var shapes = cases.Select(c => c.Shape).ToArray();
         int Largest(Func<MatMulShape, long> length) => checked((int)shapes.Max(length));
         var random = new Random(0);
         DeviceBuffer<float> Filled(int length)
         {
-            var buffer = ops.Allocate(length);
+            var buffer = ops.Allocate(length, precision.Bulk);
             buffer.All.CopyFrom(Enumerable.Range(0, length).Select(_ => 2 * random.NextSingle() - 1).ToArray());
             return buffer;
         }
         var input = Filled(Largest(s => (long)s.Rows * s.InDim));
         var weight = Filled(Largest(s => (long)s.OutDim * s.InDim));
         var outputGrad = Filled(Largest(s => (long)s.Rows * s.OutDim));
-        var output = ops.Allocate(Largest(s => (long)s.Rows * s.OutDim));
-        var inputGrad = ops.Allocate(input.Length);
-        var weightGrad = ops.Allocate(weight.Length);
-        var buffers = new BufferSet([input, weight, outputGrad, output, inputGrad, weightGrad]);
+        var output = ops.Allocate(Largest(s => (long)s.Rows * s.OutDim), precision.Bulk);
+        var inputGrad = ops.Allocate(input.Length, precision.Bulk);
+        var weightGrad = ops.Allocate(weight.Length, precision.Bulk);
+        var buffers = new OwnedBuffers([input, weight, outputGrad, output, inputGrad, weightGrad]);
         try
         {
             var works = shapes.SelectMany(s =>
@@ -101,12 +101,4 @@ public static class SgemmSuite
     }
 
     private static View<float> Take(DeviceBuffer<float> buffer, int length) => buffer.All.Slice(0, length);
-
-    private sealed class BufferSet(DeviceBuffer<float>[] buffers) : IDisposable
-    {
-        public void Dispose()
-        {
-            foreach (var buffer in buffers) buffer.Dispose();
-        }
-    }
 }

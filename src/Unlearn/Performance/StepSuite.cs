@@ -15,9 +15,9 @@ public static class StepSuite
     public const string WorkerCommand = "bench-worker";
 
     /// <summary>The step on seeded random weights, warmed up and calibrated; the rounds own the model.</summary>
-    public static CalibratedRounds Rounds(IOps<float> ops, BenchmarkShape shape, double minSeconds)
+    public static CalibratedRounds Rounds(IOps<float> ops, BenchmarkShape shape, Precision precision, double minSeconds)
     {
-        var step = SyntheticStep.Randomized(ops, shape.Config, shape.BatchSize, shape.SequenceLength, seed: 0);
+        var step = SyntheticStep.Randomized(ops, shape.Config, shape.BatchSize, shape.SequenceLength, seed: 0, precision: precision);
         try
         {
             return new CalibratedRounds(ops, [new BenchWork(Figure, () => step.Run(), step.Tokens)], minSeconds, step);
@@ -30,13 +30,13 @@ public static class StepSuite
     }
 
     /// <summary>The worker of one shape: <paramref name="simnpo"/> is how to run the simnpo executable (a file and its first arguments).</summary>
-    public static WorkerProcess StartWorker((string File, string[] Arguments) simnpo, BenchmarkShape shape, string device, double minSeconds)
+    public static WorkerProcess StartWorker((string File, string[] Arguments) simnpo, BenchmarkShape shape, Precision precision, string device, double minSeconds)
     {
         string Text(IFormattable value) => value.ToString(null, CultureInfo.InvariantCulture);
-        return WorkerProcess.Start($"SimNpo ({WorkerCommand} {shape.Name})", simnpo.File,
+        return WorkerProcess.Start($"SimNpo ({WorkerCommand} {shape.Name} {precision})", simnpo.File,
         [
             .. simnpo.Arguments, WorkerCommand, "--shape", shape.Name, "--batch-size", Text(shape.BatchSize), "--seq-len", Text(shape.SequenceLength),
-            "--device", device, "--min-seconds", Text(minSeconds),
+            "--device", device, "--precision", precision.Name, "--min-seconds", Text(minSeconds),
         ]);
     }
 }

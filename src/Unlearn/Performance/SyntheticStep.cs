@@ -21,10 +21,11 @@ public sealed class SyntheticStep : IDisposable
     private readonly int[] _forgetIndices;
 
     /// <summary>A model of the config with seeded random weights.</summary>
-    public static SyntheticStep Randomized(IOps<float> ops, LlamaConfig config, int batchSize, int sequenceLength, int seed, double learningRate = 1e-5)
+    public static SyntheticStep Randomized(IOps<float> ops, LlamaConfig config, int batchSize, int sequenceLength, int seed, double learningRate = 1e-5,
+        Precision? precision = null)
     {
         Check(config, batchSize, sequenceLength);
-        var model = new LlamaModel<float>(config, ops);
+        var model = new LlamaModel<float>(config, ops, precision);
         try
         {
             ModelInitializer.RandomizeUniform(model, seed);

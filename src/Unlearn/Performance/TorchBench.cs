@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.ComponentModel;
 using System.Globalization;
+using SimNpo.Kernels;
 
 namespace SimNpo.Unlearn.Performance;
 
@@ -50,11 +51,19 @@ public sealed class TorchBench
     }
 
     /// <summary>A worker timing the linear layer's forward and backward at each (rows, in, out) shape.</summary>
-    public WorkerProcess Sgemm(IEnumerable<MatMulShape> shapes, double minSeconds) =>
-        Start("sgemm", minSeconds, ["--shapes", string.Join(",", shapes.Select(s => s.ToString()))]);
+    public WorkerProcess Sgemm(IEnumerable<MatMulShape> shapes, double minSeconds, Precision precision) =>
+        Start("sgemm", minSeconds, precision, ["--shapes", string.Join(",", shapes.Select(s => s.ToString()))]);
+
+    /// <summary>A worker timing causal scaled_dot_product_attention, forward and forward+backward, at each B×H×T×D shape.</summary>
+    public WorkerProcess Attention(IEnumerable<AttentionCase> cases, double minSeconds, Precision precision) =>
+        Start("attention", minSeconds, precision, ["--shapes", string.Join(",", cases.Select(c => c.ToString()))]);
 
     /// <summary>A worker timing <see cref="SyntheticStep"/>'s computation at the shape, in eager PyTorch.</summary>
-    public WorkerProcess Step(BenchmarkShape shape, double minSeconds)
+    /// <summary>
+    /// A worker timing <see cref="SyntheticStep"/>'s computation at the shape, in eager PyTorch: float32 against fp32, and
+    /// against bf16 what people run, torch.autocast(bfloat16) over float32 parameters (fused AdamW on CUDA).
+    /// </summary>
+    public WorkerProcess Step(BenchmarkShape shape, double minSeconds, Precision precision)
     {
         var c = shape.Config;
         string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
@@ -66,14 +75,14 @@ public sealed class TorchBench
             "--batch", Int(shape.BatchSize), "--seq", Int(shape.SequenceLength), "--prompt-len", Int(SyntheticStep.PromptLength),
         ];
         if (c.TieWordEmbeddings) arguments.Add("--tied");
-        return Start("step", minSeconds, arguments);
+        return Start("step", minSeconds, precision, arguments);
     }
 
-    private WorkerProcess Start(string suite, double minSeconds, IEnumerable<string> arguments) =>
-        WorkerProcess.Start($"PyTorch ({Script} {suite})", Python,
+    private WorkerProcess Start(string suite, double minSeconds, Precision precision, IEnumerable<string> arguments) =>
+        WorkerProcess.Start($"PyTorch ({Script} {suite} {precision})", Python,
         [
             Script, suite, "--serve", "--device", Device, "--threads", Threads.ToString(CultureInfo.InvariantCulture),
-            "--min-seconds", minSeconds.ToString("R", CultureInfo.InvariantCulture), .. arguments,
+            "--min-seconds", minSeconds.ToString("R", CultureInfo.InvariantCulture), "--precision", precision.Name, .. arguments,
         ]);
 
     private static (int Code, string Output) RunToEnd(string fileName, params string[] arguments)

@@ -21,7 +21,7 @@ public class BenchCommandTests
         Assert.That(step["shape"]!.GetValue<string>(), Is.EqualTo("stories260K"));
         Assert.That(step["tokens_per_second"]!["simnpo_rounds"]!.AsArray().Select(v => v!.GetValue<double>()), Has.Exactly(2).GreaterThan(0));
         Assert.That(step["simnpo_memory"]![PeakMemory.ResidentKey]!.GetValue<long>(), Is.GreaterThan(0));
-        Assert.That(run.Output, Does.Contain("| stories260K | 1 × 8 |"));
+        Assert.That(run.Output, Does.Contain("| stories260K | fp32 | 1 × 8 |"));
         Assert.That(run.Error, Does.Contain("round 2/2"));
     }
 

@@ -1,3 +1,4 @@
+using SimNpo.Kernels;
 using SimNpo.Kernels.Cpu;
 using SimNpo.Unlearn.Performance;
 
@@ -25,7 +26,7 @@ public class SgemmSuiteTests
     public void ATinySizeOnTheCpuDeviceGivesPositiveGflops()
     {
         var cases = SgemmSuite.Cases([16], []);
-        using var rounds = SgemmSuite.Rounds(new FastCpuOps(), cases, minSeconds: 0.01);
+        using var rounds = SgemmSuite.Rounds(new FastCpuOps(), cases, minSeconds: 0.01, Precision.Fp32);
         var figures = rounds.Round();
         Assert.That(figures.Keys, Is.EqualTo(new[] { "matmul 16x16x16 GFLOP/s", "backward 16x16x16 GFLOP/s" }));
         Assert.That(figures.Values, Has.All.GreaterThan(0).And.All.Matches<double>(double.IsFinite));
