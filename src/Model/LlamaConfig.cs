@@ -67,7 +67,7 @@ public sealed record LlamaConfig
     {
         var reader = new ConfigReader(json, source);
         var architectures = json["architectures"] as JsonArray;
-        var architecture = architectures is { Count: > 0 } ? architectures[0]?.GetValue<string>() ?? "" : reader.Text("model_type") switch
+        var architecture = architectures is { Count: > 0 } ? ArchitectureName(architectures, source) : reader.Text("model_type") switch
         {
             "llama" => "LlamaForCausalLM",
             "mistral" => "MistralForCausalLM",
@@ -105,6 +105,11 @@ public sealed record LlamaConfig
         config.Validate(source);
         return config;
     }
+
+    private static string ArchitectureName(JsonArray architectures, string source) =>
+        architectures[0] is JsonValue first && first.GetValueKind() == JsonValueKind.String
+            ? first.GetValue<string>()
+            : throw new BadInputException(source, $"'architectures' must be a list of class names, got {architectures.ToJsonString()}");
 
     private static Llama3RopeScaling? ReadRopeScaling(JsonNode? node, string source)
     {
@@ -172,10 +177,14 @@ public sealed record LlamaConfig
         {
             var value = Value(name);
             if (value is null) return fallback ?? throw new BadInputException(source, $"missing field '{prefix}{name}'");
-            if (value.GetValueKind() != JsonValueKind.Number || !int.TryParse(value.ToJsonString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var result))
-                throw new BadInputException(source, $"'{prefix}{name}' must be an integer, got {value.ToJsonString()}");
-            return result;
+            return Integer(value, name);
         }
+
+        private int Integer(JsonNode? value, string name) =>
+            value is JsonValue number && number.GetValueKind() == JsonValueKind.Number
+                && int.TryParse(number.ToJsonString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var result)
+                ? result
+                : throw new BadInputException(source, $"'{prefix}{name}' must be an integer, got {value?.ToJsonString() ?? "null"}");
 
         public double Number(string name, double? fallback = null)
         {
@@ -209,8 +218,8 @@ public sealed record LlamaConfig
         public int TokenId(string name, int fallback)
         {
             if (json[name] is JsonArray list)
-                return list.Count > 0 && list[0] is JsonValue first && first.GetValueKind() == JsonValueKind.Number
-                    ? first.GetValue<int>()
+                return list.Count > 0
+                    ? Integer(list[0], name)
                     : throw new BadInputException(source, $"'{prefix}{name}' must be an integer or a non-empty list of integers");
             return Int(name, fallback);
         }

@@ -141,7 +141,7 @@ public static class BenchCommand
     /// How to start this simnpo again: its own executable, or the dotnet host with simnpo.dll when it runs as
     /// `dotnet simnpo.dll` or inside another process (a test host).
     /// </summary>
-    private static (string File, string[] Arguments) SimnpoExecutable()
+    public static (string File, string[] Arguments) SimnpoExecutable()
     {
         var cli = typeof(BenchCommand).Assembly.Location;
         var process = Environment.ProcessPath ?? "dotnet";

@@ -1,11 +1,12 @@
 using System.CommandLine;
 using SimNpo.Model.IO;
+using SimNpo.Unlearn.Training;
 
 namespace SimNpo.Cli;
 
 /// <summary>
 /// Exit codes: 0 success, 2 bad usage (unknown command or option, missing value), 1 a failure while working.
-/// Failures print one line without a stack trace; only a bug in the tool itself shows one.
+/// Every failure prints one line without a stack trace, a bug in the tool itself included (it says so and exits 1).
 /// </summary>
 public static class CommandRunner
 {
@@ -28,24 +29,26 @@ public static class CommandRunner
         {
             return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
         }
-        catch (UsageException e)
+        catch (Exception caught)
         {
-            error.WriteLine($"error: {e.Message}");
-            return Usage;
-        }
-        catch (Exception e) when (IsUserFacing(e))
-        {
-            error.WriteLine($"error: {e.Message}");
-            return Failure;
+            var e = caught is AggregateException { InnerExceptions: [var single] } ? single : caught;
+            error.WriteLine(e is UsageException || IsUserFacing(e) ? $"error: {OneLine(e.Message)}" : Unexpected(e));
+            return e is UsageException ? Usage : Failure;
         }
     }
+
+    /// <summary>The last resort's one line: what escaped, for a bug report, without the trace a user cannot act on.</summary>
+    public static string Unexpected(Exception e) =>
+        $"error: unexpected {e.GetType().Name}: {OneLine(e.Message)} (a bug in simnpo; please report it with the command line)";
+
+    private static string OneLine(string text) => string.Join(" ", text.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
 
     /// <summary>"simnpo convert llama2c": the command's name after its parents', as the user types it.</summary>
     private static string CommandPath(System.CommandLine.Parsing.CommandResult result) =>
         result.Parent is System.CommandLine.Parsing.CommandResult parent ? $"{CommandPath(parent)} {result.Command.Name}" : "simnpo";
 
     private static bool IsUserFacing(Exception e) =>
-        e is BadInputException or IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException;
+        e is BadInputException or IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException or TrainingDivergedException;
 }
 
 /// <summary>Options that parse but do not make sense together; reported like a parse error, with exit code 2.</summary>

@@ -56,5 +56,9 @@ public static class CommonOptions
         }
     }
 
+    /// <summary>The one way past RunFolder's refusal of a non-empty output folder that is not a run.</summary>
+    public static Option<bool> Overwrite() =>
+        new("--overwrite") { Description = "write into a non-empty --out that holds no run of simnpo (its files may be replaced)" };
+
     public static Option<int> Seed() => new("--seed") { Description = "random seed", DefaultValueFactory = _ => 0 };
 }

@@ -20,6 +20,7 @@ public static class DemoCommand
         };
         command.SetAction(parse =>
         {
+            if (parse.GetValue(authors) < 2 || parse.GetValue(epochs) < 1) throw new UsageException("--authors must be at least 2 and --epochs at least 1");
             var console = parse.InvocationConfiguration.Output;
             var directory = parse.GetRequiredValue(output).FullName;
             var clock = Stopwatch.StartNew();

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SimNpo.Model.IO;
 using SimNpo.Unlearn;
 using SimNpo.Unlearn.Evaluation;
 
@@ -46,11 +47,14 @@ public static class EvalCommand
                 Template = CommonOptions.Template(parse, promptFormat, answerPrefix),
             };
             var writer = parse.InvocationConfiguration.Output;
-            var ops = Devices.Create(parse.GetRequiredValue(device));
             var outPath = parse.GetRequiredValue(output).FullName;
+            var retainReference = parse.GetValue(retainResults)?.FullName;
+            // Checked before the evaluation, which takes hours on a real model, rather than after it (the item count only then).
+            AtomicFile.CheckWritable(outPath);
+            if (retainReference is not null) TofuReport.ReadForgetTruthRatios(retainReference, settings.ForgetSet, itemCount: null);
+            var ops = Devices.Create(parse.GetRequiredValue(device));
 
             double[]? retainRatios = null;
-            var retainReference = parse.GetValue(retainResults)?.FullName;
             if (parse.GetValue(retainModel) is { } retain)
             {
                 writer.WriteLine($"retain model {retain.FullName}:");
@@ -115,9 +119,10 @@ public static class EvalCommand
                 BatchSize = parse.GetValue(batchSize),
             };
             var writer = parse.InvocationConfiguration.Output;
+            var outPath = parse.GetRequiredValue(output).FullName;
+            AtomicFile.CheckWritable(outPath);
             var report = MuseEvaluation.Evaluate(parse.GetRequiredValue(model).FullName, Devices.Create(parse.GetRequiredValue(device)), settings,
                 parse.GetValue(retrainAuc), parse.GetValue(retrainModel)?.FullName, writer.WriteLine);
-            var outPath = parse.GetRequiredValue(output).FullName;
             report.Write(outPath);
             if (report.PrivLeak?.Value is { } leak) writer.WriteLine($"PrivLeak {leak:F2}");
             foreach (var reason in report.NotComputed) writer.WriteLine($"not computed: {reason}");

@@ -26,9 +26,10 @@ public static class RelearnCommand
         var promptFormat = CommonOptions.PromptFormat();
         var answerPrefix = CommonOptions.AnswerPrefix();
         var output = new Option<DirectoryInfo>("--out") { Description = "run folder: recovery.json, log.jsonl, the relearned model", Required = true };
+        var overwrite = CommonOptions.Overwrite();
         var command = new Command("relearn", "Relearning attack: fine-tune an unlearned model on (part of) its forget set and record how the forget metrics recover")
         {
-            model, data, steps, learningRate, batchSize, fraction, evalEvery, evalItems, maxLength, maxNewTokens, weightDecay, seed, device, promptFormat, answerPrefix, output,
+            model, data, steps, learningRate, batchSize, fraction, evalEvery, evalItems, maxLength, maxNewTokens, weightDecay, seed, device, promptFormat, answerPrefix, output, overwrite,
         };
         command.SetAction(parse =>
         {
@@ -41,7 +42,9 @@ public static class RelearnCommand
             if (settings.Problem() is { } problem) throw new UsageException(problem);
             var writer = parse.InvocationConfiguration.Output;
             var runDirectory = parse.GetRequiredValue(output).FullName;
-            var curve = RelearningAttack.Run(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(data).FullName, runDirectory, settings,
+            var modelDirectory = parse.GetRequiredValue(model).FullName;
+            using var claim = RunFolder.Claim(runDirectory, [("--model", modelDirectory)], parse.GetValue(overwrite), writer);
+            var curve = RelearningAttack.Run(modelDirectory, parse.GetRequiredValue(data).FullName, runDirectory, settings,
                 CommonOptions.Template(parse, promptFormat, answerPrefix), ConsoleTrainingObserver.For(writer));
             writer.WriteLine($"relearned on {curve.TrainedRecords} of {curve.ForgetRecords} forget records for {settings.Steps} steps");
             foreach (var point in curve.Points)

@@ -21,6 +21,7 @@ public sealed class TrainingOptions
 
     public Option<FileInfo?> Config { get; } = new("--config") { Description = "JSON file of option values (names without dashes); the command line overrides it" };
     public Option<bool> Resume { get; } = new("--resume") { Description = "continue the run in --out from its last checkpoint" };
+    public Option<bool> Overwrite { get; } = CommonOptions.Overwrite();
     public Option<string> Method { get; } = new Option<string>("--method") { Description = "unlearning objective", DefaultValueFactory = _ => Defaults.Method }.AcceptOnlyFromAmong(TrainingSettings.UnlearningMethods);
     public Option<double?> Beta { get; } = new("--beta") { Description = $"β of simnpo (default {ObjectiveFactory.SimNpoBeta}), npo and idkpo (default {ObjectiveFactory.NpoBeta})" };
     public Option<double> Gamma { get; } = new("--gamma") { Description = "SimNPO margin γ (inside σ, as the paper writes it)", DefaultValueFactory = _ => Defaults.Gamma };
@@ -47,7 +48,7 @@ public sealed class TrainingOptions
     private IEnumerable<Option> UnlearningOnly => [Method, Beta, Gamma, ForgetWeight, RetainWeight, RetainLoss];
 
     private IEnumerable<Option> Shared =>
-        [Config, Resume, LearningRate, Epochs, BatchSize, GradAccum, Warmup, Schedule, WeightDecay, MaxGradNorm, Seed, MaxLength, SaveEvery, EvalEvery, Device, PromptFormat, AnswerPrefix];
+        [Config, Resume, Overwrite, LearningRate, Epochs, BatchSize, GradAccum, Warmup, Schedule, WeightDecay, MaxGradNorm, Seed, MaxLength, SaveEvery, EvalEvery, Device, PromptFormat, AnswerPrefix];
 
     public void AddTo(Command command, bool unlearning)
     {

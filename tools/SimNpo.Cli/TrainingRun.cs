@@ -22,9 +22,11 @@ public sealed record RunPaths(string? Model, string Data, string? Retain, string
 public static class TrainingRun
 {
 
-    public static int Execute(ParseResult parse, TrainingSettings settings, RunPaths paths, bool resume, PromptTemplate template, Func<IOps<float>, LlamaModel<float>> createModel)
+    public static int Execute(ParseResult parse, TrainingSettings settings, RunPaths paths, (bool Resume, bool Overwrite) start, PromptTemplate template, Func<IOps<float>, LlamaModel<float>> createModel)
     {
         var output = parse.InvocationConfiguration.Output;
+        using var claim = RunFolder.Claim(paths.Output, [("--model", paths.Model), ("--tokenizer", paths.TokenizerSource), ("--model-config", (string?)paths.Inputs["model-config"])],
+            start.Overwrite, output);
         var ops = Devices.Create(settings.Device);
         using var model = createModel(ops);
         output.WriteLine($"{settings.Method} on {ops.Name}: {model.Layout.TotalLength:N0} parameters, {model.Config.NumHiddenLayers} layers, dim {model.Config.HiddenSize}");
@@ -57,7 +59,7 @@ public static class TrainingRun
         var trainer = new Trainer<float>(model, settings, data, paths.Output, ConsoleTrainingObserver.For(output),
             paths.TokenizerSource, () => ModelFiles.Load(paths.Model ?? throw new UsageException("the KL retain term needs --model"), ops),
             settings.EvalEvery > 0 ? LogProbCurve.For(data, settings) : null, RunSettings(parse.CommandResult.Command, settings, paths, template));
-        var summary = trainer.Run(resume);
+        var summary = trainer.Run(start.Resume);
         var plots = TrainingCurves.Save(paths.Output, paths.Output + Path.DirectorySeparatorChar, settings.Method);
         output.WriteLine($"done: {summary.Steps} steps in {summary.Seconds:F1} s, final loss {summary.FinalLoss:F4}; model, run.json, log.jsonl and " +
             $"{string.Join(", ", plots.Select(Path.GetFileName))} in {paths.Output}");

@@ -27,6 +27,25 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>
+    /// Refuses, naming the path, a file that a later <see cref="Write"/> could not write: one that is a folder, or one in a
+    /// folder that cannot be made or written. Lets a long computation check its output before it starts, not after.
+    /// </summary>
+    public static void CheckWritable(string path)
+    {
+        var fullPath = Path.GetFullPath(path);
+        if (Directory.Exists(fullPath)) throw new BadInputException(fullPath, "is a folder; give the path of the file to write");
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(fullPath)!);
+            using var probe = new FileStream($"{fullPath}.check-{Environment.ProcessId}-{Guid.NewGuid():N}", FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new BadInputException(fullPath, $"cannot be written ({e.Message})", inner: e);
+        }
+    }
+
     public static void WriteAllText(string path, string text) =>
         Write(path, stream =>
         {

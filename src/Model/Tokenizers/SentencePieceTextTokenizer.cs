@@ -21,6 +21,8 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
         try
         {
             using var stream = File.OpenRead(modelPath);
+            // The protobuf reader takes an empty file for an empty model, and the tokenizer then fails on a null.
+            if (stream.Length == 0) throw new InvalidDataException("the file is empty");
             return new SentencePieceTextTokenizer(LlamaTokenizer.Create(stream, addBeginOfSentence: false, addEndOfSentence: false));
         }
         catch (Exception e) when (e is InvalidProtocolBufferException || e is not (IOException or UnauthorizedAccessException))

@@ -92,16 +92,17 @@ public sealed record TofuReport
 
     /// <summary>
     /// The per-item forget truth ratios R of an earlier report (a retain model's), for forget quality. The report must
-    /// cover the same forget set with the same number of items, else the test would compare different questions.
+    /// cover the same forget set with the same number of items, else the test would compare different questions. A null
+    /// itemCount checks all but the count, so that a command can refuse a wrong file before it evaluates anything.
     /// </summary>
-    public static double[] ReadForgetTruthRatios(string path, string forgetSet, int itemCount)
+    public static double[] ReadForgetTruthRatios(string path, string forgetSet, int? itemCount)
     {
         var root = JsonFile.Read(path);
-        var reportedSet = root?["config"]?["forget_set"]?.GetValue<string>();
+        var reportedSet = root?["config"]?["forget_set"] is JsonValue set && set.GetValueKind() == JsonValueKind.String ? set.GetValue<string>() : null;
         if (reportedSet != forgetSet) throw new BadInputException(path, $"the results are for forget set '{reportedSet}', not '{forgetSet}'");
         var forget = (root!["splits"] as JsonArray)?.FirstOrDefault(s => s?["name"]?.GetValue<string>() == TofuSplit.ForgetName);
         if (forget?["items"] is not JsonArray items) throw new BadInputException(path, "no forget split with items");
-        if (items.Count != itemCount) throw new BadInputException(path, $"the forget split has {items.Count} items, this evaluation {itemCount}");
+        if (itemCount is not null && items.Count != itemCount) throw new BadInputException(path, $"the forget split has {items.Count} items, this evaluation {itemCount}");
         return items.Select((item, i) => item?["truth_ratio"]?.Deserialize<double>(Json) ?? throw new BadInputException(path, $"forget item {i} has no truth_ratio")).ToArray();
     }
 }

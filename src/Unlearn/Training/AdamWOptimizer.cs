@@ -61,7 +61,7 @@ public sealed class AdamWOptimizer<T> : IDisposable where T : unmanaged, IFloati
         var ops = _model.Ops;
         var gradients = _model.Gradients.All;
         var norm = Math.Sqrt(ops.SumOfSquares(gradients));
-        if (!double.IsFinite(norm)) throw new InvalidOperationException($"gradient norm is {norm} at step {StepCount + 1}; parameters left unchanged");
+        if (!double.IsFinite(norm)) throw new InvalidOperationException($"the gradient norm is {norm}");
         if (Settings.MaxGradNorm > 0)
         {
             // torch multiplies by min(1, maxNorm / (norm + 1e-6)); a factor of 1 changes nothing, so it is skipped.

@@ -57,6 +57,49 @@ public static class Checkpoint
     }
 
     /// <summary>
+    /// Removes the temporary folders (.step-N.tmp-*) that a run killed while writing a checkpoint leaves behind. Only a
+    /// run that holds the folder's lock may call it: another run's checkpoint in the making looks the same.
+    /// </summary>
+    public static IReadOnlyList<string> RemoveTemporaries(string runDirectory)
+    {
+        var root = Path.Combine(runDirectory, FolderName);
+        if (!Directory.Exists(root)) return [];
+        var stale = Directory.GetDirectories(root, $".{Prefix}*.tmp-*").Order(StringComparer.Ordinal).ToArray();
+        foreach (var directory in stale) Directory.Delete(directory, recursive: true);
+        return stale;
+    }
+
+    /// <summary>
+    /// Loads the newest checkpoint that loads whole and returns it with its step, or null when the run has none. A
+    /// damaged newest one (a disk error, a file cut short) gives way to the older kept one, with a warning naming both;
+    /// when that fails too, the newest one's error stands.
+    /// </summary>
+    public static (string Path, int Step)? LoadNewest<T>(string runDirectory, LlamaModel<T> model, AdamWOptimizer<T> optimizer, TrainingSettings settings, Action<string> warn)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var newestFirst = Complete(runDirectory).Reverse().ToArray();
+        if (newestFirst.Length == 0) return null;
+        try
+        {
+            return (newestFirst[0], Load(newestFirst[0], model, optimizer, settings));
+        }
+        catch (BadInputException damaged) when (newestFirst.Length > 1)
+        {
+            int step;
+            try
+            {
+                step = Load(newestFirst[1], model, optimizer, settings);
+            }
+            catch (BadInputException)
+            {
+                throw damaged;
+            }
+            warn($"warning: the newest checkpoint {newestFirst[0]} is damaged ({damaged.Message}); resuming from the older {newestFirst[1]} instead");
+            return (newestFirst[1], step);
+        }
+    }
+
+    /// <summary>
     /// Loads a checkpoint into the model and optimizer and returns its step. Refuses one made with other settings
     /// (the batches and schedule would differ) and any damaged file, naming it.
     /// </summary>

@@ -42,6 +42,7 @@ public sealed class Trainer<T>(
         if (settings.Problem() is { } problem) throw new ArgumentException(problem);
         data.Validate(settings);
         Directory.CreateDirectory(runDirectory);
+        foreach (var stale in Checkpoint.RemoveTemporaries(runDirectory)) observer.Message($"removed {stale}, left by a run stopped while writing a checkpoint");
         var stepsPerEpoch = EpochPlan.StepsPerEpoch(data.Forget.Count, settings.BatchSize, settings.GradAccum);
         var totalSteps = stepsPerEpoch * settings.Epochs;
         var schedule = new LearningRateSchedule(LearningRateSchedule.ParseKind(settings.Schedule), settings.LearningRate, totalSteps,
@@ -49,7 +50,7 @@ public sealed class Trainer<T>(
         using var optimizer = new AdamWOptimizer<T>(model, settings.AdamW);
 
         var reference = settings.NeedsReferenceLogProbs ? ReferenceFor(resume) : null;
-        var startStep = resume ? Resume(optimizer) : Fresh();
+        var (startStep, lastCheckpoint) = resume ? Resume(optimizer) : (Fresh(), null);
         // Written only now: a refused start must not overwrite the settings of the run already in the folder.
         if (runSettingsJson is not null) AtomicFile.WriteAllText(Path.Combine(runDirectory, RunSettingsFileName), runSettingsJson);
 
@@ -58,7 +59,6 @@ public sealed class Trainer<T>(
         var initialEval = startStep == 0 ? evaluate?.Invoke(model) : null;
         var clock = Stopwatch.StartNew();
         using var log = new StreamWriter(Path.Combine(runDirectory, LogFileName), append: true);
-        string? lastCheckpoint = Checkpoint.Latest(runDirectory);
         StepRecord? record = null;
         EpochPlan? plan = null;
         for (var step = startStep + 1; step <= totalSteps; step++)
@@ -132,24 +132,17 @@ public sealed class Trainer<T>(
     }
 
     /// <summary>Restores the newest checkpoint and trims the log to it (a killed run may have logged past it).</summary>
-    private int Resume(AdamWOptimizer<T> optimizer)
+    private (int Step, string? Checkpoint) Resume(AdamWOptimizer<T> optimizer)
     {
-        var checkpoint = Checkpoint.Latest(runDirectory);
-        if (checkpoint is null)
+        if (Checkpoint.LoadNewest(runDirectory, model, optimizer, settings, observer.Message) is not var (checkpoint, step))
         {
             observer.Message($"no checkpoint in {runDirectory}: starting from the beginning");
             File.Delete(Path.Combine(runDirectory, LogFileName));
-            return 0;
+            return (0, null);
         }
-        var step = Checkpoint.Load(checkpoint, model, optimizer, settings);
-        var logPath = Path.Combine(runDirectory, LogFileName);
-        if (File.Exists(logPath))
-        {
-            var kept = File.ReadLines(logPath).Where(line => JsonDocument.Parse(line).RootElement.GetProperty("step").GetInt32() <= step).ToArray();
-            AtomicFile.WriteAllText(logPath, kept.Length == 0 ? "" : string.Join("\n", kept) + "\n");
-        }
+        StepLog.KeepThrough(Path.Combine(runDirectory, LogFileName), step, observer.Message);
         observer.Message($"resuming from {checkpoint} (step {step})");
-        return step;
+        return (step, checkpoint);
     }
 
     private ReferenceLogProbs ReferenceFor(bool resume)

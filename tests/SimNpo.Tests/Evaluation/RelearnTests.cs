@@ -39,7 +39,7 @@ public class RelearnTests
     }
 
     [OneTimeTearDown]
-    public void Clean() => _directory.Dispose();
+    public void Clean() => _directory?.Dispose();
 
     /// <summary>
     /// 12 steps of NLL at lr 1e-2 bring the forget set's mean ℓ from below −2.5 back above −1 (each answer token above

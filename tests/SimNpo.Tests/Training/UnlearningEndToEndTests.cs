@@ -26,7 +26,7 @@ public class UnlearningEndToEndTests
     }
 
     [OneTimeTearDown]
-    public void Clean() => _directory.Dispose();
+    public void Clean() => _directory?.Dispose();
 
     /// <summary>
     /// Bounds: the forget set falls to ℓ &lt; −2.5 (each answer token below ~8% probability on average, from above 80%);

@@ -30,8 +30,8 @@ public abstract class CpuAcceleratorFixture(CPUDeviceKind kind)
     [OneTimeTearDown]
     public void DisposeAccelerator()
     {
-        Accelerator.Dispose();
-        _context.Dispose();
+        Accelerator?.Dispose();
+        _context?.Dispose();
     }
 
     [TearDown]
