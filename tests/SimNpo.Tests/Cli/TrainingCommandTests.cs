@@ -10,17 +10,14 @@ namespace SimNpo.Tests.Cli;
 /// <summary>`finetune` from random weights and `unlearn` after it, through the command line, with --config files.</summary>
 public class TrainingCommandTests
 {
-    private static void WriteRecords(string path, IEnumerable<TokenizedExample> examples) =>
-        File.WriteAllLines(path, examples.Select(e => JsonSerializer.Serialize(new { prompt_ids = e.PromptIds, answer_ids = e.AnswerIds })));
-
     [Test]
     public void FinetuneFromScratchThenUnlearnWithAConfigFile()
     {
         using var directory = new TempDirectory();
         TinyTask.Config.Save(directory.File("config.json"));
-        WriteRecords(directory.File("all.jsonl"), [.. TinyTask.Forget, .. TinyTask.Retain]);
-        WriteRecords(directory.File("forget.jsonl"), TinyTask.Forget);
-        WriteRecords(directory.File("retain.jsonl"), TinyTask.Retain);
+        TinyModelFiles.WriteRecords(directory.File("all.jsonl"), [.. TinyTask.Forget, .. TinyTask.Retain]);
+        TinyModelFiles.WriteRecords(directory.File("forget.jsonl"), TinyTask.Forget);
+        TinyModelFiles.WriteRecords(directory.File("retain.jsonl"), TinyTask.Retain);
 
         // The form: --init random --config <model config.json>.
         var trained = Simnpo.Run("finetune", "--init", "random", "--config", directory.File("config.json"), "--init-std", "0.1", "--data", directory.File("all.jsonl"),
