@@ -43,7 +43,7 @@ public sealed class Trainer<T>(
         data.Validate(settings);
         Directory.CreateDirectory(runDirectory);
         var stepsPerEpoch = EpochPlan.StepsPerEpoch(data.Forget.Count, settings.BatchSize, settings.GradAccum);
-        var totalSteps = stepsPerEpoch * settings.Epochs;
+        var totalSteps = (int)EpochPlan.TotalSteps(data.Forget.Count, settings.BatchSize, settings.GradAccum, settings.Epochs);
         var schedule = new LearningRateSchedule(LearningRateSchedule.ParseKind(settings.Schedule), settings.LearningRate, totalSteps,
             Math.Min(settings.WarmupSteps(stepsPerEpoch), totalSteps));
         using var optimizer = new AdamWOptimizer<T>(model, settings.AdamW);
