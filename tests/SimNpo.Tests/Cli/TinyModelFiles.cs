@@ -10,9 +10,14 @@ namespace SimNpo.Tests.Cli;
 /// </summary>
 public static class TinyModelFiles
 {
-    public static string SaveModel(string directory, int seed = 0)
+    /// <param name="edit">Changes the weights before they are saved.</param>
+    public static string SaveModel(string directory, int seed = 0, Action<LlamaModel<float>>? edit = null)
     {
-        using (var model = TinyTask.NewModel(seed)) ModelFiles.Save(model, directory);
+        using (var model = TinyTask.NewModel(seed))
+        {
+            edit?.Invoke(model);
+            ModelFiles.Save(model, directory);
+        }
         var letters = Enumerable.Range('a', 26).Concat(Enumerable.Range('A', TinyTask.Config.VocabSize - 26)).Select(c => ((char)c).ToString());
         File.WriteAllText(Path.Combine(directory, "vocab.json"), JsonSerializer.Serialize(letters.Select((letter, id) => (letter, id)).ToDictionary(p => p.letter, p => p.id)));
         File.WriteAllLines(Path.Combine(directory, "merges.txt"), ["#version: 0.2"]);
