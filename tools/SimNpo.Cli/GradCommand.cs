@@ -40,7 +40,7 @@ public static class GradCommand
             var modelDirectory = parse.GetRequiredValue(model).FullName;
             using var llama = ModelFiles.Load(modelDirectory, ops);
             var batch = TokenBatch.FromExamples(ExampleFiles.Load(parse.GetRequiredValue(data).FullName, modelDirectory, llama.Config,
-                CommonOptions.Template(parse, promptFormat, answerPrefix)), llama.Config.MaxPositionEmbeddings);
+                CommonOptions.Template(parse, promptFormat, answerPrefix)));
             var name = parse.GetRequiredValue(objective);
             double[]? referenceLogProbs = null;
             if (name == "npo")

@@ -29,22 +29,26 @@ public static class TrainingRun
         using var model = createModel(ops);
         output.WriteLine($"{settings.Method} on {ops.Name}: {model.Layout.TotalLength:N0} parameters, {model.Config.NumHiddenLayers} layers, dim {model.Config.HiddenSize}");
 
-        ITextTokenizer? tokenizer = null;
-        IReadOnlyList<TokenizedExample> Encode(IReadOnlyList<DataRecord> records)
+        ExampleEncoder? encoder = null;
+        IReadOnlyList<TokenizedExample> Encode(IReadOnlyList<DataRecord> records) => ExampleFiles.Encode(records, () => encoder ??= new ExampleEncoder(
+            TokenizerLoader.Load(paths.TokenizerSource ?? throw new UsageException("question/answer records need a tokenizer: give --model or --tokenizer"), model.Config), template));
+        // Every record is checked against the lengths the run trains before the first step, not when its batch comes.
+        ExampleFile Read(string path)
         {
-            if (records.All(r => r is PretokenizedRecord)) return records.Select(r => ((PretokenizedRecord)r).Example).ToArray();
-            tokenizer ??= TokenizerLoader.Load(paths.TokenizerSource ?? throw new UsageException("question/answer records need a tokenizer: give --model or --tokenizer"), model.Config);
-            return new ExampleEncoder(tokenizer, template).Encode(records);
+            var file = ExampleFiles.Read(path, model.Config, Encode, settings.MaxLength, settings.SkipLong);
+            if (file.Skipped > 0)
+                output.WriteLine($"--skip-long: dropped {file.Skipped} of {file.Skipped + file.Examples.Count} records of {path}, too long for --max-length {settings.MaxLength} or the model");
+            return file;
         }
-        var forgetRecords = JsonlRecords.Read(paths.Data, model.Config.VocabSize);
-        var retain = paths.Retain is null ? [] : Encode(JsonlRecords.Read(paths.Retain, model.Config.VocabSize));
+        var forget = Read(paths.Data);
+        var retain = paths.Retain is null ? [] : Read(paths.Retain).Examples;
         IReadOnlyList<TokenizedExample>? refusals = null;
         if (settings.Method == "idkpo")
         {
             var answers = RefusalAnswers.Read(paths.Refusals ?? throw new UsageException("idkpo needs --refusals FILE (one \"I don't know\" answer per line)"));
-            refusals = Encode(RefusalAnswers.Pair(forgetRecords, answers, settings.Seed));
+            refusals = Encode(RefusalAnswers.Pair(forget.Records, answers, settings.Seed));
         }
-        var data = new TrainingData(Encode(forgetRecords), retain, refusals);
+        var data = new TrainingData(forget.Examples, retain, refusals);
         try
         {
             data.Validate(settings);

@@ -35,6 +35,9 @@ public sealed record TrainingSettings
     public double MaxGradNorm { get; init; } = 1.0;
     public int Seed { get; init; }
     public int MaxLength { get; init; } = 512;
+    /// <summary>Drop the records too long to train (<see cref="Data.ExampleLength"/>) instead of refusing their file; unset, it is not written.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool SkipLong { get; init; }
     /// <summary>Optimizer steps between checkpoints; 0 saves only at the end of each epoch.</summary>
     public int SaveEvery { get; init; }
     /// <summary>Optimizer steps between evaluations of the forget and retain log-probs; 0 for none.</summary>
