@@ -21,6 +21,8 @@ public sealed record RunPaths(string? Model, string Data, string? Retain, string
 /// <summary>What `finetune` and `unlearn` share: reading the data, building the model, running the trainer, reporting.</summary>
 public static class TrainingRun
 {
+    /// <summary>The options in RunPaths.Inputs that name a file or model the run reads: recorded so that --resume continues only the same run.</summary>
+    private static readonly string[] ReadInputs = ["model", "model-config", "forget", "data", "retain", "refusals"];
 
     public static int Execute(ParseResult parse, TrainingSettings settings, RunPaths paths, bool resume, PromptTemplate template, Func<IOps<float>, LlamaModel<float>> createModel)
     {
@@ -60,16 +62,25 @@ public static class TrainingRun
 
         var trainer = new Trainer<float>(model, settings, data, paths.Output, ConsoleTrainingObserver.For(output),
             paths.TokenizerSource, () => ModelFiles.Load(paths.Model ?? throw new UsageException("the KL retain term needs --model"), ops),
-            settings.EvalEvery > 0 ? LogProbCurve.For(data, settings) : null, RunSettings(parse.CommandResult.Command, settings, paths, template));
+            settings.EvalEvery > 0 ? LogProbCurve.For(data, settings) : null, RunSettings(parse.CommandResult.Command, settings, paths, template), Inputs(paths, settings));
         var summary = trainer.Run(resume);
         var plots = TrainingCurves.Save(paths.Output, paths.Output + Path.DirectorySeparatorChar, settings.Method);
-        output.WriteLine($"done: {summary.Steps} steps in {summary.Seconds:F1} s, final loss {summary.FinalLoss:F4}; model, run.json, log.jsonl and " +
-            $"{string.Join(", ", plots.Select(Path.GetFileName))} in {paths.Output}");
+        output.WriteLine(summary.AlreadyFinished
+            ? $"already finished: {summary.Steps} steps; the model, run.json, log.jsonl and {string.Join(", ", plots.Select(Path.GetFileName))} are in {paths.Output}"
+            : $"done: {summary.Steps} steps in {summary.Seconds:F1} s, final loss {summary.FinalLoss:F4}; model, run.json, log.jsonl and " +
+              $"{string.Join(", ", plots.Select(Path.GetFileName))} in {paths.Output}");
         if (summary.InitialEval is { } before && summary.FinalEval is { } after)
             foreach (var (name, value) in after)
                 output.WriteLine($"{name}: {before[name]:F4} -> {value:F4}");
         return 0;
     }
+
+    private static RunInputs Inputs(RunPaths paths, TrainingSettings settings) =>
+        RunInputs.Hash(paths.Inputs
+            .Where(pair => ReadInputs.Contains(pair.Key) && (pair.Key != "refusals" || settings.Method == "idkpo"))
+            .Select(pair => (pair.Key, pair.Value?.GetValue<string>()))
+            .Where(pair => pair.Item2 is not null)
+            .Select(pair => (pair.Key, pair.Item2!)));
 
     /// <summary>run.json: every resolved option of the command under its name without dashes, so --config reads it back.</summary>
     private static string RunSettings(Command command, TrainingSettings settings, RunPaths paths, PromptTemplate template)
