@@ -8,15 +8,24 @@ namespace SimNpo.Tests.Cli;
 /// <summary>Every record is checked against the lengths a run trains before the first step: refused with file, line and lengths, or dropped with --skip-long.</summary>
 public class DataLengthTests
 {
-    /// <summary>TinyTask's forget set with line 3 replaced by an example of the given prompt length (answer: 6 tokens).</summary>
-    private static string ForgetWithALongRecord(TempDirectory directory, int promptLength)
+    /// <summary>TinyTask's model, and its forget set with line 3 replaced by an example of the given prompt length (answer: 6 tokens).</summary>
+    private static (string Model, string Forget) ModelAndForgetWithALongRecord(TempDirectory directory, int promptLength)
     {
+        var model = TinyModelFiles.SaveModel(directory.File("model"));
         var path = directory.File("forget.jsonl");
         TinyModelFiles.WriteRecords(path, TinyTask.Forget);
         var lines = File.ReadAllLines(path);
         lines[2] = JsonSerializer.Serialize(new { prompt_ids = Enumerable.Repeat(5, promptLength), answer_ids = new[] { 6, 7, 8, 9, 10, 2 } });
         File.WriteAllLines(path, lines);
-        return path;
+        return (model, path);
+    }
+
+    /// <summary>The error output of a command that must fail (exit 1).</summary>
+    private static string Refusal(string[] args)
+    {
+        var (code, output, error) = Simnpo.Run(args);
+        Assert.That(code, Is.EqualTo(CommandRunner.Failure), output);
+        return error;
     }
 
     private static string[] Unlearn(string model, string forget, string output, params string[] more) =>
@@ -27,12 +36,9 @@ public class DataLengthTests
     public void APromptThatFillsMaxLengthIsRefusedBeforeTrainingOrSkipped()
     {
         using var directory = new TempDirectory();
-        var model = TinyModelFiles.SaveModel(directory.File("model"));
-        var forget = ForgetWithALongRecord(directory, promptLength: 20);
+        var (model, forget) = ModelAndForgetWithALongRecord(directory, promptLength: 20);
 
-        var refused = Simnpo.Run(Unlearn(model, forget, directory.File("refused"), "--max-length", "16"));
-        Assert.That(refused.Code, Is.EqualTo(CommandRunner.Failure), refused.Output);
-        Assert.That(refused.Error, Is.EqualTo($"error: {forget}, line 3: the prompt alone has 20 tokens, which leaves none of the answer's 6 to score " +
+        Assert.That(Refusal(Unlearn(model, forget, directory.File("refused"), "--max-length", "16")), Is.EqualTo($"error: {forget}, line 3: the prompt alone has 20 tokens, which leaves none of the answer's 6 to score " +
             "within --max-length 16; pass --skip-long to drop such records" + Environment.NewLine));
         Assert.That(Directory.Exists(directory.File("refused/checkpoints")), Is.False, "nothing trained");
 
@@ -49,16 +55,11 @@ public class DataLengthTests
     public void ASequenceLongerThanMaxPositionEmbeddingsIsRefused()
     {
         using var directory = new TempDirectory();
-        var model = TinyModelFiles.SaveModel(directory.File("model"));
-        var forget = ForgetWithALongRecord(directory, promptLength: 34);
-        var refused = Simnpo.Run(Unlearn(model, forget, directory.File("out"), "--max-length", "64"));
-        Assert.That(refused.Code, Is.EqualTo(CommandRunner.Failure), refused.Output);
-        Assert.That(refused.Error, Does.Contain($"{forget}, line 3: 40 tokens (prompt 34 + answer 6) are more than the model's max_position_embeddings {TinyTask.Config.MaxPositionEmbeddings}"));
+        var (model, forget) = ModelAndForgetWithALongRecord(directory, promptLength: 34);
+        Assert.That(Refusal(Unlearn(model, forget, directory.File("out"), "--max-length", "64")), Does.Contain($"{forget}, line 3: 40 tokens (prompt 34 + answer 6) are more than the model's max_position_embeddings {TinyTask.Config.MaxPositionEmbeddings}"));
 
         // grad cuts nothing: the whole record must fit.
-        var grad = Simnpo.Run("grad", "--model", model, "--data", forget, "--out", directory.File("grad.safetensors"));
-        Assert.That(grad.Code, Is.EqualTo(CommandRunner.Failure));
-        Assert.That(grad.Error, Is.EqualTo($"error: {forget}, line 3: 40 tokens (prompt 34 + answer 6) are more than the model's max_position_embeddings 32" + Environment.NewLine));
+        Assert.That(Refusal(["grad", "--model", model, "--data", forget, "--out", directory.File("grad.safetensors")]), Is.EqualTo($"error: {forget}, line 3: 40 tokens (prompt 34 + answer 6) are more than the model's max_position_embeddings 32" + Environment.NewLine));
     }
 
     [Test]
@@ -74,8 +75,6 @@ public class DataLengthTests
             file.Write([0xC3, 0x28]); // a lead byte followed by no continuation byte
             file.Write("\", \"answer\": \"def\"}\n"u8);
         }
-        var (code, _, error) = Simnpo.Run("grad", "--model", model, "--data", path, "--out", directory.File("grad.safetensors"));
-        Assert.That(code, Is.EqualTo(CommandRunner.Failure));
-        Assert.That(error, Is.EqualTo($"error: {path}, line 2: not valid UTF-8" + Environment.NewLine));
+        Assert.That(Refusal(["grad", "--model", model, "--data", path, "--out", directory.File("grad.safetensors")]), Is.EqualTo($"error: {path}, line 2: not valid UTF-8" + Environment.NewLine));
     }
 }
