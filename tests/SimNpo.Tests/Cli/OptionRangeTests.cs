@@ -35,6 +35,16 @@ public class OptionRangeTests
         Assert.That(error, Does.StartWith($"error: {option[2..]} must be"));
     }
 
+    [TestCase("--weight-decay", "NaN", "weight-decay must be a finite number, got NaN")]
+    [TestCase("--lr", "Infinity", "lr must be a non-negative number")]
+    public void RelearningRefusesBeforeLoading(string option, string value, string message)
+    {
+        using var directory = new TempDirectory();
+        var (code, _, error) = Simnpo.Run("relearn", "--model", directory.File("no-model"), "--data", directory.File("no.jsonl"), "--out", directory.File("out"), option, value);
+        Assert.That(code, Is.EqualTo(CommandRunner.Usage), error);
+        Assert.That(error, Is.EqualTo($"error: {message}" + Environment.NewLine));
+    }
+
     /// <summary>2·10⁹ epochs of 12 one-example steps is 2.4·10¹⁰ steps: computed in 64 bits and refused, not wrapped to a negative count.</summary>
     [Test]
     public void AStepCountBeyondThirtyTwoBitsIsRefused()
