@@ -157,12 +157,12 @@ public sealed record LlamaConfig
             ["max_position_embeddings"] = MaxPositionEmbeddings,
             ["bos_token_id"] = BosTokenId,
             ["eos_token_id"] = OtherEosTokenIds is { } others ? new JsonArray([.. others.Ids.Prepend(EosTokenId).Select(id => JsonValue.Create(id))]) : EosTokenId,
-            ["sliding_window"] = SlidingWindow,
             ["hidden_act"] = "silu",
             ["attention_bias"] = false,
             ["mlp_bias"] = false,
             ["torch_dtype"] = "float32",
         };
+        if (SlidingWindow is { } window) json["sliding_window"] = window;
         json["rope_scaling"] = RopeScaling is { } s
             ? new JsonObject
             {

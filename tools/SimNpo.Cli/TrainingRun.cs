@@ -76,11 +76,10 @@ public static class TrainingRun
     }
 
     private static RunInputs Inputs(RunPaths paths, TrainingSettings settings) =>
-        RunInputs.Hash(paths.Inputs
-            .Where(pair => ReadInputs.Contains(pair.Key) && (pair.Key != "refusals" || settings.Method == "idkpo"))
-            .Select(pair => (pair.Key, pair.Value?.GetValue<string>()))
-            .Where(pair => pair.Item2 is not null)
-            .Select(pair => (pair.Key, pair.Item2!)));
+        RunInputs.Hash(
+            from pair in paths.Inputs
+            where ReadInputs.Contains(pair.Key) && pair.Value is not null && (pair.Key != "refusals" || settings.Method == "idkpo")
+            select (pair.Key, pair.Value!.GetValue<string>()));
 
     /// <summary>run.json: every resolved option of the command under its name without dashes, so --config reads it back.</summary>
     private static string RunSettings(Command command, TrainingSettings settings, RunPaths paths, PromptTemplate template)
