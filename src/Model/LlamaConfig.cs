@@ -10,7 +10,9 @@ public sealed record Llama3RopeScaling(double Factor, double LowFrequencyFactor,
 
 /// <summary>
 /// The fields of a Hugging Face Llama-family config.json that define the computation. Anything the engine does not
-/// implement (biases, other activations, sliding windows, other rope scalings) is refused rather than ignored.
+/// implement (biases, other activations, other rope scalings) is refused rather than ignored. A sliding window is taken
+/// (Mistral-7B-v0.1, Zephyr): attention over a sequence no longer than the window is the same as without it, and
+/// sequences are held to <see cref="MaxSequenceLength"/>.
 /// </summary>
 public sealed record LlamaConfig
 {
@@ -31,6 +33,21 @@ public sealed record LlamaConfig
     public int MaxPositionEmbeddings { get; init; } = 2048;
     public int BosTokenId { get; init; } = 1;
     public int EosTokenId { get; init; } = 2;
+    /// <summary>Further end-of-sequence ids (Llama 3's eos_token_id list after its first): generation stops on these too.</summary>
+    public TokenIdList? OtherEosTokenIds { get; init; }
+    /// <summary>How far back a token attends (Mistral's sliding_window); null: the whole sequence.</summary>
+    public int? SlidingWindow { get; init; }
+
+    /// <summary>
+    /// The longest sequence the engine computes as the model defines it: max_position_embeddings, and the sliding window
+    /// when there is one (beyond it windowed attention would differ from the full attention computed here).
+    /// </summary>
+    public int MaxSequenceLength => Math.Min(MaxPositionEmbeddings, SlidingWindow ?? int.MaxValue);
+
+    /// <summary>What limits <see cref="MaxSequenceLength"/>, in config.json's words, for messages.</summary>
+    public string MaxSequenceLengthSource => SlidingWindow < MaxPositionEmbeddings ? $"sliding_window {SlidingWindow}" : $"max_position_embeddings {MaxPositionEmbeddings}";
+
+    public bool IsEndOfSequence(int token) => token == EosTokenId || OtherEosTokenIds?.Contains(token) == true;
 
     public int QueryWidth => NumAttentionHeads * HeadDim;
     public int KvWidth => NumKeyValueHeads * HeadDim;
@@ -52,7 +69,9 @@ public sealed record LlamaConfig
         Require(RopeTheta > 0, "rope_theta must be positive");
         Require(MaxPositionEmbeddings > 0, "max_position_embeddings must be positive");
         Require(BosTokenId >= 0 && BosTokenId < VocabSize, $"bos_token_id {BosTokenId} is outside the vocabulary of {VocabSize}");
-        Require(EosTokenId >= 0 && EosTokenId < VocabSize, $"eos_token_id {EosTokenId} is outside the vocabulary of {VocabSize}");
+        foreach (var eos in (OtherEosTokenIds?.Ids ?? []).Prepend(EosTokenId))
+            Require(eos >= 0 && eos < VocabSize, $"eos_token_id {eos} is outside the vocabulary of {VocabSize}");
+        Require(SlidingWindow is null or > 0, $"sliding_window ({SlidingWindow}) must be positive or null");
         if (RopeScaling is { } scaling)
             Require(scaling.Factor > 0 && scaling.LowFrequencyFactor > 0 && scaling.HighFrequencyFactor > scaling.LowFrequencyFactor && scaling.OriginalMaxPositionEmbeddings > 0,
                 "rope_scaling needs factor > 0, 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings > 0");
@@ -77,13 +96,12 @@ public sealed record LlamaConfig
             throw new BadInputException(source, $"hidden_act '{activation}' is not supported (only silu)");
         foreach (var bias in new[] { "attention_bias", "mlp_bias" })
             if (reader.Flag(bias, false)) throw new BadInputException(source, $"{bias} = true is not supported");
-        if (json["sliding_window"] is JsonValue window && window.GetValueKind() != JsonValueKind.Null)
-            throw new BadInputException(source, "sliding_window attention is not supported (it must be null)");
 
         var hidden = reader.Int("hidden_size");
         var heads = reader.Int("num_attention_heads");
         if (heads > 0 && json["head_dim"] is null && hidden % heads != 0)
             throw new BadInputException(source, $"hidden_size ({hidden}) is not a multiple of num_attention_heads ({heads}) and no head_dim is given");
+        var eosTokenIds = reader.TokenIds("eos_token_id", 2);
         var config = new LlamaConfig
         {
             Architecture = architecture,
@@ -99,8 +117,10 @@ public sealed record LlamaConfig
             RopeScaling = ReadRopeScaling(json["rope_scaling"], source),
             TieWordEmbeddings = reader.Flag("tie_word_embeddings", false),
             MaxPositionEmbeddings = reader.Int("max_position_embeddings", 2048),
-            BosTokenId = reader.TokenId("bos_token_id", 1),
-            EosTokenId = reader.TokenId("eos_token_id", 2),
+            BosTokenId = reader.TokenIds("bos_token_id", 1)[0],
+            EosTokenId = eosTokenIds[0],
+            OtherEosTokenIds = eosTokenIds.Length > 1 ? new TokenIdList(eosTokenIds[1..]) : null,
+            SlidingWindow = reader.OptionalInt("sliding_window"),
         };
         config.Validate(source);
         return config;
@@ -141,12 +161,13 @@ public sealed record LlamaConfig
             ["tie_word_embeddings"] = TieWordEmbeddings,
             ["max_position_embeddings"] = MaxPositionEmbeddings,
             ["bos_token_id"] = BosTokenId,
-            ["eos_token_id"] = EosTokenId,
+            ["eos_token_id"] = OtherEosTokenIds is { } others ? new JsonArray([.. others.Ids.Prepend(EosTokenId).Select(id => JsonValue.Create(id))]) : EosTokenId,
             ["hidden_act"] = "silu",
             ["attention_bias"] = false,
             ["mlp_bias"] = false,
             ["torch_dtype"] = "float32",
         };
+        if (SlidingWindow is { } window) json["sliding_window"] = window;
         json["rope_scaling"] = RopeScaling is { } s
             ? new JsonObject
             {
@@ -173,12 +194,11 @@ public sealed record LlamaConfig
             return node as JsonValue ?? throw new BadInputException(source, $"'{prefix}{name}' must be a single value");
         }
 
-        public int Int(string name, int? fallback = null)
-        {
-            var value = Value(name);
-            if (value is null) return fallback ?? throw new BadInputException(source, $"missing field '{prefix}{name}'");
-            return Integer(value, name);
-        }
+        public int Int(string name, int? fallback = null) =>
+            OptionalInt(name) ?? fallback ?? throw new BadInputException(source, $"missing field '{prefix}{name}'");
+
+        /// <summary>An integer field, or null when it is absent or null.</summary>
+        public int? OptionalInt(string name) => Value(name) is { } value ? Integer(value, name) : null;
 
         private int Integer(JsonNode? value, string name) =>
             value is JsonValue number && number.GetValueKind() == JsonValueKind.Number
@@ -214,14 +234,13 @@ public sealed record LlamaConfig
             return value.GetValue<string>();
         }
 
-        /// <summary>eos_token_id may be a list (Llama 3 has several); the first is the one generation writes.</summary>
-        public int TokenId(string name, int fallback)
+        /// <summary>A token id or a non-empty list of them (Llama 3 lists several eos_token_id); the first is the one the encoder writes.</summary>
+        public int[] TokenIds(string name, int fallback)
         {
-            if (json[name] is JsonArray list)
-                return list.Count > 0
-                    ? Integer(list[0], name)
-                    : throw new BadInputException(source, $"'{prefix}{name}' must be an integer or a non-empty list of integers");
-            return Int(name, fallback);
+            if (json[name] is not JsonArray list) return [Int(name, fallback)];
+            if (list.Count == 0)
+                throw new BadInputException(source, $"'{prefix}{name}' must be an integer or a non-empty list of integers, got {list.ToJsonString()}");
+            return list.Select(id => Integer(id, name)).ToArray();
         }
     }
 }

@@ -225,6 +225,8 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     /// </summary>
     private Activations<T> Prepare(TokenBatch batch, bool fullLogits)
     {
+        if (batch.SequenceLength > Config.MaxSequenceLength)
+            throw new ArgumentException($"a sequence of {batch.SequenceLength} tokens is longer than the model's {Config.MaxSequenceLengthSource}");
         var rows = batch.Rows;
         if (_stagedIndices.Length < 4 * rows) _stagedIndices = new int[4 * rows];
         var positions = _stagedIndices.AsSpan(0, rows);

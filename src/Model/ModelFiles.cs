@@ -61,6 +61,7 @@ public static class ModelFiles
                 throw new BadInputException(directory, $"tensor '{entry.Name}' has shape [{string.Join(", ", info.Shape)}], config.json implies [{string.Join(", ", entry.Shape)}]");
             var values = new float[entry.Length];
             checkpoint.ReadFloat32(entry.Name, values);
+            NonFiniteWeights.Check(values, entry.Name, checkpoint.FileOf(entry.Name));
             model.Weight(entry).CopyFrom((object)values is T[] same ? same : Array.ConvertAll(values, T.CreateTruncating));
         }
     }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SimNpo.Model.IO;
 using SimNpo.Unlearn.Training;
+using SimNpo.Model.SafeTensors;
 
 namespace SimNpo.Cli;
 
@@ -25,6 +26,7 @@ public static class CommandRunner
             error.WriteLine($"Run '{CommandPath(parsed.CommandResult)} --help' for usage.");
             return Usage;
         }
+        using var nonFinite = parsed.GetValue<bool>(CommonOptions.AllowNonFiniteName) ? NonFiniteWeights.Allow() : null;
         try
         {
             return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });

@@ -60,5 +60,11 @@ public static class CommonOptions
     public static Option<bool> Overwrite() =>
         new("--overwrite") { Description = "write into a non-empty --out that holds no run of simnpo (its files may be replaced)" };
 
+    public const string AllowNonFiniteName = "--allow-nonfinite";
+
+    /// <summary>Every command's: load weights holding NaN or infinity instead of refusing them (to inspect a broken model).</summary>
+    public static Option<bool> AllowNonFinite() =>
+        new(AllowNonFiniteName) { Description = "load model weights that hold NaN or infinite values instead of refusing them", Recursive = true };
+
     public static Option<int> Seed() => new("--seed") { Description = "random seed", DefaultValueFactory = _ => 0 };
 }

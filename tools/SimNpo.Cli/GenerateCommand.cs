@@ -31,7 +31,7 @@ public static class GenerateCommand
             var tokenizer = TokenizerLoader.Load(directory, llama.Config);
             var sampler = new TokenSampler(parse.GetRequiredValue(temperature), parse.GetRequiredValue(topP), parse.GetRequiredValue(seed));
             List<int> promptIds = [llama.Config.BosTokenId, .. tokenizer.Encode(parse.GetValue(prompt) ?? "")];
-            using var generator = new Generator<float>(llama, Math.Min(promptIds.Count + limit, llama.Config.MaxPositionEmbeddings));
+            using var generator = new Generator<float>(llama, Math.Min(promptIds.Count + limit, llama.Config.MaxSequenceLength));
 
             var output = parse.InvocationConfiguration.Output;
             var shown = tokenizer.Decode(promptIds.Skip(1));
@@ -39,7 +39,7 @@ public static class GenerateCommand
             var produced = new List<int>(promptIds.Skip(1));
             foreach (var token in generator.Generate(promptIds, limit, logits => sampler.Next(logits)))
             {
-                if (token == llama.Config.EosTokenId) break;
+                if (llama.Config.IsEndOfSequence(token)) break;
                 produced.Add(token);
                 // Decoding the whole text each time keeps multi-token characters and SentencePiece spaces right.
                 var text = tokenizer.Decode(produced);

@@ -4,6 +4,7 @@ using SimNpo.Model.SafeTensors;
 using SimNpo.Unlearn;
 using SimNpo.Unlearn.Data;
 using SimNpo.Unlearn.Objectives;
+using SimNpo.Unlearn.Training;
 
 namespace SimNpo.Cli;
 
@@ -32,11 +33,14 @@ public static class GradCommand
         };
         command.SetAction(parse =>
         {
+            // β and γ are checked as a training run checks them, before any file is read.
+            var checkedOptions = new TrainingSettings { Method = parse.GetRequiredValue(objective), Beta = parse.GetValue(beta), Gamma = parse.GetRequiredValue(gamma) };
+            if (checkedOptions.Problem() is { } problem) throw new UsageException(problem);
             var ops = Devices.Create(parse.GetRequiredValue(device));
             var modelDirectory = parse.GetRequiredValue(model).FullName;
             using var llama = ModelFiles.Load(modelDirectory, ops);
             var batch = TokenBatch.FromExamples(ExampleFiles.Load(parse.GetRequiredValue(data).FullName, modelDirectory, llama.Config,
-                CommonOptions.Template(parse, promptFormat, answerPrefix)), llama.Config.MaxPositionEmbeddings);
+                CommonOptions.Template(parse, promptFormat, answerPrefix)));
             var name = parse.GetRequiredValue(objective);
             double[]? referenceLogProbs = null;
             if (name == "npo")

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SimNpo.Unlearn.Evaluation;
 using SimNpo.Unlearn.Reports;
+using SimNpo.Unlearn.Training;
 
 namespace SimNpo.Cli;
 
@@ -39,7 +40,9 @@ public static class RelearnCommand
                 EvalEvery = parse.GetValue(evalEvery), EvalItems = parse.GetValue(evalItems), MaxLength = parse.GetValue(maxLength), MaxNewTokens = parse.GetValue(maxNewTokens),
                 WeightDecay = parse.GetValue(weightDecay), Seed = parse.GetValue(seed), Device = parse.GetRequiredValue(device),
             };
-            if (settings.Problem() is { } problem) throw new UsageException(problem);
+            // The numbers the trainer takes are checked as a training run checks them, before the model is loaded.
+            var training = new TrainingSettings { Method = "nll", RetainWeight = 0, LearningRate = settings.LearningRate, WeightDecay = settings.WeightDecay };
+            if ((settings.Problem() ?? training.Problem()) is { } problem) throw new UsageException(problem);
             var writer = parse.InvocationConfiguration.Output;
             var runDirectory = parse.GetRequiredValue(output).FullName;
             var modelDirectory = parse.GetRequiredValue(model).FullName;

@@ -38,6 +38,7 @@ public sealed class TrainingOptions
     public Option<double> MaxGradNorm { get; } = new("--max-grad-norm") { Description = "clip the global gradient norm to this; 0 for no clipping", DefaultValueFactory = _ => Defaults.MaxGradNorm };
     public Option<int> Seed { get; } = CommonOptions.Seed();
     public Option<int> MaxLength { get; } = new("--max-length") { Description = "longest sequence in tokens; longer examples are cut", DefaultValueFactory = _ => Defaults.MaxLength };
+    public Option<bool> SkipLong { get; } = new("--skip-long") { Description = "drop the records too long for --max-length or the model (their count is printed) instead of refusing the file" };
     public Option<int> SaveEvery { get; } = new("--save-every") { Description = "optimizer steps between checkpoints; 0: at the end of each epoch", DefaultValueFactory = _ => Defaults.SaveEvery };
     public Option<int> EvalEvery { get; } = new("--eval-every") { Description = "optimizer steps between evaluations of forget and retain log-probs; 0: none", DefaultValueFactory = _ => Defaults.EvalEvery };
     public Option<string> Device { get; } = CommonOptions.Device();
@@ -48,7 +49,7 @@ public sealed class TrainingOptions
     private IEnumerable<Option> UnlearningOnly => [Method, Beta, Gamma, ForgetWeight, RetainWeight, RetainLoss];
 
     private IEnumerable<Option> Shared =>
-        [Config, Resume, Overwrite, LearningRate, Epochs, BatchSize, GradAccum, Warmup, Schedule, WeightDecay, MaxGradNorm, Seed, MaxLength, SaveEvery, EvalEvery, Device, PromptFormat, AnswerPrefix];
+        [Config, Resume, Overwrite, LearningRate, Epochs, BatchSize, GradAccum, Warmup, Schedule, WeightDecay, MaxGradNorm, Seed, MaxLength, SkipLong, SaveEvery, EvalEvery, Device, PromptFormat, AnswerPrefix];
 
     public void AddTo(Command command, bool unlearning)
     {
@@ -132,6 +133,7 @@ public sealed class TrainingOptions
             MaxGradNorm = Get(MaxGradNorm),
             Seed = Get(Seed),
             MaxLength = Get(MaxLength),
+            SkipLong = Get(SkipLong),
             SaveEvery = Get(SaveEvery),
             EvalEvery = Get(EvalEvery),
             Device = Get(Device),

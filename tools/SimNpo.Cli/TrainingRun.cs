@@ -21,6 +21,8 @@ public sealed record RunPaths(string? Model, string Data, string? Retain, string
 /// <summary>What `finetune` and `unlearn` share: reading the data, building the model, running the trainer, reporting.</summary>
 public static class TrainingRun
 {
+    /// <summary>The options in RunPaths.Inputs that name a file or model the run reads: recorded so that --resume continues only the same run.</summary>
+    private static readonly string[] ReadInputs = ["model", "model-config", "forget", "data", "retain", "refusals"];
 
     public static int Execute(ParseResult parse, TrainingSettings settings, RunPaths paths, (bool Resume, bool Overwrite) start, PromptTemplate template, Func<IOps<float>, LlamaModel<float>> createModel)
     {
@@ -31,22 +33,26 @@ public static class TrainingRun
         using var model = createModel(ops);
         output.WriteLine($"{settings.Method} on {ops.Name}: {model.Layout.TotalLength:N0} parameters, {model.Config.NumHiddenLayers} layers, dim {model.Config.HiddenSize}");
 
-        ITextTokenizer? tokenizer = null;
-        IReadOnlyList<TokenizedExample> Encode(IReadOnlyList<DataRecord> records)
+        ExampleEncoder? encoder = null;
+        IReadOnlyList<TokenizedExample> Encode(IReadOnlyList<DataRecord> records) => ExampleFiles.Encode(records, () => encoder ??= new ExampleEncoder(
+            TokenizerLoader.Load(paths.TokenizerSource ?? throw new UsageException("question/answer records need a tokenizer: give --model or --tokenizer"), model.Config), template));
+        // Every record is checked against the lengths the run trains before the first step, not when its batch comes.
+        ExampleFile Read(string path)
         {
-            if (records.All(r => r is PretokenizedRecord)) return records.Select(r => ((PretokenizedRecord)r).Example).ToArray();
-            tokenizer ??= TokenizerLoader.Load(paths.TokenizerSource ?? throw new UsageException("question/answer records need a tokenizer: give --model or --tokenizer"), model.Config);
-            return new ExampleEncoder(tokenizer, template).Encode(records);
+            var file = ExampleFiles.Read(path, model.Config, Encode, settings.MaxLength, settings.SkipLong);
+            if (file.Skipped > 0)
+                output.WriteLine($"--skip-long: dropped {file.Skipped} of {file.Skipped + file.Examples.Count} records of {path}, too long for --max-length {settings.MaxLength} or the model");
+            return file;
         }
-        var forgetRecords = JsonlRecords.Read(paths.Data, model.Config.VocabSize);
-        var retain = paths.Retain is null ? [] : Encode(JsonlRecords.Read(paths.Retain, model.Config.VocabSize));
+        var forget = Read(paths.Data);
+        var retain = paths.Retain is null ? [] : Read(paths.Retain).Examples;
         IReadOnlyList<TokenizedExample>? refusals = null;
         if (settings.Method == "idkpo")
         {
             var answers = RefusalAnswers.Read(paths.Refusals ?? throw new UsageException("idkpo needs --refusals FILE (one \"I don't know\" answer per line)"));
-            refusals = Encode(RefusalAnswers.Pair(forgetRecords, answers, settings.Seed));
+            refusals = Encode(RefusalAnswers.Pair(forget.Records, answers, settings.Seed));
         }
-        var data = new TrainingData(Encode(forgetRecords), retain, refusals);
+        var data = new TrainingData(forget.Examples, retain, refusals);
         try
         {
             data.Validate(settings);
@@ -58,16 +64,24 @@ public static class TrainingRun
 
         var trainer = new Trainer<float>(model, settings, data, paths.Output, ConsoleTrainingObserver.For(output),
             paths.TokenizerSource, () => ModelFiles.Load(paths.Model ?? throw new UsageException("the KL retain term needs --model"), ops),
-            settings.EvalEvery > 0 ? LogProbCurve.For(data, settings) : null, RunSettings(parse.CommandResult.Command, settings, paths, template));
+            settings.EvalEvery > 0 ? LogProbCurve.For(data, settings) : null, RunSettings(parse.CommandResult.Command, settings, paths, template), Inputs(paths, settings));
         var summary = trainer.Run(start.Resume);
         var plots = TrainingCurves.Save(paths.Output, paths.Output + Path.DirectorySeparatorChar, settings.Method);
-        output.WriteLine($"done: {summary.Steps} steps in {summary.Seconds:F1} s, final loss {summary.FinalLoss:F4}; model, run.json, log.jsonl and " +
-            $"{string.Join(", ", plots.Select(Path.GetFileName))} in {paths.Output}");
+        output.WriteLine(summary.AlreadyFinished
+            ? $"already finished: {summary.Steps} steps; the model, run.json, log.jsonl and {string.Join(", ", plots.Select(Path.GetFileName))} are in {paths.Output}"
+            : $"done: {summary.Steps} steps in {summary.Seconds:F1} s, final loss {summary.FinalLoss:F4}; model, run.json, log.jsonl and " +
+              $"{string.Join(", ", plots.Select(Path.GetFileName))} in {paths.Output}");
         if (summary.InitialEval is { } before && summary.FinalEval is { } after)
             foreach (var (name, value) in after)
                 output.WriteLine($"{name}: {before[name]:F4} -> {value:F4}");
         return 0;
     }
+
+    private static RunInputs Inputs(RunPaths paths, TrainingSettings settings) =>
+        RunInputs.Hash(
+            from pair in paths.Inputs
+            where ReadInputs.Contains(pair.Key) && pair.Value is not null && (pair.Key != "refusals" || settings.Method == "idkpo")
+            select (pair.Key, pair.Value!.GetValue<string>()));
 
     /// <summary>run.json: every resolved option of the command under its name without dashes, so --config reads it back.</summary>
     private static string RunSettings(Command command, TrainingSettings settings, RunPaths paths, PromptTemplate template)

@@ -19,8 +19,8 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
     public Generator(LlamaModel<T> model, int capacity)
     {
         var config = model.Config;
-        if (capacity < 1 || capacity > config.MaxPositionEmbeddings)
-            throw new ArgumentOutOfRangeException(nameof(capacity), $"prompt plus new tokens ({capacity}) must be between 1 and max_position_embeddings ({config.MaxPositionEmbeddings})");
+        if (capacity < 1 || capacity > config.MaxSequenceLength)
+            throw new ArgumentOutOfRangeException(nameof(capacity), $"prompt plus new tokens ({capacity}) must be between 1 and the model's {config.MaxSequenceLengthSource}");
         _model = model;
         Capacity = capacity;
         _cache = model.Ops.Allocate(checked(2 * config.NumHiddenLayers * capacity * config.KvWidth));
@@ -32,21 +32,21 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
     public int Capacity { get; }
 
     /// <summary>
-    /// Yields new tokens until pickNext returns the end-of-sequence id (which is yielded too), maxNewTokens have been
+    /// Yields new tokens until pickNext returns an end-of-sequence id (which is yielded too), maxNewTokens have been
     /// produced, or the cache is full. pickNext sees the logits of the last position.
     /// </summary>
     public IEnumerable<int> Generate(IReadOnlyList<int> prompt, int maxNewTokens, Func<float[], int> pickNext)
     {
         if (prompt.Count == 0) throw new ArgumentException("generation needs at least one prompt token (BOS)");
-        if (prompt.Count >= Capacity) throw new ArgumentException($"the prompt ({prompt.Count} tokens) leaves no room in a cache of {Capacity}");
-        var eos = _model.Config.EosTokenId;
+        if (prompt.Count >= Capacity)
+            throw new ArgumentException($"the prompt ({prompt.Count} tokens) leaves no room in a cache of {Capacity} (the model's {_model.Config.MaxSequenceLengthSource})");
         var logits = Step(prompt, 0);
         for (var produced = 0; produced < maxNewTokens; produced++)
         {
             var next = pickNext(logits);
             yield return next;
             var position = prompt.Count + produced;
-            if (next == eos || position + 1 >= Capacity) yield break;
+            if (_model.Config.IsEndOfSequence(next) || position + 1 >= Capacity) yield break;
             logits = Step([next], position);
         }
     }

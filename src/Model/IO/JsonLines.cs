@@ -11,7 +11,7 @@ public static class JsonLines
         if (!File.Exists(path)) throw new BadInputException(path, "file not found");
         var lineNumber = 0;
         var any = false;
-        foreach (var line in File.ReadLines(path))
+        foreach (var line in Utf8Lines.Read(path))
         {
             lineNumber++;
             if (string.IsNullOrWhiteSpace(line)) continue;

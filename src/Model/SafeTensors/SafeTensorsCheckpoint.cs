@@ -85,6 +85,9 @@ public sealed class SafeTensorsCheckpoint : ITensorReader
     public TensorInfo Info(string name) =>
         tensors.TryGetValue(name, out var tensor) ? tensor : throw new BadInputException(Directory, $"no tensor named '{name}' in the checkpoint");
 
+    /// <summary>The file that holds the tensor: the single file or its shard.</summary>
+    public string FileOf(string name) => ShardOf(name).Path;
+
     public void ReadFloat32(string name, Span<float> destination) => ShardOf(name).ReadFloat32(name, destination);
 
     public void ReadFloat64(string name, Span<double> destination) => ShardOf(name).ReadFloat64(name, destination);

@@ -37,11 +37,26 @@ public sealed unsafe class SafeTensorsFile : ITensorReader
         // Safetensors is little-endian; the reads below reinterpret mapped bytes as host numbers.
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors reading needs a little-endian host");
         if (!File.Exists(path)) throw new BadInputException(path, "file not found");
-        var length = new FileInfo(path).Length;
-        if (length == 0) throw new BadInputException(path, "file is empty");
-        if (length < sizeof(ulong)) throw new BadInputException(path, $"file holds {length} bytes, fewer than the 8-byte header length");
+        // The length is the opened file's, not FileInfo's: on Unix FileInfo measures a symbolic link itself, and the
+        // Hugging Face cache holds every model file as a link to its blob.
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        var length = stream.Length;
+        if (length < sizeof(ulong))
+        {
+            stream.Dispose();
+            throw new BadInputException(path, length == 0 ? "file is empty" : $"file holds {length} bytes, fewer than the 8-byte header length");
+        }
 
-        var mapping = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        MemoryMappedFile mapping;
+        try
+        {
+            mapping = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
         MemoryMappedViewAccessor? view = null;
         var acquired = false;
         try

@@ -12,10 +12,13 @@ namespace SimNpo.Unlearn.Data;
 public static class JsonlRecords
 {
     /// <param name="vocabSize">Pre-tokenized ids must lie in [0, vocabSize).</param>
-    public static IReadOnlyList<DataRecord> Read(string path, int vocabSize)
+    public static IReadOnlyList<DataRecord> Read(string path, int vocabSize) => ReadNumbered(path, vocabSize).Select(pair => pair.Record).ToArray();
+
+    /// <summary>The records with their 1-based line numbers, for refusals found after parsing (a record too long to train).</summary>
+    public static IReadOnlyList<(DataRecord Record, int Line)> ReadNumbered(string path, int vocabSize)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(vocabSize);
-        return JsonLines.Objects(path).Select(pair => ParseRecord(pair.Record, vocabSize, path, pair.Line)).ToArray();
+        return JsonLines.Objects(path).Select(pair => (ParseRecord(pair.Record, vocabSize, path, pair.Line), pair.Line)).ToArray();
     }
 
     private static DataRecord ParseRecord(JsonElement root, int vocabSize, string path, int lineNumber)

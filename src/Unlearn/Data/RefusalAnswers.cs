@@ -11,7 +11,7 @@ public static class RefusalAnswers
     public static IReadOnlyList<string> Read(string path)
     {
         if (!File.Exists(path)) throw new BadInputException(path, "file not found");
-        var answers = File.ReadLines(path).Where(line => !string.IsNullOrWhiteSpace(line)).Select(line => line.Trim()).ToArray();
+        var answers = Utf8Lines.Read(path).Where(line => !string.IsNullOrWhiteSpace(line)).Select(line => line.Trim()).ToArray();
         if (answers.Length == 0) throw new BadInputException(path, "no refusal answers");
         return answers;
     }

@@ -14,14 +14,14 @@ public sealed class GreedyDecoder<T> : IDisposable where T : unmanaged, IFloatin
     private readonly Generator<T> _generator;
     private readonly ITextTokenizer _tokenizer;
     private readonly TokenSampler _argmax = new(temperature: 0, topP: 1, seed: 0);
-    private readonly int _eos;
+    private readonly LlamaConfig _config;
 
-    /// <param name="capacity">The longest prompt plus continuation, in tokens; cut to the model's max_position_embeddings.</param>
+    /// <param name="capacity">The longest prompt plus continuation, in tokens; cut to the model's max_position_embeddings (and sliding window).</param>
     public GreedyDecoder(LlamaModel<T> model, ITextTokenizer tokenizer, int capacity)
     {
-        _generator = new Generator<T>(model, Math.Min(capacity, model.Config.MaxPositionEmbeddings));
+        _generator = new Generator<T>(model, Math.Min(capacity, model.Config.MaxSequenceLength));
         _tokenizer = tokenizer;
-        _eos = model.Config.EosTokenId;
+        _config = model.Config;
     }
 
     /// <summary>Prompt plus continuation never exceed this many tokens.</summary>
@@ -34,7 +34,7 @@ public sealed class GreedyDecoder<T> : IDisposable where T : unmanaged, IFloatin
     public string Complete(IReadOnlyList<int> prompt, int maxNewTokens)
     {
         if (maxNewTokens <= 0 || prompt.Count >= Capacity) return "";
-        var tokens = _generator.Generate(prompt, maxNewTokens, logits => _argmax.Next(logits)).TakeWhile(token => token != _eos);
+        var tokens = _generator.Generate(prompt, maxNewTokens, logits => _argmax.Next(logits)).TakeWhile(token => !_config.IsEndOfSequence(token));
         return _tokenizer.Decode(tokens.ToArray());
     }
 

@@ -6,15 +6,19 @@ using SimNpo.Model.IO;
 
 namespace SimNpo.Unlearn.Training;
 
-/// <summary>What a finished run reports.</summary>
-public sealed record TrainingSummary(int Steps, double FinalLoss, double Seconds, IReadOnlyDictionary<string, double>? InitialEval, IReadOnlyDictionary<string, double>? FinalEval);
+/// <summary>What a finished run reports. StartStep is the step it resumed from: Steps when it had already finished, and then no step ran (FinalLoss is NaN).</summary>
+public sealed record TrainingSummary(int Steps, double FinalLoss, double Seconds, IReadOnlyDictionary<string, double>? InitialEval, IReadOnlyDictionary<string, double>? FinalEval,
+    int StartStep = 0)
+{
+    public bool AlreadyFinished => StartStep == Steps;
+}
 
 /// <summary>
 /// Trains a model on the forget (or training) set with the settings' objective: epochs of seeded shuffles, a retain
 /// example paired with each forget example, micro-batches accumulated into optimizer steps, AdamW with clipping and a
 /// schedule, a JSON Lines log of every step, checkpoints, and resumption that reproduces an uninterrupted run exactly.
 /// The run folder receives run.json (the settings as the caller words them), log.jsonl, checkpoints/ and, at the end,
-/// the final model.
+/// the final model. With inputs, inputs.json records the files the run reads, and a resume with other ones is refused.
 /// </summary>
 public sealed class Trainer<T>(
     LlamaModel<T> model,
@@ -25,7 +29,8 @@ public sealed class Trainer<T>(
     string? tokenizerSource = null,
     Func<LlamaModel<T>>? loadKlReference = null,
     Func<LlamaModel<T>, IReadOnlyDictionary<string, double>>? evaluate = null,
-    string? runSettingsJson = null)
+    string? runSettingsJson = null,
+    RunInputs? inputs = null)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     public const string LogFileName = "log.jsonl";
@@ -43,14 +48,20 @@ public sealed class Trainer<T>(
         data.Validate(settings);
         Directory.CreateDirectory(runDirectory);
         foreach (var stale in Checkpoint.RemoveTemporaries(runDirectory)) observer.Message($"removed {stale}, left by a run stopped while writing a checkpoint");
+        var recordedInputs = resume ? RunInputs.Load(runDirectory) : null;
+        if (inputs is not null && recordedInputs is not null) inputs.CheckContinues(recordedInputs, runDirectory, observer.Message);
+        else if (inputs is not null && resume) observer.Message($"{runDirectory} records no {RunInputs.FileName} (a run from before inputs were recorded): its data and model cannot be checked");
         var stepsPerEpoch = EpochPlan.StepsPerEpoch(data.Forget.Count, settings.BatchSize, settings.GradAccum);
-        var totalSteps = stepsPerEpoch * settings.Epochs;
+        var totalSteps = (int)EpochPlan.TotalSteps(data.Forget.Count, settings.BatchSize, settings.GradAccum, settings.Epochs);
         var schedule = new LearningRateSchedule(LearningRateSchedule.ParseKind(settings.Schedule), settings.LearningRate, totalSteps,
             Math.Min(settings.WarmupSteps(stepsPerEpoch), totalSteps));
         using var optimizer = new AdamWOptimizer<T>(model, settings.AdamW);
 
         var reference = settings.NeedsReferenceLogProbs ? ReferenceFor(resume) : null;
         var (startStep, lastCheckpoint) = resume ? Resume(optimizer) : (Fresh(), null);
+        // Recorded when the run starts (or starts over), and for a run from before inputs were recorded, from now on.
+        if (inputs is not null && (startStep == 0 || recordedInputs is null)) inputs.Save(runDirectory);
+        if (startStep == totalSteps) observer.Message($"the run in {runDirectory} had already finished its {totalSteps} steps: nothing to resume");
         // Written only now: a refused start must not overwrite the settings of the run already in the folder.
         if (runSettingsJson is not null) AtomicFile.WriteAllText(Path.Combine(runDirectory, RunSettingsFileName), runSettingsJson);
 
@@ -82,7 +93,7 @@ public sealed class Trainer<T>(
         }
         ModelFiles.Save(model, runDirectory, tokenizerSource);
         observer.Message($"model written to {runDirectory}");
-        return new TrainingSummary(totalSteps, record?.Loss ?? double.NaN, clock.Elapsed.TotalSeconds, initialEval, record?.Eval);
+        return new TrainingSummary(totalSteps, record?.Loss ?? double.NaN, clock.Elapsed.TotalSeconds, initialEval, record?.Eval, startStep);
     }
 
     private StepRecord TrainStep(int step, int epoch, int stepInEpoch, EpochPlan plan, MicroBatchLoss<T> loss, AdamWOptimizer<T> optimizer, double learningRate, string? lastCheckpoint)

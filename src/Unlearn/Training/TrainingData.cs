@@ -16,5 +16,10 @@ public sealed record TrainingData(IReadOnlyList<TokenizedExample> Forget, IReadO
             throw new ArgumentException($"{settings.Method} with retain-weight {settings.RetainWeight} needs a retain set (or set retain-weight 0)");
         if (settings.Method == "idkpo" && Refusals?.Count != Forget.Count)
             throw new ArgumentException("idkpo needs one refusal example per forget example");
+        // Steps are counted (logged, checkpointed, scheduled) in 32 bits.
+        var perEpoch = EpochPlan.StepsPerEpoch(Forget.Count, settings.BatchSize, settings.GradAccum);
+        var total = EpochPlan.TotalSteps(Forget.Count, settings.BatchSize, settings.GradAccum, settings.Epochs);
+        if (total > int.MaxValue)
+            throw new ArgumentException($"epochs {settings.Epochs} × {perEpoch} steps per epoch = {total} optimizer steps, more than a run can count ({int.MaxValue})");
     }
 }

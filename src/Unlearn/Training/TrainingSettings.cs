@@ -35,6 +35,9 @@ public sealed record TrainingSettings
     public double MaxGradNorm { get; init; } = 1.0;
     public int Seed { get; init; }
     public int MaxLength { get; init; } = 512;
+    /// <summary>Drop the records too long to train (<see cref="Data.ExampleLength"/>) instead of refusing their file; unset, it is not written.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool SkipLong { get; init; }
     /// <summary>Optimizer steps between checkpoints; 0 saves only at the end of each epoch.</summary>
     public int SaveEvery { get; init; }
     /// <summary>Optimizer steps between evaluations of the forget and retain log-probs; 0 for none.</summary>
@@ -59,14 +62,20 @@ public sealed record TrainingSettings
     {
         if (!Methods.Contains(Method)) return $"method '{Method}' is not one of {string.Join(", ", Methods)}";
         if (!RetainLosses.Contains(RetainLoss)) return $"retain-loss '{RetainLoss}' is not one of {string.Join(", ", RetainLosses)}";
-        if (Beta is <= 0) return "beta must be positive";
+        // NaN passes every comparison, so each number is checked for being finite before its range.
+        if (Beta is { } beta && !(double.IsFinite(beta) && beta > 0)) return $"beta must be a positive number, got {beta}";
+        if (!double.IsFinite(Gamma)) return $"gamma must be a finite number, got {Gamma}";
+        if (!double.IsFinite(ForgetWeight)) return $"forget-weight must be a finite number, got {ForgetWeight}";
+        if (!(double.IsFinite(RetainWeight) && RetainWeight >= 0)) return $"retain-weight must be a non-negative number, got {RetainWeight}";
         if (!(LearningRate >= 0) || !double.IsFinite(LearningRate)) return "lr must be a non-negative number";
+        if (!double.IsFinite(WeightDecay)) return $"weight-decay must be a finite number, got {WeightDecay}";
         if (Epochs < 1) return "epochs must be at least 1";
         if (BatchSize < 1) return "batch-size must be at least 1";
         if (GradAccum < 1) return "grad-accum must be at least 1";
         if (MaxLength < 2) return "max-length must be at least 2";
         if (SaveEvery < 0 || EvalEvery < 0) return "save-every and eval-every must not be negative";
-        if (MaxGradNorm < 0) return "max-grad-norm must not be negative";
+        if (!(double.IsFinite(MaxGradNorm) && MaxGradNorm >= 0)) return $"max-grad-norm must be a non-negative number (0: no clipping), got {MaxGradNorm}";
+        if ((long)BatchSize * GradAccum > int.MaxValue) return $"batch-size × grad-accum = {(long)BatchSize * GradAccum} examples per step is more than {int.MaxValue}";
         if (!TryParseWarmup(Warmup, out _, out _)) return $"warmup '{Warmup}' must be a number of steps (\"10\") or of epochs (\"1e\", \"0.5e\")";
         try
         {
@@ -83,6 +92,8 @@ public sealed record TrainingSettings
     public int WarmupSteps(int stepsPerEpoch)
     {
         TryParseWarmup(Warmup, out var amount, out var inEpochs);
+        // A warmup longer than any run is as good as int.MaxValue steps; the trainer cuts it to the run's length.
+        if ((inEpochs ? amount * stepsPerEpoch : amount) >= int.MaxValue) return int.MaxValue;
         return inEpochs ? LearningRateSchedule.WarmupStepsFromEpochs(amount, stepsPerEpoch) : (int)amount;
     }
 
@@ -91,7 +102,7 @@ public sealed record TrainingSettings
         inEpochs = text.EndsWith('e');
         var number = inEpochs ? text[..^1] : text;
         return double.TryParse(number, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out amount)
-            && amount >= 0 && (inEpochs || amount == Math.Floor(amount));
+            && double.IsFinite(amount) && amount >= 0 && (inEpochs || amount == Math.Floor(amount));
     }
 
     public static readonly JsonSerializerOptions Json = new()

@@ -17,8 +17,8 @@ public sealed class TinyRun : IDisposable
     {
         using var model = TinyTask.NewModel();
         ModelFiles.Save(model, Model);
-        WriteRecords(Forget, TinyTask.Forget);
-        WriteRecords(Retain, TinyTask.Retain);
+        TinyModelFiles.WriteRecords(Forget, TinyTask.Forget);
+        TinyModelFiles.WriteRecords(Retain, TinyTask.Retain);
     }
 
     public string Model => File("model");
@@ -26,9 +26,6 @@ public sealed class TinyRun : IDisposable
     public string Retain => File("retain.jsonl");
 
     public string File(string name) => _directory.File(name);
-
-    public static void WriteRecords(string path, IEnumerable<TokenizedExample> examples) =>
-        System.IO.File.WriteAllLines(path, examples.Select(e => JsonSerializer.Serialize(new { prompt_ids = e.PromptIds, answer_ids = e.AnswerIds })));
 
     /// <summary>
     /// SimNPO for 2 epochs of 3 steps, a checkpoint every 2 steps (steps 4 and 6 are kept), into output. Options in

@@ -14,9 +14,9 @@ public class TrainingCommandTests
     {
         using var directory = new TempDirectory();
         TinyTask.Config.Save(directory.File("config.json"));
-        TinyRun.WriteRecords(directory.File("all.jsonl"), [.. TinyTask.Forget, .. TinyTask.Retain]);
-        TinyRun.WriteRecords(directory.File("forget.jsonl"), TinyTask.Forget);
-        TinyRun.WriteRecords(directory.File("retain.jsonl"), TinyTask.Retain);
+        TinyModelFiles.WriteRecords(directory.File("all.jsonl"), [.. TinyTask.Forget, .. TinyTask.Retain]);
+        TinyModelFiles.WriteRecords(directory.File("forget.jsonl"), TinyTask.Forget);
+        TinyModelFiles.WriteRecords(directory.File("retain.jsonl"), TinyTask.Retain);
 
         // The form: --init random --config <model config.json>.
         var trained = Simnpo.Run("finetune", "--init", "random", "--config", directory.File("config.json"), "--init-std", "0.1", "--data", directory.File("all.jsonl"),

@@ -36,11 +36,14 @@ public class LlamaConfigTests
         json["rope_scaling"] = new JsonObject { ["rope_type"] = "llama3", ["factor"] = 8.0, ["low_freq_factor"] = 1.0, ["high_freq_factor"] = 4.0, ["original_max_position_embeddings"] = 8192 };
         json["eos_token_id"] = new JsonArray(128001, 128009);
         json["vocab_size"] = 128256;
+        json["sliding_window"] = 4096;
         var config = LlamaConfig.FromJson(json, "config.json");
         var path = Path.Combine(TestContext.CurrentContext.WorkDirectory, $"config-{Guid.NewGuid():N}.json");
         config.Save(path);
         Assert.That(LlamaConfig.Load(path), Is.EqualTo(config));
         Assert.That(config.EosTokenId, Is.EqualTo(128001));
+        Assert.That(new[] { 128001, 128009, 128008 }.Select(config.IsEndOfSequence), Is.EqualTo(new[] { true, true, false }));
+        Assert.That((config.MaxSequenceLength, config.MaxSequenceLengthSource), Is.EqualTo((2048, "max_position_embeddings 2048")), "a window longer than the positions limits nothing");
         File.Delete(path);
     }
 
@@ -51,6 +54,11 @@ public class LlamaConfigTests
     [TestCase("attention_bias", "true", "attention_bias = true")]
     [TestCase("vocab_size", "\"big\"", "'vocab_size' must be an integer")]
     [TestCase("rope_scaling", "{\"type\":\"linear\",\"factor\":2.0}", "rope_scaling type 'linear'")]
+    [TestCase("sliding_window", "0", "sliding_window (0) must be positive or null")]
+    [TestCase("sliding_window", "4096.5", "'sliding_window' must be an integer, got 4096.5")]
+    [TestCase("eos_token_id", "[2, 1.5]", "'eos_token_id' must be an integer, got 1.5")]
+    [TestCase("eos_token_id", "[2, 600]", "eos_token_id 600 is outside the vocabulary of 512")]
+    [TestCase("eos_token_id", "[]", "'eos_token_id' must be an integer or a non-empty list of integers, got []")]
     public void RefusesWhatItCannotRun(string field, string? value, string expected)
     {
         var json = Stories260K();
