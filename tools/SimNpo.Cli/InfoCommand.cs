@@ -49,10 +49,10 @@ public static class InfoCommand
             Line("parameters", $"{plan.Parameters:N0}");
             Line("checkpoint dtype", CheckpointDTypes(directory));
             output.WriteLine($"memory to train with AdamW, batch {batch} x {length}, every position scored (GB = 10^9 bytes):");
-            foreach (var (name, bytes) in plan.Lines) Line("  " + name, $"{MemoryPlan.Gigabytes(bytes),9:F3} GB");
+            foreach (var (name, bytes) in plan.Lines) Line("  " + name, $"{MemoryPlan.Gigabytes(bytes),9:F3} GB {bytes,19:N0} bytes");
             var other = plan.Recompute == Recompute.None ? Recompute.Layers : Recompute.None;
             var otherPlan = MemoryPlan.ForTraining(config, plan.Precision, plan.OptimizerState, other, batch, length);
-            output.WriteLine($"  (activations with recompute {other.Name()}: {MemoryPlan.Gigabytes(otherPlan.Activations):F3} GB; "
+            output.WriteLine($"  (activations with recompute {other.Name()}: {MemoryPlan.Gigabytes(otherPlan.Activations):F3} GB, {otherPlan.Activations:N0} bytes; "
                 + $"the loss computes logits in chunks of {Activations<float>.OutputChunk} columns)");
             if (parse.GetValue(deviceMemory) is { } gigabytes)
             {
