@@ -55,6 +55,9 @@ public sealed record MemoryPlan(
     /// <summary>Decimal gigabytes (10^9 bytes), the unit devices are sold in (an H200 has 141 GB).</summary>
     public static double Gigabytes(long bytes) => bytes / 1e9;
 
+    /// <summary>Two decimals, or three significant digits below 1 GB (a tiny model's plan is not "0.00").</summary>
+    private static string Format(double gigabytes) => gigabytes >= 1 ? gigabytes.ToString("F2") : gigabytes.ToString("G3");
+
     /// <summary>Whether the plan fits a device of this many gigabytes.</summary>
     public bool Fits(double deviceGigabytes) => Gigabytes(Total) <= deviceGigabytes;
 
@@ -69,7 +72,7 @@ public sealed record MemoryPlan(
         if (OptimizerState == Storage.Native) remedies.Add("--optimizer-state bf16");
         if (BatchSize > 1) remedies.Add("a smaller --batch-size");
         throw new InsufficientMemoryException(
-            $"training needs {Gigabytes(Total):F2} GB at batch {BatchSize} x {SequenceLength} ({Precision.Name}, recompute {Recompute.Name()}), "
+            $"training needs {Format(Gigabytes(Total))} GB at batch {BatchSize} x {SequenceLength} ({Precision.Name}, recompute {Recompute.Name()}), "
             + $"more than the device's {deviceGigabytes:G} GB" + (remedies.Count > 0 ? $"; try {string.Join(", ", remedies)}" : ""));
     }
 }

@@ -26,6 +26,8 @@ public static class TrainingRun
     {
         var output = parse.InvocationConfiguration.Output;
         var ops = Devices.Create(settings.Device);
+        // A resume with other settings (a recompute setting among them) is refused before any weights load.
+        if (resume && Checkpoint.Latest(paths.Output) is { } latest) Checkpoint.RefuseOtherSettings(latest, settings);
         using var model = createModel(ops);
         output.WriteLine($"{settings.Method} on {ops.Name}: {model.Layout.TotalLength:N0} parameters, {model.Config.NumHiddenLayers} layers, dim {model.Config.HiddenSize}");
 

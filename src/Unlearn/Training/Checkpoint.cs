@@ -57,11 +57,10 @@ public static class Checkpoint
     }
 
     /// <summary>
-    /// Loads a checkpoint into the model and optimizer and returns its step. Refuses one made with other settings
-    /// (the batches and schedule would differ) and any damaged file, naming it.
+    /// The checkpoint's step, if it was made with these settings; otherwise a refusal naming the saved ones. Cheap (one
+    /// small JSON file), so a command can call it before any weights load.
     /// </summary>
-    public static int Load<T>(string checkpoint, LlamaModel<T> model, AdamWOptimizer<T> optimizer, TrainingSettings settings)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    public static int RefuseOtherSettings(string checkpoint, TrainingSettings settings)
     {
         var statePath = Path.Combine(checkpoint, StateFileName);
         var state = JsonFile.ReadObject(statePath);
@@ -71,6 +70,17 @@ public static class Checkpoint
         var current = JsonNode.Parse(settings.ToJson())!.ToJsonString();
         if (saved != current)
             throw new BadInputException(statePath, $"the checkpoint was made with other settings; resume with the same ones (saved: {saved})");
+        return step;
+    }
+
+    /// <summary>
+    /// Loads a checkpoint into the model and optimizer and returns its step. Refuses one made with other settings
+    /// (the batches and schedule would differ) and any damaged file, naming it.
+    /// </summary>
+    public static int Load<T>(string checkpoint, LlamaModel<T> model, AdamWOptimizer<T> optimizer, TrainingSettings settings)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var step = RefuseOtherSettings(checkpoint, settings);
         ModelFiles.LoadWeights(model, checkpoint);
         optimizer.Load(Path.Combine(checkpoint, AdamWOptimizer<T>.FileName));
         if (optimizer.StepCount != step)
