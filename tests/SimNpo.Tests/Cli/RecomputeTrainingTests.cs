@@ -1,4 +1,3 @@
-using System.Text.Json;
 using SimNpo.Cli;
 using SimNpo.Model;
 using SimNpo.Tests.Training;
@@ -11,8 +10,7 @@ namespace SimNpo.Tests.Cli;
 /// </summary>
 public class RecomputeTrainingTests
 {
-    private static void WriteRecords(string path, IEnumerable<TokenizedExample> examples) =>
-        File.WriteAllLines(path, examples.Select(e => JsonSerializer.Serialize(new { prompt_ids = e.PromptIds, answer_ids = e.AnswerIds })));
+    private static void WriteRecords(string path, IEnumerable<TokenizedExample> examples) => TrainingCommandTests.WriteRecords(path, examples);
 
     private static readonly string[] Common =
         ["--lr", "1e-2", "--batch-size", "4", "--grad-accum", "2", "--warmup", "0", "--schedule", "constant", "--device", "cpu"];

@@ -10,7 +10,7 @@ namespace SimNpo.Tests.Cli;
 /// <summary>`finetune` from random weights and `unlearn` after it, through the command line, with --config files.</summary>
 public class TrainingCommandTests
 {
-    private static void WriteRecords(string path, IEnumerable<TokenizedExample> examples) =>
+    internal static void WriteRecords(string path, IEnumerable<TokenizedExample> examples) =>
         File.WriteAllLines(path, examples.Select(e => JsonSerializer.Serialize(new { prompt_ids = e.PromptIds, answer_ids = e.AnswerIds })));
 
     [Test]
