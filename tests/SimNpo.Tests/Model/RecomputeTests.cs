@@ -89,4 +89,25 @@ public class RecomputeTests
         model.Backward(weights);
         Assert.That(model.Gradients.All.ToArray(), Is.EqualTo(kept));
     }
+
+    /// <summary>
+    /// Activations beyond one buffer are refused by name before anything is allocated, pointing at recomputation: 26 narrow
+    /// layers (80 bulk values per row each) over 1024 × 1024 rows need 2.52 G bulk values kept, 0.42 G recomputed.
+    /// </summary>
+    [Test]
+    public void AStepWhoseActivationsPassOneBufferIsRefusedNamingRecomputation()
+    {
+        var config = new LlamaConfig
+        {
+            HiddenSize = 8, IntermediateSize = 8, NumHiddenLayers = 26, NumAttentionHeads = 1, NumKeyValueHeads = 1, HeadDim = 8, VocabSize = 4,
+            MaxPositionEmbeddings = 1024,
+        };
+        using var model = new LlamaModel<float>(config, new ReferenceOps<float>());
+        var sequence = new TokenizedExample([1], [.. Enumerable.Repeat(2, 1023)]);
+        var batch = TokenBatch.FromExamples(Enumerable.Repeat(sequence, 1024).ToArray());
+        Assert.That(() => model.Forward(batch), Throws.TypeOf<NotSupportedException>().With.Message.Contains("batch 1024 x 1024 needs 2,516,566,016 activation elements")
+            .And.Message.Contains("recompute the layers"));
+        var layers = Activations<float>.Count(config, new ActivationShape(1024, 1024, 1024 * 1023, FullLogits: false, Recompute.Layers));
+        Assert.That(layers.BulkElements, Is.LessThan(Array.MaxLength), "with the layers recomputed the same step fits");
+    }
 }
