@@ -2,28 +2,56 @@ using SimNpo.Kernels;
 
 namespace SimNpo.Model;
 
+/// <summary>
+/// Where carved views come from. Bulk tensors (activations and their gradients) are stored in the model's
+/// <see cref="Precision.Bulk"/> storage; statistics (norm inverses, log-sum-exps, token log-probs and their gradients,
+/// per-sequence sums and weights, the fused loss's logits scratch) always in the compute type, because every reduction
+/// reads or writes them in float32 and bf16 would round them to 2^-8.
+/// </summary>
+public sealed record ActivationCarving<T>(Func<int, View<T>> Bulk, Func<int, View<T>> Statistics) where T : unmanaged;
+
+/// <summary>Elements of each kind a carving takes: the bulk buffer's and the statistics buffer's lengths.</summary>
+public readonly record struct ActivationSize(long BulkElements, long StatisticElements)
+{
+    /// <summary>Bytes with bulk elements in bulk storage and statistics in a compute type of computeBytes each.</summary>
+    public long Bytes(Storage bulk, int computeBytes) => BulkElements * bulk.ElementBytes(computeBytes) + StatisticElements * computeBytes;
+}
+
+/// <summary>A carving that hands out no views and only counts what it was asked for: the same carving code, sized.</summary>
+internal sealed class CountingCarving<T> where T : unmanaged
+{
+    private long _bulk;
+    private long _statistics;
+
+    public CountingCarving() => Carving = new ActivationCarving<T>(length => { _bulk += length; return default; }, length => { _statistics += length; return default; });
+
+    public ActivationCarving<T> Carving { get; }
+
+    public ActivationSize Size => new(_bulk, _statistics);
+}
+
 /// <summary>What one transformer block keeps from forward for its backward.</summary>
 public sealed class LayerActivations<T> where T : unmanaged
 {
-    public LayerActivations(LlamaConfig config, int batch, int sequenceLength, Func<int, View<T>> take)
+    public LayerActivations(LlamaConfig config, int batch, int sequenceLength, ActivationCarving<T> take)
     {
         // Sizes beyond int would wrap silently: fail instead.
         checked
         {
             var rows = batch * sequenceLength;
-            AttentionNorm = take(rows * config.HiddenSize);
-            AttentionInvRms = take(rows);
-            Query = take(rows * config.QueryWidth);
-            Key = take(rows * config.KvWidth);
-            Value = take(rows * config.KvWidth);
-            AttentionOutput = take(rows * config.QueryWidth);
-            AttentionLogSumExp = take(batch * config.NumAttentionHeads * sequenceLength);
-            Mid = take(rows * config.HiddenSize);
-            MlpNorm = take(rows * config.HiddenSize);
-            MlpInvRms = take(rows);
-            Gate = take(rows * config.IntermediateSize);
-            Up = take(rows * config.IntermediateSize);
-            SwiGlu = take(rows * config.IntermediateSize);
+            AttentionNorm = take.Bulk(rows * config.HiddenSize);
+            AttentionInvRms = take.Statistics(rows);
+            Query = take.Bulk(rows * config.QueryWidth);
+            Key = take.Bulk(rows * config.KvWidth);
+            Value = take.Bulk(rows * config.KvWidth);
+            AttentionOutput = take.Bulk(rows * config.QueryWidth);
+            AttentionLogSumExp = take.Statistics(batch * config.NumAttentionHeads * sequenceLength);
+            Mid = take.Bulk(rows * config.HiddenSize);
+            MlpNorm = take.Bulk(rows * config.HiddenSize);
+            MlpInvRms = take.Statistics(rows);
+            Gate = take.Bulk(rows * config.IntermediateSize);
+            Up = take.Bulk(rows * config.IntermediateSize);
+            SwiGlu = take.Bulk(rows * config.IntermediateSize);
         }
     }
 
@@ -44,72 +72,87 @@ public sealed class LayerActivations<T> where T : unmanaged
     public View<T> SwiGlu { get; }
 }
 
+/// <summary>The shape activations are carved for: a batch, its scored rows, the head, and what the backward recomputes.</summary>
+public sealed record ActivationShape(int Batch, int SequenceLength, int ScoredRows, bool FullLogits, Recompute Recompute = Recompute.None)
+{
+    public int Rows => checked(Batch * SequenceLength);
+}
+
 /// <summary>
-/// Every activation of a training step for a batch shape, carved from one buffer in one fixed order, plus the
-/// gradient scratch that backward reuses layer by layer. Logits exist only for the scored rows, and in full only for
-/// the heads that need them (KL, callers of the logits): the log-prob head computes them chunk by chunk in a scratch.
+/// Every activation of a training step for a batch shape, carved in one fixed order from two buffers (bulk and
+/// statistics, see <see cref="ActivationCarving{T}"/>), plus the gradient scratch that backward reuses layer by layer.
+/// Logits exist only for the scored rows, and in full only for the heads that need them (KL, callers of the logits):
+/// the log-prob head computes them chunk by chunk in a scratch. With <see cref="Recompute.Layers"/> there is one
+/// layer's worth of block activations, which every layer's forward (and recomputed forward) overwrites.
 /// </summary>
 public sealed class Activations<T> where T : unmanaged
 {
     /// <summary>Vocabulary columns of logits alive at once in the fused output loss: 4096 × 4 bytes per scored row.</summary>
     public const int OutputChunk = 4096;
 
-    public Activations(LlamaConfig config, int batch, int sequenceLength, int scoredRows, bool fullLogits, Func<int, View<T>> take)
+    private readonly LayerActivations<T>[] _layers;
+
+    public Activations(LlamaConfig config, ActivationShape shape, ActivationCarving<T> take)
     {
         checked
         {
-            Batch = batch;
-            FullLogits = fullLogits;
-            SequenceLength = sequenceLength;
-            ScoredRows = scoredRows;
-            var rows = batch * sequenceLength;
+            Shape = shape;
+            var rows = shape.Rows;
+            var scoredRows = shape.ScoredRows;
             int hidden = config.HiddenSize, ffn = config.IntermediateSize;
-            Residuals = Enumerable.Range(0, config.NumHiddenLayers + 1).Select(_ => take(rows * hidden)).ToArray();
-            Layers = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new LayerActivations<T>(config, batch, sequenceLength, take)).ToArray();
-            FinalNorm = take(rows * hidden);
-            FinalInvRms = take(rows);
-            ScoredHidden = take(scoredRows * hidden);
-            Logits = take(fullLogits ? scoredRows * config.VocabSize : ChunkedOutputLoss.ScratchLength(scoredRows, config.VocabSize, OutputChunk));
-            LogitsLogSumExp = take(scoredRows);
-            TokenLogProbs = take(scoredRows);
-            TokenLogProbGrad = take(scoredRows);
-            SequenceLogProbs = take(batch);
-            SequenceWeights = take(batch);
+            Residuals = Enumerable.Range(0, config.NumHiddenLayers + 1).Select(_ => take.Bulk(rows * hidden)).ToArray();
+            var keptLayers = shape.Recompute == Recompute.Layers ? 1 : config.NumHiddenLayers;
+            _layers = Enumerable.Range(0, keptLayers).Select(_ => new LayerActivations<T>(config, shape.Batch, shape.SequenceLength, take)).ToArray();
+            FinalNorm = take.Bulk(rows * hidden);
+            FinalInvRms = take.Statistics(rows);
+            ScoredHidden = take.Bulk(scoredRows * hidden);
+            // Full logits are a matmul's output (bulk); the fused loss's chunk scratch is its own float32 workspace.
+            Logits = shape.FullLogits ? take.Bulk(LogitsLength(config, shape)) : take.Statistics(LogitsLength(config, shape));
+            LogitsLogSumExp = take.Statistics(scoredRows);
+            TokenLogProbs = take.Statistics(scoredRows);
+            TokenLogProbGrad = take.Statistics(scoredRows);
+            SequenceLogProbs = take.Statistics(shape.Batch);
+            SequenceWeights = take.Statistics(shape.Batch);
 
-            ProjectionOutput = take(rows * hidden);
-            ResidualGrad = take(rows * hidden);
-            NormGrad = take(rows * hidden);
-            QueryGrad = take(rows * config.QueryWidth);
-            KeyGrad = take(rows * config.KvWidth);
-            ValueGrad = take(rows * config.KvWidth);
-            AttentionOutputGrad = take(rows * config.QueryWidth);
-            GateGrad = take(rows * ffn);
-            UpGrad = take(rows * ffn);
-            SwiGluGrad = take(rows * ffn);
-            ScoredHiddenGrad = take(scoredRows * hidden);
+            ProjectionOutput = take.Bulk(rows * hidden);
+            ResidualGrad = take.Bulk(rows * hidden);
+            NormGrad = take.Bulk(rows * hidden);
+            QueryGrad = take.Bulk(rows * config.QueryWidth);
+            KeyGrad = take.Bulk(rows * config.KvWidth);
+            ValueGrad = take.Bulk(rows * config.KvWidth);
+            AttentionOutputGrad = take.Bulk(rows * config.QueryWidth);
+            GateGrad = take.Bulk(rows * ffn);
+            UpGrad = take.Bulk(rows * ffn);
+            SwiGluGrad = take.Bulk(rows * ffn);
+            ScoredHiddenGrad = take.Bulk(scoredRows * hidden);
         }
     }
 
-    /// <summary>Elements (of T) the activations of this shape take: the same carving, only counted.</summary>
-    public static long Count(LlamaConfig config, int batch, int sequenceLength, int scoredRows, bool fullLogits)
+    /// <summary>Elements of each kind the activations of this shape take: the same carving, only counted.</summary>
+    public static ActivationSize Count(LlamaConfig config, ActivationShape shape)
     {
-        long total = 0;
-        _ = new Activations<T>(config, batch, sequenceLength, scoredRows, fullLogits, length =>
-        {
-            total += length;
-            return default;
-        });
-        return total;
+        var counter = new CountingCarving<T>();
+        _ = new Activations<T>(config, shape, counter.Carving);
+        return counter.Size;
     }
 
-    public int Batch { get; }
-    public int SequenceLength { get; }
-    public int ScoredRows { get; }
-    public bool FullLogits { get; }
+    /// <summary>Length of <see cref="Logits"/>: [scored rows, vocab] in full, or the fused loss's chunk scratch.</summary>
+    public static int LogitsLength(LlamaConfig config, ActivationShape shape) => shape.FullLogits
+        ? checked(shape.ScoredRows * config.VocabSize)
+        : ChunkedOutputLoss.ScratchLength(shape.ScoredRows, config.VocabSize, OutputChunk);
+
+    public ActivationShape Shape { get; }
+    public int Batch => Shape.Batch;
+    public int SequenceLength => Shape.SequenceLength;
+    public int ScoredRows => Shape.ScoredRows;
+    public bool FullLogits => Shape.FullLogits;
 
     /// <summary>Residuals[0] is the embedding output, Residuals[l + 1] the output of block l.</summary>
     public View<T>[] Residuals { get; }
-    public LayerActivations<T>[] Layers { get; }
+
+    /// <summary>The activations block l keeps; with <see cref="Recompute.Layers"/> every block shares one set.</summary>
+    public LayerActivations<T> Layer(int l) => _layers[Shape.Recompute == Recompute.Layers ? 0 : l];
+
     public View<T> FinalNorm { get; }
     public View<T> FinalInvRms { get; }
     /// <summary>The final-norm rows that predict a scored token, gathered so logits are computed for them alone.</summary>

@@ -29,7 +29,7 @@ public sealed partial class LlamaModel<T>
     /// </summary>
     public double ForwardKl(TokenBatch batch, View<T> referenceLogProbs)
     {
-        if (_activationBuffer is not null && referenceLogProbs.Buffer == _activationBuffer)
+        if (referenceLogProbs.Buffer == _bulkActivations || referenceLogProbs.Buffer == _statisticActivations)
             throw new ArgumentException("the reference log-probs live in this model's activations, which the forward overwrites", nameof(referenceLogProbs));
         var activations = ForwardToLogits(batch);
         if (activations.ScoredRows == 0) throw new ArgumentException("the batch has no scored tokens");

@@ -6,13 +6,15 @@ namespace SimNpo.Model;
 /// <summary>
 /// The Llama graph, written once against <see cref="IOps{T}"/>: forward over a right-padded batch to the log-prob of
 /// every scored token, and backward from per-sequence loss weights to the gradient of every parameter.
-/// Parameters and gradients are one buffer each, in <see cref="ParameterLayout"/> order; activations one buffer
-/// carved for each batch shape, reallocated only when a batch needs more.
+/// Parameters and gradients are one buffer each, in <see cref="ParameterLayout"/> order; activations two buffers (bulk
+/// tensors in the precision's storage, statistics in <typeparamref name="T"/>) carved for each batch shape, reallocated
+/// only when a batch needs more.
 /// </summary>
 public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFloatingPointIeee754<T>
 {
     private DeviceBuffer<T>? _gradients;
-    private DeviceBuffer<T>? _activationBuffer;
+    private DeviceBuffer<T>? _bulkActivations;
+    private DeviceBuffer<T>? _statisticActivations;
     private DeviceBuffer<int>? _indexBuffer;
     private Activations<T>? _activations;
     private BatchIndices? _indices;
@@ -58,6 +60,12 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
 
     /// <summary>log πθ of every scored token of the last <see cref="Forward"/>, in row order (sequence by sequence), before the per-sequence sums.</summary>
     public View<T> ScoredTokenLogProbs => (_activations ?? throw new InvalidOperationException("no Forward yet")).TokenLogProbs;
+
+    /// <summary>
+    /// What the backward recomputes instead of keeping (<see cref="Model.Recompute"/>); takes effect at the next forward.
+    /// The gradients are the same either way, bit for bit.
+    /// </summary>
+    public Recompute Recompute { get; set; } = Recompute.None;
 
     public void ZeroGradients() => Ops.Zero(Gradients.All);
 
@@ -113,18 +121,21 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         var activations = Prepare(batch, fullLogits);
         var indices = _indices!;
         var ops = Ops;
-        var rows = batch.Rows;
         ops.Embedding(activations.Residuals[0], indices.Tokens, Weight(Layout.Embedding), Config.HiddenSize);
         var shape = new AttentionShape(batch.Batch, batch.SequenceLength, batch.SequenceLength, Config.NumAttentionHeads, Config.NumKeyValueHeads, Config.HeadDim);
         for (var l = 0; l < Config.NumHiddenLayers; l++)
-        {
-            var layer = activations.Layers[l];
-            LayerForward(Layout.Layers[l], layer, activations.Residuals[l], activations.Residuals[l + 1], (layer.Key, layer.Key),
-                (layer.Value, layer.Value), indices.Positions, indices.Lengths, shape, rows, activations.ProjectionOutput);
-        }
+            BlockForward(activations, l, activations.Residuals[l + 1], shape);
         ops.RmsNorm(activations.FinalNorm, activations.FinalInvRms, activations.Residuals[^1], Weight(Layout.FinalNorm), Config.HiddenSize, (float)Config.RmsNormEps);
         ops.Embedding(activations.ScoredHidden, indices.ScoredRows, activations.FinalNorm, Config.HiddenSize);
         return activations;
+    }
+
+    /// <summary>Block l of a batch forward, from the kept residual stream; output null stops where its backward needs nothing more.</summary>
+    private void BlockForward(Activations<T> activations, int l, View<T>? output, AttentionShape shape)
+    {
+        var layer = activations.Layer(l);
+        LayerForward(Layout.Layers[l], layer, activations.Residuals[l], output, (layer.Key, layer.Key), (layer.Value, layer.Value),
+            _indices!.Positions, _indices.Lengths, shape, activations.Shape.Rows, activations.ProjectionOutput);
     }
 
     /// <summary>Adds to <see cref="Gradients"/> what flows back from the gradient a head has written over the full logits.</summary>
@@ -152,15 +163,21 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
 
         var shape = new AttentionShape(activations.Batch, activations.SequenceLength, activations.SequenceLength, Config.NumAttentionHeads, Config.NumKeyValueHeads, Config.HeadDim);
         for (var l = Config.NumHiddenLayers - 1; l >= 0; l--)
-            LayerBackward(Layout.Layers[l], activations.Layers[l], activations.Residuals[l], activations, indices, shape, rows);
+        {
+            // The shared layer buffers hold the last block the forward ran: refill them with block l's activations from
+            // its kept input (the same ops on the same values: the same bits). Its output is already in Residuals[l + 1].
+            if (activations.Shape.Recompute == Recompute.Layers) BlockForward(activations, l, output: null, shape);
+            LayerBackward(Layout.Layers[l], activations.Layer(l), activations.Residuals[l], activations, indices, shape, rows);
+        }
         ops.EmbeddingBackward(Gradient(Layout.Embedding), indices.Tokens, activations.ResidualGrad, hidden);
     }
 
     /// <summary>
     /// One transformer block: x → mid = x + o(attention(rope(q), rope(k), v)) → output = mid + down(silu(gate)·up).
     /// Keys and values go to keyOut/valueOut; attention reads keyAll/valueAll, which differ only when decoding with a cache.
+    /// A null output stops after the SwiGLU product: a recomputation needs the activations, not the block's output again.
     /// </summary>
-    internal void LayerForward(LayerParameters weights, LayerActivations<T> a, View<T> input, View<T> output,
+    internal void LayerForward(LayerParameters weights, LayerActivations<T> a, View<T> input, View<T>? output,
         (View<T> Write, View<T> Read) keys, (View<T> Write, View<T> Read) values, View<int> positions, View<int> lengths,
         AttentionShape shape, int rows, View<T> projectionScratch)
     {
@@ -180,8 +197,9 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         ops.MatMul(a.Gate, a.MlpNorm, Weight(weights.Gate), rows, hidden, ffn);
         ops.MatMul(a.Up, a.MlpNorm, Weight(weights.Up), rows, hidden, ffn);
         ops.SwiGlu(a.SwiGlu, a.Gate, a.Up);
+        if (output is not { } blockOutput) return;
         ops.MatMul(projectionScratch, a.SwiGlu, Weight(weights.Down), rows, ffn, hidden);
-        ops.Add(output, a.Mid, projectionScratch);
+        ops.Add(blockOutput, a.Mid, projectionScratch);
     }
 
     /// <summary>
@@ -247,19 +265,17 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         foreach (var token in batch.Tokens)
             if (token < 0 || token >= Config.VocabSize) throw new ArgumentException($"token {token} is outside the vocabulary of {Config.VocabSize}");
 
-        if (_activations is not { } current || current.Batch != batch.Batch || current.SequenceLength != batch.SequenceLength || current.ScoredRows != scored
-            || current.FullLogits != fullLogits)
+        var shape = new ActivationShape(batch.Batch, batch.SequenceLength, scored, fullLogits, Recompute);
+        if (_activations?.Shape != shape)
         {
             // A new shape is carved anew from the same buffers, which grow only when it needs more: training alternates
             // forget and retain batches whose scored rows differ every time, and a reallocation each time would cost a
             // zeroed heap array or a device allocation per micro-batch. Every view is written (or zeroed) before it is read.
-            var size = checked((int)Activations<T>.Count(Config, batch.Batch, batch.SequenceLength, scored, fullLogits));
-            if (_activationBuffer is null || _activationBuffer.Length < size)
-            {
-                _activationBuffer?.Dispose();
-                _activationBuffer = Ops.Allocate(size);
-            }
-            _activations = new Activations<T>(Config, batch.Batch, batch.SequenceLength, scored, fullLogits, new ViewCarver<T>(_activationBuffer).Take);
+            var size = Activations<T>.Count(Config, shape);
+            GrowActivations(ref _bulkActivations, size.BulkElements, Precision.Bulk, "activation", shape);
+            GrowActivations(ref _statisticActivations, size.StatisticElements, Storage.Native, "statistic", shape);
+            _activations = new Activations<T>(Config, shape,
+                new ActivationCarving<T>(new ViewCarver<T>(_bulkActivations!).Take, new ViewCarver<T>(_statisticActivations!).Take));
             var indexSize = BatchIndices.Count(batch.Batch, batch.SequenceLength, scored);
             if (_indexBuffer is null || _indexBuffer.Length < indexSize)
             {
@@ -278,11 +294,23 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         return _activations;
     }
 
+    private void GrowActivations(ref DeviceBuffer<T>? buffer, long length, Storage storage, string kind, ActivationShape shape)
+    {
+        if (length > Array.MaxLength)
+            throw new NotSupportedException($"batch {shape.Batch} x {shape.SequenceLength} needs {length:N0} {kind} elements, "
+                + $"more than one buffer holds ({Array.MaxLength:N0})" + (shape.Recompute == Recompute.None ? ": recompute the layers or use a smaller batch" : ": use a smaller batch"));
+        if (buffer is not null && buffer.Length >= length) return;
+        buffer?.Dispose();
+        buffer = null; // a failed allocation must not leave a disposed buffer behind
+        buffer = Ops.Allocate((int)length, storage);
+    }
+
     public void Dispose()
     {
         Parameters.Dispose();
         _gradients?.Dispose();
-        _activationBuffer?.Dispose();
+        _bulkActivations?.Dispose();
+        _statisticActivations?.Dispose();
         _indexBuffer?.Dispose();
         RopeInverseFrequencies.Buffer.Dispose();
     }

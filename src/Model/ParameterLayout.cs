@@ -21,40 +21,62 @@ public sealed class ParameterLayout
     {
         var entries = new List<ParameterEntry>();
         var offset = 0L;
-        ParameterEntry Add(string name, params int[] shape)
+        (Embedding, Layers, FinalNorm, OutputProjection) = Place(config, (name, shape) =>
         {
             var entry = new ParameterEntry(name, shape, checked((int)offset));
-            offset += shape.Aggregate(1L, (product, dim) => product * dim);
+            offset += Elements(shape);
             if (offset > Array.MaxLength)
                 throw new NotSupportedException($"a model of more than {Array.MaxLength} parameters does not fit one float32 buffer");
             entries.Add(entry);
             return entry;
-        }
+        });
+        Entries = entries;
+        TotalLength = (int)offset;
+        ByName = entries.ToDictionary(entry => entry.Name);
+    }
 
+    /// <summary>
+    /// Parameters of a model of this config, counted in 64 bits over the very tensors the layout places (a tied head
+    /// once): what a memory plan needs, also for a model larger than one buffer holds.
+    /// </summary>
+    public static long Count(LlamaConfig config)
+    {
+        var count = 0L;
+        Place(config, (_, shape) =>
+        {
+            count += Elements(shape);
+            return null!; // counting only: no entry is kept
+        });
+        return count;
+    }
+
+    private static long Elements(int[] shape) => shape.Aggregate(1L, (product, dim) => product * dim);
+
+    /// <summary>Every tensor in layout order, each through add.</summary>
+    private static (ParameterEntry Embedding, IReadOnlyList<LayerParameters> Layers, ParameterEntry FinalNorm, ParameterEntry OutputProjection) Place(
+        LlamaConfig config, Func<string, int[], ParameterEntry> add)
+    {
         int hidden = config.HiddenSize, ffn = config.IntermediateSize;
-        Embedding = Add("model.embed_tokens.weight", config.VocabSize, hidden);
+        var embedding = add("model.embed_tokens.weight", [config.VocabSize, hidden]);
         var layers = new List<LayerParameters>();
         for (var i = 0; i < config.NumHiddenLayers; i++)
         {
             var prefix = $"model.layers.{i}.";
             layers.Add(new LayerParameters(
-                Add(prefix + "input_layernorm.weight", hidden),
-                Add(prefix + "self_attn.q_proj.weight", config.QueryWidth, hidden),
-                Add(prefix + "self_attn.k_proj.weight", config.KvWidth, hidden),
-                Add(prefix + "self_attn.v_proj.weight", config.KvWidth, hidden),
-                Add(prefix + "self_attn.o_proj.weight", hidden, config.QueryWidth),
-                Add(prefix + "post_attention_layernorm.weight", hidden),
-                Add(prefix + "mlp.gate_proj.weight", ffn, hidden),
-                Add(prefix + "mlp.up_proj.weight", ffn, hidden),
-                Add(prefix + "mlp.down_proj.weight", hidden, ffn)));
+                add(prefix + "input_layernorm.weight", [hidden]),
+                add(prefix + "self_attn.q_proj.weight", [config.QueryWidth, hidden]),
+                add(prefix + "self_attn.k_proj.weight", [config.KvWidth, hidden]),
+                add(prefix + "self_attn.v_proj.weight", [config.KvWidth, hidden]),
+                add(prefix + "self_attn.o_proj.weight", [hidden, config.QueryWidth]),
+                add(prefix + "post_attention_layernorm.weight", [hidden]),
+                add(prefix + "mlp.gate_proj.weight", [ffn, hidden]),
+                add(prefix + "mlp.up_proj.weight", [ffn, hidden]),
+                add(prefix + "mlp.down_proj.weight", [hidden, ffn])));
         }
-        Layers = layers;
-        FinalNorm = Add("model.norm.weight", hidden);
+        var finalNorm = add("model.norm.weight", [hidden]);
         // A tied model has no lm_head tensor: the output projection reads the embedding table.
-        OutputProjection = config.TieWordEmbeddings ? Embedding : Add("lm_head.weight", config.VocabSize, hidden);
-        Entries = entries;
-        TotalLength = (int)offset;
-        ByName = entries.ToDictionary(entry => entry.Name);
+        var outputProjection = config.TieWordEmbeddings ? embedding : add("lm_head.weight", [config.VocabSize, hidden]);
+        return (embedding, layers, finalNorm, outputProjection);
     }
 
     public IReadOnlyList<ParameterEntry> Entries { get; }

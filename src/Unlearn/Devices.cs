@@ -50,10 +50,13 @@ public static class Devices
     public static Precision DefaultPrecision(IOps<float> ops) =>
         ops is IlgpuOps { Accelerator.AcceleratorType: AcceleratorType.Cuda or AcceleratorType.OpenCL } ? Precision.Bf16 : Precision.Fp32;
 
+    /// <summary>The precision a --precision value names on this device, whether or not the device can run it (for plans).</summary>
+    public static Precision NamedPrecision(string name, IOps<float> ops) => name == "auto" ? DefaultPrecision(ops) : Precision.Parse(name);
+
     /// <summary>The precision a --precision value names on this device; one the device cannot store is an ArgumentException.</summary>
     public static Precision ResolvePrecision(string name, IOps<float> ops)
     {
-        var precision = name == "auto" ? DefaultPrecision(ops) : Precision.Parse(name);
+        var precision = NamedPrecision(name, ops);
         return ops.Supports(precision.Bulk)
             ? precision
             : throw new ArgumentException($"--precision {precision.Name}: the {ops.Name} device cannot run it (choose fp32, or --device cpu or a GPU for bf16)");

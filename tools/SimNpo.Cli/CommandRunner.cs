@@ -50,7 +50,8 @@ public static class CommandRunner
         result.Parent is System.CommandLine.Parsing.CommandResult parent ? $"{CommandPath(parent)} {result.Command.Name}" : "simnpo";
 
     private static bool IsUserFacing(Exception e) =>
-        e is BadInputException or IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException or TrainingDivergedException;
+        e is BadInputException or IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException or TrainingDivergedException
+        or InsufficientMemoryException; // a memory plan that does not fit the device
 }
 
 /// <summary>Options that parse but do not make sense together; reported like a parse error, with exit code 2.</summary>

@@ -5,7 +5,7 @@ using SimNpo.Unlearn.Data;
 namespace SimNpo.Cli;
 
 /// <summary>Options several commands share, defined once so their names, defaults and help agree everywhere.</summary>
-public static class CommonOptions
+public static partial class CommonOptions
 {
     public static Option<DirectoryInfo> Model(string description = "model directory (Hugging Face layout: config.json, model.safetensors, tokenizer)") =>
         new("--model") { Description = description, Required = true };

@@ -46,6 +46,7 @@ public static class FinetuneCommand
             };
             var paths = new RunPaths(modelDirectory, dataPath, null, null, Required(output), tokenizerDirectory ?? modelDirectory, inputs);
             var template = options.Template(parse, config);
+            options.CheckMemory(parse, config, settings, modelDirectory is not null ? ModelFiles.LoadConfig(modelDirectory) : LlamaConfig.Load(modelConfigPath!));
             return TrainingRun.Execute(parse, settings, paths, (parse.GetValue(options.Resume), parse.GetValue(options.Overwrite)), template, ops =>
             {
                 if (modelDirectory is not null) return ModelFiles.Load(modelDirectory, ops);

@@ -26,10 +26,11 @@ public static class GradCommand
         var promptFormat = CommonOptions.PromptFormat();
         var answerPrefix = CommonOptions.AnswerPrefix();
         var device = CommonOptions.Device();
+        var recompute = CommonOptions.Recompute();
         var output = new Option<FileInfo>("--out") { Description = "output .safetensors file", Required = true };
         var command = new Command("grad", "One forward and backward over all records as one batch; writes loss, seq_logprob, seq_len and grad.<parameter>")
         {
-            model, data, objective, beta, gamma, referenceModel, promptFormat, answerPrefix, device, output,
+            model, data, objective, beta, gamma, referenceModel, promptFormat, answerPrefix, device, recompute, output,
         };
         command.SetAction(parse =>
         {
@@ -39,6 +40,7 @@ public static class GradCommand
             var ops = Devices.Create(parse.GetRequiredValue(device));
             var modelDirectory = parse.GetRequiredValue(model).FullName;
             using var llama = ModelFiles.Load(modelDirectory, ops);
+            llama.Recompute = RecomputeNames.Parse(parse.GetRequiredValue(recompute));
             var batch = TokenBatch.FromExamples(ExampleFiles.Load(parse.GetRequiredValue(data).FullName, modelDirectory, llama.Config,
                 CommonOptions.Template(parse, promptFormat, answerPrefix)));
             var name = parse.GetRequiredValue(objective);

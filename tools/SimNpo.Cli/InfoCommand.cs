@@ -10,35 +10,32 @@ public static class InfoCommand
 {
     public static Command Create()
     {
-        var model = CommonOptions.Model();
+        var model = CommonOptions.Model("model directory: config.json (weights optional, the plan needs none)");
         var batchSize = new Option<int>("--batch-size") { Description = "batch size to size the activations for", DefaultValueFactory = _ => 8 };
         var sequenceLength = new Option<int?>("--seq-len") { Description = "sequence length to size the activations for (default: min(512, max_position_embeddings))" };
         var device = CommonOptions.Device();
-        var command = new Command("info", "Describe a model: architecture, parameter count, dtype, memory to unlearn it in float32 with AdamW")
+        var precision = CommonOptions.Precision();
+        var recompute = CommonOptions.Recompute();
+        var optimizerState = CommonOptions.OptimizerState();
+        var deviceMemory = CommonOptions.DeviceMemory();
+        var command = new Command("info", "Describe a model: architecture, parameter count, dtype, and a memory plan to train it with AdamW")
         {
-            model, batchSize, sequenceLength, device,
+            model, batchSize, sequenceLength, device, precision, recompute, optimizerState, deviceMemory,
         };
         command.SetAction(parse =>
         {
             var directory = parse.GetRequiredValue(model).FullName;
             var config = ModelFiles.LoadConfig(directory);
-            var layout = new ParameterLayout(config);
-            string dtypes;
-            using (var checkpoint = SafeTensorsCheckpoint.Open(directory))
-                dtypes = string.Join(", ", checkpoint.Tensors.Values.Select(t => t.DType.HeaderName()).Distinct().Order());
             var batch = parse.GetRequiredValue(batchSize);
             var length = parse.GetValue(sequenceLength) ?? Math.Min(512, config.MaxPositionEmbeddings);
             if (batch < 1 || length < 1) throw new UsageException("--batch-size and --seq-len must be at least 1");
-            // Every position scored: the upper bound. The fused output loss keeps one vocabulary chunk of logits, not all.
-            var scored = batch * length;
-            var activations = Activations<float>.Count(config, batch, length, scored, fullLogits: false);
-            var unfused = Activations<float>.Count(config, batch, length, scored, fullLogits: true);
-            var parameters = (long)layout.TotalLength;
+            var ops = Devices.Create(parse.GetRequiredValue(device));
+            var plan = CommonOptions.Plan(parse, config, Devices.NamedPrecision(parse.GetRequiredValue(precision), ops), recompute, optimizerState, batch, length);
 
             var output = parse.InvocationConfiguration.Output;
-            void Line(string label, object value) => output.WriteLine($"{label,-22}{value}");
+            void Line(string label, object value) => output.WriteLine($"{label,-32}{value}");
             Line("model", directory);
-            Line("device", Devices.Create(parse.GetRequiredValue(device)).Name);
+            Line("device", ops.Name);
             Line("architecture", config.Architecture);
             Line("layers", config.NumHiddenLayers);
             Line("dim", config.HiddenSize);
@@ -50,26 +47,30 @@ public static class InfoCommand
             Line("max positions", config.MaxPositionEmbeddings);
             Line("rope", $"theta {config.RopeTheta}" + (config.RopeScaling is { } s ? $", llama3 scaling x{s.Factor}" : ""));
             Line("tied embeddings", config.TieWordEmbeddings ? "yes" : "no");
-            Line("parameters", $"{parameters:N0}");
-            Line("checkpoint dtype", dtypes);
-            output.WriteLine($"memory to unlearn in float32 with AdamW, batch {batch} x {length}:");
-            Line("  parameters", Bytes(4 * parameters));
-            Line("  gradients", Bytes(4 * parameters));
-            Line("  AdamW moments", Bytes(8 * parameters));
-            var saved = 4 * (unfused - activations);
-            Line("  activations", Bytes(4 * activations) + (saved > 0
-                ? $" (the loss computes logits in chunks of {Activations<float>.OutputChunk} columns: {Bytes(saved)} less than storing all {scored:N0} x {config.VocabSize:N0})"
-                : " (the vocabulary fits one chunk of the fused loss)"));
-            Line("  total", Bytes(4 * (4 * parameters + activations)));
+            Line("parameters", $"{plan.Parameters:N0}");
+            Line("checkpoint dtype", CheckpointDTypes(directory));
+            output.WriteLine($"memory to train with AdamW, batch {batch} x {length}, every position scored (GB = 10^9 bytes):");
+            foreach (var (name, bytes) in plan.Lines) Line("  " + name, $"{MemoryPlan.Gigabytes(bytes),9:F3} GB {bytes,19:N0} bytes");
+            var other = plan.Recompute == Recompute.None ? Recompute.Layers : Recompute.None;
+            var otherPlan = MemoryPlan.ForTraining(config, plan.Precision, plan.OptimizerState, other, batch, length);
+            output.WriteLine($"  (activations with recompute {other.Name()}: {MemoryPlan.Gigabytes(otherPlan.Activations):F3} GB, {otherPlan.Activations:N0} bytes; "
+                + $"the loss computes logits in chunks of {Activations<float>.OutputChunk} columns)");
+            if (parse.GetValue(deviceMemory) is { } gigabytes)
+            {
+                Line("fits", plan.Fits(gigabytes) ? $"yes, {gigabytes:G} GB ({gigabytes - MemoryPlan.Gigabytes(plan.Total):F2} GB to spare)" : $"no, {gigabytes:G} GB");
+                plan.EnsureFits(gigabytes);
+            }
             return 0;
         });
         return command;
     }
 
-    private static string Bytes(long bytes) => bytes switch
+    /// <summary>The checkpoint's tensor dtypes, or a note that there are no weights (a config alone describes and plans a model).</summary>
+    private static string CheckpointDTypes(string directory)
     {
-        >= 1L << 30 => $"{bytes / (double)(1L << 30):F2} GiB",
-        >= 1L << 20 => $"{bytes / (double)(1L << 20):F2} MiB",
-        _ => $"{bytes / 1024.0:F1} KiB",
-    };
+        if (!File.Exists(Path.Combine(directory, SafeTensorsCheckpoint.SingleFileName)) && !File.Exists(Path.Combine(directory, SafeTensorsCheckpoint.IndexFileName)))
+            return "none (config.json only)";
+        using var checkpoint = SafeTensorsCheckpoint.Open(directory);
+        return string.Join(", ", checkpoint.Tensors.Values.Select(t => t.DType.HeaderName()).Distinct().Order());
+    }
 }

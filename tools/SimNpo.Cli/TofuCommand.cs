@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SimNpo.Model;
 using SimNpo.Unlearn.Evaluation;
 using SimNpo.Unlearn.Training;
 
@@ -44,6 +45,7 @@ public static class TofuCommand
             if (parse.GetValue(maxItems) < 1 || parse.GetValue(evalMaxLength) < 2 || parse.GetValue(maxNewTokens) < 1 || parse.GetValue(finetuneEpochs) < 1)
                 throw new UsageException("--max-items, --max-new-tokens and --finetune-epochs must be at least 1, --eval-max-length at least 2");
             var template = options.Template(parse, config);
+            options.CheckMemory(parse, config, unlearning, ModelFiles.LoadConfig(parse.GetRequiredValue(model).FullName));
             var settings = new TofuProtocolSettings
             {
                 BaseModel = parse.GetRequiredValue(model).FullName,

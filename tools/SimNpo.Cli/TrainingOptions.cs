@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using SimNpo.Model;
 using SimNpo.Model.IO;
 using SimNpo.Unlearn;
 using SimNpo.Unlearn.Data;
@@ -44,12 +45,14 @@ public sealed class TrainingOptions
     public Option<string> Device { get; } = CommonOptions.Device();
     public Option<string> PromptFormat { get; } = CommonOptions.PromptFormat();
     public Option<string> AnswerPrefix { get; } = CommonOptions.AnswerPrefix();
+    public Option<string> Recompute { get; } = CommonOptions.Recompute();
+    public Option<double?> DeviceMemory { get; } = CommonOptions.DeviceMemory();
 
     /// <summary>The options that only exist for unlearning; finetune fixes method nll and has no retain set.</summary>
     private IEnumerable<Option> UnlearningOnly => [Method, Beta, Gamma, ForgetWeight, RetainWeight, RetainLoss];
 
     private IEnumerable<Option> Shared =>
-        [Config, Resume, Overwrite, LearningRate, Epochs, BatchSize, GradAccum, Warmup, Schedule, WeightDecay, MaxGradNorm, Seed, MaxLength, SkipLong, SaveEvery, EvalEvery, Device, PromptFormat, AnswerPrefix];
+        [Config, Resume, Overwrite, LearningRate, Epochs, BatchSize, GradAccum, Warmup, Schedule, WeightDecay, MaxGradNorm, Seed, MaxLength, SkipLong, SaveEvery, EvalEvery, Device, PromptFormat, AnswerPrefix, Recompute, DeviceMemory];
 
     public void AddTo(Command command, bool unlearning)
     {
@@ -112,6 +115,17 @@ public sealed class TrainingOptions
     public string RequiredPath(ParseResult parse, Option<string?> option, JsonObject config) =>
         PathValue(parse, option, config) ?? throw new UsageException($"{option.Name} is required (on the command line or in --config)");
 
+    /// <summary>
+    /// Refuses, before any weights load, a run whose memory plan (a batch of batch-size × max-length, every position
+    /// scored) passes --device-memory. The trainer stores weights, gradients and moments in float32.
+    /// </summary>
+    public void CheckMemory(ParseResult parse, JsonObject config, TrainingSettings settings, LlamaConfig model)
+    {
+        if (Value(parse, DeviceMemory, config, ConfigPath(parse)) is not { } gigabytes) return;
+        MemoryPlan.ForTraining(model, Kernels.Precision.Fp32, Kernels.Storage.Native, RecomputeNames.Parse(settings.Recompute), settings.BatchSize,
+            Math.Min(settings.MaxLength, model.MaxPositionEmbeddings)).EnsureFits(gigabytes);
+    }
+
     public TrainingSettings Resolve(ParseResult parse, JsonObject config, bool unlearning)
     {
         T Get<T>(Option<T> option) => Value(parse, option, config, ConfigPath(parse));
@@ -137,6 +151,7 @@ public sealed class TrainingOptions
             SaveEvery = Get(SaveEvery),
             EvalEvery = Get(EvalEvery),
             Device = Get(Device),
+            Recompute = Get(Recompute),
         };
         if (settings.Problem() is { } problem) throw new UsageException(problem);
         return settings;

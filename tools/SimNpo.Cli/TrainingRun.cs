@@ -30,6 +30,8 @@ public static class TrainingRun
         using var claim = RunFolder.Claim(paths.Output, [("--model", paths.Model), ("--tokenizer", paths.TokenizerSource), ("--model-config", (string?)paths.Inputs["model-config"])],
             start.Overwrite, output);
         var ops = Devices.Create(settings.Device);
+        // A resume with other settings (a recompute setting among them) is refused before any weights load.
+        if (start.Resume) Checkpoint.RefuseOtherSettings(paths.Output, settings);
         using var model = createModel(ops);
         output.WriteLine($"{settings.Method} on {ops.Name}: {model.Layout.TotalLength:N0} parameters, {model.Config.NumHiddenLayers} layers, dim {model.Config.HiddenSize}");
 

@@ -29,6 +29,7 @@ public static class UnlearnCommand
             var inputs = new JsonObject { ["model"] = modelDirectory, ["forget"] = forgetPath, ["retain"] = retainPath, ["refusals"] = refusalsPath };
             var paths = new RunPaths(modelDirectory, forgetPath, retainPath, refusalsPath, Required(output), modelDirectory, inputs);
             var template = options.Template(parse, config);
+            options.CheckMemory(parse, config, settings, ModelFiles.LoadConfig(modelDirectory));
             return TrainingRun.Execute(parse, settings, paths, (parse.GetValue(options.Resume), parse.GetValue(options.Overwrite)), template, ops => ModelFiles.Load(modelDirectory, ops));
         });
         return command;

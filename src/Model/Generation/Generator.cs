@@ -23,7 +23,8 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
             throw new ArgumentOutOfRangeException(nameof(capacity), $"prompt plus new tokens ({capacity}) must be between 1 and the model's {config.MaxSequenceLengthSource}");
         _model = model;
         Capacity = capacity;
-        _cache = model.Ops.Allocate(checked(2 * config.NumHiddenLayers * capacity * config.KvWidth));
+        // Keys and values are bulk tensors: a bf16 model caches them in bf16.
+        _cache = model.Ops.Allocate(checked(2 * config.NumHiddenLayers * capacity * config.KvWidth), model.Precision.Bulk);
         var carver = new ViewCarver<T>(_cache);
         _keys = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => carver.Take(capacity * config.KvWidth)).ToArray();
         _values = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => carver.Take(capacity * config.KvWidth)).ToArray();
@@ -101,31 +102,33 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
         _prefill?.Dispose();
     }
 
+    /// <summary>Bulk tensors in the model's storage, the norms' statistics in the compute type, as in a training step.</summary>
     private sealed class StepBuffers : IDisposable
     {
-        private readonly DeviceBuffer<T> _floats;
+        private readonly DeviceBuffer<T> _bulk;
+        private readonly DeviceBuffer<T> _statistics;
         private readonly DeviceBuffer<int> _ints;
 
         public StepBuffers(LlamaModel<T> model, int rows)
         {
             Rows = rows;
             var config = model.Config;
-            long size = 0;
-            Func<int, View<T>> count = length => { size += length; return default; };
-            Carve(config, rows, count);
-            _floats = model.Ops.Allocate(checked((int)size));
-            var carver = new ViewCarver<T>(_floats);
-            (Layer, Residual, NextResidual, Projection, FinalNorm, FinalInvRms, Logits) = Carve(config, rows, carver.Take);
+            var counter = new CountingCarving<T>();
+            Carve(config, rows, counter.Carving);
+            _bulk = model.Ops.Allocate(checked((int)counter.Size.BulkElements), model.Precision.Bulk);
+            _statistics = model.Ops.Allocate(checked((int)counter.Size.StatisticElements));
+            (Layer, Residual, NextResidual, Projection, FinalNorm, FinalInvRms, Logits) =
+                Carve(config, rows, new ActivationCarving<T>(new ViewCarver<T>(_bulk).Take, new ViewCarver<T>(_statistics).Take));
             _ints = model.Ops.AllocateInts(BatchIndices.Count(1, rows, 0));
             Indices = new BatchIndices(1, rows, 0, new ViewCarver<int>(_ints).Take);
         }
 
-        private static (LayerActivations<T>, View<T>, View<T>, View<T>, View<T>, View<T>, View<T>) Carve(LlamaConfig config, int rows, Func<int, View<T>> take)
+        private static (LayerActivations<T>, View<T>, View<T>, View<T>, View<T>, View<T>, View<T>) Carve(LlamaConfig config, int rows, ActivationCarving<T> take)
         {
             // Shaped as one sequence of `rows` queries; its own key and value views go unused (the cache holds them).
             var layer = new LayerActivations<T>(config, 1, rows, take);
-            return (layer, take(rows * config.HiddenSize), take(rows * config.HiddenSize), take(rows * config.HiddenSize),
-                take(config.HiddenSize), take(1), take(config.VocabSize));
+            return (layer, take.Bulk(rows * config.HiddenSize), take.Bulk(rows * config.HiddenSize), take.Bulk(rows * config.HiddenSize),
+                take.Bulk(config.HiddenSize), take.Statistics(1), take.Bulk(config.VocabSize));
         }
 
         public int Rows { get; }
@@ -140,7 +143,8 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
 
         public void Dispose()
         {
-            _floats.Dispose();
+            _bulk.Dispose();
+            _statistics.Dispose();
             _ints.Dispose();
         }
     }

@@ -106,7 +106,8 @@ public sealed class SyntheticStep : IDisposable
         long activations;
         try
         {
-            activations = Activations<float>.Count(config, batchSize, sequenceLength, ScoredTokensOf(batchSize, sequenceLength), fullLogits: false);
+            var size = Activations<float>.Count(config, new ActivationShape(batchSize, sequenceLength, ScoredTokensOf(batchSize, sequenceLength), FullLogits: false));
+            activations = Math.Max(size.BulkElements, size.StatisticElements);
         }
         catch (OverflowException)
         {

@@ -100,6 +100,41 @@ public static class Checkpoint
     }
 
     /// <summary>
+    /// Refuses a resume with other settings (a recompute setting among them) before any weights load: reads the newest
+    /// checkpoint whose state file reads (a damaged one is left to LoadNewest, which falls back past it). Cheap: one
+    /// small JSON file.
+    /// </summary>
+    public static void RefuseOtherSettings(string runDirectory, TrainingSettings settings)
+    {
+        foreach (var checkpoint in Complete(runDirectory).Reverse())
+        {
+            JsonObject state;
+            try
+            {
+                state = JsonFile.ReadObject(Path.Combine(checkpoint, StateFileName));
+            }
+            catch (BadInputException)
+            {
+                continue;
+            }
+            RefuseOtherSettings(Path.Combine(checkpoint, StateFileName), state, settings);
+            return;
+        }
+    }
+
+    /// <summary>The checkpoint's step, if it was made with these settings; otherwise a refusal naming the saved ones.</summary>
+    private static int RefuseOtherSettings(string statePath, JsonObject state, TrainingSettings settings)
+    {
+        if (state["step"] is not JsonValue stepValue || !stepValue.TryGetValue<int>(out var step) || step < 1)
+            throw new BadInputException(statePath, "missing or invalid 'step'");
+        var saved = state["settings"]?.ToJsonString();
+        var current = JsonNode.Parse(settings.ToJson())!.ToJsonString();
+        if (saved != current)
+            throw new BadInputException(statePath, $"the checkpoint was made with other settings; resume with the same ones (saved: {saved})");
+        return step;
+    }
+
+    /// <summary>
     /// Loads a checkpoint into the model and optimizer and returns its step. Refuses one made with other settings
     /// (the batches and schedule would differ) and any damaged file, naming it.
     /// </summary>
@@ -107,13 +142,7 @@ public static class Checkpoint
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var statePath = Path.Combine(checkpoint, StateFileName);
-        var state = JsonFile.ReadObject(statePath);
-        if (state["step"] is not JsonValue stepValue || !stepValue.TryGetValue<int>(out var step) || step < 1)
-            throw new BadInputException(statePath, "missing or invalid 'step'");
-        var saved = state["settings"]?.ToJsonString();
-        var current = JsonNode.Parse(settings.ToJson())!.ToJsonString();
-        if (saved != current)
-            throw new BadInputException(statePath, $"the checkpoint was made with other settings; resume with the same ones (saved: {saved})");
+        var step = RefuseOtherSettings(statePath, JsonFile.ReadObject(statePath), settings);
         ModelFiles.LoadWeights(model, checkpoint);
         optimizer.Load(Path.Combine(checkpoint, AdamWOptimizer<T>.FileName));
         if (optimizer.StepCount != step)

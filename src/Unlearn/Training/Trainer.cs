@@ -56,6 +56,7 @@ public sealed class Trainer<T>(
         var schedule = new LearningRateSchedule(LearningRateSchedule.ParseKind(settings.Schedule), settings.LearningRate, totalSteps,
             Math.Min(settings.WarmupSteps(stepsPerEpoch), totalSteps));
         using var optimizer = new AdamWOptimizer<T>(model, settings.AdamW);
+        model.Recompute = RecomputeNames.Parse(settings.Recompute);
 
         var reference = settings.NeedsReferenceLogProbs ? ReferenceFor(resume) : null;
         var (startStep, lastCheckpoint) = resume ? Resume(optimizer) : (Fresh(), null);
@@ -169,6 +170,8 @@ public sealed class Trainer<T>(
     private LlamaModel<T> LoadKlReference()
     {
         observer.Message("loading the reference model for the KL retain term (a second copy of the weights stays in memory)");
-        return (loadKlReference ?? throw new InvalidOperationException("the KL retain term needs a way to load the reference model"))();
+        var reference = (loadKlReference ?? throw new InvalidOperationException("the KL retain term needs a way to load the reference model"))();
+        reference.Recompute = model.Recompute; // it only runs forward: with layers it keeps one layer's activations too
+        return reference;
     }
 }

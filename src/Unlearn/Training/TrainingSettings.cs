@@ -43,6 +43,8 @@ public sealed record TrainingSettings
     /// <summary>Optimizer steps between evaluations of the forget and retain log-probs; 0 for none.</summary>
     public int EvalEvery { get; init; }
     public string Device { get; init; } = Devices.Default;
+    /// <summary>none or layers (<see cref="Model.Recompute"/>): the same gradients either way, recorded so a resume keeps the run's.</summary>
+    public string Recompute { get; init; } = "none";
 
     [JsonIgnore]
     public double EffectiveBeta => Beta ?? (Method == "npo" || Method == "idkpo" ? Objectives.ObjectiveFactory.NpoBeta : Objectives.ObjectiveFactory.SimNpoBeta);
@@ -76,6 +78,7 @@ public sealed record TrainingSettings
         if (SaveEvery < 0 || EvalEvery < 0) return "save-every and eval-every must not be negative";
         if (!(double.IsFinite(MaxGradNorm) && MaxGradNorm >= 0)) return $"max-grad-norm must be a non-negative number (0: no clipping), got {MaxGradNorm}";
         if ((long)BatchSize * GradAccum > int.MaxValue) return $"batch-size × grad-accum = {(long)BatchSize * GradAccum} examples per step is more than {int.MaxValue}";
+        if (!Model.RecomputeNames.All.Contains(Recompute)) return $"recompute '{Recompute}' is not one of {string.Join(", ", Model.RecomputeNames.All)}";
         if (!TryParseWarmup(Warmup, out _, out _)) return $"warmup '{Warmup}' must be a number of steps (\"10\") or of epochs (\"1e\", \"0.5e\")";
         try
         {
