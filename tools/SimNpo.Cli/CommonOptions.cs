@@ -36,5 +36,18 @@ public static class CommonOptions
         }
     }
 
+    /// <summary>--precision: how the model stores weights, activations and gradients (every computation stays float32).</summary>
+    public static Option<string> Precision() =>
+        new Option<string>("--precision") { Description = "storage of weights, activations and gradients: fp32, or bf16 (float32 arithmetic, float32 master weights when training)", DefaultValueFactory = _ => Kernels.Precision.Fp32.Name }
+            .AcceptOnlyFromAmong(Kernels.Precision.All.Select(p => p.Name).ToArray());
+
+    /// <summary>The precision the option names, refused before any weights load when the device cannot store it.</summary>
+    public static Kernels.Precision Precision(ParseResult parse, Option<string> option, Kernels.IOps<float> ops)
+    {
+        var precision = Kernels.Precision.Parse(parse.GetRequiredValue(option));
+        if (!ops.Supports(precision.Bulk)) throw new UsageException($"--precision {precision.Name} is not available on the {ops.Name} device");
+        return precision;
+    }
+
     public static Option<int> Seed() => new("--seed") { Description = "random seed", DefaultValueFactory = _ => 0 };
 }

@@ -25,16 +25,18 @@ public static class GradCommand
         var promptFormat = CommonOptions.PromptFormat();
         var answerPrefix = CommonOptions.AnswerPrefix();
         var device = CommonOptions.Device();
+        var precision = CommonOptions.Precision();
         var output = new Option<FileInfo>("--out") { Description = "output .safetensors file", Required = true };
         var command = new Command("grad", "One forward and backward over all records as one batch; writes loss, seq_logprob, seq_len and grad.<parameter>")
         {
-            model, data, objective, beta, gamma, referenceModel, promptFormat, answerPrefix, device, output,
+            model, data, objective, beta, gamma, referenceModel, promptFormat, answerPrefix, device, precision, output,
         };
         command.SetAction(parse =>
         {
             var ops = Devices.Create(parse.GetRequiredValue(device));
+            var storage = CommonOptions.Precision(parse, precision, ops);
             var modelDirectory = parse.GetRequiredValue(model).FullName;
-            using var llama = ModelFiles.Load(modelDirectory, ops);
+            using var llama = ModelFiles.Load(modelDirectory, ops, storage);
             var batch = TokenBatch.FromExamples(ExampleFiles.Load(parse.GetRequiredValue(data).FullName, modelDirectory, llama.Config,
                 CommonOptions.Template(parse, promptFormat, answerPrefix)), llama.Config.MaxPositionEmbeddings);
             var name = parse.GetRequiredValue(objective);
@@ -42,7 +44,7 @@ public static class GradCommand
             if (name == "npo")
             {
                 var referenceDirectory = parse.GetValue(referenceModel)?.FullName ?? modelDirectory;
-                using var reference = ModelFiles.Load(referenceDirectory, ops);
+                using var reference = ModelFiles.Load(referenceDirectory, ops, storage);
                 referenceLogProbs = reference.Forward(batch).LogProb;
             }
             var loss = ObjectiveFactory.Create(name, parse.GetValue(beta), parse.GetRequiredValue(gamma), referenceLogProbs);
@@ -51,7 +53,6 @@ public static class GradCommand
             llama.ZeroGradients();
             llama.Backward(value.SequenceWeights);
 
-            var gradients = llama.Gradients.All.ToArray();
             var tensors = new List<TensorToWrite>
             {
                 new TensorToWrite("loss", [1], new[] { (float)value.Loss }),
@@ -59,11 +60,11 @@ public static class GradCommand
                 new TensorToWrite("seq_len", [scores.Count], scores.Length.Select(x => (float)x).ToArray()),
             };
             foreach (var entry in llama.Layout.Entries)
-                tensors.Add(new TensorToWrite("grad." + entry.Name, entry.Shape.Select(d => (long)d).ToArray(), gradients.AsMemory(entry.Offset, entry.Length)));
+                tensors.Add(ParameterTensors.ToWrite("grad." + entry.Name, entry, llama.Gradient(entry), SafeTensorsDType.F32));
             var path = parse.GetRequiredValue(output).FullName;
             SafeTensorsWriter.Write(path, tensors, new Dictionary<string, string> { ["objective"] = loss.Name, ["device"] = ops.Name });
             var console = parse.InvocationConfiguration.Output;
-            console.WriteLine($"{loss.Name} loss {value.Loss:G9} over {scores.Count} sequences, {scores.TotalLength} scored tokens ({ops.Name})");
+            console.WriteLine($"{loss.Name} loss {value.Loss:G9} over {scores.Count} sequences, {scores.TotalLength} scored tokens ({ops.Name}, {storage.Name})");
             console.WriteLine($"wrote {path}");
             return 0;
         });

@@ -40,6 +40,9 @@ public sealed class TrainingOptions
     public Option<int> SaveEvery { get; } = new("--save-every") { Description = "optimizer steps between checkpoints; 0: at the end of each epoch", DefaultValueFactory = _ => Defaults.SaveEvery };
     public Option<int> EvalEvery { get; } = new("--eval-every") { Description = "optimizer steps between evaluations of forget and retain log-probs; 0: none", DefaultValueFactory = _ => Defaults.EvalEvery };
     public Option<string> Device { get; } = CommonOptions.Device();
+    public Option<string> Precision { get; } = CommonOptions.Precision();
+    public Option<string> OptimizerState { get; } = new Option<string>("--optimizer-state") { Description = "storage of AdamW's moments: fp32, or bf16 (half the memory)", DefaultValueFactory = _ => Defaults.OptimizerState }.AcceptOnlyFromAmong(TrainingSettings.OptimizerStates);
+    public Option<string?> SaveDType { get; } = new Option<string?>("--save-dtype") { Description = "dtype of the saved model: f32, bf16 or f16 (default: the dtype it was loaded in)" }.AcceptOnlyFromAmong([.. Model.ModelFiles.SaveDTypes.Keys]);
     public Option<string> PromptFormat { get; } = CommonOptions.PromptFormat();
     public Option<string> AnswerPrefix { get; } = CommonOptions.AnswerPrefix();
 
@@ -47,7 +50,7 @@ public sealed class TrainingOptions
     private IEnumerable<Option> UnlearningOnly => [Method, Beta, Gamma, ForgetWeight, RetainWeight, RetainLoss];
 
     private IEnumerable<Option> Shared =>
-        [Config, Resume, LearningRate, Epochs, BatchSize, GradAccum, Warmup, Schedule, WeightDecay, MaxGradNorm, Seed, MaxLength, SaveEvery, EvalEvery, Device, PromptFormat, AnswerPrefix];
+        [Config, Resume, LearningRate, Epochs, BatchSize, GradAccum, Warmup, Schedule, WeightDecay, MaxGradNorm, Seed, MaxLength, SaveEvery, EvalEvery, Device, Precision, OptimizerState, SaveDType, PromptFormat, AnswerPrefix];
 
     public void AddTo(Command command, bool unlearning)
     {
@@ -134,6 +137,9 @@ public sealed class TrainingOptions
             SaveEvery = Get(SaveEvery),
             EvalEvery = Get(EvalEvery),
             Device = Get(Device),
+            Precision = Get(Precision),
+            OptimizerState = Get(OptimizerState),
+            SaveDType = Get(SaveDType),
         };
         if (settings.Problem() is { } problem) throw new UsageException(problem);
         return settings;

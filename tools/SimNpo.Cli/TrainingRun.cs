@@ -22,11 +22,15 @@ public sealed record RunPaths(string? Model, string Data, string? Retain, string
 public static class TrainingRun
 {
 
-    public static int Execute(ParseResult parse, TrainingSettings settings, RunPaths paths, bool resume, PromptTemplate template, Func<IOps<float>, LlamaModel<float>> createModel)
+    public static int Execute(ParseResult parse, TrainingSettings settings, RunPaths paths, bool resume, PromptTemplate template,
+        Func<IOps<float>, Precision, LlamaModel<float>> createModel)
     {
         var output = parse.InvocationConfiguration.Output;
         var ops = Devices.Create(settings.Device);
-        using var model = createModel(ops);
+        var precision = Precision.Parse(settings.Precision);
+        if (!ops.Supports(precision.Bulk)) throw new UsageException($"--precision {precision.Name} is not available on the {ops.Name} device");
+        if (!ops.Supports(settings.MomentStorage)) throw new UsageException($"--optimizer-state {settings.OptimizerState} is not available on the {ops.Name} device");
+        using var model = createModel(ops, precision);
         output.WriteLine($"{settings.Method} on {ops.Name}: {model.Layout.TotalLength:N0} parameters, {model.Config.NumHiddenLayers} layers, dim {model.Config.HiddenSize}");
 
         ITextTokenizer? tokenizer = null;
@@ -55,7 +59,7 @@ public static class TrainingRun
         }
 
         var trainer = new Trainer<float>(model, settings, data, paths.Output, ConsoleTrainingObserver.For(output),
-            paths.TokenizerSource, () => ModelFiles.Load(paths.Model ?? throw new UsageException("the KL retain term needs --model"), ops),
+            paths.TokenizerSource, () => ModelFiles.Load(paths.Model ?? throw new UsageException("the KL retain term needs --model"), ops, precision),
             settings.EvalEvery > 0 ? LogProbCurve.For(data, settings) : null, RunSettings(parse.CommandResult.Command, settings, paths, template));
         var summary = trainer.Run(resume);
         var plots = TrainingCurves.Save(paths.Output, paths.Output + Path.DirectorySeparatorChar, settings.Method);

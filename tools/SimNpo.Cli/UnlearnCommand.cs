@@ -29,7 +29,8 @@ public static class UnlearnCommand
             var inputs = new JsonObject { ["model"] = modelDirectory, ["forget"] = forgetPath, ["retain"] = retainPath, ["refusals"] = refusalsPath };
             var paths = new RunPaths(modelDirectory, forgetPath, retainPath, refusalsPath, Required(output), modelDirectory, inputs);
             var template = options.Template(parse, config);
-            return TrainingRun.Execute(parse, settings, paths, parse.GetValue(options.Resume), template, ops => ModelFiles.Load(modelDirectory, ops));
+            return TrainingRun.Execute(parse, settings, paths, parse.GetValue(options.Resume), template,
+                (ops, precision) => ModelFiles.Load(modelDirectory, ops, precision, masterWeights: true));
         });
         return command;
     }

@@ -87,7 +87,11 @@ public sealed class SafeTensorsCheckpoint : ITensorReader
 
     public void ReadFloat32(string name, Span<float> destination) => ShardOf(name).ReadFloat32(name, destination);
 
+    public void ReadFloat32(string name, long firstElement, Span<float> destination) => ShardOf(name).ReadFloat32(name, firstElement, destination);
+
     public void ReadFloat64(string name, Span<double> destination) => ShardOf(name).ReadFloat64(name, destination);
+
+    public void ReadFloat64(string name, long firstElement, Span<double> destination) => ShardOf(name).ReadFloat64(name, firstElement, destination);
 
     public void ReadInt32(string name, Span<int> destination) => ShardOf(name).ReadInt32(name, destination);
 

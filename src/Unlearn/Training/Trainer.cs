@@ -46,7 +46,9 @@ public sealed class Trainer<T>(
         var totalSteps = stepsPerEpoch * settings.Epochs;
         var schedule = new LearningRateSchedule(LearningRateSchedule.ParseKind(settings.Schedule), settings.LearningRate, totalSteps,
             Math.Min(settings.WarmupSteps(stepsPerEpoch), totalSteps));
-        using var optimizer = new AdamWOptimizer<T>(model, settings.AdamW);
+        if (model.Precision.Name != settings.Precision)
+            throw new ArgumentException($"the settings ask for precision {settings.Precision} but the model stores {model.Precision.Name}");
+        using var optimizer = new AdamWOptimizer<T>(model, settings.AdamW, settings.MomentStorage);
 
         var reference = settings.NeedsReferenceLogProbs ? ReferenceFor(resume) : null;
         var startStep = resume ? Resume(optimizer) : Fresh();
@@ -80,7 +82,7 @@ public sealed class Trainer<T>(
                 observer.Message($"checkpoint {lastCheckpoint}");
             }
         }
-        ModelFiles.Save(model, runDirectory, tokenizerSource);
+        ModelFiles.Save(model, runDirectory, tokenizerSource, settings.SaveDType is { } dtype ? ModelFiles.SaveDTypes[dtype] : null);
         observer.Message($"model written to {runDirectory}");
         return new TrainingSummary(totalSteps, record?.Loss ?? double.NaN, clock.Elapsed.TotalSeconds, initialEval, record?.Eval);
     }
