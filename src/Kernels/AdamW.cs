@@ -65,7 +65,7 @@ public static class AdamW
     /// by 5e-5, relative): p = p·Decay − StepSize · m / (sqrt(v)·SecondScale + Epsilon) is the reference's update with the
     /// bias corrections folded in.
     /// </summary>
-    internal readonly record struct Float32Step(float Beta1, float OneMinusBeta1, float Beta2, float OneMinusBeta2, float Decay, float StepSize,
+    public readonly record struct Float32Step(float Beta1, float OneMinusBeta1, float Beta2, float OneMinusBeta2, float Decay, float StepSize,
         float SecondScale, float Epsilon)
     {
         public static Float32Step From(AdamWStep step)

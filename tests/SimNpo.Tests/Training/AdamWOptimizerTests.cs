@@ -174,7 +174,8 @@ public class AdamWOptimizerTests
                 {
                     var length = entry.Length - (entry == entries[0] ? shrink : 0);
                     var value = entry == entries[0] ? tensor.Item2 : 0;
-                    return new TensorToWrite(tensor.Item1, [length], Enumerable.Repeat(value, length).ToArray());
+                    long[] shape = shrink > 0 && entry == entries[0] ? [length] : [.. entry.Shape.Select(d => (long)d)];
+                    return new TensorToWrite(tensor.Item1, shape, Enumerable.Repeat(value, length).ToArray());
                 })),
         ];
         var step = new Dictionary<string, string> { ["step"] = "3" };
