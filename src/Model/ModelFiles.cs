@@ -26,12 +26,14 @@ public static class ModelFiles
     /// For training at a precision narrower than T: make the model's master weights now, so that they receive the file's
     /// values as they are (a float32 checkpoint keeps its low bits) rather than the stored weights' rounding.
     /// </param>
-    public static LlamaModel<T> Load<T>(string directory, IOps<T> ops, Precision? precision = null, bool masterWeights = false)
+    /// <param name="chunkLength">The most elements of one parameter buffer (<see cref="ParameterLayout"/>).</param>
+    public static LlamaModel<T> Load<T>(string directory, IOps<T> ops, Precision? precision = null, bool masterWeights = false,
+        int chunkLength = ParameterLayout.DefaultChunkLength)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (!Directory.Exists(directory)) throw new BadInputException(directory, "model directory not found");
         var config = LoadConfig(directory);
-        var model = new LlamaModel<T>(config, ops, precision);
+        var model = new LlamaModel<T>(config, ops, precision, chunkLength);
         try
         {
             if (masterWeights && model.Precision.HasMasterWeights) _ = model.MasterWeights;
@@ -103,7 +105,9 @@ public static class ModelFiles
     /// was loaded from (float32 for a model made here); from the master weights when the model has them, so a float32
     /// save keeps everything training computed. Each tensor streams from the model's buffers a piece at a time.
     /// </summary>
-    public static void Save<T>(LlamaModel<T> model, string directory, string? tokenizerSource = null, SafeTensorsDType? dtype = null)
+    /// <param name="maxShardBytes">Larger models are written as shards of at most this size with an index, as transformers does.</param>
+    public static void Save<T>(LlamaModel<T> model, string directory, string? tokenizerSource = null, SafeTensorsDType? dtype = null,
+        long maxShardBytes = SafeTensorsCheckpoint.DefaultShardBytes)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var written = dtype ?? model.StoredDType ?? SafeTensorsDType.F32;
@@ -113,7 +117,7 @@ public static class ModelFiles
         var tensors = model.Layout.Entries
             .Select(entry => ParameterTensors.ToWrite(entry.Name, entry, weights[entry], written))
             .ToArray();
-        SafeTensorsWriter.Write(Path.Combine(directory, SafeTensorsCheckpoint.SingleFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        SafeTensorsCheckpoint.Write(directory, tensors, new Dictionary<string, string> { ["format"] = "pt" }, maxShardBytes);
         model.Config.Save(Path.Combine(directory, ConfigFileName), TorchDTypes[written]);
         if (tokenizerSource is null || Path.GetFullPath(tokenizerSource) == Path.GetFullPath(directory)) return;
         foreach (var name in TokenizerFileNames)
