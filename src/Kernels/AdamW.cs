@@ -9,6 +9,9 @@ namespace SimNpo.Kernels;
 /// <summary>
 /// One step of AdamW exactly as torch.optim.AdamW (decoupled weight decay, bias-corrected moments, step counted from 1):
 /// p −= lr·wd·p; m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²; p −= lr · (m / (1−β1ᵗ)) / (sqrt(v / (1−β2ᵗ)) + eps).
+/// The fast kernels also take bfloat16 operands (widened on load, rounded on store) and float32 master weights: when
+/// the parameters are bfloat16 an update of lr 1e-5 is far below their 2^-8 spacing and would round away, so the step
+/// runs on the master and the parameters receive its rounding in the same pass.
 /// </summary>
 public static class AdamW
 {
@@ -40,11 +43,29 @@ public static class AdamW
     }
 
     /// <summary>
+    /// The checks every fast kernel of this op makes: equal lengths; master weights, when given, stored in the compute type
+    /// beside narrower parameters (the case they exist for: the parameters are then written as the master's rounding).
+    /// </summary>
+    internal static void CheckOperands<T>(View<T> parameters, View<T> gradients, View<T> firstMoment, View<T> secondMoment, View<T>? masterWeights)
+        where T : unmanaged
+    {
+        ShapeCheck.Length(gradients.Length, parameters.Length, nameof(gradients));
+        ShapeCheck.Length(firstMoment.Length, parameters.Length, nameof(firstMoment));
+        ShapeCheck.Length(secondMoment.Length, parameters.Length, nameof(secondMoment));
+        if (masterWeights is not { } master) return;
+        ShapeCheck.Length(master.Length, parameters.Length, nameof(masterWeights));
+        if (master.Storage != Storage.Native)
+            throw new ArgumentException($"AdamW master weights must be stored in the compute type, not {master.Storage}", nameof(masterWeights));
+        if (parameters.Storage == Storage.Native)
+            throw new ArgumentException("AdamW master weights are for parameters stored narrower than the compute type; these are native", nameof(masterWeights));
+    }
+
+    /// <summary>
     /// A step's constants for the float32 kernels, formed in float64 and narrowed once (1 − β2 taken in float32 would be off
     /// by 5e-5, relative): p = p·Decay − StepSize · m / (sqrt(v)·SecondScale + Epsilon) is the reference's update with the
     /// bias corrections folded in.
     /// </summary>
-    internal readonly record struct Float32Step(float Beta1, float OneMinusBeta1, float Beta2, float OneMinusBeta2, float Decay, float StepSize,
+    public readonly record struct Float32Step(float Beta1, float OneMinusBeta1, float Beta2, float OneMinusBeta2, float Decay, float StepSize,
         float SecondScale, float Epsilon)
     {
         public static Float32Step From(AdamWStep step)
@@ -59,37 +80,56 @@ public static class AdamW
     }
 
     /// <summary>
-    /// The device kernel: one thread per parameter, reading p, g, m, v once and writing p, m, v once, in float32 with the
-    /// <see cref="Float32Step"/> constants.
+    /// The device kernel: one thread per parameter, reading p (or its master), g, m, v once and writing them once, in float32
+    /// with the <see cref="Float32Step"/> constants. Each operand is float32 or bfloat16 words (ILGPU has no bfloat16 type):
+    /// the kernel takes each as an <see cref="Operand"/> that says which one holds it, so one kernel serves every mix.
     /// </summary>
     public static class Ilgpu
     {
         public sealed class Launcher(Accelerator accelerator)
         {
-            private readonly Action<Index1D, Floats, Floats, Floats, Floats, float, float, float, float, float, float, float, float> _step =
-                accelerator.LoadAutoGroupedStreamKernel<Index1D, Floats, Floats, Floats, Floats, float, float, float, float, float, float, float, float>(StepKernel);
+            private readonly Action<Index1D, Operand, Operand, Operand, Operand, Floats, int, Float32Step> _step =
+                accelerator.LoadAutoGroupedStreamKernel<Index1D, Operand, Operand, Operand, Operand, Floats, int, Float32Step>(StepKernel);
 
-            public void Step(Floats parameters, Floats gradients, Floats firstMoment, Floats secondMoment, AdamWStep step)
+            /// <summary>Each operand as its float32 view or its bfloat16 words (<see cref="Operand"/>), master weights float32 or none.</summary>
+            public void Step(Operand parameters, Operand gradients, Operand firstMoment, Operand secondMoment, Floats? masterWeights, int length, AdamWStep step) =>
+                _step(length, parameters, gradients, firstMoment, secondMoment, masterWeights ?? default, masterWeights is null ? 0 : 1, Float32Step.From(step));
+        }
+
+        /// <summary>A float32 operand of the kernel: its float view, or (when <see cref="IsWords"/>) its bfloat16 words.</summary>
+        public readonly struct Operand(Floats floats, ArrayView<ushort> words, int isWords)
+        {
+            public readonly Floats Floats = floats;
+            public readonly ArrayView<ushort> Words = words;
+            public readonly int IsWords = isWords;
+
+            public static Operand OfFloats(Floats floats) => new(floats, default, 0);
+
+            public static Operand OfWords(ArrayView<ushort> words) => new(default, words, 1);
+
+            public float Read(Index1D i) => IsWords != 0 ? BFloat16.ToFloat(Words[i]) : Floats[i];
+
+            /// <summary>Stores a float32 value, rounded to nearest even when the operand is bfloat16.</summary>
+            public void Write(Index1D i, float value)
             {
-                ShapeCheck.Length((int)gradients.Length, (int)parameters.Length, nameof(gradients));
-                ShapeCheck.Length((int)firstMoment.Length, (int)parameters.Length, nameof(firstMoment));
-                ShapeCheck.Length((int)secondMoment.Length, (int)parameters.Length, nameof(secondMoment));
-                var c = Float32Step.From(step);
-                _step((int)parameters.Length, parameters, gradients, firstMoment, secondMoment, c.Beta1, c.OneMinusBeta1, c.Beta2, c.OneMinusBeta2,
-                    c.Decay, c.StepSize, c.SecondScale, c.Epsilon);
+                if (IsWords != 0) Words[i] = BFloat16.FromFloat(value);
+                else Floats[i] = value;
             }
         }
 
-        /// <summary>p = p·decay − stepSize · m / (sqrt(v)·secondScale + eps), the reference's update with the corrections folded in.</summary>
-        private static void StepKernel(Index1D i, Floats parameters, Floats gradients, Floats firstMoment, Floats secondMoment,
-            float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2, float decay, float stepSize, float secondScale, float eps)
+        /// <summary>p = p·decay − stepSize · m / (sqrt(v)·secondScale + eps), on the master when there is one, whose rounding becomes p.</summary>
+        private static void StepKernel(Index1D i, Operand parameters, Operand gradients, Operand firstMoment, Operand secondMoment, Floats master, int hasMaster,
+            Float32Step c)
         {
-            var g = gradients[i];
-            var m = beta1 * firstMoment[i] + oneMinusBeta1 * g;
-            var v = beta2 * secondMoment[i] + oneMinusBeta2 * g * g;
-            parameters[i] = parameters[i] * decay - stepSize * m / (XMath.Sqrt(v) * secondScale + eps);
-            firstMoment[i] = m;
-            secondMoment[i] = v;
+            var g = gradients.Read(i);
+            var m = c.Beta1 * firstMoment.Read(i) + c.OneMinusBeta1 * g;
+            var v = c.Beta2 * secondMoment.Read(i) + c.OneMinusBeta2 * g * g;
+            var p = hasMaster != 0 ? master[i] : parameters.Read(i);
+            p = p * c.Decay - c.StepSize * m / (XMath.Sqrt(v) * c.SecondScale + c.Epsilon);
+            if (hasMaster != 0) master[i] = p;
+            parameters.Write(i, p);
+            firstMoment.Write(i, m);
+            secondMoment.Write(i, v);
         }
     }
 }

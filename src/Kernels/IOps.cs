@@ -139,8 +139,10 @@ public interface IOps<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// One AdamW step with decoupled weight decay: p -= lr·(m̂ / (sqrt(v̂) + eps) + weightDecay·p), step counted from 1.
+    /// Parameters, gradients and moments may be stored narrower than T (all arithmetic stays in T). With masterWeights
+    /// (stored as T, beside narrower parameters) the step updates the master and writes its rounding to the parameters.
     /// </summary>
-    void AdamW(View<T> parameters, View<T> gradients, View<T> firstMoment, View<T> secondMoment, AdamWStep step);
+    void AdamW(View<T> parameters, View<T> gradients, View<T> firstMoment, View<T> secondMoment, AdamWStep step, View<T>? masterWeights = null);
 }
 
 /// <summary>Hyperparameters in float64 so a float64 run reproduces PyTorch exactly; kernels narrow them as they need.</summary>

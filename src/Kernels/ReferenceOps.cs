@@ -98,8 +98,12 @@ public sealed class ReferenceOps<T> : IOps<T> where T : unmanaged, IFloatingPoin
 
     void IOps<T>.Scale(View<T> x, float factor) => Scale.Reference.Apply(x.Span, factor);
 
-    void IOps<T>.AdamW(View<T> parameters, View<T> gradients, View<T> firstMoment, View<T> secondMoment, AdamWStep step) =>
+    /// <summary>The reference stores everything in T, so it has no narrower parameters that master weights would stand behind.</summary>
+    void IOps<T>.AdamW(View<T> parameters, View<T> gradients, View<T> firstMoment, View<T> secondMoment, AdamWStep step, View<T>? masterWeights)
+    {
+        if (masterWeights is not null) throw new ArgumentException("the reference stores parameters in full precision and takes no master weights", nameof(masterWeights));
         AdamW.Reference.Step(parameters.Span, gradients.Span, firstMoment.Span, secondMoment.Span, step);
+    }
 
     /// <summary>A view's elements as Memory, which, unlike a span, the parallel references can capture in their row lambdas.</summary>
 }

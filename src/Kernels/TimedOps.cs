@@ -223,10 +223,10 @@ public sealed class TimedOps<T>(IOps<T> inner) : IOps<T> where T : unmanaged, IF
         Stop(OpName.Scale, started, OpCosts.Elementwise(x.Length, reads: 1, writes: 1, ElementSize));
     }
 
-    public void AdamW(View<T> parameters, View<T> gradients, View<T> firstMoment, View<T> secondMoment, AdamWStep step)
+    public void AdamW(View<T> parameters, View<T> gradients, View<T> firstMoment, View<T> secondMoment, AdamWStep step, View<T>? masterWeights = null)
     {
         var started = Start();
-        inner.AdamW(parameters, gradients, firstMoment, secondMoment, step);
+        inner.AdamW(parameters, gradients, firstMoment, secondMoment, step, masterWeights);
         // Reads the gradients; reads and writes the parameters and both moments.
         Stop(OpName.AdamW, started, OpCosts.Elementwise(parameters.Length, reads: 4, writes: 3, ElementSize));
     }

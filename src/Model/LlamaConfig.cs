@@ -143,7 +143,8 @@ public sealed record LlamaConfig
             reader.Int("original_max_position_embeddings"));
     }
 
-    public JsonObject ToJson()
+    /// <param name="torchDType">The dtype the weights beside it are stored in, as transformers names it.</param>
+    public JsonObject ToJson(string torchDType = "float32")
     {
         var json = new JsonObject
         {
@@ -165,7 +166,7 @@ public sealed record LlamaConfig
             ["hidden_act"] = "silu",
             ["attention_bias"] = false,
             ["mlp_bias"] = false,
-            ["torch_dtype"] = "float32",
+            ["torch_dtype"] = torchDType,
         };
         if (SlidingWindow is { } window) json["sliding_window"] = window;
         json["rope_scaling"] = RopeScaling is { } s
@@ -181,8 +182,8 @@ public sealed record LlamaConfig
         return json;
     }
 
-    public void Save(string path) =>
-        AtomicFile.WriteAllText(path, ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    public void Save(string path, string torchDType = "float32") =>
+        AtomicFile.WriteAllText(path, ToJson(torchDType).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
 
     /// <summary>Typed field access that names the file and the field when a value is missing or of the wrong kind.</summary>
     private sealed class ConfigReader(JsonObject json, string source, string prefix = "")

@@ -6,13 +6,15 @@ namespace SimNpo.Model;
 /// <summary>
 /// The Llama graph, written once against <see cref="IOps{T}"/>: forward over a right-padded batch to the log-prob of
 /// every scored token, and backward from per-sequence loss weights to the gradient of every parameter.
-/// Parameters and gradients are one buffer each, in <see cref="ParameterLayout"/> order; activations two buffers (bulk
+/// Parameters and gradients are <see cref="ParameterSet{T}"/>s (a few buffers, chunks of <see cref="ParameterLayout"/>);
+/// activations two buffers (bulk
 /// tensors in the precision's storage, statistics in <typeparamref name="T"/>) carved for each batch shape, reallocated
 /// only when a batch needs more.
 /// </summary>
 public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private DeviceBuffer<T>? _gradients;
+    private ParameterSet<T>? _gradients;
+    private ParameterSet<T>? _masterWeights;
     private DeviceBuffer<T>? _bulkActivations;
     private DeviceBuffer<T>? _statisticActivations;
     private DeviceBuffer<int>? _indexBuffer;
@@ -24,15 +26,16 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     /// How weights, activations and gradients are stored (<see cref="Kernels.Precision.Bulk"/>); statistics stay in
     /// <typeparamref name="T"/>. The default is the backend's own type throughout.
     /// </param>
-    public LlamaModel(LlamaConfig config, IOps<T> ops, Precision? precision = null)
+    /// <param name="chunkLength">The most elements of one parameter buffer (<see cref="ParameterLayout"/>); tests make it small.</param>
+    public LlamaModel(LlamaConfig config, IOps<T> ops, Precision? precision = null, int chunkLength = ParameterLayout.DefaultChunkLength)
     {
         Config = config;
         Ops = ops;
         Precision = precision ?? Precision.Fp32;
         if (!ops.Supports(Precision.Bulk))
             throw new NotSupportedException($"the {ops.Name} backend cannot store {Precision.Name} weights and activations");
-        Layout = new ParameterLayout(config);
-        Parameters = ops.Allocate(Layout.TotalLength);
+        Layout = new ParameterLayout(config, chunkLength);
+        Parameters = new ParameterSet<T>(Layout, length => ops.Allocate(length, Precision.Bulk));
         var frequencies = RopeFrequencies.Compute(config);
         RopeInverseFrequencies = ops.Allocate(frequencies.Length).All;
         RopeInverseFrequencies.CopyFrom(frequencies.Select(T.CreateTruncating).ToArray());
@@ -42,15 +45,36 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     public IOps<T> Ops { get; }
     public Precision Precision { get; }
     public ParameterLayout Layout { get; }
-    public DeviceBuffer<T> Parameters { get; }
+    public ParameterSet<T> Parameters { get; }
+
+    /// <summary>The dtype of the checkpoint the weights were loaded from (null for a model made here): what saving writes by default.</summary>
+    public SafeTensors.SafeTensorsDType? StoredDType { get; set; }
     public View<T> RopeInverseFrequencies { get; }
 
     /// <summary>Allocated at the first backward: a model that only scores or generates needs none.</summary>
-    public DeviceBuffer<T> Gradients => _gradients ??= Ops.Allocate(Layout.TotalLength);
+    public ParameterSet<T> Gradients => _gradients ??= new ParameterSet<T>(Layout, length => Ops.Allocate(length, Precision.Bulk));
 
-    public View<T> Weight(ParameterEntry entry) => Parameters.All.Slice(entry.Offset, entry.Length);
+    /// <summary>
+    /// The weights in <typeparamref name="T"/> that AdamW updates when <see cref="Precision"/> stores them narrower
+    /// (<see cref="Kernels.Precision.HasMasterWeights"/>); the stored weights are their rounding. Allocated at first use
+    /// (only training needs them) as the stored weights widened; a loader that has wider values fills them after.
+    /// </summary>
+    public ParameterSet<T> MasterWeights => _masterWeights ??= CreateMasterWeights();
 
-    public View<T> Gradient(ParameterEntry entry) => Gradients.All.Slice(entry.Offset, entry.Length);
+    /// <summary>Whether <see cref="MasterWeights"/> exist yet (a loader fills them when they do).</summary>
+    public bool HasMasterWeights => _masterWeights is not null;
+
+    public View<T> Weight(ParameterEntry entry) => Parameters[entry];
+
+    public View<T> Gradient(ParameterEntry entry) => Gradients[entry];
+
+    private ParameterSet<T> CreateMasterWeights()
+    {
+        if (!Precision.HasMasterWeights) throw new InvalidOperationException($"a {Precision.Name} model updates its weights directly and keeps no master copy");
+        var master = new ParameterSet<T>(Layout, length => Ops.Allocate(length));
+        master.CopyFrom(Parameters);
+        return master;
+    }
 
     /// <summary>
     /// Runs the batch forward to the logits of its scored rows, [scored rows, vocab] in row order, valid until the next
@@ -67,7 +91,10 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     /// </summary>
     public Recompute Recompute { get; set; } = Recompute.None;
 
-    public void ZeroGradients() => Ops.Zero(Gradients.All);
+    public void ZeroGradients()
+    {
+        foreach (var chunk in Gradients.Chunks) Ops.Zero(chunk.All);
+    }
 
     /// <summary>Runs the batch forward and returns the per-sequence log-probs of the scored answer tokens.</summary>
     public SequenceScores Forward(TokenBatch batch)
@@ -309,6 +336,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     {
         Parameters.Dispose();
         _gradients?.Dispose();
+        _masterWeights?.Dispose();
         _bulkActivations?.Dispose();
         _statisticActivations?.Dispose();
         _indexBuffer?.Dispose();

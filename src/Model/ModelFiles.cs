@@ -10,6 +10,9 @@ public static class ModelFiles
 {
     public const string ConfigFileName = "config.json";
 
+    /// <summary>Elements streamed at a time when loading or saving: 1 M (4 MiB of float32).</summary>
+    private const int Piece = 1 << 20;
+
     /// <summary>Tokenizer files a model directory may hold; copied along when a model is saved.</summary>
     public static readonly string[] TokenizerFileNames = ["tokenizer.model", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "special_tokens_map.json"];
 
@@ -18,13 +21,22 @@ public static class ModelFiles
 
     public static LlamaConfig LoadConfig(string directory) => LlamaConfig.Load(Path.Combine(directory, ConfigFileName));
 
-    public static LlamaModel<T> Load<T>(string directory, IOps<T> ops, Precision? precision = null) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <param name="precision">How the weights are stored (the backend's own type by default).</param>
+    /// <param name="masterWeights">
+    /// For training at a precision narrower than T: make the model's master weights now, so that they receive the file's
+    /// values as they are (a float32 checkpoint keeps its low bits) rather than the stored weights' rounding.
+    /// </param>
+    /// <param name="chunkLength">The most elements of one parameter buffer (<see cref="ParameterLayout"/>).</param>
+    public static LlamaModel<T> Load<T>(string directory, IOps<T> ops, Precision? precision = null, bool masterWeights = false,
+        int chunkLength = ParameterLayout.DefaultChunkLength)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (!Directory.Exists(directory)) throw new BadInputException(directory, "model directory not found");
         var config = LoadConfig(directory);
-        var model = new LlamaModel<T>(config, ops, precision);
+        var model = new LlamaModel<T>(config, ops, precision, chunkLength);
         try
         {
+            if (masterWeights && model.Precision.HasMasterWeights) _ = model.MasterWeights;
             ReadWeights(model, directory);
             return model;
         }
@@ -42,7 +54,11 @@ public static class ModelFiles
         ReadWeights(model, directory);
     }
 
-    /// <summary>Fills the model's parameter buffer from the directory's safetensors, checking names and shapes against its layout.</summary>
+    /// <summary>
+    /// Fills the model's weights (and master weights, when it has them) from the directory's safetensors, checking names
+    /// and shapes against its layout. Tensors stream in pieces through one small scratch, shard by shard, so loading
+    /// never holds more than the model and a few megabytes; the weights' dtype is remembered as the one to save in.
+    /// </summary>
     private static void ReadWeights<T>(LlamaModel<T> model, string directory) where T : unmanaged, IFloatingPointIeee754<T>
     {
         using var checkpoint = SafeTensorsCheckpoint.Open(directory);
@@ -59,24 +75,53 @@ public static class ModelFiles
                 throw new BadInputException(directory, $"checkpoint lacks tensor '{entry.Name}'");
             if (!info.Shape.SequenceEqual(entry.Shape.Select(d => (long)d)))
                 throw new BadInputException(directory, $"tensor '{entry.Name}' has shape [{string.Join(", ", info.Shape)}], config.json implies [{string.Join(", ", entry.Shape)}]");
-            var values = new float[entry.Length];
-            checkpoint.ReadFloat32(entry.Name, values);
-            NonFiniteWeights.Check(values, entry.Name, checkpoint.FileOf(entry.Name));
-            model.Weight(entry).CopyFrom((object)values is T[] same ? same : Array.ConvertAll(values, T.CreateTruncating));
         }
+        var piece = new float[Math.Min(Piece, model.Layout.Entries.Max(entry => entry.Length))];
+        var converted = typeof(T) == typeof(float) ? null : new T[piece.Length];
+        foreach (var entry in model.Layout.Entries)
+        {
+            var nonFinite = new NonFiniteWeights.Tally(entry.Name, checkpoint.FileOf(entry.Name));
+            for (var start = 0; start < entry.Length; start += piece.Length)
+            {
+                var count = Math.Min(piece.Length, entry.Length - start);
+                checkpoint.ReadFloat32(entry.Name, start, piece.AsSpan(0, count));
+                nonFinite.Add(piece.AsSpan(0, count), start);
+                ReadOnlySpan<T> values = converted is null
+                    ? System.Runtime.InteropServices.MemoryMarshal.Cast<float, T>(piece.AsSpan(0, count))
+                    : Convert(piece.AsSpan(0, count), converted.AsSpan(0, count));
+                model.SetWeights(entry, start, values);
+            }
+            nonFinite.Check();
+        }
+        model.StoredDType = checkpoint.Tensors[model.Layout.Embedding.Name].DType;
+    }
+
+    private static Span<T> Convert<T>(ReadOnlySpan<float> source, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (var i = 0; i < source.Length; i++) destination[i] = T.CreateTruncating(source[i]);
+        return destination;
     }
 
     /// <summary>
-    /// Writes config.json and model.safetensors (float32) into directory, each atomically, and copies the tokenizer
-    /// files of tokenizerSource when given.
+    /// Writes config.json and model.safetensors into directory, each atomically, and copies the tokenizer files of
+    /// tokenizerSource when given. The weights are written in dtype (F32, BF16 or F16), by default the dtype the model
+    /// was loaded from (float32 for a model made here); from the master weights when the model has them, so a float32
+    /// save keeps everything training computed. Each tensor streams from the model's buffers a piece at a time.
     /// </summary>
-    public static void Save<T>(LlamaModel<T> model, string directory, string? tokenizerSource = null)
+    /// <param name="maxShardBytes">Larger models are written as shards of at most this size with an index, as transformers does.</param>
+    public static void Save<T>(LlamaModel<T> model, string directory, string? tokenizerSource = null, SafeTensorsDType? dtype = null,
+        long maxShardBytes = SafeTensorsCheckpoint.DefaultShardBytes)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        var written = dtype ?? model.StoredDType ?? SafeTensorsDType.F32;
+        if (!TorchDTypes.ContainsKey(written)) throw new ArgumentException($"models are saved as F32, BF16 or F16, not {written.HeaderName()}", nameof(dtype));
         Directory.CreateDirectory(directory);
-        var values = model.Parameters.All.ToArray();
-        WriteWeights(model.Layout, values as float[] ?? Array.ConvertAll(values, float.CreateTruncating), directory);
-        model.Config.Save(Path.Combine(directory, ConfigFileName));
+        var weights = model.HasMasterWeights ? model.MasterWeights : model.Parameters;
+        var tensors = model.Layout.Entries
+            .Select(entry => ParameterTensors.ToWrite(entry.Name, entry, weights[entry], written))
+            .ToArray();
+        SafeTensorsCheckpoint.Write(directory, tensors, new Dictionary<string, string> { ["format"] = "pt" }, maxShardBytes);
+        model.Config.Save(Path.Combine(directory, ConfigFileName), TorchDTypes[written]);
         if (tokenizerSource is null || Path.GetFullPath(tokenizerSource) == Path.GetFullPath(directory)) return;
         foreach (var name in TokenizerFileNames)
         {
@@ -85,11 +130,23 @@ public static class ModelFiles
         }
     }
 
-    /// <summary>model.safetensors in directory, atomically: a flat float32 parameter buffer in the layout's order.</summary>
+    /// <summary>The dtypes a model can be saved in, by their command-line names (--save-dtype).</summary>
+    public static readonly IReadOnlyDictionary<string, SafeTensorsDType> SaveDTypes = new Dictionary<string, SafeTensorsDType>
+    {
+        ["f32"] = SafeTensorsDType.F32, ["bf16"] = SafeTensorsDType.BF16, ["f16"] = SafeTensorsDType.F16,
+    };
+
+    /// <summary>config.json's torch_dtype for each dtype a model is saved in, as transformers writes it.</summary>
+    private static readonly IReadOnlyDictionary<SafeTensorsDType, string> TorchDTypes = new Dictionary<SafeTensorsDType, string>
+    {
+        [SafeTensorsDType.F32] = "float32", [SafeTensorsDType.BF16] = "bfloat16", [SafeTensorsDType.F16] = "float16",
+    };
+
+    /// <summary>model.safetensors (float32) in directory, atomically, from a flat parameter array in the layout's order (small models: conversion).</summary>
     public static void WriteWeights(ParameterLayout layout, float[] parameters, string directory)
     {
         var tensors = layout.Entries
-            .Select(entry => new TensorToWrite(entry.Name, entry.Shape.Select(d => (long)d).ToArray(), parameters.AsMemory(entry.Offset, entry.Length)))
+            .Select(entry => new TensorToWrite(entry.Name, entry.Shape.Select(d => (long)d).ToArray(), parameters.AsMemory(checked((int)entry.Start), entry.Length)))
             .ToArray();
         SafeTensorsWriter.Write(Path.Combine(directory, SafeTensorsCheckpoint.SingleFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
     }

@@ -9,14 +9,14 @@ public static class ModelInitializer
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var random = new Random(seed);
-        var values = new T[model.Layout.TotalLength];
         foreach (var entry in model.Layout.Entries)
         {
             var isNorm = ParameterLayout.IsNormWeight(entry.Name);
-            for (var i = entry.Offset; i < entry.Offset + entry.Length; i++)
+            var values = new T[entry.Length];
+            for (var i = 0; i < values.Length; i++)
                 values[i] = T.CreateTruncating(isNorm ? 1 + normStd * Gaussian(random) : std * Gaussian(random));
+            model.SetWeights(entry, 0, values);
         }
-        model.Parameters.All.CopyFrom(values);
     }
 
     /// <summary>
@@ -30,20 +30,23 @@ public static class ModelInitializer
     {
         const int Block = 1 << 24, Part = 1 << 16;
         var halfWidth = std * Math.Sqrt(3);
-        var all = model.Parameters.All;
-        var buffer = new T[Math.Min(Block, all.Length)];
-        for (var start = 0; start < all.Length; start += Block)
+        var buffer = new T[Math.Min(Block, model.Layout.Entries.Max(entry => entry.Length))];
+        // Value i of the model's order is a hash of (seed, i), whatever tensor and chunk it lies in.
+        foreach (var entry in model.Layout.Entries)
         {
-            var count = Math.Min(Block, all.Length - start);
-            Parallel.For(0, (count + Part - 1) / Part, part =>
+            var isNorm = ParameterLayout.IsNormWeight(entry.Name);
+            for (var start = 0; start < entry.Length; start += Block)
             {
-                for (var j = part * Part; j < Math.Min(count, (part + 1) * Part); j++)
-                    buffer[j] = T.CreateTruncating(halfWidth * (2 * UnitInterval(seed, start + j) - 1));
-            });
-            all.Slice(start, count).CopyFrom(buffer.AsSpan(0, count));
+                var count = Math.Min(Block, entry.Length - start);
+                var first = entry.Start + start;
+                Parallel.For(0, (count + Part - 1) / Part, part =>
+                {
+                    for (var j = part * Part; j < Math.Min(count, (part + 1) * Part); j++)
+                        buffer[j] = isNorm ? T.One : T.CreateTruncating(halfWidth * (2 * UnitInterval(seed, first + j) - 1));
+                });
+                model.SetWeights(entry, start, buffer.AsSpan(0, count));
+            }
         }
-        foreach (var entry in model.Layout.Entries.Where(entry => ParameterLayout.IsNormWeight(entry.Name)))
-            all.Slice(entry.Offset, entry.Length).CopyFrom(Enumerable.Repeat(T.One, entry.Length).ToArray());
     }
 
     /// <summary>SplitMix64's finaliser of (seed, index): a uniform double in [0, 1).</summary>

@@ -47,10 +47,10 @@ public static class FinetuneCommand
             var paths = new RunPaths(modelDirectory, dataPath, null, null, Required(output), tokenizerDirectory ?? modelDirectory, inputs);
             var template = options.Template(parse, config);
             options.CheckMemory(parse, config, settings, modelDirectory is not null ? ModelFiles.LoadConfig(modelDirectory) : LlamaConfig.Load(modelConfigPath!));
-            return TrainingRun.Execute(parse, settings, paths, (parse.GetValue(options.Resume), parse.GetValue(options.Overwrite)), template, ops =>
+            return TrainingRun.Execute(parse, settings, paths, (parse.GetValue(options.Resume), parse.GetValue(options.Overwrite)), template, (ops, precision) =>
             {
-                if (modelDirectory is not null) return ModelFiles.Load(modelDirectory, ops);
-                var fresh = new LlamaModel<float>(LlamaConfig.Load(modelConfigPath!), ops);
+                if (modelDirectory is not null) return ModelFiles.Load(modelDirectory, ops, precision, masterWeights: true);
+                var fresh = new LlamaModel<float>(LlamaConfig.Load(modelConfigPath!), ops, precision);
                 ModelInitializer.Randomize(fresh, settings.Seed, std);
                 return fresh;
             });

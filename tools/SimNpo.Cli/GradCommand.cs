@@ -27,10 +27,11 @@ public static class GradCommand
         var answerPrefix = CommonOptions.AnswerPrefix();
         var device = CommonOptions.Device();
         var recompute = CommonOptions.Recompute();
+        var precision = CommonOptions.Precision();
         var output = new Option<FileInfo>("--out") { Description = "output .safetensors file", Required = true };
         var command = new Command("grad", "One forward and backward over all records as one batch; writes loss, seq_logprob, seq_len and grad.<parameter>")
         {
-            model, data, objective, beta, gamma, referenceModel, promptFormat, answerPrefix, device, recompute, output,
+            model, data, objective, beta, gamma, referenceModel, promptFormat, answerPrefix, device, precision, recompute, output,
         };
         command.SetAction(parse =>
         {
@@ -38,8 +39,9 @@ public static class GradCommand
             var checkedOptions = new TrainingSettings { Method = parse.GetRequiredValue(objective), Beta = parse.GetValue(beta), Gamma = parse.GetRequiredValue(gamma) };
             if (checkedOptions.Problem() is { } problem) throw new UsageException(problem);
             var ops = Devices.Create(parse.GetRequiredValue(device));
+            var storage = CommonOptions.Precision(parse, precision, ops);
             var modelDirectory = parse.GetRequiredValue(model).FullName;
-            using var llama = ModelFiles.Load(modelDirectory, ops);
+            using var llama = ModelFiles.Load(modelDirectory, ops, storage);
             llama.Recompute = RecomputeNames.Parse(parse.GetRequiredValue(recompute));
             var batch = TokenBatch.FromExamples(ExampleFiles.Load(parse.GetRequiredValue(data).FullName, modelDirectory, llama.Config,
                 CommonOptions.Template(parse, promptFormat, answerPrefix)));
@@ -48,7 +50,7 @@ public static class GradCommand
             if (name == "npo")
             {
                 var referenceDirectory = parse.GetValue(referenceModel)?.FullName ?? modelDirectory;
-                using var reference = ModelFiles.Load(referenceDirectory, ops);
+                using var reference = ModelFiles.Load(referenceDirectory, ops, storage);
                 referenceLogProbs = reference.Forward(batch).LogProb;
             }
             var loss = ObjectiveFactory.Create(name, parse.GetValue(beta), parse.GetRequiredValue(gamma), referenceLogProbs);
@@ -57,7 +59,6 @@ public static class GradCommand
             llama.ZeroGradients();
             llama.Backward(value.SequenceWeights);
 
-            var gradients = llama.Gradients.All.ToArray();
             var tensors = new List<TensorToWrite>
             {
                 new TensorToWrite("loss", [1], new[] { (float)value.Loss }),
@@ -65,11 +66,11 @@ public static class GradCommand
                 new TensorToWrite("seq_len", [scores.Count], scores.Length.Select(x => (float)x).ToArray()),
             };
             foreach (var entry in llama.Layout.Entries)
-                tensors.Add(new TensorToWrite("grad." + entry.Name, entry.Shape.Select(d => (long)d).ToArray(), gradients.AsMemory(entry.Offset, entry.Length)));
+                tensors.Add(ParameterTensors.ToWrite("grad." + entry.Name, entry, llama.Gradient(entry), SafeTensorsDType.F32));
             var path = parse.GetRequiredValue(output).FullName;
             SafeTensorsWriter.Write(path, tensors, new Dictionary<string, string> { ["objective"] = loss.Name, ["device"] = ops.Name });
             var console = parse.InvocationConfiguration.Output;
-            console.WriteLine($"{loss.Name} loss {value.Loss:G9} over {scores.Count} sequences, {scores.TotalLength} scored tokens ({ops.Name})");
+            console.WriteLine($"{loss.Name} loss {value.Loss:G9} over {scores.Count} sequences, {scores.TotalLength} scored tokens ({ops.Name}), weights and activations in {storage.Name}");
             console.WriteLine($"wrote {path}");
             return 0;
         });

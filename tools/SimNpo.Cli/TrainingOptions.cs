@@ -43,6 +43,9 @@ public sealed class TrainingOptions
     public Option<int> SaveEvery { get; } = new("--save-every") { Description = "optimizer steps between checkpoints; 0: at the end of each epoch", DefaultValueFactory = _ => Defaults.SaveEvery };
     public Option<int> EvalEvery { get; } = new("--eval-every") { Description = "optimizer steps between evaluations of forget and retain log-probs; 0: none", DefaultValueFactory = _ => Defaults.EvalEvery };
     public Option<string> Device { get; } = CommonOptions.Device();
+    public Option<string> Precision { get; } = CommonOptions.Precision();
+    public Option<string> OptimizerState { get; } = new Option<string>("--optimizer-state") { Description = "storage of AdamW's moments: fp32, or bf16 (half the memory)", DefaultValueFactory = _ => Defaults.OptimizerState }.AcceptOnlyFromAmong(TrainingSettings.OptimizerStates);
+    public Option<string?> SaveDType { get; } = new Option<string?>("--save-dtype") { Description = "dtype of the saved model: f32, bf16 or f16 (default: the dtype it was loaded in)" }.AcceptOnlyFromAmong([.. Model.ModelFiles.SaveDTypes.Keys]);
     public Option<string> PromptFormat { get; } = CommonOptions.PromptFormat();
     public Option<string> AnswerPrefix { get; } = CommonOptions.AnswerPrefix();
     public Option<string> Recompute { get; } = CommonOptions.Recompute();
@@ -52,7 +55,7 @@ public sealed class TrainingOptions
     private IEnumerable<Option> UnlearningOnly => [Method, Beta, Gamma, ForgetWeight, RetainWeight, RetainLoss];
 
     private IEnumerable<Option> Shared =>
-        [Config, Resume, Overwrite, LearningRate, Epochs, BatchSize, GradAccum, Warmup, Schedule, WeightDecay, MaxGradNorm, Seed, MaxLength, SkipLong, SaveEvery, EvalEvery, Device, PromptFormat, AnswerPrefix, Recompute, DeviceMemory];
+        [Config, Resume, Overwrite, LearningRate, Epochs, BatchSize, GradAccum, Warmup, Schedule, WeightDecay, MaxGradNorm, Seed, MaxLength, SkipLong, SaveEvery, EvalEvery, Device, Precision, OptimizerState, SaveDType, PromptFormat, AnswerPrefix, Recompute, DeviceMemory];
 
     public void AddTo(Command command, bool unlearning)
     {
@@ -117,12 +120,12 @@ public sealed class TrainingOptions
 
     /// <summary>
     /// Refuses, before any weights load, a run whose memory plan (a batch of batch-size × max-length, every position
-    /// scored) passes --device-memory. The trainer stores weights, gradients and moments in float32.
+    /// scored) passes --device-memory, in the run's precision and optimizer state.
     /// </summary>
     public void CheckMemory(ParseResult parse, JsonObject config, TrainingSettings settings, LlamaConfig model)
     {
         if (Value(parse, DeviceMemory, config, ConfigPath(parse)) is not { } gigabytes) return;
-        MemoryPlan.ForTraining(model, Kernels.Precision.Fp32, Kernels.Storage.Native, RecomputeNames.Parse(settings.Recompute), settings.BatchSize,
+        MemoryPlan.ForTraining(model, Kernels.Precision.Parse(settings.Precision), settings.MomentStorage, RecomputeNames.Parse(settings.Recompute), settings.BatchSize,
             Math.Min(settings.MaxLength, model.MaxPositionEmbeddings)).EnsureFits(gigabytes);
     }
 
@@ -152,6 +155,10 @@ public sealed class TrainingOptions
             EvalEvery = Get(EvalEvery),
             Device = Get(Device),
             Recompute = Get(Recompute),
+            // auto is the device's default, settled here so that run.json and checkpoints name what the run stores.
+            Precision = Devices.NamedPrecision(Get(Precision), Devices.Create(Get(Device))).Name,
+            OptimizerState = Get(OptimizerState),
+            SaveDType = Get(SaveDType),
         };
         if (settings.Problem() is { } problem) throw new UsageException(problem);
         return settings;

@@ -24,7 +24,8 @@ public static class TrainingRun
     /// <summary>The options in RunPaths.Inputs that name a file or model the run reads: recorded so that --resume continues only the same run.</summary>
     private static readonly string[] ReadInputs = ["model", "model-config", "forget", "data", "retain", "refusals"];
 
-    public static int Execute(ParseResult parse, TrainingSettings settings, RunPaths paths, (bool Resume, bool Overwrite) start, PromptTemplate template, Func<IOps<float>, LlamaModel<float>> createModel)
+    public static int Execute(ParseResult parse, TrainingSettings settings, RunPaths paths, (bool Resume, bool Overwrite) start, PromptTemplate template, 
+        Func<IOps<float>, Precision, LlamaModel<float>> createModel)
     {
         var output = parse.InvocationConfiguration.Output;
         using var claim = RunFolder.Claim(paths.Output, [("--model", paths.Model), ("--tokenizer", paths.TokenizerSource), ("--model-config", (string?)paths.Inputs["model-config"])],
@@ -32,7 +33,10 @@ public static class TrainingRun
         var ops = Devices.Create(settings.Device);
         // A resume with other settings (a recompute setting among them) is refused before any weights load.
         if (start.Resume) Checkpoint.RefuseOtherSettings(paths.Output, settings);
-        using var model = createModel(ops);
+        var precision = Precision.Parse(settings.Precision);
+        if (!ops.Supports(precision.Bulk)) throw new UsageException($"--precision {precision.Name} is not available on the {ops.Name} device");
+        if (!ops.Supports(settings.MomentStorage)) throw new UsageException($"--optimizer-state {settings.OptimizerState} is not available on the {ops.Name} device");
+        using var model = createModel(ops, precision);
         output.WriteLine($"{settings.Method} on {ops.Name}: {model.Layout.TotalLength:N0} parameters, {model.Config.NumHiddenLayers} layers, dim {model.Config.HiddenSize}");
 
         ExampleEncoder? encoder = null;
@@ -65,7 +69,7 @@ public static class TrainingRun
         }
 
         var trainer = new Trainer<float>(model, settings, data, paths.Output, ConsoleTrainingObserver.For(output),
-            paths.TokenizerSource, () => ModelFiles.Load(paths.Model ?? throw new UsageException("the KL retain term needs --model"), ops),
+            paths.TokenizerSource, () => ModelFiles.Load(paths.Model ?? throw new UsageException("the KL retain term needs --model"), ops, precision),
             settings.EvalEvery > 0 ? LogProbCurve.For(data, settings) : null, RunSettings(parse.CommandResult.Command, settings, paths, template), Inputs(paths, settings));
         var summary = trainer.Run(start.Resume);
         var plots = TrainingCurves.Save(paths.Output, paths.Output + Path.DirectorySeparatorChar, settings.Method);

@@ -30,7 +30,8 @@ public static class UnlearnCommand
             var paths = new RunPaths(modelDirectory, forgetPath, retainPath, refusalsPath, Required(output), modelDirectory, inputs);
             var template = options.Template(parse, config);
             options.CheckMemory(parse, config, settings, ModelFiles.LoadConfig(modelDirectory));
-            return TrainingRun.Execute(parse, settings, paths, (parse.GetValue(options.Resume), parse.GetValue(options.Overwrite)), template, ops => ModelFiles.Load(modelDirectory, ops));
+            return TrainingRun.Execute(parse, settings, paths, (parse.GetValue(options.Resume), parse.GetValue(options.Overwrite)), template,
+                (ops, precision) => ModelFiles.Load(modelDirectory, ops, precision, masterWeights: true));
         });
         return command;
     }

@@ -105,6 +105,7 @@ public sealed class FastCpuOps : IOps<float>
 
     public void Scale(View<float> x, float factor) => FastElementwise.Scale(x.Memory, factor);
 
-    public void AdamW(View<float> parameters, View<float> gradients, View<float> firstMoment, View<float> secondMoment, AdamWStep step) =>
-        FastAdamW.Step(parameters.Memory, gradients.Memory, firstMoment.Memory, secondMoment.Memory, step);
+    public void AdamW(View<float> parameters, View<float> gradients, View<float> firstMoment, View<float> secondMoment, AdamWStep step,
+        View<float>? masterWeights = null) =>
+        FastAdamW.Step(parameters, gradients, firstMoment, secondMoment, step, masterWeights);
 }

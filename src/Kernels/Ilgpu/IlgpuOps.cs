@@ -168,8 +168,16 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
 
     void IOps<float>.Scale(View<float> x, float factor) => _scale.Value.Apply(x.ArrayView(), factor);
 
-    void IOps<float>.AdamW(View<float> parameters, View<float> gradients, View<float> firstMoment, View<float> secondMoment, AdamWStep step) =>
-        _adamW.Value.Step(parameters.ArrayView(), gradients.ArrayView(), firstMoment.ArrayView(), secondMoment.ArrayView(), step);
+    void IOps<float>.AdamW(View<float> parameters, View<float> gradients, View<float> firstMoment, View<float> secondMoment, AdamWStep step,
+        View<float>? masterWeights)
+    {
+        Kernels.AdamW.CheckOperands(parameters, gradients, firstMoment, secondMoment, masterWeights);
+        _adamW.Value.Step(AdamWOperand(parameters), AdamWOperand(gradients), AdamWOperand(firstMoment), AdamWOperand(secondMoment),
+            masterWeights?.ArrayView(), parameters.Length, step);
+    }
+
+    private static AdamW.Ilgpu.Operand AdamWOperand(View<float> view) =>
+        view.Storage == Storage.BFloat16 ? AdamW.Ilgpu.Operand.OfWords(view.Words()) : AdamW.Ilgpu.Operand.OfFloats(view.ArrayView());
 
     public void Dispose()
     {

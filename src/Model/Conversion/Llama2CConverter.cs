@@ -41,10 +41,10 @@ public static class Llama2CConverter
         var parameters = new float[layout.TotalLength];
         var header = checkpoint.Header;
         void Copy(string source, int layer, ParameterEntry target) =>
-            checkpoint.Tensors[source].AsSpan(layer * target.Length, target.Length).CopyTo(parameters.AsSpan(target.Offset, target.Length));
+            checkpoint.Tensors[source].AsSpan(layer * target.Length, target.Length).CopyTo(parameters.AsSpan(checked((int)target.Start), target.Length));
         void CopyRotary(string source, int layer, ParameterEntry target, int heads) =>
             InterleavedToHalfSplitRows(checkpoint.Tensors[source].AsSpan(layer * target.Length, target.Length),
-                parameters.AsSpan(target.Offset, target.Length), heads, header.HeadSize, header.Dim);
+                parameters.AsSpan(checked((int)target.Start), target.Length), heads, header.HeadSize, header.Dim);
 
         Copy("token_embedding", 0, layout.Embedding);
         for (var i = 0; i < header.Layers; i++)

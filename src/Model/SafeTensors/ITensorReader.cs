@@ -18,8 +18,17 @@ public interface ITensorReader : IDisposable
     /// <summary>F32 as it is; F16 and BF16 exactly widened; F64 rounded to nearest.</summary>
     void ReadFloat32(string name, Span<float> destination);
 
+    /// <summary>
+    /// Elements [firstElement, firstElement + destination.Length) of a tensor in row-major order, converted as
+    /// <see cref="ReadFloat32(string, Span{float})"/> does: lets a loader stream a tensor larger than its scratch.
+    /// </summary>
+    void ReadFloat32(string name, long firstElement, Span<float> destination);
+
     /// <summary>F64 only.</summary>
     void ReadFloat64(string name, Span<double> destination);
+
+    /// <summary>Elements [firstElement, firstElement + destination.Length) of an F64 tensor.</summary>
+    void ReadFloat64(string name, long firstElement, Span<double> destination);
 
     /// <summary>I32 only.</summary>
     void ReadInt32(string name, Span<int> destination);

@@ -22,17 +22,29 @@ public static class NonFiniteWeights
         return new Scope(() => Allowed.Value = previous);
     }
 
-    /// <summary>Refuses the tensor's values when one is NaN or infinite (and that is not allowed).</summary>
-    public static void Check(ReadOnlySpan<float> values, string tensor, string file)
+    /// <summary>Counts a tensor's NaN and infinite values as it streams in, piece by piece.</summary>
+    public sealed class Tally(string tensor, string file)
     {
-        if (Allowed.Value) return;
-        var first = IndexOfNonFinite(values);
-        if (first < 0) return;
-        var count = 0;
-        foreach (var value in values[first..])
-            if (!float.IsFinite(value)) count++;
-        throw new BadInputException(file, $"tensor '{tensor}' holds {count} NaN or infinite value(s), the first ({values[first]}) at index {first}; " +
-            "pass --allow-nonfinite to load it anyway");
+        private long _count, _first = -1;
+        private float _firstValue;
+
+        public void Add(ReadOnlySpan<float> values, long offset)
+        {
+            if (Allowed.Value) return;
+            var first = IndexOfNonFinite(values);
+            if (first < 0) return;
+            if (_first < 0) (_first, _firstValue) = (offset + first, values[first]);
+            foreach (var value in values[first..])
+                if (!float.IsFinite(value)) _count++;
+        }
+
+        /// <summary>Refuses the tensor when a piece held a NaN or infinite value (and that is not allowed).</summary>
+        public void Check()
+        {
+            if (_first < 0) return;
+            throw new BadInputException(file, $"tensor '{tensor}' holds {_count} NaN or infinite value(s), the first ({_firstValue}) at index {_first}; " +
+                "pass --allow-nonfinite to load it anyway");
+        }
     }
 
     /// <summary>A float is NaN or infinite exactly when its exponent bits are all ones; compared a vector at a time.</summary>

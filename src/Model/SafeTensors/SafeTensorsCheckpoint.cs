@@ -82,6 +82,56 @@ public sealed class SafeTensorsCheckpoint : ITensorReader
         });
     }
 
+    /// <summary>transformers' default max_shard_size ("5GB").</summary>
+    public const long DefaultShardBytes = 5_000_000_000;
+
+    /// <summary>
+    /// Writes tensors as a checkpoint in directory: model.safetensors when they fit one shard of maxShardBytes, else
+    /// model-0000i-of-0000n.safetensors (consecutive tensors, a tensor never split, a shard passing the limit only when it
+    /// holds one tensor) and model.safetensors.index.json, as transformers does. Each file is written atomically and
+    /// streams its tensors; the other form's files left from an earlier save are removed, so the directory holds one.
+    /// </summary>
+    public static void Write(string directory, IReadOnlyList<TensorToWrite> tensors, IReadOnlyDictionary<string, string> metadata, long maxShardBytes = DefaultShardBytes)
+    {
+        var shards = new List<List<TensorToWrite>> { new() };
+        var bytes = 0L;
+        foreach (var tensor in tensors)
+        {
+            if (shards[^1].Count > 0 && bytes + tensor.ByteLength > maxShardBytes)
+            {
+                shards.Add([]);
+                bytes = 0;
+            }
+            shards[^1].Add(tensor);
+            bytes += tensor.ByteLength;
+        }
+        var single = Path.Combine(directory, SingleFileName);
+        var index = Path.Combine(directory, IndexFileName);
+        var oldShards = File.Exists(index) ? ReadIndex(index).WeightMap.Values.Distinct().ToArray() : [];
+        if (shards.Count == 1)
+        {
+            SafeTensorsWriter.Write(single, tensors, metadata);
+            File.Delete(index);
+            foreach (var old in oldShards) File.Delete(Path.Combine(directory, old));
+            return;
+        }
+        var weightMap = new Dictionary<string, string>();
+        for (var i = 0; i < shards.Count; i++)
+        {
+            var name = $"model-{i + 1:D5}-of-{shards.Count:D5}.safetensors";
+            SafeTensorsWriter.Write(Path.Combine(directory, name), shards[i], metadata);
+            foreach (var tensor in shards[i]) weightMap[tensor.Name] = name;
+        }
+        var json = new System.Text.Json.Nodes.JsonObject
+        {
+            ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["total_size"] = tensors.Sum(t => t.ByteLength) },
+            ["weight_map"] = new System.Text.Json.Nodes.JsonObject(weightMap.Select(pair => KeyValuePair.Create(pair.Key, (System.Text.Json.Nodes.JsonNode?)pair.Value))),
+        };
+        AtomicFile.WriteAllText(index, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        File.Delete(single);
+        foreach (var old in oldShards.Except(weightMap.Values)) File.Delete(Path.Combine(directory, old));
+    }
+
     public TensorInfo Info(string name) =>
         tensors.TryGetValue(name, out var tensor) ? tensor : throw new BadInputException(Directory, $"no tensor named '{name}' in the checkpoint");
 
@@ -90,7 +140,11 @@ public sealed class SafeTensorsCheckpoint : ITensorReader
 
     public void ReadFloat32(string name, Span<float> destination) => ShardOf(name).ReadFloat32(name, destination);
 
+    public void ReadFloat32(string name, long firstElement, Span<float> destination) => ShardOf(name).ReadFloat32(name, firstElement, destination);
+
     public void ReadFloat64(string name, Span<double> destination) => ShardOf(name).ReadFloat64(name, destination);
+
+    public void ReadFloat64(string name, long firstElement, Span<double> destination) => ShardOf(name).ReadFloat64(name, firstElement, destination);
 
     public void ReadInt32(string name, Span<int> destination) => ShardOf(name).ReadInt32(name, destination);
 

@@ -22,18 +22,31 @@ public sealed class TensorToWrite
     public TensorToWrite(string name, long[] shape, ReadOnlyMemory<long> data)
         : this(name, shape, SafeTensorsDType.I64, data.Length, stream => stream.Write(MemoryMarshal.AsBytes(data.Span))) { }
 
-    private TensorToWrite(string name, long[] shape, SafeTensorsDType dtype, int length, Action<Stream> writeData)
+    /// <summary>
+    /// A tensor whose bytes the caller writes itself when the file is written (exactly the shape's element count in the
+    /// dtype, little-endian): a model streams a tensor from its buffers a piece at a time without a whole host copy.
+    /// </summary>
+    public TensorToWrite(string name, long[] shape, SafeTensorsDType dtype, Action<Stream> writeData)
+        : this(name, shape, dtype, null, writeData) { }
+
+    private TensorToWrite(string name, long[] shape, SafeTensorsDType dtype, long? length, Action<Stream> writeData)
     {
         var shapeText = $"[{string.Join(", ", shape)}]";
         if (shape.Any(dim => dim < 0)) throw new ArgumentException($"tensor '{name}': negative dimension in shape {shapeText}", nameof(shape));
         var elements = shape.Aggregate(1L, (product, dim) => checked(product * dim));
-        if (elements != length)
+        if (length is { } given && elements != given)
             throw new ArgumentException($"tensor '{name}': shape {shapeText} holds {elements} elements but the data has {length}", nameof(shape));
         Name = name;
         Shape = shape;
         DType = dtype;
         ByteLength = elements * dtype.SizeInBytes();
-        this.writeData = writeData;
+        this.writeData = stream =>
+        {
+            var before = stream.CanSeek ? stream.Position : -1;
+            writeData(stream);
+            if (before >= 0 && stream.Position - before != ByteLength)
+                throw new InvalidOperationException($"tensor '{name}' wrote {stream.Position - before} bytes, its header promises {ByteLength}");
+        };
     }
 
     public string Name { get; }

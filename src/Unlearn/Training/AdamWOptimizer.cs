@@ -9,36 +9,43 @@ namespace SimNpo.Unlearn.Training;
 
 /// <summary>
 /// torch.optim.AdamW over all of a model's parameters as one group (decay on every parameter), preceded by
-/// torch.nn.utils.clip_grad_norm_ on the global gradient norm. Each moment is a buffer of the model's backend in
-/// <see cref="ParameterLayout"/> order like the parameters (two buffers, not one: a model of a billion parameters has
-/// moments that together pass the 2³¹ elements one buffer holds).
+/// torch.nn.utils.clip_grad_norm_ on the global gradient norm. The moments are <see cref="ParameterSet{T}"/>s in the
+/// model's layout, stored in T or (<see cref="Storage.BFloat16"/> moments) bfloat16 to halve their memory; a model that
+/// stores its weights narrower than T is updated through its float32 master weights, which the step rounds into it.
 /// </summary>
 public sealed class AdamWOptimizer<T> : IDisposable where T : unmanaged, IFloatingPointIeee754<T>
 {
     public const string FileName = "optimizer.safetensors";
     private const string FirstMomentName = "exp_avg";
     private const string SecondMomentName = "exp_avg_sq";
+    private const string MasterName = "master";
     private const string StepKey = "step";
 
     /// <summary>torch's clip_grad_norm_ adds this to the norm before dividing, so a zero gradient never divides by zero.</summary>
     private const double ClipNormEpsilon = 1e-6;
 
     private readonly LlamaModel<T> _model;
-    private readonly DeviceBuffer<T> _firstMoment;
-    private readonly DeviceBuffer<T> _secondMoment;
+    private readonly ParameterSet<T>? _master;
 
-    public AdamWOptimizer(LlamaModel<T> model, AdamWSettings settings)
+    /// <param name="momentStorage">How the moments are stored: T (as torch) or bfloat16 (--optimizer-state bf16).</param>
+    public AdamWOptimizer(LlamaModel<T> model, AdamWSettings settings, Storage momentStorage = Storage.Native)
     {
         settings.Validate();
+        if (!model.Ops.Supports(momentStorage))
+            throw new NotSupportedException($"the {model.Ops.Name} backend cannot store AdamW moments as {momentStorage}");
         _model = model;
         Settings = settings;
-        var count = model.Layout.TotalLength;
-        _firstMoment = model.Ops.Allocate(count);
-        _secondMoment = model.Ops.Allocate(count);
-        FirstMoment = _firstMoment.All;
-        SecondMoment = _secondMoment.All;
-        model.Ops.Zero(FirstMoment);
-        model.Ops.Zero(SecondMoment);
+        FirstMoment = new ParameterSet<T>(model.Layout, length => model.Ops.Allocate(length, momentStorage));
+        try
+        {
+            SecondMoment = new ParameterSet<T>(model.Layout, length => model.Ops.Allocate(length, momentStorage));
+        }
+        catch
+        {
+            FirstMoment.Dispose();
+            throw;
+        }
+        _master = model.Precision.HasMasterWeights ? model.MasterWeights : null;
     }
 
     public AdamWSettings Settings { get; }
@@ -46,8 +53,9 @@ public sealed class AdamWOptimizer<T> : IDisposable where T : unmanaged, IFloati
     /// <summary>Steps taken so far; the next step is bias-corrected as step StepCount + 1.</summary>
     public int StepCount { get; private set; }
 
-    public View<T> FirstMoment { get; }
-    public View<T> SecondMoment { get; }
+    /// <summary>Zero until the first step (every backend zeroes new buffers).</summary>
+    public ParameterSet<T> FirstMoment { get; }
+    public ParameterSet<T> SecondMoment { get; }
 
     /// <summary>
     /// Clips the model's gradients in place and updates its parameters with them. Returns the gradient norm before
@@ -59,24 +67,28 @@ public sealed class AdamWOptimizer<T> : IDisposable where T : unmanaged, IFloati
         if (!double.IsFinite(learningRate) || learningRate < 0)
             throw new ArgumentOutOfRangeException(nameof(learningRate), $"learning rate must be finite and non-negative, got {learningRate}");
         var ops = _model.Ops;
-        var gradients = _model.Gradients.All;
-        var norm = Math.Sqrt(ops.SumOfSquares(gradients));
-        if (!double.IsFinite(norm)) throw new InvalidOperationException($"the gradient norm is {norm}");
+        var gradients = _model.Gradients.Chunks;
+        // Chunk by chunk in a fixed order: the same bits on every run of the same layout.
+        var norm = Math.Sqrt(gradients.Sum(chunk => ops.SumOfSquares(chunk.All)));
+        if (!double.IsFinite(norm)) throw new InvalidOperationException($"gradient norm is {norm} at step {StepCount + 1}; parameters left unchanged");
         if (Settings.MaxGradNorm > 0)
         {
             // torch multiplies by min(1, maxNorm / (norm + 1e-6)); a factor of 1 changes nothing, so it is skipped.
             var factor = Settings.MaxGradNorm / (norm + ClipNormEpsilon);
-            if (factor < 1) ops.Scale(gradients, (float)factor);
+            if (factor < 1)
+                foreach (var chunk in gradients) ops.Scale(chunk.All, (float)factor);
         }
         var step = new AdamWStep(learningRate, Settings.Beta1, Settings.Beta2, Settings.Epsilon, Settings.WeightDecay, StepCount + 1);
-        ops.AdamW(_model.Parameters.All, gradients, FirstMoment, SecondMoment, step);
+        for (var c = 0; c < gradients.Count; c++)
+            ops.AdamW(_model.Parameters.Chunks[c].All, gradients[c].All, FirstMoment.Chunks[c].All, SecondMoment.Chunks[c].All, step, _master?.Chunks[c].All);
         StepCount++;
         return norm;
     }
 
     /// <summary>
-    /// Writes the moments (F64 for a float64 model, F32 otherwise) under torch's state names, and the step count and
-    /// settings as metadata, atomically.
+    /// Writes, per parameter, the moments under torch's state names (exp_avg.NAME, exp_avg_sq.NAME: F64 for a float64
+    /// model, BF16 for bfloat16 moments, F32 otherwise) and the master weights (master.NAME, F32) when the model has them,
+    /// with the step count and settings as metadata, atomically. Every value is written exactly, so resuming is bitwise.
     /// </summary>
     public void Save(string path)
     {
@@ -89,46 +101,63 @@ public sealed class AdamWOptimizer<T> : IDisposable where T : unmanaged, IFloati
             ["weight_decay"] = Format(Settings.WeightDecay),
             ["max_grad_norm"] = Format(Settings.MaxGradNorm),
         };
-        SafeTensorsWriter.Write(path, [Tensor(FirstMomentName, FirstMoment), Tensor(SecondMomentName, SecondMoment)], metadata);
+        var native = typeof(T) == typeof(double) ? SafeTensorsDType.F64 : SafeTensorsDType.F32;
+        var momentDType = FirstMoment.Storage == Storage.BFloat16 ? SafeTensorsDType.BF16 : native;
+        var tensors = new List<TensorToWrite>();
+        foreach (var entry in _model.Layout.Entries)
+        {
+            tensors.Add(ParameterTensors.ToWrite($"{FirstMomentName}.{entry.Name}", entry, FirstMoment[entry], momentDType));
+            tensors.Add(ParameterTensors.ToWrite($"{SecondMomentName}.{entry.Name}", entry, SecondMoment[entry], momentDType));
+            if (_master is not null) tensors.Add(ParameterTensors.ToWrite($"{MasterName}.{entry.Name}", entry, _master[entry], native));
+        }
+        SafeTensorsWriter.Write(path, tensors, metadata);
     }
 
     /// <summary>
-    /// Restores the moments and the step count written by <see cref="Save"/>; the settings stay this optimizer's own (the
-    /// saved ones are a record for the reader). Everything is read and checked before anything changes.
+    /// Restores the moments, the master weights (and the model's weights as their rounding) and the step count written by
+    /// <see cref="Save"/>; the settings stay this optimizer's own (the saved ones are a record for the reader). The step
+    /// and every tensor's presence and shape are checked before anything changes; a non-finite value or a negative second
+    /// moment found while streaming the values in is refused, naming the tensor and index.
     /// </summary>
     public void Load(string path)
     {
-        T[] firstMoment, secondMoment;
-        int step;
-        using (var file = Open(path))
+        using var file = Open(path);
+        var step = ReadStep(file);
+        var names = _model.Layout.Entries.SelectMany(entry => (string[])[$"{FirstMomentName}.{entry.Name}", $"{SecondMomentName}.{entry.Name}",
+            .. _master is null ? Array.Empty<string>() : [$"{MasterName}.{entry.Name}"]]);
+        foreach (var name in names)
         {
-            step = ReadStep(file);
-            firstMoment = ReadMoment(file, FirstMomentName);
-            secondMoment = ReadMoment(file, SecondMomentName);
+            if (!file.Tensors.ContainsKey(name))
+                throw new BadInputException(path, $"lacks tensor '{name}' (written for another model or precision, or by an older version?)");
         }
-        var negative = Array.FindIndex(secondMoment, value => value < T.Zero);
-        if (negative >= 0) throw new BadInputException(path, $"tensor '{SecondMomentName}' holds a negative value at index {negative}");
-        FirstMoment.CopyFrom(firstMoment);
-        SecondMoment.CopyFrom(secondMoment);
+        foreach (var entry in _model.Layout.Entries)
+        {
+            Read($"{FirstMomentName}.{entry.Name}", entry, FirstMoment[entry], negativeAllowed: true);
+            Read($"{SecondMomentName}.{entry.Name}", entry, SecondMoment[entry], negativeAllowed: false);
+            if (_master is not null) Read($"{MasterName}.{entry.Name}", entry, _master[entry], negativeAllowed: true);
+        }
+        // The stored weights are the master's rounding, exactly as a step leaves them.
+        if (_master is not null) _model.Parameters.CopyFrom(_master);
         StepCount = step;
+
+        void Read(string name, ParameterEntry entry, View<T> values, bool negativeAllowed) =>
+            ParameterTensors.Read(file, path, name, entry, values, (piece, start) =>
+            {
+                for (var i = 0; i < piece.Length; i++)
+                {
+                    if (!T.IsFinite(piece[i])) throw new BadInputException(path, $"tensor '{name}' holds {piece[i]} at index {start + i}");
+                    if (!negativeAllowed && piece[i] < T.Zero) throw new BadInputException(path, $"tensor '{name}' holds a negative value at index {start + i}");
+                }
+            });
     }
 
     public void Dispose()
     {
-        _firstMoment.Dispose();
-        _secondMoment.Dispose();
+        FirstMoment.Dispose();
+        SecondMoment.Dispose();
     }
 
     private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
-
-    private static TensorToWrite Tensor(string name, View<T> moment)
-    {
-        var values = moment.ToArray();
-        long[] shape = [values.Length];
-        return values is double[] doubles
-            ? new TensorToWrite(name, shape, doubles)
-            : new TensorToWrite(name, shape, values as float[] ?? Array.ConvertAll(values, float.CreateTruncating));
-    }
 
     private static SafeTensorsFile Open(string path)
     {
@@ -150,19 +179,5 @@ public sealed class AdamWOptimizer<T> : IDisposable where T : unmanaged, IFloati
         if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var step))
             throw new BadInputException(file.Path, $"metadata '{StepKey}' is '{text}', not a non-negative integer");
         return step;
-    }
-
-    private T[] ReadMoment(SafeTensorsFile file, string name)
-    {
-        var count = _model.Layout.TotalLength;
-        var info = file.Info(name);
-        if (info.ElementCount != count)
-            throw new BadInputException(file.Path, $"tensor '{name}' holds {info.ElementCount} values but the model has {count} parameters");
-        var values = typeof(T) == typeof(double)
-            ? (T[])(object)file.ReadFloat64(name)
-            : Array.ConvertAll(file.ReadFloat32(name), T.CreateTruncating);
-        var nonFinite = Array.FindIndex(values, value => !T.IsFinite(value));
-        if (nonFinite >= 0) throw new BadInputException(file.Path, $"tensor '{name}' holds {values[nonFinite]} at index {nonFinite}");
-        return values;
     }
 }

@@ -55,7 +55,9 @@ public sealed class Trainer<T>(
         var totalSteps = (int)EpochPlan.TotalSteps(data.Forget.Count, settings.BatchSize, settings.GradAccum, settings.Epochs);
         var schedule = new LearningRateSchedule(LearningRateSchedule.ParseKind(settings.Schedule), settings.LearningRate, totalSteps,
             Math.Min(settings.WarmupSteps(stepsPerEpoch), totalSteps));
-        using var optimizer = new AdamWOptimizer<T>(model, settings.AdamW);
+        if (model.Precision.Name != settings.Precision)
+            throw new ArgumentException($"the settings ask for precision {settings.Precision} but the model stores {model.Precision.Name}");
+        using var optimizer = new AdamWOptimizer<T>(model, settings.AdamW, settings.MomentStorage);
         model.Recompute = RecomputeNames.Parse(settings.Recompute);
 
         var reference = settings.NeedsReferenceLogProbs ? ReferenceFor(resume) : null;
@@ -92,7 +94,7 @@ public sealed class Trainer<T>(
                 observer.Message($"checkpoint {lastCheckpoint}");
             }
         }
-        ModelFiles.Save(model, runDirectory, tokenizerSource);
+        ModelFiles.Save(model, runDirectory, tokenizerSource, settings.SaveDType is { } dtype ? ModelFiles.SaveDTypes[dtype] : null);
         observer.Message($"model written to {runDirectory}");
         return new TrainingSummary(totalSteps, record?.Loss ?? double.NaN, clock.Elapsed.TotalSeconds, initialEval, record?.Eval, startStep);
     }

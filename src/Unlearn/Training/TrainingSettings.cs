@@ -45,6 +45,17 @@ public sealed record TrainingSettings
     public string Device { get; init; } = Devices.Default;
     /// <summary>none or layers (<see cref="Model.Recompute"/>): the same gradients either way, recorded so a resume keeps the run's.</summary>
     public string Recompute { get; init; } = "none";
+    /// <summary>How weights, activations and gradients are stored (<see cref="Kernels.Precision"/>): fp32 or bf16 (then over float32 master weights).</summary>
+    public string Precision { get; init; } = Kernels.Precision.Fp32.Name;
+    /// <summary>How AdamW's moments are stored: fp32, or bf16 to halve their memory.</summary>
+    public string OptimizerState { get; init; } = "fp32";
+    /// <summary>The dtype the final model is written in (f32, bf16, f16); null: the dtype the model was loaded in.</summary>
+    public string? SaveDType { get; init; }
+
+    public static readonly string[] OptimizerStates = ["fp32", "bf16"];
+
+    [JsonIgnore]
+    public Kernels.Storage MomentStorage => OptimizerState == "bf16" ? Kernels.Storage.BFloat16 : Kernels.Storage.Native;
 
     [JsonIgnore]
     public double EffectiveBeta => Beta ?? (Method == "npo" || Method == "idkpo" ? Objectives.ObjectiveFactory.NpoBeta : Objectives.ObjectiveFactory.SimNpoBeta);
@@ -63,6 +74,10 @@ public sealed record TrainingSettings
     public string? Problem()
     {
         if (!Methods.Contains(Method)) return $"method '{Method}' is not one of {string.Join(", ", Methods)}";
+        if (!Kernels.Precision.All.Any(p => p.Name == Precision)) return $"precision '{Precision}' is not one of {string.Join(", ", Kernels.Precision.All)}";
+        if (!OptimizerStates.Contains(OptimizerState)) return $"optimizer-state '{OptimizerState}' is not one of {string.Join(", ", OptimizerStates)}";
+        if (SaveDType is { } saveDType && !Model.ModelFiles.SaveDTypes.ContainsKey(saveDType))
+            return $"save-dtype '{saveDType}' is not one of {string.Join(", ", Model.ModelFiles.SaveDTypes.Keys)}";
         if (!RetainLosses.Contains(RetainLoss)) return $"retain-loss '{RetainLoss}' is not one of {string.Join(", ", RetainLosses)}";
         // NaN passes every comparison, so each number is checked for being finite before its range.
         if (Beta is { } beta && !(double.IsFinite(beta) && beta > 0)) return $"beta must be a positive number, got {beta}";

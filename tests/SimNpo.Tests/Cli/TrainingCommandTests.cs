@@ -52,7 +52,7 @@ public class TrainingCommandTests
         var resumed = Simnpo.Run("unlearn", "--config", directory.File("unlearned/run.json"), "--out", directory.File("unlearned"), "--resume");
         Assert.That(resumed.Code, Is.EqualTo(CommandRunner.Success), resumed.Error);
         using var after = ModelFiles.Load(directory.File("unlearned"), new ReferenceOps<float>());
-        Assert.That(after.Parameters.All.ToArray(), Is.EqualTo(before.Parameters.All.ToArray()));
+        Assert.That(after.Parameters.ToArray(), Is.EqualTo(before.Parameters.ToArray()));
     }
 
     /// <summary>

@@ -77,7 +77,7 @@ public class LlamaConfigTests
         var next = 0;
         foreach (var entry in layout.Entries)
         {
-            Assert.That(entry.Offset, Is.EqualTo(next), entry.Name);
+            Assert.That(entry.Start, Is.EqualTo(next), entry.Name);
             next += entry.Length;
         }
         // stories260K: 512·64 + 5·(64 + 64·64 + 2·32·64 + 64·64 + 64 + 3·172·64) + 64

@@ -89,9 +89,9 @@ public class LlamaFixtureTests
         AssertClose([value.Loss], fixture.Get("loss_" + objectiveName), tolerance, "loss");
         model.ZeroGradients();
         model.Backward(value.SequenceWeights);
-        var gradients = model.Gradients.All.ToArray();
+        var gradients = model.Gradients.ToArray();
         foreach (var entry in model.Layout.Entries)
-            AssertClose(gradients.AsSpan(entry.Offset, entry.Length).ToArray().Select(double.CreateTruncating).ToArray(),
+            AssertClose(gradients.AsSpan((int)entry.Start, entry.Length).ToArray().Select(double.CreateTruncating).ToArray(),
                 fixture.Get($"grad_{objectiveName}.{entry.Name}"), tolerance, entry.Name);
     }
 
@@ -113,12 +113,12 @@ public class LlamaFixtureTests
         using var fixture = new Fixture(configuration);
         using var model = ModelFiles.Load(fixture.Directory, new ReferenceOps<T>());
         using var reference = ModelFiles.Load(Path.Combine(fixture.Directory, "ref"), new ReferenceOps<T>());
-        double[] Gradients() => model.Gradients.All.ToArray().Select(double.CreateTruncating).ToArray();
+        double[] Gradients() => model.Gradients.ToArray().Select(double.CreateTruncating).ToArray();
         void CompareGradients(string prefix)
         {
             var gradients = Gradients();
             foreach (var entry in model.Layout.Entries)
-                AssertClose(gradients[entry.Offset..(entry.Offset + entry.Length)], fixture.Get($"{prefix}.{entry.Name}"), tolerance, $"{prefix}.{entry.Name}");
+                AssertClose(gradients[(int)entry.Start..((int)entry.Start + entry.Length)], fixture.Get($"{prefix}.{entry.Name}"), tolerance, $"{prefix}.{entry.Name}");
         }
 
         var config = ModelFiles.LoadConfig(fixture.Directory);
@@ -161,8 +161,8 @@ public class LlamaFixtureTests
         IOps<double> ops = new ReferenceOps<double>();
         using var model = ModelFiles.Load(fixture.Directory, ops);
         var objective = fixture.Objective("simnpo");
-        using var moments = ops.Allocate(2 * model.Layout.TotalLength);
-        var (first, second) = (moments.All.Slice(0, model.Layout.TotalLength), moments.All.Slice(model.Layout.TotalLength, model.Layout.TotalLength));
+        using var moments = ops.Allocate(2 * (int)model.Layout.TotalLength);
+        var (first, second) = (moments.All.Slice(0, (int)model.Layout.TotalLength), moments.All.Slice((int)model.Layout.TotalLength, (int)model.Layout.TotalLength));
         var losses = new double[5];
         for (var step = 1; step <= 5; step++)
         {
@@ -170,12 +170,12 @@ public class LlamaFixtureTests
             losses[step - 1] = value.Loss;
             model.ZeroGradients();
             model.Backward(value.SequenceWeights);
-            ops.AdamW(model.Parameters.All, model.Gradients.All, first, second, new AdamWStep(1e-2, 0.9, 0.999, 1e-8, 0.01, step));
+            ops.AdamW(model.Parameters.Chunks.Single().All, model.Gradients.Chunks.Single().All, first, second, new AdamWStep(1e-2, 0.9, 0.999, 1e-8, 0.01, step));
         }
         AssertClose(losses, fixture.Get("adamw_losses"), 1e-9, "adamw_losses");
-        var parameters = model.Parameters.All.ToArray();
+        var parameters = model.Parameters.ToArray();
         foreach (var entry in model.Layout.Entries)
-            AssertClose(parameters.AsSpan(entry.Offset, entry.Length).ToArray(), fixture.Get("after_adamw." + entry.Name), 1e-9, entry.Name);
+            AssertClose(parameters.AsSpan((int)entry.Start, entry.Length).ToArray(), fixture.Get("after_adamw." + entry.Name), 1e-9, entry.Name);
     }
 
     /// <summary>Scaled error: max |a − e| / max |e| over the tensor, so small gradients are held to their own scale.</summary>

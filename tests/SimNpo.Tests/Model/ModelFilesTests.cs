@@ -28,7 +28,7 @@ public class ModelFilesTests
         Assert.That(Refusal(directory.Path), Is.EqualTo($"checkpoint lacks tensor '{entries[1].Name}'"));
 
         var key = layout.Layers[0].Key; // [16, 32]: transposed, the same number of values in the wrong shape
-        Rewrite(directory.Path, weights, layout, skip: key.Name, extra: [new(key.Name, [key.Shape[1], key.Shape[0]], weights.AsMemory(key.Offset, key.Length))]);
+        Rewrite(directory.Path, weights, layout, skip: key.Name, extra: [new(key.Name, [key.Shape[1], key.Shape[0]], weights.AsMemory((int)key.Start, key.Length))]);
         Assert.That(Refusal(directory.Path), Is.EqualTo($"tensor '{key.Name}' has shape [{key.Shape[1]}, {key.Shape[0]}], config.json implies [{key.Shape[0]}, {key.Shape[1]}]"));
     }
 
@@ -40,11 +40,11 @@ public class ModelFilesTests
         var embedding = layout.Embedding;
         Rewrite(directory.Path, weights, layout, extra:
         [
-            new("lm_head.weight", embedding.Shape.Select(d => (long)d).ToArray(), weights.AsMemory(embedding.Offset, embedding.Length)),
+            new("lm_head.weight", embedding.Shape.Select(d => (long)d).ToArray(), weights.AsMemory((int)embedding.Start, embedding.Length)),
             new("model.layers.0.self_attn.rotary_emb.inv_freq", [4], new float[4]),
         ]);
         using var model = ModelFiles.Load(directory.Path, new ReferenceOps<float>());
-        Assert.That(model.Parameters.All.ToArray(), Is.EqualTo(weights));
+        Assert.That(model.Parameters.ToArray(), Is.EqualTo(weights));
     }
 
     [Test]
@@ -63,14 +63,14 @@ public class ModelFilesTests
         using var model = new LlamaModel<float>(Tied, new ReferenceOps<float>());
         ModelInitializer.Randomize(model, seed: 3, std: 0.1);
         ModelFiles.Save(model, directory);
-        return (model.Layout, model.Parameters.All.ToArray());
+        return (model.Layout, model.Parameters.ToArray());
     }
 
     /// <summary>model.safetensors again: the layout's tensors but <paramref name="skip"/>, then <paramref name="extra"/>.</summary>
     private static void Rewrite(string directory, float[] weights, ParameterLayout layout, string? skip = null, TensorToWrite[]? extra = null)
     {
         var tensors = layout.Entries.Where(entry => entry.Name != skip)
-            .Select(entry => new TensorToWrite(entry.Name, entry.Shape.Select(d => (long)d).ToArray(), weights.AsMemory(entry.Offset, entry.Length)))
+            .Select(entry => new TensorToWrite(entry.Name, entry.Shape.Select(d => (long)d).ToArray(), weights.AsMemory((int)entry.Start, entry.Length)))
             .Concat(extra ?? []).ToArray();
         SafeTensorsWriter.Write(Path.Combine(directory, SafeTensorsCheckpoint.SingleFileName), tensors);
     }

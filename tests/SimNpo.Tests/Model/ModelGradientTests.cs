@@ -49,9 +49,9 @@ public class ModelGradientTests
         var value = objective.Evaluate(model.Forward(batch));
         model.ZeroGradients();
         model.Backward(value.SequenceWeights);
-        var analytic = model.Gradients.All.ToArray();
+        var analytic = model.Gradients.ToArray();
 
-        var parameters = model.Parameters.All.Span;
+        var parameters = model.Parameters.Chunks.Single().All.Span;
         const double h = 1e-5;
         var worst = 0.0;
         for (var i = 0; i < parameters.Length; i++)
@@ -73,7 +73,7 @@ public class ModelGradientTests
 
     private static string NameOf(ParameterLayout layout, int index)
     {
-        var entry = layout.Entries.Last(e => e.Offset <= index);
-        return $"{entry.Name}[{index - entry.Offset}]";
+        var entry = layout.Entries.Last(e => (int)e.Start <= index);
+        return $"{entry.Name}[{index - (int)entry.Start}]";
     }
 }

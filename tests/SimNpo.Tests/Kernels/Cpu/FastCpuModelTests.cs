@@ -47,7 +47,7 @@ public class FastCpuModelTests
         using var fast = new LlamaModel<float>(Config, new FastCpuOps());
         ModelInitializer.Randomize(fast, seed: 2, std: 0.1, normStd: 0.2);
         using var exact = new LlamaModel<double>(Config, new ReferenceOps<double>());
-        exact.Parameters.All.CopyFrom(fast.Parameters.All.ToArray().Select(x => (double)x).ToArray());
+        exact.Parameters.CopyFrom(fast.Parameters.ToArray().Select(x => (double)x).ToArray());
 
         var fastScores = fast.Forward(batch);
         var exactScores = exact.Forward(batch);
@@ -56,10 +56,10 @@ public class FastCpuModelTests
         fast.Backward(SequenceWeights);
         exact.ZeroGradients();
         exact.Backward(SequenceWeights);
-        var (fastGradients, exactGradients) = (fast.Gradients.All.ToArray(), exact.Gradients.All.ToArray());
+        var (fastGradients, exactGradients) = (fast.Gradients.ToArray(), exact.Gradients.ToArray());
         foreach (var entry in fast.Layout.Entries)
-            LlamaFixtureTests.AssertClose(fastGradients.AsSpan(entry.Offset, entry.Length).ToArray().Select(x => (double)x).ToArray(),
-                exactGradients.AsSpan(entry.Offset, entry.Length).ToArray(), 2e-5, entry.Name);
+            LlamaFixtureTests.AssertClose(fastGradients.AsSpan((int)entry.Start, entry.Length).ToArray().Select(x => (double)x).ToArray(),
+                exactGradients.AsSpan((int)entry.Start, entry.Length).ToArray(), 2e-5, entry.Name);
     }
 
     /// <summary>Two models from the same weights take the same three AdamW steps to the same bits: no sum depends on the schedule.</summary>
@@ -71,7 +71,7 @@ public class FastCpuModelTests
         {
             using var trainer = new StepRunner(Config);
             for (var step = 1; step <= 3; step++) trainer.Step(batch, step);
-            return trainer.Model.Parameters.All.ToArray();
+            return trainer.Model.Parameters.ToArray();
         }
         Assert.That(Train(), Is.EqualTo(Train()));
     }
@@ -125,18 +125,18 @@ public class FastCpuModelTests
         {
             Model = new LlamaModel<float>(config, _ops);
             ModelInitializer.Randomize(Model, seed: 6, std: 0.3, normStd: 0.2);
-            _moments = _ops.Allocate(2 * Model.Layout.TotalLength);
+            _moments = _ops.Allocate(2 * (int)Model.Layout.TotalLength);
         }
 
         public LlamaModel<float> Model { get; }
 
         public void Step(TokenBatch batch, int step)
         {
-            var length = Model.Layout.TotalLength;
+            var length = (int)Model.Layout.TotalLength;
             Model.Forward(batch);
             Model.ZeroGradients();
             Model.Backward(_weights ??= [.. Enumerable.Range(0, batch.Batch).Select(i => SequenceWeights[i % SequenceWeights.Length])]);
-            _ops.AdamW(Model.Parameters.All, Model.Gradients.All, _moments.All.Slice(0, length), _moments.All.Slice(length, length),
+            _ops.AdamW(Model.Parameters.Chunks.Single().All, Model.Gradients.Chunks.Single().All, _moments.All.Slice(0, length), _moments.All.Slice(length, length),
                 new AdamWStep(1e-3, 0.9, 0.999, 1e-8, 0.01, step));
         }
 

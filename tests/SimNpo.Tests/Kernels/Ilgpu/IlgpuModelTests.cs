@@ -40,7 +40,7 @@ public class IlgpuModelTests
             var value = objective.Evaluate(scores);
             model.ZeroGradients();
             model.Backward(value.SequenceWeights);
-            return (scores.LogProb, value.Loss, model.Gradients.All.ToArray(), model);
+            return (scores.LogProb, value.Loss, model.Gradients.ToArray(), model);
         }
         var device = Run(Devices.Create("ilgpu-cpu"));
         var reference = Run(new ReferenceOps<float>());
@@ -125,7 +125,7 @@ public class IlgpuModelTests
     }
 
     private static double[] Slice(float[] values, ParameterEntry entry) =>
-        values.AsSpan(entry.Offset, entry.Length).ToArray().Select(x => (double)x).ToArray();
+        values.AsSpan((int)entry.Start, entry.Length).ToArray().Select(x => (double)x).ToArray();
 
     private static double[] Read(SafeTensorsFile file, string name) => file.ReadFloat32(name).Select(x => (double)x).ToArray();
 }
