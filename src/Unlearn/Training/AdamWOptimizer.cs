@@ -70,7 +70,7 @@ public sealed class AdamWOptimizer<T> : IDisposable where T : unmanaged, IFloati
         var gradients = _model.Gradients.Chunks;
         // Chunk by chunk in a fixed order: the same bits on every run of the same layout.
         var norm = Math.Sqrt(gradients.Sum(chunk => ops.SumOfSquares(chunk.All)));
-        if (!double.IsFinite(norm)) throw new InvalidOperationException($"gradient norm is {norm} at step {StepCount + 1}; parameters left unchanged");
+        if (!double.IsFinite(norm)) throw new InvalidOperationException($"the gradient norm is {norm}");
         if (Settings.MaxGradNorm > 0)
         {
             // torch multiplies by min(1, maxNorm / (norm + 1e-6)); a factor of 1 changes nothing, so it is skipped.
