@@ -137,8 +137,8 @@ public static class OpRuns
     /// The op on <paramref name="ops"/> with every tensor it reads and writes stored as bfloat16, against the float64
     /// reference on the same data: inputs, output gradient and starting gradients rounded to bfloat16 first, so both sides
     /// see exactly the same numbers. The op computes in float32 and rounds what it stores; tolerance, per tensor, the
-    /// case's <see cref="OpCase.BFloat16Roundings"/> × 2⁻⁸ plus its <see cref="OpCase.Float32Roundings"/> × 2⁻²⁴, times
-    /// max(1, largest expected magnitude): every stored value is off its float32 value by at most 2⁻⁸ of itself.
+    /// case's <see cref="OpCase.BFloat16Roundings"/> × 2⁻⁸ plus (1 + that) × its <see cref="OpCase.Float32Roundings"/> × 2⁻²⁴,
+    /// times max(1, largest expected magnitude): every stored value is off its float32 value by at most 2⁻⁸ of itself.
     /// </summary>
     public static void AssertBFloat16MatchesFloat64Reference(OpCase op, IOps<float> ops)
     {
@@ -158,7 +158,8 @@ public static class OpRuns
 
     private static void AssertClose(OpCase op, string what, double[] actual, double[] exact, double storageRoundoff = 0)
     {
-        var tolerance = (storageRoundoff + op.Float32Roundings * Math.ScaleB(1.0, -24)) * Math.Max(1, exact.Max(Math.Abs));
+        // A stored value is its float32 value rounded: off by storageRoundoff of (the exact value + the float32 error).
+        var tolerance = (storageRoundoff + (1 + storageRoundoff) * op.Float32Roundings * Math.ScaleB(1.0, -24)) * Math.Max(1, exact.Max(Math.Abs));
         Assert.That(actual, Is.EqualTo(exact).Within(tolerance), $"{op}: {what}");
     }
 }
