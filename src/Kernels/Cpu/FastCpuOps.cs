@@ -1,10 +1,11 @@
 namespace SimNpo.Kernels.Cpu;
 
 /// <summary>
-/// The fast CPU backend, computing in float32 throughout over float32 or bfloat16 storage (<see cref="IStorageFormat{TWord}"/>:
-/// each op's kernels are generic over it, instantiated once per storage): the linear layers and the fused output loss on a packed, cache-blocked
-/// AVX2/FMA SGEMM (<see cref="FastMatMul"/>), flash-style attention on the same micro-kernel (<see cref="FastAttention"/>),
-/// and every other op vectorised and split over all cores in fixed partitions, so a call gives the same bits every time.
+/// The fast CPU backend, computing in float32 throughout over float32 or bfloat16 storage (each op's kernels are generic
+/// over an <see cref="IStorageFormat{TWord}"/>, compiled once per storage; <see cref="IsBFloat16"/> picks one per call):
+/// the linear layers and the fused output loss on a packed, cache-blocked AVX2/FMA SGEMM (<see cref="FastMatMul"/>),
+/// flash-style attention on the same micro-kernel (<see cref="FastAttention{TWord, TFormat}"/>), and every other op
+/// vectorised and split over all cores in fixed partitions, so a call gives the same bits every time.
 /// Scratch (GEMM packs and attention tiles per thread, partial sums, the RoPE table, the loss's row state) is allocated on
 /// first use and reused, so a training step allocates nothing but the parallel loops' small closures. Host buffers, so
 /// its views are interchangeable with the reference's. The scratch is per instance: one caller at a time.
