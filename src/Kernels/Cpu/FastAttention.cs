@@ -12,8 +12,12 @@ namespace SimNpo.Kernels.Cpu;
 /// packed: keys and values once per head, queries and output gradients once per query tile. Parallel over (batch, head)
 /// forward and (batch, kv head) backward, as the reference: each iteration owns everything it writes and sums in a fixed
 /// order, so results do not depend on the schedule. Scratch is per thread (<see cref="ThreadScratch"/>).
+/// q, k, v, the output and the gradients are float32 or bfloat16 (<typeparamref name="TFormat"/>), the log-sum-exps
+/// float32: packing widens keys, values, queries and output gradients into the float32 panels, query and output-gradient
+/// tiles read in place as A operands are widened into scratch first (read in place when float32), and each output row
+/// and each gradient row (summed in float32 scratch over every tile and head that adds to it) is rounded once.
 /// </summary>
-internal static unsafe class FastAttention
+internal static unsafe class FastAttention<TWord, TFormat> where TWord : unmanaged where TFormat : struct, IStorageFormat<TWord>
 {
     /// <summary>Query rows and keys per tile: whole micro-tiles both as rows (6) and as columns (16) of the tile products.</summary>
     private const int Tile = 48;
@@ -21,20 +25,20 @@ internal static unsafe class FastAttention
     private const int Panel = MicroKernel.Columns;
 
     /// <summary>The call's tensors, pinned for its duration; the gradients only for the backward.</summary>
-    private readonly struct Tensors(AttentionShape shape, int* lengths, float* q, float* k, float* v, float* output, float* logSumExp,
-        float* outputGrad = null, float* qGrad = null, float* kGrad = null, float* vGrad = null)
+    private readonly struct Tensors(AttentionShape shape, int* lengths, TWord* q, TWord* k, TWord* v, TWord* output, float* logSumExp,
+        TWord* outputGrad = null, TWord* qGrad = null, TWord* kGrad = null, TWord* vGrad = null)
     {
         public AttentionShape Shape { get; } = shape;
         public int* Lengths { get; } = lengths;
-        public float* Q { get; } = q;
-        public float* K { get; } = k;
-        public float* V { get; } = v;
-        public float* Output { get; } = output;
+        public TWord* Q { get; } = q;
+        public TWord* K { get; } = k;
+        public TWord* V { get; } = v;
+        public TWord* Output { get; } = output;
         public float* LogSumExp { get; } = logSumExp;
-        public float* OutputGrad { get; } = outputGrad;
-        public float* QGrad { get; } = qGrad;
-        public float* KGrad { get; } = kGrad;
-        public float* VGrad { get; } = vGrad;
+        public TWord* OutputGrad { get; } = outputGrad;
+        public TWord* QGrad { get; } = qGrad;
+        public TWord* KGrad { get; } = kGrad;
+        public TWord* VGrad { get; } = vGrad;
 
         public int HeadDim => Shape.HeadDim;
 
@@ -47,15 +51,15 @@ internal static unsafe class FastAttention
         public (int RowEnd, int KeyEnd) Extent(int b) =>
             (Math.Clamp(Lengths[b] - Shape.QueryStart, 0, Shape.QueryLength), Math.Min(Lengths[b], Shape.QueryStart + Shape.QueryLength));
 
-        public float* QueryRow(float* tensor, int b, int i, int h) => tensor + Attention.QueryOffset(Shape, b, i, h);
+        public TWord* QueryRow(TWord* tensor, int b, int i, int h) => tensor + Attention.QueryOffset(Shape, b, i, h);
 
-        public float* KeyRow(float* tensor, int b, int j, int kvHead) => tensor + Attention.KeyOffset(Shape, b, j, kvHead);
+        public TWord* KeyRow(TWord* tensor, int b, int j, int kvHead) => tensor + Attention.KeyOffset(Shape, b, j, kvHead);
 
         public int LogSumExpIndex(int b, int h, int i) => (b * Shape.Heads + h) * Shape.QueryLength + i;
     }
 
     /// <summary>output and logSumExp are overwritten, as <see cref="Attention.Reference.Forward{T}"/> defines them.</summary>
-    public static void Forward(Memory<float> output, Memory<float> logSumExp, ReadOnlyMemory<float> q, ReadOnlyMemory<float> k, ReadOnlyMemory<float> v,
+    public static void Forward(Memory<TWord> output, Memory<float> logSumExp, ReadOnlyMemory<TWord> q, ReadOnlyMemory<TWord> k, ReadOnlyMemory<TWord> v,
         ReadOnlyMemory<int> lengths, AttentionShape shape)
     {
         Attention.CheckShapes(output.Length, logSumExp.Length, q.Length, k.Length, v.Length, lengths.Length, shape);
@@ -66,14 +70,14 @@ internal static unsafe class FastAttention
         using var vPin = v.Pin();
         using var outputPin = output.Pin();
         using var logSumExpPin = logSumExp.Pin();
-        var tensors = new Tensors(shape, (int*)lengthsPin.Pointer, (float*)qPin.Pointer, (float*)kPin.Pointer, (float*)vPin.Pointer,
-            (float*)outputPin.Pointer, (float*)logSumExpPin.Pointer);
+        var tensors = new Tensors(shape, (int*)lengthsPin.Pointer, (TWord*)qPin.Pointer, (TWord*)kPin.Pointer, (TWord*)vPin.Pointer,
+            (TWord*)outputPin.Pointer, (float*)logSumExpPin.Pointer);
         Parallel.For(0, shape.Batch * shape.Heads, bh => ForwardHead(tensors, bh / shape.Heads, bh % shape.Heads));
     }
 
     /// <summary>qGrad, kGrad and vGrad are added to, as <see cref="Attention.Reference.Backward{T}"/> defines them.</summary>
-    public static void Backward(Memory<float> qGrad, Memory<float> kGrad, Memory<float> vGrad, ReadOnlyMemory<float> outputGrad, ReadOnlyMemory<float> q,
-        ReadOnlyMemory<float> k, ReadOnlyMemory<float> v, ReadOnlyMemory<float> output, ReadOnlyMemory<float> logSumExp, ReadOnlyMemory<int> lengths,
+    public static void Backward(Memory<TWord> qGrad, Memory<TWord> kGrad, Memory<TWord> vGrad, ReadOnlyMemory<TWord> outputGrad, ReadOnlyMemory<TWord> q,
+        ReadOnlyMemory<TWord> k, ReadOnlyMemory<TWord> v, ReadOnlyMemory<TWord> output, ReadOnlyMemory<float> logSumExp, ReadOnlyMemory<int> lengths,
         AttentionShape shape)
     {
         Attention.CheckShapes(output.Length, logSumExp.Length, q.Length, k.Length, v.Length, lengths.Length, shape);
@@ -89,9 +93,9 @@ internal static unsafe class FastAttention
         using var qGradPin = qGrad.Pin();
         using var kGradPin = kGrad.Pin();
         using var vGradPin = vGrad.Pin();
-        var tensors = new Tensors(shape, (int*)lengthsPin.Pointer, (float*)qPin.Pointer, (float*)kPin.Pointer, (float*)vPin.Pointer,
-            (float*)outputPin.Pointer, (float*)logSumExpPin.Pointer, (float*)outputGradPin.Pointer, (float*)qGradPin.Pointer, (float*)kGradPin.Pointer,
-            (float*)vGradPin.Pointer);
+        var tensors = new Tensors(shape, (int*)lengthsPin.Pointer, (TWord*)qPin.Pointer, (TWord*)kPin.Pointer, (TWord*)vPin.Pointer,
+            (TWord*)outputPin.Pointer, (float*)logSumExpPin.Pointer, (TWord*)outputGradPin.Pointer, (TWord*)qGradPin.Pointer, (TWord*)kGradPin.Pointer,
+            (TWord*)vGradPin.Pointer);
         Parallel.For(0, shape.Batch * shape.KvHeads, bkv => BackwardKvHead(tensors, bkv / shape.KvHeads, bkv % shape.KvHeads));
     }
 
@@ -107,20 +111,22 @@ internal static unsafe class FastAttention
         var (rowEnd, keyEnd) = t.Extent(b);
         for (var i = rowEnd; i < shape.QueryLength; i++)
         {
-            new Span<float>(t.QueryRow(t.Output, b, i, h), dim).Clear();
+            new Span<TWord>(t.QueryRow(t.Output, b, i, h), dim).Clear();
             t.LogSumExp[t.LogSumExpIndex(b, h, i)] = 0;
         }
         if (rowEnd == 0) return;
         var keyTiles = Tiles(keyEnd);
-        var scratch = ThreadScratch.Reserve((long)RoundUp(keyEnd, Panel) * dim + (long)keyTiles * Tile * paddedDim + Tile * Tile + Tile * paddedDim + 2 * Tile, 6);
+        var scratch = ThreadScratch.Reserve((long)RoundUp(keyEnd, Panel) * dim + (long)keyTiles * Tile * paddedDim + Tile * Tile + Tile * paddedDim + 2 * Tile
+            + Tile * dim, 7);
         var keys = PackKeys(scratch, t.KeyRow(t.K, b, 0, kvHead), shape.KvWidth, keyEnd, dim);
         var values = PackKeyTiles(scratch, t.KeyRow(t.V, b, 0, kvHead), shape.KvWidth, keyEnd, dim, paddedDim);
         float* probabilities = scratch.Take(Tile * Tile), weighted = scratch.Take(Tile * paddedDim);
-        float* rowMax = scratch.Take(Tile), rowSum = scratch.Take(Tile);
+        float* rowMax = scratch.Take(Tile), rowSum = scratch.Take(Tile), queryTile = scratch.Take(Tile * dim);
         for (var i0 = 0; i0 < rowEnd; i0 += Tile)
         {
             var rows = Math.Min(Tile, rowEnd - i0);
-            var query = t.QueryRow(t.Q, b, i0, h);
+            var queryStride = shape.QueryWidth;
+            var query = AsFloat32Rows(t.QueryRow(t.Q, b, i0, h), ref queryStride, rows, dim, queryTile);
             new Span<float>(rowMax, rows).Fill(float.NegativeInfinity);
             new Span<float>(rowSum, rows).Clear();
             new Span<float>(weighted, rows * paddedDim).Clear();
@@ -128,7 +134,7 @@ internal static unsafe class FastAttention
             for (var j0 = 0; j0 < keysSeen; j0 += Tile)
             {
                 var width = Math.Min(Tile, keyEnd - j0);
-                Multiply(probabilities, Tile, query, shape.QueryWidth, 1, keys + j0 * dim, rows, RoundUp(width, Panel), dim, overwrite: true);
+                Multiply(probabilities, Tile, query, queryStride, 1, keys + j0 * dim, rows, RoundUp(width, Panel), dim, overwrite: true);
                 for (var r = 0; r < rows; r++)
                 {
                     var row = new Span<float>(probabilities + r * Tile, width);
@@ -140,7 +146,9 @@ internal static unsafe class FastAttention
             }
             for (var r = 0; r < rows; r++)
             {
-                TensorPrimitives.Divide(new ReadOnlySpan<float>(weighted + r * paddedDim, dim), rowSum[r], new Span<float>(t.QueryRow(t.Output, b, i0 + r, h), dim));
+                var sums = new ReadOnlySpan<float>(weighted + r * paddedDim, dim);
+                var output = new Span<TWord>(t.QueryRow(t.Output, b, i0 + r, h), dim);
+                for (var i = 0; i < dim; i += Vectors.Width) TFormat.Store(Vectors.Load(sums, i) / rowSum[r], output, i);
                 t.LogSumExp[t.LogSumExpIndex(b, h, i0 + r)] = rowMax[r] + MathF.Log(rowSum[r]);
             }
         }
@@ -183,33 +191,38 @@ internal static unsafe class FastAttention
         var (rowEnd, keyEnd) = t.Extent(b);
         if (rowEnd == 0) return; // every row is padding: nothing has a gradient
         var paddedKeys = Tiles(keyEnd) * Tile;
-        var scratch = ThreadScratch.Reserve(2L * RoundUp(keyEnd, Panel) * dim + 3L * paddedKeys * paddedDim + 3 * Tile * paddedDim + 2 * Tile * Tile + Tile, 11);
+        var scratch = ThreadScratch.Reserve(2L * RoundUp(keyEnd, Panel) * dim + 3L * paddedKeys * paddedDim + 3 * Tile * paddedDim + 2 * Tile * Tile + Tile
+            + 2 * Tile * dim, 13);
         var keys = PackKeys(scratch, t.KeyRow(t.K, b, 0, kvHead), shape.KvWidth, keyEnd, dim);
         var values = PackKeys(scratch, t.KeyRow(t.V, b, 0, kvHead), shape.KvWidth, keyEnd, dim);
         var keyTiles = PackKeyTiles(scratch, t.KeyRow(t.K, b, 0, kvHead), shape.KvWidth, keyEnd, dim, paddedDim);
         float* keyGrad = scratch.Take((long)paddedKeys * paddedDim), valueGrad = scratch.Take((long)paddedKeys * paddedDim);
         float* queryPanels = scratch.Take(Tile * paddedDim), outputGradPanels = scratch.Take(Tile * paddedDim), queryGrad = scratch.Take(Tile * paddedDim);
         float* probabilities = scratch.Take(Tile * Tile), scoreGrads = scratch.Take(Tile * Tile), delta = scratch.Take(Tile);
+        float* queryTile = scratch.Take(Tile * dim), outputGradTile = scratch.Take(Tile * dim);
         new Span<float>(keyGrad, paddedKeys * paddedDim).Clear();
         new Span<float>(valueGrad, paddedKeys * paddedDim).Clear();
         for (var h = kvHead * group; h < (kvHead + 1) * group; h++)
             for (var i0 = 0; i0 < rowEnd; i0 += Tile)
             {
                 var rows = Math.Min(Tile, rowEnd - i0);
-                float* query = t.QueryRow(t.Q, b, i0, h), outputGrad = t.QueryRow(t.OutputGrad, b, i0, h);
+                TWord* queryRows = t.QueryRow(t.Q, b, i0, h), outputGradRows = t.QueryRow(t.OutputGrad, b, i0, h);
                 for (var r = 0; r < rows; r++)
-                    delta[r] = (float)Vectors.Dot(new ReadOnlySpan<float>(outputGrad + r * shape.QueryWidth, dim),
-                        new ReadOnlySpan<float>(t.QueryRow(t.Output, b, i0 + r, h), dim));
+                    delta[r] = (float)Vectors.Dot<TWord, TFormat>(new ReadOnlySpan<TWord>(outputGradRows + r * shape.QueryWidth, dim),
+                        new ReadOnlySpan<TWord>(t.QueryRow(t.Output, b, i0 + r, h), dim));
                 // q and dO as B operands of the key-side products, k running over the tile's rows.
-                Gemm.Pack(queryPanels, new Gemm.Operand(query, shape.QueryWidth, 1), 0, dim, 0, rows, Panel, transposed: true);
-                Gemm.Pack(outputGradPanels, new Gemm.Operand(outputGrad, shape.QueryWidth, 1), 0, dim, 0, rows, Panel, transposed: true);
+                Gemm.Pack(queryPanels, Gemm.Operand.Of<TWord, TFormat>(queryRows, shape.QueryWidth, 1), 0, dim, 0, rows, Panel, transposed: true);
+                Gemm.Pack(outputGradPanels, Gemm.Operand.Of<TWord, TFormat>(outputGradRows, shape.QueryWidth, 1), 0, dim, 0, rows, Panel, transposed: true);
+                var (queryStride, outputGradStride) = (shape.QueryWidth, shape.QueryWidth);
+                float* query = AsFloat32Rows(queryRows, ref queryStride, rows, dim, queryTile),
+                    outputGrad = AsFloat32Rows(outputGradRows, ref outputGradStride, rows, dim, outputGradTile);
                 new Span<float>(queryGrad, rows * paddedDim).Clear();
                 var keysSeen = KeysSeen(t, i0, rows, keyEnd);
                 for (var j0 = 0; j0 < keysSeen; j0 += Tile)
                 {
                     var width = Math.Min(Tile, keyEnd - j0);
-                    Multiply(probabilities, Tile, query, shape.QueryWidth, 1, keys + j0 * dim, rows, RoundUp(width, Panel), dim, overwrite: true);
-                    Multiply(scoreGrads, Tile, outputGrad, shape.QueryWidth, 1, values + j0 * dim, rows, RoundUp(width, Panel), dim, overwrite: true);
+                    Multiply(probabilities, Tile, query, queryStride, 1, keys + j0 * dim, rows, RoundUp(width, Panel), dim, overwrite: true);
+                    Multiply(scoreGrads, Tile, outputGrad, outputGradStride, 1, values + j0 * dim, rows, RoundUp(width, Panel), dim, overwrite: true);
                     for (var r = 0; r < rows; r++)
                     {
                         var row = new Span<float>(probabilities + r * Tile, width);
@@ -249,10 +262,10 @@ internal static unsafe class FastAttention
     /// A head's first keyEnd keys as the B operand of q·kᵀ: panels of 16 keys, each the keys' head vectors dimension by
     /// dimension (kc = dim), zero past the last key; the keys of tile j0 start at j0·dim.
     /// </summary>
-    private static float* PackKeys(ThreadScratch scratch, float* keys, int rowStride, int keyEnd, int dim)
+    private static float* PackKeys(ThreadScratch scratch, TWord* keys, int rowStride, int keyEnd, int dim)
     {
         var packed = scratch.Take((long)RoundUp(keyEnd, Panel) * dim);
-        Gemm.Pack(packed, new Gemm.Operand(keys, rowStride, 1), 0, keyEnd, 0, dim, Panel, transposed: false);
+        Gemm.Pack(packed, Gemm.Operand.Of<TWord, TFormat>(keys, rowStride, 1), 0, keyEnd, 0, dim, Panel, transposed: false);
         return packed;
     }
 
@@ -260,11 +273,11 @@ internal static unsafe class FastAttention
     /// A head's first keyEnd rows as the B operand of a product over keys (p·v, dS·k), one key tile at a time: per tile,
     /// panels of 16 dimensions, each its keys' values in key order (kc = the tile's keys). Tile j0 starts at j0·paddedDim.
     /// </summary>
-    private static float* PackKeyTiles(ThreadScratch scratch, float* rows, int rowStride, int keyEnd, int dim, int paddedDim)
+    private static float* PackKeyTiles(ThreadScratch scratch, TWord* rows, int rowStride, int keyEnd, int dim, int paddedDim)
     {
         var packed = scratch.Take((long)Tiles(keyEnd) * Tile * paddedDim);
         for (var j0 = 0; j0 < keyEnd; j0 += Tile)
-            Gemm.Pack(packed + j0 * paddedDim, new Gemm.Operand(rows, rowStride, 1), 0, dim, j0, Math.Min(Tile, keyEnd - j0), Panel, transposed: true);
+            Gemm.Pack(packed + j0 * paddedDim, Gemm.Operand.Of<TWord, TFormat>(rows, rowStride, 1), 0, dim, j0, Math.Min(Tile, keyEnd - j0), Panel, transposed: true);
         return packed;
     }
 
@@ -286,10 +299,20 @@ internal static unsafe class FastAttention
     /// <summary>How many of the key tile's width keys at j0 query row i sees (it is no padding row): causal, 0 up to all.</summary>
     private static int Visible(Tensors t, int i, int j0, int width) => Math.Clamp(t.Shape.QueryStart + i + 1 - j0, 0, width);
 
-    private static void AddRow(float* destination, float* values, int dim)
+    /// <summary>A gradient row of the tensor += its float32 sum, rounded once.</summary>
+    private static void AddRow(TWord* destination, float* values, int dim) =>
+        Vectors.AddInto<TWord, TFormat>(new Span<TWord>(destination, dim), new ReadOnlySpan<float>(values, dim));
+
+    /// <summary>
+    /// Rows of a query-shaped tensor as the micro-kernel's A operand, which it reads as float32 in place: the rows
+    /// themselves when so stored, else widened into <paramref name="scratch"/> (rows × dim), whose stride is then dim.
+    /// </summary>
+    private static float* AsFloat32Rows(TWord* rows, ref int stride, int count, int dim, float* scratch)
     {
-        var row = new Span<float>(destination, dim);
-        TensorPrimitives.Add(row, new ReadOnlySpan<float>(values, dim), row);
+        if (TFormat.Storage == Storage.Native) return (float*)rows;
+        for (var r = 0; r < count; r++) TFormat.Widen(new ReadOnlySpan<TWord>(rows + (long)r * stride, dim), new Span<float>(scratch + r * dim, dim));
+        stride = dim;
+        return scratch;
     }
 
     private static int Tiles(int keys) => (keys + Tile - 1) / Tile;

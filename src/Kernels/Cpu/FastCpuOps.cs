@@ -1,9 +1,11 @@
 namespace SimNpo.Kernels.Cpu;
 
 /// <summary>
-/// The fast CPU backend, float32 throughout: the linear layers and the fused output loss on a packed, cache-blocked
-/// AVX2/FMA SGEMM (<see cref="FastMatMul"/>), flash-style attention on the same micro-kernel (<see cref="FastAttention"/>),
-/// and every other op vectorised and split over all cores in fixed partitions, so a call gives the same bits every time.
+/// The fast CPU backend, computing in float32 throughout over float32 or bfloat16 storage (each op's kernels are generic
+/// over an <see cref="IStorageFormat{TWord}"/>, compiled once per storage; <see cref="IsBFloat16"/> picks one per call):
+/// the linear layers and the fused output loss on a packed, cache-blocked AVX2/FMA SGEMM (<see cref="FastMatMul"/>),
+/// flash-style attention on the same micro-kernel (<see cref="FastAttention{TWord, TFormat}"/>), and every other op
+/// vectorised and split over all cores in fixed partitions, so a call gives the same bits every time.
 /// Scratch (GEMM packs and attention tiles per thread, partial sums, the RoPE table, the loss's row state) is allocated on
 /// first use and reused, so a training step allocates nothing but the parallel loops' small closures. Host buffers, so
 /// its views are interchangeable with the reference's. The scratch is per instance: one caller at a time.
@@ -28,84 +30,184 @@ public sealed class FastCpuOps : IOps<float>
 
     public DeviceBuffer<int> AllocateInts(int length) => new HostBuffer<int>(length);
 
-    public void Zero(View<float> x) => FastElementwise.Zero(x.Memory);
+    public void Zero(View<float> x)
+    {
+        if (x.Storage == Storage.BFloat16) FastElementwise.Zero(x.Bits());
+        else FastElementwise.Zero(x.Memory);
+    }
 
-    public void Copy(View<float> destination, View<float> source) => FastElementwise.Copy(destination.Memory, source.Memory);
+    public void Copy(View<float> destination, View<float> source) => FastElementwise.Copy(destination, source);
 
-    public void Embedding(View<float> output, View<int> tokens, View<float> table, int dim) =>
-        FastEmbedding.Forward(output.Memory, tokens.Memory, table.Memory, dim);
+    public void Embedding(View<float> output, View<int> tokens, View<float> table, int dim)
+    {
+        if (IsBFloat16(nameof(Embedding), [output, table])) FastEmbedding.Forward(output.Bits(), tokens.Memory, table.Bits(), dim);
+        else FastEmbedding.Forward(output.Memory, tokens.Memory, table.Memory, dim);
+    }
 
-    public void EmbeddingBackward(View<float> tableGrad, View<int> tokens, View<float> outputGrad, int dim) =>
-        FastEmbedding.Backward(tableGrad.Memory, tokens.Memory, outputGrad.Memory, dim);
+    public void EmbeddingBackward(View<float> tableGrad, View<int> tokens, View<float> outputGrad, int dim)
+    {
+        if (IsBFloat16(nameof(EmbeddingBackward), [tableGrad, outputGrad]))
+            FastEmbedding.Backward<ushort, BFloat16Format>(tableGrad.Bits(), tokens.Memory, outputGrad.Bits(), dim);
+        else FastEmbedding.Backward<float, Float32Format>(tableGrad.Memory, tokens.Memory, outputGrad.Memory, dim);
+    }
 
-    public void RmsNorm(View<float> output, View<float> invRms, View<float> input, View<float> weight, int dim, float eps) =>
-        FastRmsNorm.Forward(output.Memory, invRms.Memory, input.Memory, weight.Memory, dim, eps);
+    public void RmsNorm(View<float> output, View<float> invRms, View<float> input, View<float> weight, int dim, float eps)
+    {
+        if (IsBFloat16(nameof(RmsNorm), [output, input, weight], [invRms]))
+            FastRmsNorm.Forward<ushort, BFloat16Format>(output.Bits(), invRms.Memory, input.Bits(), weight.Bits(), dim, eps);
+        else FastRmsNorm.Forward<float, Float32Format>(output.Memory, invRms.Memory, input.Memory, weight.Memory, dim, eps);
+    }
 
     public void RmsNormBackward(View<float> inputGrad, View<float> weightGrad, View<float> outputGrad, View<float> input, View<float> weight,
-        View<float> invRms, int dim) =>
-        rmsNorm.Backward(inputGrad.Memory, weightGrad.Memory, outputGrad.Memory, input.Memory, weight.Memory, invRms.Memory, dim);
+        View<float> invRms, int dim)
+    {
+        if (IsBFloat16(nameof(RmsNormBackward), [inputGrad, weightGrad, outputGrad, input, weight], [invRms]))
+            rmsNorm.Backward<ushort, BFloat16Format>(inputGrad.Bits(), weightGrad.Bits(), outputGrad.Bits(), input.Bits(), weight.Bits(), invRms.Memory, dim);
+        else rmsNorm.Backward<float, Float32Format>(inputGrad.Memory, weightGrad.Memory, outputGrad.Memory, input.Memory, weight.Memory, invRms.Memory, dim);
+    }
 
     public void Synchronize() { }
 
-    public void MatMul(View<float> output, View<float> input, View<float> weight, int rows, int inDim, int outDim) =>
-        FastMatMul.Forward(output.Memory, input.Memory, weight.Memory, rows, inDim, outDim);
+    public void MatMul(View<float> output, View<float> input, View<float> weight, int rows, int inDim, int outDim)
+    {
+        IsBFloat16(nameof(MatMul), [output, input, weight]);
+        FastMatMul.Forward(output, input, weight, rows, inDim, outDim);
+    }
 
     public void MatMulBackward(View<float> inputGrad, View<float> weightGrad, View<float> outputGrad, View<float> input, View<float> weight,
-        int rows, int inDim, int outDim) =>
-        FastMatMul.Backward(inputGrad.Memory, weightGrad.Memory, outputGrad.Memory, input.Memory, weight.Memory, rows, inDim, outDim);
+        int rows, int inDim, int outDim)
+    {
+        IsBFloat16(nameof(MatMulBackward), [inputGrad, weightGrad, outputGrad, input, weight]);
+        FastMatMul.Backward(inputGrad, weightGrad, outputGrad, input, weight, rows, inDim, outDim);
+    }
 
-    public void Rope(View<float> x, View<int> positions, View<float> inverseFrequencies, int heads, int headDim) =>
-        rope.Forward(x.Memory, positions.Memory, inverseFrequencies.Memory, heads, headDim);
+    public void Rope(View<float> x, View<int> positions, View<float> inverseFrequencies, int heads, int headDim)
+    {
+        if (IsBFloat16(nameof(Rope), [x], [inverseFrequencies]))
+            rope.Forward<ushort, BFloat16Format>(x.Bits(), positions.Memory, inverseFrequencies.Memory, heads, headDim);
+        else rope.Forward<float, Float32Format>(x.Memory, positions.Memory, inverseFrequencies.Memory, heads, headDim);
+    }
 
-    public void RopeBackward(View<float> xGrad, View<int> positions, View<float> inverseFrequencies, int heads, int headDim) =>
-        rope.Backward(xGrad.Memory, positions.Memory, inverseFrequencies.Memory, heads, headDim);
+    public void RopeBackward(View<float> xGrad, View<int> positions, View<float> inverseFrequencies, int heads, int headDim)
+    {
+        if (IsBFloat16(nameof(RopeBackward), [xGrad], [inverseFrequencies]))
+            rope.Backward<ushort, BFloat16Format>(xGrad.Bits(), positions.Memory, inverseFrequencies.Memory, heads, headDim);
+        else rope.Backward<float, Float32Format>(xGrad.Memory, positions.Memory, inverseFrequencies.Memory, heads, headDim);
+    }
 
-    public void Attention(View<float> output, View<float> logSumExp, View<float> q, View<float> k, View<float> v, View<int> lengths, AttentionShape shape) =>
-        FastAttention.Forward(output.Memory, logSumExp.Memory, q.Memory, k.Memory, v.Memory, lengths.Memory, shape);
+    public void Attention(View<float> output, View<float> logSumExp, View<float> q, View<float> k, View<float> v, View<int> lengths, AttentionShape shape)
+    {
+        if (IsBFloat16(nameof(Attention), [output, q, k, v], [logSumExp]))
+            FastAttention<ushort, BFloat16Format>.Forward(output.Bits(), logSumExp.Memory, q.Bits(), k.Bits(), v.Bits(), lengths.Memory, shape);
+        else FastAttention<float, Float32Format>.Forward(output.Memory, logSumExp.Memory, q.Memory, k.Memory, v.Memory, lengths.Memory, shape);
+    }
 
     public void AttentionBackward(View<float> qGrad, View<float> kGrad, View<float> vGrad, View<float> outputGrad, View<float> q, View<float> k,
-        View<float> v, View<float> output, View<float> logSumExp, View<int> lengths, AttentionShape shape) =>
-        FastAttention.Backward(qGrad.Memory, kGrad.Memory, vGrad.Memory, outputGrad.Memory, q.Memory, k.Memory,
-            v.Memory, output.Memory, logSumExp.Memory, lengths.Memory, shape);
+        View<float> v, View<float> output, View<float> logSumExp, View<int> lengths, AttentionShape shape)
+    {
+        if (IsBFloat16(nameof(AttentionBackward), [qGrad, kGrad, vGrad, outputGrad, q, k, v, output], [logSumExp]))
+            FastAttention<ushort, BFloat16Format>.Backward(qGrad.Bits(), kGrad.Bits(), vGrad.Bits(), outputGrad.Bits(), q.Bits(), k.Bits(), v.Bits(),
+                output.Bits(), logSumExp.Memory, lengths.Memory, shape);
+        else FastAttention<float, Float32Format>.Backward(qGrad.Memory, kGrad.Memory, vGrad.Memory, outputGrad.Memory, q.Memory, k.Memory, v.Memory,
+            output.Memory, logSumExp.Memory, lengths.Memory, shape);
+    }
 
-    public void SwiGlu(View<float> output, View<float> gate, View<float> up) => FastSwiGlu.Forward(output.Memory, gate.Memory, up.Memory);
+    public void SwiGlu(View<float> output, View<float> gate, View<float> up)
+    {
+        if (IsBFloat16(nameof(SwiGlu), [output, gate, up])) FastSwiGlu.Forward<ushort, BFloat16Format>(output.Bits(), gate.Bits(), up.Bits());
+        else FastSwiGlu.Forward<float, Float32Format>(output.Memory, gate.Memory, up.Memory);
+    }
 
-    public void SwiGluBackward(View<float> gateGrad, View<float> upGrad, View<float> outputGrad, View<float> gate, View<float> up) =>
-        FastSwiGlu.Backward(gateGrad.Memory, upGrad.Memory, outputGrad.Memory, gate.Memory, up.Memory);
+    public void SwiGluBackward(View<float> gateGrad, View<float> upGrad, View<float> outputGrad, View<float> gate, View<float> up)
+    {
+        if (IsBFloat16(nameof(SwiGluBackward), [gateGrad, upGrad, outputGrad, gate, up]))
+            FastSwiGlu.Backward<ushort, BFloat16Format>(gateGrad.Bits(), upGrad.Bits(), outputGrad.Bits(), gate.Bits(), up.Bits());
+        else FastSwiGlu.Backward<float, Float32Format>(gateGrad.Memory, upGrad.Memory, outputGrad.Memory, gate.Memory, up.Memory);
+    }
 
-    public void Add(View<float> output, View<float> a, View<float> b) => FastElementwise.Add(output.Memory, a.Memory, b.Memory);
+    public void Add(View<float> output, View<float> a, View<float> b)
+    {
+        if (IsBFloat16(nameof(Add), [output, a, b])) FastElementwise.Add<ushort, BFloat16Format>(output.Bits(), a.Bits(), b.Bits());
+        else FastElementwise.Add<float, Float32Format>(output.Memory, a.Memory, b.Memory);
+    }
 
-    public void LogSoftmaxAtLabels(View<float> logProb, View<float> logSumExp, View<float> logits, View<int> labels, int vocab) =>
-        FastLogSoftmaxAtLabels.Forward(logProb.Memory, logSumExp.Memory, logits.Memory, labels.Memory, vocab);
+    public void LogSoftmaxAtLabels(View<float> logProb, View<float> logSumExp, View<float> logits, View<int> labels, int vocab)
+    {
+        if (IsBFloat16(nameof(LogSoftmaxAtLabels), [logits], [logProb, logSumExp]))
+            FastLogSoftmaxAtLabels.Forward<ushort, BFloat16Format>(logProb.Memory, logSumExp.Memory, logits.Bits(), labels.Memory, vocab);
+        else FastLogSoftmaxAtLabels.Forward<float, Float32Format>(logProb.Memory, logSumExp.Memory, logits.Memory, labels.Memory, vocab);
+    }
 
     public void LogSoftmaxAtLabelsBackward(View<float> logitsGrad, View<float> logits, View<float> logSumExp, View<int> labels,
-        View<float> logProbGrad, int vocab) =>
-        FastLogSoftmaxAtLabels.Backward(logitsGrad.Memory, logits.Memory, logSumExp.Memory, labels.Memory, logProbGrad.Memory, vocab);
+        View<float> logProbGrad, int vocab)
+    {
+        if (IsBFloat16(nameof(LogSoftmaxAtLabelsBackward), [logitsGrad, logits], [logSumExp, logProbGrad]))
+            FastLogSoftmaxAtLabels.Backward<ushort, BFloat16Format>(logitsGrad.Bits(), logits.Bits(), logSumExp.Memory, labels.Memory, logProbGrad.Memory, vocab);
+        else FastLogSoftmaxAtLabels.Backward<float, Float32Format>(logitsGrad.Memory, logits.Memory, logSumExp.Memory, labels.Memory, logProbGrad.Memory, vocab);
+    }
 
-    public void LogSoftmax(View<float> output, View<float> logits, int vocab) => FastLogSoftmax.Forward(output.Memory, logits.Memory, vocab);
+    public void LogSoftmax(View<float> output, View<float> logits, int vocab)
+    {
+        if (IsBFloat16(nameof(LogSoftmax), [output, logits])) FastLogSoftmax.Forward<ushort, BFloat16Format>(output.Bits(), logits.Bits(), vocab);
+        else FastLogSoftmax.Forward<float, Float32Format>(output.Memory, logits.Memory, vocab);
+    }
 
-    public void KlDivergence(View<float> kl, View<float> logSumExp, View<float> logits, View<float> targetLogProbs, int vocab) =>
-        FastKlDivergence.Forward(kl.Memory, logSumExp.Memory, logits.Memory, targetLogProbs.Memory, vocab);
+    public void KlDivergence(View<float> kl, View<float> logSumExp, View<float> logits, View<float> targetLogProbs, int vocab)
+    {
+        if (IsBFloat16(nameof(KlDivergence), [logits, targetLogProbs], [kl, logSumExp]))
+            FastKlDivergence.Forward<ushort, BFloat16Format>(kl.Memory, logSumExp.Memory, logits.Bits(), targetLogProbs.Bits(), vocab);
+        else FastKlDivergence.Forward<float, Float32Format>(kl.Memory, logSumExp.Memory, logits.Memory, targetLogProbs.Memory, vocab);
+    }
 
     public void KlDivergenceBackward(View<float> logitsGrad, View<float> logits, View<float> logSumExp, View<float> targetLogProbs,
-        View<float> rowWeight, int vocab) =>
-        FastKlDivergence.Backward(logitsGrad.Memory, logits.Memory, logSumExp.Memory, targetLogProbs.Memory, rowWeight.Memory, vocab);
+        View<float> rowWeight, int vocab)
+    {
+        if (IsBFloat16(nameof(KlDivergenceBackward), [logitsGrad, logits, targetLogProbs], [logSumExp, rowWeight]))
+            FastKlDivergence.Backward<ushort, BFloat16Format>(logitsGrad.Bits(), logits.Bits(), logSumExp.Memory, targetLogProbs.Bits(), rowWeight.Memory, vocab);
+        else FastKlDivergence.Backward<float, Float32Format>(logitsGrad.Memory, logits.Memory, logSumExp.Memory, targetLogProbs.Memory, rowWeight.Memory, vocab);
+    }
 
     public void ChunkedOutputLoss(View<float> logProb, View<float> logSumExp, View<float> logitsScratch, View<float> hidden, View<float> weight,
-        View<int> labels, int rows, int dim, int vocab, int chunk) =>
-        outputLoss.Forward(logProb.Memory, logSumExp.Memory, logitsScratch.Memory, hidden.Memory, weight.Memory, labels.Memory,
-            rows, dim, vocab, chunk);
+        View<int> labels, int rows, int dim, int vocab, int chunk)
+    {
+        IsBFloat16(nameof(ChunkedOutputLoss), [hidden, weight], [logProb, logSumExp, logitsScratch]);
+        outputLoss.Forward(logProb.Memory, logSumExp.Memory, logitsScratch, hidden, weight, labels.Memory, rows, dim, vocab, chunk);
+    }
 
     public void ChunkedOutputLossBackward(View<float> hiddenGrad, View<float> weightGrad, View<float> logitsScratch, View<float> hidden,
-        View<float> weight, View<float> logSumExp, View<int> labels, View<float> logProbGrad, int rows, int dim, int vocab, int chunk) =>
-        FastOutputLoss.Backward(hiddenGrad.Memory, weightGrad.Memory, logitsScratch.Memory, hidden.Memory, weight.Memory,
-            logSumExp.Memory, labels.Memory, logProbGrad.Memory, rows, dim, vocab, chunk);
+        View<float> weight, View<float> logSumExp, View<int> labels, View<float> logProbGrad, int rows, int dim, int vocab, int chunk)
+    {
+        IsBFloat16(nameof(ChunkedOutputLossBackward), [hiddenGrad, weightGrad, hidden, weight], [logitsScratch, logSumExp, logProbGrad]);
+        outputLoss.Backward(hiddenGrad, weightGrad, logitsScratch, hidden, weight, logSumExp.Memory, labels.Memory, logProbGrad.Memory, rows, dim, vocab, chunk);
+    }
 
-    public double SumOfSquares(View<float> x) => sumOfSquares.Compute(x.Memory);
+    public double SumOfSquares(View<float> x) => x.Storage == Storage.BFloat16
+        ? sumOfSquares.Compute<ushort, BFloat16Format>(x.Bits())
+        : sumOfSquares.Compute<float, Float32Format>(x.Memory);
 
-    public void Scale(View<float> x, float factor) => FastElementwise.Scale(x.Memory, factor);
+    public void Scale(View<float> x, float factor)
+    {
+        if (x.Storage == Storage.BFloat16) FastElementwise.Scale<ushort, BFloat16Format>(x.Bits(), factor);
+        else FastElementwise.Scale<float, Float32Format>(x.Memory, factor);
+    }
 
     public void AdamW(View<float> parameters, View<float> gradients, View<float> firstMoment, View<float> secondMoment, AdamWStep step,
         View<float>? masterWeights = null) =>
         FastAdamW.Step(parameters, gradients, firstMoment, secondMoment, step, masterWeights);
+
+    /// <summary>
+    /// Whether an op's bulk views are bfloat16 (else they are all float32), and a clear error where the bulk views mix
+    /// storages or a statistic (always float32) is not float32: the one place the fast path chooses a storage.
+    /// </summary>
+    private static bool IsBFloat16(string op, ReadOnlySpan<View<float>> bulk, ReadOnlySpan<View<float>> statistics = default)
+    {
+        var storage = bulk[0].Storage;
+        foreach (var view in bulk)
+            if (view.Storage != storage)
+                throw new ArgumentException($"{op}: its bulk tensors mix {storage} and {view.Storage} storage; one call takes one storage for all of them");
+        foreach (var view in statistics)
+            if (view.Storage != Storage.Native)
+                throw new ArgumentException($"{op}: its statistics (log-sum-exps, norms, log-probs, weights, scratch) are float32, not {view.Storage}");
+        return storage == Storage.BFloat16;
+    }
 }

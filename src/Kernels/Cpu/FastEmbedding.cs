@@ -1,12 +1,11 @@
-using System.Numerics.Tensors;
-
 namespace SimNpo.Kernels.Cpu;
 
 /// <summary>
-/// <see cref="Embedding"/> in parallel. The forward copies rows over fixed ranges of rows. The backward scatter-adds
-/// without atomics: the table's columns are cut into fixed blocks, one per task, and each task walks every row in order
-/// for its block, so a token that repeats gets its rows added in row order, as in the reference, whatever the schedule.
-/// The model also uses the pair with width 1 for its per-sequence sums and weights.
+/// <see cref="Embedding"/> in parallel. The forward copies rows (their words, in any storage) over fixed ranges of rows.
+/// The backward scatter-adds without atomics: the table's columns are cut into fixed blocks, one per task, and each task
+/// walks every row in order for its block, so a token that repeats gets its rows added in row order, as in the reference,
+/// whatever the schedule; each addition is rounded to the storage, as the reference's are to its type. The model also
+/// uses the pair with width 1 for its per-sequence sums and weights.
 /// </summary>
 internal static class FastEmbedding
 {
@@ -14,7 +13,7 @@ internal static class FastEmbedding
     private const int ColumnBlock = 64;
 
     /// <summary>output[r, :] = table[tokens[r], :].</summary>
-    public static void Forward(Memory<float> output, ReadOnlyMemory<int> tokens, ReadOnlyMemory<float> table, int dim)
+    public static void Forward<TWord>(Memory<TWord> output, ReadOnlyMemory<int> tokens, ReadOnlyMemory<TWord> table, int dim)
     {
         var vocab = ShapeCheck.Rows(table.Length, dim, nameof(table));
         ShapeCheck.Length(output.Length, tokens.Length * dim, nameof(output));
@@ -26,7 +25,8 @@ internal static class FastEmbedding
     }
 
     /// <summary>tableGrad[tokens[r], :] += outputGrad[r, :].</summary>
-    public static void Backward(Memory<float> tableGrad, ReadOnlyMemory<int> tokens, ReadOnlyMemory<float> outputGrad, int dim)
+    public static void Backward<TWord, TFormat>(Memory<TWord> tableGrad, ReadOnlyMemory<int> tokens, ReadOnlyMemory<TWord> outputGrad, int dim)
+        where TWord : unmanaged where TFormat : struct, IStorageFormat<TWord>
     {
         var vocab = ShapeCheck.Rows(tableGrad.Length, dim, nameof(tableGrad));
         ShapeCheck.Length(outputGrad.Length, tokens.Length * dim, nameof(outputGrad));
@@ -36,7 +36,7 @@ internal static class FastEmbedding
             for (var r = 0; r < tokens.Length; r++)
             {
                 var row = tableGrad.Span.Slice(tokens.Span[r] * dim + block.Start, block.Length);
-                TensorPrimitives.Add(row, outputGrad.Span.Slice(r * dim + block.Start, block.Length), row);
+                Vectors.Add<TWord, TFormat>(row, row, outputGrad.Span.Slice(r * dim + block.Start, block.Length));
             }
         });
     }

@@ -10,7 +10,7 @@ namespace SimNpo.Kernels.Cpu;
 internal static class FastLogSoftmax
 {
     /// <summary>output[r, v] = logits[r, v] − logsumexp(logits[r, :]); output may be the logits.</summary>
-    public static void Forward(Memory<float> output, ReadOnlyMemory<float> logits, int vocab)
+    public static void Forward<TWord, TFormat>(Memory<TWord> output, ReadOnlyMemory<TWord> logits, int vocab) where TWord : unmanaged where TFormat : struct, IStorageFormat<TWord>
     {
         var rows = ShapeCheck.Rows(logits.Length, vocab, nameof(logits));
         ShapeCheck.Length(output.Length, logits.Length, nameof(output));
@@ -20,9 +20,9 @@ internal static class FastLogSoftmax
             {
                 var row = logits.Span.Slice(r * vocab, vocab);
                 var outputRow = output.Span.Slice(r * vocab, vocab);
-                var (max, sumExp) = SoftmaxRows.MaxAndSumExp(row);
+                var (max, sumExp) = SoftmaxRows.MaxAndSumExp<TWord, TFormat>(row);
                 var (shift, logSum) = (new Vector<float>(max), new Vector<float>((float)Math.Log(sumExp)));
-                for (var i = 0; i < vocab; i += Vectors.Width) Vectors.Store(Vectors.Load(row, i) - shift - logSum, outputRow, i);
+                for (var i = 0; i < vocab; i += Vectors.Width) TFormat.Store(TFormat.Load(row, i) - shift - logSum, outputRow, i);
             }
         });
     }

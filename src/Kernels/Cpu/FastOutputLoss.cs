@@ -6,16 +6,19 @@ namespace SimNpo.Kernels.Cpu;
 /// into its gradient in parallel by <see cref="SoftmaxRows"/>, and the backward carries the chunk's logit gradient into
 /// the hidden states' and the chunk's weight gradients by two more GEMMs. The [rows, vocab] logits are never stored.
 /// A row's running state between chunks is kept per row: its maximum and its label's logit (float32 logits, copied
-/// exactly) and its sum of exponentials in float64.
+/// exactly) and its sum of exponentials in float64. The hidden states, the weight and their gradients may be bfloat16
+/// (the logits scratch and the statistics are float32 always): a chunk's weight gradient is one GEMM, rounded once, and
+/// the hidden states' gradient, a sum over every chunk, is summed in a float32 scratch of this instance's and added once.
 /// </summary>
 internal sealed class FastOutputLoss
 {
     private float[] runningMax = [];
     private double[] runningSum = [];
     private float[] labelLogit = [];
+    private HostBuffer<float>? hiddenGradSums;
 
     /// <summary>logProb[r] = (hidden[r] · weightᵀ)[labels[r]] − logSumExp[r], the log-sum-exp kept; both 0 for rows with a negative label.</summary>
-    public void Forward(Memory<float> logProb, Memory<float> logSumExp, Memory<float> logitsScratch, ReadOnlyMemory<float> hidden, ReadOnlyMemory<float> weight,
+    public void Forward(Memory<float> logProb, Memory<float> logSumExp, View<float> logitsScratch, View<float> hidden, View<float> weight,
         ReadOnlyMemory<int> labels, int rows, int dim, int vocab, int chunk)
     {
         ChunkedOutputLoss.CheckShapes(logitsScratch.Length, hidden.Length, weight.Length, labels.Length, logSumExp.Length, rows, dim, vocab, chunk);
@@ -32,7 +35,7 @@ internal sealed class FastOutputLoss
                 var label = labels.Span[r];
                 if (label < 0) continue;
                 var row = logits.Span.Slice(r * width, width);
-                var (chunkMax, chunkSum) = SoftmaxRows.MaxAndSumExp(row);
+                var (chunkMax, chunkSum) = SoftmaxRows.MaxAndSumExp<float, Float32Format>(row);
                 var merged = Math.Max(max[r], chunkMax);
                 // exp(−∞) = 0 merges the first chunk into the empty state.
                 sum[r] = sum[r] * Math.Exp(max[r] - merged) + chunkSum * Math.Exp(chunkMax - merged);
@@ -53,8 +56,8 @@ internal sealed class FastOutputLoss
     /// hiddenGrad += dLogits · weight and weightGrad += dLogitsᵀ · hidden, adding, with dLogits[r] = logProbGrad[r]·(onehot(labels[r]) −
     /// softmax) recomputed chunk by chunk, 0 for ignored rows.
     /// </summary>
-    public static void Backward(Memory<float> hiddenGrad, Memory<float> weightGrad, Memory<float> logitsScratch, ReadOnlyMemory<float> hidden,
-        ReadOnlyMemory<float> weight, ReadOnlyMemory<float> logSumExp, ReadOnlyMemory<int> labels, ReadOnlyMemory<float> logProbGrad,
+    public void Backward(View<float> hiddenGrad, View<float> weightGrad, View<float> logitsScratch, View<float> hidden,
+        View<float> weight, ReadOnlyMemory<float> logSumExp, ReadOnlyMemory<int> labels, ReadOnlyMemory<float> logProbGrad,
         int rows, int dim, int vocab, int chunk)
     {
         ChunkedOutputLoss.CheckShapes(logitsScratch.Length, hidden.Length, weight.Length, labels.Length, logSumExp.Length, rows, dim, vocab, chunk);
@@ -62,6 +65,13 @@ internal sealed class FastOutputLoss
         ShapeCheck.Length(weightGrad.Length, vocab * dim, nameof(weightGrad));
         ShapeCheck.Length(logProbGrad.Length, rows, nameof(logProbGrad));
         ChunkedOutputLoss.CheckLabels(labels.Span, vocab);
+        var hiddenGradTarget = hiddenGrad;
+        if (hiddenGrad.Storage != Storage.Native)
+        {
+            if (hiddenGradSums is null || hiddenGradSums.Length < hiddenGrad.Length) hiddenGradSums = new HostBuffer<float>(hiddenGrad.Length);
+            hiddenGradTarget = hiddenGradSums.All.Slice(0, hiddenGrad.Length);
+            FastElementwise.Zero(hiddenGradTarget.Memory);
+        }
         ForEachChunk(logitsScratch, hidden, weight, rows, dim, vocab, chunk, (logits, first, width) =>
         {
             Partitions.For(rows, Partitions.Rows(width), part =>
@@ -71,22 +81,26 @@ internal sealed class FastOutputLoss
                     var gradRow = logits.Span.Slice(r * width, width);
                     var label = labels.Span[r];
                     if (label < 0) gradRow.Clear();
-                    else SoftmaxRows.Gradient(gradRow, gradRow, logSumExp.Span[r], logProbGrad.Span[r], label - first);
+                    else SoftmaxRows.Gradient<float, Float32Format>(gradRow, gradRow, logSumExp.Span[r], logProbGrad.Span[r], label - first);
                 }
             });
-            FastMatMul.Backward(hiddenGrad, weightGrad.Slice(first * dim, width * dim), logits, hidden, weight.Slice(first * dim, width * dim), rows, dim, width);
+            FastMatMul.Backward(hiddenGradTarget, weightGrad.Slice(first * dim, width * dim), logits, hidden, weight.Slice(first * dim, width * dim),
+                rows, dim, width);
         });
+        if (hiddenGradTarget != hiddenGrad)
+            Partitions.For(hiddenGrad.Length, Partitions.Elements, part =>
+                Vectors.AddInto<ushort, BFloat16Format>(part.Of(hiddenGrad.Bits()), part.Of(hiddenGradTarget.Memory)));
     }
 
     /// <summary>Computes each chunk's logits [rows, width] into the scratch, then hands them to <paramref name="useChunk"/> with the chunk's first column.</summary>
-    private static void ForEachChunk(Memory<float> logitsScratch, ReadOnlyMemory<float> hidden, ReadOnlyMemory<float> weight, int rows, int dim, int vocab, int chunk,
-        Action<Memory<float>, int, int> useChunk)
+    private static void ForEachChunk(View<float> logitsScratch, View<float> hidden, View<float> weight, int rows, int dim, int vocab, int chunk,
+        Action<View<float>, int, int> useChunk)
     {
         var chunkWidth = ChunkedOutputLoss.ChunkWidth(vocab, chunk);
         for (var first = 0; first < vocab; first += chunkWidth)
         {
             var width = Math.Min(chunkWidth, vocab - first);
-            var logits = logitsScratch[..(rows * width)];
+            var logits = logitsScratch.Slice(0, rows * width);
             FastMatMul.Forward(logits, hidden, weight.Slice(first * dim, width * dim), rows, dim, width);
             useChunk(logits, first, width);
         }

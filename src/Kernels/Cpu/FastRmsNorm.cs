@@ -3,15 +3,17 @@ namespace SimNpo.Kernels.Cpu;
 /// <summary>
 /// <see cref="RmsNorm"/> on fixed ranges of rows in parallel, vectorised along the row. The row sums (the mean of squares,
 /// the backward's Σ g·w·x) are taken in float64 lanes like the reference's; the weight gradient, a sum over every row,
-/// is summed per range in float32 into that range's own partial row and the partials are then added in range order,
-/// so no element has two writers and the result does not depend on the schedule.
+/// is summed per range in float32 into that range's own partial row, the partials are added in range order and the total
+/// is added to the weight gradient once (one rounding to its storage), so no element has two writers and the result does
+/// not depend on the schedule. The inverse RMS is a statistic: float32 whatever the bulk storage.
 /// </summary>
 internal sealed class FastRmsNorm
 {
     /// <summary>The weight gradient's partial rows, one per range of rows, kept between calls.</summary>
     private float[] partials = [];
 
-    public static void Forward(Memory<float> output, Memory<float> invRms, ReadOnlyMemory<float> input, ReadOnlyMemory<float> weight, int dim, float eps)
+    public static void Forward<TWord, TFormat>(Memory<TWord> output, Memory<float> invRms, ReadOnlyMemory<TWord> input, ReadOnlyMemory<TWord> weight, int dim, float eps)
+        where TWord : unmanaged where TFormat : struct, IStorageFormat<TWord>
     {
         var rows = RmsNorm.CheckForwardShapes(output.Length, invRms.Length, input.Length, weight.Length, dim);
         Partitions.For(rows, Partitions.Rows(dim), part =>
@@ -21,17 +23,18 @@ internal sealed class FastRmsNorm
             {
                 var x = input.Span.Slice(r * dim, dim);
                 var y = output.Span.Slice(r * dim, dim);
-                var s = (float)(1 / Math.Sqrt(Vectors.Dot(x, x) / dim + eps));
+                var s = (float)(1 / Math.Sqrt(Vectors.Dot<TWord, TFormat>(x, x) / dim + eps));
                 // Normalise, then apply the gain, in this order as Hugging Face's LlamaRMSNorm does.
-                for (var i = 0; i < dim; i += Vectors.Width) Vectors.Store(Vectors.Load(x, i) * s * Vectors.Load(w, i), y, i);
+                for (var i = 0; i < dim; i += Vectors.Width) TFormat.Store(TFormat.Load(x, i) * s * TFormat.Load(w, i), y, i);
                 invRms.Span[r] = s;
             }
         });
     }
 
     /// <summary>inputGrad[r, j] += s·w_j·g_j − s³/dim · x_j · Σ_i g_i w_i x_i; weightGrad[j] += Σ_r g_rj · x_rj · s_r.</summary>
-    public void Backward(Memory<float> inputGrad, Memory<float> weightGrad, ReadOnlyMemory<float> outputGrad, ReadOnlyMemory<float> input,
-        ReadOnlyMemory<float> weight, ReadOnlyMemory<float> invRms, int dim)
+    public void Backward<TWord, TFormat>(Memory<TWord> inputGrad, Memory<TWord> weightGrad, ReadOnlyMemory<TWord> outputGrad, ReadOnlyMemory<TWord> input,
+        ReadOnlyMemory<TWord> weight, ReadOnlyMemory<float> invRms, int dim)
+        where TWord : unmanaged where TFormat : struct, IStorageFormat<TWord>
     {
         var rows = RmsNorm.CheckBackwardShapes(inputGrad.Length, weightGrad.Length, outputGrad.Length, input.Length, weight.Length, invRms.Length, dim);
         var grain = Partitions.Rows(dim);
@@ -49,20 +52,21 @@ internal sealed class FastRmsNorm
                 var g = outputGrad.Span.Slice(r * dim, dim);
                 var dx = inputGrad.Span.Slice(r * dim, dim);
                 var s = invRms.Span[r];
-                var correction = (float)((double)s * s * s / dim * Vectors.Dot(g, x, w));
+                var correction = (float)((double)s * s * s / dim * Vectors.Dot<TWord, TFormat>(g, x, w));
                 for (var i = 0; i < dim; i += Vectors.Width)
                 {
-                    var (xi, gi) = (Vectors.Load(x, i), Vectors.Load(g, i));
-                    Vectors.Store(Vectors.Load(dx, i) + (s * Vectors.Load(w, i) * gi - correction * xi), dx, i);
+                    var (xi, gi) = (TFormat.Load(x, i), TFormat.Load(g, i));
+                    TFormat.Store(TFormat.Load(dx, i) + (s * TFormat.Load(w, i) * gi - correction * xi), dx, i);
                     Vectors.Store(Vectors.Load(partial, i) + gi * xi * s, partial, i);
                 }
             }
         });
-        var total = weightGrad.Span;
-        for (var p = 0; p < ranges; p++)
+        var total = sums.AsSpan(0, dim);
+        for (var p = 1; p < ranges; p++)
         {
             var partial = sums.AsSpan(p * dim, dim);
             for (var i = 0; i < dim; i += Vectors.Width) Vectors.Store(Vectors.Load(total, i) + Vectors.Load(partial, i), total, i);
         }
+        Vectors.AddInto<TWord, TFormat>(weightGrad.Span, total);
     }
 }

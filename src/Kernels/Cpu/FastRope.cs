@@ -13,14 +13,19 @@ internal sealed class FastRope
     private float[] sines = [];
     private int positionCount;
 
-    public void Forward(Memory<float> x, ReadOnlyMemory<int> positions, ReadOnlyMemory<float> inverseFrequencies, int heads, int headDim) =>
-        Rotate(x, positions, inverseFrequencies, heads, headDim, direction: 1);
+    public void Forward<TWord, TFormat>(Memory<TWord> x, ReadOnlyMemory<int> positions, ReadOnlyMemory<float> inverseFrequencies, int heads, int headDim)
+        where TWord : unmanaged where TFormat : struct, IStorageFormat<TWord> =>
+        Rotate<TWord, TFormat>(x, positions, inverseFrequencies, heads, headDim, direction: 1);
 
     /// <summary>The rotation is orthogonal, so its transpose, the rotation by the opposite angle, maps the gradient back.</summary>
-    public void Backward(Memory<float> xGrad, ReadOnlyMemory<int> positions, ReadOnlyMemory<float> inverseFrequencies, int heads, int headDim) =>
-        Rotate(xGrad, positions, inverseFrequencies, heads, headDim, direction: -1);
+    public void Backward<TWord, TFormat>(Memory<TWord> xGrad, ReadOnlyMemory<int> positions, ReadOnlyMemory<float> inverseFrequencies, int heads, int headDim)
+        where TWord : unmanaged where TFormat : struct, IStorageFormat<TWord> =>
+        Rotate<TWord, TFormat>(xGrad, positions, inverseFrequencies, heads, headDim, direction: -1);
 
-    private void Rotate(Memory<float> x, ReadOnlyMemory<int> positions, ReadOnlyMemory<float> inverseFrequencies, int heads, int headDim, float direction)
+    /// <summary>x (a bulk tensor) rotated in float32 and rounded once to its storage; the frequencies and the table are float32.</summary>
+    private void Rotate<TWord, TFormat>(Memory<TWord> x, ReadOnlyMemory<int> positions, ReadOnlyMemory<float> inverseFrequencies, int heads, int headDim,
+        float direction)
+        where TWord : unmanaged where TFormat : struct, IStorageFormat<TWord>
     {
         if (headDim % 2 != 0) throw new ArgumentException($"headDim {headDim} is odd", nameof(headDim));
         var half = headDim / 2;
@@ -43,10 +48,10 @@ internal sealed class FastRope
                     var second = head[half..];
                     for (var i = 0; i < half; i += Vectors.Width)
                     {
-                        var (a, b) = (Vectors.Load(first, i), Vectors.Load(second, i));
+                        var (a, b) = (TFormat.Load(first, i), TFormat.Load(second, i));
                         var (ci, si) = (Vectors.Load(c, i), direction * Vectors.Load(s, i));
-                        Vectors.Store(a * ci - b * si, first, i);
-                        Vectors.Store(b * ci + a * si, second, i);
+                        TFormat.Store(a * ci - b * si, first, i);
+                        TFormat.Store(b * ci + a * si, second, i);
                     }
                 }
             }

@@ -9,7 +9,7 @@ internal sealed class FastSumOfSquares
     /// <summary>One partial per range, kept between calls: a gradient's norm is taken every step.</summary>
     private double[] partials = [];
 
-    public double Compute(ReadOnlyMemory<float> x)
+    public double Compute<TWord, TFormat>(ReadOnlyMemory<TWord> x) where TWord : unmanaged where TFormat : struct, IStorageFormat<TWord>
     {
         var ranges = Partitions.Count(x.Length, Partitions.Elements);
         if (partials.Length < ranges) partials = new double[ranges];
@@ -17,7 +17,7 @@ internal sealed class FastSumOfSquares
         Partitions.For(x.Length, Partitions.Elements, part =>
         {
             var range = part.Of(x);
-            sums[part.Index] = Vectors.Dot(range, range);
+            sums[part.Index] = Vectors.Dot<TWord, TFormat>(range, range);
         });
         var total = 0.0;
         for (var p = 0; p < ranges; p++) total += sums[p];

@@ -41,15 +41,10 @@ public static class BFloat16
         if (Vector.IsHardwareAccelerated && source.Length >= Vector<uint>.Count * 2)
         {
             var words = MemoryMarshal.Cast<float, uint>(source);
-            var lsb = Vector<uint>.One;
-            var bias = new Vector<uint>(0x7FFFu);
-            var exponentMask = new Vector<uint>(0x7FFF_FFFFu);
-            var infinity = new Vector<uint>(0x7F80_0000u);
-            var quiet = new Vector<uint>(0x0040_0000u);
             for (; i + 2 * Vector<uint>.Count <= source.Length; i += 2 * Vector<uint>.Count)
             {
-                var lo = Rounded(new Vector<uint>(words[i..]), lsb, bias, exponentMask, infinity, quiet);
-                var hi = Rounded(new Vector<uint>(words[(i + Vector<uint>.Count)..]), lsb, bias, exponentMask, infinity, quiet);
+                var lo = Rounded(new Vector<uint>(words[i..]));
+                var hi = Rounded(new Vector<uint>(words[(i + Vector<uint>.Count)..]));
                 Vector.Narrow(lo, hi).CopyTo(destination[i..]);
             }
         }
@@ -73,11 +68,15 @@ public static class BFloat16
         for (; i < source.Length; i++) destination[i] = ToFloat(source[i]);
     }
 
-    /// <summary>The upper halves of rounded words (still 32-bit lanes), NaNs quieted as <see cref="FromFloat"/> does.</summary>
-    private static Vector<uint> Rounded(Vector<uint> bits, Vector<uint> lsb, Vector<uint> bias, Vector<uint> exponentMask, Vector<uint> infinity, Vector<uint> quiet)
+    /// <summary>
+    /// The upper halves of rounded words (still 32-bit lanes), NaNs quieted as <see cref="FromFloat"/> does; the fast CPU
+    /// kernels narrow them when they store a vector of results.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector<uint> Rounded(Vector<uint> bits)
     {
-        var rounded = (bits + bias + ((bits >> 16) & lsb)) >> 16;
-        var nan = Vector.GreaterThan(bits & exponentMask, infinity);
-        return Vector.ConditionalSelect(nan, (bits | quiet) >> 16, rounded);
+        var rounded = (bits + new Vector<uint>(0x7FFFu) + ((bits >> 16) & Vector<uint>.One)) >> 16;
+        var nan = Vector.GreaterThan(bits & new Vector<uint>(0x7FFF_FFFFu), new Vector<uint>(0x7F80_0000u));
+        return Vector.ConditionalSelect(nan, (bits | new Vector<uint>(0x0040_0000u)) >> 16, rounded);
     }
 }

@@ -7,6 +7,8 @@ namespace SimNpo.Tests.Kernels;
 /// One op under test, seen as a function from its differentiable inputs to one output, together with the backward that
 /// maps the output's gradient to theirs. Written once over T, so the float64 gradient check and the float32-vs-float64
 /// comparison run the same code. Every input value is a float32 number, so both precisions start from identical data.
+/// A case allocates the tensors it outputs in its inputs' storage and its statistics native, so one case also runs with
+/// bfloat16 inputs (<see cref="OpRuns.AssertBFloat16MatchesFloat64Reference"/>).
 /// </summary>
 public abstract class OpCase(string name, params int[] inputLengths)
 {
@@ -20,6 +22,12 @@ public abstract class OpCase(string name, params int[] inputLengths)
     /// of the output or of a gradient: the length of any sum kept in the element type plus the elementwise roundings.
     /// </summary>
     public abstract int Float32Roundings { get; }
+
+    /// <summary>
+    /// With bfloat16 storage, how many bfloat16 roundings (each at most 2⁻⁸ relative) reach one element of the output or
+    /// of a gradient: 1 where the float32 result is stored once, more where the op stores running sums.
+    /// </summary>
+    public virtual int BFloat16Roundings => 1;
 
     /// <summary>False for the two backwards that transform a gradient in place (RoPE) or overwrite it (the fused classifier).</summary>
     public virtual bool BackwardAdds => true;
@@ -58,12 +66,19 @@ public abstract class OpCase(string name, params int[] inputLengths)
 /// <summary>Moving test data in and out of ops, always through float64 arrays.</summary>
 public static class OpData
 {
-    public static View<T> Upload<T>(this IOps<T> ops, params double[] values) where T : unmanaged, IFloatingPointIeee754<T>
+    public static View<T> Upload<T>(this IOps<T> ops, params double[] values) where T : unmanaged, IFloatingPointIeee754<T> =>
+        ops.Upload(Storage.Native, values);
+
+    /// <summary>Into a buffer of the given storage; bfloat16 rounds each value to nearest even.</summary>
+    public static View<T> Upload<T>(this IOps<T> ops, Storage storage, double[] values) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var view = ops.Allocate(values.Length).All;
+        var view = ops.Allocate(values.Length, storage).All;
         view.CopyFrom(values.Select(T.CreateTruncating).ToArray());
         return view;
     }
+
+    /// <summary>Each value rounded to bfloat16 (nearest even) and back: data a bfloat16 op and the float64 reference both see exactly.</summary>
+    public static double[] RoundToBFloat16(double[] values) => values.Select(x => (double)BFloat16.Round((float)x)).ToArray();
 
     public static View<int> UploadInts<T>(this IOps<T> ops, params int[] values) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -83,15 +98,17 @@ public static class OpData
 /// <summary>Runs one <see cref="OpCase"/> on any backend from float64 data, with gradients that start from given values.</summary>
 public static class OpRuns
 {
-    public static double[] Forward<T>(OpCase op, IOps<T> ops, double[][] inputs) where T : unmanaged, IFloatingPointIeee754<T> =>
-        OpData.Download(op.Forward(ops, inputs.Select(x => ops.Upload(x)).ToArray()));
+    public static double[] Forward<T>(OpCase op, IOps<T> ops, double[][] inputs, Storage storage = Storage.Native)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        OpData.Download(op.Forward(ops, inputs.Select(x => ops.Upload(storage, x)).ToArray()));
 
     /// <summary>The gradient buffers are filled with <paramref name="initialGrads"/> first, so an op that adds shows it.</summary>
-    public static double[][] Backward<T>(OpCase op, IOps<T> ops, double[][] inputs, double[] outputGrad, double[][] initialGrads)
+    public static double[][] Backward<T>(OpCase op, IOps<T> ops, double[][] inputs, double[] outputGrad, double[][] initialGrads,
+        Storage storage = Storage.Native)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var grads = initialGrads.Select(g => ops.Upload(g)).ToArray();
-        op.Backward(ops, inputs.Select(x => ops.Upload(x)).ToArray(), ops.Upload(outputGrad), grads);
+        var grads = initialGrads.Select(g => ops.Upload(storage, g)).ToArray();
+        op.Backward(ops, inputs.Select(x => ops.Upload(storage, x)).ToArray(), ops.Upload(storage, outputGrad), grads);
         return grads.Select(OpData.Download).ToArray();
     }
 
@@ -116,9 +133,33 @@ public static class OpRuns
         for (var n = 0; n < inputs.Length; n++) AssertClose(op, $"gradient of input {n}", grads[n], exactGrads[n]);
     }
 
-    private static void AssertClose(OpCase op, string what, double[] actual, double[] exact)
+    /// <summary>
+    /// The op on <paramref name="ops"/> with every tensor it reads and writes stored as bfloat16, against the float64
+    /// reference on the same data: inputs, output gradient and starting gradients rounded to bfloat16 first, so both sides
+    /// see exactly the same numbers. The op computes in float32 and rounds what it stores; tolerance, per tensor, the
+    /// case's <see cref="OpCase.BFloat16Roundings"/> × 2⁻⁸ plus (1 + that) × its <see cref="OpCase.Float32Roundings"/> × 2⁻²⁴,
+    /// times max(1, largest expected magnitude): every stored value is off its float32 value by at most 2⁻⁸ of itself.
+    /// </summary>
+    public static void AssertBFloat16MatchesFloat64Reference(OpCase op, IOps<float> ops)
     {
-        var tolerance = op.Float32Roundings * Math.ScaleB(1.0, -24) * Math.Max(1, exact.Max(Math.Abs));
+        IOps<double> reference = new ReferenceOps<double>();
+        var inputs = op.RandomInputs(seed: 11).Select(OpData.RoundToBFloat16).ToArray();
+        var exact = Forward(op, reference, inputs);
+        var bf16 = op.BFloat16Roundings * BFloat16.UnitRoundoff;
+        AssertClose(op, "bf16 output", Forward(op, ops, inputs, Storage.BFloat16), exact, bf16);
+
+        var random = new Random(12);
+        var outputGrad = OpData.RoundToBFloat16(OpData.Random(random, exact.Length));
+        var initialGrads = inputs.Select(x => OpData.RoundToBFloat16(OpData.Random(random, x.Length))).ToArray();
+        var exactGrads = Backward(op, reference, inputs, outputGrad, initialGrads);
+        var grads = Backward(op, ops, inputs, outputGrad, initialGrads, Storage.BFloat16);
+        for (var n = 0; n < inputs.Length; n++) AssertClose(op, $"bf16 gradient of input {n}", grads[n], exactGrads[n], bf16);
+    }
+
+    private static void AssertClose(OpCase op, string what, double[] actual, double[] exact, double storageRoundoff = 0)
+    {
+        // A stored value is its float32 value rounded: off by storageRoundoff of (the exact value + the float32 error).
+        var tolerance = (storageRoundoff + (1 + storageRoundoff) * op.Float32Roundings * Math.ScaleB(1.0, -24)) * Math.Max(1, exact.Max(Math.Abs));
         Assert.That(actual, Is.EqualTo(exact).Within(tolerance), $"{op}: {what}");
     }
 }

@@ -18,7 +18,7 @@ public class RecomputeTests
 
     private static IEnumerable<TestCaseData> Cases() =>
         from configuration in new[] { "untied", "tied" }
-        from backend in new[] { "reference-float64", "reference-float32", "fast-cpu" }
+        from backend in new[] { "reference-float64", "reference-float32", "fast-cpu", "fast-cpu-bf16" }
         select new TestCaseData(configuration, backend);
 
     [TestCaseSource(nameof(Cases))]
@@ -28,15 +28,16 @@ public class RecomputeTests
         {
             case "reference-float64": Compare(configuration, new ReferenceOps<double>()); break;
             case "reference-float32": Compare(configuration, new ReferenceOps<float>()); break;
+            case "fast-cpu-bf16": Compare(configuration, new FastCpuOps(), Precision.Bf16); break;
             default: Compare(configuration, new FastCpuOps()); break;
         }
     }
 
-    private static void Compare<T>(string configuration, IOps<T> ops) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Compare<T>(string configuration, IOps<T> ops, Precision? precision = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var directory = Fixture(configuration);
-        using var model = ModelFiles.Load(directory, ops);
-        using var reference = ModelFiles.Load(Path.Combine(directory, "ref"), ops);
+        using var model = ModelFiles.Load(directory, ops, precision);
+        using var reference = ModelFiles.Load(Path.Combine(directory, "ref"), ops, precision);
         var batch = TokenBatch.FromExamples(ExampleFiles.Load(Path.Combine(directory, "batch.jsonl"), directory, model.Config));
         var objective = ObjectiveFactory.Create("simnpo", 2.5, 0.5, null);
 

@@ -47,6 +47,31 @@ public class FastAttentionTests
     }
 
     /// <summary>
+    /// The same cases with q, k, v, the output, the output gradient and the q, k, v gradients stored as bfloat16 (the
+    /// log-sum-exp float32), all data rounded to bfloat16 first. The tiles are widened into float32 scratch and every
+    /// stored value is the float32 result rounded once, so the bound is the float32 one plus 2⁻⁸ of the tensor's largest
+    /// value and of that bound (the gradients are summed over every tile and head in float32 and added to their bfloat16 start once). The
+    /// backward's D = dO·O reads the stored (rounded) output, so the reference's backward is given that same output.
+    /// A second call gives the same bits.
+    /// </summary>
+    [TestCaseSource(nameof(Cases))]
+    public void BFloat16StorageMatchesTheFloat64Reference(AttentionShape shape, int[] lengths, double queryScale)
+    {
+        var data = AttentionData.Random(shape, queryScale, seed: shape.QueryLength + shape.HeadDim).RoundedToBFloat16();
+        var actual = data.RunFast(lengths, Storage.BFloat16);
+        Assert.That(data.RunFast(lengths, Storage.BFloat16), Is.EqualTo(actual), "a second call gives the same bits");
+        var expected = data.RunReference(lengths, backwardOutput: actual[0]);
+        var roundings = AttentionKernelTests.Roundings(shape, queryScale);
+        string[] names = ["output", "logSumExp", "qGrad", "kGrad", "vGrad"];
+        for (var n = 0; n < names.Length; n++)
+        {
+            var storage = n == 1 ? 0 : BFloat16.UnitRoundoff;
+            var tolerance = (storage + (1 + storage) * roundings * U) * Math.Max(1, expected[n].Max(Math.Abs));
+            Assert.That(actual[n], Is.EqualTo(expected[n]).Within(tolerance), names[n]);
+        }
+    }
+
+    /// <summary>
     /// NaN in every row past a sequence's length (its queries, keys, values and output gradients) reaches nothing: the
     /// padding rows output exactly 0 with log-sum-exp 0 and keep their gradients, and all the rest is bit for bit what it
     /// is with finite padding. A second call gives the same bits: each element has one writer summing in a fixed order.
@@ -84,33 +109,46 @@ public class FastAttentionTests
             return new AttentionData(shape, q, k, v, OpData.Random(random, QueryLength(shape)), initialGrads);
         }
 
-        /// <summary>Output, log-sum-exp and the q, k, v gradients of the float64 reference (it reads only what it must).</summary>
-        public double[][] RunReference(int[] lengths)
+        /// <summary>
+        /// Output, log-sum-exp and the q, k, v gradients of the float64 reference (it reads only what it must); its backward
+        /// reads <paramref name="backwardOutput"/> where given, else its own output.
+        /// </summary>
+        public double[][] RunReference(int[] lengths, double[]? backwardOutput = null)
         {
             var output = new double[Q.Length];
             var logSumExp = new double[Shape.Batch * Shape.Heads * Shape.QueryLength];
             Attention.Reference.Forward<double>(output, logSumExp, Q, K, V, lengths, Shape);
             var grads = InitialGrads.Select(g => g.ToArray()).ToArray();
-            Attention.Reference.Backward<double>(grads[0], grads[1], grads[2], OutputGrad, Q, K, V, output, logSumExp, lengths, Shape);
+            Attention.Reference.Backward<double>(grads[0], grads[1], grads[2], OutputGrad, Q, K, V, backwardOutput ?? output, logSumExp, lengths, Shape);
             return [output, logSumExp, .. grads];
         }
 
-        /// <summary>The same from <see cref="FastCpuOps"/>, whose backward reads its own forward's output and log-sum-exp.</summary>
-        public double[][] RunFast(int[] lengths)
+        /// <summary>
+        /// The same from <see cref="FastCpuOps"/>, whose backward reads its own forward's output and log-sum-exp; every
+        /// tensor but the log-sum-exp in the given storage.
+        /// </summary>
+        public double[][] RunFast(int[] lengths, Storage storage = Storage.Native)
         {
             IOps<float> ops = new FastCpuOps();
-            var (q, k, v) = (ops.Upload(Q), ops.Upload(K), ops.Upload(V));
-            var output = ops.Upload(Enumerable.Repeat(double.NaN, Q.Length).ToArray()); // overwritten, never read
+            var (q, k, v) = (ops.Upload(storage, Q), ops.Upload(storage, K), ops.Upload(storage, V));
+            var output = ops.Upload(storage, Enumerable.Repeat(double.NaN, Q.Length).ToArray()); // overwritten, never read
             var logSumExp = ops.Upload(Enumerable.Repeat(double.NaN, Shape.Batch * Shape.Heads * Shape.QueryLength).ToArray());
             var lengthsView = ops.UploadInts(lengths);
             ops.Attention(output, logSumExp, q, k, v, lengthsView, Shape);
-            var grads = InitialGrads.Select(g => ops.Upload(g)).ToArray();
-            ops.AttentionBackward(grads[0], grads[1], grads[2], ops.Upload(OutputGrad), q, k, v, output, logSumExp, lengthsView, Shape);
+            var grads = InitialGrads.Select(g => ops.Upload(storage, g)).ToArray();
+            ops.AttentionBackward(grads[0], grads[1], grads[2], ops.Upload(storage, OutputGrad), q, k, v, output, logSumExp, lengthsView, Shape);
             return [OpData.Download(output), OpData.Download(logSumExp), .. grads.Select(OpData.Download)];
         }
 
         /// <summary>How each of the results of <see cref="RunFast"/> is laid out: output, log-sum-exp, then the q, k, v gradients.</summary>
         public static readonly Layout[] ResultLayouts = [Layout.Queries, Layout.LogSumExps, Layout.Queries, Layout.Keys, Layout.Keys];
+
+        /// <summary>These inputs and starting gradients rounded to bfloat16.</summary>
+        public AttentionData RoundedToBFloat16() => this with
+        {
+            Q = OpData.RoundToBFloat16(Q), K = OpData.RoundToBFloat16(K), V = OpData.RoundToBFloat16(V), OutputGrad = OpData.RoundToBFloat16(OutputGrad),
+            InitialGrads = InitialGrads.Select(OpData.RoundToBFloat16).ToArray(),
+        };
 
         /// <summary>These inputs with every row past its sequence's length set to the given value.</summary>
         public AttentionData WithPadding(int[] lengths, double value)

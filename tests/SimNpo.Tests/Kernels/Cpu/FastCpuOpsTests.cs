@@ -26,6 +26,14 @@ public class FastCpuOpsTests
     public void ForwardAndBackwardMatchTheFloat64Reference(OpCase op) => OpRuns.AssertMatchesFloat64Reference(op, _fast);
 
     /// <summary>
+    /// The same cases with every bulk tensor stored as bfloat16 (the RMSNorm's inverse RMS stays float32), inputs rounded to
+    /// bfloat16 first: the float32 bound plus the case's bfloat16 roundings of 2⁻⁸ (one per stored value; three running
+    /// sums for the embedding's repeated token). Rows of 37 and 70 and 40000 elements leave partial vectors at the ends.
+    /// </summary>
+    [TestCaseSource(nameof(Ops))]
+    public void BFloat16StorageMatchesTheFloat64Reference(OpCase op) => OpRuns.AssertBFloat16MatchesFloat64Reference(op, _fast);
+
+    /// <summary>
     /// One instance's RoPE table follows its calls: grown for later positions, rebuilt for other frequencies (another
     /// model's), and rebuilt back. Each rotation against the float64 reference within <see cref="RopeKernelCase"/>'s 10
     /// roundings: cosines and sines rounded once to float32 from float64 angles, two products and a sum.
@@ -91,6 +99,77 @@ public class FastCpuOpsTests
         var (fast, reference) = (Run(_fast), Run(_reference));
         string[] names = ["add", "copy and scale", "zero", "embedding", "embedding backward"];
         for (var n = 0; n < fast.Length; n++) Assert.That(fast[n], Is.EqualTo(reference[n]), names[n]);
+    }
+
+    /// <summary>
+    /// bfloat16 elementwise ops are the float32 operation rounded once to nearest even, bit for bit (the expected values
+    /// computed here in float32 and rounded by <see cref="BFloat16.Round"/>); the embedding's gather copies words and its
+    /// scatter-add rounds after each row in row order (token 5 three times, three column blocks); copies convert exactly
+    /// (widening) or round (narrowing). 40003 elements: three ranges and a partial vector.
+    /// </summary>
+    [Test]
+    public void BFloat16ElementwiseOpsRoundTheFloat32ResultOnce()
+    {
+        const int length = 40_003, dim = 150, vocab = 9;
+        int[] tokens = [5, 0, 5, 8, 5, 2, 7];
+        var random = new Random(4);
+        float[] Floats(int n) => OpData.Random(random, n, 3).Select(x => (float)x).ToArray();
+        float[] Bf16(float[] x) => x.Select(BFloat16.Round).ToArray();
+        var (a, b, wide) = (Bf16(Floats(length)), Bf16(Floats(length)), Floats(length));
+        var (table, outputGrad, tableGrad) = (Bf16(Floats(vocab * dim)), Bf16(Floats(tokens.Length * dim)), Bf16(Floats(vocab * dim)));
+        View<float> Stored(float[] values)
+        {
+            var view = _fast.Allocate(values.Length, Storage.BFloat16).All;
+            view.CopyFrom(values);
+            return view;
+        }
+
+        var sum = _fast.Allocate(length, Storage.BFloat16).All;
+        _fast.Add(sum, Stored(a), Stored(b));
+        Assert.That(sum.ToArray(), Is.EqualTo(a.Zip(b, (x, y) => BFloat16.Round(x + y))), "add");
+        _fast.Scale(sum, 0.3f);
+        Assert.That(sum.ToArray(), Is.EqualTo(a.Zip(b, (x, y) => BFloat16.Round(BFloat16.Round(x + y) * 0.3f))), "scale");
+        var (narrowed, widened, copied) = (_fast.Allocate(length, Storage.BFloat16).All, _fast.Allocate(length).All, _fast.Allocate(length, Storage.BFloat16).All);
+        _fast.Copy(narrowed, _fast.Upload(wide.Select(x => (double)x).ToArray()));
+        _fast.Copy(widened, narrowed);
+        _fast.Copy(copied, narrowed);
+        Assert.That(widened.ToArray(), Is.EqualTo(Bf16(wide)), "native to bf16 rounds, bf16 to native widens");
+        Assert.That(copied.ToArray(), Is.EqualTo(Bf16(wide)), "bf16 to bf16 copies");
+        _fast.Zero(copied.Slice(100, 30_000));
+        Assert.That(copied.ToArray(), Is.EqualTo(Bf16(wide).Select((x, i) => i is >= 100 and < 30_100 ? 0 : x)), "zero");
+
+        var rows = _fast.Allocate(tokens.Length * dim, Storage.BFloat16).All;
+        _fast.Embedding(rows, _fast.UploadInts(tokens), Stored(table), dim);
+        Assert.That(rows.ToArray(), Is.EqualTo(tokens.SelectMany(t => table.Skip(t * dim).Take(dim))), "embedding");
+        var grads = Stored(tableGrad);
+        _fast.EmbeddingBackward(grads, _fast.UploadInts(tokens), Stored(outputGrad), dim);
+        var expected = tableGrad.ToArray();
+        for (var r = 0; r < tokens.Length; r++)
+            for (var j = 0; j < dim; j++)
+                expected[tokens[r] * dim + j] = BFloat16.Round(expected[tokens[r] * dim + j] + outputGrad[r * dim + j]);
+        Assert.That(grads.ToArray(), Is.EqualTo(expected), "embedding backward");
+    }
+
+    /// <summary>Squares of bfloat16 numbers are exact in float64; the sums agree to n·2⁻⁵³ relative, as for float32.</summary>
+    [Test]
+    public void BFloat16SumOfSquaresMatchesTheFloat64Sum()
+    {
+        var values = OpData.RoundToBFloat16(OpData.Random(new Random(8), 100_003, scale: 3));
+        var expected = values.Sum(x => x * x);
+        Assert.That(_fast.SumOfSquares(_fast.Upload(Storage.BFloat16, values)), Is.EqualTo(expected).Within(1e-10 * expected));
+    }
+
+    /// <summary>One call's bulk tensors share one storage and its statistics are float32: anything else is refused by name.</summary>
+    [Test]
+    public void MixedStoragesAreRefusedNamingTheOp()
+    {
+        var (native, bf16) = (_fast.Allocate(8).All, _fast.Allocate(8, Storage.BFloat16).All);
+        Assert.That(() => _fast.Add(bf16, native, bf16), Throws.ArgumentException.With.Message.Contains("Add").And.Message.Contains("mix"));
+        Assert.That(() => _fast.MatMul(native, bf16, native, 2, 4, 4), Throws.ArgumentException.With.Message.Contains("MatMul"));
+        Assert.That(() => _fast.RmsNorm(bf16, _fast.Allocate(2, Storage.BFloat16).All, bf16, bf16.Slice(0, 4), 4, 1e-5f),
+            Throws.ArgumentException.With.Message.Contains("RmsNorm").And.Message.Contains("statistics"));
+        Assert.DoesNotThrow(() => _fast.Embedding(native.Slice(0, 2), _fast.UploadInts(1, 0), native.Slice(2, 2), 1),
+            "a width-1 gather of native per-sequence values in a bf16 run");
     }
 
     /// <summary>

@@ -9,6 +9,10 @@ namespace SimNpo.Tests.Kernels.Cpu;
 /// the device kernels' tests (<see cref="LossKernelTests"/>, derived there for float32 sums; the fast rows sum their
 /// exponentials in float64 lanes and stay inside them): logits in [−3, 3] with one row shifted by 80, a vocabulary of 37
 /// (no multiple of the vector width), an ignored row. The backwards that overwrite must give the same bits in place.
+/// Each runs twice: float32 storage, and bfloat16 storage of the logits, targets, hidden states, weights and their
+/// gradients (statistics float32), with every input rounded to bfloat16 first so the reference sees the same numbers. The
+/// statistics are computed in float32 from exactly those values and keep their float32 bounds; a stored bfloat16 result
+/// is the float32 one rounded once, so its bound gains 2⁻⁸ of that value (<see cref="Stored"/>).
 /// </summary>
 public class FastLossTests
 {
@@ -18,17 +22,18 @@ public class FastLossTests
 
     private readonly IOps<float> _ops = new FastCpuOps();
 
-    [Test]
-    public void LogSoftmaxAtLabelsMatchesTheReference()
+    [TestCase(Storage.Native)]
+    [TestCase(Storage.BFloat16)]
+    public void LogSoftmaxAtLabelsMatchesTheReference(Storage storage)
     {
-        var logits = Widen(LossKernelTests.RandomLogits(seed: 1));
+        var logits = InStorage(storage, Widen(LossKernelTests.RandomLogits(seed: 1)));
         var (expectedLogProb, expectedLogSumExp) = (new double[Rows], new double[Rows]);
         LogSoftmaxAtLabels.Reference.Forward<double>(expectedLogProb, expectedLogSumExp, logits, Labels, Vocab);
         double[] logProbGrad = [0.5, 2, -3, 1.5, -0.25];
         var expectedGrad = new double[logits.Length];
         LogSoftmaxAtLabels.Reference.Backward<double>(expectedGrad, logits, expectedLogSumExp, Labels, logProbGrad, Vocab);
 
-        var (logProb, logSumExp, logitsView, labels) = (_ops.Allocate(Rows).All, _ops.Allocate(Rows).All, _ops.Upload(logits), _ops.UploadInts(Labels));
+        var (logProb, logSumExp, logitsView, labels) = (_ops.Allocate(Rows).All, _ops.Allocate(Rows).All, _ops.Upload(storage, logits), _ops.UploadInts(Labels));
         _ops.LogSoftmaxAtLabels(logProb, logSumExp, logitsView, labels, Vocab);
         var (actualLogProb, actualLogSumExp) = (OpData.Download(logProb), OpData.Download(logSumExp));
         for (var r = 0; r < Rows; r++)
@@ -39,29 +44,30 @@ public class FastLossTests
         Assert.That((actualLogProb[1], actualLogSumExp[1]), Is.EqualTo((0.0, 0.0)), "the ignored row");
 
         // Backward from the reference's log-sum-exps rounded to float32, as LossKernelTests derives its bound |g|·(|lse| + 3)·u.
-        var (separate, grad, lse) = (_ops.Upload(Enumerable.Repeat(99.0, logits.Length).ToArray()), _ops.Upload(logProbGrad), _ops.Upload(expectedLogSumExp));
+        var (separate, grad, lse) = (_ops.Upload(storage, Enumerable.Repeat(99.0, logits.Length).ToArray()), _ops.Upload(logProbGrad), _ops.Upload(expectedLogSumExp));
         _ops.LogSoftmaxAtLabelsBackward(separate, logitsView, lse, labels, grad, Vocab);
         _ops.LogSoftmaxAtLabelsBackward(logitsView, logitsView, lse, labels, grad, Vocab);
         var actual = OpData.Download(separate);
         Assert.That(OpData.Download(logitsView), Is.EqualTo(actual), "in place, each element is read before it is replaced");
         Assert.That(actual[Vocab..(2 * Vocab)], Is.All.EqualTo(0), "the ignored row");
         for (var i = 0; i < actual.Length; i++)
-            Assert.That(actual[i], Is.EqualTo(expectedGrad[i]).Within(Math.Abs(logProbGrad[i / Vocab]) * (Math.Abs(expectedLogSumExp[i / Vocab]) + 3) * U),
-                $"element {i}");
+            Assert.That(actual[i], Is.EqualTo(expectedGrad[i])
+                .Within(Stored(storage, expectedGrad[i], Math.Abs(logProbGrad[i / Vocab]) * (Math.Abs(expectedLogSumExp[i / Vocab]) + 3) * U)), $"element {i}");
     }
 
-    [Test]
-    public void LogSoftmaxSeparateAndInPlaceMatchTheReference()
+    [TestCase(Storage.Native)]
+    [TestCase(Storage.BFloat16)]
+    public void LogSoftmaxSeparateAndInPlaceMatchTheReference(Storage storage)
     {
-        var logits = Widen(LossKernelTests.RandomLogits(seed: 3));
+        var logits = InStorage(storage, Widen(LossKernelTests.RandomLogits(seed: 3)));
         var expected = new double[logits.Length];
         LogSoftmax.Reference.Forward<double>(expected, logits, Vocab);
-        var (inPlace, separate) = (_ops.Upload(logits), _ops.Allocate(logits.Length).All);
+        var (inPlace, separate) = (_ops.Upload(storage, logits), _ops.Allocate(logits.Length, storage).All);
         _ops.LogSoftmax(separate, inPlace, Vocab);
         _ops.LogSoftmax(inPlace, inPlace, Vocab);
         var actual = OpData.Download(separate);
         Assert.That(OpData.Download(inPlace), Is.EqualTo(actual));
-        for (var i = 0; i < actual.Length; i++) Assert.That(actual[i], Is.EqualTo(expected[i]).Within(LossKernelTests.LogSoftmaxTolerance(expected[i])), $"element {i}");
+        for (var i = 0; i < actual.Length; i++) Assert.That(actual[i], Is.EqualTo(expected[i]).Within(Stored(storage, expected[i], LossKernelTests.LogSoftmaxTolerance(expected[i]))), $"element {i}");
     }
 
     /// <summary>
@@ -69,11 +75,12 @@ public class FastLossTests
     /// mass of 1) and the log-sum-exp's, (2·Vocab + |lse|)·u, times |t − x + lse| &lt; 100: inside the device bound
     /// (24·Vocab + 200)·u. The backward's bound is the device's, |w|·(|lse| + 14)·u.
     /// </summary>
-    [Test]
-    public void KlDivergenceMatchesTheReference()
+    [TestCase(Storage.Native)]
+    [TestCase(Storage.BFloat16)]
+    public void KlDivergenceMatchesTheReference(Storage storage)
     {
-        var logits = Widen(LossKernelTests.RandomLogits(seed: 4));
-        var targets = Widen(LossKernelTests.NormalisedTargets(seed: 5));
+        var logits = InStorage(storage, Widen(LossKernelTests.RandomLogits(seed: 4)));
+        var targets = InStorage(storage, Widen(LossKernelTests.NormalisedTargets(seed: 5)));
         // Row 2's target is one-hot: its zero probabilities (t = −∞) must add nothing, not 0·−∞.
         for (var j = 0; j < Vocab; j++) targets[2 * Vocab + j] = j == 7 ? 0 : double.NegativeInfinity;
         var (expectedKl, logSumExp) = (new double[Rows], new double[Rows]);
@@ -82,7 +89,7 @@ public class FastLossTests
         var expectedGrad = new double[logits.Length];
         KlDivergence.Reference.Backward<double>(expectedGrad, logits, logSumExp, targets, rowWeight, Vocab);
 
-        var (kl, lseView, logitsView, targetsView) = (_ops.Allocate(Rows).All, _ops.Allocate(Rows).All, _ops.Upload(logits), _ops.Upload(targets));
+        var (kl, lseView, logitsView, targetsView) = (_ops.Allocate(Rows).All, _ops.Allocate(Rows).All, _ops.Upload(storage, logits), _ops.Upload(storage, targets));
         _ops.KlDivergence(kl, lseView, logitsView, targetsView, Vocab);
         var (actualKl, actualLse) = (OpData.Download(kl), OpData.Download(lseView));
         for (var r = 0; r < Rows; r++)
@@ -91,22 +98,26 @@ public class FastLossTests
             Assert.That(actualKl[r], Is.EqualTo(expectedKl[r]).Within((24 * Vocab + 200) * U), $"row {r}");
         }
 
-        var (separate, weights, lse) = (_ops.Upload(Enumerable.Repeat(99.0, logits.Length).ToArray()), _ops.Upload(rowWeight), _ops.Upload(logSumExp));
+        var (separate, weights, lse) = (_ops.Upload(storage, Enumerable.Repeat(99.0, logits.Length).ToArray()), _ops.Upload(rowWeight), _ops.Upload(logSumExp));
         _ops.KlDivergenceBackward(separate, logitsView, lse, targetsView, weights, Vocab);
         _ops.KlDivergenceBackward(logitsView, logitsView, lse, targetsView, weights, Vocab);
         var actualGrad = OpData.Download(separate);
         Assert.That(OpData.Download(logitsView), Is.EqualTo(actualGrad), "in place, each element is read before it is replaced");
         for (var i = 0; i < actualGrad.Length; i++)
-            Assert.That(actualGrad[i], Is.EqualTo(expectedGrad[i]).Within(Math.Abs(rowWeight[i / Vocab]) * (Math.Abs(logSumExp[i / Vocab]) + 14) * U), $"element {i}");
+            Assert.That(actualGrad[i], Is.EqualTo(expectedGrad[i])
+                .Within(Stored(storage, expectedGrad[i], Math.Abs(rowWeight[i / Vocab]) * (Math.Abs(logSumExp[i / Vocab]) + 14) * U)), $"element {i}");
     }
 
-    public static IEnumerable<TestCaseData> OutputLossCases()
-    {
-        yield return new TestCaseData(ChunkedOutputLossTests.Rows, ChunkedOutputLossTests.Dim, ChunkedOutputLossTests.Vocab, 8).SetArgDisplayNames("6x13, 37 in chunks of 8");
-        yield return new TestCaseData(ChunkedOutputLossTests.Rows, ChunkedOutputLossTests.Dim, ChunkedOutputLossTests.Vocab, 64).SetArgDisplayNames("one chunk");
-        // Two 192-row GEMM blocks, a ragged last chunk, and four ranges of rows (54 each, the last shorter) for the row passes.
-        yield return new TestCaseData(200, 40, 1000, 300).SetArgDisplayNames("200x40, 1000 in chunks of 300");
-    }
+    public static IEnumerable<TestCaseData> OutputLossCases() =>
+        from storage in new[] { Storage.Native, Storage.BFloat16 }
+        from shape in new (int Rows, int Dim, int Vocab, int Chunk, string Name)[]
+        {
+            (ChunkedOutputLossTests.Rows, ChunkedOutputLossTests.Dim, ChunkedOutputLossTests.Vocab, 8, "6x13, 37 in chunks of 8"),
+            (ChunkedOutputLossTests.Rows, ChunkedOutputLossTests.Dim, ChunkedOutputLossTests.Vocab, 64, "one chunk"),
+            // Two 192-row GEMM blocks, a ragged last chunk, and four ranges of rows (54 each, the last shorter) for the row passes.
+            (200, 40, 1000, 300, "200x40, 1000 in chunks of 300"),
+        }
+        select new TestCaseData(shape.Rows, shape.Dim, shape.Vocab, shape.Chunk, storage).SetArgDisplayNames(shape.Name, storage.ToString());
 
     /// <summary>
     /// Tolerances as <see cref="LossKernelTests"/> derives them, for any size: a logit is a float32 dot product of dim terms
@@ -114,16 +125,17 @@ public class FastLossTests
     /// its own. A probability's relative error E = 2·dim²·u + 2·vocab·u + 2·|lse|·u (two logits, the log-sum-exp), and
     /// the gradients sum g·(onehot − p) (Σ|·| ≤ 2|g|) against values below 1 in float32: the hidden states' gradients over
     /// the vocabulary, |g|·(E + 2·vocab·u) per row; the weights' over the rows, (E + 2·rows·u)·Σ|g|; then each is added to
-    /// its starting value below 1, a rounding of a sum below 2 (2u).
+    /// its starting value below 1, a rounding of a sum below 2 (2u). Stored as bfloat16, each gradient is that float32
+    /// result rounded once (the hidden states' summed over every chunk first).
     /// </summary>
     [TestCaseSource(nameof(OutputLossCases))]
-    public void ChunkedOutputLossMatchesTheReference(int rows, int dim, int vocab, int chunk)
+    public void ChunkedOutputLossMatchesTheReference(int rows, int dim, int vocab, int chunk, Storage storage)
     {
         var random = new Random(rows + chunk);
-        var (hidden, weight) = (OpData.Random(random, rows * dim), OpData.Random(random, vocab * dim));
+        var (hidden, weight) = (InStorage(storage, OpData.Random(random, rows * dim)), InStorage(storage, OpData.Random(random, vocab * dim)));
         var labels = Enumerable.Range(0, rows).Select(r => r % 5 == 1 ? -1 : random.Next(vocab)).ToArray();
         var logProbGrad = OpData.Random(random, rows, 3);
-        var (initialHiddenGrad, initialWeightGrad) = (OpData.Random(random, rows * dim), OpData.Random(random, vocab * dim));
+        var (initialHiddenGrad, initialWeightGrad) = (InStorage(storage, OpData.Random(random, rows * dim)), InStorage(storage, OpData.Random(random, vocab * dim)));
         var (expectedLogProb, expectedLogSumExp) = (new double[rows], new double[rows]);
         var scratch = new double[ChunkedOutputLoss.ScratchLength(rows, vocab, chunk)];
         ChunkedOutputLoss.Reference.Forward<double>(expectedLogProb, expectedLogSumExp, scratch, hidden, weight, labels, rows, dim, vocab, chunk);
@@ -131,10 +143,10 @@ public class FastLossTests
         ChunkedOutputLoss.Reference.Backward<double>(expectedHiddenGrad, expectedWeightGrad, scratch, hidden, weight, expectedLogSumExp, labels, logProbGrad,
             rows, dim, vocab, chunk);
 
-        var (hiddenView, weightView, labelsView) = (_ops.Upload(hidden), _ops.Upload(weight), _ops.UploadInts(labels));
+        var (hiddenView, weightView, labelsView) = (_ops.Upload(storage, hidden), _ops.Upload(storage, weight), _ops.UploadInts(labels));
         var (logProb, logSumExp, scratchView) = (_ops.Allocate(rows).All, _ops.Allocate(rows).All, _ops.Allocate(scratch.Length).All);
         _ops.ChunkedOutputLoss(logProb, logSumExp, scratchView, hiddenView, weightView, labelsView, rows, dim, vocab, chunk);
-        var (hiddenGrad, weightGrad) = (_ops.Upload(initialHiddenGrad), _ops.Upload(initialWeightGrad));
+        var (hiddenGrad, weightGrad) = (_ops.Upload(storage, initialHiddenGrad), _ops.Upload(storage, initialWeightGrad));
         _ops.ChunkedOutputLossBackward(hiddenGrad, weightGrad, scratchView, hiddenView, weightView, logSumExp, labelsView, _ops.Upload(logProbGrad),
             rows, dim, vocab, chunk);
 
@@ -149,13 +161,23 @@ public class FastLossTests
         var probabilityError = 2 * logitError + (2 * vocab + 2 * expectedLogSumExp.Max(Math.Abs)) * U;
         var actualHiddenGrad = OpData.Download(hiddenGrad);
         for (var i = 0; i < actualHiddenGrad.Length; i++)
-            Assert.That(actualHiddenGrad[i], Is.EqualTo(expectedHiddenGrad[i]).Within(Math.Abs(logProbGrad[i / dim]) * (probabilityError + 2 * vocab * U) + 2 * U),
+            Assert.That(actualHiddenGrad[i], Is.EqualTo(expectedHiddenGrad[i]).Within(Stored(storage, expectedHiddenGrad[i], Math.Abs(logProbGrad[i / dim]) * (probabilityError + 2 * vocab * U) + 2 * U)),
                 $"hidden element {i}");
         var actualWeightGrad = OpData.Download(weightGrad);
         var sumOfWeights = logProbGrad.Where((_, r) => labels[r] >= 0).Sum(Math.Abs);
         for (var i = 0; i < actualWeightGrad.Length; i++)
-            Assert.That(actualWeightGrad[i], Is.EqualTo(expectedWeightGrad[i]).Within((probabilityError + 2 * rows * U) * sumOfWeights + 2 * U), $"weight element {i}");
+            Assert.That(actualWeightGrad[i], Is.EqualTo(expectedWeightGrad[i]).Within(Stored(storage, expectedWeightGrad[i], (probabilityError + 2 * rows * U) * sumOfWeights + 2 * U)),
+                $"weight element {i}");
     }
 
     private static double[] Widen(float[] values) => LossKernelTests.Widen(values);
+
+    private static double[] InStorage(Storage storage, double[] values) => storage == Storage.BFloat16 ? OpData.RoundToBFloat16(values) : values;
+
+    /// <summary>
+    /// The bound of a stored result whose float32 value is within <paramref name="float32Bound"/> of the expected one: that
+    /// bound in float32; in bfloat16 plus one rounding of the float32 value, 2⁻⁸ of at most |expected| + float32Bound.
+    /// </summary>
+    private static double Stored(Storage storage, double expected, double float32Bound) =>
+        float32Bound + (storage == Storage.BFloat16 ? BFloat16.UnitRoundoff * (Math.Abs(expected) + float32Bound) : 0);
 }

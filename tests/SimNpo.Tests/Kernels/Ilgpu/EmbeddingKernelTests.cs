@@ -12,9 +12,13 @@ public class EmbeddingKernelCase() : OpCase("embedding 6x37", Vocab * Dim)
     // running sums up to 4 in magnitude, 12 units of 2⁻²⁴.
     public override int Float32Roundings => 12;
 
+    // Stored as bfloat16, each of those three running sums (up to 4 in magnitude) is rounded to the storage: 3 roundings of
+    // 2⁻⁸ relative to 4, as 12 of the tensor's largest value (at least 1).
+    public override int BFloat16Roundings => 12;
+
     public override View<T> Forward<T>(IOps<T> ops, View<T>[] inputs)
     {
-        var output = ops.Allocate(Tokens.Length * Dim).All;
+        var output = ops.Allocate(Tokens.Length * Dim, inputs[0].Storage).All;
         ops.Embedding(output, ops.UploadInts(Tokens), inputs[0], Dim);
         return output;
     }
