@@ -58,12 +58,19 @@ public abstract class OpCase(string name, params int[] inputLengths)
 /// <summary>Moving test data in and out of ops, always through float64 arrays.</summary>
 public static class OpData
 {
-    public static View<T> Upload<T>(this IOps<T> ops, params double[] values) where T : unmanaged, IFloatingPointIeee754<T>
+    public static View<T> Upload<T>(this IOps<T> ops, params double[] values) where T : unmanaged, IFloatingPointIeee754<T> =>
+        ops.UploadAs(Storage.Native, values);
+
+    /// <summary>Values into a new buffer of the given storage (a bfloat16 one rounds them).</summary>
+    public static View<T> UploadAs<T>(this IOps<T> ops, Storage storage, double[] values) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var view = ops.Allocate(values.Length).All;
+        var view = ops.Allocate(values.Length, storage).All;
         view.CopyFrom(values.Select(T.CreateTruncating).ToArray());
         return view;
     }
+
+    /// <summary>Each value rounded to bfloat16 (all test data are float32 numbers, so this is its only rounding).</summary>
+    public static double[] RoundedToBFloat16(double[] values) => values.Select(x => (double)BFloat16.Round((float)x)).ToArray();
 
     public static View<int> UploadInts<T>(this IOps<T> ops, params int[] values) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -80,18 +87,21 @@ public static class OpData
         Enumerable.Range(0, length).Select(_ => (double)(float)(scale * (2 * random.NextDouble() - 1))).ToArray();
 }
 
-/// <summary>Runs one <see cref="OpCase"/> on any backend from float64 data, with gradients that start from given values.</summary>
+/// <summary>
+/// Runs one <see cref="OpCase"/> on any backend from float64 data, with gradients that start from given values, its bulk
+/// tensors (inputs, gradients, and what a case allocates like its first input) stored as <c>bulk</c> says.
+/// </summary>
 public static class OpRuns
 {
-    public static double[] Forward<T>(OpCase op, IOps<T> ops, double[][] inputs) where T : unmanaged, IFloatingPointIeee754<T> =>
-        OpData.Download(op.Forward(ops, inputs.Select(x => ops.Upload(x)).ToArray()));
+    public static double[] Forward<T>(OpCase op, IOps<T> ops, double[][] inputs, Storage bulk = Storage.Native) where T : unmanaged, IFloatingPointIeee754<T> =>
+        OpData.Download(op.Forward(ops, inputs.Select(x => ops.UploadAs(bulk, x)).ToArray()));
 
     /// <summary>The gradient buffers are filled with <paramref name="initialGrads"/> first, so an op that adds shows it.</summary>
-    public static double[][] Backward<T>(OpCase op, IOps<T> ops, double[][] inputs, double[] outputGrad, double[][] initialGrads)
+    public static double[][] Backward<T>(OpCase op, IOps<T> ops, double[][] inputs, double[] outputGrad, double[][] initialGrads, Storage bulk = Storage.Native)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var grads = initialGrads.Select(g => ops.Upload(g)).ToArray();
-        op.Backward(ops, inputs.Select(x => ops.Upload(x)).ToArray(), ops.Upload(outputGrad), grads);
+        var grads = initialGrads.Select(g => ops.UploadAs(bulk, g)).ToArray();
+        op.Backward(ops, inputs.Select(x => ops.UploadAs(bulk, x)).ToArray(), ops.UploadAs(bulk, outputGrad), grads);
         return grads.Select(OpData.Download).ToArray();
     }
 
@@ -100,25 +110,37 @@ public static class OpRuns
     /// backward. Gradient buffers start from random values, so a backward that overwrites instead of adding fails.
     /// Tolerance: the case's <see cref="OpCase.Float32Roundings"/> (counting the terms the kernel sums in float32) times 2⁻²⁴
     /// times max(1, largest expected magnitude), the bound the reference's own float32 run is held to.
+    /// With <paramref name="bulk"/> bfloat16, every input, the output's gradient and the gradients' start values are rounded
+    /// to bfloat16 first, so the float64 reference sees exactly the numbers the op reads. The op computes in float32 (within
+    /// e, the bound above, of exact) and rounds each stored result once more, by at most 2⁻⁸ of the stored value:
+    /// |actual − exact| ≤ e + 2⁻⁸·(|exact| + e) ≤ 2⁻⁸·|exact| + 2e, element by element.
     /// </summary>
-    public static void AssertMatchesFloat64Reference(OpCase op, IOps<float> ops)
+    public static void AssertMatchesFloat64Reference(OpCase op, IOps<float> ops, Storage bulk = Storage.Native)
     {
+        var stored = bulk == Storage.BFloat16 ? OpData.RoundedToBFloat16 : (Func<double[], double[]>)(x => x);
         IOps<double> reference = new ReferenceOps<double>();
-        var inputs = op.RandomInputs(seed: 11);
+        var inputs = op.RandomInputs(seed: 11).Select(stored).ToArray();
         var exact = Forward(op, reference, inputs);
-        AssertClose(op, "output", Forward(op, ops, inputs), exact);
+        AssertClose(op, "output", Forward(op, ops, inputs, bulk), exact, bulk);
 
         var random = new Random(12);
-        var outputGrad = OpData.Random(random, exact.Length);
-        var initialGrads = inputs.Select(x => OpData.Random(random, x.Length)).ToArray();
+        var outputGrad = stored(OpData.Random(random, exact.Length));
+        var initialGrads = inputs.Select(x => stored(OpData.Random(random, x.Length))).ToArray();
         var exactGrads = Backward(op, reference, inputs, outputGrad, initialGrads);
-        var grads = Backward(op, ops, inputs, outputGrad, initialGrads);
-        for (var n = 0; n < inputs.Length; n++) AssertClose(op, $"gradient of input {n}", grads[n], exactGrads[n]);
+        var grads = Backward(op, ops, inputs, outputGrad, initialGrads, bulk);
+        for (var n = 0; n < inputs.Length; n++) AssertClose(op, $"gradient of input {n}", grads[n], exactGrads[n], bulk);
     }
 
-    private static void AssertClose(OpCase op, string what, double[] actual, double[] exact)
+    private static void AssertClose(OpCase op, string what, double[] actual, double[] exact, Storage bulk)
     {
         var tolerance = op.Float32Roundings * Math.ScaleB(1.0, -24) * Math.Max(1, exact.Max(Math.Abs));
-        Assert.That(actual, Is.EqualTo(exact).Within(tolerance), $"{op}: {what}");
+        if (bulk == Storage.Native)
+        {
+            Assert.That(actual, Is.EqualTo(exact).Within(tolerance), $"{op}: {what}");
+            return;
+        }
+        Assert.That(actual, Has.Length.EqualTo(exact.Length), $"{op}: {what}");
+        for (var i = 0; i < exact.Length; i++)
+            Assert.That(actual[i], Is.EqualTo(exact[i]).Within(BFloat16.UnitRoundoff * Math.Abs(exact[i]) + 2 * tolerance), $"{op}: {what}, element {i}");
     }
 }

@@ -14,7 +14,7 @@ public class EmbeddingKernelCase() : OpCase("embedding 6x37", Vocab * Dim)
 
     public override View<T> Forward<T>(IOps<T> ops, View<T>[] inputs)
     {
-        var output = ops.Allocate(Tokens.Length * Dim).All;
+        var output = ops.Allocate(Tokens.Length * Dim, inputs[0].Storage).All;
         ops.Embedding(output, ops.UploadInts(Tokens), inputs[0], Dim);
         return output;
     }

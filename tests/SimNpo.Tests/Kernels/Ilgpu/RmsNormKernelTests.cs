@@ -17,7 +17,7 @@ public class RmsNormKernelCase(int rows, int dim) : OpCase($"rmsnorm {rows}x{dim
 
     public override View<T> Forward<T>(IOps<T> ops, View<T>[] inputs)
     {
-        var output = ops.Allocate(rows * dim).All;
+        var output = ops.Allocate(rows * dim, inputs[0].Storage).All;
         ops.RmsNorm(output, ops.Allocate(rows).All, inputs[0], inputs[1], dim, Eps);
         return output;
     }
@@ -25,7 +25,7 @@ public class RmsNormKernelCase(int rows, int dim) : OpCase($"rmsnorm {rows}x{dim
     public override void Backward<T>(IOps<T> ops, View<T>[] inputs, View<T> outputGrad, View<T>[] inputGrads)
     {
         var invRms = ops.Allocate(rows).All;
-        ops.RmsNorm(ops.Allocate(rows * dim).All, invRms, inputs[0], inputs[1], dim, Eps);
+        ops.RmsNorm(ops.Allocate(rows * dim, inputs[0].Storage).All, invRms, inputs[0], inputs[1], dim, Eps);
         ops.RmsNormBackward(inputGrads[0], inputGrads[1], outputGrad, inputs[0], inputs[1], invRms, dim);
     }
 }

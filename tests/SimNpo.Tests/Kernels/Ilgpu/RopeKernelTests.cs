@@ -20,7 +20,7 @@ public class RopeKernelCase() : OpCase("rope 4x3x10", Positions.Length * Heads *
 
     public override View<T> Forward<T>(IOps<T> ops, View<T>[] inputs)
     {
-        var x = ops.Allocate(inputs[0].Length).All;
+        var x = ops.Allocate(inputs[0].Length, inputs[0].Storage).All;
         ops.Copy(x, inputs[0]);
         ops.Rope(x, ops.UploadInts(Positions), ops.Upload(InverseFrequencies), Heads, HeadDim);
         return x;

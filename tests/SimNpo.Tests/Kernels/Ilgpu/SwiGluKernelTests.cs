@@ -11,7 +11,7 @@ public class SwiGluKernelCase(int length = 37) : OpCase($"swiglu {length}", leng
 
     public override View<T> Forward<T>(IOps<T> ops, View<T>[] inputs)
     {
-        var output = ops.Allocate(length).All;
+        var output = ops.Allocate(length, inputs[0].Storage).All;
         ops.SwiGlu(output, inputs[0], inputs[1]);
         return output;
     }
