@@ -61,6 +61,16 @@ public partial class PtxCompilationTests
         return combinations.Select(method.MakeGenericMethod);
     }
 
+    /// <summary>The generic kernels are compiled in both storages, not passed over: one each from an elementwise, a row and a loss op.</summary>
+    [Test]
+    public void TheBFloat16InstantiationsAreAmongTheKernels()
+    {
+        var compiled = Kernels().Select(c => (MethodInfo)c.Arguments[0]!).ToArray();
+        foreach (var (op, kernel) in new[] { (typeof(SwiGlu), "BackwardKernel"), (typeof(RmsNorm), "InputGradKernel"), (typeof(KlDivergence), "ForwardKernel") })
+            Assert.That(compiled.Where(m => m.DeclaringType!.DeclaringType == op && m.Name == kernel).Select(m => m.GetGenericArguments()[1]),
+                Is.EquivalentTo(new[] { typeof(Float32Words), typeof(BFloat16Words) }), $"{op.Name}.{kernel}");
+    }
+
     [TestCaseSource(nameof(Kernels))]
     public void CompilesToPtx(MethodInfo kernel)
     {
