@@ -86,16 +86,21 @@ public static class KlDivergence
     /// </summary>
     public static class Ilgpu
     {
-        public sealed class Launcher(Accelerator accelerator)
-        {
-            private readonly Action<KernelConfig, Floats, Floats, Floats, Floats, int> _forward =
-                accelerator.LoadStreamKernel<Floats, Floats, Floats, Floats, int>(ForwardKernel);
+        /// <summary>The float32 kernels.</summary>
+        public sealed class Launcher(Accelerator accelerator) : Launcher<float, Float32Words>(accelerator);
 
-            private readonly Action<KernelConfig, Floats, Floats, Floats, Floats, Floats, int> _backward =
-                accelerator.LoadStreamKernel<Floats, Floats, Floats, Floats, Floats, int>(BackwardKernel);
+        public class Launcher<TWord, TStored>(Accelerator accelerator)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
+        {
+            private readonly Action<KernelConfig, Floats, Floats, ArrayView<TWord>, ArrayView<TWord>, int> _forward =
+                accelerator.LoadStreamKernel<Floats, Floats, ArrayView<TWord>, ArrayView<TWord>, int>(ForwardKernel<TWord, TStored>);
+
+            private readonly Action<KernelConfig, ArrayView<TWord>, ArrayView<TWord>, Floats, ArrayView<TWord>, Floats, int> _backward =
+                accelerator.LoadStreamKernel<ArrayView<TWord>, ArrayView<TWord>, Floats, ArrayView<TWord>, Floats, int>(BackwardKernel<TWord, TStored>);
 
             /// <inheritdoc cref="Reference.Forward{T}"/>
-            public void Forward(Floats kl, Floats logSumExp, Floats logits, Floats targetLogProbs, int vocab)
+            public void Forward(Floats kl, Floats logSumExp, ArrayView<TWord> logits, ArrayView<TWord> targetLogProbs, int vocab)
             {
                 var rows = CheckShapes((int)logits.Length, (int)targetLogProbs.Length, (int)logSumExp.Length, vocab);
                 ShapeCheck.Length((int)kl.Length, rows, nameof(kl));
@@ -103,7 +108,7 @@ public static class KlDivergence
             }
 
             /// <inheritdoc cref="Reference.Backward{T}"/>
-            public void Backward(Floats logitsGrad, Floats logits, Floats logSumExp, Floats targetLogProbs, Floats rowWeight, int vocab)
+            public void Backward(ArrayView<TWord> logitsGrad, ArrayView<TWord> logits, Floats logSumExp, ArrayView<TWord> targetLogProbs, Floats rowWeight, int vocab)
             {
                 var rows = CheckShapes((int)logits.Length, (int)targetLogProbs.Length, (int)logSumExp.Length, vocab);
                 ShapeCheck.Length((int)logitsGrad.Length, (int)logits.Length, nameof(logitsGrad));
@@ -127,15 +132,18 @@ public static class KlDivergence
         }
 
         /// <summary>A target probability of 0 adds nothing, even for t = −∞ (where p·(t − x) would be 0·−∞).</summary>
-        private static void ForwardKernel(Floats kl, Floats logSumExp, Floats logits, Floats targetLogProbs, int vocab)
+        private static void ForwardKernel<TWord, TStored>(Floats kl, Floats logSumExp, ArrayView<TWord> logits, ArrayView<TWord> targetLogProbs, int vocab)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
         {
+            var stored = default(TStored);
             var row = Grid.IdxX;
             var start = (long)row * vocab;
-            var pivot = logits[start];
+            var pivot = stored.Load(logits, start);
             var partial = new Partial(OnlineSoftmax.Empty, 0, 0);
             for (var j = Group.IdxX; j < vocab; j += Group.DimX)
             {
-                var (x, t) = (logits[start + j], targetLogProbs[start + j]);
+                var (x, t) = (stored.Load(logits, start + j), stored.Load(targetLogProbs, start + j));
                 partial.Softmax.Add(x);
                 var p = XMath.Exp(t);
                 if (p > 0)
@@ -153,13 +161,17 @@ public static class KlDivergence
         }
 
         /// <summary>Each thread reads an element just before it replaces it, so logitsGrad may be the logits.</summary>
-        private static void BackwardKernel(Floats logitsGrad, Floats logits, Floats logSumExp, Floats targetLogProbs, Floats rowWeight, int vocab)
+        private static void BackwardKernel<TWord, TStored>(ArrayView<TWord> logitsGrad, ArrayView<TWord> logits, Floats logSumExp, ArrayView<TWord> targetLogProbs,
+            Floats rowWeight, int vocab)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
         {
+            var stored = default(TStored);
             var row = Grid.IdxX;
             var start = (long)row * vocab;
             var (lse, weight) = (logSumExp[row], rowWeight[row]);
             for (var j = Group.IdxX; j < vocab; j += Group.DimX)
-                logitsGrad[start + j] = weight * (XMath.Exp(logits[start + j] - lse) - XMath.Exp(targetLogProbs[start + j]));
+                stored.Store(logitsGrad, start + j, weight * (XMath.Exp(stored.Load(logits, start + j) - lse) - XMath.Exp(stored.Load(targetLogProbs, start + j))));
         }
     }
 }

@@ -33,12 +33,18 @@ public static class LogSoftmax
     /// <summary>The device kernel, one group per row: the online softmax of <see cref="LogSoftmaxAtLabels.Ilgpu"/>, then a second pass that writes.</summary>
     public static class Ilgpu
     {
-        public sealed class Launcher(Accelerator accelerator)
+        /// <summary>The float32 kernel.</summary>
+        public sealed class Launcher(Accelerator accelerator) : Launcher<float, Float32Words>(accelerator);
+
+        public class Launcher<TWord, TStored>(Accelerator accelerator)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
         {
-            private readonly Action<KernelConfig, Floats, Floats, int> _forward = accelerator.LoadStreamKernel<Floats, Floats, int>(ForwardKernel);
+            private readonly Action<KernelConfig, ArrayView<TWord>, ArrayView<TWord>, int> _forward =
+                accelerator.LoadStreamKernel<ArrayView<TWord>, ArrayView<TWord>, int>(ForwardKernel<TWord, TStored>);
 
             /// <inheritdoc cref="Reference.Forward{T}"/>
-            public void Forward(Floats output, Floats logits, int vocab)
+            public void Forward(ArrayView<TWord> output, ArrayView<TWord> logits, int vocab)
             {
                 var rows = ShapeCheck.Rows((int)logits.Length, vocab, nameof(logits));
                 ShapeCheck.Length((int)output.Length, (int)logits.Length, nameof(output));
@@ -50,13 +56,16 @@ public static class LogSoftmax
         /// In place is safe: every read of the first pass happens before the reduction's barrier, and in the second pass each
         /// thread rewrites only the elements it reads.
         /// </summary>
-        private static void ForwardKernel(Floats output, Floats logits, int vocab)
+        private static void ForwardKernel<TWord, TStored>(ArrayView<TWord> output, ArrayView<TWord> logits, int vocab)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
         {
+            var stored = default(TStored);
             var start = (long)Grid.IdxX * vocab;
             var softmax = OnlineSoftmax.Empty;
-            for (var j = Group.IdxX; j < vocab; j += Group.DimX) softmax.Add(logits[start + j]);
+            for (var j = Group.IdxX; j < vocab; j += Group.DimX) softmax.Add(stored.Load(logits, start + j));
             var total = LossReduction.AllReduce(softmax);
-            for (var j = Group.IdxX; j < vocab; j += Group.DimX) output[start + j] = total.LogSoftmax(logits[start + j]);
+            for (var j = Group.IdxX; j < vocab; j += Group.DimX) stored.Store(output, start + j, total.LogSoftmax(stored.Load(logits, start + j)));
         }
     }
 }

@@ -122,16 +122,21 @@ public static class LogSoftmaxAtLabels
     /// </summary>
     public static class Ilgpu
     {
-        public sealed class Launcher(Accelerator accelerator)
-        {
-            private readonly Action<KernelConfig, Floats, Floats, Floats, Ints, int> _forward =
-                accelerator.LoadStreamKernel<Floats, Floats, Floats, Ints, int>(ForwardKernel);
+        /// <summary>The float32 kernels (the chunked output loss's float32 logits scratch uses <see cref="Launcher{TWord, TStored}.BackwardColumns"/>).</summary>
+        public sealed class Launcher(Accelerator accelerator) : Launcher<float, Float32Words>(accelerator);
 
-            private readonly Action<KernelConfig, Floats, Floats, Floats, Ints, Floats, int, int> _backward =
-                accelerator.LoadStreamKernel<Floats, Floats, Floats, Ints, Floats, int, int>(BackwardKernel);
+        public class Launcher<TWord, TStored>(Accelerator accelerator)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
+        {
+            private readonly Action<KernelConfig, Floats, Floats, ArrayView<TWord>, Ints, int> _forward =
+                accelerator.LoadStreamKernel<Floats, Floats, ArrayView<TWord>, Ints, int>(ForwardKernel<TWord, TStored>);
+
+            private readonly Action<KernelConfig, ArrayView<TWord>, ArrayView<TWord>, Floats, Ints, Floats, int, int> _backward =
+                accelerator.LoadStreamKernel<ArrayView<TWord>, ArrayView<TWord>, Floats, Ints, Floats, int, int>(BackwardKernel<TWord, TStored>);
 
             /// <inheritdoc cref="Reference.Forward{T}"/>
-            public void Forward(Floats logProb, Floats logSumExp, Floats logits, Ints labels, int vocab)
+            public void Forward(Floats logProb, Floats logSumExp, ArrayView<TWord> logits, Ints labels, int vocab)
             {
                 var rows = CheckLengths((int)logits.Length, (int)logSumExp.Length, (int)labels.Length, vocab);
                 ShapeCheck.Length((int)logProb.Length, rows, nameof(logProb));
@@ -139,7 +144,7 @@ public static class LogSoftmaxAtLabels
             }
 
             /// <inheritdoc cref="Reference.Backward{T}"/>
-            public void Backward(Floats logitsGrad, Floats logits, Floats logSumExp, Ints labels, Floats logProbGrad, int vocab)
+            public void Backward(ArrayView<TWord> logitsGrad, ArrayView<TWord> logits, Floats logSumExp, Ints labels, Floats logProbGrad, int vocab)
             {
                 var rows = CheckLengths((int)logits.Length, (int)logSumExp.Length, (int)labels.Length, vocab);
                 ShapeCheck.Length((int)logitsGrad.Length, (int)logits.Length, nameof(logitsGrad));
@@ -151,7 +156,8 @@ public static class LogSoftmaxAtLabels
             /// The backward over the vocabulary's columns [firstColumn, firstColumn + width) only, logits [rows, width]: a row's
             /// one-hot lands here only when its label does. The chunked output loss writes each chunk's gradient with it.
             /// </summary>
-            internal void BackwardColumns(Floats logitsGrad, Floats logits, Floats logSumExp, Ints labels, Floats logProbGrad, int width, int firstColumn)
+            internal void BackwardColumns(ArrayView<TWord> logitsGrad, ArrayView<TWord> logits, Floats logSumExp, Ints labels, Floats logProbGrad, int width,
+                int firstColumn)
             {
                 if (labels.Length > 0)
                     _backward(new KernelConfig((int)labels.Length, LossReduction.RowGroupSize(accelerator, width)), logitsGrad, logits, logSumExp, labels,
@@ -160,8 +166,11 @@ public static class LogSoftmaxAtLabels
         }
 
         /// <summary>The whole group skips an ignored row together, so no thread waits at a barrier the others never reach.</summary>
-        private static void ForwardKernel(Floats logProb, Floats logSumExp, Floats logits, Ints labels, int vocab)
+        private static void ForwardKernel<TWord, TStored>(Floats logProb, Floats logSumExp, ArrayView<TWord> logits, Ints labels, int vocab)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
         {
+            var stored = default(TStored);
             var row = Grid.IdxX;
             var label = labels[row];
             if (label < 0)
@@ -171,25 +180,29 @@ public static class LogSoftmaxAtLabels
             }
             var start = (long)row * vocab;
             var softmax = OnlineSoftmax.Empty;
-            for (var j = Group.IdxX; j < vocab; j += Group.DimX) softmax.Add(logits[start + j]);
+            for (var j = Group.IdxX; j < vocab; j += Group.DimX) softmax.Add(stored.Load(logits, start + j));
             var total = LossReduction.AllReduce(softmax);
             if (Group.IsFirstThread)
             {
                 logSumExp[row] = total.LogSumExp;
-                logProb[row] = total.LogSoftmax(logits[start + label]);
+                logProb[row] = total.LogSoftmax(stored.Load(logits, start + label));
             }
         }
 
         /// <summary>Each thread reads an element just before it replaces it, so logitsGrad may be the logits.</summary>
-        private static void BackwardKernel(Floats logitsGrad, Floats logits, Floats logSumExp, Ints labels, Floats logProbGrad, int width, int firstColumn)
+        private static void BackwardKernel<TWord, TStored>(ArrayView<TWord> logitsGrad, ArrayView<TWord> logits, Floats logSumExp, Ints labels, Floats logProbGrad,
+            int width, int firstColumn)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
         {
+            var stored = default(TStored);
             var row = Grid.IdxX;
             var start = (long)row * width;
             var label = labels[row];
             var hotColumn = label - firstColumn;
             var (lse, g) = (logSumExp[row], logProbGrad[row]);
             for (var j = Group.IdxX; j < width; j += Group.DimX)
-                logitsGrad[start + j] = label < 0 ? 0 : g * ((j == hotColumn ? 1f : 0f) - XMath.Exp(logits[start + j] - lse));
+                stored.Store(logitsGrad, start + j, label < 0 ? 0 : g * ((j == hotColumn ? 1f : 0f) - XMath.Exp(stored.Load(logits, start + j) - lse)));
         }
     }
 }

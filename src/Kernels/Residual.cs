@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using ILGPU;
 using ILGPU.Runtime;
-using Floats = ILGPU.ArrayView<float>;
+using SimNpo.Kernels.Ilgpu;
 
 namespace SimNpo.Kernels;
 
@@ -23,15 +23,17 @@ public static class Residual
         }
     }
 
-    /// <summary>The device kernel: one thread per element.</summary>
+    /// <summary>The device kernel: one thread per element, the sum taken in float32 and stored once.</summary>
     public static class Ilgpu
     {
-        public sealed class Launcher(Accelerator accelerator)
+        public sealed class Launcher<TWord, TStored>(Accelerator accelerator)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
         {
-            private readonly Action<Index1D, Floats, Floats, Floats> _forward =
-                accelerator.LoadAutoGroupedStreamKernel<Index1D, Floats, Floats, Floats>(ForwardKernel);
+            private readonly Action<Index1D, ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>> _forward =
+                accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>>(ForwardKernel<TWord, TStored>);
 
-            public void Forward(Floats output, Floats a, Floats b)
+            public void Forward(ArrayView<TWord> output, ArrayView<TWord> a, ArrayView<TWord> b)
             {
                 ShapeCheck.Length((int)a.Length, (int)output.Length, nameof(a));
                 ShapeCheck.Length((int)b.Length, (int)output.Length, nameof(b));
@@ -39,6 +41,12 @@ public static class Residual
             }
         }
 
-        private static void ForwardKernel(Index1D i, Floats output, Floats a, Floats b) => output[i] = a[i] + b[i];
+        private static void ForwardKernel<TWord, TStored>(Index1D i, ArrayView<TWord> output, ArrayView<TWord> a, ArrayView<TWord> b)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
+        {
+            var stored = default(TStored);
+            stored.Store(output, i.X, stored.Load(a, i.X) + stored.Load(b, i.X));
+        }
     }
 }

@@ -78,76 +78,121 @@ public static class RmsNorm
     }
 
     /// <summary>
-    /// The device kernels. Forward and the input gradient run one group per row: each thread takes a strided share of
-    /// the columns, sums in float, and the group combines the shares by warp shuffles (<see cref="GroupReduce"/>). The
-    /// weight gradient, a sum over every row, stays on the device: each thread sums one column over a chunk of rows and
-    /// adds its partial with Atomic.Add, so a column receives as many atomics as there are chunks, not rows.
+    /// The device kernels, in either storage (statistics float32). Forward and the input gradient run one group per row:
+    /// each thread takes a strided share of the columns, sums in float, and the group combines the shares by warp shuffles
+    /// (<see cref="GroupReduce"/>). The weight gradient, a sum over every row, stays on the device in two passes: one thread
+    /// per (chunk of rows, column) writes its float32 partial to scratch, then one thread per column adds the chunks' partials
+    /// onto the gradient in chunk order and stores once. No atomics, which a bfloat16 gradient could not take, so the result
+    /// is deterministic and rounded to the storage once.
     /// </summary>
     public static class Ilgpu
     {
-        public sealed class Launcher(Accelerator accelerator)
+        public sealed class Launcher<TWord, TStored>(Accelerator accelerator) : IDisposable
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
         {
-            private readonly Action<KernelConfig, Floats, Floats, Floats, Floats, int, float> _forward =
-                accelerator.LoadStreamKernel<Floats, Floats, Floats, Floats, int, float>(ForwardKernel);
+            private readonly Action<KernelConfig, ArrayView<TWord>, Floats, ArrayView<TWord>, ArrayView<TWord>, int, float> _forward =
+                accelerator.LoadStreamKernel<ArrayView<TWord>, Floats, ArrayView<TWord>, ArrayView<TWord>, int, float>(ForwardKernel<TWord, TStored>);
 
-            private readonly Action<KernelConfig, Floats, Floats, Floats, Floats, Floats, int> _inputGrad =
-                accelerator.LoadStreamKernel<Floats, Floats, Floats, Floats, Floats, int>(InputGradKernel);
+            private readonly Action<KernelConfig, ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>, Floats, int> _inputGrad =
+                accelerator.LoadStreamKernel<ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>, Floats, int>(InputGradKernel<TWord, TStored>);
 
-            private readonly Action<Index1D, Floats, Floats, Floats, Floats, int, int> _weightGrad =
-                accelerator.LoadAutoGroupedStreamKernel<Index1D, Floats, Floats, Floats, Floats, int, int>(WeightGradKernel);
+            private readonly Action<Index1D, Floats, ArrayView<TWord>, ArrayView<TWord>, Floats, int, int> _weightGradPartials =
+                accelerator.LoadAutoGroupedStreamKernel<Index1D, Floats, ArrayView<TWord>, ArrayView<TWord>, Floats, int, int>(WeightGradPartialsKernel<TWord, TStored>);
 
-            public void Forward(Floats output, Floats invRms, Floats input, Floats weight, int dim, float eps)
+            private readonly Action<Index1D, ArrayView<TWord>, Floats, int> _weightGrad =
+                accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<TWord>, Floats, int>(WeightGradKernel<TWord, TStored>);
+
+            /// <summary>The weight gradient's partial sums, [chunks, dim].</summary>
+            private readonly Scratch<float> _partials = new(accelerator);
+
+            public void Forward(ArrayView<TWord> output, Floats invRms, ArrayView<TWord> input, ArrayView<TWord> weight, int dim, float eps)
             {
                 var rows = CheckForwardShapes((int)output.Length, (int)invRms.Length, (int)input.Length, (int)weight.Length, dim);
                 _forward(RowGroups(rows, dim), output, invRms, input, weight, dim, eps);
             }
 
-            public void Backward(Floats inputGrad, Floats weightGrad, Floats outputGrad, Floats input, Floats weight, Floats invRms, int dim)
+            public void Backward(ArrayView<TWord> inputGrad, ArrayView<TWord> weightGrad, ArrayView<TWord> outputGrad, ArrayView<TWord> input,
+                ArrayView<TWord> weight, Floats invRms, int dim)
             {
                 var rows = CheckBackwardShapes((int)inputGrad.Length, (int)weightGrad.Length, (int)outputGrad.Length, (int)input.Length,
                     (int)weight.Length, (int)invRms.Length, dim);
+                if (rows == 0) return;
                 _inputGrad(RowGroups(rows, dim), inputGrad, outputGrad, input, weight, invRms, dim);
-                // As many chunks as fill the device with one thread per (chunk, column); more would only add atomics.
+                // As many chunks as fill the device with one thread per (chunk, column); more would only lengthen the second pass.
                 var chunks = Math.Clamp(accelerator.MaxNumThreads / dim, 1, rows);
                 var rowsPerChunk = (rows + chunks - 1) / chunks;
-                _weightGrad((rows + rowsPerChunk - 1) / rowsPerChunk * dim, weightGrad, outputGrad, input, invRms, dim, rowsPerChunk);
+                var partials = _partials.View((long)(rows + rowsPerChunk - 1) / rowsPerChunk * dim);
+                _weightGradPartials((int)partials.Length, partials, outputGrad, input, invRms, dim, rowsPerChunk);
+                _weightGrad(dim, weightGrad, partials, dim);
             }
+
+            public void Dispose() => _partials.Dispose();
 
             private KernelConfig RowGroups(int rows, int dim) => new(rows, GroupReduce.GroupSize(accelerator, dim));
         }
 
-        private static void ForwardKernel(Floats output, Floats invRms, Floats input, Floats weight, int dim, float eps)
+        private static void ForwardKernel<TWord, TStored>(ArrayView<TWord> output, Floats invRms, ArrayView<TWord> input, ArrayView<TWord> weight, int dim, float eps)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
         {
-            var row = input.SubView(Grid.IdxX * dim, dim);
+            var stored = default(TStored);
+            var start = (long)Grid.IdxX * dim;
             var sumOfSquares = 0f;
-            for (var j = Group.IdxX; j < dim; j += Group.DimX) sumOfSquares += row[j] * row[j];
+            for (var j = Group.IdxX; j < dim; j += Group.DimX)
+            {
+                var x = stored.Load(input, start + j);
+                sumOfSquares += x * x;
+            }
             var s = 1f / XMath.Sqrt(GroupReduce.Sum(sumOfSquares) / dim + eps);
-            var result = output.SubView(Grid.IdxX * dim, dim);
-            for (var j = Group.IdxX; j < dim; j += Group.DimX) result[j] = row[j] * s * weight[j];
+            for (var j = Group.IdxX; j < dim; j += Group.DimX) stored.Store(output, start + j, stored.Load(input, start + j) * s * stored.Load(weight, j));
             if (Group.IsFirstThread) invRms[Grid.IdxX] = s;
         }
 
         /// <summary>inputGrad[j] += s·w_j·g_j − s³/dim · x_j · Σ_i g_i w_i x_i, as the reference.</summary>
-        private static void InputGradKernel(Floats inputGrad, Floats outputGrad, Floats input, Floats weight, Floats invRms, int dim)
+        private static void InputGradKernel<TWord, TStored>(ArrayView<TWord> inputGrad, ArrayView<TWord> outputGrad, ArrayView<TWord> input, ArrayView<TWord> weight,
+            Floats invRms, int dim)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
         {
-            var (x, g) = (input.SubView(Grid.IdxX * dim, dim), outputGrad.SubView(Grid.IdxX * dim, dim));
+            var stored = default(TStored);
+            var start = (long)Grid.IdxX * dim;
             var gradDotNormalised = 0f;
-            for (var j = Group.IdxX; j < dim; j += Group.DimX) gradDotNormalised += g[j] * weight[j] * x[j];
+            for (var j = Group.IdxX; j < dim; j += Group.DimX)
+                gradDotNormalised += stored.Load(outputGrad, start + j) * stored.Load(weight, j) * stored.Load(input, start + j);
             var s = invRms[Grid.IdxX];
             var correction = s * s * s / dim * GroupReduce.Sum(gradDotNormalised);
-            var result = inputGrad.SubView(Grid.IdxX * dim, dim);
-            for (var j = Group.IdxX; j < dim; j += Group.DimX) result[j] += s * weight[j] * g[j] - correction * x[j];
+            for (var j = Group.IdxX; j < dim; j += Group.DimX)
+            {
+                var direct = s * stored.Load(weight, j) * stored.Load(outputGrad, start + j);
+                stored.Store(inputGrad, start + j, stored.Load(inputGrad, start + j) + (direct - correction * stored.Load(input, start + j)));
+            }
         }
 
-        /// <summary>One thread per (chunk of rows, column): weightGrad[j] += Σ_{r in chunk} g_rj · x_rj · s_r.</summary>
-        private static void WeightGradKernel(Index1D index, Floats weightGrad, Floats outputGrad, Floats input, Floats invRms, int dim, int rowsPerChunk)
+        /// <summary>One thread per (chunk of rows, column): partials[chunk, j] = Σ_{r in chunk} g_rj · x_rj · s_r.</summary>
+        private static void WeightGradPartialsKernel<TWord, TStored>(Index1D index, Floats partials, ArrayView<TWord> outputGrad, ArrayView<TWord> input,
+            Floats invRms, int dim, int rowsPerChunk)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
         {
-            var column = index % dim;
-            var first = index / dim * rowsPerChunk;
+            var stored = default(TStored);
+            var column = index.X % dim;
+            var first = index.X / dim * rowsPerChunk;
             var end = XMath.Min(first + rowsPerChunk, invRms.IntLength);
             var sum = 0f;
-            for (var r = first; r < end; r++) sum += outputGrad[r * dim + column] * input[r * dim + column] * invRms[r];
-            Atomic.Add(ref weightGrad[column], sum);
+            for (var r = first; r < end; r++) sum += stored.Load(outputGrad, (long)r * dim + column) * stored.Load(input, (long)r * dim + column) * invRms[r];
+            partials[index] = sum;
+        }
+
+        /// <summary>One thread per column: weightGrad[j] += Σ_chunk partials[chunk, j], in chunk order.</summary>
+        private static void WeightGradKernel<TWord, TStored>(Index1D column, ArrayView<TWord> weightGrad, Floats partials, int dim)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
+        {
+            var stored = default(TStored);
+            var sum = stored.Load(weightGrad, column.X);
+            for (var at = (long)column.X; at < partials.Length; at += dim) sum += partials[at];
+            stored.Store(weightGrad, column.X, sum);
         }
     }
 

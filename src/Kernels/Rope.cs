@@ -2,6 +2,7 @@ using System.Numerics;
 using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
+using SimNpo.Kernels.Ilgpu;
 using Floats = ILGPU.ArrayView<float>;
 using Ints = ILGPU.ArrayView<int>;
 
@@ -59,21 +60,23 @@ public static class Rope
         }
     }
 
-    /// <summary>The device kernel: one thread per rotated pair, in place.</summary>
+    /// <summary>The device kernel: one thread per rotated pair, in place, in either storage; the frequencies are float32 statistics.</summary>
     public static class Ilgpu
     {
-        public sealed class Launcher(Accelerator accelerator)
+        public sealed class Launcher<TWord, TStored>(Accelerator accelerator)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
         {
-            private readonly Action<Index1D, Floats, Ints, Floats, int, int, float> _rotate =
-                accelerator.LoadAutoGroupedStreamKernel<Index1D, Floats, Ints, Floats, int, int, float>(RotateKernel);
+            private readonly Action<Index1D, ArrayView<TWord>, Ints, Floats, int, int, float> _rotate =
+                accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<TWord>, Ints, Floats, int, int, float>(RotateKernel<TWord, TStored>);
 
-            public void Forward(Floats x, Ints positions, Floats inverseFrequencies, int heads, int headDim) =>
+            public void Forward(ArrayView<TWord> x, Ints positions, Floats inverseFrequencies, int heads, int headDim) =>
                 Rotate(x, positions, inverseFrequencies, heads, headDim, direction: 1);
 
-            public void Backward(Floats xGrad, Ints positions, Floats inverseFrequencies, int heads, int headDim) =>
+            public void Backward(ArrayView<TWord> xGrad, Ints positions, Floats inverseFrequencies, int heads, int headDim) =>
                 Rotate(xGrad, positions, inverseFrequencies, heads, headDim, direction: -1);
 
-            private void Rotate(Floats x, Ints positions, Floats inverseFrequencies, int heads, int headDim, float direction)
+            private void Rotate(ArrayView<TWord> x, Ints positions, Floats inverseFrequencies, int heads, int headDim, float direction)
             {
                 if (headDim % 2 != 0) throw new ArgumentException($"headDim {headDim} is odd", nameof(headDim));
                 ShapeCheck.Length((int)inverseFrequencies.Length, headDim / 2, nameof(inverseFrequencies));
@@ -86,7 +89,10 @@ public static class Rope
         /// The angle is formed and reduced to [−π, π] in float64, where a position in the thousands keeps its precision;
         /// only the reduced angle goes to float32 sine and cosine, so the rotation is as accurate at position 4000 as at 4.
         /// </summary>
-        private static void RotateKernel(Index1D index, Floats x, Ints positions, Floats inverseFrequencies, int heads, int half, float direction)
+        private static void RotateKernel<TWord, TStored>(Index1D index, ArrayView<TWord> x, Ints positions, Floats inverseFrequencies, int heads, int half,
+            float direction)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
         {
             var i = index % half;
             var head = index / half; // row · heads + h
@@ -95,9 +101,10 @@ public static class Rope
             var cos = XMath.Cos(reduced);
             var sin = direction * XMath.Sin(reduced);
             var at = head * 2 * half + i;
-            var (first, second) = (x[at], x[at + half]);
-            x[at] = first * cos - second * sin;
-            x[at + half] = second * cos + first * sin;
+            var stored = default(TStored);
+            var (first, second) = (stored.Load(x, at), stored.Load(x, at + half));
+            stored.Store(x, at, first * cos - second * sin);
+            stored.Store(x, at + half, second * cos + first * sin);
         }
     }
 }

@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using ILGPU;
 using ILGPU.Runtime;
-using Floats = ILGPU.ArrayView<float>;
+using SimNpo.Kernels.Ilgpu;
 
 namespace SimNpo.Kernels;
 
@@ -16,16 +16,25 @@ public static class Scale
             TensorPrimitives.Multiply(x, T.CreateTruncating(factor), x);
     }
 
-    /// <summary>The device kernel: one thread per element.</summary>
+    /// <summary>The device kernel: one thread per element, in either storage (any view may be scaled).</summary>
     public static class Ilgpu
     {
-        public sealed class Launcher(Accelerator accelerator)
+        public sealed class Launcher<TWord, TStored>(Accelerator accelerator)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
         {
-            private readonly Action<Index1D, Floats, float> _apply = accelerator.LoadAutoGroupedStreamKernel<Index1D, Floats, float>(ApplyKernel);
+            private readonly Action<Index1D, ArrayView<TWord>, float> _apply =
+                accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<TWord>, float>(ApplyKernel<TWord, TStored>);
 
-            public void Apply(Floats x, float factor) => _apply((int)x.Length, x, factor);
+            public void Apply(ArrayView<TWord> x, float factor) => _apply((int)x.Length, x, factor);
         }
 
-        private static void ApplyKernel(Index1D i, Floats x, float factor) => x[i] *= factor;
+        private static void ApplyKernel<TWord, TStored>(Index1D i, ArrayView<TWord> x, float factor)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
+        {
+            var stored = default(TStored);
+            stored.Store(x, i.X, stored.Load(x, i.X) * factor);
+        }
     }
 }

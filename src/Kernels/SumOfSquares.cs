@@ -3,7 +3,6 @@ using ILGPU;
 using ILGPU.Algorithms.ScanReduceOperations;
 using ILGPU.Runtime;
 using SimNpo.Kernels.Ilgpu;
-using Floats = ILGPU.ArrayView<float>;
 
 namespace SimNpo.Kernels;
 
@@ -27,7 +26,7 @@ public static class SumOfSquares
     }
 
     /// <summary>
-    /// The device reduction. Each thread sums the squares of at most <see cref="ElementsPerThread"/> elements in float32
+    /// The device reduction, over either storage (widened to float32 on load). Each thread sums the squares of at most <see cref="ElementsPerThread"/> elements in float32
     /// (all terms are positive, so that partial is within 64·2⁻²⁴ ≈ 4e-6 of its exact value, relative); from there on
     /// everything is float64: the group reduction and one Atomic.Add per group into a single scalar, the only value
     /// copied back to the host.
@@ -36,14 +35,16 @@ public static class SumOfSquares
     {
         private const int ElementsPerThread = 64;
 
-        public sealed class Launcher(Accelerator accelerator) : IDisposable
+        public sealed class Launcher<TWord, TStored>(Accelerator accelerator) : IDisposable
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
         {
-            private readonly Action<KernelConfig, Floats, ArrayView<double>> _partialSums =
-                accelerator.LoadStreamKernel<Floats, ArrayView<double>>(PartialSumsKernel);
+            private readonly Action<KernelConfig, ArrayView<TWord>, ArrayView<double>> _partialSums =
+                accelerator.LoadStreamKernel<ArrayView<TWord>, ArrayView<double>>(PartialSumsKernel<TWord, TStored>);
 
             private readonly MemoryBuffer1D<double, Stride1D.Dense> _total = accelerator.Allocate1D<double>(1);
 
-            public double Compute(Floats x)
+            public double Compute(ArrayView<TWord> x)
             {
                 if (x.Length == 0) return 0;
                 var group = GroupReduce.GroupSize(accelerator, (x.Length + ElementsPerThread - 1) / ElementsPerThread);
@@ -59,14 +60,19 @@ public static class SumOfSquares
         }
 
         /// <summary>Group g covers elements [g·DimX·K, (g+1)·DimX·K); consecutive threads read consecutive elements.</summary>
-        private static void PartialSumsKernel(Floats x, ArrayView<double> total)
+        private static void PartialSumsKernel<TWord, TStored>(ArrayView<TWord> x, ArrayView<double> total)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
         {
+            var stored = default(TStored);
             var start = (long)Grid.IdxX * Group.DimX * ElementsPerThread + Group.IdxX;
             var sum = 0f;
             for (var k = 0; k < ElementsPerThread; k++)
             {
                 var i = start + (long)k * Group.DimX;
-                if (i < x.Length) sum += x[i] * x[i];
+                if (i >= x.Length) continue;
+                var value = stored.Load(x, i);
+                sum += value * value;
             }
             var groupSum = GroupReduce.AllReduce<double, AddDouble>(sum);
             if (Group.IsFirstThread) Atomic.Add(ref total[0], groupSum);

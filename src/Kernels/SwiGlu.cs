@@ -2,7 +2,7 @@ using System.Numerics;
 using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
-using Floats = ILGPU.ArrayView<float>;
+using SimNpo.Kernels.Ilgpu;
 
 namespace SimNpo.Kernels;
 
@@ -41,25 +41,28 @@ public static class SwiGlu
         private static T Sigmoid<T>(T x) where T : unmanaged, IFloatingPointIeee754<T> => T.One / (T.One + T.Exp(-x));
     }
 
-    /// <summary>The device kernels: one thread per element.</summary>
+    /// <summary>The device kernels: one thread per element, loads widened to float32, each result stored once.</summary>
     public static class Ilgpu
     {
-        public sealed class Launcher(Accelerator accelerator)
+        public sealed class Launcher<TWord, TStored>(Accelerator accelerator)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
         {
-            private readonly Action<Index1D, Floats, Floats, Floats> _forward =
-                accelerator.LoadAutoGroupedStreamKernel<Index1D, Floats, Floats, Floats>(ForwardKernel);
+            private readonly Action<Index1D, ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>> _forward =
+                accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>>(ForwardKernel<TWord, TStored>);
 
-            private readonly Action<Index1D, Floats, Floats, Floats, Floats, Floats> _backward =
-                accelerator.LoadAutoGroupedStreamKernel<Index1D, Floats, Floats, Floats, Floats, Floats>(BackwardKernel);
+            private readonly Action<Index1D, ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>> _backward =
+                accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>>(
+                    BackwardKernel<TWord, TStored>);
 
-            public void Forward(Floats output, Floats gate, Floats up)
+            public void Forward(ArrayView<TWord> output, ArrayView<TWord> gate, ArrayView<TWord> up)
             {
                 ShapeCheck.Length((int)gate.Length, (int)output.Length, nameof(gate));
                 ShapeCheck.Length((int)up.Length, (int)output.Length, nameof(up));
                 _forward((int)output.Length, output, gate, up);
             }
 
-            public void Backward(Floats gateGrad, Floats upGrad, Floats outputGrad, Floats gate, Floats up)
+            public void Backward(ArrayView<TWord> gateGrad, ArrayView<TWord> upGrad, ArrayView<TWord> outputGrad, ArrayView<TWord> gate, ArrayView<TWord> up)
             {
                 ShapeCheck.Length((int)gateGrad.Length, (int)outputGrad.Length, nameof(gateGrad));
                 ShapeCheck.Length((int)upGrad.Length, (int)outputGrad.Length, nameof(upGrad));
@@ -69,15 +72,25 @@ public static class SwiGlu
             }
         }
 
-        private static void ForwardKernel(Index1D i, Floats output, Floats gate, Floats up) =>
-            output[i] = gate[i] * Sigmoid(gate[i]) * up[i];
-
-        private static void BackwardKernel(Index1D i, Floats gateGrad, Floats upGrad, Floats outputGrad, Floats gate, Floats up)
+        private static void ForwardKernel<TWord, TStored>(Index1D i, ArrayView<TWord> output, ArrayView<TWord> gate, ArrayView<TWord> up)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
         {
-            var g = gate[i];
+            var stored = default(TStored);
+            var g = stored.Load(gate, i.X);
+            stored.Store(output, i.X, g * Sigmoid(g) * stored.Load(up, i.X));
+        }
+
+        private static void BackwardKernel<TWord, TStored>(Index1D i, ArrayView<TWord> gateGrad, ArrayView<TWord> upGrad, ArrayView<TWord> outputGrad,
+            ArrayView<TWord> gate, ArrayView<TWord> up)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
+        {
+            var stored = default(TStored);
+            var (g, dy) = (stored.Load(gate, i.X), stored.Load(outputGrad, i.X));
             var sigmoid = Sigmoid(g);
-            gateGrad[i] += outputGrad[i] * up[i] * sigmoid * (1 + g * (1 - sigmoid));
-            upGrad[i] += outputGrad[i] * g * sigmoid;
+            stored.Store(gateGrad, i.X, stored.Load(gateGrad, i.X) + dy * stored.Load(up, i.X) * sigmoid * (1 + g * (1 - sigmoid)));
+            stored.Store(upGrad, i.X, stored.Load(upGrad, i.X) + dy * g * sigmoid);
         }
 
         /// <summary>As the reference's: for very negative x the exponential overflows to ∞ and σ becomes 0.</summary>

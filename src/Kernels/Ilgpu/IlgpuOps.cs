@@ -13,18 +13,19 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     private readonly Context _context;
     private readonly Lazy<MatMul.Ilgpu.Kernels> _matMul;
     private readonly Lazy<Attention.Ilgpu.Kernels> _attention;
-    private readonly Lazy<Embedding.Ilgpu.Launcher> _embedding;
-    private readonly Lazy<RmsNorm.Ilgpu.Launcher> _rmsNorm;
-    private readonly Lazy<Rope.Ilgpu.Launcher> _rope;
-    private readonly Lazy<SwiGlu.Ilgpu.Launcher> _swiGlu;
-    private readonly Lazy<Residual.Ilgpu.Launcher> _residual;
-    private readonly Lazy<Scale.Ilgpu.Launcher> _scale;
-    private readonly Lazy<SumOfSquares.Ilgpu.Launcher> _sumOfSquares;
+    private readonly PerStorage<Embedding.Ilgpu.Launcher<float, Float32Words>, Embedding.Ilgpu.Launcher<ushort, BFloat16Words>> _embedding;
+    private readonly PerStorage<RmsNorm.Ilgpu.Launcher<float, Float32Words>, RmsNorm.Ilgpu.Launcher<ushort, BFloat16Words>> _rmsNorm;
+    private readonly PerStorage<Rope.Ilgpu.Launcher<float, Float32Words>, Rope.Ilgpu.Launcher<ushort, BFloat16Words>> _rope;
+    private readonly PerStorage<SwiGlu.Ilgpu.Launcher<float, Float32Words>, SwiGlu.Ilgpu.Launcher<ushort, BFloat16Words>> _swiGlu;
+    private readonly PerStorage<Residual.Ilgpu.Launcher<float, Float32Words>, Residual.Ilgpu.Launcher<ushort, BFloat16Words>> _residual;
+    private readonly PerStorage<Scale.Ilgpu.Launcher<float, Float32Words>, Scale.Ilgpu.Launcher<ushort, BFloat16Words>> _scale;
+    private readonly PerStorage<SumOfSquares.Ilgpu.Launcher<float, Float32Words>, SumOfSquares.Ilgpu.Launcher<ushort, BFloat16Words>> _sumOfSquares;
     private readonly Lazy<AdamW.Ilgpu.Launcher> _adamW;
-    private readonly Lazy<LogSoftmaxAtLabels.Ilgpu.Launcher> _logSoftmaxAtLabels;
+    private readonly Lazy<Conversion.Ilgpu.Launcher> _conversion;
+    private readonly PerStorage<LogSoftmaxAtLabels.Ilgpu.Launcher<float, Float32Words>, LogSoftmaxAtLabels.Ilgpu.Launcher<ushort, BFloat16Words>> _logSoftmaxAtLabels;
     private readonly Lazy<ChunkedOutputLoss.Ilgpu.Launcher> _chunkedOutputLoss;
-    private readonly Lazy<LogSoftmax.Ilgpu.Launcher> _logSoftmax;
-    private readonly Lazy<KlDivergence.Ilgpu.Launcher> _klDivergence;
+    private readonly PerStorage<LogSoftmax.Ilgpu.Launcher<float, Float32Words>, LogSoftmax.Ilgpu.Launcher<ushort, BFloat16Words>> _logSoftmax;
+    private readonly PerStorage<KlDivergence.Ilgpu.Launcher<float, Float32Words>, KlDivergence.Ilgpu.Launcher<ushort, BFloat16Words>> _klDivergence;
 
     private IlgpuOps(Context context, Accelerator accelerator)
     {
@@ -38,18 +39,19 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         };
         _matMul = new(() => new MatMul.Ilgpu.Kernels(accelerator));
         _attention = new(() => new Attention.Ilgpu.Kernels(accelerator));
-        _embedding = new(() => new Embedding.Ilgpu.Launcher(accelerator));
-        _rmsNorm = new(() => new RmsNorm.Ilgpu.Launcher(accelerator));
-        _rope = new(() => new Rope.Ilgpu.Launcher(accelerator));
-        _swiGlu = new(() => new SwiGlu.Ilgpu.Launcher(accelerator));
-        _residual = new(() => new Residual.Ilgpu.Launcher(accelerator));
-        _scale = new(() => new Scale.Ilgpu.Launcher(accelerator));
-        _sumOfSquares = new(() => new SumOfSquares.Ilgpu.Launcher(accelerator));
+        _embedding = new(() => new(accelerator), () => new(accelerator));
+        _rmsNorm = new(() => new(accelerator), () => new(accelerator));
+        _rope = new(() => new(accelerator), () => new(accelerator));
+        _swiGlu = new(() => new(accelerator), () => new(accelerator));
+        _residual = new(() => new(accelerator), () => new(accelerator));
+        _scale = new(() => new(accelerator), () => new(accelerator));
+        _sumOfSquares = new(() => new(accelerator), () => new(accelerator));
         _adamW = new(() => new AdamW.Ilgpu.Launcher(accelerator));
-        _logSoftmaxAtLabels = new(() => new LogSoftmaxAtLabels.Ilgpu.Launcher(accelerator));
+        _conversion = new(() => new Conversion.Ilgpu.Launcher(accelerator));
+        _logSoftmaxAtLabels = new(() => new(accelerator), () => new(accelerator));
         _chunkedOutputLoss = new(() => new ChunkedOutputLoss.Ilgpu.Launcher(accelerator, _matMul.Value));
-        _logSoftmax = new(() => new LogSoftmax.Ilgpu.Launcher(accelerator));
-        _klDivergence = new(() => new KlDivergence.Ilgpu.Launcher(accelerator));
+        _logSoftmax = new(() => new(accelerator), () => new(accelerator));
+        _klDivergence = new(() => new(accelerator), () => new(accelerator));
     }
 
     /// <summary>
@@ -90,25 +92,39 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
 
     public void Synchronize() => Accelerator.Synchronize();
 
-    void IOps<float>.Zero(View<float> x) => x.ArrayView().MemSetToZero();
-
-    void IOps<float>.Copy(View<float> destination, View<float> source)
+    void IOps<float>.Zero(View<float> x)
     {
-        ShapeCheck.Length(source.Length, destination.Length, nameof(source));
-        destination.ArrayView().CopyFrom(source.ArrayView());
+        if (x.Storage == Storage.BFloat16) x.Words().MemSetToZero();
+        else x.ArrayView().MemSetToZero();
     }
 
-    void IOps<float>.Embedding(View<float> output, View<int> tokens, View<float> table, int dim) =>
-        _embedding.Value.Forward(output.ArrayView(), tokens.ArrayView(), table.ArrayView(), dim);
+    void IOps<float>.Copy(View<float> destination, View<float> source) => _conversion.Value.Copy(destination, source);
 
-    void IOps<float>.EmbeddingBackward(View<float> tableGrad, View<int> tokens, View<float> outputGrad, int dim) =>
-        _embedding.Value.Backward(tableGrad.ArrayView(), tokens.ArrayView(), outputGrad.ArrayView(), dim);
+    // The ops below run on bulk views of either storage (all of one call's the same, BulkStorage.Of), statistics float32.
+    void IOps<float>.Embedding(View<float> output, View<int> tokens, View<float> table, int dim)
+    {
+        if (IsBFloat16(nameof(Embedding), output, table)) _embedding.BFloat16.Forward(output.Words(), tokens.ArrayView(), table.Words(), dim);
+        else _embedding.Float32.Forward(output.ArrayView(), tokens.ArrayView(), table.ArrayView(), dim);
+    }
 
-    void IOps<float>.RmsNorm(View<float> output, View<float> invRms, View<float> input, View<float> weight, int dim, float eps) =>
-        _rmsNorm.Value.Forward(output.ArrayView(), invRms.ArrayView(), input.ArrayView(), weight.ArrayView(), dim, eps);
+    void IOps<float>.EmbeddingBackward(View<float> tableGrad, View<int> tokens, View<float> outputGrad, int dim)
+    {
+        if (IsBFloat16(nameof(IOps<float>.EmbeddingBackward), tableGrad, outputGrad)) _embedding.BFloat16.Backward(tableGrad.Words(), tokens.ArrayView(), outputGrad.Words(), dim);
+        else _embedding.Float32.Backward(tableGrad.ArrayView(), tokens.ArrayView(), outputGrad.ArrayView(), dim);
+    }
 
-    void IOps<float>.RmsNormBackward(View<float> inputGrad, View<float> weightGrad, View<float> outputGrad, View<float> input, View<float> weight, View<float> invRms, int dim) =>
-        _rmsNorm.Value.Backward(inputGrad.ArrayView(), weightGrad.ArrayView(), outputGrad.ArrayView(), input.ArrayView(), weight.ArrayView(), invRms.ArrayView(), dim);
+    void IOps<float>.RmsNorm(View<float> output, View<float> invRms, View<float> input, View<float> weight, int dim, float eps)
+    {
+        if (IsBFloat16(nameof(RmsNorm), output, input, weight)) _rmsNorm.BFloat16.Forward(output.Words(), invRms.ArrayView(), input.Words(), weight.Words(), dim, eps);
+        else _rmsNorm.Float32.Forward(output.ArrayView(), invRms.ArrayView(), input.ArrayView(), weight.ArrayView(), dim, eps);
+    }
+
+    void IOps<float>.RmsNormBackward(View<float> inputGrad, View<float> weightGrad, View<float> outputGrad, View<float> input, View<float> weight, View<float> invRms, int dim)
+    {
+        if (IsBFloat16(nameof(IOps<float>.RmsNormBackward), inputGrad, weightGrad, outputGrad, input, weight))
+            _rmsNorm.BFloat16.Backward(inputGrad.Words(), weightGrad.Words(), outputGrad.Words(), input.Words(), weight.Words(), invRms.ArrayView(), dim);
+        else _rmsNorm.Float32.Backward(inputGrad.ArrayView(), weightGrad.ArrayView(), outputGrad.ArrayView(), input.ArrayView(), weight.ArrayView(), invRms.ArrayView(), dim);
+    }
 
     void IOps<float>.MatMul(View<float> output, View<float> input, View<float> weight, int rows, int inDim, int outDim) =>
         _matMul.Value.Forward(output.ArrayView(), input.ArrayView(), weight.ArrayView(), rows, inDim, outDim);
@@ -116,11 +132,17 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     void IOps<float>.MatMulBackward(View<float> inputGrad, View<float> weightGrad, View<float> outputGrad, View<float> input, View<float> weight, int rows, int inDim, int outDim) =>
         _matMul.Value.Backward(inputGrad.ArrayView(), weightGrad.ArrayView(), outputGrad.ArrayView(), input.ArrayView(), weight.ArrayView(), rows, inDim, outDim);
 
-    void IOps<float>.Rope(View<float> x, View<int> positions, View<float> inverseFrequencies, int heads, int headDim) =>
-        _rope.Value.Forward(x.ArrayView(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
+    void IOps<float>.Rope(View<float> x, View<int> positions, View<float> inverseFrequencies, int heads, int headDim)
+    {
+        if (x.Storage == Storage.BFloat16) _rope.BFloat16.Forward(x.Words(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
+        else _rope.Float32.Forward(x.ArrayView(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
+    }
 
-    void IOps<float>.RopeBackward(View<float> xGrad, View<int> positions, View<float> inverseFrequencies, int heads, int headDim) =>
-        _rope.Value.Backward(xGrad.ArrayView(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
+    void IOps<float>.RopeBackward(View<float> xGrad, View<int> positions, View<float> inverseFrequencies, int heads, int headDim)
+    {
+        if (xGrad.Storage == Storage.BFloat16) _rope.BFloat16.Backward(xGrad.Words(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
+        else _rope.Float32.Backward(xGrad.ArrayView(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
+    }
 
     void IOps<float>.Attention(View<float> output, View<float> logSumExp, View<float> q, View<float> k, View<float> v, View<int> lengths, AttentionShape shape) =>
         _attention.Value.Forward(output.ArrayView(), logSumExp.ArrayView(), q.ArrayView(), k.ArrayView(), v.ArrayView(), lengths.ArrayView(), shape);
@@ -130,14 +152,24 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         _attention.Value.Backward(qGrad.ArrayView(), kGrad.ArrayView(), vGrad.ArrayView(), outputGrad.ArrayView(),
             q.ArrayView(), k.ArrayView(), v.ArrayView(), output.ArrayView(), logSumExp.ArrayView(), lengths.ArrayView(), shape);
 
-    void IOps<float>.SwiGlu(View<float> output, View<float> gate, View<float> up) =>
-        _swiGlu.Value.Forward(output.ArrayView(), gate.ArrayView(), up.ArrayView());
+    void IOps<float>.SwiGlu(View<float> output, View<float> gate, View<float> up)
+    {
+        if (IsBFloat16(nameof(SwiGlu), output, gate, up)) _swiGlu.BFloat16.Forward(output.Words(), gate.Words(), up.Words());
+        else _swiGlu.Float32.Forward(output.ArrayView(), gate.ArrayView(), up.ArrayView());
+    }
 
-    void IOps<float>.SwiGluBackward(View<float> gateGrad, View<float> upGrad, View<float> outputGrad, View<float> gate, View<float> up) =>
-        _swiGlu.Value.Backward(gateGrad.ArrayView(), upGrad.ArrayView(), outputGrad.ArrayView(), gate.ArrayView(), up.ArrayView());
+    void IOps<float>.SwiGluBackward(View<float> gateGrad, View<float> upGrad, View<float> outputGrad, View<float> gate, View<float> up)
+    {
+        if (IsBFloat16(nameof(IOps<float>.SwiGluBackward), gateGrad, upGrad, outputGrad, gate, up))
+            _swiGlu.BFloat16.Backward(gateGrad.Words(), upGrad.Words(), outputGrad.Words(), gate.Words(), up.Words());
+        else _swiGlu.Float32.Backward(gateGrad.ArrayView(), upGrad.ArrayView(), outputGrad.ArrayView(), gate.ArrayView(), up.ArrayView());
+    }
 
-    void IOps<float>.Add(View<float> output, View<float> a, View<float> b) =>
-        _residual.Value.Forward(output.ArrayView(), a.ArrayView(), b.ArrayView());
+    void IOps<float>.Add(View<float> output, View<float> a, View<float> b)
+    {
+        if (IsBFloat16(nameof(IOps<float>.Add), output, a, b)) _residual.BFloat16.Forward(output.Words(), a.Words(), b.Words());
+        else _residual.Float32.Forward(output.ArrayView(), a.ArrayView(), b.ArrayView());
+    }
 
     void IOps<float>.ChunkedOutputLoss(View<float> logProb, View<float> logSumExp, View<float> logitsScratch, View<float> hidden, View<float> weight,
         View<int> labels, int rows, int dim, int vocab, int chunk) =>
@@ -149,24 +181,47 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         _chunkedOutputLoss.Value.Backward(hiddenGrad.ArrayView(), weightGrad.ArrayView(), logitsScratch.ArrayView(), hidden.ArrayView(), weight.ArrayView(),
             logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), rows, dim, vocab, chunk);
 
-    void IOps<float>.LogSoftmaxAtLabels(View<float> logProb, View<float> logSumExp, View<float> logits, View<int> labels, int vocab) =>
-        _logSoftmaxAtLabels.Value.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logits.ArrayView(), labels.ArrayView(), vocab);
+    void IOps<float>.LogSoftmaxAtLabels(View<float> logProb, View<float> logSumExp, View<float> logits, View<int> labels, int vocab)
+    {
+        if (logits.Storage == Storage.BFloat16) _logSoftmaxAtLabels.BFloat16.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logits.Words(), labels.ArrayView(), vocab);
+        else _logSoftmaxAtLabels.Float32.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logits.ArrayView(), labels.ArrayView(), vocab);
+    }
 
-    void IOps<float>.LogSoftmaxAtLabelsBackward(View<float> logitsGrad, View<float> logits, View<float> logSumExp, View<int> labels, View<float> logProbGrad, int vocab) =>
-        _logSoftmaxAtLabels.Value.Backward(logitsGrad.ArrayView(), logits.ArrayView(), logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), vocab);
+    void IOps<float>.LogSoftmaxAtLabelsBackward(View<float> logitsGrad, View<float> logits, View<float> logSumExp, View<int> labels, View<float> logProbGrad, int vocab)
+    {
+        if (IsBFloat16(nameof(IOps<float>.LogSoftmaxAtLabelsBackward), logitsGrad, logits))
+            _logSoftmaxAtLabels.BFloat16.Backward(logitsGrad.Words(), logits.Words(), logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), vocab);
+        else _logSoftmaxAtLabels.Float32.Backward(logitsGrad.ArrayView(), logits.ArrayView(), logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), vocab);
+    }
 
-    void IOps<float>.LogSoftmax(View<float> output, View<float> logits, int vocab) =>
-        _logSoftmax.Value.Forward(output.ArrayView(), logits.ArrayView(), vocab);
+    void IOps<float>.LogSoftmax(View<float> output, View<float> logits, int vocab)
+    {
+        if (IsBFloat16(nameof(LogSoftmax), output, logits)) _logSoftmax.BFloat16.Forward(output.Words(), logits.Words(), vocab);
+        else _logSoftmax.Float32.Forward(output.ArrayView(), logits.ArrayView(), vocab);
+    }
 
-    void IOps<float>.KlDivergence(View<float> kl, View<float> logSumExp, View<float> logits, View<float> targetLogProbs, int vocab) =>
-        _klDivergence.Value.Forward(kl.ArrayView(), logSumExp.ArrayView(), logits.ArrayView(), targetLogProbs.ArrayView(), vocab);
+    void IOps<float>.KlDivergence(View<float> kl, View<float> logSumExp, View<float> logits, View<float> targetLogProbs, int vocab)
+    {
+        if (IsBFloat16(nameof(KlDivergence), logits, targetLogProbs))
+            _klDivergence.BFloat16.Forward(kl.ArrayView(), logSumExp.ArrayView(), logits.Words(), targetLogProbs.Words(), vocab);
+        else _klDivergence.Float32.Forward(kl.ArrayView(), logSumExp.ArrayView(), logits.ArrayView(), targetLogProbs.ArrayView(), vocab);
+    }
 
-    void IOps<float>.KlDivergenceBackward(View<float> logitsGrad, View<float> logits, View<float> logSumExp, View<float> targetLogProbs, View<float> rowWeight, int vocab) =>
-        _klDivergence.Value.Backward(logitsGrad.ArrayView(), logits.ArrayView(), logSumExp.ArrayView(), targetLogProbs.ArrayView(), rowWeight.ArrayView(), vocab);
+    void IOps<float>.KlDivergenceBackward(View<float> logitsGrad, View<float> logits, View<float> logSumExp, View<float> targetLogProbs, View<float> rowWeight, int vocab)
+    {
+        if (IsBFloat16(nameof(IOps<float>.KlDivergenceBackward), logitsGrad, logits, targetLogProbs))
+            _klDivergence.BFloat16.Backward(logitsGrad.Words(), logits.Words(), logSumExp.ArrayView(), targetLogProbs.Words(), rowWeight.ArrayView(), vocab);
+        else _klDivergence.Float32.Backward(logitsGrad.ArrayView(), logits.ArrayView(), logSumExp.ArrayView(), targetLogProbs.ArrayView(), rowWeight.ArrayView(), vocab);
+    }
 
-    double IOps<float>.SumOfSquares(View<float> x) => _sumOfSquares.Value.Compute(x.ArrayView());
+    double IOps<float>.SumOfSquares(View<float> x) =>
+        x.Storage == Storage.BFloat16 ? _sumOfSquares.BFloat16.Compute(x.Words()) : _sumOfSquares.Float32.Compute(x.ArrayView());
 
-    void IOps<float>.Scale(View<float> x, float factor) => _scale.Value.Apply(x.ArrayView(), factor);
+    void IOps<float>.Scale(View<float> x, float factor)
+    {
+        if (x.Storage == Storage.BFloat16) _scale.BFloat16.Apply(x.Words(), factor);
+        else _scale.Float32.Apply(x.ArrayView(), factor);
+    }
 
     void IOps<float>.AdamW(View<float> parameters, View<float> gradients, View<float> firstMoment, View<float> secondMoment, AdamWStep step,
         View<float>? masterWeights)
@@ -179,9 +234,13 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     private static AdamW.Ilgpu.Operand AdamWOperand(View<float> view) =>
         view.Storage == Storage.BFloat16 ? AdamW.Ilgpu.Operand.OfWords(view.Words()) : AdamW.Ilgpu.Operand.OfFloats(view.ArrayView());
 
+    private static bool IsBFloat16(string op, params ReadOnlySpan<View<float>> bulk) => BulkStorage.Of(op, bulk) == Storage.BFloat16;
+
     public void Dispose()
     {
-        if (_sumOfSquares.IsValueCreated) _sumOfSquares.Value.Dispose();
+        _embedding.Dispose();
+        _rmsNorm.Dispose();
+        _sumOfSquares.Dispose();
         Accelerator.Dispose();
         _context.Dispose();
     }

@@ -8,7 +8,7 @@ namespace SimNpo.Tests.Kernels;
 /// maps the output's gradient to theirs. Written once over T, so the float64 gradient check and the float32-vs-float64
 /// comparison run the same code. Every input value is a float32 number, so both precisions start from identical data.
 /// A case allocates the tensors it outputs in its inputs' storage and its statistics native, so one case also runs with
-/// bfloat16 inputs (<see cref="OpRuns.AssertBFloat16MatchesFloat64Reference"/>).
+/// bfloat16 inputs (<see cref="OpRuns.AssertMatchesFloat64Reference"/> with bfloat16 bulk storage).
 /// </summary>
 public abstract class OpCase(string name, params int[] inputLengths)
 {
@@ -95,20 +95,21 @@ public static class OpData
         Enumerable.Range(0, length).Select(_ => (double)(float)(scale * (2 * random.NextDouble() - 1))).ToArray();
 }
 
-/// <summary>Runs one <see cref="OpCase"/> on any backend from float64 data, with gradients that start from given values.</summary>
+/// <summary>
+/// Runs one <see cref="OpCase"/> on any backend from float64 data, with gradients that start from given values, its bulk
+/// tensors (inputs, gradients, and what a case allocates like its first input) stored as <c>bulk</c> says.
+/// </summary>
 public static class OpRuns
 {
-    public static double[] Forward<T>(OpCase op, IOps<T> ops, double[][] inputs, Storage storage = Storage.Native)
-        where T : unmanaged, IFloatingPointIeee754<T> =>
-        OpData.Download(op.Forward(ops, inputs.Select(x => ops.Upload(storage, x)).ToArray()));
+    public static double[] Forward<T>(OpCase op, IOps<T> ops, double[][] inputs, Storage bulk = Storage.Native) where T : unmanaged, IFloatingPointIeee754<T> =>
+        OpData.Download(op.Forward(ops, inputs.Select(x => ops.Upload(bulk, x)).ToArray()));
 
     /// <summary>The gradient buffers are filled with <paramref name="initialGrads"/> first, so an op that adds shows it.</summary>
-    public static double[][] Backward<T>(OpCase op, IOps<T> ops, double[][] inputs, double[] outputGrad, double[][] initialGrads,
-        Storage storage = Storage.Native)
+    public static double[][] Backward<T>(OpCase op, IOps<T> ops, double[][] inputs, double[] outputGrad, double[][] initialGrads, Storage bulk = Storage.Native)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var grads = initialGrads.Select(g => ops.Upload(storage, g)).ToArray();
-        op.Backward(ops, inputs.Select(x => ops.Upload(storage, x)).ToArray(), ops.Upload(storage, outputGrad), grads);
+        var grads = initialGrads.Select(g => ops.Upload(bulk, g)).ToArray();
+        op.Backward(ops, inputs.Select(x => ops.Upload(bulk, x)).ToArray(), ops.Upload(bulk, outputGrad), grads);
         return grads.Select(OpData.Download).ToArray();
     }
 
@@ -117,49 +118,45 @@ public static class OpRuns
     /// backward. Gradient buffers start from random values, so a backward that overwrites instead of adding fails.
     /// Tolerance: the case's <see cref="OpCase.Float32Roundings"/> (counting the terms the kernel sums in float32) times 2⁻²⁴
     /// times max(1, largest expected magnitude), the bound the reference's own float32 run is held to.
+    /// With <paramref name="bulk"/> bfloat16, every input, the output's gradient and the gradients' start values are rounded
+    /// to bfloat16 first, so the float64 reference sees exactly the numbers the op reads. The op computes in float32 (within
+    /// e, the bound above, of exact) and rounds what it stores (the bound: AssertClose).
     /// </summary>
-    public static void AssertMatchesFloat64Reference(OpCase op, IOps<float> ops)
+    public static void AssertMatchesFloat64Reference(OpCase op, IOps<float> ops, Storage bulk = Storage.Native)
     {
+        var stored = bulk == Storage.BFloat16 ? OpData.RoundToBFloat16 : (Func<double[], double[]>)(x => x);
         IOps<double> reference = new ReferenceOps<double>();
-        var inputs = op.RandomInputs(seed: 11);
+        var inputs = op.RandomInputs(seed: 11).Select(stored).ToArray();
         var exact = Forward(op, reference, inputs);
-        AssertClose(op, "output", Forward(op, ops, inputs), exact);
+        AssertClose(op, "output", Forward(op, ops, inputs, bulk), exact, bulk);
 
         var random = new Random(12);
-        var outputGrad = OpData.Random(random, exact.Length);
-        var initialGrads = inputs.Select(x => OpData.Random(random, x.Length)).ToArray();
+        var outputGrad = stored(OpData.Random(random, exact.Length));
+        var initialGrads = inputs.Select(x => stored(OpData.Random(random, x.Length))).ToArray();
         var exactGrads = Backward(op, reference, inputs, outputGrad, initialGrads);
-        var grads = Backward(op, ops, inputs, outputGrad, initialGrads);
-        for (var n = 0; n < inputs.Length; n++) AssertClose(op, $"gradient of input {n}", grads[n], exactGrads[n]);
+        var grads = Backward(op, ops, inputs, outputGrad, initialGrads, bulk);
+        for (var n = 0; n < inputs.Length; n++) AssertClose(op, $"gradient of input {n}", grads[n], exactGrads[n], bulk);
     }
 
-    /// <summary>
-    /// The op on <paramref name="ops"/> with every tensor it reads and writes stored as bfloat16, against the float64
-    /// reference on the same data: inputs, output gradient and starting gradients rounded to bfloat16 first, so both sides
-    /// see exactly the same numbers. The op computes in float32 and rounds what it stores; tolerance, per tensor, the
-    /// case's <see cref="OpCase.BFloat16Roundings"/> × 2⁻⁸ plus (1 + that) × its <see cref="OpCase.Float32Roundings"/> × 2⁻²⁴,
-    /// times max(1, largest expected magnitude): every stored value is off its float32 value by at most 2⁻⁸ of itself.
-    /// </summary>
-    public static void AssertBFloat16MatchesFloat64Reference(OpCase op, IOps<float> ops)
+    /// <param name="bulk">
+    /// Bfloat16: every stored result is its float32 value (within e of exact) rounded. Stored once (the case's
+    /// <see cref="OpCase.BFloat16Roundings"/> is 1), by at most 2⁻⁸ of itself: |actual − exact| ≤ e + 2⁻⁸·(|exact| + e) ≤
+    /// 2⁻⁸·|exact| + 2e, element by element. Through k stored running sums, each rounding is 2⁻⁸ of a sum bounded by the
+    /// tensor's scale: k·2⁻⁸·scale + (1 + k·2⁻⁸)·e.
+    /// </param>
+    private static void AssertClose(OpCase op, string what, double[] actual, double[] exact, Storage bulk)
     {
-        IOps<double> reference = new ReferenceOps<double>();
-        var inputs = op.RandomInputs(seed: 11).Select(OpData.RoundToBFloat16).ToArray();
-        var exact = Forward(op, reference, inputs);
-        var bf16 = op.BFloat16Roundings * BFloat16.UnitRoundoff;
-        AssertClose(op, "bf16 output", Forward(op, ops, inputs, Storage.BFloat16), exact, bf16);
-
-        var random = new Random(12);
-        var outputGrad = OpData.RoundToBFloat16(OpData.Random(random, exact.Length));
-        var initialGrads = inputs.Select(x => OpData.RoundToBFloat16(OpData.Random(random, x.Length))).ToArray();
-        var exactGrads = Backward(op, reference, inputs, outputGrad, initialGrads);
-        var grads = Backward(op, ops, inputs, outputGrad, initialGrads, Storage.BFloat16);
-        for (var n = 0; n < inputs.Length; n++) AssertClose(op, $"bf16 gradient of input {n}", grads[n], exactGrads[n], bf16);
-    }
-
-    private static void AssertClose(OpCase op, string what, double[] actual, double[] exact, double storageRoundoff = 0)
-    {
-        // A stored value is its float32 value rounded: off by storageRoundoff of (the exact value + the float32 error).
-        var tolerance = (storageRoundoff + (1 + storageRoundoff) * op.Float32Roundings * Math.ScaleB(1.0, -24)) * Math.Max(1, exact.Max(Math.Abs));
-        Assert.That(actual, Is.EqualTo(exact).Within(tolerance), $"{op}: {what}");
+        var scale = Math.Max(1, exact.Max(Math.Abs));
+        var tolerance = op.Float32Roundings * Math.ScaleB(1.0, -24) * scale;
+        if (bulk == Storage.Native)
+        {
+            Assert.That(actual, Is.EqualTo(exact).Within(tolerance), $"{op}: {what}");
+            return;
+        }
+        var (k, u) = (op.BFloat16Roundings, BFloat16.UnitRoundoff);
+        Assert.That(actual, Has.Length.EqualTo(exact.Length), $"{op}: {what}");
+        for (var i = 0; i < exact.Length; i++)
+            Assert.That(actual[i], Is.EqualTo(exact[i]).Within(k == 1 ? u * Math.Abs(exact[i]) + 2 * tolerance : k * u * scale + (1 + k * u) * tolerance),
+                $"{op}: {what}, element {i}");
     }
 }

@@ -31,7 +31,7 @@ public class FastCpuOpsTests
     /// sums for the embedding's repeated token). Rows of 37 and 70 and 40000 elements leave partial vectors at the ends.
     /// </summary>
     [TestCaseSource(nameof(Ops))]
-    public void BFloat16StorageMatchesTheFloat64Reference(OpCase op) => OpRuns.AssertBFloat16MatchesFloat64Reference(op, _fast);
+    public void BFloat16StorageMatchesTheFloat64Reference(OpCase op) => OpRuns.AssertMatchesFloat64Reference(op, _fast, Storage.BFloat16);
 
     /// <summary>
     /// One instance's RoPE table follows its calls: grown for later positions, rebuilt for other frequencies (another

@@ -24,51 +24,11 @@ public class FastLossTests
 
     [TestCase(Storage.Native)]
     [TestCase(Storage.BFloat16)]
-    public void LogSoftmaxAtLabelsMatchesTheReference(Storage storage)
-    {
-        var logits = InStorage(storage, Widen(LossKernelTests.RandomLogits(seed: 1)));
-        var (expectedLogProb, expectedLogSumExp) = (new double[Rows], new double[Rows]);
-        LogSoftmaxAtLabels.Reference.Forward<double>(expectedLogProb, expectedLogSumExp, logits, Labels, Vocab);
-        double[] logProbGrad = [0.5, 2, -3, 1.5, -0.25];
-        var expectedGrad = new double[logits.Length];
-        LogSoftmaxAtLabels.Reference.Backward<double>(expectedGrad, logits, expectedLogSumExp, Labels, logProbGrad, Vocab);
-
-        var (logProb, logSumExp, logitsView, labels) = (_ops.Allocate(Rows).All, _ops.Allocate(Rows).All, _ops.Upload(storage, logits), _ops.UploadInts(Labels));
-        _ops.LogSoftmaxAtLabels(logProb, logSumExp, logitsView, labels, Vocab);
-        var (actualLogProb, actualLogSumExp) = (OpData.Download(logProb), OpData.Download(logSumExp));
-        for (var r = 0; r < Rows; r++)
-        {
-            Assert.That(actualLogSumExp[r], Is.EqualTo(expectedLogSumExp[r]).Within(LossKernelTests.LogSumExpTolerance(expectedLogSumExp[r])), $"row {r}");
-            Assert.That(actualLogProb[r], Is.EqualTo(expectedLogProb[r]).Within(LossKernelTests.LogSoftmaxTolerance(expectedLogProb[r])), $"row {r}");
-        }
-        Assert.That((actualLogProb[1], actualLogSumExp[1]), Is.EqualTo((0.0, 0.0)), "the ignored row");
-
-        // Backward from the reference's log-sum-exps rounded to float32, as LossKernelTests derives its bound |g|·(|lse| + 3)·u.
-        var (separate, grad, lse) = (_ops.Upload(storage, Enumerable.Repeat(99.0, logits.Length).ToArray()), _ops.Upload(logProbGrad), _ops.Upload(expectedLogSumExp));
-        _ops.LogSoftmaxAtLabelsBackward(separate, logitsView, lse, labels, grad, Vocab);
-        _ops.LogSoftmaxAtLabelsBackward(logitsView, logitsView, lse, labels, grad, Vocab);
-        var actual = OpData.Download(separate);
-        Assert.That(OpData.Download(logitsView), Is.EqualTo(actual), "in place, each element is read before it is replaced");
-        Assert.That(actual[Vocab..(2 * Vocab)], Is.All.EqualTo(0), "the ignored row");
-        for (var i = 0; i < actual.Length; i++)
-            Assert.That(actual[i], Is.EqualTo(expectedGrad[i])
-                .Within(Stored(storage, expectedGrad[i], Math.Abs(logProbGrad[i / Vocab]) * (Math.Abs(expectedLogSumExp[i / Vocab]) + 3) * U)), $"element {i}");
-    }
+    public void LogSoftmaxAtLabelsMatchesTheReference(Storage storage) => LossHeadChecks.LogSoftmaxAtLabelsMatchesTheReference(_ops, storage);
 
     [TestCase(Storage.Native)]
     [TestCase(Storage.BFloat16)]
-    public void LogSoftmaxSeparateAndInPlaceMatchTheReference(Storage storage)
-    {
-        var logits = InStorage(storage, Widen(LossKernelTests.RandomLogits(seed: 3)));
-        var expected = new double[logits.Length];
-        LogSoftmax.Reference.Forward<double>(expected, logits, Vocab);
-        var (inPlace, separate) = (_ops.Upload(storage, logits), _ops.Allocate(logits.Length, storage).All);
-        _ops.LogSoftmax(separate, inPlace, Vocab);
-        _ops.LogSoftmax(inPlace, inPlace, Vocab);
-        var actual = OpData.Download(separate);
-        Assert.That(OpData.Download(inPlace), Is.EqualTo(actual));
-        for (var i = 0; i < actual.Length; i++) Assert.That(actual[i], Is.EqualTo(expected[i]).Within(Stored(storage, expected[i], LossKernelTests.LogSoftmaxTolerance(expected[i]))), $"element {i}");
-    }
+    public void LogSoftmaxSeparateAndInPlaceMatchTheReference(Storage storage) => LossHeadChecks.LogSoftmaxSeparateAndInPlaceMatchTheReference(_ops, storage);
 
     /// <summary>
     /// The forward's terms are formed in float64 from float32 inputs, so its error is the exponentials' (3u relative, on a
@@ -77,36 +37,7 @@ public class FastLossTests
     /// </summary>
     [TestCase(Storage.Native)]
     [TestCase(Storage.BFloat16)]
-    public void KlDivergenceMatchesTheReference(Storage storage)
-    {
-        var logits = InStorage(storage, Widen(LossKernelTests.RandomLogits(seed: 4)));
-        var targets = InStorage(storage, Widen(LossKernelTests.NormalisedTargets(seed: 5)));
-        // Row 2's target is one-hot: its zero probabilities (t = −∞) must add nothing, not 0·−∞.
-        for (var j = 0; j < Vocab; j++) targets[2 * Vocab + j] = j == 7 ? 0 : double.NegativeInfinity;
-        var (expectedKl, logSumExp) = (new double[Rows], new double[Rows]);
-        KlDivergence.Reference.Forward<double>(expectedKl, logSumExp, logits, targets, Vocab);
-        double[] rowWeight = [0.5, -2, 3, 1, 0.25];
-        var expectedGrad = new double[logits.Length];
-        KlDivergence.Reference.Backward<double>(expectedGrad, logits, logSumExp, targets, rowWeight, Vocab);
-
-        var (kl, lseView, logitsView, targetsView) = (_ops.Allocate(Rows).All, _ops.Allocate(Rows).All, _ops.Upload(storage, logits), _ops.Upload(storage, targets));
-        _ops.KlDivergence(kl, lseView, logitsView, targetsView, Vocab);
-        var (actualKl, actualLse) = (OpData.Download(kl), OpData.Download(lseView));
-        for (var r = 0; r < Rows; r++)
-        {
-            Assert.That(actualLse[r], Is.EqualTo(logSumExp[r]).Within(LossKernelTests.LogSumExpTolerance(logSumExp[r])), $"row {r}");
-            Assert.That(actualKl[r], Is.EqualTo(expectedKl[r]).Within((24 * Vocab + 200) * U), $"row {r}");
-        }
-
-        var (separate, weights, lse) = (_ops.Upload(storage, Enumerable.Repeat(99.0, logits.Length).ToArray()), _ops.Upload(rowWeight), _ops.Upload(logSumExp));
-        _ops.KlDivergenceBackward(separate, logitsView, lse, targetsView, weights, Vocab);
-        _ops.KlDivergenceBackward(logitsView, logitsView, lse, targetsView, weights, Vocab);
-        var actualGrad = OpData.Download(separate);
-        Assert.That(OpData.Download(logitsView), Is.EqualTo(actualGrad), "in place, each element is read before it is replaced");
-        for (var i = 0; i < actualGrad.Length; i++)
-            Assert.That(actualGrad[i], Is.EqualTo(expectedGrad[i])
-                .Within(Stored(storage, expectedGrad[i], Math.Abs(rowWeight[i / Vocab]) * (Math.Abs(logSumExp[i / Vocab]) + 14) * U)), $"element {i}");
-    }
+    public void KlDivergenceMatchesTheReference(Storage storage) => LossHeadChecks.KlDivergenceMatchesTheReference(_ops, storage);
 
     public static IEnumerable<TestCaseData> OutputLossCases() =>
         from storage in new[] { Storage.Native, Storage.BFloat16 }

@@ -4,7 +4,7 @@ namespace SimNpo.Tests.Kernels.Ilgpu;
 
 /// <summary>
 /// Every one-pass kernel against the CPU reference run in float64 on the same float32 data, forward and backward, on
-/// both simulated devices (<see cref="OpRuns.AssertMatchesFloat64Reference"/>).
+/// both simulated devices (<see cref="OpRuns.AssertMatchesFloat64Reference"/>), with float32 and with bfloat16 bulk tensors.
 /// </summary>
 public class KernelAgreementTests
 {
@@ -20,4 +20,9 @@ public class KernelAgreementTests
 
     [TestCaseSource(nameof(Cases))]
     public void ForwardAndBackwardMatchTheReference(string device, OpCase op) => OpRuns.AssertMatchesFloat64Reference(op, SimulatedDevices.Get(device));
+
+    /// <summary>The same ops on bfloat16 bulk tensors, tolerances as <see cref="OpRuns.AssertMatchesFloat64Reference"/> derives them.</summary>
+    [TestCaseSource(nameof(Cases))]
+    public void InBFloat16ForwardAndBackwardMatchTheReference(string device, OpCase op) =>
+        OpRuns.AssertMatchesFloat64Reference(op, SimulatedDevices.Get(device), Storage.BFloat16);
 }

@@ -11,7 +11,7 @@ using SimNpo.Kernels.Ilgpu;
 namespace SimNpo.Tests.Kernels.Ilgpu;
 
 /// <summary>
-/// Every kernel of every op's nested Ilgpu class compiles to PTX for sm_90 (H100), without a GPU: what the CPU
+/// Every kernel of every op's nested Ilgpu class, in every bulk storage, compiles to PTX for sm_90 (H100), without a GPU: what the CPU
 /// simulator accepts but CUDA would not (a construct the PTX backend lacks, an intrinsic that needs EnableAlgorithms)
 /// fails here, in CI, rather than on the first GPU run.
 /// It also guards against an ILGPU 1.5.3 PTX miscompilation seen on an H100: an int-valued conditional converted to float,
@@ -25,12 +25,51 @@ public partial class PtxCompilationTests
     [GeneratedRegex(@"\b0f[08]0[0-7][0-9A-F]{5}\b")]
     private static partial Regex ZeroExponentFloatImmediate();
 
+    /// <summary>
+    /// Every kernel method; a generic one (written once over the bulk storage: type parameters in pairs TWord, TStored with
+    /// TStored : IStoredFloats&lt;TWord&gt;) once per combination of the storages there are, the bfloat16 ones included.
+    /// </summary>
     public static IEnumerable<TestCaseData> Kernels() =>
         from type in typeof(IOps<>).Assembly.GetTypes()
         where type.Name == "Ilgpu" && type.DeclaringType is not null || type.Namespace == typeof(IlgpuOps).Namespace
         from method in type.GetMethods(BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public | BindingFlags.DeclaredOnly)
-        where method.Name.EndsWith("Kernel", StringComparison.Ordinal) && method.ReturnType == typeof(void) && !method.IsGenericMethodDefinition
-        select new TestCaseData(method).SetArgDisplayNames($"{(type.Name == "Ilgpu" ? type.DeclaringType!.Name : type.Name)}.{method.Name}");
+        where method.Name.EndsWith("Kernel", StringComparison.Ordinal) && method.ReturnType == typeof(void)
+        from instance in Instantiations(method)
+        let storages = string.Join(", ", instance.GetGenericArguments().Where(t => !t.IsPrimitive).Select(t => t.Name))
+        select new TestCaseData(instance).SetArgDisplayNames(
+            $"{(type.Name == "Ilgpu" ? type.DeclaringType!.Name : type.Name)}.{method.Name}{(storages.Length > 0 ? $"<{storages}>" : "")}");
+
+    /// <summary>The element types a kernel may store its bulk tensors as: every IStoredFloats implementation.</summary>
+    private static readonly (Type Word, Type Stored)[] Storages =
+        (from type in typeof(IStoredFloats<>).Assembly.GetTypes()
+         from face in type.GetInterfaces()
+         where type.IsValueType && face.IsGenericType && face.GetGenericTypeDefinition() == typeof(IStoredFloats<>)
+         select (face.GetGenericArguments()[0], type)).ToArray();
+
+    private static IEnumerable<MethodInfo> Instantiations(MethodInfo method)
+    {
+        if (!method.IsGenericMethodDefinition) return [method];
+        var parameters = method.GetGenericArguments();
+        var pairs = parameters.Length / 2;
+        var storagePairs = parameters.Length % 2 == 0 && Enumerable.Range(0, pairs).All(p =>
+            parameters[2 * p + 1].GetGenericParameterConstraints().Contains(typeof(IStoredFloats<>).MakeGenericType(parameters[2 * p])));
+        if (!storagePairs)
+            throw new InvalidOperationException($"generic kernel {method.DeclaringType}.{method.Name}: its type parameters are not (TWord, TStored) pairs; say here how to instantiate it");
+        IEnumerable<Type[]> combinations = [[]];
+        for (var p = 0; p < pairs; p++)
+            combinations = from prefix in combinations from storage in Storages select (Type[])[.. prefix, storage.Word, storage.Stored];
+        return combinations.Select(method.MakeGenericMethod);
+    }
+
+    /// <summary>The generic kernels are compiled in both storages, not passed over: one each from an elementwise, a row and a loss op.</summary>
+    [Test]
+    public void TheBFloat16InstantiationsAreAmongTheKernels()
+    {
+        var compiled = Kernels().Select(c => (MethodInfo)c.Arguments[0]!).ToArray();
+        foreach (var (op, kernel) in new[] { (typeof(SwiGlu), "BackwardKernel"), (typeof(RmsNorm), "InputGradKernel"), (typeof(KlDivergence), "ForwardKernel") })
+            Assert.That(compiled.Where(m => m.DeclaringType!.DeclaringType == op && m.Name == kernel).Select(m => m.GetGenericArguments()[1]),
+                Is.EquivalentTo(new[] { typeof(Float32Words), typeof(BFloat16Words) }), $"{op.Name}.{kernel}");
+    }
 
     [TestCaseSource(nameof(Kernels))]
     public void CompilesToPtx(MethodInfo kernel)
