@@ -17,15 +17,29 @@ internal struct WarpTileEmulation
     /// <summary>Tile (i, j)'s accumulators, i the m16 tile, j the n8 tile.</summary>
     private Accumulators _c00, _c01, _c02, _c03, _c10, _c11, _c12, _c13, _c20, _c21, _c22, _c23, _c30, _c31, _c32, _c33;
 
-    /// <inheritdoc cref="WarpTilePtx.Step"/>
+    /// <summary>
+    /// <see cref="WarpTilePtx.Step"/>: ldmatrix.x4 into four A fragments and two B fragment pairs, then the 16 mma
+    /// m16n8k16. Lane 4g + s holds row g's (and g + 8's) k = 2s, 2s + 1 and 2s + 8, 2s + 9; lane 4n + s column n's same k.
+    /// So for each s this lane (g, t) fetches each A fragment's rows from lane 4g + s and each n8 tile's columns 2t and
+    /// 2t + 1 from lanes 8t + s and 8t + 4 + s, and adds those products to every tile (16 shuffles per s rather than 16 per mma).
+    /// </summary>
     public void Step(ArrayView<ushort> shared, int a0, int a1, int a2, int a3, bool aTransposed, int b0, int b1, bool bTransposed)
     {
         var (fa0, fa1, fa2, fa3) = (Load(shared, a0, aTransposed), Load(shared, a1, aTransposed), Load(shared, a2, aTransposed), Load(shared, a3, aTransposed));
         var (fb01, fb23) = (Load(shared, b0, bTransposed), Load(shared, b1, bTransposed));
-        Row(ref _c00, ref _c01, ref _c02, ref _c03, fa0, fb01, fb23);
-        Row(ref _c10, ref _c11, ref _c12, ref _c13, fa1, fb01, fb23);
-        Row(ref _c20, ref _c21, ref _c22, ref _c23, fa2, fb01, fb23);
-        Row(ref _c30, ref _c31, ref _c32, ref _c33, fa3, fb01, fb23);
+        var lane = Warp.LaneIdx;
+        int g = lane / 4, t = lane % 4;
+        for (var s = 0; s < 4; s++)
+        {
+            int rowLane = 4 * g + s, evenLane = 8 * t + s, oddLane = 8 * t + 4 + s;
+            var (r0, r1, r2, r3) = (Rows.Of(fa0, rowLane), Rows.Of(fa1, rowLane), Rows.Of(fa2, rowLane), Rows.Of(fa3, rowLane));
+            var (k0, k1, k2, k3) = (Columns.Of(fb01.R0, fb01.R1, evenLane, oddLane), Columns.Of(fb01.R2, fb01.R3, evenLane, oddLane),
+                Columns.Of(fb23.R0, fb23.R1, evenLane, oddLane), Columns.Of(fb23.R2, fb23.R3, evenLane, oddLane));
+            Row(ref _c00, ref _c01, ref _c02, ref _c03, r0, k0, k1, k2, k3);
+            Row(ref _c10, ref _c11, ref _c12, ref _c13, r1, k0, k1, k2, k3);
+            Row(ref _c20, ref _c21, ref _c22, ref _c23, r2, k0, k1, k2, k3);
+            Row(ref _c30, ref _c31, ref _c32, ref _c33, r3, k0, k1, k2, k3);
+        }
     }
 
     /// <inheritdoc cref="WarpTilePtx.Stage"/>
@@ -51,13 +65,13 @@ internal struct WarpTileEmulation
         c3.Stage(shared, offset + 96, eightRows);
     }
 
-    /// <summary>One A fragment times the four n8 tiles: b0, b1 of tiles 0, 1 in the first pair, of tiles 2, 3 in the second.</summary>
-    private static void Row(ref Accumulators c0, ref Accumulators c1, ref Accumulators c2, ref Accumulators c3, Registers a, Registers b01, Registers b23)
+    private static void Row(ref Accumulators c0, ref Accumulators c1, ref Accumulators c2, ref Accumulators c3, Rows a,
+        Columns k0, Columns k1, Columns k2, Columns k3)
     {
-        c0.MultiplyAdd(a, b01.R0, b01.R1);
-        c1.MultiplyAdd(a, b01.R2, b01.R3);
-        c2.MultiplyAdd(a, b23.R0, b23.R1);
-        c3.MultiplyAdd(a, b23.R2, b23.R3);
+        c0.MultiplyAdd(a, k0);
+        c1.MultiplyAdd(a, k1);
+        c2.MultiplyAdd(a, k2);
+        c3.MultiplyAdd(a, k3);
     }
 
     /// <summary>
@@ -93,30 +107,37 @@ internal struct WarpTileEmulation
         public uint R0, R1, R2, R3;
     }
 
-    /// <summary>One thread's d0..d3 of a 16 × 8 tile.</summary>
+    private static ulong Pack(uint low, uint high) => low | (ulong)high << 32;
+
+    /// <summary>Rows g (Low) and g + 8 (High) at k = 2s, 2s + 1 (K0) and 2s + 8, 2s + 9 (K8), fetched from lane 4g + s.</summary>
+    private readonly struct Rows(ulong k0, ulong k8)
+    {
+        public readonly ulong K0 = k0, K8 = k8;
+
+        public static Rows Of(Registers a, int lane) => new(Warp.Shuffle(Pack(a.R0, a.R1), lane), Warp.Shuffle(Pack(a.R2, a.R3), lane));
+    }
+
+    /// <summary>Columns 2t (Even) and 2t + 1 (Odd) of one n8 tile at k = 2s.. (low word) and 2s + 8.. (high word).</summary>
+    private readonly struct Columns(ulong even, ulong odd)
+    {
+        public readonly ulong Even = even, Odd = odd;
+
+        public static Columns Of(uint b0, uint b1, int evenLane, int oddLane) =>
+            new(Warp.Shuffle(Pack(b0, b1), evenLane), Warp.Shuffle(Pack(b0, b1), oddLane));
+    }
+
+    /// <summary>One thread's d0..d3 of a 16 × 8 tile: (g, 2t), (g, 2t + 1), (g + 8, 2t), (g + 8, 2t + 1).</summary>
     private struct Accumulators
     {
         private float _d0, _d1, _d2, _d3;
 
-        /// <summary>
-        /// mma.m16n8k16: d = a·b + d. Lane 4g + s holds row g's (and g + 8's) k = 2s.., 2s + 8..; lane 4n + s column n's
-        /// k = 2s.., 2s + 8..; so this lane (g, t) takes those of lanes 4g + s and 4·2t + s, 4·(2t + 1) + s for s = 0..3.
-        /// </summary>
-        public void MultiplyAdd(Registers a, uint b0, uint b1)
+        /// <summary>Four of the k-products of mma.m16n8k16's d = a·b + d.</summary>
+        public void MultiplyAdd(Rows a, Columns b)
         {
-            var lane = Warp.LaneIdx;
-            int g = lane / 4, t = lane % 4;
-            for (var s = 0; s < 4; s++)
-            {
-                var (rowLow, rowHigh, rowLowK8, rowHighK8) = (Warp.Shuffle(a.R0, 4 * g + s), Warp.Shuffle(a.R1, 4 * g + s),
-                    Warp.Shuffle(a.R2, 4 * g + s), Warp.Shuffle(a.R3, 4 * g + s));
-                var (even, evenK8) = (Warp.Shuffle(b0, 8 * t + s), Warp.Shuffle(b1, 8 * t + s));
-                var (odd, oddK8) = (Warp.Shuffle(b0, 8 * t + 4 + s), Warp.Shuffle(b1, 8 * t + 4 + s));
-                _d0 += Dot(rowLow, even) + Dot(rowLowK8, evenK8);
-                _d1 += Dot(rowLow, odd) + Dot(rowLowK8, oddK8);
-                _d2 += Dot(rowHigh, even) + Dot(rowHighK8, evenK8);
-                _d3 += Dot(rowHigh, odd) + Dot(rowHighK8, oddK8);
-            }
+            _d0 += Dot((uint)a.K0, (uint)b.Even) + Dot((uint)a.K8, (uint)(b.Even >> 32));
+            _d1 += Dot((uint)a.K0, (uint)b.Odd) + Dot((uint)a.K8, (uint)(b.Odd >> 32));
+            _d2 += Dot((uint)(a.K0 >> 32), (uint)b.Even) + Dot((uint)(a.K8 >> 32), (uint)(b.Even >> 32));
+            _d3 += Dot((uint)(a.K0 >> 32), (uint)b.Odd) + Dot((uint)(a.K8 >> 32), (uint)(b.Odd >> 32));
         }
 
         /// <summary>The two products of bfloat16 pairs, each exact in float32 (8-bit significands), summed in float32.</summary>
