@@ -12,6 +12,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
 {
     private readonly Context _context;
     private readonly Lazy<MatMul.Ilgpu.Kernels> _matMul;
+    private readonly Lazy<TensorCoreGemm.Launcher> _tensorCoreGemm;
     private readonly Lazy<Attention.Ilgpu.Kernels> _attention;
     private readonly Lazy<Embedding.Ilgpu.Launcher> _embedding;
     private readonly Lazy<RmsNorm.Ilgpu.Launcher> _rmsNorm;
@@ -37,6 +38,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
             _ => $"ilgpu-cpu (warp {accelerator.WarpSize}, groups {accelerator.MaxNumThreadsPerGroup})",
         };
         _matMul = new(() => new MatMul.Ilgpu.Kernels(accelerator));
+        _tensorCoreGemm = new(() => new TensorCoreGemm.Launcher(accelerator));
         _attention = new(() => new Attention.Ilgpu.Kernels(accelerator));
         _embedding = new(() => new Embedding.Ilgpu.Launcher(accelerator));
         _rmsNorm = new(() => new RmsNorm.Ilgpu.Launcher(accelerator));
@@ -47,7 +49,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         _sumOfSquares = new(() => new SumOfSquares.Ilgpu.Launcher(accelerator));
         _adamW = new(() => new AdamW.Ilgpu.Launcher(accelerator));
         _logSoftmaxAtLabels = new(() => new LogSoftmaxAtLabels.Ilgpu.Launcher(accelerator));
-        _chunkedOutputLoss = new(() => new ChunkedOutputLoss.Ilgpu.Launcher(accelerator, _matMul.Value));
+        _chunkedOutputLoss = new(() => new ChunkedOutputLoss.Ilgpu.Launcher(accelerator, _matMul.Value, _tensorCoreGemm, Allocated));
         _logSoftmax = new(() => new LogSoftmax.Ilgpu.Launcher(accelerator));
         _klDivergence = new(() => new KlDivergence.Ilgpu.Launcher(accelerator));
     }
@@ -110,11 +112,19 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     void IOps<float>.RmsNormBackward(View<float> inputGrad, View<float> weightGrad, View<float> outputGrad, View<float> input, View<float> weight, View<float> invRms, int dim) =>
         _rmsNorm.Value.Backward(inputGrad.ArrayView(), weightGrad.ArrayView(), outputGrad.ArrayView(), input.ArrayView(), weight.ArrayView(), invRms.ArrayView(), dim);
 
-    void IOps<float>.MatMul(View<float> output, View<float> input, View<float> weight, int rows, int inDim, int outDim) =>
-        _matMul.Value.Forward(output.ArrayView(), input.ArrayView(), weight.ArrayView(), rows, inDim, outDim);
+    void IOps<float>.MatMul(View<float> output, View<float> input, View<float> weight, int rows, int inDim, int outDim)
+    {
+        if (StoredAsBFloat16(nameof(IOps<float>.MatMul), output, input, weight))
+            _tensorCoreGemm.Value.Forward(output.Words(), input.Words(), weight.Words(), rows, inDim, outDim);
+        else _matMul.Value.Forward(output.ArrayView(), input.ArrayView(), weight.ArrayView(), rows, inDim, outDim);
+    }
 
-    void IOps<float>.MatMulBackward(View<float> inputGrad, View<float> weightGrad, View<float> outputGrad, View<float> input, View<float> weight, int rows, int inDim, int outDim) =>
-        _matMul.Value.Backward(inputGrad.ArrayView(), weightGrad.ArrayView(), outputGrad.ArrayView(), input.ArrayView(), weight.ArrayView(), rows, inDim, outDim);
+    void IOps<float>.MatMulBackward(View<float> inputGrad, View<float> weightGrad, View<float> outputGrad, View<float> input, View<float> weight, int rows, int inDim, int outDim)
+    {
+        if (StoredAsBFloat16(nameof(IOps<float>.MatMulBackward), inputGrad, weightGrad, outputGrad, input, weight))
+            _tensorCoreGemm.Value.Backward(inputGrad.Words(), weightGrad.Words(), outputGrad.Words(), input.Words(), weight.Words(), rows, inDim, outDim);
+        else _matMul.Value.Backward(inputGrad.ArrayView(), weightGrad.ArrayView(), outputGrad.ArrayView(), input.ArrayView(), weight.ArrayView(), rows, inDim, outDim);
+    }
 
     void IOps<float>.Rope(View<float> x, View<int> positions, View<float> inverseFrequencies, int heads, int headDim) =>
         _rope.Value.Forward(x.ArrayView(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
@@ -140,14 +150,24 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         _residual.Value.Forward(output.ArrayView(), a.ArrayView(), b.ArrayView());
 
     void IOps<float>.ChunkedOutputLoss(View<float> logProb, View<float> logSumExp, View<float> logitsScratch, View<float> hidden, View<float> weight,
-        View<int> labels, int rows, int dim, int vocab, int chunk) =>
-        _chunkedOutputLoss.Value.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logitsScratch.ArrayView(), hidden.ArrayView(), weight.ArrayView(),
-            labels.ArrayView(), rows, dim, vocab, chunk);
+        View<int> labels, int rows, int dim, int vocab, int chunk)
+    {
+        if (StoredAsBFloat16(nameof(IOps<float>.ChunkedOutputLoss), hidden, weight))
+            _chunkedOutputLoss.Value.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logitsScratch.ArrayView(), hidden.Words(), weight.Words(),
+                labels.ArrayView(), rows, dim, vocab, chunk);
+        else _chunkedOutputLoss.Value.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logitsScratch.ArrayView(), hidden.ArrayView(), weight.ArrayView(),
+                labels.ArrayView(), rows, dim, vocab, chunk);
+    }
 
     void IOps<float>.ChunkedOutputLossBackward(View<float> hiddenGrad, View<float> weightGrad, View<float> logitsScratch, View<float> hidden,
-        View<float> weight, View<float> logSumExp, View<int> labels, View<float> logProbGrad, int rows, int dim, int vocab, int chunk) =>
-        _chunkedOutputLoss.Value.Backward(hiddenGrad.ArrayView(), weightGrad.ArrayView(), logitsScratch.ArrayView(), hidden.ArrayView(), weight.ArrayView(),
-            logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), rows, dim, vocab, chunk);
+        View<float> weight, View<float> logSumExp, View<int> labels, View<float> logProbGrad, int rows, int dim, int vocab, int chunk)
+    {
+        if (StoredAsBFloat16(nameof(IOps<float>.ChunkedOutputLossBackward), hiddenGrad, weightGrad, hidden, weight))
+            _chunkedOutputLoss.Value.Backward(hiddenGrad.Words(), weightGrad.Words(), logitsScratch.ArrayView(), hidden.Words(), weight.Words(),
+                logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), rows, dim, vocab, chunk);
+        else _chunkedOutputLoss.Value.Backward(hiddenGrad.ArrayView(), weightGrad.ArrayView(), logitsScratch.ArrayView(), hidden.ArrayView(), weight.ArrayView(),
+                logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), rows, dim, vocab, chunk);
+    }
 
     void IOps<float>.LogSoftmaxAtLabels(View<float> logProb, View<float> logSumExp, View<float> logits, View<int> labels, int vocab) =>
         _logSoftmaxAtLabels.Value.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logits.ArrayView(), labels.ArrayView(), vocab);
@@ -170,6 +190,16 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
 
     void IOps<float>.AdamW(View<float> parameters, View<float> gradients, View<float> firstMoment, View<float> secondMoment, AdamWStep step) =>
         _adamW.Value.Step(parameters.ArrayView(), gradients.ArrayView(), firstMoment.ArrayView(), secondMoment.ArrayView(), step);
+
+    /// <summary>Whether an op's bulk views are all bfloat16 (else all native); a mix is the caller's mistake, named by the op.</summary>
+    private static bool StoredAsBFloat16(string op, params ReadOnlySpan<View<float>> bulk)
+    {
+        var storage = bulk[0].Storage;
+        foreach (var view in bulk)
+            if (view.Storage != storage)
+                throw new ArgumentException($"{op}: its bulk views mix {storage} and {view.Storage} storage; store them alike");
+        return storage == Storage.BFloat16;
+    }
 
     public void Dispose()
     {

@@ -54,6 +54,16 @@ public abstract class CpuAcceleratorFixture(CPUDeviceKind kind)
         return view;
     }
 
+    /// <summary>A device copy of bfloat16 words, <paramref name="offset"/> elements into its buffer.</summary>
+    protected ArrayView<ushort> Upload(ushort[] words, int offset = 0)
+    {
+        var buffer = Accelerator.Allocate1D<ushort>(offset + words.Length);
+        _buffers.Add(buffer);
+        var view = buffer.View.SubView(offset, words.Length);
+        view.CopyFromCPU(words);
+        return view;
+    }
+
     protected ArrayView<int> Upload(int[] values)
     {
         var buffer = Accelerator.Allocate1D(values);

@@ -21,17 +21,9 @@ namespace SimNpo.Tests.Kernels.Ilgpu;
 public class TensorCoreGemmTests() : CpuAcceleratorFixture(CPUDeviceKind.Nvidia)
 {
     private TensorCoreGemm.Launcher _gemm = null!;
-    private readonly List<MemoryBuffer> _wordBuffers = [];
 
     [OneTimeSetUp]
     public void LoadKernel() => _gemm = new TensorCoreGemm.Launcher(Accelerator);
-
-    [TearDown]
-    public void DisposeWords()
-    {
-        foreach (var buffer in _wordBuffers) buffer.Dispose();
-        _wordBuffers.Clear();
-    }
 
     public static IEnumerable<TestCaseData> Layouts() =>
         from aSpansK in new[] { true, false }
@@ -127,14 +119,14 @@ public class TensorCoreGemmTests() : CpuAcceleratorFixture(CPUDeviceKind.Nvidia)
             Assert.That(BFloat16.ToFloat(actual[i]), Is.EqualTo(expected.Values[i]).Within(Tolerance(expected, i, floatOutput)), $"element {i}");
     }
 
-    private static double Tolerance((double[] Values, double[] Magnitudes, int K) expected, int i, bool floatOutput)
+    internal static double Tolerance((double[] Values, double[] Magnitudes, int K) expected, int i, bool floatOutput)
     {
         var sums = (expected.K + 2) * U * expected.Magnitudes[i];
         return floatOutput ? sums : BFloat16.UnitRoundoff * Math.Abs(expected.Values[i]) + (1 + BFloat16.UnitRoundoff) * sums;
     }
 
     /// <summary>C₀ + Σ_k A[m, k]·B[k, n] in float64, and Σ|A·B| + |C₀|, from the words laid out as the shape says.</summary>
-    private static (double[] Values, double[] Magnitudes, int K) ExpectedProduct(ushort[] a, ushort[] b, ushort[]? initial, GemmShape shape)
+    internal static (double[] Values, double[] Magnitudes, int K) ExpectedProduct(ushort[] a, ushort[] b, ushort[]? initial, GemmShape shape)
     {
         var (m, n, k) = (shape.M, shape.N, shape.K);
         var (values, magnitudes) = (new double[m * n], new double[m * n]);
@@ -156,13 +148,4 @@ public class TensorCoreGemmTests() : CpuAcceleratorFixture(CPUDeviceKind.Nvidia)
 
     /// <summary>bfloat16 words of numbers uniform in [−1, 1].</summary>
     internal static ushort[] RandomWords(Random random, int length) => RandomFloats(random, length).Select(BFloat16.FromFloat).ToArray();
-
-    private ArrayView<ushort> Upload(ushort[] words, int offset = 0)
-    {
-        var buffer = Accelerator.Allocate1D<ushort>(offset + words.Length);
-        _wordBuffers.Add(buffer);
-        var view = buffer.View.SubView(offset, words.Length);
-        view.CopyFromCPU(words);
-        return view;
-    }
 }
