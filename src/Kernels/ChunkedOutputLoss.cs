@@ -140,14 +140,14 @@ public static class ChunkedOutputLoss
     {
         /// <summary>
         /// The chunk's three products go through the linear layers' GEMMs, compiled once for the accelerator: the float32 SGEMM
-        /// for float32 views, the tensor-core GEMM for bfloat16 ones (logits kept in float32, the logit gradient stored in
-        /// bfloat16 in a scratch of this launcher's own, as the backward products read it).
+        /// for float32 views, the bfloat16 one (<see cref="TensorCoreGemm"/> unless told otherwise) for bfloat16 views (logits
+        /// kept in float32, the logit gradient stored in bfloat16 in a scratch of this launcher's own, as the backward products read it).
         /// </summary>
-        public sealed class Launcher(Accelerator accelerator, MatMul.Ilgpu.Kernels matMul, Lazy<TensorCoreGemm.Launcher>? tensorCore = null,
+        public sealed class Launcher(Accelerator accelerator, MatMul.Ilgpu.Kernels matMul, Lazy<IBFloat16Gemm>? bf16Gemm = null,
             AllocatedBytes? allocated = null)
         {
             private readonly LogSoftmaxAtLabels.Ilgpu.Launcher _logSoftmaxAtLabels = new(accelerator);
-            private readonly Lazy<TensorCoreGemm.Launcher> _tensorCore = tensorCore ?? new(() => new TensorCoreGemm.Launcher(accelerator));
+            private readonly Lazy<IBFloat16Gemm> _bf16Gemm = bf16Gemm ?? new(() => new TensorCoreGemm.Launcher(accelerator));
             private IlgpuBuffer<ushort>? _logitsGradWords;
 
             private readonly Action<KernelConfig, Floats, Floats, Floats, Floats, Ints, int, int, int> _mergeChunk =
@@ -169,7 +169,7 @@ public static class ChunkedOutputLoss
             {
                 CheckShapes((int)logitsScratch.Length, (int)hidden.Length, (int)weight.Length, (int)labels.Length, (int)logSumExp.Length, rows, dim, vocab, chunk);
                 Merge(logProb, logSumExp, logitsScratch, labels, rows, vocab, chunk, (logits, first, width) =>
-                    _tensorCore.Value.Forward(logits, hidden, weight.SubView((long)first * dim, (long)width * dim), rows, dim, width));
+                    _bf16Gemm.Value.Forward(logits, hidden, weight.SubView((long)first * dim, (long)width * dim), rows, dim, width));
             }
 
             /// <inheritdoc cref="Reference.Backward{T}"/>
@@ -201,14 +201,14 @@ public static class ChunkedOutputLoss
                 if (rows == 0) return;
                 var gradWords = LogitsGradWords(rows * ChunkWidth(vocab, chunk));
                 ForEachChunk(logitsScratch, rows, vocab, chunk,
-                    (logits, first, width) => _tensorCore.Value.Forward(logits, hidden, weight.SubView((long)first * dim, (long)width * dim), rows, dim, width),
+                    (logits, first, width) => _bf16Gemm.Value.Forward(logits, hidden, weight.SubView((long)first * dim, (long)width * dim), rows, dim, width),
                     (logits, first, width) =>
                     {
                         var logitsGrad = gradWords.SubView(0, (long)rows * width);
                         _chunkGradientWords(new KernelConfig(rows, LossReduction.RowGroupSize(accelerator, width)), logitsGrad, logits, logSumExp, labels,
                             logProbGrad, width, first);
                         var (offset, length) = ((long)first * dim, (long)width * dim);
-                        _tensorCore.Value.Backward(hiddenGrad, weightGrad.SubView(offset, length), logitsGrad, hidden, weight.SubView(offset, length), rows, dim, width);
+                        _bf16Gemm.Value.Backward(hiddenGrad, weightGrad.SubView(offset, length), logitsGrad, hidden, weight.SubView(offset, length), rows, dim, width);
                     });
             }
 

@@ -12,7 +12,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
 {
     private readonly Context _context;
     private readonly Lazy<MatMul.Ilgpu.Kernels> _matMul;
-    private readonly Lazy<TensorCoreGemm.Launcher> _tensorCoreGemm;
+    private readonly Lazy<IBFloat16Gemm> _bf16Gemm;
     private readonly Lazy<Attention.Ilgpu.Kernels> _attention;
     private readonly Lazy<Embedding.Ilgpu.Launcher> _embedding;
     private readonly Lazy<RmsNorm.Ilgpu.Launcher> _rmsNorm;
@@ -38,7 +38,10 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
             _ => $"ilgpu-cpu (warp {accelerator.WarpSize}, groups {accelerator.MaxNumThreadsPerGroup})",
         };
         _matMul = new(() => new MatMul.Ilgpu.Kernels(accelerator));
-        _tensorCoreGemm = new(() => new TensorCoreGemm.Launcher(accelerator));
+        // mma needs warps of 32; elsewhere (the default CPU simulator) the bfloat16 products widen onto the SGEMM.
+        _bf16Gemm = new(() => accelerator.WarpSize == TensorCoreGemm.MmaWarpSize
+            ? new TensorCoreGemm.Launcher(accelerator)
+            : new WidenedGemm(accelerator, _matMul.Value, Allocated));
         _attention = new(() => new Attention.Ilgpu.Kernels(accelerator));
         _embedding = new(() => new Embedding.Ilgpu.Launcher(accelerator));
         _rmsNorm = new(() => new RmsNorm.Ilgpu.Launcher(accelerator));
@@ -49,7 +52,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         _sumOfSquares = new(() => new SumOfSquares.Ilgpu.Launcher(accelerator));
         _adamW = new(() => new AdamW.Ilgpu.Launcher(accelerator));
         _logSoftmaxAtLabels = new(() => new LogSoftmaxAtLabels.Ilgpu.Launcher(accelerator));
-        _chunkedOutputLoss = new(() => new ChunkedOutputLoss.Ilgpu.Launcher(accelerator, _matMul.Value, _tensorCoreGemm, Allocated));
+        _chunkedOutputLoss = new(() => new ChunkedOutputLoss.Ilgpu.Launcher(accelerator, _matMul.Value, _bf16Gemm, Allocated));
         _logSoftmax = new(() => new LogSoftmax.Ilgpu.Launcher(accelerator));
         _klDivergence = new(() => new KlDivergence.Ilgpu.Launcher(accelerator));
     }
@@ -115,14 +118,14 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     void IOps<float>.MatMul(View<float> output, View<float> input, View<float> weight, int rows, int inDim, int outDim)
     {
         if (StoredAsBFloat16(nameof(IOps<float>.MatMul), output, input, weight))
-            _tensorCoreGemm.Value.Forward(output.Words(), input.Words(), weight.Words(), rows, inDim, outDim);
+            _bf16Gemm.Value.Forward(output.Words(), input.Words(), weight.Words(), rows, inDim, outDim);
         else _matMul.Value.Forward(output.ArrayView(), input.ArrayView(), weight.ArrayView(), rows, inDim, outDim);
     }
 
     void IOps<float>.MatMulBackward(View<float> inputGrad, View<float> weightGrad, View<float> outputGrad, View<float> input, View<float> weight, int rows, int inDim, int outDim)
     {
         if (StoredAsBFloat16(nameof(IOps<float>.MatMulBackward), inputGrad, weightGrad, outputGrad, input, weight))
-            _tensorCoreGemm.Value.Backward(inputGrad.Words(), weightGrad.Words(), outputGrad.Words(), input.Words(), weight.Words(), rows, inDim, outDim);
+            _bf16Gemm.Value.Backward(inputGrad.Words(), weightGrad.Words(), outputGrad.Words(), input.Words(), weight.Words(), rows, inDim, outDim);
         else _matMul.Value.Backward(inputGrad.ArrayView(), weightGrad.ArrayView(), outputGrad.ArrayView(), input.ArrayView(), weight.ArrayView(), rows, inDim, outDim);
     }
 

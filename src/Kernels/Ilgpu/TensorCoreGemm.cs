@@ -45,7 +45,7 @@ public static class TensorCoreGemm
     public readonly record struct Arguments(GemmShape Shape, int WarpsM, int WarpsN, int FloatOutput, ulong AAddress, ulong BAddress);
 
     /// <summary>The kernel of one accelerator, compiled once: create one per accelerator and keep it.</summary>
-    public sealed class Launcher
+    public sealed class Launcher : IBFloat16Gemm
     {
         private readonly Accelerator _accelerator;
         private readonly Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, Arguments> _gemm;

@@ -6,30 +6,46 @@ using GemmShape = SimNpo.Kernels.MatMul.Ilgpu.GemmShape;
 namespace SimNpo.Tests.Kernels.Ilgpu;
 
 /// <summary>
-/// IlgpuOps sends the linear layer's products on bfloat16 views to the tensor-core GEMM (the SGEMM cannot even read them:
-/// their words are no floats) and keeps float32 views on the SGEMM, on the NVIDIA-like simulated device.
+/// IlgpuOps sends the linear layer's products on bfloat16 views to the tensor-core GEMM on warps of 32 (the NVIDIA-like
+/// simulated device) and widens them onto the SGEMM elsewhere (the default one, warps of 4), and keeps float32 views on the
+/// SGEMM. Both bfloat16 paths make exact products, float32 sums and one rounding, so <see cref="TensorCoreGemmTests"/>'
+/// bound holds for either.
 /// </summary>
 public class MatMulDispatchTests
 {
     private const int Rows = 20, InDim = 24, OutDim = 16;
 
-    [Test]
-    public void BFloat16ViewsGoToTheTensorCoreGemm()
+    [TestCaseSource(typeof(SimulatedDevices), nameof(SimulatedDevices.Names))]
+    public void BFloat16ForwardAndBackwardMatchTheFloat64Products(string device)
     {
-        var ops = SimulatedDevices.Get(SimulatedDevices.Nvidia);
+        IOps<float> ops = SimulatedDevices.Get(device);
         var random = new Random(3);
-        var (input, weight) = (TensorCoreGemmTests.RandomWords(random, Rows * InDim), TensorCoreGemmTests.RandomWords(random, OutDim * InDim));
-        using var buffer = ops.Allocate(Rows * InDim + OutDim * InDim + Rows * OutDim, Storage.BFloat16);
+        var (input, weight, outputGrad) = (TensorCoreGemmTests.RandomWords(random, Rows * InDim), TensorCoreGemmTests.RandomWords(random, OutDim * InDim),
+            TensorCoreGemmTests.RandomWords(random, Rows * OutDim));
+        var (inputGrad, weightGrad) = (TensorCoreGemmTests.RandomWords(random, Rows * InDim), TensorCoreGemmTests.RandomWords(random, OutDim * InDim));
+        using var buffer = ops.Allocate(3 * Rows * InDim + 2 * OutDim * InDim + 2 * Rows * OutDim, Storage.BFloat16);
         var carver = new ViewCarver<float>(buffer);
-        var (inputView, weightView, output) = (carver.Take(Rows * InDim), carver.Take(OutDim * InDim), carver.Take(Rows * OutDim));
-        inputView.CopyFrom(input.Select(BFloat16.ToFloat).ToArray());
-        weightView.CopyFrom(weight.Select(BFloat16.ToFloat).ToArray());
-        ((IOps<float>)ops).MatMul(output, inputView, weightView, Rows, InDim, OutDim);
+        View<float> Take(ushort[] words)
+        {
+            var view = carver.Take(words.Length);
+            view.CopyFrom(words.Select(BFloat16.ToFloat).ToArray());
+            return view;
+        }
+        var (inputView, weightView, outputGradView, inputGradView, weightGradView) = (Take(input), Take(weight), Take(outputGrad), Take(inputGrad), Take(weightGrad));
+        var output = carver.Take(Rows * OutDim);
+        ops.MatMul(output, inputView, weightView, Rows, InDim, OutDim);
+        ops.MatMulBackward(inputGradView, weightGradView, outputGradView, inputView, weightView, Rows, InDim, OutDim);
 
-        var expected = TensorCoreGemmTests.ExpectedProduct(input, weight, null, new GemmShape(Rows, OutDim, InDim, GemmLayout.ASpansK | GemmLayout.BSpansK));
-        var actual = output.ToArray();
-        for (var i = 0; i < actual.Length; i++)
-            Assert.That(actual[i], Is.EqualTo(expected.Values[i]).Within(TensorCoreGemmTests.Tolerance(expected, i, floatOutput: false)), $"element {i}");
+        AssertWithin(output, TensorCoreGemmTests.ExpectedProduct(input, weight, null, new GemmShape(Rows, OutDim, InDim, GemmLayout.ASpansK | GemmLayout.BSpansK)));
+        AssertWithin(inputGradView, TensorCoreGemmTests.ExpectedProduct(outputGrad, weight, inputGrad, new GemmShape(Rows, InDim, OutDim, GemmLayout.ASpansK)));
+        AssertWithin(weightGradView, TensorCoreGemmTests.ExpectedProduct(outputGrad, input, weightGrad, new GemmShape(OutDim, InDim, Rows, GemmLayout.None)));
+    }
+
+    private static void AssertWithin(View<float> actual, (double[] Values, double[] Magnitudes, int K) expected)
+    {
+        var values = actual.ToArray();
+        for (var i = 0; i < values.Length; i++)
+            Assert.That(values[i], Is.EqualTo(expected.Values[i]).Within(TensorCoreGemmTests.Tolerance(expected, i, floatOutput: false)), $"element {i}");
     }
 
     [Test]
