@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
@@ -19,6 +20,8 @@ namespace SimNpo.Kernels.Ilgpu;
 /// </summary>
 public static class TensorCoreGemm
 {
+    /// <summary>K per staged slice: two k16 mma steps, written out in the kernel. Three stages of a 128 × 128 block fill 48 KiB,
+    /// the most a launch may ask for without opting in.</summary>
     public const int SliceDepth = 32, Stages = 3, WarpTileM = 64, WarpTileN = 32, MmaWarpSize = 32;
 
     /// <summary>Staged rows of C get 8 floats of padding, so the v2 stores of rows g = 0..3 of a half-warp meet no bank twice.</summary>
@@ -154,10 +157,10 @@ public static class TensorCoreGemm
         var aTile = new SharedTile(shape.M, shape.K, m0, block.M, shape.Has(GemmLayout.ASpansK), shape.Has(GemmLayout.AWide), arguments.AAddress);
         var bTile = new SharedTile(shape.N, shape.K, n0, block.N, shape.Has(GemmLayout.BSpansK), shape.Has(GemmLayout.BWide), arguments.BAddress);
         var stageBytes = aTile.Bytes + bTile.Bytes;
-        // This lane's ldmatrix row addresses at a slice's first k16 step, relative to the slice's tile.
-        int a0 = aTile.FragmentOffset(warpM * WarpTileM, lane, isA: true), a1 = aTile.FragmentOffset(warpM * WarpTileM + 16, lane, isA: true);
-        int a2 = aTile.FragmentOffset(warpM * WarpTileM + 32, lane, isA: true), a3 = aTile.FragmentOffset(warpM * WarpTileM + 48, lane, isA: true);
-        int b0 = bTile.FragmentOffset(warpN * WarpTileN, lane, isA: false), b1 = bTile.FragmentOffset(warpN * WarpTileN + 16, lane, isA: false);
+        var fragments = new FragmentOffsets(
+            aTile.FragmentOffset(warpM * WarpTileM, lane, isA: true), aTile.FragmentOffset(warpM * WarpTileM + 16, lane, isA: true),
+            aTile.FragmentOffset(warpM * WarpTileM + 32, lane, isA: true), aTile.FragmentOffset(warpM * WarpTileM + 48, lane, isA: true),
+            bTile.FragmentOffset(warpN * WarpTileN, lane, isA: false), bTile.FragmentOffset(warpN * WarpTileN + 16, lane, isA: false));
 
         var emulation = default(WarpTileEmulation);
         if (CudaAsm.IsSupported) WarpTilePtx.Begin();
@@ -176,13 +179,10 @@ public static class TensorCoreGemm
             if (CudaAsm.IsSupported) WarpTilePtx.Commit();
             var aBase = kt % Stages * stageBytes;
             var bBase = aBase + aTile.Bytes;
-            for (var step = 0; step < SliceDepth / 16; step++)
-            {
-                int sa0 = aBase + aTile.AtStep(a0, step), sa1 = aBase + aTile.AtStep(a1, step), sa2 = aBase + aTile.AtStep(a2, step), sa3 = aBase + aTile.AtStep(a3, step);
-                int sb0 = bBase + bTile.AtStep(b0, step), sb1 = bBase + bTile.AtStep(b1, step);
-                if (CudaAsm.IsSupported) WarpTilePtx.Step(sa0, sa1, sa2, sa3, aTile.Transposed, sb0, sb1, bTile.Transposed);
-                else emulation.Step(sharedWords, sa0, sa1, sa2, sa3, aTile.Transposed, sb0, sb1, bTile.Transposed);
-            }
+            // The slice's two k16 steps written out, not looped: ILGPU does not unroll, and straight-line code lets ptxas
+            // issue the second step's ldmatrix while the first step's mma run.
+            MultiplyStep(ref emulation, sharedWords, fragments.At(aTile, bTile, aBase, bBase, 0), aTile.Transposed, bTile.Transposed);
+            MultiplyStep(ref emulation, sharedWords, fragments.At(aTile, bTile, aBase, bBase, 1), aTile.Transposed, bTile.Transposed);
         }
         if (CudaAsm.IsSupported) WarpTilePtx.WaitForAll();
 
@@ -206,6 +206,26 @@ public static class TensorCoreGemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MultiplyStep(ref WarpTileEmulation emulation, ArrayView<ushort> shared, FragmentOffsets at, bool aTransposed, bool bTransposed)
+    {
+        if (CudaAsm.IsSupported) WarpTilePtx.Step(at.A0, at.A1, at.A2, at.A3, aTransposed, at.B0, at.B1, bTransposed);
+        else emulation.Step(shared, at.A0, at.A1, at.A2, at.A3, aTransposed, at.B0, at.B1, bTransposed);
+    }
+
+    /// <summary>
+    /// This lane's ldmatrix row addresses (bytes) for the warp's four A fragments and two B fragment pairs, relative to the
+    /// slice's tiles at its first k16 step; <see cref="At"/> places them in a stage at a step.
+    /// </summary>
+    private readonly record struct FragmentOffsets(int A0, int A1, int A2, int A3, int B0, int B1)
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public FragmentOffsets At(SharedTile a, SharedTile b, int aBase, int bBase, int step) => new(
+            aBase + a.AtStep(A0, step), aBase + a.AtStep(A1, step), aBase + a.AtStep(A2, step), aBase + a.AtStep(A3, step),
+            bBase + b.AtStep(B0, step), bBase + b.AtStep(B1, step));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void FillSlice(ArrayView<ushort> a, ArrayView<ushort> b, ArrayView<ushort> shared, SharedTile aTile, SharedTile bTile, int stageBase,
         int slice, int thread, int threads)
     {

@@ -39,22 +39,26 @@ internal static class WarpTilePtx
         "mov.f32 acc60, 0f00000000; mov.f32 acc61, 0f00000000; mov.f32 acc62, 0f00000000; mov.f32 acc63, 0f00000000; ";
 
     private const string Base = ".reg .u32 b, p; mov.u32 b, __dyn_shared_alloca; ";
-    private const string Load = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 ";
-    private const string LoadTransposed = "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 ";
 
-    private const string LoadA = "{ " + Base +
-        "add.u32 p, b, %0; " + Load + "{fa0, fa1, fa2, fa3}, [p]; add.u32 p, b, %1; " + Load + "{fa4, fa5, fa6, fa7}, [p]; " +
-        "add.u32 p, b, %2; " + Load + "{fa8, fa9, fa10, fa11}, [p]; add.u32 p, b, %3; " + Load + "{fa12, fa13, fa14, fa15}, [p]; }";
+    /// <summary>
+    /// One ldmatrix.x4 into four registers at byte offset %N: plain where predicate t is false, .trans where it is true. The
+    /// layout is a predicate rather than a branch in C#, so a k16 step is straight-line code and ptxas may start the next
+    /// step's loads under this step's mma.
+    /// </summary>
+    private const string Plain = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 ", Transposed = "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 ";
 
-    private const string LoadATransposed = "{ " + Base +
-        "add.u32 p, b, %0; " + LoadTransposed + "{fa0, fa1, fa2, fa3}, [p]; add.u32 p, b, %1; " + LoadTransposed + "{fa4, fa5, fa6, fa7}, [p]; " +
-        "add.u32 p, b, %2; " + LoadTransposed + "{fa8, fa9, fa10, fa11}, [p]; add.u32 p, b, %3; " + LoadTransposed + "{fa12, fa13, fa14, fa15}, [p]; }";
-
-    private const string LoadB = "{ " + Base +
-        "add.u32 p, b, %0; " + Load + "{fb0, fb1, fb2, fb3}, [p]; add.u32 p, b, %1; " + Load + "{fb4, fb5, fb6, fb7}, [p]; }";
-
-    private const string LoadBTransposed = "{ " + Base +
-        "add.u32 p, b, %0; " + LoadTransposed + "{fb0, fb1, fb2, fb3}, [p]; add.u32 p, b, %1; " + LoadTransposed + "{fb4, fb5, fb6, fb7}, [p]; }";
+    /// <summary>
+    /// A k16 step: %0..%3 the four A fragments' offsets, %4 and %5 the two B pairs', %6 and %7 nonzero where A and B are
+    /// read transposed; then the 16 mma.
+    /// </summary>
+    private const string LoadAndMultiply = "{ " + Base + ".reg .pred ta, tb; setp.ne.u32 ta, %6, 0; setp.ne.u32 tb, %7, 0; " +
+        "add.u32 p, b, %0; @ta " + Transposed + "{fa0, fa1, fa2, fa3}, [p]; @!ta " + Plain + "{fa0, fa1, fa2, fa3}, [p]; " +
+        "add.u32 p, b, %1; @ta " + Transposed + "{fa4, fa5, fa6, fa7}, [p]; @!ta " + Plain + "{fa4, fa5, fa6, fa7}, [p]; " +
+        "add.u32 p, b, %2; @ta " + Transposed + "{fa8, fa9, fa10, fa11}, [p]; @!ta " + Plain + "{fa8, fa9, fa10, fa11}, [p]; " +
+        "add.u32 p, b, %3; @ta " + Transposed + "{fa12, fa13, fa14, fa15}, [p]; @!ta " + Plain + "{fa12, fa13, fa14, fa15}, [p]; " +
+        "add.u32 p, b, %4; @tb " + Transposed + "{fb0, fb1, fb2, fb3}, [p]; @!tb " + Plain + "{fb0, fb1, fb2, fb3}, [p]; " +
+        "add.u32 p, b, %5; @tb " + Transposed + "{fb4, fb5, fb6, fb7}, [p]; @!tb " + Plain + "{fb4, fb5, fb6, fb7}, [p]; " +
+        MultiplyAll + "}";
 
     private const string Mma = "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 ";
 
@@ -102,14 +106,8 @@ internal static class WarpTilePtx
 
     /// <summary>One k16 step: four A fragments and two B fragment pairs by ldmatrix.x4 (byte offsets), then 16 mma.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Step(int a0, int a1, int a2, int a3, bool aTransposed, int b0, int b1, bool bTransposed)
-    {
-        if (aTransposed) CudaAsm.Emit(LoadATransposed, a0, a1, a2, a3);
-        else CudaAsm.Emit(LoadA, a0, a1, a2, a3);
-        if (bTransposed) CudaAsm.Emit(LoadBTransposed, b0, b1);
-        else CudaAsm.Emit(LoadB, b0, b1);
-        CudaAsm.Emit(MultiplyAll);
-    }
+    public static void Step(int a0, int a1, int a2, int a3, bool aTransposed, int b0, int b1, bool bTransposed) =>
+        CudaAsm.Emit(LoadAndMultiply, a0, a1, a2, a3, b0, b1, aTransposed ? 1u : 0u, bTransposed ? 1u : 0u);
 
     /// <summary>Writes half the accumulators (upper: tiles i = 0, 1; lower: 2, 3) to shared memory, see <see cref="StageUpperHalf"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
