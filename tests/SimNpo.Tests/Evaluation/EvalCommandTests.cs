@@ -28,8 +28,8 @@ public class EvalCommandTests
     [OneTimeTearDown]
     public void Clean()
     {
-        _model.Dispose();
-        _work.Dispose();
+        _model?.Dispose();
+        _work?.Dispose();
     }
 
     private static JsonNode Read(string path) => JsonNode.Parse(File.ReadAllText(path))!;
