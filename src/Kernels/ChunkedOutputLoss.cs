@@ -4,6 +4,7 @@ using ILGPU.Runtime;
 using SimNpo.Kernels.Ilgpu;
 using Floats = ILGPU.ArrayView<float>;
 using Ints = ILGPU.ArrayView<int>;
+using Words = ILGPU.ArrayView<ushort>;
 
 namespace SimNpo.Kernels;
 
@@ -128,7 +129,8 @@ public static class ChunkedOutputLoss
     }
 
     /// <summary>
-    /// The device version: per chunk, the linear layer's SGEMM (<see cref="MatMul.Ilgpu"/>) into the scratch, then one group per row merges the chunk into the row's
+    /// The device version: per chunk, the linear layer's GEMM (the float32 SGEMM of <see cref="MatMul.Ilgpu"/>, or on bfloat16
+    /// views <see cref="TensorCoreGemm"/>) into the float32 scratch, then one group per row merges the chunk into the row's
     /// running online softmax (forward) or writes the chunk's logit gradient over it (backward, the fused classifier's kernel
     /// restricted to the chunk's columns), which the SGEMM's two backward products carry into the gradients. Between chunks a row's
     /// state is its maximum (in logSumExp), its sum of exponentials (the scratch's last rows elements) and its label's logit
@@ -136,54 +138,136 @@ public static class ChunkedOutputLoss
     /// </summary>
     public static class Ilgpu
     {
-        /// <summary>The chunk's three products go through the tuned SGEMM of the linear layers, compiled once for the accelerator.</summary>
-        public sealed class Launcher(Accelerator accelerator, MatMul.Ilgpu.Kernels matMul)
+        /// <summary>
+        /// The chunk's three products go through the linear layers' GEMMs, compiled once for the accelerator: the float32 SGEMM
+        /// for float32 views, the bfloat16 one (<see cref="TensorCoreGemm"/> unless told otherwise) for bfloat16 views (logits
+        /// kept in float32, the logit gradient stored in bfloat16 in a scratch of this launcher's own, as the backward products read it).
+        /// </summary>
+        public sealed class Launcher(Accelerator accelerator, MatMul.Ilgpu.Kernels matMul, Lazy<IBFloat16Gemm>? bf16Gemm = null,
+            AllocatedBytes? allocated = null)
         {
             private readonly LogSoftmaxAtLabels.Ilgpu.Launcher _logSoftmaxAtLabels = new(accelerator);
+            private readonly Lazy<IBFloat16Gemm> _bf16Gemm = bf16Gemm ?? new(() => new TensorCoreGemm.Launcher(accelerator));
+            private IlgpuBuffer<ushort>? _logitsGradWords;
 
             private readonly Action<KernelConfig, Floats, Floats, Floats, Floats, Ints, int, int, int> _mergeChunk =
                 accelerator.LoadStreamKernel<Floats, Floats, Floats, Floats, Ints, int, int, int>(MergeChunkKernel);
+
+            private readonly Action<KernelConfig, Words, Floats, Floats, Ints, Floats, int, int> _chunkGradientWords =
+                accelerator.LoadStreamKernel<Words, Floats, Floats, Ints, Floats, int, int>(ChunkGradientWordsKernel);
 
             /// <inheritdoc cref="Reference.Forward{T}"/>
             public void Forward(Floats logProb, Floats logSumExp, Floats logitsScratch, Floats hidden, Floats weight, Ints labels, int rows, int dim, int vocab, int chunk)
             {
                 CheckShapes((int)logitsScratch.Length, (int)hidden.Length, (int)weight.Length, (int)labels.Length, (int)logSumExp.Length, rows, dim, vocab, chunk);
-                ShapeCheck.Length((int)logProb.Length, rows, nameof(logProb));
-                if (rows == 0) return;
-                var runningSum = logitsScratch.SubView((long)rows * ChunkWidth(vocab, chunk), rows);
-                ForEachChunk(logitsScratch, hidden, weight, rows, dim, vocab, chunk, (logits, first, width) =>
-                    _mergeChunk(new KernelConfig(rows, LossReduction.RowGroupSize(accelerator, width)), logProb, logSumExp, runningSum, logits, labels,
-                        first, width, vocab));
+                Merge(logProb, logSumExp, logitsScratch, labels, rows, vocab, chunk, (logits, first, width) =>
+                    matMul.Forward(logits, hidden, weight.SubView((long)first * dim, (long)width * dim), rows, dim, width));
+            }
+
+            /// <summary>The forward on bfloat16 hidden states and weight, the chunk's logits summed and kept in float32.</summary>
+            public void Forward(Floats logProb, Floats logSumExp, Floats logitsScratch, Words hidden, Words weight, Ints labels, int rows, int dim, int vocab, int chunk)
+            {
+                CheckShapes((int)logitsScratch.Length, (int)hidden.Length, (int)weight.Length, (int)labels.Length, (int)logSumExp.Length, rows, dim, vocab, chunk);
+                Merge(logProb, logSumExp, logitsScratch, labels, rows, vocab, chunk, (logits, first, width) =>
+                    _bf16Gemm.Value.Forward(logits, hidden, weight.SubView((long)first * dim, (long)width * dim), rows, dim, width));
             }
 
             /// <inheritdoc cref="Reference.Backward{T}"/>
             public void Backward(Floats hiddenGrad, Floats weightGrad, Floats logitsScratch, Floats hidden, Floats weight, Floats logSumExp, Ints labels,
                 Floats logProbGrad, int rows, int dim, int vocab, int chunk)
             {
-                CheckShapes((int)logitsScratch.Length, (int)hidden.Length, (int)weight.Length, (int)labels.Length, (int)logSumExp.Length, rows, dim, vocab, chunk);
-                ShapeCheck.Length((int)hiddenGrad.Length, rows * dim, nameof(hiddenGrad));
-                ShapeCheck.Length((int)weightGrad.Length, vocab * dim, nameof(weightGrad));
-                ShapeCheck.Length((int)logProbGrad.Length, rows, nameof(logProbGrad));
+                CheckBackwardShapes((int)hiddenGrad.Length, (int)weightGrad.Length, (int)logitsScratch.Length, (int)hidden.Length, (int)weight.Length,
+                    (int)logSumExp.Length, (int)labels.Length, (int)logProbGrad.Length, rows, dim, vocab, chunk);
                 if (rows == 0) return;
-                ForEachChunk(logitsScratch, hidden, weight, rows, dim, vocab, chunk, (logits, first, width) =>
-                {
-                    _logSoftmaxAtLabels.BackwardColumns(logits, logits, logSumExp, labels, logProbGrad, width, first);
-                    var (offset, length) = ((long)first * dim, (long)width * dim);
-                    matMul.Backward(hiddenGrad, weightGrad.SubView(offset, length), logits, hidden, weight.SubView(offset, length), rows, dim, width);
-                });
+                ForEachChunk(logitsScratch, rows, vocab, chunk,
+                    (logits, first, width) => matMul.Forward(logits, hidden, weight.SubView((long)first * dim, (long)width * dim), rows, dim, width),
+                    (logits, first, width) =>
+                    {
+                        _logSoftmaxAtLabels.BackwardColumns(logits, logits, logSumExp, labels, logProbGrad, width, first);
+                        var (offset, length) = ((long)first * dim, (long)width * dim);
+                        matMul.Backward(hiddenGrad, weightGrad.SubView(offset, length), logits, hidden, weight.SubView(offset, length), rows, dim, width);
+                    });
             }
 
-            private void ForEachChunk(Floats logitsScratch, Floats hidden, Floats weight, int rows, int dim, int vocab, int chunk, Action<Floats, int, int> useChunk)
+            /// <summary>
+            /// The backward on bfloat16 views: each chunk's logit gradient is computed in float32 from the float32 logits and
+            /// stored once in bfloat16, then both products accumulate into the bfloat16 gradients with float32 sums.
+            /// </summary>
+            public void Backward(Words hiddenGrad, Words weightGrad, Floats logitsScratch, Words hidden, Words weight, Floats logSumExp, Ints labels,
+                Floats logProbGrad, int rows, int dim, int vocab, int chunk)
+            {
+                CheckBackwardShapes((int)hiddenGrad.Length, (int)weightGrad.Length, (int)logitsScratch.Length, (int)hidden.Length, (int)weight.Length,
+                    (int)logSumExp.Length, (int)labels.Length, (int)logProbGrad.Length, rows, dim, vocab, chunk);
+                if (rows == 0) return;
+                var gradWords = LogitsGradWords(rows * ChunkWidth(vocab, chunk));
+                ForEachChunk(logitsScratch, rows, vocab, chunk,
+                    (logits, first, width) => _bf16Gemm.Value.Forward(logits, hidden, weight.SubView((long)first * dim, (long)width * dim), rows, dim, width),
+                    (logits, first, width) =>
+                    {
+                        var logitsGrad = gradWords.SubView(0, (long)rows * width);
+                        _chunkGradientWords(new KernelConfig(rows, LossReduction.RowGroupSize(accelerator, width)), logitsGrad, logits, logSumExp, labels,
+                            logProbGrad, width, first);
+                        var (offset, length) = ((long)first * dim, (long)width * dim);
+                        _bf16Gemm.Value.Backward(hiddenGrad, weightGrad.SubView(offset, length), logitsGrad, hidden, weight.SubView(offset, length), rows, dim, width);
+                    });
+            }
+
+            /// <summary>Per chunk: its logits into the scratch (<paramref name="multiply"/>), then one group per row merges them into the row's running softmax.</summary>
+            private void Merge(Floats logProb, Floats logSumExp, Floats logitsScratch, Ints labels, int rows, int vocab, int chunk, Action<Floats, int, int> multiply)
+            {
+                ShapeCheck.Length((int)logProb.Length, rows, nameof(logProb));
+                if (rows == 0) return;
+                var runningSum = logitsScratch.SubView((long)rows * ChunkWidth(vocab, chunk), rows);
+                ForEachChunk(logitsScratch, rows, vocab, chunk, multiply, (logits, first, width) =>
+                    _mergeChunk(new KernelConfig(rows, LossReduction.RowGroupSize(accelerator, width)), logProb, logSumExp, runningSum, logits, labels,
+                        first, width, vocab));
+            }
+
+            /// <summary>The bfloat16 logit gradient's scratch, grown to the largest chunk asked for and kept.</summary>
+            private Words LogitsGradWords(int length)
+            {
+                if (_logitsGradWords is null || _logitsGradWords.Length < length)
+                {
+                    _logitsGradWords?.Dispose();
+                    _logitsGradWords = new IlgpuBuffer<ushort>(accelerator, length, allocated ?? new AllocatedBytes());
+                }
+                return _logitsGradWords.View;
+            }
+
+            private static void ForEachChunk(Floats logitsScratch, int rows, int vocab, int chunk, Action<Floats, int, int> multiply, Action<Floats, int, int> useChunk)
             {
                 var chunkWidth = ChunkWidth(vocab, chunk);
                 for (var first = 0; first < vocab; first += chunkWidth)
                 {
                     var width = Math.Min(chunkWidth, vocab - first);
                     var logits = logitsScratch.SubView(0, (long)rows * width);
-                    matMul.Forward(logits, hidden, weight.SubView((long)first * dim, (long)width * dim), rows, dim, width);
+                    multiply(logits, first, width);
                     useChunk(logits, first, width);
                 }
             }
+
+            private static void CheckBackwardShapes(int hiddenGrad, int weightGrad, int logitsScratch, int hidden, int weight, int logSumExp, int labels,
+                int logProbGrad, int rows, int dim, int vocab, int chunk)
+            {
+                CheckShapes(logitsScratch, hidden, weight, labels, logSumExp, rows, dim, vocab, chunk);
+                ShapeCheck.Length(hiddenGrad, rows * dim, nameof(hiddenGrad));
+                ShapeCheck.Length(weightGrad, vocab * dim, nameof(weightGrad));
+                ShapeCheck.Length(logProbGrad, rows, nameof(logProbGrad));
+            }
+        }
+
+        /// <summary>
+        /// The chunk's logit gradient (<see cref="LogSoftmaxAtLabels.Ilgpu"/>'s, over columns [first, first + width)), computed in
+        /// float32 and stored as bfloat16 words for the tensor-core products.
+        /// </summary>
+        private static void ChunkGradientWordsKernel(Words logitsGrad, Floats logits, Floats logSumExp, Ints labels, Floats logProbGrad, int width, int first)
+        {
+            var row = Grid.IdxX;
+            var start = (long)row * width;
+            var label = labels[row];
+            var (lse, g) = (logSumExp[row], logProbGrad[row]);
+            for (var j = Group.IdxX; j < width; j += Group.DimX)
+                logitsGrad[start + j] = label < 0 ? (ushort)0 : BFloat16.FromFloat(LogSoftmaxAtLabels.Ilgpu.LogitGradient(logits[start + j], lse, g, j == label - first));
         }
 
         /// <summary>

@@ -202,7 +202,11 @@ public static class LogSoftmaxAtLabels
             var hotColumn = label - firstColumn;
             var (lse, g) = (logSumExp[row], logProbGrad[row]);
             for (var j = Group.IdxX; j < width; j += Group.DimX)
-                stored.Store(logitsGrad, start + j, label < 0 ? 0 : g * ((j == hotColumn ? 1f : 0f) - XMath.Exp(stored.Load(logits, start + j) - lse)));
+                stored.Store(logitsGrad, start + j, label < 0 ? 0 : LogitGradient(stored.Load(logits, start + j), lse, g, j == hotColumn));
         }
+
+        /// <summary>∂(g·log softmax(x)[label])/∂x_j = g·(onehot_j − exp(x_j − lse)), in float32.</summary>
+        internal static float LogitGradient(float logit, float logSumExp, float logProbGrad, bool hot) =>
+            logProbGrad * ((hot ? 1f : 0f) - XMath.Exp(logit - logSumExp));
     }
 }

@@ -12,6 +12,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
 {
     private readonly Context _context;
     private readonly Lazy<MatMul.Ilgpu.Kernels> _matMul;
+    private readonly Lazy<IBFloat16Gemm> _bf16Gemm;
     private readonly Lazy<Attention.Ilgpu.Kernels> _attention;
     private readonly PerStorage<Embedding.Ilgpu.Launcher<float, Float32Words>, Embedding.Ilgpu.Launcher<ushort, BFloat16Words>> _embedding;
     private readonly PerStorage<RmsNorm.Ilgpu.Launcher<float, Float32Words>, RmsNorm.Ilgpu.Launcher<ushort, BFloat16Words>> _rmsNorm;
@@ -38,6 +39,10 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
             _ => $"ilgpu-cpu (warp {accelerator.WarpSize}, groups {accelerator.MaxNumThreadsPerGroup})",
         };
         _matMul = new(() => new MatMul.Ilgpu.Kernels(accelerator));
+        // mma needs warps of 32; elsewhere (the default CPU simulator) the bfloat16 products widen onto the SGEMM.
+        _bf16Gemm = new(() => accelerator.WarpSize == TensorCoreGemm.MmaWarpSize
+            ? new TensorCoreGemm.Launcher(accelerator)
+            : new WidenedGemm(accelerator, _matMul.Value, Allocated));
         _attention = new(() => new Attention.Ilgpu.Kernels(accelerator));
         _embedding = new(() => new(accelerator), () => new(accelerator));
         _rmsNorm = new(() => new(accelerator), () => new(accelerator));
@@ -49,7 +54,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         _adamW = new(() => new AdamW.Ilgpu.Launcher(accelerator));
         _conversion = new(() => new Conversion.Ilgpu.Launcher(accelerator));
         _logSoftmaxAtLabels = new(() => new(accelerator), () => new(accelerator));
-        _chunkedOutputLoss = new(() => new ChunkedOutputLoss.Ilgpu.Launcher(accelerator, _matMul.Value));
+        _chunkedOutputLoss = new(() => new ChunkedOutputLoss.Ilgpu.Launcher(accelerator, _matMul.Value, _bf16Gemm, Allocated));
         _logSoftmax = new(() => new(accelerator), () => new(accelerator));
         _klDivergence = new(() => new(accelerator), () => new(accelerator));
     }
@@ -126,11 +131,19 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         else _rmsNorm.Float32.Backward(inputGrad.ArrayView(), weightGrad.ArrayView(), outputGrad.ArrayView(), input.ArrayView(), weight.ArrayView(), invRms.ArrayView(), dim);
     }
 
-    void IOps<float>.MatMul(View<float> output, View<float> input, View<float> weight, int rows, int inDim, int outDim) =>
-        _matMul.Value.Forward(output.ArrayView(), input.ArrayView(), weight.ArrayView(), rows, inDim, outDim);
+    void IOps<float>.MatMul(View<float> output, View<float> input, View<float> weight, int rows, int inDim, int outDim)
+    {
+        if (IsBFloat16(nameof(IOps<float>.MatMul), output, input, weight))
+            _bf16Gemm.Value.Forward(output.Words(), input.Words(), weight.Words(), rows, inDim, outDim);
+        else _matMul.Value.Forward(output.ArrayView(), input.ArrayView(), weight.ArrayView(), rows, inDim, outDim);
+    }
 
-    void IOps<float>.MatMulBackward(View<float> inputGrad, View<float> weightGrad, View<float> outputGrad, View<float> input, View<float> weight, int rows, int inDim, int outDim) =>
-        _matMul.Value.Backward(inputGrad.ArrayView(), weightGrad.ArrayView(), outputGrad.ArrayView(), input.ArrayView(), weight.ArrayView(), rows, inDim, outDim);
+    void IOps<float>.MatMulBackward(View<float> inputGrad, View<float> weightGrad, View<float> outputGrad, View<float> input, View<float> weight, int rows, int inDim, int outDim)
+    {
+        if (IsBFloat16(nameof(IOps<float>.MatMulBackward), inputGrad, weightGrad, outputGrad, input, weight))
+            _bf16Gemm.Value.Backward(inputGrad.Words(), weightGrad.Words(), outputGrad.Words(), input.Words(), weight.Words(), rows, inDim, outDim);
+        else _matMul.Value.Backward(inputGrad.ArrayView(), weightGrad.ArrayView(), outputGrad.ArrayView(), input.ArrayView(), weight.ArrayView(), rows, inDim, outDim);
+    }
 
     void IOps<float>.Rope(View<float> x, View<int> positions, View<float> inverseFrequencies, int heads, int headDim)
     {
@@ -172,14 +185,24 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     }
 
     void IOps<float>.ChunkedOutputLoss(View<float> logProb, View<float> logSumExp, View<float> logitsScratch, View<float> hidden, View<float> weight,
-        View<int> labels, int rows, int dim, int vocab, int chunk) =>
-        _chunkedOutputLoss.Value.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logitsScratch.ArrayView(), hidden.ArrayView(), weight.ArrayView(),
-            labels.ArrayView(), rows, dim, vocab, chunk);
+        View<int> labels, int rows, int dim, int vocab, int chunk)
+    {
+        if (IsBFloat16(nameof(IOps<float>.ChunkedOutputLoss), hidden, weight))
+            _chunkedOutputLoss.Value.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logitsScratch.ArrayView(), hidden.Words(), weight.Words(),
+                labels.ArrayView(), rows, dim, vocab, chunk);
+        else _chunkedOutputLoss.Value.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logitsScratch.ArrayView(), hidden.ArrayView(), weight.ArrayView(),
+                labels.ArrayView(), rows, dim, vocab, chunk);
+    }
 
     void IOps<float>.ChunkedOutputLossBackward(View<float> hiddenGrad, View<float> weightGrad, View<float> logitsScratch, View<float> hidden,
-        View<float> weight, View<float> logSumExp, View<int> labels, View<float> logProbGrad, int rows, int dim, int vocab, int chunk) =>
-        _chunkedOutputLoss.Value.Backward(hiddenGrad.ArrayView(), weightGrad.ArrayView(), logitsScratch.ArrayView(), hidden.ArrayView(), weight.ArrayView(),
-            logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), rows, dim, vocab, chunk);
+        View<float> weight, View<float> logSumExp, View<int> labels, View<float> logProbGrad, int rows, int dim, int vocab, int chunk)
+    {
+        if (IsBFloat16(nameof(IOps<float>.ChunkedOutputLossBackward), hiddenGrad, weightGrad, hidden, weight))
+            _chunkedOutputLoss.Value.Backward(hiddenGrad.Words(), weightGrad.Words(), logitsScratch.ArrayView(), hidden.Words(), weight.Words(),
+                logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), rows, dim, vocab, chunk);
+        else _chunkedOutputLoss.Value.Backward(hiddenGrad.ArrayView(), weightGrad.ArrayView(), logitsScratch.ArrayView(), hidden.ArrayView(), weight.ArrayView(),
+                logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), rows, dim, vocab, chunk);
+    }
 
     void IOps<float>.LogSoftmaxAtLabels(View<float> logProb, View<float> logSumExp, View<float> logits, View<int> labels, int vocab)
     {

@@ -42,12 +42,12 @@ public abstract class CpuAcceleratorFixture(CPUDeviceKind kind)
     }
 
     /// <summary>
-    /// A device copy of the values, <paramref name="offset"/> elements into its buffer: an offset that is not a multiple
-    /// of 4 takes a view off the 16-byte alignment that wide loads need.
+    /// A device copy of the values (floats, or bfloat16 words), <paramref name="offset"/> elements into its buffer: an offset
+    /// that is not a multiple of 4 floats (8 words) takes a view off the 16-byte alignment that wide loads need.
     /// </summary>
-    protected ArrayView<float> Upload(float[] values, int offset = 0)
+    protected ArrayView<T> Upload<T>(T[] values, int offset = 0) where T : unmanaged
     {
-        var buffer = Accelerator.Allocate1D<float>(offset + values.Length);
+        var buffer = Accelerator.Allocate1D<T>(offset + values.Length);
         _buffers.Add(buffer);
         var view = buffer.View.SubView(offset, values.Length);
         view.CopyFromCPU(values);

@@ -71,18 +71,47 @@ public partial class PtxCompilationTests
                 Is.EquivalentTo(new[] { typeof(Float32Words), typeof(BFloat16Words) }), $"{op.Name}.{kernel}");
     }
 
+    /// <summary>Where <c>tools/gpu/ptxas-check.sh</c> collects each kernel's PTX (in ISA 7.8, which its ptxas 11.8 reads); unset, nothing is written.</summary>
+    public const string PtxFolderVariable = "SIMNPO_PTX_DIR";
+
     [TestCaseSource(nameof(Kernels))]
     public void CompilesToPtx(MethodInfo kernel)
     {
-        using var context = Context.Create(builder => builder.Cuda().EnableAlgorithms());
-        using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_83, null);
-        var implicitlyGrouped = kernel.GetParameters()[0].ParameterType == typeof(Index1D);
-        var entry = implicitlyGrouped ? EntryPointDescription.FromImplicitlyGroupedKernel(kernel) : EntryPointDescription.FromExplicitlyGroupedKernel(kernel);
-        var compiled = (PTXCompiledKernel)backend.Compile(entry, default);
+        var ptx = Compile(kernel, CudaInstructionSet.ISA_83);
         // ILGPU 1.5.3 writes sm_80 code for sm_90 (the driver runs it as is); what matters is that an entry came out.
-        Assert.That(compiled.PTXAssembly, Does.Contain(".entry "));
-        var denormals = ZeroExponentFloatImmediate().Matches(compiled.PTXAssembly).Select(m => m.Value)
+        Assert.That(ptx, Does.Contain(".entry "));
+        var denormals = ZeroExponentFloatImmediate().Matches(ptx).Select(m => m.Value)
             .Where(value => value is not ("0f00000000" or "0f80000000")).ToArray();
         Assert.That(denormals, Is.Empty, "float immediates that are integer bits: write the constants as floats (1f, not 1)");
+        if (Environment.GetEnvironmentVariable(PtxFolderVariable) is { Length: > 0 } folder)
+        {
+            Directory.CreateDirectory(folder);
+            File.WriteAllText(Path.Combine(folder, $"{kernel.DeclaringType!.FullName!.Split('.')[^1].Replace('+', '.')}.{kernel.Name}.ptx"),
+                Compile(kernel, CudaInstructionSet.ISA_78));
+        }
+    }
+
+    /// <summary>
+    /// The tensor-core GEMM reaches the instructions it exists for: its inline PTX names ILGPU 1.5.3's dynamic shared memory
+    /// symbol (__dyn_shared_alloca), which a later ILGPU may rename; then ptxas would reject the kernel, and this fails first.
+    /// </summary>
+    [Test]
+    public void TensorCoreGemmUsesMmaCpAsyncAndLdmatrix()
+    {
+        var kernel = typeof(TensorCoreGemm).GetMethod("GemmKernel", BindingFlags.Static | BindingFlags.NonPublic)!;
+        var ptx = Compile(kernel, CudaInstructionSet.ISA_83);
+        Assert.That(ptx, Does.Contain(".shared .align 16 .b8 __dyn_shared_alloca[]"), "the dynamic shared memory the inline PTX addresses");
+        Assert.That(ptx, Does.Contain("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"));
+        Assert.That(ptx, Does.Contain("cp.async.cg.shared.global"));
+        Assert.That(ptx, Does.Contain("ldmatrix.sync.aligned.m8n8.x4.shared.b16").And.Contain("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16"));
+    }
+
+    private static string Compile(MethodInfo kernel, CudaInstructionSet instructionSet)
+    {
+        using var context = Context.Create(builder => builder.Cuda().EnableAlgorithms());
+        using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, instructionSet, null);
+        var implicitlyGrouped = kernel.GetParameters()[0].ParameterType == typeof(Index1D);
+        var entry = implicitlyGrouped ? EntryPointDescription.FromImplicitlyGroupedKernel(kernel) : EntryPointDescription.FromExplicitlyGroupedKernel(kernel);
+        return ((PTXCompiledKernel)backend.Compile(entry, default)).PTXAssembly;
     }
 }

@@ -1,0 +1,72 @@
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using SimNpo.Kernels;
+using SimNpo.Kernels.Ilgpu;
+
+namespace SimNpo.Tests.Kernels.Ilgpu;
+
+/// <summary>
+/// The fused output loss on bfloat16 hidden states and weight (the tensor-core GEMM's chunks, so the NVIDIA-like simulated
+/// device) against the float64 reference run on the same bfloat16 numbers, with the shapes of
+/// <see cref="ChunkedOutputLossTests"/>: 6 rows (one ignored), width 13, vocabulary 37 in chunks of 16 (16, 16, 5).
+/// </summary>
+public class BFloat16OutputLossKernelTests() : CpuAcceleratorFixture(CPUDeviceKind.Nvidia)
+{
+    /// <summary>Also with the chunk products widened onto the SGEMM (<see cref="WidenedGemm"/>), the path of devices without warps of 32.</summary>
+    [TestCase(false)]
+    [TestCase(true)]
+    public void ForwardAndBackwardMatchTheFloat64Reference(bool widened)
+    {
+        const int rows = ChunkedOutputLossTests.Rows, dim = ChunkedOutputLossTests.Dim, vocab = ChunkedOutputLossTests.Vocab, chunk = 16;
+        var (labels, logProbGrad) = (ChunkedOutputLossTests.Labels, ChunkedOutputLossTests.LogProbGrad);
+        var random = new Random(11);
+        var (hidden, weight) = (TensorCoreGemmTests.RandomWords(random, rows * dim), TensorCoreGemmTests.RandomWords(random, vocab * dim));
+        var (initialHiddenGrad, initialWeightGrad) = (TensorCoreGemmTests.RandomWords(random, rows * dim), TensorCoreGemmTests.RandomWords(random, vocab * dim));
+
+        var (expectedLogProb, expectedLogSumExp) = (new double[rows], new double[rows]);
+        var scratch = new double[ChunkedOutputLoss.ScratchLength(rows, vocab, chunk)];
+        ChunkedOutputLoss.Reference.Forward<double>(expectedLogProb, expectedLogSumExp, scratch, Widen(hidden), Widen(weight), labels, rows, dim, vocab, chunk);
+        var (expectedHiddenGrad, expectedWeightGrad) = (Widen(initialHiddenGrad), Widen(initialWeightGrad));
+        ChunkedOutputLoss.Reference.Backward<double>(expectedHiddenGrad, expectedWeightGrad, scratch, Widen(hidden), Widen(weight), expectedLogSumExp, labels,
+            logProbGrad, rows, dim, vocab, chunk);
+
+        var sgemm = new MatMul.Ilgpu.Kernels(Accelerator);
+        var launcher = new ChunkedOutputLoss.Ilgpu.Launcher(Accelerator, sgemm,
+            widened ? new Lazy<IBFloat16Gemm>(new WidenedGemm(Accelerator, sgemm, new AllocatedBytes())) : null);
+        var (hiddenView, weightView, labelsView) = (Upload(hidden), Upload(weight), Upload(labels));
+        var (logProb, logSumExp, scratchView) = (Upload(new float[rows]), Upload(new float[rows]), Upload(new float[scratch.Length]));
+        launcher.Forward(logProb, logSumExp, scratchView, hiddenView, weightView, labelsView, rows, dim, vocab, chunk);
+        var (hiddenGrad, weightGrad) = (Upload(initialHiddenGrad), Upload(initialWeightGrad));
+        launcher.Backward(hiddenGrad, weightGrad, scratchView, hiddenView, weightView, logSumExp, labelsView, Upload(logProbGrad.Select(g => (float)g).ToArray()),
+            rows, dim, vocab, chunk);
+
+        // A logit is a float32 sum of 13 exact products below 1 (bfloat16 × bfloat16 fits float32), in any order: within (13 + 2)·13u = 195u.
+        // The log-sum-exp and log-prob then carry it as in LossKernelTests (one and three logit errors).
+        var (actualLogProb, actualLogSumExp) = (Download(logProb), Download(logSumExp));
+        for (var r = 0; r < rows; r++)
+        {
+            Assert.That(actualLogSumExp[r], Is.EqualTo(expectedLogSumExp[r]).Within(195 * U + LossKernelTests.LogSumExpTolerance(expectedLogSumExp[r])), $"row {r}");
+            Assert.That(actualLogProb[r], Is.EqualTo(expectedLogProb[r]).Within(3 * 195 * U + LossKernelTests.LogSoftmaxTolerance(expectedLogProb[r])), $"row {r}");
+        }
+        Assert.That((actualLogProb[1], actualLogSumExp[1]), Is.EqualTo((0f, 0f)), "the ignored row");
+
+        // The logit gradient g·(onehot − p) is stored in bfloat16: 2⁻⁸ of each element, whose sizes sum to 2|g|(1 − p_label) ≤ 2|g|
+        // over a row and to at most Σ_r |g_r| down a column; its float32 error (< 600u·|g| as in LossKernelTests) and the
+        // products' float32 sums (≤ (37 + 2)u·2|g|, (6 + 2)u·Σ|g|) are smaller; the stored gradient then rounds once more, by
+        // 2⁻⁸ of the computed value, i.e. of the exact one plus (1 + 2⁻⁸) times those errors (2⁻⁸·2·2⁻⁸ = 512u). Inputs below 1
+        // in size, so: hidden ≤ 2⁻⁸·|exact| + (2·2⁻⁸ + 1300u)·|g_r|; weight ≤ 2⁻⁸·|exact| + (2⁻⁸ + 1300u)·Σ|g|.
+        const double b = BFloat16.UnitRoundoff;
+        var actualHiddenGrad = hiddenGrad.GetAsArray().Select(BFloat16.ToFloat).ToArray();
+        for (var i = 0; i < actualHiddenGrad.Length; i++)
+            Assert.That(actualHiddenGrad[i], Is.EqualTo(expectedHiddenGrad[i])
+                .Within(b * Math.Abs(expectedHiddenGrad[i]) + (2 * b + 1300 * U) * Math.Abs(logProbGrad[i / dim])), $"hidden element {i}");
+        var actualWeightGrad = weightGrad.GetAsArray().Select(BFloat16.ToFloat).ToArray();
+        var sumOfWeights = logProbGrad.Sum(Math.Abs);
+        for (var i = 0; i < actualWeightGrad.Length; i++)
+            Assert.That(actualWeightGrad[i], Is.EqualTo(expectedWeightGrad[i]).Within(b * Math.Abs(expectedWeightGrad[i]) + (b + 1300 * U) * sumOfWeights),
+                $"weight element {i}");
+    }
+
+    private static double[] Widen(ushort[] words) => words.Select(w => (double)BFloat16.ToFloat(w)).ToArray();
+}
