@@ -13,6 +13,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     private readonly Context _context;
     private readonly Lazy<MatMul.Ilgpu.Kernels> _matMul;
     private readonly Lazy<Attention.Ilgpu.Kernels> _attention;
+    private readonly Lazy<AttentionBf16.Kernels> _attentionBf16;
     private readonly Lazy<Embedding.Ilgpu.Launcher> _embedding;
     private readonly Lazy<RmsNorm.Ilgpu.Launcher> _rmsNorm;
     private readonly Lazy<Rope.Ilgpu.Launcher> _rope;
@@ -38,6 +39,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         };
         _matMul = new(() => new MatMul.Ilgpu.Kernels(accelerator));
         _attention = new(() => new Attention.Ilgpu.Kernels(accelerator));
+        _attentionBf16 = new(() => new AttentionBf16.Kernels(accelerator, _attention.Value));
         _embedding = new(() => new Embedding.Ilgpu.Launcher(accelerator));
         _rmsNorm = new(() => new RmsNorm.Ilgpu.Launcher(accelerator));
         _rope = new(() => new Rope.Ilgpu.Launcher(accelerator));
@@ -122,13 +124,24 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     void IOps<float>.RopeBackward(View<float> xGrad, View<int> positions, View<float> inverseFrequencies, int heads, int headDim) =>
         _rope.Value.Backward(xGrad.ArrayView(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
 
-    void IOps<float>.Attention(View<float> output, View<float> logSumExp, View<float> q, View<float> k, View<float> v, View<int> lengths, AttentionShape shape) =>
-        _attention.Value.Forward(output.ArrayView(), logSumExp.ArrayView(), q.ArrayView(), k.ArrayView(), v.ArrayView(), lengths.ArrayView(), shape);
+    void IOps<float>.Attention(View<float> output, View<float> logSumExp, View<float> q, View<float> k, View<float> v, View<int> lengths, AttentionShape shape)
+    {
+        if (AttentionBf16.StoresBf16(nameof(IOps<float>.Attention), output, q, k, v))
+            _attentionBf16.Value.Forward(output.Words(), logSumExp.ArrayView(), q.Words(), k.Words(), v.Words(), lengths.ArrayView(), shape);
+        else
+            _attention.Value.Forward(output.ArrayView(), logSumExp.ArrayView(), q.ArrayView(), k.ArrayView(), v.ArrayView(), lengths.ArrayView(), shape);
+    }
 
     void IOps<float>.AttentionBackward(View<float> qGrad, View<float> kGrad, View<float> vGrad, View<float> outputGrad,
-        View<float> q, View<float> k, View<float> v, View<float> output, View<float> logSumExp, View<int> lengths, AttentionShape shape) =>
-        _attention.Value.Backward(qGrad.ArrayView(), kGrad.ArrayView(), vGrad.ArrayView(), outputGrad.ArrayView(),
-            q.ArrayView(), k.ArrayView(), v.ArrayView(), output.ArrayView(), logSumExp.ArrayView(), lengths.ArrayView(), shape);
+        View<float> q, View<float> k, View<float> v, View<float> output, View<float> logSumExp, View<int> lengths, AttentionShape shape)
+    {
+        if (AttentionBf16.StoresBf16(nameof(IOps<float>.AttentionBackward), qGrad, kGrad, vGrad, outputGrad, q, k, v, output))
+            _attentionBf16.Value.Backward(qGrad.Words(), kGrad.Words(), vGrad.Words(), outputGrad.Words(), q.Words(), k.Words(), v.Words(),
+                output.Words(), logSumExp.ArrayView(), lengths.ArrayView(), shape);
+        else
+            _attention.Value.Backward(qGrad.ArrayView(), kGrad.ArrayView(), vGrad.ArrayView(), outputGrad.ArrayView(),
+                q.ArrayView(), k.ArrayView(), v.ArrayView(), output.ArrayView(), logSumExp.ArrayView(), lengths.ArrayView(), shape);
+    }
 
     void IOps<float>.SwiGlu(View<float> output, View<float> gate, View<float> up) =>
         _swiGlu.Value.Forward(output.ArrayView(), gate.ArrayView(), up.ArrayView());
@@ -174,6 +187,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     public void Dispose()
     {
         if (_sumOfSquares.IsValueCreated) _sumOfSquares.Value.Dispose();
+        if (_attentionBf16.IsValueCreated) _attentionBf16.Value.Dispose();
         Accelerator.Dispose();
         _context.Dispose();
     }
