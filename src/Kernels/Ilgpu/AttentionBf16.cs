@@ -22,6 +22,9 @@ public static partial class AttentionBf16
 
     private const int MaxWarps = 4;
 
+    /// <summary>The <see cref="PtxTiles"/> register tiles of the kernels: scores (S or Sᵀ), dP, the output or gradient tiles (dims 0–63, 64–127), dV's.</summary>
+    private const int ScoreRegisters = 0, ProductRegisters = 1, LowRegisters = 2, HighRegisters = 3, ValueLowRegisters = 4, ValueHighRegisters = 5;
+
     /// <summary>Whether an op's bulk views are bfloat16; they must all be stored alike.</summary>
     public static bool StoresBf16(string op, params View<float>[] bulk)
     {
@@ -82,9 +85,9 @@ public static partial class AttentionBf16
             }
             var wide = shape.HeadDim > NarrowKeys;
             var keyTile = wide ? WideKeys : NarrowKeys;
-            var warps = Warps(w => (16 * w + 2 * keyTile) * SharedTile.Stride(shape.HeadDim));
+            var warps = Warps(w => (16 * w + 2 * keyTile) * PaddedTile.Stride(shape.HeadDim), shape.QueryLength);
             (wide ? forwardWide : forward).Value(accelerator.DefaultStream, Config(shape.QueryLength, shape.Heads, shape.Batch, warps,
-                (16 * warps + 2 * keyTile) * SharedTile.Stride(shape.HeadDim)), output, logSumExp, q, k, v, lengths, shape, Scale(shape));
+                (16 * warps + 2 * keyTile) * PaddedTile.Stride(shape.HeadDim)), output, logSumExp, q, k, v, lengths, shape, Scale(shape));
         }
 
         /// <summary>See <see cref="IOps{T}.AttentionBackward"/>: qGrad, kGrad and vGrad are added to.</summary>
@@ -102,16 +105,16 @@ public static partial class AttentionBf16
             }
             var delta = Scratch(logSumExp.Length).SubView(0, logSumExp.Length);
             rowDelta.Value((int)delta.Length, delta, outputGrad, output, shape);
-            var (wide, stride, scale) = (shape.HeadDim > NarrowKeys, SharedTile.Stride(shape.HeadDim), Scale(shape));
+            var (wide, stride, scale) = (shape.HeadDim > NarrowKeys, PaddedTile.Stride(shape.HeadDim), Scale(shape));
             var tile = wide ? WideKeys : NarrowKeys;
 
-            var keyWarps = Warps(w => 2 * (16 * w + tile) * stride + 2 * tile);
+            var keyWarps = Warps(w => 2 * (16 * w + tile) * stride + 2 * tile, shape.KeyLength);
             var keyConfig = new KernelConfig(new Index3D((shape.KeyLength + 16 * keyWarps - 1) / (16 * keyWarps), shape.KvHeads, shape.Batch),
                 new Index3D(keyWarps * 32, 1, 1), SharedMemoryConfig.RequestDynamic<uint>(2 * (16 * keyWarps + tile) * stride + 2 * tile));
             (wide ? keyValueGradWide : keyValueGrad).Value(accelerator.DefaultStream, keyConfig, kGrad, vGrad, outputGrad, q, k, v, logSumExp,
                 delta, lengths, shape, scale);
 
-            var queryWarps = Warps(w => 2 * (16 * w + tile) * stride);
+            var queryWarps = Warps(w => 2 * (16 * w + tile) * stride, shape.QueryLength);
             (wide ? queryGradWide : queryGrad).Value(accelerator.DefaultStream, Config(shape.QueryLength, shape.Heads, shape.Batch, queryWarps,
                 2 * (16 * queryWarps + tile) * stride), qGrad, outputGrad, q, k, v, logSumExp, delta, lengths, shape, scale);
         }
@@ -150,10 +153,14 @@ public static partial class AttentionBf16
             (scratch.SubView(0, first), scratch.SubView(first, second), scratch.SubView(first + second, third),
                 scratch.SubView(first + second + third, fourth));
 
-        /// <summary>Four warps, or fewer where the shared memory (in words) of four does not fit.</summary>
-        private int Warps(Func<int, int> sharedWords)
+        /// <summary>
+        /// Four warps of 16 rows each, or fewer where the shared memory (in words) of four does not fit, or where fewer
+        /// cover all <paramref name="rows"/> (decoding: one).
+        /// </summary>
+        private int Warps(Func<int, int> sharedWords, int rows)
         {
-            for (var warps = Math.Min(MaxWarps, accelerator.MaxNumThreadsPerGroup / 32); warps > 0; warps--)
+            var most = Math.Min(Math.Min(MaxWarps, accelerator.MaxNumThreadsPerGroup / 32), (rows + 15) / 16);
+            for (var warps = most; warps > 0; warps--)
                 if (sharedWords(warps) * sizeof(uint) <= accelerator.MaxSharedMemoryPerGroup) return warps;
             throw new NotSupportedException($"bf16 attention needs more than the {accelerator.MaxSharedMemoryPerGroup} bytes of shared memory of {accelerator.Name}");
         }

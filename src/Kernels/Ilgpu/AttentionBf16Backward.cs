@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Algorithms;
+using ILGPU.Runtime.Cuda;
 using static SimNpo.Kernels.Ilgpu.MmaBf16;
 
 namespace SimNpo.Kernels.Ilgpu;
@@ -44,9 +45,10 @@ public static partial class AttentionBf16
         ArrayView<ushort> v, ArrayView<float> logSumExp, ArrayView<float> delta, ArrayView<int> lengths, AttentionShape shape, float scale,
         int keyTile, bool wide)
     {
+        if (CudaAsm.IsSupported) PtxTiles.Declare();
         int dim = shape.HeadDim, warps = Group.DimX / Warp.WarpSize, warp = Warp.WarpIdx, lane = Warp.LaneIdx;
         int b = Grid.IdxZ, h = Grid.IdxY, kvHead = h / (shape.Heads / shape.KvHeads), length = lengths[b];
-        int rows = 16 * warps, firstRow = Grid.IdxX * rows, stride = SharedTile.Stride(dim);
+        int rows = 16 * warps, firstRow = Grid.IdxX * rows, stride = PaddedTile.Stride(dim);
         var shared = SharedMemory.GetDynamic<uint>();
         var queries = shared.SubView(0, rows * stride);
         var outputGrads = shared.SubView(rows * stride, rows * stride);
@@ -55,8 +57,8 @@ public static partial class AttentionBf16
 
         var queryRows = Math.Min(rows, shape.QueryLength - firstRow);
         var rowStart = Attention.QueryOffset(shape, b, firstRow, h);
-        SharedTile.Load(queries, q, rowStart, shape.QueryWidth, rows, queryRows, dim);
-        SharedTile.Load(outputGrads, outputGrad, rowStart, shape.QueryWidth, rows, queryRows, dim);
+        PaddedTile.Load(queries, q, rowStart, shape.QueryWidth, rows, queryRows, dim);
+        PaddedTile.Load(outputGrads, outputGrad, rowStart, shape.QueryWidth, rows, queryRows, dim);
         int top = firstRow + 16 * warp + lane / 4, bottom = top + 8, statRow = (b * shape.Heads + h) * shape.QueryLength;
         var (lastTop, lastBottom) = (LastVisibleKey(shape, length, top), LastVisibleKey(shape, length, bottom));
         float lseTop = lastTop >= 0 ? logSumExp[statRow + top] : 0, lseBottom = lastBottom >= 0 ? logSumExp[statRow + bottom] : 0;
@@ -65,25 +67,26 @@ public static partial class AttentionBf16
         var warpLastKey = shape.QueryStart + firstRow + 16 * warp + 15;
         int gradTiles = wide ? 8 : dim / 8, wideTiles = wide ? dim / 8 - 8 : 0;
 
-        var low = new Tile16x64();
-        var high = new Tile16x64();
+        var low = Tile16x64.Zero(LowRegisters);
+        var high = Tile16x64.Zero(HighRegisters);
         for (var k0 = 0; k0 < blockKeys; k0 += keyTile)
         {
             Group.Barrier();
             var keyStart = Attention.KeyOffset(shape, b, k0, kvHead);
             var keyRows = Math.Min(keyTile, blockKeys - k0);
-            SharedTile.Load(keys, k, keyStart, shape.KvWidth, keyTile, keyRows, dim);
-            SharedTile.Load(values, v, keyStart, shape.KvWidth, keyTile, keyRows, dim);
+            PaddedTile.Load(keys, k, keyStart, shape.KvWidth, keyTile, keyRows, dim);
+            PaddedTile.Load(values, v, keyStart, shape.KvWidth, keyTile, keyRows, dim);
             Group.Barrier();
-            if (k0 > warpLastKey) continue;
+            if (16 * warp >= queryRows || k0 > warpLastKey) continue; // as in the forward
 
-            var scores = new Tile16x64();
-            var valueProducts = new Tile16x64();
+            var scores = Tile16x64.Zero(ScoreRegisters);
+            var valueProducts = Tile16x64.Zero(ProductRegisters);
             for (var d0 = 0; d0 < dim; d0 += 16)
             {
-                scores.Multiply(SharedTile.A(queries, stride, 16 * warp, d0), new RowsAsColumns(keys, stride, 0, d0), keyTile / 8);
-                valueProducts.Multiply(SharedTile.A(outputGrads, stride, 16 * warp, d0), new RowsAsColumns(values, stride, 0, d0), keyTile / 8);
+                scores.Multiply(PaddedTile.A(queries, stride, 16 * warp, d0), new RowsAsColumns(keys, stride, 0, d0), keyTile / 8);
+                valueProducts.Multiply(PaddedTile.A(outputGrads, stride, 16 * warp, d0), new RowsAsColumns(values, stride, 0, d0), keyTile / 8);
             }
+            (scores, valueProducts) = (scores.Fetched(keyTile / 8), valueProducts.Fetched(keyTile / 8));
             scores.Map(new RowProbabilities(scale, k0, lastTop, lastBottom, lseTop, lseBottom), keyTile / 8);
             scores.Zip(valueProducts, new RowScoreGrads(deltaTop, deltaBottom), keyTile / 8);
             for (var s = 0; s < keyTile / 16; s++)
@@ -93,12 +96,12 @@ public static partial class AttentionBf16
                 high.Multiply(scoreGrads, new RowsAsRows(keys, stride, 16 * s, 64), wideTiles);
             }
         }
-        low.Map(new ScaleRows(scale, scale), gradTiles);
-        high.Map(new ScaleRows(scale, scale), wideTiles);
+        low.ScaleRows(scale, scale, gradTiles);
+        high.ScaleRows(scale, scale, wideTiles);
         var gradStart = Attention.QueryOffset(shape, b, 0, h);
         // Padding rows have no gradient: their tile rows are 0, and adding 0 leaves a stored bfloat16 as it was.
-        StoreRows(qGrad, low, gradStart, shape.QueryWidth, top, shape.QueryLength, 0, gradTiles, add: true);
-        StoreRows(qGrad, high, gradStart, shape.QueryWidth, top, shape.QueryLength, 64, wideTiles, add: true);
+        StoreRows(qGrad, low.Fetched(gradTiles), gradStart, shape.QueryWidth, top, shape.QueryLength, 0, gradTiles, add: true);
+        StoreRows(qGrad, high.Fetched(wideTiles), gradStart, shape.QueryWidth, top, shape.QueryLength, 64, wideTiles, add: true);
     }
 
     private static void KeyValueGradKernel(ArrayView<ushort> kGrad, ArrayView<ushort> vGrad, ArrayView<ushort> outputGrad, ArrayView<ushort> q,
@@ -123,10 +126,11 @@ public static partial class AttentionBf16
         ArrayView<ushort> k, ArrayView<ushort> v, ArrayView<float> logSumExp, ArrayView<float> delta, ArrayView<int> lengths, AttentionShape shape,
         float scale, int queryTile, bool wide)
     {
+        if (CudaAsm.IsSupported) PtxTiles.Declare();
         int dim = shape.HeadDim, warps = Group.DimX / Warp.WarpSize, warp = Warp.WarpIdx, lane = Warp.LaneIdx;
         int kvHead = Grid.IdxY, b = Grid.IdxZ, length = lengths[b], blockKeys = 16 * warps, k0 = Grid.IdxX * blockKeys;
         if (k0 >= length) return; // padding keys: no query sees them (the whole group leaves)
-        var stride = SharedTile.Stride(dim);
+        var stride = PaddedTile.Stride(dim);
         var shared = SharedMemory.GetDynamic<uint>();
         var keys = shared.SubView(0, blockKeys * stride);
         var values = shared.SubView(blockKeys * stride, blockKeys * stride);
@@ -136,25 +140,25 @@ public static partial class AttentionBf16
         var deltas = shared.SubView(2 * (blockKeys + queryTile) * stride + queryTile, queryTile);
 
         var keyStart = Attention.KeyOffset(shape, b, k0, kvHead);
-        SharedTile.Load(keys, k, keyStart, shape.KvWidth, blockKeys, Math.Min(blockKeys, length - k0), dim);
-        SharedTile.Load(values, v, keyStart, shape.KvWidth, blockKeys, Math.Min(blockKeys, length - k0), dim);
+        PaddedTile.Load(keys, k, keyStart, shape.KvWidth, blockKeys, Math.Min(blockKeys, length - k0), dim);
+        PaddedTile.Load(values, v, keyStart, shape.KvWidth, blockKeys, Math.Min(blockKeys, length - k0), dim);
         int top = k0 + 16 * warp + lane / 4, warpFirstKey = k0 + 16 * warp;
         // The query rows that see a key of this block: from position k0 on, and not padding.
         int firstRow = Math.Max(0, k0 - shape.QueryStart), endRow = Math.Min(shape.QueryLength, length - shape.QueryStart);
         int gradTiles = wide ? 8 : dim / 8, wideTiles = wide ? dim / 8 - 8 : 0, group = shape.Heads / shape.KvHeads;
 
-        var keyLow = new Tile16x64();
-        var keyHigh = new Tile16x64();
-        var valueLow = new Tile16x64();
-        var valueHigh = new Tile16x64();
+        var keyLow = Tile16x64.Zero(LowRegisters);
+        var keyHigh = Tile16x64.Zero(HighRegisters);
+        var valueLow = Tile16x64.Zero(ValueLowRegisters);
+        var valueHigh = Tile16x64.Zero(ValueHighRegisters);
         for (var h = kvHead * group; h < (kvHead + 1) * group; h++)
             for (var i0 = firstRow; i0 < endRow; i0 += queryTile)
             {
                 Group.Barrier(); // the previous rows are used up (and the first time: keys and values are written)
                 var queryRows = Math.Min(queryTile, endRow - i0);
                 var rowStart = Attention.QueryOffset(shape, b, i0, h);
-                SharedTile.Load(queries, q, rowStart, shape.QueryWidth, queryTile, queryRows, dim);
-                SharedTile.Load(outputGrads, outputGrad, rowStart, shape.QueryWidth, queryTile, queryRows, dim);
+                PaddedTile.Load(queries, q, rowStart, shape.QueryWidth, queryTile, queryRows, dim);
+                PaddedTile.Load(outputGrads, outputGrad, rowStart, shape.QueryWidth, queryTile, queryRows, dim);
                 var statStart = (b * shape.Heads + h) * shape.QueryLength + i0;
                 for (var e = Group.IdxX; e < queryTile; e += Group.DimX)
                 {
@@ -162,15 +166,17 @@ public static partial class AttentionBf16
                     deltas[e] = e < queryRows ? Interop.FloatAsInt(delta[statStart + e]) : 0u;
                 }
                 Group.Barrier();
-                if (warpFirstKey > shape.QueryStart + i0 + queryRows - 1) continue; // every row of the block precedes this warp's keys
+                // Uniform per warp: its keys are padding, or every row of the block precedes them.
+                if (warpFirstKey >= length || warpFirstKey > shape.QueryStart + i0 + queryRows - 1) continue;
 
-                var scores = new Tile16x64();
-                var valueProducts = new Tile16x64();
+                var scores = Tile16x64.Zero(ScoreRegisters);
+                var valueProducts = Tile16x64.Zero(ProductRegisters);
                 for (var d0 = 0; d0 < dim; d0 += 16)
                 {
-                    scores.Multiply(SharedTile.A(keys, stride, 16 * warp, d0), new RowsAsColumns(queries, stride, 0, d0), queryTile / 8);
-                    valueProducts.Multiply(SharedTile.A(values, stride, 16 * warp, d0), new RowsAsColumns(outputGrads, stride, 0, d0), queryTile / 8);
+                    scores.Multiply(PaddedTile.A(keys, stride, 16 * warp, d0), new RowsAsColumns(queries, stride, 0, d0), queryTile / 8);
+                    valueProducts.Multiply(PaddedTile.A(values, stride, 16 * warp, d0), new RowsAsColumns(outputGrads, stride, 0, d0), queryTile / 8);
                 }
+                (scores, valueProducts) = (scores.Fetched(queryTile / 8), valueProducts.Fetched(queryTile / 8));
                 scores.Map(new ColumnProbabilities(scale, top, shape.QueryStart + i0, queryRows, lses), queryTile / 8);
                 for (var s = 0; s < queryTile / 16; s++)
                 {
@@ -186,13 +192,13 @@ public static partial class AttentionBf16
                     keyHigh.Multiply(scoreGrads, new RowsAsRows(queries, stride, 16 * s, 64), wideTiles);
                 }
             }
-        keyLow.Map(new ScaleRows(scale, scale), gradTiles);
-        keyHigh.Map(new ScaleRows(scale, scale), wideTiles);
+        keyLow.ScaleRows(scale, scale, gradTiles);
+        keyHigh.ScaleRows(scale, scale, wideTiles);
         var gradStart = Attention.KeyOffset(shape, b, 0, kvHead);
-        StoreRows(kGrad, keyLow, gradStart, shape.KvWidth, top, length, 0, gradTiles, add: true);
-        StoreRows(kGrad, keyHigh, gradStart, shape.KvWidth, top, length, 64, wideTiles, add: true);
-        StoreRows(vGrad, valueLow, gradStart, shape.KvWidth, top, length, 0, gradTiles, add: true);
-        StoreRows(vGrad, valueHigh, gradStart, shape.KvWidth, top, length, 64, wideTiles, add: true);
+        StoreRows(kGrad, keyLow.Fetched(gradTiles), gradStart, shape.KvWidth, top, length, 0, gradTiles, add: true);
+        StoreRows(kGrad, keyHigh.Fetched(wideTiles), gradStart, shape.KvWidth, top, length, 64, wideTiles, add: true);
+        StoreRows(vGrad, valueLow.Fetched(gradTiles), gradStart, shape.KvWidth, top, length, 0, gradTiles, add: true);
+        StoreRows(vGrad, valueHigh.Fetched(wideTiles), gradStart, shape.KvWidth, top, length, 64, wideTiles, add: true);
     }
 
     /// <summary>Rows are queries, columns keys k0 + n8 + 2t (+1): P = exp(scale·s − lse) where the row sees the key, else 0.</summary>

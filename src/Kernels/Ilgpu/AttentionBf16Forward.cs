@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Algorithms;
+using ILGPU.Runtime.Cuda;
 using static SimNpo.Kernels.Ilgpu.MmaBf16;
 
 namespace SimNpo.Kernels.Ilgpu;
@@ -29,16 +30,17 @@ public static partial class AttentionBf16
     private static void Forward(ArrayView<ushort> output, ArrayView<float> logSumExp, ArrayView<ushort> q, ArrayView<ushort> k,
         ArrayView<ushort> v, ArrayView<int> lengths, AttentionShape shape, float scale, int keyTile, bool wide)
     {
+        if (CudaAsm.IsSupported) PtxTiles.Declare();
         int dim = shape.HeadDim, warps = Group.DimX / Warp.WarpSize, warp = Warp.WarpIdx, lane = Warp.LaneIdx;
         int b = Grid.IdxZ, h = Grid.IdxY, kvHead = h / (shape.Heads / shape.KvHeads), length = lengths[b];
-        int rows = 16 * warps, firstRow = Grid.IdxX * rows, stride = SharedTile.Stride(dim);
+        int rows = 16 * warps, firstRow = Grid.IdxX * rows, stride = PaddedTile.Stride(dim);
         var shared = SharedMemory.GetDynamic<uint>();
         var queries = shared.SubView(0, rows * stride);
         var keys = shared.SubView(rows * stride, keyTile * stride);
         var values = shared.SubView((rows + keyTile) * stride, keyTile * stride);
 
         var queryRows = Math.Min(rows, shape.QueryLength - firstRow);
-        SharedTile.Load(queries, q, Attention.QueryOffset(shape, b, firstRow, h), shape.QueryWidth, rows, queryRows, dim);
+        PaddedTile.Load(queries, q, Attention.QueryOffset(shape, b, firstRow, h), shape.QueryWidth, rows, queryRows, dim);
         int top = firstRow + 16 * warp + lane / 4, bottom = top + 8;
         var (lastTop, lastBottom) = (LastVisibleKey(shape, length, top), LastVisibleKey(shape, length, bottom));
         // The block's last row sees the most keys; none when even its first row is padding.
@@ -46,22 +48,24 @@ public static partial class AttentionBf16
         var warpLastKey = shape.QueryStart + firstRow + 16 * warp + 15;
         int outputTiles = wide ? 8 : dim / 8, wideTiles = wide ? dim / 8 - 8 : 0;
 
-        var low = new Tile16x64();
-        var high = new Tile16x64();
+        var low = Tile16x64.Zero(LowRegisters);
+        var high = Tile16x64.Zero(HighRegisters);
         float maxTop = float.NegativeInfinity, maxBottom = float.NegativeInfinity, sumTop = 0, sumBottom = 0;
         for (var k0 = 0; k0 < blockKeys; k0 += keyTile)
         {
             Group.Barrier(); // the previous block is used up (and, the first time, nothing is pending)
             var keyRows = Math.Min(keyTile, blockKeys - k0);
             var keyStart = Attention.KeyOffset(shape, b, k0, kvHead);
-            SharedTile.Load(keys, k, keyStart, shape.KvWidth, keyTile, keyRows, dim);
-            SharedTile.Load(values, v, keyStart, shape.KvWidth, keyTile, keyRows, dim);
+            PaddedTile.Load(keys, k, keyStart, shape.KvWidth, keyTile, keyRows, dim);
+            PaddedTile.Load(values, v, keyStart, shape.KvWidth, keyTile, keyRows, dim);
             Group.Barrier();
-            if (k0 > warpLastKey) continue; // causal: the whole block lies after this warp's rows (uniform per warp)
+            // Uniform per warp: its rows are past the queries, or (causal) the whole block lies after them.
+            if (16 * warp >= queryRows || k0 > warpLastKey) continue;
 
-            var scores = new Tile16x64();
+            var scores = Tile16x64.Zero(ScoreRegisters);
             for (var d0 = 0; d0 < dim; d0 += 16)
-                scores.Multiply(SharedTile.A(queries, stride, 16 * warp, d0), new RowsAsColumns(keys, stride, 0, d0), keyTile / 8);
+                scores.Multiply(PaddedTile.A(queries, stride, 16 * warp, d0), new RowsAsColumns(keys, stride, 0, d0), keyTile / 8);
+            scores = scores.Fetched(keyTile / 8);
             scores.Map(new CausalScores(scale, k0, lastTop, lastBottom), keyTile / 8);
             var (laneMaxTop, laneMaxBottom) = scores.LaneMax(keyTile / 8);
             float newMaxTop = Math.Max(maxTop, Quad.Max(laneMaxTop)), newMaxBottom = Math.Max(maxBottom, Quad.Max(laneMaxBottom));
@@ -71,8 +75,8 @@ public static partial class AttentionBf16
             var (laneSumTop, laneSumBottom) = scores.LaneSum(keyTile / 8);
             sumTop = sumTop * rescaleTop + laneSumTop; // this lane's columns only: the quad adds up at the end
             sumBottom = sumBottom * rescaleBottom + laneSumBottom;
-            low.Map(new ScaleRows(rescaleTop, rescaleBottom), outputTiles);
-            high.Map(new ScaleRows(rescaleTop, rescaleBottom), wideTiles);
+            low.ScaleRows(rescaleTop, rescaleBottom, outputTiles);
+            high.ScaleRows(rescaleTop, rescaleBottom, wideTiles);
             for (var s = 0; s < keyTile / 16; s++)
             {
                 var probabilities = scores.AsA(s);
@@ -83,11 +87,11 @@ public static partial class AttentionBf16
         (sumTop, sumBottom) = (Quad.Sum(sumTop), Quad.Sum(sumBottom));
         // A padding row's sum is 0: it outputs 0 and log-sum-exp 0, as the reference does.
         float inverseTop = sumTop > 0 ? 1 / sumTop : 0, inverseBottom = sumBottom > 0 ? 1 / sumBottom : 0;
-        low.Map(new ScaleRows(inverseTop, inverseBottom), outputTiles);
-        high.Map(new ScaleRows(inverseTop, inverseBottom), wideTiles);
+        low.ScaleRows(inverseTop, inverseBottom, outputTiles);
+        high.ScaleRows(inverseTop, inverseBottom, wideTiles);
         var outputStart = Attention.QueryOffset(shape, b, 0, h);
-        StoreRows(output, low, outputStart, shape.QueryWidth, top, shape.QueryLength, 0, outputTiles, add: false);
-        StoreRows(output, high, outputStart, shape.QueryWidth, top, shape.QueryLength, 64, wideTiles, add: false);
+        StoreRows(output, low.Fetched(outputTiles), outputStart, shape.QueryWidth, top, shape.QueryLength, 0, outputTiles, add: false);
+        StoreRows(output, high.Fetched(wideTiles), outputStart, shape.QueryWidth, top, shape.QueryLength, 64, wideTiles, add: false);
         if (lane % 4 != 0) return;
         var lseRow = (b * shape.Heads + h) * shape.QueryLength;
         if (top < shape.QueryLength) logSumExp[lseRow + top] = sumTop > 0 ? maxTop + XMath.Log(sumTop) : 0;

@@ -55,7 +55,8 @@ public static class MmaBf16
     /// <summary>
     /// The instruction's arithmetic from its fragment layout: lane (g, t) gathers rows g and g+8 of A from lanes 4g..4g+3
     /// and columns 2t and 2t+1 of B from lanes 8t..8t+3 and 8t+4..8t+7, then sums the 16 products per element in float32
-    /// (each product of two bfloat16 values is exact in float32, as on the tensor core).
+    /// (each product of two bfloat16 values is exact in float32, as on the tensor core). Whole fragments travel in one
+    /// shuffle each: on the simulator every shuffle is a barrier of the warp's threads, the cost that matters there.
     /// </summary>
     private static Accumulator Emulated(FragmentA a, FragmentB b, Accumulator c)
     {
@@ -65,14 +66,12 @@ public static class MmaBf16
         for (var q = 0; q < 4; q++)
         {
             // Lane q of a quad holds k = 2q, 2q+1 (A0/A1, B0) and 2q+8, 2q+9 (A2/A3, B1).
-            uint top = Warp.Shuffle(a.A0, rowLanes + q), bottom = Warp.Shuffle(a.A1, rowLanes + q);
-            uint top8 = Warp.Shuffle(a.A2, rowLanes + q), bottom8 = Warp.Shuffle(a.A3, rowLanes + q);
-            uint even = Warp.Shuffle(b.B0, evenColumnLanes + q), even8 = Warp.Shuffle(b.B1, evenColumnLanes + q);
-            uint odd = Warp.Shuffle(b.B0, oddColumnLanes + q), odd8 = Warp.Shuffle(b.B1, oddColumnLanes + q);
-            d0 += Dot(top, even) + Dot(top8, even8);
-            d1 += Dot(top, odd) + Dot(top8, odd8);
-            d2 += Dot(bottom, even) + Dot(bottom8, even8);
-            d3 += Dot(bottom, odd) + Dot(bottom8, odd8);
+            var rows = Warp.Shuffle(a, rowLanes + q);
+            FragmentB even = Warp.Shuffle(b, evenColumnLanes + q), odd = Warp.Shuffle(b, oddColumnLanes + q);
+            d0 += Dot(rows.A0, even.B0) + Dot(rows.A2, even.B1);
+            d1 += Dot(rows.A0, odd.B0) + Dot(rows.A2, odd.B1);
+            d2 += Dot(rows.A1, even.B0) + Dot(rows.A3, even.B1);
+            d3 += Dot(rows.A1, odd.B0) + Dot(rows.A3, odd.B1);
         }
         return new Accumulator(c.C0 + d0, c.C1 + d1, c.C2 + d2, c.C3 + d3);
     }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using ILGPU;
+using ILGPU.Runtime.Cuda;
 using static SimNpo.Kernels.Ilgpu.MmaBf16;
 
 namespace SimNpo.Kernels.Ilgpu;
@@ -9,7 +10,7 @@ namespace SimNpo.Kernels.Ilgpu;
 /// C/2 + 4 words (two values per word, the even column in the low half). The 4 padding words put the 8 rows a fragment
 /// load touches in distinct banks, for direct and transposed reads alike, and keep rows 16-byte aligned.
 /// </summary>
-internal static class SharedTile
+internal static class PaddedTile
 {
     /// <summary>Words per stored row of a tile whose rows hold <paramref name="columns"/> values.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -73,7 +74,7 @@ internal readonly struct RowsAsRows(ArrayView<uint> tile, int stride, int k0, in
     public FragmentB Load(int n8)
     {
         int lane = Warp.LaneIdx, row = k0 + 2 * (lane % 4), column = n0 + n8 + lane / 4;
-        return new FragmentB(SharedTile.ColumnPair(tile, stride, row, column), SharedTile.ColumnPair(tile, stride, row + 8, column));
+        return new FragmentB(PaddedTile.ColumnPair(tile, stride, row, column), PaddedTile.ColumnPair(tile, stride, row + 8, column));
     }
 }
 
@@ -93,23 +94,77 @@ internal interface IFragmentZip
 /// A warp's 16×64 float32 tile as eight 16×8 accumulators F0..F7 (registers: ILGPU 1.5.3 does not unroll loops, so
 /// the eight are spelled out). Methods take <c>count</c>, the accumulators in use: pass a constant where it is one, so
 /// the unused accumulators vanish from the compiled kernel.
+/// On CUDA, products accumulate in PTX register tile <c>registers</c> (<see cref="PtxTiles"/>, declared by the kernel)
+/// rather than in F0..F7, and <see cref="Fetched"/> copies them into F0..F7; elsewhere the fields are the tile and
+/// <see cref="Fetched"/> is the tile itself. So: products and <see cref="ScaleRows"/> first, then Fetched, then the
+/// elementwise methods (Map, Zip, AsA, LaneMax, LaneSum), which read F0..F7.
 /// </summary>
-internal struct Tile16x64
+internal struct Tile16x64(int registers)
 {
     public Accumulator F0, F1, F2, F3, F4, F5, F6, F7;
+
+    /// <summary>A zero tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Tile16x64 Zero(int registers)
+    {
+        if (CudaAsm.IsSupported) PtxTiles.Zero(registers);
+        return new Tile16x64(registers);
+    }
 
     /// <summary>this += A·B for the first <paramref name="count"/> accumulators: 16 rows × 8·count columns, depth 16.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Multiply<TSource>(FragmentA a, TSource b, int count) where TSource : struct, IFragmentBSource
     {
-        if (count > 0) F0 = MmaBf16.Multiply(a, b.Load(0), F0);
-        if (count > 1) F1 = MmaBf16.Multiply(a, b.Load(8), F1);
-        if (count > 2) F2 = MmaBf16.Multiply(a, b.Load(16), F2);
-        if (count > 3) F3 = MmaBf16.Multiply(a, b.Load(24), F3);
-        if (count > 4) F4 = MmaBf16.Multiply(a, b.Load(32), F4);
-        if (count > 5) F5 = MmaBf16.Multiply(a, b.Load(40), F5);
-        if (count > 6) F6 = MmaBf16.Multiply(a, b.Load(48), F6);
-        if (count > 7) F7 = MmaBf16.Multiply(a, b.Load(56), F7);
+        if (count > 0) F0 = Product(0, a, b.Load(0), F0);
+        if (count > 1) F1 = Product(1, a, b.Load(8), F1);
+        if (count > 2) F2 = Product(2, a, b.Load(16), F2);
+        if (count > 3) F3 = Product(3, a, b.Load(24), F3);
+        if (count > 4) F4 = Product(4, a, b.Load(32), F4);
+        if (count > 5) F5 = Product(5, a, b.Load(40), F5);
+        if (count > 6) F6 = Product(6, a, b.Load(48), F6);
+        if (count > 7) F7 = Product(7, a, b.Load(56), F7);
+    }
+
+    /// <summary>Row g times <paramref name="top"/>, row g + 8 times <paramref name="bottom"/>: before <see cref="Fetched"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void ScaleRows(float top, float bottom, int count)
+    {
+        if (count == 0) return;
+        if (CudaAsm.IsSupported) PtxTiles.ScaleRows(registers, top, bottom);
+        else Map(new ScaleRows(top, bottom), count);
+    }
+
+    /// <summary>The tile with its values in F0..F7 (see the type's summary).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly Tile16x64 Fetched(int count)
+    {
+        if (!CudaAsm.IsSupported) return this;
+        var tile = new Tile16x64(registers);
+        if (count > 0) tile.F0 = Get(0);
+        if (count > 1) tile.F1 = Get(1);
+        if (count > 2) tile.F2 = Get(2);
+        if (count > 3) tile.F3 = Get(3);
+        if (count > 4) tile.F4 = Get(4);
+        if (count > 5) tile.F5 = Get(5);
+        if (count > 6) tile.F6 = Get(6);
+        if (count > 7) tile.F7 = Get(7);
+        return tile;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly Accumulator Product(int n, FragmentA a, FragmentB b, Accumulator c)
+    {
+        if (!CudaAsm.IsSupported) return MmaBf16.Multiply(a, b, c);
+        PtxTiles.Multiply(registers, n, a.A0, a.A1, a.A2, a.A3, b.B0, b.B1);
+        return c;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly Accumulator Get(int n)
+    {
+        ulong top = PtxTiles.Get(registers, n, bottom: false), bottom = PtxTiles.Get(registers, n, bottom: true);
+        return new Accumulator(Interop.IntAsFloat((uint)top), Interop.IntAsFloat((uint)(top >> 32)),
+            Interop.IntAsFloat((uint)bottom), Interop.IntAsFloat((uint)(bottom >> 32)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

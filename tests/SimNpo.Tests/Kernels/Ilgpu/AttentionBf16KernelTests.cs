@@ -11,8 +11,9 @@ namespace SimNpo.Tests.Kernels.Ilgpu;
 /// same bf16-rounded q, k, v, output gradient and starting gradients the kernels read. On the NVIDIA-like device (warps
 /// of 32) head dimensions 16, 48, 64 and 128 run the tensor-core kernels with the mma instruction emulated by warp
 /// shuffles; 8 (not a multiple of 16) and every shape on the default device (warps of 4) run the float32 fallback.
-/// Blocks are 64 query rows (4 warps) and 64 keys (32 from head dimension 80 on), so 70 and 80 rows cross a block edge
-/// in both directions, and 40 rows at dimension 128 cross two 32-key blocks. Cases cover GQA (4 heads over 2 kv heads,
+/// Blocks are up to 64 query rows (a warp per 16) and 64 keys (32 from head dimension 80 on), so 66 rows cross a block
+/// edge in both directions, 20 rows span two warps, and 40 rows at dimension 128 cross two 32-key blocks. (Every
+/// emulated mma is a dozen warp barriers of 32 OS threads on the simulator: shapes stay this small.) Cases cover GQA (4 heads over 2 kv heads,
 /// 2 over 1), right padding (a sequence shorter than the keys, its last rows output 0 and get no gradient), and
 /// decoding (one query at position 5; one sequence too short to have it).
 /// </summary>
@@ -39,10 +40,10 @@ public class AttentionBf16KernelTests(CPUDeviceKind kind) : CpuAcceleratorFixtur
 
     public static IEnumerable<TestCaseData> Cases()
     {
-        yield return new TestCaseData(new AttentionShape(2, 70, 70, 4, 2, 16), new[] { 70, 45 }).SetArgDisplayNames("dim 16, gqa 4 over 2, 70 rows, padding");
-        yield return new TestCaseData(new AttentionShape(1, 80, 80, 2, 1, 64), new[] { 75 }).SetArgDisplayNames("dim 64, gqa 2 over 1, 80 rows, padding");
-        yield return new TestCaseData(new AttentionShape(1, 40, 40, 2, 1, 128), new[] { 37 }).SetArgDisplayNames("dim 128, 40 rows, padding");
-        yield return new TestCaseData(new AttentionShape(1, 20, 20, 2, 2, 48), new[] { 20 }).SetArgDisplayNames("dim 48, 20 rows");
+        yield return new TestCaseData(new AttentionShape(2, 66, 66, 2, 1, 16), new[] { 66, 40 }).SetArgDisplayNames("dim 16, gqa 2 over 1, 66 rows, padding");
+        yield return new TestCaseData(new AttentionShape(1, 20, 20, 4, 2, 64), new[] { 17 }).SetArgDisplayNames("dim 64, gqa 4 over 2, 20 rows, padding");
+        yield return new TestCaseData(new AttentionShape(1, 40, 40, 1, 1, 128), new[] { 37 }).SetArgDisplayNames("dim 128, 40 rows, padding");
+        yield return new TestCaseData(new AttentionShape(1, 8, 8, 1, 1, 48), new[] { 8 }).SetArgDisplayNames("dim 48, 8 rows");
         yield return new TestCaseData(new AttentionShape(2, 1, 8, 4, 2, 16, QueryStart: 5), new[] { 6, 3 }).SetArgDisplayNames("decode, dim 16");
         yield return new TestCaseData(new AttentionShape(2, 9, 9, 2, 1, 8), new[] { 9, 4 }).SetArgDisplayNames("dim 8 (fallback), padding");
     }
