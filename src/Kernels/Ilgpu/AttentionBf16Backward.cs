@@ -79,22 +79,11 @@ public static partial class AttentionBf16
             Group.Barrier();
             if (16 * warp >= queryRows || k0 > warpLastKey) continue; // as in the forward
 
-            var scores = Tile16x64.Zero(ScoreRegisters);
-            var valueProducts = Tile16x64.Zero(ProductRegisters);
-            for (var d0 = 0; d0 < dim; d0 += 16)
-            {
-                scores.Multiply(PaddedTile.A(queries, stride, 16 * warp, d0), new RowsAsColumns(keys, stride, 0, d0), keyTile / 8);
-                valueProducts.Multiply(PaddedTile.A(outputGrads, stride, 16 * warp, d0), new RowsAsColumns(values, stride, 0, d0), keyTile / 8);
-            }
-            (scores, valueProducts) = (scores.Fetched(keyTile / 8), valueProducts.Fetched(keyTile / 8));
+            var scores = RowProducts(ScoreRegisters, queries, keys, 16 * warp, stride, dim, keyTile / 8);
+            var valueProducts = RowProducts(ProductRegisters, outputGrads, values, 16 * warp, stride, dim, keyTile / 8);
             scores.Map(new RowProbabilities(scale, k0, lastTop, lastBottom, lseTop, lseBottom), keyTile / 8);
             scores.Zip(valueProducts, new RowScoreGrads(deltaTop, deltaBottom), keyTile / 8);
-            for (var s = 0; s < keyTile / 16; s++)
-            {
-                var scoreGrads = scores.AsA(s);
-                low.Multiply(scoreGrads, new RowsAsRows(keys, stride, 16 * s, 0), gradTiles);
-                high.Multiply(scoreGrads, new RowsAsRows(keys, stride, 16 * s, 64), wideTiles);
-            }
+            MultiplyInto(ref low, ref high, scores, keyTile / 16, keys, stride, gradTiles, wideTiles);
         }
         low.ScaleRows(scale, scale, gradTiles);
         high.ScaleRows(scale, scale, wideTiles);
@@ -169,28 +158,12 @@ public static partial class AttentionBf16
                 // Uniform per warp: its keys are padding, or every row of the block precedes them.
                 if (warpFirstKey >= length || warpFirstKey > shape.QueryStart + i0 + queryRows - 1) continue;
 
-                var scores = Tile16x64.Zero(ScoreRegisters);
-                var valueProducts = Tile16x64.Zero(ProductRegisters);
-                for (var d0 = 0; d0 < dim; d0 += 16)
-                {
-                    scores.Multiply(PaddedTile.A(keys, stride, 16 * warp, d0), new RowsAsColumns(queries, stride, 0, d0), queryTile / 8);
-                    valueProducts.Multiply(PaddedTile.A(values, stride, 16 * warp, d0), new RowsAsColumns(outputGrads, stride, 0, d0), queryTile / 8);
-                }
-                (scores, valueProducts) = (scores.Fetched(queryTile / 8), valueProducts.Fetched(queryTile / 8));
+                var scores = RowProducts(ScoreRegisters, keys, queries, 16 * warp, stride, dim, queryTile / 8);
+                var valueProducts = RowProducts(ProductRegisters, values, outputGrads, 16 * warp, stride, dim, queryTile / 8);
                 scores.Map(new ColumnProbabilities(scale, top, shape.QueryStart + i0, queryRows, lses), queryTile / 8);
-                for (var s = 0; s < queryTile / 16; s++)
-                {
-                    var probabilities = scores.AsA(s);
-                    valueLow.Multiply(probabilities, new RowsAsRows(outputGrads, stride, 16 * s, 0), gradTiles);
-                    valueHigh.Multiply(probabilities, new RowsAsRows(outputGrads, stride, 16 * s, 64), wideTiles);
-                }
+                MultiplyInto(ref valueLow, ref valueHigh, scores, queryTile / 16, outputGrads, stride, gradTiles, wideTiles);
                 scores.Zip(valueProducts, new ColumnScoreGrads(deltas), queryTile / 8);
-                for (var s = 0; s < queryTile / 16; s++)
-                {
-                    var scoreGrads = scores.AsA(s);
-                    keyLow.Multiply(scoreGrads, new RowsAsRows(queries, stride, 16 * s, 0), gradTiles);
-                    keyHigh.Multiply(scoreGrads, new RowsAsRows(queries, stride, 16 * s, 64), wideTiles);
-                }
+                MultiplyInto(ref keyLow, ref keyHigh, scores, queryTile / 16, queries, stride, gradTiles, wideTiles);
             }
         keyLow.ScaleRows(scale, scale, gradTiles);
         keyHigh.ScaleRows(scale, scale, wideTiles);

@@ -62,10 +62,7 @@ public static partial class AttentionBf16
             // Uniform per warp: its rows are past the queries, or (causal) the whole block lies after them.
             if (16 * warp >= queryRows || k0 > warpLastKey) continue;
 
-            var scores = Tile16x64.Zero(ScoreRegisters);
-            for (var d0 = 0; d0 < dim; d0 += 16)
-                scores.Multiply(PaddedTile.A(queries, stride, 16 * warp, d0), new RowsAsColumns(keys, stride, 0, d0), keyTile / 8);
-            scores = scores.Fetched(keyTile / 8);
+            var scores = RowProducts(ScoreRegisters, queries, keys, 16 * warp, stride, dim, keyTile / 8);
             scores.Map(new CausalScores(scale, k0, lastTop, lastBottom), keyTile / 8);
             var (laneMaxTop, laneMaxBottom) = scores.LaneMax(keyTile / 8);
             float newMaxTop = Math.Max(maxTop, Quad.Max(laneMaxTop)), newMaxBottom = Math.Max(maxBottom, Quad.Max(laneMaxBottom));
@@ -77,12 +74,7 @@ public static partial class AttentionBf16
             sumBottom = sumBottom * rescaleBottom + laneSumBottom;
             low.ScaleRows(rescaleTop, rescaleBottom, outputTiles);
             high.ScaleRows(rescaleTop, rescaleBottom, wideTiles);
-            for (var s = 0; s < keyTile / 16; s++)
-            {
-                var probabilities = scores.AsA(s);
-                low.Multiply(probabilities, new RowsAsRows(values, stride, 16 * s, 0), outputTiles);
-                high.Multiply(probabilities, new RowsAsRows(values, stride, 16 * s, 64), wideTiles);
-            }
+            MultiplyInto(ref low, ref high, scores, keyTile / 16, values, stride, outputTiles, wideTiles);
         }
         (sumTop, sumBottom) = (Quad.Sum(sumTop), Quad.Sum(sumBottom));
         // A padding row's sum is 0: it outputs 0 and log-sum-exp 0, as the reference does.
@@ -96,6 +88,37 @@ public static partial class AttentionBf16
         var lseRow = (b * shape.Heads + h) * shape.QueryLength;
         if (top < shape.QueryLength) logSumExp[lseRow + top] = sumTop > 0 ? maxTop + XMath.Log(sumTop) : 0;
         if (bottom < shape.QueryLength) logSumExp[lseRow + bottom] = sumBottom > 0 ? maxBottom + XMath.Log(sumBottom) : 0;
+    }
+
+    /// <summary>
+    /// The warp's 16 × 8·count tile L·Rᵀ (in register tile <paramref name="registers"/> on CUDA), fetched: rows
+    /// row0..row0+15 of shared tile <paramref name="left"/> times the first 8·count rows of <paramref name="right"/>,
+    /// over the head dimension. Scores Q·Kᵀ or K·Qᵀ, and dO·Vᵀ or V·dOᵀ.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Tile16x64 RowProducts(int registers, ArrayView<uint> left, ArrayView<uint> right, int row0, int stride, int dim, int count)
+    {
+        var product = Tile16x64.Zero(registers);
+        for (var d0 = 0; d0 < dim; d0 += 16)
+            product.Multiply(PaddedTile.A(left, stride, row0, d0), new RowsAsColumns(right, stride, 0, d0), count);
+        return product.Fetched(count);
+    }
+
+    /// <summary>
+    /// [low | high] += F·T for F the warp's 16 × 16·steps tile <paramref name="factors"/> (probabilities or score
+    /// gradients, rounded to bfloat16 as A fragments) and T the shared tile's first 16·steps rows: columns 0–63 of T
+    /// into <paramref name="low"/>, 64–127 into <paramref name="high"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MultiplyInto(ref Tile16x64 low, ref Tile16x64 high, Tile16x64 factors, int steps, ArrayView<uint> tile, int stride,
+        int lowCount, int highCount)
+    {
+        for (var s = 0; s < steps; s++)
+        {
+            var a = factors.AsA(s);
+            low.Multiply(a, new RowsAsRows(tile, stride, 16 * s, 0), lowCount);
+            high.Multiply(a, new RowsAsRows(tile, stride, 16 * s, 64), highCount);
+        }
     }
 
     /// <summary>The last key row i sees (causal, its sequence's length), or −1 for a padding row or one past the queries.</summary>
