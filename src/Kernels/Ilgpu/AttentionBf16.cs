@@ -20,6 +20,9 @@ public static partial class AttentionBf16
     /// <summary>The same from head dimension 80 to 128, where two 16×64 output tiles per warp and 48 KB of shared memory leave room for 32.</summary>
     private const int WideKeys = 32;
 
+    /// <summary>Query rows per block of the dK/dV pass from head dimension 80 on: 16 keeps its four 16×128 gradient tiles, Sᵀ and dPᵀ within 255 registers.</summary>
+    private const int WideQueries = 16;
+
     private const int MaxWarps = 4;
 
     /// <summary>The <see cref="PtxTiles"/> register tiles of the kernels: scores (S or Sᵀ), dP, the output or gradient tiles (dims 0–63, 64–127), dV's.</summary>
@@ -108,9 +111,10 @@ public static partial class AttentionBf16
             var (wide, stride, scale) = (shape.HeadDim > NarrowKeys, PaddedTile.Stride(shape.HeadDim), Scale(shape));
             var tile = wide ? WideKeys : NarrowKeys;
 
-            var keyWarps = Warps(w => 2 * (16 * w + tile) * stride + 2 * tile, shape.KeyLength);
+            var queryTile = wide ? WideQueries : NarrowKeys;
+            var keyWarps = Warps(w => 2 * (16 * w + queryTile) * stride + 2 * queryTile, shape.KeyLength);
             var keyConfig = new KernelConfig(new Index3D((shape.KeyLength + 16 * keyWarps - 1) / (16 * keyWarps), shape.KvHeads, shape.Batch),
-                new Index3D(keyWarps * 32, 1, 1), SharedMemoryConfig.RequestDynamic<uint>(2 * (16 * keyWarps + tile) * stride + 2 * tile));
+                new Index3D(keyWarps * 32, 1, 1), SharedMemoryConfig.RequestDynamic<uint>(2 * (16 * keyWarps + queryTile) * stride + 2 * queryTile));
             (wide ? keyValueGradWide : keyValueGrad).Value(accelerator.DefaultStream, keyConfig, kGrad, vGrad, outputGrad, q, k, v, logSumExp,
                 delta, lengths, shape, scale);
 

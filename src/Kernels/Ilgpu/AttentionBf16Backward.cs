@@ -101,7 +101,7 @@ public static partial class AttentionBf16
     private static void KeyValueGradWideKernel(ArrayView<ushort> kGrad, ArrayView<ushort> vGrad, ArrayView<ushort> outputGrad, ArrayView<ushort> q,
         ArrayView<ushort> k, ArrayView<ushort> v, ArrayView<float> logSumExp, ArrayView<float> delta, ArrayView<int> lengths, AttentionShape shape,
         float scale) =>
-        KeyValueGrad(kGrad, vGrad, outputGrad, q, k, v, logSumExp, delta, lengths, shape, scale, WideKeys, wide: true);
+        KeyValueGrad(kGrad, vGrad, outputGrad, q, k, v, logSumExp, delta, lengths, shape, scale, WideQueries, wide: true);
 
     /// <summary>
     /// One group per (block of 16·warps keys, kv head, sequence); warp w owns keys 16w..16w+15 of the block, whose K and
