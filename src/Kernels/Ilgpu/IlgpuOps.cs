@@ -21,6 +21,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     private readonly PerStorage<Residual.Ilgpu.Launcher<float, Float32Words>, Residual.Ilgpu.Launcher<ushort, BFloat16Words>> _residual;
     private readonly PerStorage<Scale.Ilgpu.Launcher<float, Float32Words>, Scale.Ilgpu.Launcher<ushort, BFloat16Words>> _scale;
     private readonly PerStorage<SumOfSquares.Ilgpu.Launcher<float, Float32Words>, SumOfSquares.Ilgpu.Launcher<ushort, BFloat16Words>> _sumOfSquares;
+    private readonly Lazy<AttentionBf16.Kernels> _attentionBf16;
     private readonly Lazy<AdamW.Ilgpu.Launcher> _adamW;
     private readonly Lazy<Conversion.Ilgpu.Launcher> _conversion;
     private readonly PerStorage<LogSoftmaxAtLabels.Ilgpu.Launcher<float, Float32Words>, LogSoftmaxAtLabels.Ilgpu.Launcher<ushort, BFloat16Words>> _logSoftmaxAtLabels;
@@ -51,6 +52,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         _residual = new(() => new(accelerator), () => new(accelerator));
         _scale = new(() => new(accelerator), () => new(accelerator));
         _sumOfSquares = new(() => new(accelerator), () => new(accelerator));
+        _attentionBf16 = new(() => new AttentionBf16.Kernels(accelerator, _attention.Value));
         _adamW = new(() => new AdamW.Ilgpu.Launcher(accelerator));
         _conversion = new(() => new Conversion.Ilgpu.Launcher(accelerator));
         _logSoftmaxAtLabels = new(() => new(accelerator), () => new(accelerator));
@@ -157,13 +159,24 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         else _rope.Float32.Backward(xGrad.ArrayView(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
     }
 
-    void IOps<float>.Attention(View<float> output, View<float> logSumExp, View<float> q, View<float> k, View<float> v, View<int> lengths, AttentionShape shape) =>
-        _attention.Value.Forward(output.ArrayView(), logSumExp.ArrayView(), q.ArrayView(), k.ArrayView(), v.ArrayView(), lengths.ArrayView(), shape);
+    void IOps<float>.Attention(View<float> output, View<float> logSumExp, View<float> q, View<float> k, View<float> v, View<int> lengths, AttentionShape shape)
+    {
+        if (IsBFloat16(nameof(IOps<float>.Attention), output, q, k, v))
+            _attentionBf16.Value.Forward(output.Words(), logSumExp.ArrayView(), q.Words(), k.Words(), v.Words(), lengths.ArrayView(), shape);
+        else
+            _attention.Value.Forward(output.ArrayView(), logSumExp.ArrayView(), q.ArrayView(), k.ArrayView(), v.ArrayView(), lengths.ArrayView(), shape);
+    }
 
     void IOps<float>.AttentionBackward(View<float> qGrad, View<float> kGrad, View<float> vGrad, View<float> outputGrad,
-        View<float> q, View<float> k, View<float> v, View<float> output, View<float> logSumExp, View<int> lengths, AttentionShape shape) =>
-        _attention.Value.Backward(qGrad.ArrayView(), kGrad.ArrayView(), vGrad.ArrayView(), outputGrad.ArrayView(),
-            q.ArrayView(), k.ArrayView(), v.ArrayView(), output.ArrayView(), logSumExp.ArrayView(), lengths.ArrayView(), shape);
+        View<float> q, View<float> k, View<float> v, View<float> output, View<float> logSumExp, View<int> lengths, AttentionShape shape)
+    {
+        if (IsBFloat16(nameof(IOps<float>.AttentionBackward), qGrad, kGrad, vGrad, outputGrad, q, k, v, output))
+            _attentionBf16.Value.Backward(qGrad.Words(), kGrad.Words(), vGrad.Words(), outputGrad.Words(), q.Words(), k.Words(), v.Words(),
+                output.Words(), logSumExp.ArrayView(), lengths.ArrayView(), shape);
+        else
+            _attention.Value.Backward(qGrad.ArrayView(), kGrad.ArrayView(), vGrad.ArrayView(), outputGrad.ArrayView(),
+                q.ArrayView(), k.ArrayView(), v.ArrayView(), output.ArrayView(), logSumExp.ArrayView(), lengths.ArrayView(), shape);
+    }
 
     void IOps<float>.SwiGlu(View<float> output, View<float> gate, View<float> up)
     {
@@ -264,6 +277,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         _embedding.Dispose();
         _rmsNorm.Dispose();
         _sumOfSquares.Dispose();
+        if (_attentionBf16.IsValueCreated) _attentionBf16.Value.Dispose();
         Accelerator.Dispose();
         _context.Dispose();
     }
