@@ -22,11 +22,15 @@ public static partial class CommonOptions
         }.AcceptOnlyFromAmong(Devices.PrecisionNames);
 
     /// <summary>The precision an option names on this device; one the device cannot run is a usage error (before any weights load).</summary>
-    public static SimNpo.Kernels.Precision Precision(ParseResult parse, Option<string> precision, SimNpo.Kernels.IOps<float> ops)
+    public static SimNpo.Kernels.Precision Precision(ParseResult parse, Option<string> precision, SimNpo.Kernels.IOps<float> ops) =>
+        ResolvePrecision(parse.GetRequiredValue(precision), ops);
+
+    /// <summary>A --precision value (from the command line or a config file) on this device, or a usage error.</summary>
+    public static SimNpo.Kernels.Precision ResolvePrecision(string name, SimNpo.Kernels.IOps<float> ops)
     {
         try
         {
-            return Devices.ResolvePrecision(parse.GetRequiredValue(precision), ops);
+            return Devices.ResolvePrecision(name, ops);
         }
         catch (ArgumentException e)
         {

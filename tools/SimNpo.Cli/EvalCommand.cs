@@ -24,11 +24,12 @@ public static class EvalCommand
         var batchSize = new Option<int>("--batch-size") { Description = "sequences per forward pass", DefaultValueFactory = _ => 16 };
         var output = new Option<FileInfo>("--out") { Description = "report.json to write (report.md beside it)", Required = true };
         var device = CommonOptions.Device();
+        var precision = CommonOptions.Precision();
         var promptFormat = CommonOptions.PromptFormat();
         var answerPrefix = CommonOptions.AnswerPrefix();
         var command = new Command("tofu", "TOFU: Prob, truth ratio and ROUGE-L recall on forget, retain, real authors and world facts; model utility; forget quality")
         {
-            model, dataDirectory, forget, retainResults, retainModel, maxItems, maxLength, maxNewTokens, batchSize, output, device, promptFormat, answerPrefix,
+            model, dataDirectory, forget, retainResults, retainModel, maxItems, maxLength, maxNewTokens, batchSize, output, device, precision, promptFormat, answerPrefix,
         };
         command.SetAction(parse =>
         {
@@ -36,6 +37,7 @@ public static class EvalCommand
                 throw new UsageException("give either --retain-results or --retain-model, not both");
             if (parse.GetValue(maxItems) < 1 || parse.GetValue(batchSize) < 1 || parse.GetValue(maxLength) < 2 || parse.GetValue(maxNewTokens) < 1)
                 throw new UsageException("--max-items, --batch-size and --max-new-tokens must be at least 1, --max-length at least 2");
+            var ops = Devices.Create(parse.GetRequiredValue(device));
             var settings = new TofuSettings
             {
                 DataDirectory = parse.GetRequiredValue(dataDirectory).FullName,
@@ -45,6 +47,7 @@ public static class EvalCommand
                 MaxNewTokens = parse.GetValue(maxNewTokens),
                 BatchSize = parse.GetValue(batchSize),
                 Template = CommonOptions.Template(parse, promptFormat, answerPrefix),
+                Precision = CommonOptions.Precision(parse, precision, ops).Name,
             };
             var writer = parse.InvocationConfiguration.Output;
             var outPath = parse.GetRequiredValue(output).FullName;
@@ -52,7 +55,6 @@ public static class EvalCommand
             // Checked before the evaluation, which takes hours on a real model, rather than after it (the item count only then).
             AtomicFile.CheckWritable(outPath);
             if (retainReference is not null) TofuReport.ReadForgetTruthRatios(retainReference, settings.ForgetSet, itemCount: null);
-            var ops = Devices.Create(parse.GetRequiredValue(device));
 
             double[]? retainRatios = null;
             if (parse.GetValue(retainModel) is { } retain)
@@ -97,9 +99,10 @@ public static class EvalCommand
         var knowMemTokens = new Option<int>("--knowmem-new-tokens") { Description = "greedy answer length for KnowMem (MUSE: 32)", DefaultValueFactory = _ => 32 };
         var output = new Option<FileInfo>("--out") { Description = "report.json to write (report.md beside it)", Required = true };
         var device = CommonOptions.Device();
+        var precision = CommonOptions.Precision();
         var command = new Command("muse", "MUSE: VerbMem, KnowMem and PrivLeak (Min-K% with k = 40%)")
         {
-            model, data, holdout, retainQa, retainQaExamples, retrainAuc, retrainModel, batchSize, verbMemTokens, knowMemTokens, output, device,
+            model, data, holdout, retainQa, retainQaExamples, retrainAuc, retrainModel, batchSize, verbMemTokens, knowMemTokens, output, device, precision,
         };
         command.SetAction(parse =>
         {
@@ -108,6 +111,7 @@ public static class EvalCommand
             if (parse.GetValue(retrainAuc) is <= 0 or > 1) throw new UsageException("--retrain-auc must be in (0, 1]");
             if (parse.GetValue(batchSize) < 1 || parse.GetValue(verbMemTokens) < 1 || parse.GetValue(knowMemTokens) < 1)
                 throw new UsageException("--batch-size, --verbmem-new-tokens and --knowmem-new-tokens must be at least 1");
+            var ops = Devices.Create(parse.GetRequiredValue(device));
             var settings = new MuseSettings
             {
                 DataDirectory = parse.GetRequiredValue(data).FullName,
@@ -117,11 +121,12 @@ public static class EvalCommand
                 VerbMemNewTokens = parse.GetValue(verbMemTokens),
                 KnowMemNewTokens = parse.GetValue(knowMemTokens),
                 BatchSize = parse.GetValue(batchSize),
+                Precision = CommonOptions.Precision(parse, precision, ops).Name,
             };
             var writer = parse.InvocationConfiguration.Output;
             var outPath = parse.GetRequiredValue(output).FullName;
             AtomicFile.CheckWritable(outPath);
-            var report = MuseEvaluation.Evaluate(parse.GetRequiredValue(model).FullName, Devices.Create(parse.GetRequiredValue(device)), settings,
+            var report = MuseEvaluation.Evaluate(parse.GetRequiredValue(model).FullName, ops, settings,
                 parse.GetValue(retrainAuc), parse.GetValue(retrainModel)?.FullName, writer.WriteLine);
             report.Write(outPath);
             if (report.PrivLeak?.Value is { } leak) writer.WriteLine($"PrivLeak {leak:F2}");

@@ -18,16 +18,18 @@ public static class GenerateCommand
         var topP = new Option<double>("--top-p") { Description = "nucleus sampling mass", DefaultValueFactory = _ => 1 };
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
+        var precision = CommonOptions.Precision();
         var command = new Command("generate", "Generate text with a KV cache, stopping at EOS or the token limit")
         {
-            model, prompt, maxNewTokens, temperature, topP, seed, device,
+            model, prompt, maxNewTokens, temperature, topP, seed, device, precision,
         };
         command.SetAction(parse =>
         {
             var limit = parse.GetRequiredValue(maxNewTokens);
             if (limit < 1) throw new UsageException("--max-new-tokens must be at least 1");
             var directory = parse.GetRequiredValue(model).FullName;
-            using var llama = ModelFiles.Load(directory, Devices.Create(parse.GetRequiredValue(device)));
+            var ops = Devices.Create(parse.GetRequiredValue(device));
+            using var llama = ModelFiles.Load(directory, ops, CommonOptions.Precision(parse, precision, ops));
             var tokenizer = TokenizerLoader.Load(directory, llama.Config);
             var sampler = new TokenSampler(parse.GetRequiredValue(temperature), parse.GetRequiredValue(topP), parse.GetRequiredValue(seed));
             List<int> promptIds = [llama.Config.BosTokenId, .. tokenizer.Encode(parse.GetValue(prompt) ?? "")];

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SimNpo.Unlearn;
 using SimNpo.Unlearn.Evaluation;
 using SimNpo.Unlearn.Reports;
 using SimNpo.Unlearn.Training;
@@ -24,13 +25,14 @@ public static class RelearnCommand
         var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW decoupled weight decay", DefaultValueFactory = _ => defaults.WeightDecay };
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
+        var precision = CommonOptions.Precision();
         var promptFormat = CommonOptions.PromptFormat();
         var answerPrefix = CommonOptions.AnswerPrefix();
         var output = new Option<DirectoryInfo>("--out") { Description = "run folder: recovery.json, log.jsonl, the relearned model", Required = true };
         var overwrite = CommonOptions.Overwrite();
         var command = new Command("relearn", "Relearning attack: fine-tune an unlearned model on (part of) its forget set and record how the forget metrics recover")
         {
-            model, data, steps, learningRate, batchSize, fraction, evalEvery, evalItems, maxLength, maxNewTokens, weightDecay, seed, device, promptFormat, answerPrefix, output, overwrite,
+            model, data, steps, learningRate, batchSize, fraction, evalEvery, evalItems, maxLength, maxNewTokens, weightDecay, seed, device, precision, promptFormat, answerPrefix, output, overwrite,
         };
         command.SetAction(parse =>
         {
@@ -39,6 +41,7 @@ public static class RelearnCommand
                 Steps = parse.GetValue(steps), LearningRate = parse.GetValue(learningRate), BatchSize = parse.GetValue(batchSize), Fraction = parse.GetValue(fraction),
                 EvalEvery = parse.GetValue(evalEvery), EvalItems = parse.GetValue(evalItems), MaxLength = parse.GetValue(maxLength), MaxNewTokens = parse.GetValue(maxNewTokens),
                 WeightDecay = parse.GetValue(weightDecay), Seed = parse.GetValue(seed), Device = parse.GetRequiredValue(device),
+                Precision = CommonOptions.Precision(parse, precision, Devices.Create(parse.GetRequiredValue(device))).Name,
             };
             // The numbers the trainer takes are checked as a training run checks them, before the model is loaded.
             var training = new TrainingSettings { Method = "nll", RetainWeight = 0, LearningRate = settings.LearningRate, WeightDecay = settings.WeightDecay };

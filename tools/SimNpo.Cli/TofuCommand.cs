@@ -66,6 +66,7 @@ public static class TofuCommand
                     MaxLength = parse.GetValue(evalMaxLength),
                     MaxNewTokens = parse.GetValue(maxNewTokens),
                     Template = template,
+                    Precision = unlearning.Precision,
                 },
                 OutputDirectory = parse.GetRequiredValue(output).FullName,
             };

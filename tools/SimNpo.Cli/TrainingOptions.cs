@@ -156,7 +156,7 @@ public sealed class TrainingOptions
             Device = Get(Device),
             Recompute = Get(Recompute),
             // auto is the device's default, settled here so that run.json and checkpoints name what the run stores.
-            Precision = Devices.NamedPrecision(Get(Precision), Devices.Create(Get(Device))).Name,
+            Precision = CommonOptions.ResolvePrecision(Get(Precision), Devices.Create(Get(Device))).Name,
             OptimizerState = Get(OptimizerState),
             SaveDType = Get(SaveDType),
         };

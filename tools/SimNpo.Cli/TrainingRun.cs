@@ -34,7 +34,6 @@ public static class TrainingRun
         // A resume with other settings (a recompute setting among them) is refused before any weights load.
         if (start.Resume) Checkpoint.RefuseOtherSettings(paths.Output, settings);
         var precision = Precision.Parse(settings.Precision);
-        if (!ops.Supports(precision.Bulk)) throw new UsageException($"--precision {precision.Name} is not available on the {ops.Name} device");
         if (!ops.Supports(settings.MomentStorage)) throw new UsageException($"--optimizer-state {settings.OptimizerState} is not available on the {ops.Name} device");
         using var model = createModel(ops, precision);
         output.WriteLine($"{settings.Method} on {ops.Name}: {model.Layout.TotalLength:N0} parameters, {model.Config.NumHiddenLayers} layers, dim {model.Config.HiddenSize}");

@@ -19,6 +19,8 @@ public sealed record MuseSettings
     public int KnowMemNewTokens { get; init; } = 32;
     public double MinK { get; init; } = MinKProbability.DefaultK;
     public int BatchSize { get; init; } = 8;
+    /// <summary>fp32 or bf16 (<see cref="Kernels.Precision"/>): how the evaluated model is stored.</summary>
+    public string Precision { get; init; } = Kernels.Precision.Fp32.Name;
 }
 
 /// <summary>
@@ -35,7 +37,7 @@ public static class MuseEvaluation
     {
         var clock = Stopwatch.StartNew();
         MuseReport report;
-        using (var model = ModelFiles.Load(modelDirectory, ops))
+        using (var model = ModelFiles.Load(modelDirectory, ops, Kernels.Precision.Parse(settings.Precision)))
             report = Run(model, TokenizerLoader.Load(modelDirectory, model.Config), settings, progress);
         var missing = new List<string>();
         if (settings.RetainQaPath is null) missing.Add("KnowMem on retain QA: no retain questions given (--retain-qa)");
@@ -46,7 +48,7 @@ public static class MuseEvaluation
             leak = new PrivLeak(report.MinK.Auc, auc, "given");
         else if (retrainModel is not null)
         {
-            using var retrain = ModelFiles.Load(retrainModel, ops);
+            using var retrain = ModelFiles.Load(retrainModel, ops, Kernels.Precision.Parse(settings.Precision));
             var tokenizer = TokenizerLoader.Load(retrainModel, retrain.Config);
             var verbatim = MuseData.ReadVerbMem(Path.Combine(settings.DataDirectory, MuseData.VerbMemFile));
             var scores = new MinKScores(Scores(retrain, tokenizer, ForgetTexts(verbatim), settings), Scores(retrain, tokenizer, MuseData.ReadTexts(settings.HoldoutPath!), settings));

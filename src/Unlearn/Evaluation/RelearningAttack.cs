@@ -28,6 +28,8 @@ public sealed record RelearnSettings
     public double WeightDecay { get; init; } = 0.01;
     public int Seed { get; init; }
     public string Device { get; init; } = Devices.Default;
+    /// <summary>fp32 or bf16 (<see cref="Kernels.Precision"/>): how the model is stored while it relearns.</summary>
+    public string Precision { get; init; } = Kernels.Precision.Fp32.Name;
 
     public string? Problem() =>
         Steps < 1 ? "steps must be at least 1"
@@ -53,7 +55,7 @@ public static class RelearningAttack
     {
         if (settings.Problem() is { } problem) throw new ArgumentException(problem);
         var ops = Devices.Create(settings.Device);
-        using var model = ModelFiles.Load(modelDirectory, ops);
+        using var model = ModelFiles.Load(modelDirectory, ops, Kernels.Precision.Parse(settings.Precision), masterWeights: true);
         var records = JsonlRecords.Read(dataPath, model.Config.VocabSize);
         var encoder = records.Any(r => r is QaRecord) ? new ExampleEncoder(TokenizerLoader.Load(modelDirectory, model.Config), template) : null;
         var examples = records.Select(r => encoder?.Encode(r) ?? ((PretokenizedRecord)r).Example).ToArray();
@@ -71,7 +73,7 @@ public static class RelearningAttack
         {
             Method = "nll", RetainWeight = 0, LearningRate = settings.LearningRate, Epochs = 1, BatchSize = settings.BatchSize, GradAccum = 1,
             Warmup = "0", Schedule = "constant", WeightDecay = settings.WeightDecay, Seed = settings.Seed, MaxLength = settings.MaxLength,
-            EvalEvery = settings.EvalEvery, Device = settings.Device,
+            EvalEvery = settings.EvalEvery, Device = settings.Device, Precision = settings.Precision,
         };
         var runJson = JsonSerializer.Serialize(new { model = modelDirectory, data = dataPath, settings }, TofuReport.Json) + "\n";
         var trainer = new Trainer<float>(model, trainingSettings, new TrainingData(training, []), runDirectory, observer, modelDirectory,

@@ -27,6 +27,8 @@ public sealed record TofuSettings
     public int? MaxNewTokens { get; init; }
     public int BatchSize { get; init; } = 16;
     public PromptTemplate Template { get; init; } = PromptTemplate.Llama2Chat;
+    /// <summary>fp32 or bf16 (<see cref="Kernels.Precision"/>): how the evaluated model is stored.</summary>
+    public string Precision { get; init; } = Kernels.Precision.Fp32.Name;
 }
 
 /// <summary>
@@ -39,7 +41,7 @@ public static class TofuEvaluation
     public static TofuReport Evaluate(string modelDirectory, IOps<float> ops, TofuSettings settings, Action<string>? progress = null)
     {
         var clock = Stopwatch.StartNew();
-        using var model = ModelFiles.Load(modelDirectory, ops);
+        using var model = ModelFiles.Load(modelDirectory, ops, Kernels.Precision.Parse(settings.Precision));
         var splits = Run(model, TokenizerLoader.Load(modelDirectory, model.Config), settings, progress);
         return new TofuReport
         {

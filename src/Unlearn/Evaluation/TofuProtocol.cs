@@ -93,7 +93,8 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
             return directory;
         }
         observer.Message($"{name}: {training.Method} from {start} on {string.Join(" + ", dataFiles.Select(Path.GetFileName))}");
-        using var model = ModelFiles.Load(start, ops);
+        var precision = Kernels.Precision.Parse(training.Precision);
+        using var model = ModelFiles.Load(start, ops, precision, masterWeights: true);
         var encoder = new ExampleEncoder(TokenizerLoader.Load(start, model.Config), settings.Evaluation.Template);
         IReadOnlyList<TokenizedExample> Read(string path) => encoder.Encode(JsonlRecords.Read(path, model.Config.VocabSize));
         var data = new TrainingData(dataFiles.SelectMany(Read).ToArray(), retainFile is null ? [] : Read(retainFile));
@@ -102,7 +103,7 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
             var steps = EpochPlan.StepsPerEpoch(data.Forget.Count, training.BatchSize, training.GradAccum) * training.Epochs;
             training = training with { EvalEvery = training.EvalEvery > 0 ? training.EvalEvery : Math.Max(1, steps / CurvePoints) };
         }
-        var trainer = new Trainer<float>(model, training, data, directory, observer, start, () => ModelFiles.Load(start, ops),
+        var trainer = new Trainer<float>(model, training, data, directory, observer, start, () => ModelFiles.Load(start, ops, precision),
             training.EvalEvery > 0 && data.Retain.Count > 0 ? LogProbCurve.For(data, training) : null, training.ToJson() + "\n");
         trainer.Run(resume: Directory.Exists(directory));
         return directory;

@@ -9,10 +9,14 @@ namespace SimNpo.Unlearn.Experiments;
 /// The built-in demo: the TOFU protocol on a benchmark the project generates itself. Fictitious authors (the forget set:
 /// 10% of them), a byte-level BPE fitted to their text, and a small Llama trained from scratch as the target (all
 /// authors) and the retain model (without the forget authors); then GA, NPO and SimNPO unlearn the forget authors and
-/// every model is scored as TOFU scores them. Everything trained is cached in the output folder.
+/// every model is scored as TOFU scores them. Everything trained is cached in the output folder. The base model is
+/// made in float32 whatever the precision, so runs in either precision start from the same weights.
 /// </summary>
-public sealed class TofuDemo(string outputDirectory, string device, int seed, ITrainingObserver observer, int authors = 20, int finetuneEpochs = 40)
+public sealed class TofuDemo(string outputDirectory, string device, int seed, ITrainingObserver observer, int authors = 20, int finetuneEpochs = 40,
+    Kernels.Precision? precision = null)
 {
+    private readonly Kernels.Precision _precision = precision ?? Kernels.Precision.Fp32;
+
     public static readonly string[] Methods = ["ga", "npo", "simnpo"];
     public const string SamplesFileName = "samples.md";
     private const int VocabularySize = 768;
@@ -29,12 +33,12 @@ public sealed class TofuDemo(string outputDirectory, string device, int seed, IT
         var finetune = new TrainingSettings
         {
             Method = "nll", LearningRate = 3e-3, Epochs = finetuneEpochs, BatchSize = 16, GradAccum = 1, Warmup = "2", Schedule = "linear",
-            WeightDecay = 0, RetainWeight = 0, Seed = seed, Device = device, MaxLength = 128, SaveEvery = 200,
+            WeightDecay = 0, RetainWeight = 0, Seed = seed, Device = device, MaxLength = 128, SaveEvery = 200, Precision = _precision.Name,
         };
         var unlearning = new TrainingSettings
         {
             LearningRate = 1e-3, Epochs = 5, BatchSize = 4, GradAccum = 1, Warmup = "0", Schedule = "constant", WeightDecay = 0,
-            Seed = seed, Device = device, MaxLength = 128,
+            Seed = seed, Device = device, MaxLength = 128, Precision = _precision.Name,
         };
         var protocol = new TofuProtocol(new TofuProtocolSettings
         {
@@ -42,7 +46,7 @@ public sealed class TofuDemo(string outputDirectory, string device, int seed, IT
             Methods = Methods,
             Unlearning = unlearning,
             Finetune = finetune,
-            Evaluation = new TofuSettings { DataDirectory = data, ForgetSet = dataset.ForgetSplit, MaxLength = 128, MaxNewTokens = 40 },
+            Evaluation = new TofuSettings { DataDirectory = data, ForgetSet = dataset.ForgetSplit, MaxLength = 128, MaxNewTokens = 40, Precision = _precision.Name },
             OutputDirectory = outputDirectory,
         }, observer);
         var report = protocol.Run();
@@ -58,7 +62,7 @@ public sealed class TofuDemo(string outputDirectory, string device, int seed, IT
         var answers = models.ToDictionary(name => name, name =>
         {
             var directory = Path.Combine(outputDirectory, name);
-            using var model = ModelFiles.Load(directory, ops);
+            using var model = ModelFiles.Load(directory, ops, _precision);
             var encoder = new Data.ExampleEncoder(TokenizerLoader.Load(directory, model.Config), Data.PromptTemplate.Llama2Chat);
             using var decoder = new GreedyDecoder<float>(model, encoder.Tokenizer, model.Config.MaxPositionEmbeddings);
             return dataset.Forget.Take(SampleQuestions).Select(q => decoder.Complete(encoder.EncodePrompt(q.Question), 40).Trim()).ToArray();

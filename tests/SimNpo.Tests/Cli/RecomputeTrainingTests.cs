@@ -49,22 +49,24 @@ public class RecomputeTrainingTests
         Assert.That(System.Text.Encoding.UTF8.GetString(recomputed[1]), Is.EqualTo(System.Text.Encoding.UTF8.GetString(kept[1])), "every step's losses");
     }
 
-    [Test]
-    public void AResumeWithAnotherRecomputeSettingIsRefusedBeforeAnyWeightsLoad()
+    /// <summary>The precision and the recompute setting are the run's: a resume with another one is refused before any weights load.</summary>
+    [TestCase("--recompute", "none", "layers")]
+    [TestCase("--precision", "fp32", "bf16")]
+    public void AResumeWithAnotherStorageSettingIsRefusedBeforeAnyWeightsLoad(string option, string first, string second)
     {
         using var directory = new TempDirectory();
         TinyTask.Config.Save(directory.File("config.json"));
         WriteRecords(directory.File("all.jsonl"), [.. TinyTask.Forget, .. TinyTask.Retain]);
-        string[] Finetune(string recompute, params string[] more) => ["finetune", "--init", "random", "--model-config", directory.File("config.json"),
-            "--data", directory.File("all.jsonl"), "--out", directory.File("run"), "--epochs", "1", "--save-every", "1", "--recompute", recompute, .. more, .. Common];
-        var first = Simnpo.Run(Finetune("none"));
-        Assert.That(first.Code, Is.EqualTo(CommandRunner.Success), first.Error);
+        string[] Finetune(string value, params string[] more) => ["finetune", "--init", "random", "--model-config", directory.File("config.json"),
+            "--data", directory.File("all.jsonl"), "--out", directory.File("run"), "--epochs", "1", "--save-every", "1", option, value, .. more, .. Common];
+        var firstRun = Simnpo.Run(Finetune(first));
+        Assert.That(firstRun.Code, Is.EqualTo(CommandRunner.Success), firstRun.Error);
         // Were any weights read, this damaged checkpoint would be the error.
         foreach (var weights in Directory.GetFiles(directory.File("run"), "model.safetensors", SearchOption.AllDirectories))
             File.WriteAllText(weights, "not safetensors");
-        var resumed = Simnpo.Run(Finetune("layers", "--resume"));
+        var resumed = Simnpo.Run(Finetune(second, "--resume"));
         Assert.That(resumed.Code, Is.EqualTo(CommandRunner.Failure));
-        Assert.That(resumed.Error, Does.Contain("the checkpoint was made with other settings").And.Contain("\"recompute\":\"none\""));
+        Assert.That(resumed.Error, Does.Contain("the checkpoint was made with other settings").And.Contain($"\"{option[2..]}\":\"{first}\""));
     }
 
     [Test]
