@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SimNpo.Model;
 using SimNpo.Unlearn;
 using SimNpo.Unlearn.Performance;
 
@@ -28,6 +29,7 @@ public static class BenchCommand
         };
         var sizes = new Option<string>("--sizes") { Description = "square sgemm sizes, comma separated", DefaultValueFactory = _ => "256,512,1024,2048" };
         var (batchSize, sequenceLength) = BatchOptions();
+        var recompute = CommonOptions.Recompute();
         var rounds = new Option<int>("--rounds") { Description = "measured rounds after the warm-up", DefaultValueFactory = _ => 5 };
         var minSeconds = MinSecondsOption();
         var againstTorch = new Option<bool>("--against-torch") { Description = $"run {TorchBench.ScriptPath} alongside, round for round, and report SimNpo / PyTorch" };
@@ -36,21 +38,21 @@ public static class BenchCommand
         var output = new Option<DirectoryInfo>("--out") { Description = "results folder", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("docs", "results")) };
         var command = new Command("bench", "Measure sgemm GFLOP/s and SimNPO step tokens/s (optionally against PyTorch); write docs/results/bench-<device>-<date>.md and .json")
         {
-            suite, device, precisions, shapes, sizes, attentionLengths, batchSize, sequenceLength, rounds, minSeconds, againstTorch, python, script, output,
+            suite, device, precisions, recompute, shapes, sizes, attentionLengths, batchSize, sequenceLength, rounds, minSeconds, againstTorch, python, script, output,
         };
         command.SetAction(parse =>
         {
             var which = parse.GetRequiredValue(suite);
             var ops = Devices.Create(parse.GetRequiredValue(device));
             var settings = new BenchSettings(which is "all" or "sgemm", which is "all" or "step",
-                Shapes(parse.GetRequiredValue(shapes), parse.GetValue(batchSize), parse.GetValue(sequenceLength)),
+                Shapes(parse.GetRequiredValue(shapes), parse.GetValue(batchSize), parse.GetValue(sequenceLength), RecomputeNames.Parse(parse.GetRequiredValue(recompute))),
                 Integers(parse.GetRequiredValue(sizes), "--sizes"), parse.GetRequiredValue(rounds), parse.GetRequiredValue(minSeconds))
             {
                 Attention = which == "attention",
                 AttentionLengths = Integers(parse.GetRequiredValue(attentionLengths), "--attention-lengths"),
                 Precisions = parse.GetRequiredValue(precisions).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                     .Select(name => Devices.PrecisionNames.Contains(name) ? name : throw new UsageException($"--precision: '{name}' is not one of {string.Join(", ", Devices.PrecisionNames)}"))
-                    .Select(name => ResolvePrecision(name, ops)).Distinct().ToArray(),
+                    .Select(name => CommonOptions.ResolvePrecision(name, ops)).Distinct().ToArray(),
             };
             try
             {
@@ -83,33 +85,22 @@ public static class BenchCommand
         var device = CommonOptions.Device();
         var precision = CommonOptions.Precision();
         var (batchSize, sequenceLength) = BatchOptions();
+        var recompute = CommonOptions.Recompute();
         var minSeconds = MinSecondsOption();
         var command = new Command(StepSuite.WorkerCommand, "internal: serves one shape's step rounds to simnpo bench")
         {
-            shape, device, precision, batchSize, sequenceLength, minSeconds,
+            shape, device, precision, recompute, batchSize, sequenceLength, minSeconds,
         };
         command.Hidden = true;
         command.SetAction(parse =>
         {
-            var model = Shapes(parse.GetRequiredValue(shape), parse.GetValue(batchSize), parse.GetValue(sequenceLength)).Single();
+            var model = Shapes(parse.GetRequiredValue(shape), parse.GetValue(batchSize), parse.GetValue(sequenceLength), RecomputeNames.Parse(parse.GetRequiredValue(recompute))).Single();
             var ops = Devices.Create(parse.GetRequiredValue(device));
             using var rounds = StepSuite.Rounds(ops, model, CommonOptions.Precision(parse, precision, ops), parse.GetRequiredValue(minSeconds));
             WorkerProtocol.Serve(rounds, Console.In, parse.InvocationConfiguration.Output);
             return 0;
         });
         return command;
-    }
-
-    private static Kernels.Precision ResolvePrecision(string name, Kernels.IOps<float> ops)
-    {
-        try
-        {
-            return Devices.ResolvePrecision(name, ops);
-        }
-        catch (ArgumentException e)
-        {
-            throw new UsageException(e.Message);
-        }
     }
 
     private static (Option<int?> BatchSize, Option<int?> SequenceLength) BatchOptions() =>
@@ -119,12 +110,12 @@ public static class BenchCommand
     private static Option<double> MinSecondsOption() =>
         new("--min-seconds") { Description = "shortest round: small shapes repeat their work until a round lasts this long", DefaultValueFactory = _ => 0.2 };
 
-    private static BenchmarkShape[] Shapes(string names, int? batchSize, int? sequenceLength)
+    private static BenchmarkShape[] Shapes(string names, int? batchSize, int? sequenceLength, Recompute recompute)
     {
         try
         {
             return names.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-                .Select(name => BenchmarkModels.Get(name, batchSize, sequenceLength)).ToArray();
+                .Select(name => BenchmarkModels.Get(name, batchSize, sequenceLength, recompute)).ToArray();
         }
         catch (ArgumentException e)
         {

@@ -39,6 +39,7 @@ for variable in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
 try:
     import torch
     import torch.nn.functional as F
+    import torch.utils.checkpoint
     from torch import nn
 except ImportError:
     sys.exit(f"error: PyTorch is not installed for {sys.executable}: apt-get install python3-torch (Debian, Ubuntu) or pip install torch")

@@ -149,8 +149,11 @@ def compare(directory, objective, grad_files):
         worst_overall = max(worst_overall, worst[1])
         print(f"{os.path.basename(path)}: loss {ours['loss'].item():.9g}; {len(rows) - 2} gradients; worst ||d||/||ref|| "
               f"{worst[1]:.2e} ({worst[0]}); loss {rows[0][1]:.2e}; seq_logprob {rows[1][1]:.2e}; missing {missing}")
-    verdict = "PASS" if worst_overall < 1e-3 else "FAIL"
-    print(f"hf check: worst relative error {worst_overall:.2e} (float32 against float64; bound 1e-3): {verdict}")
+    # float32: 1e-3. bf16 storage (HF_BOUND=0.05): R roundings of at most u = 2^-8 on the mid model's longest path
+    # (about 16 per layer forward, as many back: R ~ 260) add up like a random walk to sqrt(R/3)·u ~ 0.036 of the norm.
+    bound = float(os.environ.get("HF_BOUND", "1e-3"))
+    verdict = "PASS" if worst_overall < bound else "FAIL"
+    print(f"hf check: worst relative error {worst_overall:.2e} (against float64; bound {bound:g}): {verdict}")
     if verdict == "FAIL":
         sys.exit(1)
 

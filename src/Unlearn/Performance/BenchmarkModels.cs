@@ -2,8 +2,8 @@ using SimNpo.Model;
 
 namespace SimNpo.Unlearn.Performance;
 
-/// <summary>A model shape to measure with, and the batch it runs by default.</summary>
-public sealed record BenchmarkShape(string Name, LlamaConfig Config, int BatchSize, int SequenceLength)
+/// <summary>A model shape to measure with, the batch it runs by default, and whether its step recomputes layers.</summary>
+public sealed record BenchmarkShape(string Name, LlamaConfig Config, int BatchSize, int SequenceLength, Recompute Recompute = Recompute.None)
 {
     public int Tokens => BatchSize * SequenceLength;
 }
@@ -11,7 +11,8 @@ public sealed record BenchmarkShape(string Name, LlamaConfig Config, int BatchSi
 /// <summary>
 /// Named model shapes for profiling and benchmarks, with random weights: no download needed. The first four are the
 /// llama2.c TinyStories models (stories260K, stories15M, stories42M as "mid", stories110M: tied embeddings, RMSNorm eps
-/// 1e-5, RoPE theta 10000, one kv head per head except stories260K); "1B" is Llama-3.2-1B's config.json.
+/// 1e-5, RoPE theta 10000, one kv head per head except stories260K); "1B" is Llama-3.2-1B's config.json, "7B"
+/// Llama-2-7B's (the paper's models; a GPU step of its own, with layers recomputed to fit one GPU).
 /// Default batches are sized for a CPU step of seconds, not minutes: 8 × 512 (stories260K), 8 × 256 (15M), 8 × 256 (mid),
 /// 4 × 512 (110M), and 4 × 512 for 1B, a GPU's shape (25 GB with AdamW; at 8 × 512 its activations would pass the 2³¹
 /// elements one buffer holds).
@@ -25,16 +26,17 @@ public static class BenchmarkModels
         new("mid", Stories(dim: 512, ffn: 1376, layers: 8, heads: 8, kvHeads: 8, vocab: 32000, maxPositions: 1024), 8, 256),
         new("110M", Stories(dim: 768, ffn: 2048, layers: 12, heads: 12, kvHeads: 12, vocab: 32000, maxPositions: 1024), 4, 512),
         new("1B", Llama32OneB(), 4, 512),
+        new("7B", Llama2SevenB(), 4, 512),
     ];
 
     public static IEnumerable<string> Names => All.Select(shape => shape.Name);
 
     /// <summary>The named shape, its batch and sequence length replaced where given (<see cref="SyntheticStep"/> checks them).</summary>
-    public static BenchmarkShape Get(string name, int? batchSize = null, int? sequenceLength = null)
+    public static BenchmarkShape Get(string name, int? batchSize = null, int? sequenceLength = null, Recompute? recompute = null)
     {
         var shape = All.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase))
             ?? throw new ArgumentException($"unknown model shape '{name}' (choose one of: {string.Join(", ", Names)})");
-        return shape with { BatchSize = batchSize ?? shape.BatchSize, SequenceLength = sequenceLength ?? shape.SequenceLength };
+        return shape with { BatchSize = batchSize ?? shape.BatchSize, SequenceLength = sequenceLength ?? shape.SequenceLength, Recompute = recompute ?? shape.Recompute };
     }
 
     private static LlamaConfig Stories(int dim, int ffn, int layers, int heads, int kvHeads, int vocab, int maxPositions) => new()
@@ -50,6 +52,22 @@ public static class BenchmarkModels
         RopeTheta = 10000,
         TieWordEmbeddings = true,
         MaxPositionEmbeddings = maxPositions,
+    };
+
+    /// <summary>meta-llama/Llama-2-7b-hf's config.json: 32 layers of width 4096, 11008 wide MLPs, 32000 tokens, an untied head.</summary>
+    private static LlamaConfig Llama2SevenB() => new()
+    {
+        HiddenSize = 4096,
+        IntermediateSize = 11008,
+        NumHiddenLayers = 32,
+        NumAttentionHeads = 32,
+        NumKeyValueHeads = 32,
+        HeadDim = 128,
+        VocabSize = 32000,
+        RmsNormEps = 1e-5,
+        RopeTheta = 10000,
+        TieWordEmbeddings = false,
+        MaxPositionEmbeddings = 4096,
     };
 
     /// <summary>meta-llama/Llama-3.2-1B's config.json.</summary>

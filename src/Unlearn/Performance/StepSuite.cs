@@ -1,5 +1,6 @@
 using System.Globalization;
 using SimNpo.Kernels;
+using SimNpo.Model;
 
 namespace SimNpo.Unlearn.Performance;
 
@@ -17,7 +18,7 @@ public static class StepSuite
     /// <summary>The step on seeded random weights, warmed up and calibrated; the rounds own the model.</summary>
     public static CalibratedRounds Rounds(IOps<float> ops, BenchmarkShape shape, Precision precision, double minSeconds)
     {
-        var step = SyntheticStep.Randomized(ops, shape.Config, shape.BatchSize, shape.SequenceLength, seed: 0, precision: precision);
+        var step = SyntheticStep.Randomized(ops, shape.Config, shape.BatchSize, shape.SequenceLength, seed: 0, precision: precision, recompute: shape.Recompute);
         try
         {
             return new CalibratedRounds(ops, [new BenchWork(Figure, () => step.Run(), step.Tokens)], minSeconds, step);
@@ -36,7 +37,7 @@ public static class StepSuite
         return WorkerProcess.Start($"SimNpo ({WorkerCommand} {shape.Name} {precision})", simnpo.File,
         [
             .. simnpo.Arguments, WorkerCommand, "--shape", shape.Name, "--batch-size", Text(shape.BatchSize), "--seq-len", Text(shape.SequenceLength),
-            "--device", device, "--precision", precision.Name, "--min-seconds", Text(minSeconds),
+            "--device", device, "--precision", precision.Name, "--recompute", shape.Recompute.Name(), "--min-seconds", Text(minSeconds),
         ]);
     }
 }

@@ -22,10 +22,10 @@ public sealed class SyntheticStep : IDisposable
 
     /// <summary>A model of the config with seeded random weights.</summary>
     public static SyntheticStep Randomized(IOps<float> ops, LlamaConfig config, int batchSize, int sequenceLength, int seed, double learningRate = 1e-5,
-        Precision? precision = null)
+        Precision? precision = null, Recompute recompute = Recompute.None)
     {
-        Check(config, batchSize, sequenceLength);
-        var model = new LlamaModel<float>(config, ops, precision);
+        Check(config, batchSize, sequenceLength, recompute);
+        var model = new LlamaModel<float>(config, ops, precision) { Recompute = recompute };
         try
         {
             ModelInitializer.RandomizeUniform(model, seed);
@@ -44,7 +44,7 @@ public sealed class SyntheticStep : IDisposable
         _model = model;
         try
         {
-            Check(model.Config, batchSize, sequenceLength);
+            Check(model.Config, batchSize, sequenceLength, model.Recompute);
             BatchSize = batchSize;
             SequenceLength = sequenceLength;
             // SimNPO on the forget term alone: the retain term would be a second forward and backward of the same shape.
@@ -96,7 +96,7 @@ public sealed class SyntheticStep : IDisposable
     }
 
     /// <summary>Refuses a batch the model cannot run, before anything is allocated.</summary>
-    private static void Check(LlamaConfig config, int batchSize, int sequenceLength)
+    private static void Check(LlamaConfig config, int batchSize, int sequenceLength, Recompute recompute)
     {
         if (batchSize < 1) throw new ArgumentException($"batch size must be at least 1, got {batchSize}");
         if (sequenceLength < PromptLength + 2)
@@ -106,7 +106,7 @@ public sealed class SyntheticStep : IDisposable
         long activations;
         try
         {
-            var size = Activations<float>.Count(config, new ActivationShape(batchSize, sequenceLength, ScoredTokensOf(batchSize, sequenceLength), FullLogits: false));
+            var size = Activations<float>.Count(config, new ActivationShape(batchSize, sequenceLength, ScoredTokensOf(batchSize, sequenceLength), FullLogits: false, recompute));
             activations = Math.Max(size.BulkElements, size.StatisticElements);
         }
         catch (OverflowException)
@@ -114,7 +114,7 @@ public sealed class SyntheticStep : IDisposable
             activations = long.MaxValue; // one of its tensors alone passes int
         }
         if (activations > Array.MaxLength)
-            throw new ArgumentException($"batch {batchSize} x {sequenceLength} needs more activations than one buffer holds ({Array.MaxLength:N0} elements): use a smaller batch");
+            throw new ArgumentException($"batch {batchSize} x {sequenceLength} needs more activations than one buffer holds ({Array.MaxLength:N0} elements): use a smaller batch or recompute layers");
     }
 
     private static TokenizedExample[] RandomExamples(int vocab, int batchSize, int sequenceLength, int seed)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.ComponentModel;
 using System.Globalization;
 using SimNpo.Kernels;
+using SimNpo.Model;
 
 namespace SimNpo.Unlearn.Performance;
 
@@ -75,6 +76,7 @@ public sealed class TorchBench
             "--batch", Int(shape.BatchSize), "--seq", Int(shape.SequenceLength), "--prompt-len", Int(SyntheticStep.PromptLength),
         ];
         if (c.TieWordEmbeddings) arguments.Add("--tied");
+        if (shape.Recompute == Recompute.Layers) arguments.Add("--recompute");
         return Start("step", minSeconds, precision, arguments);
     }
 
