@@ -12,7 +12,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=${CUDA_TOOLS_CACHE:-$HOME/.cache/simnpo-cuda-tools}
 TOOLS=$CACHE/usr/bin
-HOT_KERNELS='^(MatMul|TensorCoreGemm|Attention)\.'
+HOT_KERNELS='^(MatMul|TensorCoreGemm|Attention|AttentionBf16)\.'
 
 install_tools() {
   [ -x "$TOOLS/ptxas" ] && [ -x "$TOOLS/cuobjdump" ] && return

@@ -14,7 +14,7 @@ namespace SimNpo.Kernels.Ilgpu;
 /// </summary>
 public static partial class AttentionBf16
 {
-    /// <summary>Keys per block of the forward and dQ passes (queries per block of the dK/dV pass) up to head dimension 64.</summary>
+    /// <summary>Keys per block of the forward and dQ passes up to head dimension 64.</summary>
     private const int NarrowKeys = 64;
 
     /// <summary>The same from head dimension 80 to 128, where two 16×64 output tiles per warp and 48 KB of shared memory leave room for 32.</summary>
@@ -22,6 +22,9 @@ public static partial class AttentionBf16
 
     /// <summary>Query rows per block of the dK/dV pass from head dimension 80 on: 16 keeps its four 16×128 gradient tiles, Sᵀ and dPᵀ within 255 registers.</summary>
     private const int WideQueries = 16;
+
+    /// <summary>The same up to head dimension 64: with 64 rows its Sᵀ and dPᵀ (16×64 each) beside the dK and dV tiles spilled 80 bytes (ptxas sm_90); 32 spill none.</summary>
+    private const int NarrowQueries = 32;
 
     private const int MaxWarps = 4;
 
@@ -101,7 +104,7 @@ public static partial class AttentionBf16
             var (wide, stride, scale) = (shape.HeadDim > NarrowKeys, PaddedTile.Stride(shape.HeadDim), Scale(shape));
             var tile = wide ? WideKeys : NarrowKeys;
 
-            var queryTile = wide ? WideQueries : NarrowKeys;
+            var queryTile = wide ? WideQueries : NarrowQueries;
             var keyWarps = Warps(w => 2 * (16 * w + queryTile) * stride + 2 * queryTile, shape.KeyLength);
             var keyConfig = new KernelConfig(new Index3D((shape.KeyLength + 16 * keyWarps - 1) / (16 * keyWarps), shape.KvHeads, shape.Batch),
                 new Index3D(keyWarps * 32, 1, 1), SharedMemoryConfig.RequestDynamic<uint>(2 * (16 * keyWarps + queryTile) * stride + 2 * queryTile));

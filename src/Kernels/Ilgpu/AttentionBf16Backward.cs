@@ -96,7 +96,7 @@ public static partial class AttentionBf16
     private static void KeyValueGradKernel(ArrayView<ushort> kGrad, ArrayView<ushort> vGrad, ArrayView<ushort> outputGrad, ArrayView<ushort> q,
         ArrayView<ushort> k, ArrayView<ushort> v, ArrayView<float> logSumExp, ArrayView<float> delta, ArrayView<int> lengths, AttentionShape shape,
         float scale) =>
-        KeyValueGrad(kGrad, vGrad, outputGrad, q, k, v, logSumExp, delta, lengths, shape, scale, NarrowKeys, wide: false);
+        KeyValueGrad(kGrad, vGrad, outputGrad, q, k, v, logSumExp, delta, lengths, shape, scale, NarrowQueries, wide: false);
 
     private static void KeyValueGradWideKernel(ArrayView<ushort> kGrad, ArrayView<ushort> vGrad, ArrayView<ushort> outputGrad, ArrayView<ushort> q,
         ArrayView<ushort> k, ArrayView<ushort> v, ArrayView<float> logSumExp, ArrayView<float> delta, ArrayView<int> lengths, AttentionShape shape,

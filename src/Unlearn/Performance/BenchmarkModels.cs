@@ -26,7 +26,8 @@ public static class BenchmarkModels
         new("mid", Stories(dim: 512, ffn: 1376, layers: 8, heads: 8, kvHeads: 8, vocab: 32000, maxPositions: 1024), 8, 256),
         new("110M", Stories(dim: 768, ffn: 2048, layers: 12, heads: 12, kvHeads: 12, vocab: 32000, maxPositions: 1024), 4, 512),
         new("1B", Llama32OneB(), 4, 512),
-        new("7B", Llama2SevenB(), 4, 512),
+        // meta-llama/Llama-2-7b-hf's config.json: the llama2.c family's hyperparameters at 7B, its head untied.
+        new("7B", Stories(dim: 4096, ffn: 11008, layers: 32, heads: 32, kvHeads: 32, vocab: 32000, maxPositions: 4096) with { TieWordEmbeddings = false }, 4, 512),
     ];
 
     public static IEnumerable<string> Names => All.Select(shape => shape.Name);
@@ -52,22 +53,6 @@ public static class BenchmarkModels
         RopeTheta = 10000,
         TieWordEmbeddings = true,
         MaxPositionEmbeddings = maxPositions,
-    };
-
-    /// <summary>meta-llama/Llama-2-7b-hf's config.json: 32 layers of width 4096, 11008 wide MLPs, 32000 tokens, an untied head.</summary>
-    private static LlamaConfig Llama2SevenB() => new()
-    {
-        HiddenSize = 4096,
-        IntermediateSize = 11008,
-        NumHiddenLayers = 32,
-        NumAttentionHeads = 32,
-        NumKeyValueHeads = 32,
-        HeadDim = 128,
-        VocabSize = 32000,
-        RmsNormEps = 1e-5,
-        RopeTheta = 10000,
-        TieWordEmbeddings = false,
-        MaxPositionEmbeddings = 4096,
     };
 
     /// <summary>meta-llama/Llama-3.2-1B's config.json.</summary>
