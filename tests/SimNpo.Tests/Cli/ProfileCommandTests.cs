@@ -60,5 +60,5 @@ public class ProfileCommandTests
 
     [Test]
     public void RefusesAnUnknownShape() =>
-        Assert.That(Simnpo.Run(["profile", "--shape", "7B"]).Code, Is.EqualTo(CommandRunner.Usage));
+        Assert.That(Simnpo.Run(["profile", "--shape", "13B"]).Code, Is.EqualTo(CommandRunner.Usage));
 }

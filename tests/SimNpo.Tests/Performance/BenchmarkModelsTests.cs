@@ -43,5 +43,5 @@ public class BenchmarkModelsTests
 
     [Test]
     public void AnUnknownNameListsTheKnownOnes() =>
-        Assert.That(() => BenchmarkModels.Get("7B"), Throws.ArgumentException.With.Message.Contains("15M, mid, 110M"));
+        Assert.That(() => BenchmarkModels.Get("13B"), Throws.ArgumentException.With.Message.Contains("15M, mid, 110M"));
 }
