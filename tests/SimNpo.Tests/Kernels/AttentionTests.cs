@@ -20,6 +20,8 @@ public class AttentionCase(string name, AttentionShape shape, int[] lengths)
     // rounding error u·|lse| with |lse| < 3 here scales every recomputed probability, then each result once.
     public override int Float32Roundings => 8;
 
+    public override bool ReferenceOnly => true;
+
     public override View<T> Forward<T>(IOps<T> ops, View<T>[] inputs) => Run(ops, inputs).Output;
 
     public override void Backward<T>(IOps<T> ops, View<T>[] inputs, View<T> outputGrad, View<T>[] inputGrads)

@@ -20,6 +20,8 @@ public class KlDivergenceCase() : OpCase("kl divergence", Rows * Vocab)
     // under 53u; backward (|rowWeight| ≤ 1): 5u + 4u + u.
     public override int Float32Roundings => 60;
 
+    public override bool ReferenceOnly => true;
+
     public override bool BackwardAdds => false;
 
     public override View<T> Forward<T>(IOps<T> ops, View<T>[] inputs) => Run(ops, inputs[0]).Kl;

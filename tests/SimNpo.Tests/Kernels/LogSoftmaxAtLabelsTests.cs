@@ -14,6 +14,8 @@ public class LogSoftmaxAtLabelsCase() : OpCase("log-softmax at labels", Rows * V
     // Sums in float64; float32 rounds the log-sum-exp (error u·|lse|, |lse| < 6 here, scaling every probability), then each result.
     public override int Float32Roundings => 10;
 
+    public override bool ReferenceOnly => true;
+
     public override bool BackwardAdds => false;
 
     public override View<T> Forward<T>(IOps<T> ops, View<T>[] inputs) => Run(ops, inputs[0]).LogProb;

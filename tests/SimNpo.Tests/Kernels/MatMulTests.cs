@@ -9,6 +9,8 @@ public class MatMulCase() : OpCase("matmul", Rows * InDim, OutDim * InDim)
 
     public override int Float32Roundings => InDim + OutDim + 2; // forward sums over inDim, input gradient over outDim, in float32
 
+    public override bool ReferenceOnly => true;
+
     public override View<T> Forward<T>(IOps<T> ops, View<T>[] inputs)
     {
         var output = ops.Allocate(Rows * OutDim).All;

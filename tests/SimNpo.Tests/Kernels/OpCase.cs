@@ -19,9 +19,25 @@ public abstract class OpCase(string name, params int[] inputLengths)
 
     /// <summary>
     /// An upper bound on how many float32 roundings (each at most 2⁻²⁴ relative to an O(1) intermediate) reach one element
-    /// of the output or of a gradient: the length of any sum kept in the element type plus the elementwise roundings.
+    /// of the output or of a gradient on the CPU reference: the length of any sum kept in the element type plus the
+    /// elementwise roundings.
     /// </summary>
     public abstract int Float32Roundings { get; }
+
+    /// <summary>
+    /// The same bound on the fast CPU path and the ILGPU kernels, which keep in float32 some sums (and RoPE's angles) that
+    /// the reference keeps in float64: as <see cref="Float32Roundings"/> unless the case says otherwise.
+    /// </summary>
+    public virtual int FastPathFloat32Roundings => Float32Roundings;
+
+    /// <summary>What the case's shape is there to exercise, and so which backends run it (<see cref="OpBackend.Runs"/>).</summary>
+    public virtual CaseSize Size => CaseSize.Small;
+
+    /// <summary>
+    /// True for the ops whose fast-path and device versions are checked on their own views and bounds (Cpu/, Ilgpu/:
+    /// matrix products, attention, the losses) rather than through this case: they run on the reference only.
+    /// </summary>
+    public virtual bool ReferenceOnly => false;
 
     /// <summary>
     /// With bfloat16 storage, how many bfloat16 roundings (each at most 2⁻⁸ relative) reach one element of the output or
@@ -116,26 +132,28 @@ public static class OpRuns
     /// <summary>
     /// The op on <paramref name="ops"/> against the CPU reference run in float64 on the same float32 data, forward and
     /// backward. Gradient buffers start from random values, so a backward that overwrites instead of adding fails.
-    /// Tolerance: the case's <see cref="OpCase.Float32Roundings"/> (counting the terms the kernel sums in float32) times 2⁻²⁴
+    /// Tolerance: the case's <see cref="OpCase.Float32Roundings"/> on the reference, <see cref="OpCase.FastPathFloat32Roundings"/>
+    /// elsewhere (counting the terms the kernel sums in float32), times 2⁻²⁴
     /// times max(1, largest expected magnitude), the bound the reference's own float32 run is held to.
     /// With <paramref name="bulk"/> bfloat16, every input, the output's gradient and the gradients' start values are rounded
     /// to bfloat16 first, so the float64 reference sees exactly the numbers the op reads. The op computes in float32 (within
     /// e, the bound above, of exact) and rounds what it stores (the bound: AssertClose).
     /// </summary>
-    public static void AssertMatchesFloat64Reference(OpCase op, IOps<float> ops, Storage bulk = Storage.Native)
+    public static void AssertMatchesFloat64Reference(OpCase op, OpBackend backend, Storage bulk = Storage.Native)
     {
+        var (ops, roundings) = (backend.Ops, backend == OpBackend.Reference ? op.Float32Roundings : op.FastPathFloat32Roundings);
         var stored = bulk == Storage.BFloat16 ? OpData.RoundToBFloat16 : (Func<double[], double[]>)(x => x);
         IOps<double> reference = new ReferenceOps<double>();
         var inputs = op.RandomInputs(seed: 11).Select(stored).ToArray();
         var exact = Forward(op, reference, inputs);
-        AssertClose(op, "output", Forward(op, ops, inputs, bulk), exact, bulk);
+        AssertClose(op, roundings, "output", Forward(op, ops, inputs, bulk), exact, bulk);
 
         var random = new Random(12);
         var outputGrad = stored(OpData.Random(random, exact.Length));
         var initialGrads = inputs.Select(x => stored(OpData.Random(random, x.Length))).ToArray();
         var exactGrads = Backward(op, reference, inputs, outputGrad, initialGrads);
         var grads = Backward(op, ops, inputs, outputGrad, initialGrads, bulk);
-        for (var n = 0; n < inputs.Length; n++) AssertClose(op, $"gradient of input {n}", grads[n], exactGrads[n], bulk);
+        for (var n = 0; n < inputs.Length; n++) AssertClose(op, roundings, $"gradient of input {n}", grads[n], exactGrads[n], bulk);
     }
 
     /// <param name="bulk">
@@ -144,10 +162,10 @@ public static class OpRuns
     /// 2⁻⁸·|exact| + 2e, element by element. Through k stored running sums, each rounding is 2⁻⁸ of a sum bounded by the
     /// tensor's scale: k·2⁻⁸·scale + (1 + k·2⁻⁸)·e.
     /// </param>
-    private static void AssertClose(OpCase op, string what, double[] actual, double[] exact, Storage bulk)
+    private static void AssertClose(OpCase op, int float32Roundings, string what, double[] actual, double[] exact, Storage bulk)
     {
         var scale = Math.Max(1, exact.Max(Math.Abs));
-        var tolerance = op.Float32Roundings * Math.ScaleB(1.0, -24) * scale;
+        var tolerance = float32Roundings * Math.ScaleB(1.0, -24) * scale;
         if (bulk == Storage.Native)
         {
             Assert.That(actual, Is.EqualTo(exact).Within(tolerance), $"{op}: {what}");

@@ -5,33 +5,24 @@ using ILGPU.Runtime.CPU;
 namespace SimNpo.Tests.Kernels.Ilgpu;
 
 /// <summary>
-/// Runs a kernel test class on one of ILGPU's simulated devices: the default CPU device (warps of 4, groups up to 16) or
-/// the NVIDIA-like one (warps of 32, groups up to 1024), so an assumption about either size shows. The accelerator is
-/// opened once per class (compiling a kernel costs more than running it at test shapes); buffers live for one test.
+/// Runs a raw-kernel test class on one of ILGPU's simulated devices (<see cref="SimulatedDevices"/>, which opens each once
+/// for the whole run): the default CPU device (warps of 4, groups up to 16) or the NVIDIA-like one (warps of 32, groups up
+/// to 1024), so an assumption about either size shows. Buffers live for one test.
 /// </summary>
 public abstract class CpuAcceleratorFixture(CPUDeviceKind kind)
 {
     /// <summary>float32's unit roundoff: one rounding changes a value by at most this much relative to it.</summary>
     protected const double U = 1.0 / (1 << 24);
 
-    private Context _context = null!;
     private readonly List<MemoryBuffer> _buffers = [];
 
     protected Accelerator Accelerator { get; private set; } = null!;
 
     [OneTimeSetUp]
-    public void CreateAccelerator()
+    public void TakeTheSimulatedDevice()
     {
-        _context = Context.Create(builder => builder.CPU(kind).EnableAlgorithms());
-        Accelerator = _context.GetCPUDevice(0).CreateAccelerator(_context);
+        Accelerator = SimulatedDevices.Get(kind).Accelerator;
         Assert.That(Accelerator.WarpSize, Is.EqualTo(kind == CPUDeviceKind.Nvidia ? 32 : 4), "the simulated device asked for");
-    }
-
-    [OneTimeTearDown]
-    public void DisposeAccelerator()
-    {
-        Accelerator?.Dispose();
-        _context?.Dispose();
     }
 
     [TearDown]
