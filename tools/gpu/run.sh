@@ -53,8 +53,8 @@ timeout 90 $bench --suite sgemm --precision bf16 --sizes $sizes --shapes $layers
 stage "attention forward and forward+backward, bf16, T = $lengths, against F.scaled_dot_product_attention (flash)"
 timeout 90 $bench --suite attention --precision bf16 --shapes $layers --attention-lengths $lengths --out $OUT/attention
 
-stage "SimNPO step, $step shape, bf16 against torch.autocast(bfloat16) over float32 parameters (SDPA, fused AdamW), 4 x 512 and 8 x 512"
-timeout 100 $bench --suite step --precision bf16 --shapes $step --out $OUT/step-4x512
+stage "SimNPO step, $step shape, bf16 (and fp32 at 4 x 512) against torch.autocast(bfloat16) over float32 parameters (SDPA, fused AdamW), 4 x 512 and 8 x 512"
+timeout 150 $bench --suite step --precision fp32,bf16 --shapes $step --out $OUT/step-4x512  # fp32 too: the device default's evidence
 timeout 100 $bench --suite step --precision bf16 --shapes $step --batch-size 8 --out $OUT/step-8x512
 stage "the same step in PyTorch with pure bf16 parameters (the second column)"
 timeout 60 $torch_step $one_b --batch 4 --seq 512 --precision bf16-pure > $OUT/torch-step-1b-bf16-pure.json
