@@ -41,7 +41,7 @@ public static class TrainingRun
         TrainingData data;
         try
         {
-            data = new TrainingFiles([paths.Data], paths.Retain, paths.Refusals).Read(model.Config, paths.TokenizerSource, template, settings, output.WriteLine);
+            data = new TrainingFiles([paths.Data], paths.Retain, paths.Refusals).Read(model.Config, TrainingFiles.LazyEncoder(paths.TokenizerSource, model.Config, template), settings, output.WriteLine);
         }
         catch (MissingTrainingInputException e)
         {

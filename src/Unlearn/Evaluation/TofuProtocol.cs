@@ -94,7 +94,8 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
         }
         observer.Message($"{name}: {training.Method} from {start} on {string.Join(" + ", dataFiles.Select(Path.GetFileName))}");
         using var model = ModelFiles.Load(start, ops, Kernels.Precision.Parse(training.Precision), masterWeights: true);
-        var data = new TrainingFiles(dataFiles, retainFile).Read(model.Config, start, settings.Evaluation.Template, training, observer.Message);
+        var encoder = new ExampleEncoder(TokenizerLoader.Load(start, model.Config), settings.Evaluation.Template);
+        var data = new TrainingFiles(dataFiles, retainFile).Read(model.Config, () => encoder, training, observer.Message);
         if (training.TrainingMethod.Unlearns)
         {
             var steps = EpochPlan.StepsPerEpoch(data.Forget.Count, training.BatchSize, training.GradAccum) * training.Epochs;

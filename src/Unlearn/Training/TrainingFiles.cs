@@ -14,16 +14,22 @@ public sealed class MissingTrainingInputException(string message) : Exception(me
 /// </summary>
 public sealed record TrainingFiles(IReadOnlyList<string> Forget, string? Retain = null, string? Refusals = null)
 {
-    /// <summary>
-    /// Encodes every file's records (question/answer records with tokenizerSource's tokenizer, loaded only for them)
-    /// and checks each against the lengths the run trains before the first step, not when its batch comes; with
-    /// skip-long the records too long are dropped and counted through say.
-    /// </summary>
-    public TrainingData Read(LlamaConfig config, string? tokenizerSource, PromptTemplate template, TrainingSettings settings, Action<string> say)
+    /// <summary>An encoder made on first use, so that pre-tokenized data needs no tokenizer (and a missing one is an error only then).</summary>
+    public static Func<ExampleEncoder> LazyEncoder(string? tokenizerSource, LlamaConfig config, PromptTemplate template)
     {
         ExampleEncoder? encoder = null;
-        IReadOnlyList<TokenizedExample> Encode(IReadOnlyList<DataRecord> records) => ExampleFiles.Encode(records, () => encoder ??= new ExampleEncoder(TokenizerLoader.Load(
-            tokenizerSource ?? throw new MissingTrainingInputException("question/answer records need a tokenizer: give --model or --tokenizer"), config), template));
+        return () => encoder ??= new ExampleEncoder(TokenizerLoader.Load(
+            tokenizerSource ?? throw new MissingTrainingInputException("question/answer records need a tokenizer: give --model or --tokenizer"), config), template);
+    }
+
+    /// <summary>
+    /// Encodes every file's records (question/answer records with the encoder, asked for only for them) and checks
+    /// each against the lengths the run trains before the first step, not when its batch comes; with skip-long the
+    /// records too long are dropped and counted through say.
+    /// </summary>
+    public TrainingData Read(LlamaConfig config, Func<ExampleEncoder> encoder, TrainingSettings settings, Action<string> say)
+    {
+        IReadOnlyList<TokenizedExample> Encode(IReadOnlyList<DataRecord> records) => ExampleFiles.Encode(records, encoder);
         ExampleFile ReadFile(string path)
         {
             var file = ExampleFiles.Read(path, config, Encode, settings.MaxLength, settings.SkipLong);
