@@ -77,13 +77,15 @@ public class TrainingMethodsTests
         Assert.That(TrainingMethods.Get("simnpo").BatchReferenceLogProbs(reference, [2, 0]), Is.Null);
     }
 
-    [Test]
-    public void EveryMethodNamesItsObjective()
+    [TestCase("simnpo", "simnpo")]
+    [TestCase("npo", "npo")]
+    [TestCase("ga", "ga")]
+    [TestCase("graddiff", "ga")]
+    [TestCase("idkpo", "idkpo")]
+    [TestCase("nll", "nll")]
+    public void BuildsItsObjective(string name, string objective)
     {
-        foreach (var method in TrainingMethods.All)
-        {
-            var objective = method.Objective(null, 0, method.NeedsReferenceLogProbs ? [0.0, 0.0] : null);
-            Assert.That(objective.Name, Is.EqualTo(method.Name == "graddiff" ? "ga" : method.Name), method.Name);
-        }
+        var method = TrainingMethods.Get(name);
+        Assert.That(method.Objective(null, 0, method.NeedsReferenceLogProbs ? [0.0, 0.0] : null).Name, Is.EqualTo(objective));
     }
 }
