@@ -3,10 +3,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using SimNpo.Kernels;
 using SimNpo.Model;
-using SimNpo.Model.Tokenizers;
 using SimNpo.Unlearn;
 using SimNpo.Unlearn.Data;
-using SimNpo.Unlearn.Evaluation;
 using SimNpo.Unlearn.Reports;
 using SimNpo.Unlearn.Training;
 
