@@ -3,7 +3,7 @@ using SimNpo.Model;
 using SimNpo.Model.SafeTensors;
 using SimNpo.Unlearn;
 using SimNpo.Unlearn.Data;
-using SimNpo.Unlearn.Objectives;
+using SimNpo.Unlearn.Methods;
 using SimNpo.Unlearn.Training;
 
 namespace SimNpo.Cli;
@@ -18,11 +18,11 @@ public static class GradCommand
     {
         var model = CommonOptions.Model();
         var data = new Option<FileInfo>("--data") { Description = "JSON Lines records (question/answer, or prompt_ids/answer_ids)", Required = true };
-        var objective = new Option<string>("--objective") { Description = "loss to differentiate", DefaultValueFactory = _ => "nll" }
-            .AcceptOnlyFromAmong(ObjectiveFactory.GradNames);
-        var beta = new Option<double?>("--beta") { Description = $"β of simnpo (default {ObjectiveFactory.SimNpoBeta}) and npo (default {ObjectiveFactory.NpoBeta})" };
+        var objective = new Option<string>("--objective") { Description = $"loss to differentiate ({TrainingMethods.Help(TrainingMethods.Grad)})", DefaultValueFactory = _ => "nll" }
+            .AcceptOnlyFromAmong(TrainingMethods.Names(TrainingMethods.Grad));
+        var beta = new Option<double?>("--beta") { Description = CommonOptions.BetaDescription(TrainingMethods.Grad) };
         var gamma = new Option<double>("--gamma") { Description = "SimNPO margin γ", DefaultValueFactory = _ => 0 };
-        var referenceModel = new Option<DirectoryInfo?>("--ref-model") { Description = "reference model for npo (default: --model itself)" };
+        var referenceModel = new Option<DirectoryInfo?>("--ref-model") { Description = "reference model for the methods that need one (default: --model itself)" };
         var promptFormat = CommonOptions.PromptFormat();
         var answerPrefix = CommonOptions.AnswerPrefix();
         var device = CommonOptions.Device();
@@ -45,15 +45,15 @@ public static class GradCommand
             llama.Recompute = RecomputeNames.Parse(parse.GetRequiredValue(recompute));
             var batch = TokenBatch.FromExamples(ExampleFiles.Load(parse.GetRequiredValue(data).FullName, modelDirectory, llama.Config,
                 CommonOptions.Template(parse, promptFormat, answerPrefix)));
-            var name = parse.GetRequiredValue(objective);
+            var method = TrainingMethods.Get(parse.GetRequiredValue(objective));
             double[]? referenceLogProbs = null;
-            if (name == "npo")
+            if (method.NeedsReferenceLogProbs)
             {
                 var referenceDirectory = parse.GetValue(referenceModel)?.FullName ?? modelDirectory;
                 using var reference = ModelFiles.Load(referenceDirectory, ops, storage);
                 referenceLogProbs = reference.Forward(batch).LogProb;
             }
-            var loss = ObjectiveFactory.Create(name, parse.GetValue(beta), parse.GetRequiredValue(gamma), referenceLogProbs);
+            var loss = method.Objective(parse.GetValue(beta), parse.GetRequiredValue(gamma), referenceLogProbs);
             var scores = llama.Forward(batch);
             var value = loss.Evaluate(scores);
             llama.ZeroGradients();

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SimNpo.Model;
 using SimNpo.Unlearn.Evaluation;
+using SimNpo.Unlearn.Methods;
 using SimNpo.Unlearn.Training;
 
 namespace SimNpo.Cli;
@@ -16,7 +17,7 @@ public static class TofuCommand
         var model = CommonOptions.Model("base model that the target and retain models are fine-tuned from");
         var forget = new Option<string>("--forget") { Description = "forget set (the retain model is trained on the matching retainXX)", DefaultValueFactory = _ => "forget10" }
             .AcceptOnlyFromAmong("forget01", "forget05", "forget10");
-        var methods = new Option<string?>("--methods") { Description = "comma-separated unlearning methods to compare (overrides --method)" };
+        var methods = new Option<string?>("--methods") { Description = $"comma-separated unlearning methods to compare (overrides --method): {TrainingMethods.NameList(TrainingMethods.Unlearning.Where(m => !m.NeedsRefusals))}" };
         var targetModel = new Option<DirectoryInfo?>("--target-model") { Description = "model already fine-tuned on full: used instead of training one" };
         var retainModel = new Option<DirectoryInfo?>("--retain-model") { Description = "model already fine-tuned on retainXX: used instead of training one" };
         var dataDirectory = new Option<DirectoryInfo>("--data-dir") { Description = "folder of the TOFU files (full, retainXX, forgetXX and the *_perturbed splits)", DefaultValueFactory = _ => new DirectoryInfo("../shared/data/tofu") };
@@ -39,9 +40,10 @@ public static class TofuCommand
             var config = options.ConfigFile(parse, command);
             var unlearning = options.Resolve(parse, config, unlearning: true);
             var chosen = parse.GetValue(methods)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [unlearning.Method];
-            if (chosen.FirstOrDefault(m => !TrainingSettings.UnlearningMethods.Contains(m)) is { } unknown)
-                throw new UsageException($"--methods: '{unknown}' is not one of {string.Join(", ", TrainingSettings.UnlearningMethods)}");
-            if (chosen.Contains("idkpo")) throw new UsageException("idkpo needs refusal answers, which the protocol does not take; run `simnpo unlearn --method idkpo` instead");
+            if (chosen.FirstOrDefault(m => !TrainingMethods.Names(TrainingMethods.Unlearning).Contains(m)) is { } unknown)
+                throw new UsageException($"--methods: '{unknown}' is not one of {TrainingMethods.NameList(TrainingMethods.Unlearning)}");
+            if (chosen.Select(TrainingMethods.Get).FirstOrDefault(m => m.NeedsRefusals) is { } refusing)
+                throw new UsageException($"{refusing.Name} needs refusal answers, which the protocol does not take; run `simnpo unlearn --method {refusing.Name}` instead");
             if (parse.GetValue(maxItems) < 1 || parse.GetValue(evalMaxLength) < 2 || parse.GetValue(maxNewTokens) < 1 || parse.GetValue(finetuneEpochs) < 1)
                 throw new UsageException("--max-items, --max-new-tokens and --finetune-epochs must be at least 1, --eval-max-length at least 2");
             var template = options.Template(parse, config);
@@ -55,7 +57,7 @@ public static class TofuCommand
                 Unlearning = unlearning,
                 Finetune = unlearning with
                 {
-                    Method = "nll", Beta = null, RetainWeight = 0, EvalEvery = 0,
+                    Method = new NllMethod().Name, Beta = null, RetainWeight = 0, EvalEvery = 0,
                     Epochs = parse.GetValue(finetuneEpochs), LearningRate = parse.GetValue(finetuneLr),
                 },
                 Evaluation = new TofuSettings

@@ -6,7 +6,7 @@ using SimNpo.Model;
 using SimNpo.Model.IO;
 using SimNpo.Unlearn;
 using SimNpo.Unlearn.Data;
-using SimNpo.Unlearn.Objectives;
+using SimNpo.Unlearn.Methods;
 using SimNpo.Unlearn.Training;
 
 namespace SimNpo.Cli;
@@ -23,8 +23,9 @@ public sealed class TrainingOptions
     public Option<FileInfo?> Config { get; } = new("--config") { Description = "JSON file of option values (names without dashes); the command line overrides it" };
     public Option<bool> Resume { get; } = new("--resume") { Description = "continue the run in --out from its last checkpoint" };
     public Option<bool> Overwrite { get; } = CommonOptions.Overwrite();
-    public Option<string> Method { get; } = new Option<string>("--method") { Description = "unlearning objective", DefaultValueFactory = _ => Defaults.Method }.AcceptOnlyFromAmong(TrainingSettings.UnlearningMethods);
-    public Option<double?> Beta { get; } = new("--beta") { Description = $"β of simnpo (default {ObjectiveFactory.SimNpoBeta}), npo and idkpo (default {ObjectiveFactory.NpoBeta})" };
+    public Option<string> Method { get; } = new Option<string>("--method") { Description = $"unlearning objective ({TrainingMethods.Help(TrainingMethods.Unlearning)})", DefaultValueFactory = _ => Defaults.Method }
+        .AcceptOnlyFromAmong(TrainingMethods.Names(TrainingMethods.Unlearning));
+    public Option<double?> Beta { get; } = new("--beta") { Description = CommonOptions.BetaDescription(TrainingMethods.Unlearning) };
     public Option<double> Gamma { get; } = new("--gamma") { Description = "SimNPO margin γ (inside σ, as the paper writes it)", DefaultValueFactory = _ => Defaults.Gamma };
     public Option<double> ForgetWeight { get; } = new("--forget-weight") { Description = "w_f on the forget term (the public TOFU code's npo_coeff)", DefaultValueFactory = _ => Defaults.ForgetWeight };
     public Option<double> RetainWeight { get; } = new("--retain-weight") { Description = "λ on the retain term (the paper's); 0 turns it off", DefaultValueFactory = _ => Defaults.RetainWeight };
@@ -134,7 +135,7 @@ public sealed class TrainingOptions
         T Get<T>(Option<T> option) => Value(parse, option, config, ConfigPath(parse));
         var settings = new TrainingSettings
         {
-            Method = unlearning ? Get(Method) : "nll",
+            Method = unlearning ? Get(Method) : new NllMethod().Name,
             Beta = unlearning ? Get(Beta) : null,
             Gamma = unlearning ? Get(Gamma) : Defaults.Gamma,
             ForgetWeight = unlearning ? Get(ForgetWeight) : Defaults.ForgetWeight,

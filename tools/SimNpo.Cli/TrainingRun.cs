@@ -3,10 +3,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using SimNpo.Kernels;
 using SimNpo.Model;
-using SimNpo.Model.Tokenizers;
 using SimNpo.Unlearn;
 using SimNpo.Unlearn.Data;
-using SimNpo.Unlearn.Evaluation;
 using SimNpo.Unlearn.Reports;
 using SimNpo.Unlearn.Training;
 
@@ -38,26 +36,15 @@ public static class TrainingRun
         using var model = createModel(ops, precision);
         output.WriteLine($"{settings.Method} on {ops.Name}: {model.Layout.TotalLength:N0} parameters, {model.Config.NumHiddenLayers} layers, dim {model.Config.HiddenSize}");
 
-        ExampleEncoder? encoder = null;
-        IReadOnlyList<TokenizedExample> Encode(IReadOnlyList<DataRecord> records) => ExampleFiles.Encode(records, () => encoder ??= new ExampleEncoder(
-            TokenizerLoader.Load(paths.TokenizerSource ?? throw new UsageException("question/answer records need a tokenizer: give --model or --tokenizer"), model.Config), template));
-        // Every record is checked against the lengths the run trains before the first step, not when its batch comes.
-        ExampleFile Read(string path)
+        TrainingData data;
+        try
         {
-            var file = ExampleFiles.Read(path, model.Config, Encode, settings.MaxLength, settings.SkipLong);
-            if (file.Skipped > 0)
-                output.WriteLine($"--skip-long: dropped {file.Skipped} of {file.Skipped + file.Examples.Count} records of {path}, too long for --max-length {settings.MaxLength} or the model");
-            return file;
+            data = new TrainingFiles([paths.Data], paths.Retain, paths.Refusals).Read(model.Config, TrainingFiles.LazyEncoder(paths.TokenizerSource, model.Config, template), settings, output.WriteLine);
         }
-        var forget = Read(paths.Data);
-        var retain = paths.Retain is null ? [] : Read(paths.Retain).Examples;
-        IReadOnlyList<TokenizedExample>? refusals = null;
-        if (settings.Method == "idkpo")
+        catch (MissingTrainingInputException e)
         {
-            var answers = RefusalAnswers.Read(paths.Refusals ?? throw new UsageException("idkpo needs --refusals FILE (one \"I don't know\" answer per line)"));
-            refusals = Encode(RefusalAnswers.Pair(forget.Records, answers, settings.Seed));
+            throw new UsageException(e.Message);
         }
-        var data = new TrainingData(forget.Examples, retain, refusals);
         try
         {
             data.Validate(settings);
@@ -67,10 +54,13 @@ public static class TrainingRun
             throw new UsageException(e.Message);
         }
 
-        var trainer = new Trainer<float>(model, settings, data, paths.Output, ConsoleTrainingObserver.For(output),
-            paths.TokenizerSource, () => ModelFiles.Load(paths.Model ?? throw new UsageException("the KL retain term needs --model"), ops, precision),
-            settings.EvalEvery > 0 ? LogProbCurve.For(data, settings) : null, RunSettings(parse.CommandResult.Command, settings, paths, template), Inputs(paths, settings));
-        var summary = trainer.Run(start.Resume);
+        var job = TrainingJob.FromModelFolder(model, paths.Model, settings, data, paths.Output, ConsoleTrainingObserver.For(output)) with
+        {
+            TokenizerSource = paths.TokenizerSource,
+            RunSettingsJson = RunSettings(parse.CommandResult.Command, settings, paths, template),
+            Inputs = Inputs(paths, settings),
+        };
+        var summary = job.Run(start.Resume);
         var plots = TrainingCurves.Save(paths.Output, paths.Output + Path.DirectorySeparatorChar, settings.Method);
         output.WriteLine(summary.AlreadyFinished
             ? $"already finished: {summary.Steps} steps; the model, run.json, log.jsonl and {string.Join(", ", plots.Select(Path.GetFileName))} are in {paths.Output}"
@@ -85,7 +75,7 @@ public static class TrainingRun
     private static RunInputs Inputs(RunPaths paths, TrainingSettings settings) =>
         RunInputs.Hash(
             from pair in paths.Inputs
-            where ReadInputs.Contains(pair.Key) && pair.Value is not null && (pair.Key != "refusals" || settings.Method == "idkpo")
+            where ReadInputs.Contains(pair.Key) && pair.Value is not null && (pair.Key != "refusals" || settings.TrainingMethod.NeedsRefusals)
             select (pair.Key, pair.Value!.GetValue<string>()));
 
     /// <summary>run.json: every resolved option of the command under its name without dashes, so --config reads it back.</summary>

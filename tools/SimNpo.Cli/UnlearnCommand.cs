@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using SimNpo.Model;
+using SimNpo.Unlearn.Methods;
 
 namespace SimNpo.Cli;
 
@@ -11,11 +12,11 @@ public static class UnlearnCommand
     {
         var model = new Option<string?>("--model") { Description = "model to unlearn (Hugging Face layout directory)" };
         var forget = new Option<string?>("--forget") { Description = "forget set, JSON Lines" };
-        var retain = new Option<string?>("--retain") { Description = "retain set, JSON Lines (needed unless --method ga or --retain-weight 0)" };
-        var refusals = new Option<string?>("--refusals") { Description = "idkpo: \"I don't know\" answers, one per line" };
+        var retain = new Option<string?>("--retain") { Description = $"retain set, JSON Lines (needed unless --retain-weight 0 or --method {TrainingMethods.NameList(TrainingMethods.Unlearning.Where(m => !m.HasRetainTerm))})" };
+        var refusals = new Option<string?>("--refusals") { Description = $"{TrainingMethods.NameList(TrainingMethods.Unlearning.Where(m => m.NeedsRefusals))}: \"I don't know\" answers, one per line" };
         var output = new Option<string?>("--out") { Description = "output folder: the unlearned model, run.json, log.jsonl, checkpoints/" };
         var options = new TrainingOptions();
-        var command = new Command("unlearn", "Unlearn a forget set with SimNPO, NPO, GA, GradDiff or IdkPO, keeping a retain set") { model, forget, retain, refusals, output };
+        var command = new Command("unlearn", $"Unlearn a forget set with {TrainingMethods.NameList(TrainingMethods.Unlearning)}, keeping a retain set") { model, forget, retain, refusals, output };
         options.AddTo(command, unlearning: true);
         command.SetAction(parse =>
         {

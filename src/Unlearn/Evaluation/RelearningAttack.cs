@@ -76,9 +76,13 @@ public static class RelearningAttack
             EvalEvery = settings.EvalEvery, Device = settings.Device, Precision = settings.Precision,
         };
         var runJson = JsonSerializer.Serialize(new { model = modelDirectory, data = dataPath, settings }, TofuReport.Json) + "\n";
-        var trainer = new Trainer<float>(model, trainingSettings, new TrainingData(training, []), runDirectory, observer, modelDirectory,
-            evaluate: m => ForgetMetrics.Measure(m, evaluated, answers, settings.BatchSize, settings.MaxLength), runSettingsJson: runJson);
-        var summary = trainer.Run(resume: false);
+        var job = new TrainingJob<float>(model, trainingSettings, new TrainingData(training, []), runDirectory, observer)
+        {
+            TokenizerSource = modelDirectory,
+            Evaluate = m => ForgetMetrics.Measure(m, evaluated, answers, settings.BatchSize, settings.MaxLength),
+            RunSettingsJson = runJson,
+        };
+        var summary = job.Run(resume: false);
 
         var points = new List<RecoveryPoint> { new(0, summary.InitialEval!) };
         foreach (var line in File.ReadLines(Path.Combine(runDirectory, Trainer<float>.LogFileName)))

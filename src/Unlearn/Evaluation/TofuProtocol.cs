@@ -93,19 +93,15 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
             return directory;
         }
         observer.Message($"{name}: {training.Method} from {start} on {string.Join(" + ", dataFiles.Select(Path.GetFileName))}");
-        var precision = Kernels.Precision.Parse(training.Precision);
-        using var model = ModelFiles.Load(start, ops, precision, masterWeights: true);
+        using var model = ModelFiles.Load(start, ops, Kernels.Precision.Parse(training.Precision), masterWeights: true);
         var encoder = new ExampleEncoder(TokenizerLoader.Load(start, model.Config), settings.Evaluation.Template);
-        IReadOnlyList<TokenizedExample> Read(string path) => encoder.Encode(JsonlRecords.Read(path, model.Config.VocabSize));
-        var data = new TrainingData(dataFiles.SelectMany(Read).ToArray(), retainFile is null ? [] : Read(retainFile));
-        if (training.Method != "nll")
+        var data = new TrainingFiles(dataFiles, retainFile).Read(model.Config, () => encoder, training, observer.Message);
+        if (training.TrainingMethod.Unlearns)
         {
             var steps = EpochPlan.StepsPerEpoch(data.Forget.Count, training.BatchSize, training.GradAccum) * training.Epochs;
             training = training with { EvalEvery = training.EvalEvery > 0 ? training.EvalEvery : Math.Max(1, steps / CurvePoints) };
         }
-        var trainer = new Trainer<float>(model, training, data, directory, observer, start, () => ModelFiles.Load(start, ops, precision),
-            training.EvalEvery > 0 && data.Retain.Count > 0 ? LogProbCurve.For(data, training) : null, training.ToJson() + "\n");
-        trainer.Run(resume: Directory.Exists(directory));
+        (TrainingJob.FromModelFolder(model, start, training, data, directory, observer) with { RunSettingsJson = training.ToJson() + "\n" }).Run(resume: Directory.Exists(directory));
         return directory;
     }
 }

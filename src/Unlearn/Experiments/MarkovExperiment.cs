@@ -59,8 +59,8 @@ public sealed class MarkovExperiment(string outputDirectory, string device, doub
                 var drawn = new Random(seed + 1).GetItems(forget.ToArray(), Iterations * 4);
                 var run = Path.Combine(outputDirectory, variant, method);
                 if (Directory.Exists(run)) Directory.Delete(run, recursive: true);
-                new Trainer<float>(model, Unlearning(method), new TrainingData(drawn, retain.Train), run, observer,
-                    evaluate: m => Kl(m, testSets)).Run(resume: false);
+                new TrainingJob<float>(model, Unlearning(method), new TrainingData(drawn, retain.Train), run, observer) { Evaluate = m => Kl(m, testSets) }
+                    .Run(resume: false);
                 points.AddRange(observer.Evaluations.Select((values, i) => new MarkovPoint(i + 1, values["retain"], values["forget1"], values["forget2"])));
                 curves.Add(new MarkovCurve(variant, method, points));
             }

@@ -9,6 +9,9 @@ namespace SimNpo.Unlearn.Objectives;
 /// </summary>
 public sealed class NpoObjective(double beta, IReadOnlyList<double> referenceLogProbs) : ISequenceObjective
 {
+    /// <summary>The public code's β for npo when none is given.</summary>
+    public const double DefaultBeta = 0.1;
+
     public string Name => "npo";
 
     public ObjectiveValue Evaluate(SequenceScores scores)

@@ -10,6 +10,9 @@ namespace SimNpo.Unlearn.Objectives;
 /// </summary>
 public sealed class SimNpoObjective(double beta, double gamma) : ISequenceObjective
 {
+    /// <summary>The public code's β for simnpo when none is given.</summary>
+    public const double DefaultBeta = 2.5;
+
     public string Name => "simnpo";
 
     public ObjectiveValue Evaluate(SequenceScores scores)

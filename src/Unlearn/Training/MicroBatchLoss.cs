@@ -37,26 +37,16 @@ public sealed class MicroBatchLoss<T>(TrainingSettings settings, TrainingData da
         return new MicroBatchResult(forgetLoss, retainLoss, normalised, forgetTokens + retainBatch.Lengths.Sum());
     }
 
+    /// <summary>The forget term in the method's own batch layout (IdkPO scores refusals and true answers together).</summary>
     private (double Loss, double NormalisedLogProb, int Tokens) RunForget(LlamaModel<T> model, int[] indices, double weight)
     {
-        var idk = settings.Method == "idkpo";
-        // IdkPO scores the refusals and the true answers of the same questions in one batch: [w_1..w_N, l_1..l_N].
-        var examples = idk ? indices.Select(i => data.Refusals![i]).Concat(indices.Select(i => data.Forget[i])) : indices.Select(i => data.Forget[i]);
-        var batch = Batch(examples);
+        var method = settings.TrainingMethod;
+        var batch = Batch(method.ForgetBatch(data, indices));
         var scores = model.Forward(batch);
-        var value = Objective(indices).Evaluate(scores);
+        var value = method.Objective(settings.Beta, settings.Gamma, method.BatchReferenceLogProbs(reference, indices)).Evaluate(scores);
         model.Backward(value.SequenceWeights.Select(w => w * weight).ToArray());
-        var forgetSequences = Enumerable.Range(idk ? indices.Length : 0, indices.Length);
-        return (value.Loss, forgetSequences.Average(scores.NormalisedLogProb), batch.Lengths.Sum());
+        return (value.Loss, method.ForgetAnswerPositions(indices.Length).Average(scores.NormalisedLogProb), batch.Lengths.Sum());
     }
-
-    /// <summary>The forget term: the objectives <see cref="ObjectiveFactory"/> names, plus the two that only training has.</summary>
-    private ISequenceObjective Objective(int[] indices) => settings.Method switch
-    {
-        "graddiff" => new NegativeLogLikelihood(ascend: true),
-        "idkpo" => new IdkPoObjective(settings.EffectiveBeta, [.. indices.Select(i => reference!.Refusals![i]), .. indices.Select(i => reference!.Forget[i])]),
-        var name => ObjectiveFactory.Create(name, settings.EffectiveBeta, settings.Gamma, name == "npo" ? indices.Select(i => reference!.Forget[i]).ToArray() : null),
-    };
 
     private TokenBatch Batch(IEnumerable<TokenizedExample> examples) => TokenBatch.FromExamples(examples.ToArray(), settings.MaxLength);
 }

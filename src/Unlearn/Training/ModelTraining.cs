@@ -9,7 +9,7 @@ public static class ModelTraining
     {
         var scratch = directory + ".run";
         if (Directory.Exists(scratch)) Directory.Delete(scratch, recursive: true);
-        new Trainer<float>(model, settings, data, scratch, new SilentObserver()).Run(resume: false);
+        new TrainingJob<float>(model, settings, data, scratch, new SilentObserver()).Run(resume: false);
         ModelFiles.Save(model, directory);
         Directory.Delete(scratch, recursive: true);
     }

@@ -20,19 +20,23 @@ public sealed record TrainingSummary(int Steps, double FinalLoss, double Seconds
 /// The run folder receives run.json (the settings as the caller words them), log.jsonl, checkpoints/ and, at the end,
 /// the final model. With inputs, inputs.json records the files the run reads, and a resume with other ones is refused.
 /// </summary>
-public sealed class Trainer<T>(
-    LlamaModel<T> model,
-    TrainingSettings settings,
-    TrainingData data,
-    string runDirectory,
-    ITrainingObserver observer,
-    string? tokenizerSource = null,
-    Func<LlamaModel<T>>? loadKlReference = null,
-    Func<LlamaModel<T>, IReadOnlyDictionary<string, double>>? evaluate = null,
-    string? runSettingsJson = null,
-    RunInputs? inputs = null)
+public sealed class Trainer<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
+    private readonly TrainingJob<T> _job;
+    private readonly LlamaModel<T> model;
+    private readonly TrainingSettings settings;
+    private readonly TrainingData data;
+    private readonly string runDirectory;
+    private readonly ITrainingObserver observer;
+
+    /// <summary>Built by <see cref="TrainingJob{T}.Run"/> only: a job is how a run is described.</summary>
+    internal Trainer(TrainingJob<T> job)
+    {
+        _job = job;
+        (model, settings, data, runDirectory, observer) = (job.Model, job.Settings, job.Data, job.RunDirectory, job.Observer);
+    }
+
     public const string LogFileName = "log.jsonl";
     public const string RunSettingsFileName = "run.json";
 
@@ -48,6 +52,7 @@ public sealed class Trainer<T>(
         data.Validate(settings);
         Directory.CreateDirectory(runDirectory);
         foreach (var stale in Checkpoint.RemoveTemporaries(runDirectory)) observer.Message($"removed {stale}, left by a run stopped while writing a checkpoint");
+        var inputs = _job.Inputs;
         var recordedInputs = resume ? RunInputs.Load(runDirectory) : null;
         if (inputs is not null && recordedInputs is not null) inputs.CheckContinues(recordedInputs, runDirectory, observer.Message);
         else if (inputs is not null && resume) observer.Message($"{runDirectory} records no {RunInputs.FileName} (a run from before inputs were recorded): its data and model cannot be checked");
@@ -60,17 +65,17 @@ public sealed class Trainer<T>(
         using var optimizer = new AdamWOptimizer<T>(model, settings.AdamW, settings.MomentStorage);
         model.Recompute = RecomputeNames.Parse(settings.Recompute);
 
-        var reference = settings.NeedsReferenceLogProbs ? ReferenceFor(resume) : null;
+        var reference = settings.TrainingMethod.NeedsReferenceLogProbs ? ReferenceFor(resume) : null;
         var (startStep, lastCheckpoint) = resume ? Resume(optimizer) : (Fresh(), null);
         // Recorded when the run starts (or starts over), and for a run from before inputs were recorded, from now on.
         if (inputs is not null && (startStep == 0 || recordedInputs is null)) inputs.Save(runDirectory);
         if (startStep == totalSteps) observer.Message($"the run in {runDirectory} had already finished its {totalSteps} steps: nothing to resume");
         // Written only now: a refused start must not overwrite the settings of the run already in the folder.
-        if (runSettingsJson is not null) AtomicFile.WriteAllText(Path.Combine(runDirectory, RunSettingsFileName), runSettingsJson);
+        if (_job.RunSettingsJson is { } runSettingsJson) AtomicFile.WriteAllText(Path.Combine(runDirectory, RunSettingsFileName), runSettingsJson);
 
         using var klReference = settings.UsesRetainTerm && settings.RetainLoss == "kl" ? LoadKlReference() : null;
         var loss = new MicroBatchLoss<T>(settings, data, reference, klReference);
-        var initialEval = startStep == 0 ? evaluate?.Invoke(model) : null;
+        var initialEval = startStep == 0 ? _job.Evaluate?.Invoke(model) : null;
         var clock = Stopwatch.StartNew();
         using var log = new StreamWriter(Path.Combine(runDirectory, LogFileName), append: true);
         StepRecord? record = null;
@@ -83,18 +88,18 @@ public sealed class Trainer<T>(
                 plan = new EpochPlan(data.Forget.Count, data.Retain.Count, settings.BatchSize, settings.GradAccum, settings.Seed, epoch);
             record = TrainStep(step, epoch, stepInEpoch, plan, loss, optimizer, schedule.At(step - 1), lastCheckpoint);
             if (settings.EvalEvery > 0 && (step % settings.EvalEvery == 0 || step == totalSteps))
-                record = record with { Eval = evaluate?.Invoke(model) };
+                record = record with { Eval = _job.Evaluate?.Invoke(model) };
             log.WriteLine(JsonSerializer.Serialize(record, LogJson));
             log.Flush();
             observer.StepDone(record, totalSteps);
             var epochEnd = stepInEpoch == stepsPerEpoch - 1;
             if (step == totalSteps || (settings.SaveEvery > 0 ? step % settings.SaveEvery == 0 : epochEnd))
             {
-                lastCheckpoint = Checkpoint.Save(runDirectory, step, model, optimizer, settings, tokenizerSource);
+                lastCheckpoint = Checkpoint.Save(runDirectory, step, model, optimizer, settings, _job.TokenizerSource);
                 observer.Message($"checkpoint {lastCheckpoint}");
             }
         }
-        ModelFiles.Save(model, runDirectory, tokenizerSource, settings.SaveDType is { } dtype ? ModelFiles.SaveDTypes[dtype] : null);
+        ModelFiles.Save(model, runDirectory, _job.TokenizerSource, settings.SaveDType is { } dtype ? ModelFiles.SaveDTypes[dtype] : null);
         observer.Message($"model written to {runDirectory}");
         return new TrainingSummary(totalSteps, record?.Loss ?? double.NaN, clock.Elapsed.TotalSeconds, initialEval, record?.Eval, startStep);
     }
@@ -172,7 +177,7 @@ public sealed class Trainer<T>(
     private LlamaModel<T> LoadKlReference()
     {
         observer.Message("loading the reference model for the KL retain term (a second copy of the weights stays in memory)");
-        var reference = (loadKlReference ?? throw new InvalidOperationException("the KL retain term needs a way to load the reference model"))();
+        var reference = (_job.LoadKlReference ?? throw new InvalidOperationException("the KL retain term needs a way to load the reference model"))();
         reference.Recompute = model.Recompute; // it only runs forward: with layers it keeps one layer's activations too
         return reference;
     }

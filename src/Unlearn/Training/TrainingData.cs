@@ -14,8 +14,8 @@ public sealed record TrainingData(IReadOnlyList<TokenizedExample> Forget, IReadO
         if (Forget.Count == 0) throw new ArgumentException("no examples to train on");
         if (settings.UsesRetainTerm && Retain.Count == 0)
             throw new ArgumentException($"{settings.Method} with retain-weight {settings.RetainWeight} needs a retain set (or set retain-weight 0)");
-        if (settings.Method == "idkpo" && Refusals?.Count != Forget.Count)
-            throw new ArgumentException("idkpo needs one refusal example per forget example");
+        if (settings.TrainingMethod.NeedsRefusals && Refusals?.Count != Forget.Count)
+            throw new ArgumentException($"{settings.Method} needs one refusal example per forget example");
         // Steps are counted (logged, checkpointed, scheduled) in 32 bits.
         var perEpoch = EpochPlan.StepsPerEpoch(Forget.Count, settings.BatchSize, settings.GradAccum);
         var total = EpochPlan.TotalSteps(Forget.Count, settings.BatchSize, settings.GradAccum, settings.Epochs);

@@ -11,11 +11,9 @@ namespace SimNpo.Unlearn.Training;
 /// </summary>
 public sealed record TrainingSettings
 {
-    public static readonly string[] UnlearningMethods = ["simnpo", "npo", "ga", "graddiff", "idkpo"];
-    public static readonly string[] Methods = [.. UnlearningMethods, "nll"];
     public static readonly string[] RetainLosses = ["nll", "kl"];
 
-    /// <summary>simnpo, npo, ga, graddiff, idkpo; nll is plain fine-tuning (finetune, relearning).</summary>
+    /// <summary>A name in <see cref="Methods.TrainingMethods"/>: simnpo, npo, ga, graddiff, idkpo; nll is plain fine-tuning (finetune, relearning).</summary>
     public string Method { get; init; } = "simnpo";
     public double? Beta { get; init; }
     public double Gamma { get; init; }
@@ -57,14 +55,12 @@ public sealed record TrainingSettings
     [JsonIgnore]
     public Kernels.Storage MomentStorage => OptimizerState == "bf16" ? Kernels.Storage.BFloat16 : Kernels.Storage.Native;
 
+    /// <summary>The descriptor of <see cref="Method"/>: its objective, batch layout, retain term and what it needs.</summary>
     [JsonIgnore]
-    public double EffectiveBeta => Beta ?? (Method == "npo" || Method == "idkpo" ? Objectives.ObjectiveFactory.NpoBeta : Objectives.ObjectiveFactory.SimNpoBeta);
+    public Methods.TrainingMethod TrainingMethod => Methods.TrainingMethods.Get(Method);
 
     [JsonIgnore]
-    public bool UsesRetainTerm => Method is "graddiff" or "simnpo" or "npo" or "idkpo" && RetainWeight != 0;
-
-    [JsonIgnore]
-    public bool NeedsReferenceLogProbs => Method is "npo" or "idkpo";
+    public bool UsesRetainTerm => TrainingMethod.HasRetainTerm && RetainWeight != 0;
 
     /// <summary>The optimizer these settings ask for (AdamW's betas and epsilon at their defaults).</summary>
     [JsonIgnore]
@@ -73,7 +69,7 @@ public sealed record TrainingSettings
     /// <summary>Problems in the settings themselves, named by their option; null when there are none.</summary>
     public string? Problem()
     {
-        if (!Methods.Contains(Method)) return $"method '{Method}' is not one of {string.Join(", ", Methods)}";
+        if (Methods.TrainingMethods.Find(Method) is null) return $"method '{Method}' is not one of {Methods.TrainingMethods.NameList(Methods.TrainingMethods.All)}";
         if (!Kernels.Precision.All.Any(p => p.Name == Precision)) return $"precision '{Precision}' is not one of {string.Join(", ", Kernels.Precision.All)}";
         if (!OptimizerStates.Contains(OptimizerState)) return $"optimizer-state '{OptimizerState}' is not one of {string.Join(", ", OptimizerStates)}";
         if (SaveDType is { } saveDType && !Model.ModelFiles.SaveDTypes.ContainsKey(saveDType))

@@ -25,13 +25,13 @@ public class RelearnTests
     {
         _directory = new TempDirectory();
         using var model = TinyTask.NewModel();
-        new Trainer<float>(model, TinyTask.Memorise, new TrainingData([.. TinyTask.Forget, .. TinyTask.Retain], []), _directory.File("memorised"), new SilentObserver()).Run(resume: false);
+        new TrainingJob<float>(model, TinyTask.Memorise, new TrainingData([.. TinyTask.Forget, .. TinyTask.Retain], []), _directory.File("memorised"), new SilentObserver()).Run(resume: false);
         var unlearning = new TrainingSettings
         {
             Method = "simnpo", LearningRate = 1e-2, Epochs = 12, BatchSize = 4, GradAccum = 1, Warmup = "0", Schedule = "constant", WeightDecay = 0,
         };
         _unlearned = _directory.File("unlearned");
-        new Trainer<float>(model, unlearning, new TrainingData(TinyTask.Forget, TinyTask.Retain), _unlearned, new SilentObserver()).Run(resume: false);
+        new TrainingJob<float>(model, unlearning, new TrainingData(TinyTask.Forget, TinyTask.Retain), _unlearned, new SilentObserver()).Run(resume: false);
         // Forgotten: each answer token below ~8% probability on average, from above 80% (the unlearning tests' bounds).
         Assert.That(TinyTask.MeanLogProb(model, TinyTask.Forget), Is.LessThan(-2.5));
         _forget = _directory.File("forget.jsonl");

@@ -3,6 +3,7 @@ using SimNpo.Kernels.Cpu;
 using SimNpo.Model;
 using SimNpo.Model.SafeTensors;
 using SimNpo.Unlearn.Data;
+using SimNpo.Unlearn.Methods;
 using SimNpo.Unlearn.Objectives;
 
 namespace SimNpo.Tests.Model;
@@ -38,7 +39,7 @@ public class LlamaFixtureTests
             : Expected.ReadFloat64(name);
 
         public ISequenceObjective Objective(string name) =>
-            ObjectiveFactory.Create(name, name == "npo" ? 0.1 : 2.5, 0.5, Get("ref_seq_logprob"));
+            TrainingMethods.Get(name).Objective(name == "npo" ? 0.1 : 2.5, 0.5, Get("ref_seq_logprob"));
 
         public void Dispose() => Expected.Dispose();
     }

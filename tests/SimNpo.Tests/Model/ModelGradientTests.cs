@@ -1,5 +1,6 @@
 using SimNpo.Kernels;
 using SimNpo.Model;
+using SimNpo.Unlearn.Methods;
 using SimNpo.Unlearn.Objectives;
 
 namespace SimNpo.Tests.Model;
@@ -44,7 +45,7 @@ public class ModelGradientTests
         using var model = new LlamaModel<double>(config, new ReferenceOps<double>());
         ModelInitializer.Randomize(model, seed: 7, std: 0.4, normStd: 0.2);
         var batch = Batch();
-        var objective = ObjectiveFactory.Create(objectiveName, beta: 1.5, gamma: 0.3, referenceLogProbs: [-9.0, -4.0, -5.5]);
+        var objective = TrainingMethods.Get(objectiveName).Objective(beta: 1.5, gamma: 0.3, referenceLogProbs: [-9.0, -4.0, -5.5]);
 
         var value = objective.Evaluate(model.Forward(batch));
         model.ZeroGradients();

@@ -3,6 +3,7 @@ using SimNpo.Kernels;
 using SimNpo.Kernels.Cpu;
 using SimNpo.Model;
 using SimNpo.Unlearn.Data;
+using SimNpo.Unlearn.Methods;
 using SimNpo.Unlearn.Objectives;
 
 namespace SimNpo.Tests.Model;
@@ -39,7 +40,7 @@ public class RecomputeTests
         using var model = ModelFiles.Load(directory, ops, precision);
         using var reference = ModelFiles.Load(Path.Combine(directory, "ref"), ops, precision);
         var batch = TokenBatch.FromExamples(ExampleFiles.Load(Path.Combine(directory, "batch.jsonl"), directory, model.Config));
-        var objective = ObjectiveFactory.Create("simnpo", 2.5, 0.5, null);
+        var objective = TrainingMethods.Get("simnpo").Objective(2.5, 0.5, null);
 
         (double[] LogProbs, T[] Gradients, double Kl, T[] KlGradients) Run(Recompute recompute)
         {

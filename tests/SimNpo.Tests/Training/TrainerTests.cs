@@ -37,13 +37,13 @@ public class TrainerTests
     {
         using var directory = new TempDirectory();
         using var uninterrupted = TinyTask.NewModel();
-        new Trainer<float>(uninterrupted, Unlearning(), Data, directory.File("whole"), new SilentObserver()).Run(resume: false);
+        new TrainingJob<float>(uninterrupted, Unlearning(), Data, directory.File("whole"), new SilentObserver()).Run(resume: false);
 
         using (var killed = TinyTask.NewModel())
-            Assert.Throws<OperationCanceledException>(() => new Trainer<float>(killed, Unlearning(), Data, directory.File("split"), new StopAfter(5)).Run(resume: false));
+            Assert.Throws<OperationCanceledException>(() => new TrainingJob<float>(killed, Unlearning(), Data, directory.File("split"), new StopAfter(5)).Run(resume: false));
         Assert.That(Checkpoint.Latest(directory.File("split")), Does.EndWith("step-000004"));
         using var resumed = TinyTask.NewModel(seed: 99);
-        new Trainer<float>(resumed, Unlearning(), Data, directory.File("split"), new SilentObserver()).Run(resume: true);
+        new TrainingJob<float>(resumed, Unlearning(), Data, directory.File("split"), new SilentObserver()).Run(resume: true);
 
         Assert.That(resumed.Parameters.ToArray(), Is.EqualTo(uninterrupted.Parameters.ToArray()), "bit for bit");
         var wholeLog = File.ReadAllLines(Path.Combine(directory.File("whole"), Trainer<float>.LogFileName)).Select(WithoutTimes);
@@ -58,12 +58,12 @@ public class TrainerTests
     {
         using var directory = new TempDirectory();
         using (var model = TinyTask.NewModel())
-            Assert.Throws<OperationCanceledException>(() => new Trainer<float>(model, Unlearning(), Data, directory.Path, new StopAfter(3)).Run(resume: false));
+            Assert.Throws<OperationCanceledException>(() => new TrainingJob<float>(model, Unlearning(), Data, directory.Path, new StopAfter(3)).Run(resume: false));
         var weights = Path.Combine(Checkpoint.Latest(directory.Path)!, "model.safetensors");
         var bytes = File.ReadAllBytes(weights);
         File.WriteAllBytes(weights, bytes[..(bytes.Length / 2)]);
         using var resumed = TinyTask.NewModel();
-        var error = Assert.Throws<BadInputException>(() => new Trainer<float>(resumed, Unlearning(), Data, directory.Path, new SilentObserver()).Run(resume: true))!;
+        var error = Assert.Throws<BadInputException>(() => new TrainingJob<float>(resumed, Unlearning(), Data, directory.Path, new SilentObserver()).Run(resume: true))!;
         Assert.That(error.File, Is.EqualTo(weights));
     }
 
@@ -72,10 +72,10 @@ public class TrainerTests
     {
         using var directory = new TempDirectory();
         using (var model = TinyTask.NewModel())
-            Assert.Throws<OperationCanceledException>(() => new Trainer<float>(model, Unlearning(), Data, directory.Path, new StopAfter(3)).Run(resume: false));
+            Assert.Throws<OperationCanceledException>(() => new TrainingJob<float>(model, Unlearning(), Data, directory.Path, new StopAfter(3)).Run(resume: false));
         using var resumed = TinyTask.NewModel();
         var error = Assert.Throws<BadInputException>(() =>
-            new Trainer<float>(resumed, Unlearning() with { LearningRate = 1e-3 }, Data, directory.Path, new SilentObserver()).Run(resume: true))!;
+            new TrainingJob<float>(resumed, Unlearning() with { LearningRate = 1e-3 }, Data, directory.Path, new SilentObserver()).Run(resume: true))!;
         Assert.That(error.Message, Does.Contain("other settings"));
     }
 
@@ -84,9 +84,9 @@ public class TrainerTests
     {
         using var directory = new TempDirectory();
         using var model = TinyTask.NewModel();
-        new Trainer<float>(model, Unlearning() with { Epochs = 1 }, Data, directory.Path, new SilentObserver(), runSettingsJson: "first").Run(resume: false);
+        new TrainingJob<float>(model, Unlearning() with { Epochs = 1 }, Data, directory.Path, new SilentObserver()) { RunSettingsJson = "first" }.Run(resume: false);
         var error = Assert.Throws<BadInputException>(() =>
-            new Trainer<float>(model, Unlearning(), Data, directory.Path, new SilentObserver(), runSettingsJson: "second").Run(resume: false))!;
+            new TrainingJob<float>(model, Unlearning(), Data, directory.Path, new SilentObserver()) { RunSettingsJson = "second" }.Run(resume: false))!;
         Assert.That(error.Message, Does.Contain("--resume"));
         Assert.That(File.ReadAllText(Path.Combine(directory.Path, Trainer<float>.RunSettingsFileName)), Is.EqualTo("first"), "the earlier run's settings are kept");
     }
@@ -98,7 +98,7 @@ public class TrainerTests
         using var directory = new TempDirectory();
         using var model = TinyTask.NewModel();
         var poison = new PoisonAfter(model, 2);
-        var error = Assert.Throws<TrainingDivergedException>(() => new Trainer<float>(model, Unlearning(), Data, directory.Path, poison).Run(resume: false))!;
+        var error = Assert.Throws<TrainingDivergedException>(() => new TrainingJob<float>(model, Unlearning(), Data, directory.Path, poison).Run(resume: false))!;
         Assert.That(error.Step, Is.EqualTo(3));
         Assert.That(error.Message, Does.StartWith("step 3: the loss is NaN").And.Contain("step-000002"));
         Assert.That(Checkpoint.Latest(directory.Path), Does.EndWith("step-000002"));
@@ -125,7 +125,7 @@ public class TrainerTests
         using var model = TinyTask.NewModel();
         StepRecord? first = null;
         var observer = new FirstStep(record => first ??= record);
-        new Trainer<float>(model, Unlearning("npo") with { Epochs = 1, Beta = 0.1 }, Data, directory.Path, observer).Run(resume: false);
+        new TrainingJob<float>(model, Unlearning("npo") with { Epochs = 1, Beta = 0.1 }, Data, directory.Path, observer).Run(resume: false);
         Assert.That(first!.ForgetLoss, Is.EqualTo(2 / 0.1 * Math.Log(2)).Within(1e-12));
     }
 

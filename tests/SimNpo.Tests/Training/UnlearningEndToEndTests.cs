@@ -18,7 +18,7 @@ public class UnlearningEndToEndTests
         _directory = new TempDirectory();
         using var model = TinyTask.NewModel();
         var data = new TrainingData([.. TinyTask.Forget, .. TinyTask.Retain], []);
-        new Trainer<float>(model, TinyTask.Memorise, data, _directory.File("memorised"), new SilentObserver()).Run(resume: false);
+        new TrainingJob<float>(model, TinyTask.Memorise, data, _directory.File("memorised"), new SilentObserver()).Run(resume: false);
         _memorised = _directory.File("memorised");
         // Memorised: each answer token has probability above ~0.8 on average (ℓ > −0.2).
         Assert.That(TinyTask.MeanLogProb(model, TinyTask.Forget), Is.GreaterThan(-0.2));
@@ -71,7 +71,7 @@ public class UnlearningEndToEndTests
             WeightDecay = 0,
         };
         using var run = new TempDirectory();
-        new Trainer<float>(model, settings, new TrainingData(TinyTask.Forget, TinyTask.Retain), run.Path, new SilentObserver()).Run(resume: false);
+        new TrainingJob<float>(model, settings, new TrainingData(TinyTask.Forget, TinyTask.Retain), run.Path, new SilentObserver()).Run(resume: false);
         var forget = TinyTask.MeanLogProb(model, TinyTask.Forget);
         var retain = TinyTask.MeanLogProb(model, TinyTask.Retain);
         TestContext.Out.WriteLine($"{method}: forget ℓ {forget:F3}, retain ℓ {retain:F3}");

@@ -7,6 +7,7 @@ using SimNpo.Tests.Cli;
 using SimNpo.Tests.Model;
 using SimNpo.Unlearn;
 using SimNpo.Unlearn.Data;
+using SimNpo.Unlearn.Methods;
 using SimNpo.Unlearn.Objectives;
 
 namespace SimNpo.Tests.Kernels.Ilgpu;
@@ -32,7 +33,7 @@ public class IlgpuModelTests
     {
         var config = ModelFiles.LoadConfig(Fixture);
         var batch = TokenBatch.FromExamples(ExampleFiles.Load(Path.Combine(Fixture, "batch.jsonl"), Fixture, config));
-        var objective = ObjectiveFactory.Create("simnpo", 2.5, 0.5, null);
+        var objective = TrainingMethods.Get("simnpo").Objective(2.5, 0.5, null);
         (double[] LogProbs, double Loss, float[] Gradients, LlamaModel<float> Model) Run(IOps<float> ops)
         {
             var model = ModelFiles.Load(Fixture, ops);

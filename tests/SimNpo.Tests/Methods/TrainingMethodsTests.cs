@@ -1,0 +1,91 @@
+using SimNpo.Model;
+using SimNpo.Unlearn.Methods;
+using SimNpo.Unlearn.Objectives;
+using SimNpo.Unlearn.Training;
+
+namespace SimNpo.Tests.Methods;
+
+/// <summary>The method registry: what each descriptor declares, and that the lists the commands show come from it.</summary>
+public class TrainingMethodsTests
+{
+    [Test]
+    public void ListsEveryMethodInThePapersOrder()
+    {
+        // Among the others a new method may take any place, so only these methods' order is pinned.
+        string[] paper = ["simnpo", "npo", "ga", "graddiff", "idkpo"];
+        Assert.That(TrainingMethods.Names(TrainingMethods.All).Where(paper.Append("nll").Contains), Is.EqualTo(paper.Append("nll")));
+        Assert.That(TrainingMethods.Names(TrainingMethods.Unlearning).Where(paper.Contains), Is.EqualTo(paper));
+        Assert.That(TrainingMethods.Names(TrainingMethods.Unlearning), Does.Not.Contain("nll"));
+        Assert.That(TrainingMethods.Names(TrainingMethods.Grad), Is.SupersetOf(new[] { "nll", "ga", "simnpo", "npo" }).And.No.Member("graddiff").And.No.Member("idkpo"));
+    }
+
+    [TestCase("simnpo", 2.5, false, false, true)]
+    [TestCase("npo", 0.1, true, false, true)]
+    [TestCase("ga", null, false, false, false)]
+    [TestCase("graddiff", null, false, false, true)]
+    [TestCase("idkpo", 0.1, true, true, true)]
+    [TestCase("nll", null, false, false, false)]
+    public void DeclaresItsDefaultsAndNeeds(string name, double? beta, bool reference, bool refusals, bool retainTerm)
+    {
+        var method = TrainingMethods.Get(name);
+        Assert.That(method.DefaultBeta, Is.EqualTo(beta));
+        Assert.That(method.NeedsReferenceLogProbs, Is.EqualTo(reference));
+        Assert.That(method.NeedsRefusals, Is.EqualTo(refusals));
+        Assert.That(method.HasRetainTerm, Is.EqualTo(retainTerm));
+        // The retain term is used exactly when the method has one and λ is not 0.
+        Assert.That(new TrainingSettings { Method = name }.UsesRetainTerm, Is.EqualTo(retainTerm));
+        Assert.That(new TrainingSettings { Method = name, RetainWeight = 0 }.UsesRetainTerm, Is.False);
+    }
+
+    [Test]
+    public void AppliesTheDefaultBetaOnlyWhenNoneIsGiven()
+    {
+        // SimNPO at a log-prob of 0 per token: L = −(2/β)·log σ(−γ) = (2/β)·log 2 with γ = 0.
+        var scores = new SequenceScores([0.0], [1]);
+        Assert.That(TrainingMethods.Get("simnpo").Objective(null, 0, null).Evaluate(scores).Loss, Is.EqualTo(2 / 2.5 * Math.Log(2)).Within(1e-12));
+        Assert.That(TrainingMethods.Get("simnpo").Objective(1.0, 0, null).Evaluate(scores).Loss, Is.EqualTo(2 * Math.Log(2)).Within(1e-12));
+        Assert.That(TrainingMethods.Get("npo").Objective(null, 0, [0.0]).Evaluate(scores).Loss, Is.EqualTo(2 / 0.1 * Math.Log(2)).Within(1e-9));
+        Assert.That(TrainingMethods.Get("ga").Beta(3.0), Is.EqualTo(3.0), "a method without β passes a given one through unused");
+    }
+
+    [Test]
+    public void NpoRefusesToRunWithoutReferenceLogProbs() =>
+        Assert.That(() => TrainingMethods.Get("npo").Objective(null, 0, null), Throws.ArgumentException.With.Message.Contains("npo needs the reference model's log-probs"));
+
+    [Test]
+    public void UnknownNamesAreRefusedWithTheList()
+    {
+        var list = TrainingMethods.NameList(TrainingMethods.All);
+        Assert.That(list, Does.StartWith("simnpo, npo, ga, graddiff, idkpo"));
+        Assert.That(() => TrainingMethods.Get("dpo"), Throws.ArgumentException.With.Message.EqualTo($"unknown method 'dpo' (choose one of: {list})"));
+        Assert.That(new TrainingSettings { Method = "dpo" }.Problem(), Is.EqualTo($"method 'dpo' is not one of {list}"));
+    }
+
+    [Test]
+    public void IdkPoBatchesRefusalsThenTrueAnswers()
+    {
+        TokenizedExample Example(int token) => new([1], [token]);
+        var data = new TrainingData([Example(10), Example(11), Example(12)], [], [Example(20), Example(21), Example(22)]);
+        var reference = new ReferenceLogProbs([-1, -2, -3], [-4, -5, -6]);
+        var idkpo = TrainingMethods.Get("idkpo");
+        Assert.That(idkpo.ForgetBatch(data, [2, 0]).Select(e => e.AnswerIds[0]), Is.EqualTo(new[] { 22, 20, 12, 10 }));
+        Assert.That(idkpo.BatchReferenceLogProbs(reference, [2, 0]), Is.EqualTo(new[] { -6.0, -4.0, -3.0, -1.0 }));
+        Assert.That(idkpo.ForgetAnswerPositions(2), Is.EqualTo(new[] { 2, 3 }));
+        var npo = TrainingMethods.Get("npo");
+        Assert.That(npo.ForgetBatch(data, [2, 0]).Select(e => e.AnswerIds[0]), Is.EqualTo(new[] { 12, 10 }));
+        Assert.That(npo.BatchReferenceLogProbs(reference, [2, 0]), Is.EqualTo(new[] { -3.0, -1.0 }));
+        Assert.That(TrainingMethods.Get("simnpo").BatchReferenceLogProbs(reference, [2, 0]), Is.Null);
+    }
+
+    [TestCase("simnpo", "simnpo")]
+    [TestCase("npo", "npo")]
+    [TestCase("ga", "ga")]
+    [TestCase("graddiff", "ga")]
+    [TestCase("idkpo", "idkpo")]
+    [TestCase("nll", "nll")]
+    public void BuildsItsObjective(string name, string objective)
+    {
+        var method = TrainingMethods.Get(name);
+        Assert.That(method.Objective(null, 0, method.NeedsReferenceLogProbs ? [0.0, 0.0] : null).Name, Is.EqualTo(objective));
+    }
+}
