@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using SimNpo.Cli;
 using SimNpo.Kernels;
+using SimNpo.Kernels.Runtime;
 using SimNpo.Model;
 using SimNpo.Model.SafeTensors;
 using SimNpo.Tests.Cli;
