@@ -11,9 +11,9 @@ namespace SimNpo.Kernels.Ilgpu;
 public sealed class IlgpuOps : IOps<float>, IDisposable
 {
     private readonly Context _context;
-    private readonly Lazy<MatMul.Ilgpu.Kernels> _matMul;
+    private readonly Lazy<MatMul.Ilgpu.Launcher> _matMul;
     private readonly Lazy<IBFloat16Gemm> _bf16Gemm;
-    private readonly Lazy<Attention.Ilgpu.Kernels> _attention;
+    private readonly Lazy<Attention.Ilgpu.Launcher> _attention;
     private readonly PerStorage<Embedding.Ilgpu.Launcher<float, Float32Words>, Embedding.Ilgpu.Launcher<ushort, BFloat16Words>> _embedding;
     private readonly PerStorage<RmsNorm.Ilgpu.Launcher<float, Float32Words>, RmsNorm.Ilgpu.Launcher<ushort, BFloat16Words>> _rmsNorm;
     private readonly PerStorage<Rope.Ilgpu.Launcher<float, Float32Words>, Rope.Ilgpu.Launcher<ushort, BFloat16Words>> _rope;
@@ -21,7 +21,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     private readonly PerStorage<Residual.Ilgpu.Launcher<float, Float32Words>, Residual.Ilgpu.Launcher<ushort, BFloat16Words>> _residual;
     private readonly PerStorage<Scale.Ilgpu.Launcher<float, Float32Words>, Scale.Ilgpu.Launcher<ushort, BFloat16Words>> _scale;
     private readonly PerStorage<SumOfSquares.Ilgpu.Launcher<float, Float32Words>, SumOfSquares.Ilgpu.Launcher<ushort, BFloat16Words>> _sumOfSquares;
-    private readonly Lazy<AttentionBf16.Kernels> _attentionBf16;
+    private readonly Lazy<AttentionBf16.Launcher> _attentionBf16;
     private readonly Lazy<AdamW.Ilgpu.Launcher> _adamW;
     private readonly Lazy<Conversion.Ilgpu.Launcher> _conversion;
     private readonly PerStorage<LogSoftmaxAtLabels.Ilgpu.Launcher<float, Float32Words>, LogSoftmaxAtLabels.Ilgpu.Launcher<ushort, BFloat16Words>> _logSoftmaxAtLabels;
@@ -39,12 +39,12 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
             AcceleratorType.OpenCL => $"opencl: {accelerator.Name}",
             _ => $"ilgpu-cpu (warp {accelerator.WarpSize}, groups {accelerator.MaxNumThreadsPerGroup})",
         };
-        _matMul = new(() => new MatMul.Ilgpu.Kernels(accelerator));
+        _matMul = new(() => new MatMul.Ilgpu.Launcher(accelerator));
         // mma needs warps of 32; elsewhere (the default CPU simulator) the bfloat16 products widen onto the SGEMM.
         _bf16Gemm = new(() => accelerator.WarpSize == TensorCoreGemm.MmaWarpSize
             ? new TensorCoreGemm.Launcher(accelerator)
             : new WidenedGemm(accelerator, _matMul.Value, Allocated));
-        _attention = new(() => new Attention.Ilgpu.Kernels(accelerator));
+        _attention = new(() => new Attention.Ilgpu.Launcher(accelerator));
         _embedding = new(() => new(accelerator), () => new(accelerator));
         _rmsNorm = new(() => new(accelerator), () => new(accelerator));
         _rope = new(() => new(accelerator), () => new(accelerator));
@@ -52,7 +52,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         _residual = new(() => new(accelerator), () => new(accelerator));
         _scale = new(() => new(accelerator), () => new(accelerator));
         _sumOfSquares = new(() => new(accelerator), () => new(accelerator));
-        _attentionBf16 = new(() => new AttentionBf16.Kernels(accelerator, _attention.Value));
+        _attentionBf16 = new(() => new AttentionBf16.Launcher(accelerator, _attention.Value));
         _adamW = new(() => new AdamW.Ilgpu.Launcher(accelerator));
         _conversion = new(() => new Conversion.Ilgpu.Launcher(accelerator));
         _logSoftmaxAtLabels = new(() => new(accelerator), () => new(accelerator));
