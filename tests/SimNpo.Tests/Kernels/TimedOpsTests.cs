@@ -78,6 +78,15 @@ public class TimedOpsTests
         Assert.That(Loss(new TimedOps<float>(new ReferenceOps<float>())), Is.EqualTo(Loss(new ReferenceOps<float>())));
     }
 
+    /// <summary>TimedOps.g.cs is generated from IOps: an op added to IOps without rerunning tools/codegen/timed_ops.py shows here.</summary>
+    [Test]
+    public void NamesEveryOpOfTheInterfaceInItsOrder()
+    {
+        string[] untimed = [nameof(IOps<float>.Allocate), nameof(IOps<float>.Supports), nameof(IOps<float>.AllocateInts), nameof(IOps<float>.Synchronize)];
+        var ops = typeof(IOps<float>).GetMethods().Where(m => !m.IsSpecialName).Select(m => m.Name).Except(untimed);
+        Assert.That(Enum.GetNames<OpName>(), Is.EqualTo(ops.ToArray()));
+    }
+
     [Test]
     public void ResetForgetsTheCounts()
     {
