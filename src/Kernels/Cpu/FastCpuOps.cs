@@ -1,8 +1,10 @@
+using static SimNpo.Kernels.BulkStorage;
+
 namespace SimNpo.Kernels.Cpu;
 
 /// <summary>
 /// The fast CPU backend, computing in float32 throughout over float32 or bfloat16 storage (each op's kernels are generic
-/// over an <see cref="IStorageFormat{TWord}"/>, compiled once per storage; <see cref="IsBFloat16"/> picks one per call):
+/// over an <see cref="IStorageFormat{TWord}"/>, compiled once per storage; <see cref="BulkStorage.IsBFloat16"/> picks one per call):
 /// the linear layers and the chunked output loss on a packed, cache-blocked AVX2/FMA SGEMM (<see cref="FastMatMul"/>),
 /// flash-style attention on the same micro-kernel (<see cref="FastAttention{TWord, TFormat}"/>), and every other op
 /// vectorised and split over all cores in fixed partitions, so a call gives the same bits every time.
@@ -194,20 +196,4 @@ public sealed class FastCpuOps : IOps<float>
     public void AdamW(View<float> parameters, View<float> gradients, View<float> firstMoment, View<float> secondMoment, AdamWStep step,
         View<float>? masterWeights = null) =>
         FastAdamW.Step(parameters, gradients, firstMoment, secondMoment, step, masterWeights);
-
-    /// <summary>
-    /// Whether an op's bulk views are bfloat16 (else they are all float32), and a clear error where the bulk views mix
-    /// storages or a statistic (always float32) is not float32: the one place the fast path chooses a storage.
-    /// </summary>
-    private static bool IsBFloat16(string op, ReadOnlySpan<View<float>> bulk, ReadOnlySpan<View<float>> statistics = default)
-    {
-        var storage = bulk[0].Storage;
-        foreach (var view in bulk)
-            if (view.Storage != storage)
-                throw new ArgumentException($"{op}: its bulk tensors mix {storage} and {view.Storage} storage; one call takes one storage for all of them");
-        foreach (var view in statistics)
-            if (view.Storage != Storage.Native)
-                throw new ArgumentException($"{op}: its statistics (log-sum-exps, norms, log-probs, weights, scratch) are float32, not {view.Storage}");
-        return storage == Storage.BFloat16;
-    }
 }
