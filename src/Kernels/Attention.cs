@@ -150,25 +150,25 @@ public static class Attention
         private const int MaxWarps = 8;
 
         /// <summary>The attention kernels of one accelerator, compiled once: create one per accelerator and keep it.</summary>
-        public sealed class Kernels
+        public sealed class Launcher
         {
-            private readonly Accelerator accelerator;
+            private readonly Accelerator _accelerator;
 
             private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-                ArrayView<int>, AttentionShape, float> forward;
+                ArrayView<int>, AttentionShape, float> _forward;
 
             /// <summary>Twelve parameters, more than LoadStreamKernel takes: loaded as a kernel with an explicit launcher.</summary>
             private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-                ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, AttentionShape, float> backward;
+                ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, AttentionShape, float> _backward;
 
-            public Kernels(Accelerator accelerator)
+            public Launcher(Accelerator accelerator)
             {
-                this.accelerator = accelerator;
-                forward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+                _accelerator = accelerator;
+                _forward = _accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
                     ArrayView<int>, AttentionShape, float>(AttentionForwardKernel);
                 var backwardKernel = new Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
                     ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, AttentionShape, float>(AttentionBackwardKernel);
-                backward = accelerator.LoadKernel(backwardKernel.Method).CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig,
+                _backward = _accelerator.LoadKernel(backwardKernel.Method).CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig,
                     ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
                     ArrayView<float>, ArrayView<float>, ArrayView<int>, AttentionShape, float>>();
             }
@@ -181,7 +181,7 @@ public static class Attention
                 if (shape.Batch == 0 || shape.QueryLength == 0) return;
                 var warps = Warps(shape.HeadDim, ForwardSharedFloats);
                 var grid = new Index3D((shape.QueryLength + warps - 1) / warps, shape.Heads, shape.Batch);
-                forward(Config(grid, warps, ForwardSharedFloats(warps, accelerator.WarpSize, shape.HeadDim)),
+                _forward(Config(grid, warps, ForwardSharedFloats(warps, _accelerator.WarpSize, shape.HeadDim)),
                     output, logSumExp, q, k, v, lengths, shape, Scale(shape));
             }
 
@@ -194,21 +194,21 @@ public static class Attention
                 CheckGradientShapes((int)qGrad.Length, (int)kGrad.Length, (int)vGrad.Length, (int)outputGrad.Length, shape);
                 if (shape.Batch == 0 || shape.QueryLength == 0 || shape.KeyLength == 0) return;
                 var warps = Warps(shape.HeadDim, BackwardSharedFloats);
-                var grid = new Index3D((shape.KeyLength + accelerator.WarpSize - 1) / accelerator.WarpSize, shape.KvHeads, shape.Batch);
-                backward(accelerator.DefaultStream, Config(grid, warps, BackwardSharedFloats(warps, accelerator.WarpSize, shape.HeadDim)),
+                var grid = new Index3D((shape.KeyLength + _accelerator.WarpSize - 1) / _accelerator.WarpSize, shape.KvHeads, shape.Batch);
+                _backward(_accelerator.DefaultStream, Config(grid, warps, BackwardSharedFloats(warps, _accelerator.WarpSize, shape.HeadDim)),
                     qGrad, kGrad, vGrad, outputGrad, q, k, v, output, logSumExp, lengths, shape, Scale(shape));
             }
 
             private KernelConfig Config(Index3D grid, int warps, int sharedFloats) =>
-                new(grid, new Index3D(warps * accelerator.WarpSize, 1, 1), SharedMemoryConfig.RequestDynamic<float>(sharedFloats));
+                new(grid, new Index3D(warps * _accelerator.WarpSize, 1, 1), SharedMemoryConfig.RequestDynamic<float>(sharedFloats));
 
             /// <summary>The most warps, up to <see cref="MaxWarps"/> and the group limit, whose shared memory fits.</summary>
             private int Warps(int headDim, Func<int, int, int, int> sharedFloats)
             {
-                for (var warps = Math.Min(MaxWarps, accelerator.MaxNumThreadsPerGroup / accelerator.WarpSize); warps > 0; warps--)
-                    if (sharedFloats(warps, accelerator.WarpSize, headDim) * sizeof(float) <= accelerator.MaxSharedMemoryPerGroup) return warps;
+                for (var warps = Math.Min(MaxWarps, _accelerator.MaxNumThreadsPerGroup / _accelerator.WarpSize); warps > 0; warps--)
+                    if (sharedFloats(warps, _accelerator.WarpSize, headDim) * sizeof(float) <= _accelerator.MaxSharedMemoryPerGroup) return warps;
                 throw new NotSupportedException(
-                    $"head dimension {headDim} needs more than the {accelerator.MaxSharedMemoryPerGroup} bytes of shared memory of {accelerator.Name}");
+                    $"head dimension {headDim} needs more than the {_accelerator.MaxSharedMemoryPerGroup} bytes of shared memory of {_accelerator.Name}");
             }
 
             private static float Scale(AttentionShape shape) => (float)(1 / Math.Sqrt(shape.HeadDim));

@@ -131,7 +131,7 @@ public static class ChunkedOutputLoss
     /// <summary>
     /// The device version: per chunk, the linear layer's GEMM (the float32 SGEMM of <see cref="MatMul.Ilgpu"/>, or on bfloat16
     /// views <see cref="TensorCoreGemm"/>) into the float32 scratch, then one group per row merges the chunk into the row's
-    /// running online softmax (forward) or writes the chunk's logit gradient over it (backward, the fused classifier's kernel
+    /// running online softmax (forward) or writes the chunk's logit gradient over it (backward, <see cref="LogSoftmaxAtLabels"/>'s kernel
     /// restricted to the chunk's columns), which the SGEMM's two backward products carry into the gradients. Between chunks a row's
     /// state is its maximum (in logSumExp), its sum of exponentials (the scratch's last rows elements) and its label's logit
     /// (in logProb); the last chunk turns them into the results. Labels are trusted as in <see cref="LogSoftmaxAtLabels.Ilgpu"/>.
@@ -143,7 +143,7 @@ public static class ChunkedOutputLoss
         /// for float32 views, the bfloat16 one (<see cref="TensorCoreGemm"/> unless told otherwise) for bfloat16 views (logits
         /// kept in float32, the logit gradient stored in bfloat16 in a scratch of this launcher's own, as the backward products read it).
         /// </summary>
-        public sealed class Launcher(Accelerator accelerator, MatMul.Ilgpu.Kernels matMul, Lazy<IBFloat16Gemm>? bf16Gemm = null,
+        public sealed class Launcher(Accelerator accelerator, MatMul.Ilgpu.Launcher matMul, Lazy<IBFloat16Gemm>? bf16Gemm = null,
             AllocatedBytes? allocated = null)
         {
             private readonly LogSoftmaxAtLabels.Ilgpu.Launcher _logSoftmaxAtLabels = new(accelerator);
@@ -272,7 +272,7 @@ public static class ChunkedOutputLoss
 
         /// <summary>
         /// Merges the chunk of columns [first, first + width) of the vocabulary, logits [rows, width]. The whole group skips an
-        /// ignored row together, as in the fused classifier's forward.
+        /// ignored row together, as in <see cref="LogSoftmaxAtLabels"/>'s forward.
         /// </summary>
         private static void MergeChunkKernel(Floats logProb, Floats logSumExp, Floats runningSum, Floats logits, Ints labels, int first, int width, int vocab)
         {

@@ -9,7 +9,7 @@ namespace SimNpo.Kernels;
 
 /// <summary>
 /// KL(target ‖ softmax(logits)) per row, the retain term that keeps a model's next-token distributions near a frozen
-/// reference's. The target comes as log-probabilities (the reference's log-softmax); like the fused classifier, the
+/// reference's. The target comes as log-probabilities (the reference's log-softmax); like <see cref="LogSoftmaxAtLabels"/>, the
 /// backward writes the logits' gradient over the logits and the model's softmax is never stored.
 /// </summary>
 public static class KlDivergence

@@ -9,9 +9,10 @@ using Ints = ILGPU.ArrayView<int>;
 namespace SimNpo.Kernels;
 
 /// <summary>
-/// The fused classifier of llm.c: the log-probability of each row's label under the softmax of its logits, and a backward
-/// that writes the logits' gradient over the logits, so the [rows, vocab] softmax is never stored. Rows whose label is
-/// negative (prompt and padding tokens) give 0 and get a zero gradient.
+/// llm.c's fused classifier without its matmul (with it: <see cref="ChunkedOutputLoss"/>): the log-probability of each
+/// row's label under the softmax of its logits, and a backward that writes the logits' gradient over the logits, so the
+/// [rows, vocab] softmax is never stored. Rows whose label is negative (prompt and padding tokens) give 0 and get a zero
+/// gradient.
 /// </summary>
 public static class LogSoftmaxAtLabels
 {

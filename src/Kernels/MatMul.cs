@@ -85,15 +85,15 @@ public static class MatMul
         private const int MaxGroupThreads = 256;
 
         /// <summary>The matmul kernels of one accelerator, compiled once: create one per accelerator and keep it.</summary>
-        public sealed class Kernels
+        public sealed class Launcher
         {
-            private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> gemm;
-            private readonly Index2D groupSize;
+            private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> _gemm;
+            private readonly Index2D _groupSize;
 
-            public Kernels(Accelerator accelerator)
+            public Launcher(Accelerator accelerator)
             {
-                groupSize = GroupSize(accelerator);
-                gemm = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(GemmKernel);
+                _groupSize = GroupSize(accelerator);
+                _gemm = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(GemmKernel);
             }
 
             /// <summary>output[rows, outDim] = input[rows, inDim] · weightᵀ, weight [outDim, inDim].</summary>
@@ -122,9 +122,9 @@ public static class MatMul
             private void Launch(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, GemmShape shape)
             {
                 if (shape.M == 0 || shape.N == 0) return;
-                var (tileM, tileN) = (groupSize.Y * RegisterTile, groupSize.X * RegisterTile);
+                var (tileM, tileN) = (_groupSize.Y * RegisterTile, _groupSize.X * RegisterTile);
                 var grid = new Index2D((shape.N + tileN - 1) / tileN, (shape.M + tileM - 1) / tileM);
-                gemm(new KernelConfig(grid, groupSize, SharedMemoryConfig.RequestDynamic<float>(SharedFloats(groupSize))), c, a, b, shape);
+                _gemm(new KernelConfig(grid, _groupSize, SharedMemoryConfig.RequestDynamic<float>(SharedFloats(_groupSize))), c, a, b, shape);
             }
 
             /// <summary>
@@ -142,7 +142,7 @@ public static class MatMul
                 throw new NotSupportedException($"{accelerator.Name} has too little shared memory for an {RegisterTile}×{RegisterTile} tile");
             }
 
-            private static int SharedFloats(Index2D groupSize) => SliceDepth * RegisterTile * (groupSize.X + groupSize.Y);
+            private static int SharedFloats(Index2D _groupSize) => SliceDepth * RegisterTile * (_groupSize.X + _groupSize.Y);
 
             /// <summary>
             /// 16-byte loads need a contiguous extent in whole Float4s and a view starting 16 bytes into its buffer (device
@@ -273,31 +273,31 @@ public static class MatMul
         /// </summary>
         private struct Accumulator
         {
-            private Float4 r0Lo, r0Hi, r1Lo, r1Hi, r2Lo, r2Hi, r3Lo, r3Hi, r4Lo, r4Hi, r5Lo, r5Hi, r6Lo, r6Hi, r7Lo, r7Hi;
+            private Float4 _r0Lo, _r0Hi, _r1Lo, _r1Hi, _r2Lo, _r2Hi, _r3Lo, _r3Hi, _r4Lo, _r4Hi, _r5Lo, _r5Hi, _r6Lo, _r6Hi, _r7Lo, _r7Hi;
 
             /// <summary>Adds a column of A (aLo, aHi: the thread's 8 rows at one k) times a row of B (its 8 columns).</summary>
             public void AddOuterProduct(Float4 aLo, Float4 aHi, Float4 bLo, Float4 bHi)
             {
-                r0Lo.MultiplyAdd(aLo.X, bLo); r0Hi.MultiplyAdd(aLo.X, bHi);
-                r1Lo.MultiplyAdd(aLo.Y, bLo); r1Hi.MultiplyAdd(aLo.Y, bHi);
-                r2Lo.MultiplyAdd(aLo.Z, bLo); r2Hi.MultiplyAdd(aLo.Z, bHi);
-                r3Lo.MultiplyAdd(aLo.W, bLo); r3Hi.MultiplyAdd(aLo.W, bHi);
-                r4Lo.MultiplyAdd(aHi.X, bLo); r4Hi.MultiplyAdd(aHi.X, bHi);
-                r5Lo.MultiplyAdd(aHi.Y, bLo); r5Hi.MultiplyAdd(aHi.Y, bHi);
-                r6Lo.MultiplyAdd(aHi.Z, bLo); r6Hi.MultiplyAdd(aHi.Z, bHi);
-                r7Lo.MultiplyAdd(aHi.W, bLo); r7Hi.MultiplyAdd(aHi.W, bHi);
+                _r0Lo.MultiplyAdd(aLo.X, bLo); _r0Hi.MultiplyAdd(aLo.X, bHi);
+                _r1Lo.MultiplyAdd(aLo.Y, bLo); _r1Hi.MultiplyAdd(aLo.Y, bHi);
+                _r2Lo.MultiplyAdd(aLo.Z, bLo); _r2Hi.MultiplyAdd(aLo.Z, bHi);
+                _r3Lo.MultiplyAdd(aLo.W, bLo); _r3Hi.MultiplyAdd(aLo.W, bHi);
+                _r4Lo.MultiplyAdd(aHi.X, bLo); _r4Hi.MultiplyAdd(aHi.X, bHi);
+                _r5Lo.MultiplyAdd(aHi.Y, bLo); _r5Hi.MultiplyAdd(aHi.Y, bHi);
+                _r6Lo.MultiplyAdd(aHi.Z, bLo); _r6Hi.MultiplyAdd(aHi.Z, bHi);
+                _r7Lo.MultiplyAdd(aHi.W, bLo); _r7Hi.MultiplyAdd(aHi.W, bHi);
             }
 
             public readonly void Store(ArrayView<float> c, GemmShape shape, int mLo, int mHi, int nLo, int nHi)
             {
-                StoreRow(c, shape, mLo, nLo, nHi, r0Lo, r0Hi);
-                StoreRow(c, shape, mLo + 1, nLo, nHi, r1Lo, r1Hi);
-                StoreRow(c, shape, mLo + 2, nLo, nHi, r2Lo, r2Hi);
-                StoreRow(c, shape, mLo + 3, nLo, nHi, r3Lo, r3Hi);
-                StoreRow(c, shape, mHi, nLo, nHi, r4Lo, r4Hi);
-                StoreRow(c, shape, mHi + 1, nLo, nHi, r5Lo, r5Hi);
-                StoreRow(c, shape, mHi + 2, nLo, nHi, r6Lo, r6Hi);
-                StoreRow(c, shape, mHi + 3, nLo, nHi, r7Lo, r7Hi);
+                StoreRow(c, shape, mLo, nLo, nHi, _r0Lo, _r0Hi);
+                StoreRow(c, shape, mLo + 1, nLo, nHi, _r1Lo, _r1Hi);
+                StoreRow(c, shape, mLo + 2, nLo, nHi, _r2Lo, _r2Hi);
+                StoreRow(c, shape, mLo + 3, nLo, nHi, _r3Lo, _r3Hi);
+                StoreRow(c, shape, mHi, nLo, nHi, _r4Lo, _r4Hi);
+                StoreRow(c, shape, mHi + 1, nLo, nHi, _r5Lo, _r5Hi);
+                StoreRow(c, shape, mHi + 2, nLo, nHi, _r6Lo, _r6Hi);
+                StoreRow(c, shape, mHi + 3, nLo, nHi, _r7Lo, _r7Hi);
             }
 
             private static void StoreRow(ArrayView<float> c, GemmShape shape, int m, int nLo, int nHi, Float4 lo, Float4 hi)

@@ -82,12 +82,12 @@ public sealed record ActivationShape(int Batch, int SequenceLength, int ScoredRo
 /// Every activation of a training step for a batch shape, carved in one fixed order from two buffers (bulk and
 /// statistics, see <see cref="ActivationCarving{T}"/>), plus the gradient scratch that backward reuses layer by layer.
 /// Logits exist only for the scored rows, and in full only for the heads that need them (KL, callers of the logits):
-/// the log-prob head computes them chunk by chunk in a scratch. With <see cref="Recompute.Layers"/> there is one
+/// the chunked output loss computes them chunk by chunk in a scratch. With <see cref="Recompute.Layers"/> there is one
 /// layer's worth of block activations, which every layer's forward (and recomputed forward) overwrites.
 /// </summary>
 public sealed class Activations<T> where T : unmanaged
 {
-    /// <summary>Vocabulary columns of logits alive at once in the fused output loss: 4096 × 4 bytes per scored row.</summary>
+    /// <summary>Vocabulary columns of logits alive at once in the chunked output loss: 4096 × 4 bytes per scored row.</summary>
     public const int OutputChunk = 4096;
 
     private readonly LayerActivations<T>[] _layers;
@@ -159,7 +159,7 @@ public sealed class Activations<T> where T : unmanaged
     public View<T> ScoredHidden { get; }
     /// <summary>
     /// With FullLogits, the logits of the scored rows [rows, vocab], which backward overwrites with their gradient;
-    /// otherwise the fused output loss's chunk scratch.
+    /// otherwise the chunked output loss's chunk scratch.
     /// </summary>
     public View<T> Logits { get; }
     public View<T> LogitsLogSumExp { get; }

@@ -6,7 +6,7 @@ namespace SimNpo.Model;
 /// The KL retain head: KL(π_ref ‖ πθ) over the scored tokens of a retain batch, mean over those tokens, in place of the
 /// log-prob at the labels. The frozen reference model runs the same batch through <see cref="ForwardLogProbs"/>; its
 /// log-probs stay on the device, in its own activations, as the targets of <see cref="ForwardKl"/>.
-/// The per-row slots of the log-prob head (TokenLogProbs, TokenLogProbGrad) hold the KL head's per-row values.
+/// The per-row slots of the chunked output loss (TokenLogProbs, TokenLogProbGrad) hold the KL head's per-row values.
 /// </summary>
 public sealed partial class LlamaModel<T>
 {

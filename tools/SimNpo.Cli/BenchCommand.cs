@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SimNpo.Kernels.Runtime;
 using SimNpo.Model;
 using SimNpo.Unlearn;
 using SimNpo.Unlearn.Performance;

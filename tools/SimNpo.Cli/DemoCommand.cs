@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using SimNpo.Kernels.Runtime;
 using SimNpo.Unlearn.Experiments;
 
 namespace SimNpo.Cli;
@@ -24,7 +25,7 @@ public static class DemoCommand
             if (parse.GetValue(authors) < 2 || parse.GetValue(epochs) < 1) throw new UsageException("--authors must be at least 2 and --epochs at least 1");
             var console = parse.InvocationConfiguration.Output;
             var directory = parse.GetRequiredValue(output).FullName;
-            var storage = CommonOptions.Precision(parse, precision, SimNpo.Unlearn.Devices.Create(parse.GetRequiredValue(device)));
+            var storage = CommonOptions.Precision(parse, precision, Devices.Create(parse.GetRequiredValue(device)));
             var clock = Stopwatch.StartNew();
             var observer = ConsoleTrainingObserver.For(console);
             var report = new TofuDemo(directory, parse.GetRequiredValue(device), parse.GetRequiredValue(seed), observer,

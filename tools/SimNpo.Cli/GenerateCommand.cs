@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SimNpo.Kernels.Runtime;
 using SimNpo.Model;
 using SimNpo.Model.Generation;
 using SimNpo.Model.Tokenizers;

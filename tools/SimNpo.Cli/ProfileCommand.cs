@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SimNpo.Kernels;
+using SimNpo.Kernels.Runtime;
 using SimNpo.Model;
 using SimNpo.Model.IO;
 using SimNpo.Unlearn;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using SimNpo.Kernels.Runtime;
 using SimNpo.Model;
 using SimNpo.Model.IO;
 using SimNpo.Unlearn;

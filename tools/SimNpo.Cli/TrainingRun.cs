@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SimNpo.Kernels;
+using SimNpo.Kernels.Runtime;
 using SimNpo.Model;
 using SimNpo.Unlearn;
 using SimNpo.Unlearn.Data;

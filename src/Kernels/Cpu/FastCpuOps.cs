@@ -1,9 +1,11 @@
+using static SimNpo.Kernels.BulkStorage;
+
 namespace SimNpo.Kernels.Cpu;
 
 /// <summary>
 /// The fast CPU backend, computing in float32 throughout over float32 or bfloat16 storage (each op's kernels are generic
-/// over an <see cref="IStorageFormat{TWord}"/>, compiled once per storage; <see cref="IsBFloat16"/> picks one per call):
-/// the linear layers and the fused output loss on a packed, cache-blocked AVX2/FMA SGEMM (<see cref="FastMatMul"/>),
+/// over an <see cref="IStorageFormat{TWord}"/>, compiled once per storage; <see cref="BulkStorage.IsBFloat16"/> picks one per call):
+/// the linear layers and the chunked output loss on a packed, cache-blocked AVX2/FMA SGEMM (<see cref="FastMatMul"/>),
 /// flash-style attention on the same micro-kernel (<see cref="FastAttention{TWord, TFormat}"/>), and every other op
 /// vectorised and split over all cores in fixed partitions, so a call gives the same bits every time.
 /// Scratch (GEMM packs and attention tiles per thread, partial sums, the RoPE table, the loss's row state) is allocated on
@@ -12,10 +14,10 @@ namespace SimNpo.Kernels.Cpu;
 /// </summary>
 public sealed class FastCpuOps : IOps<float>
 {
-    private readonly FastRmsNorm rmsNorm = new();
-    private readonly FastRope rope = new();
-    private readonly FastOutputLoss outputLoss = new();
-    private readonly FastSumOfSquares sumOfSquares = new();
+    private readonly FastRmsNorm _rmsNorm = new();
+    private readonly FastRope _rope = new();
+    private readonly FastChunkedOutputLoss _chunkedOutputLoss = new();
+    private readonly FastSumOfSquares _sumOfSquares = new();
 
     public string Name => $"cpu ({FastMatMul.InstructionSet}, {Environment.ProcessorCount} threads)";
 
@@ -62,8 +64,8 @@ public sealed class FastCpuOps : IOps<float>
         View<float> invRms, int dim)
     {
         if (IsBFloat16(nameof(RmsNormBackward), [inputGrad, weightGrad, outputGrad, input, weight], [invRms]))
-            rmsNorm.Backward<ushort, BFloat16Format>(inputGrad.Bits(), weightGrad.Bits(), outputGrad.Bits(), input.Bits(), weight.Bits(), invRms.Memory, dim);
-        else rmsNorm.Backward<float, Float32Format>(inputGrad.Memory, weightGrad.Memory, outputGrad.Memory, input.Memory, weight.Memory, invRms.Memory, dim);
+            _rmsNorm.Backward<ushort, BFloat16Format>(inputGrad.Bits(), weightGrad.Bits(), outputGrad.Bits(), input.Bits(), weight.Bits(), invRms.Memory, dim);
+        else _rmsNorm.Backward<float, Float32Format>(inputGrad.Memory, weightGrad.Memory, outputGrad.Memory, input.Memory, weight.Memory, invRms.Memory, dim);
     }
 
     public void Synchronize() { }
@@ -84,15 +86,15 @@ public sealed class FastCpuOps : IOps<float>
     public void Rope(View<float> x, View<int> positions, View<float> inverseFrequencies, int heads, int headDim)
     {
         if (IsBFloat16(nameof(Rope), [x], [inverseFrequencies]))
-            rope.Forward<ushort, BFloat16Format>(x.Bits(), positions.Memory, inverseFrequencies.Memory, heads, headDim);
-        else rope.Forward<float, Float32Format>(x.Memory, positions.Memory, inverseFrequencies.Memory, heads, headDim);
+            _rope.Forward<ushort, BFloat16Format>(x.Bits(), positions.Memory, inverseFrequencies.Memory, heads, headDim);
+        else _rope.Forward<float, Float32Format>(x.Memory, positions.Memory, inverseFrequencies.Memory, heads, headDim);
     }
 
     public void RopeBackward(View<float> xGrad, View<int> positions, View<float> inverseFrequencies, int heads, int headDim)
     {
         if (IsBFloat16(nameof(RopeBackward), [xGrad], [inverseFrequencies]))
-            rope.Backward<ushort, BFloat16Format>(xGrad.Bits(), positions.Memory, inverseFrequencies.Memory, heads, headDim);
-        else rope.Backward<float, Float32Format>(xGrad.Memory, positions.Memory, inverseFrequencies.Memory, heads, headDim);
+            _rope.Backward<ushort, BFloat16Format>(xGrad.Bits(), positions.Memory, inverseFrequencies.Memory, heads, headDim);
+        else _rope.Backward<float, Float32Format>(xGrad.Memory, positions.Memory, inverseFrequencies.Memory, heads, headDim);
     }
 
     public void Attention(View<float> output, View<float> logSumExp, View<float> q, View<float> k, View<float> v, View<int> lengths, AttentionShape shape)
@@ -171,19 +173,19 @@ public sealed class FastCpuOps : IOps<float>
         View<int> labels, int rows, int dim, int vocab, int chunk)
     {
         IsBFloat16(nameof(ChunkedOutputLoss), [hidden, weight], [logProb, logSumExp, logitsScratch]);
-        outputLoss.Forward(logProb.Memory, logSumExp.Memory, logitsScratch, hidden, weight, labels.Memory, rows, dim, vocab, chunk);
+        _chunkedOutputLoss.Forward(logProb.Memory, logSumExp.Memory, logitsScratch, hidden, weight, labels.Memory, rows, dim, vocab, chunk);
     }
 
     public void ChunkedOutputLossBackward(View<float> hiddenGrad, View<float> weightGrad, View<float> logitsScratch, View<float> hidden,
         View<float> weight, View<float> logSumExp, View<int> labels, View<float> logProbGrad, int rows, int dim, int vocab, int chunk)
     {
         IsBFloat16(nameof(ChunkedOutputLossBackward), [hiddenGrad, weightGrad, hidden, weight], [logitsScratch, logSumExp, logProbGrad]);
-        outputLoss.Backward(hiddenGrad, weightGrad, logitsScratch, hidden, weight, logSumExp.Memory, labels.Memory, logProbGrad.Memory, rows, dim, vocab, chunk);
+        _chunkedOutputLoss.Backward(hiddenGrad, weightGrad, logitsScratch, hidden, weight, logSumExp.Memory, labels.Memory, logProbGrad.Memory, rows, dim, vocab, chunk);
     }
 
     public double SumOfSquares(View<float> x) => x.Storage == Storage.BFloat16
-        ? sumOfSquares.Compute<ushort, BFloat16Format>(x.Bits())
-        : sumOfSquares.Compute<float, Float32Format>(x.Memory);
+        ? _sumOfSquares.Compute<ushort, BFloat16Format>(x.Bits())
+        : _sumOfSquares.Compute<float, Float32Format>(x.Memory);
 
     public void Scale(View<float> x, float factor)
     {
@@ -194,20 +196,4 @@ public sealed class FastCpuOps : IOps<float>
     public void AdamW(View<float> parameters, View<float> gradients, View<float> firstMoment, View<float> secondMoment, AdamWStep step,
         View<float>? masterWeights = null) =>
         FastAdamW.Step(parameters, gradients, firstMoment, secondMoment, step, masterWeights);
-
-    /// <summary>
-    /// Whether an op's bulk views are bfloat16 (else they are all float32), and a clear error where the bulk views mix
-    /// storages or a statistic (always float32) is not float32: the one place the fast path chooses a storage.
-    /// </summary>
-    private static bool IsBFloat16(string op, ReadOnlySpan<View<float>> bulk, ReadOnlySpan<View<float>> statistics = default)
-    {
-        var storage = bulk[0].Storage;
-        foreach (var view in bulk)
-            if (view.Storage != storage)
-                throw new ArgumentException($"{op}: its bulk tensors mix {storage} and {view.Storage} storage; one call takes one storage for all of them");
-        foreach (var view in statistics)
-            if (view.Storage != Storage.Native)
-                throw new ArgumentException($"{op}: its statistics (log-sum-exps, norms, log-probs, weights, scratch) are float32, not {view.Storage}");
-        return storage == Storage.BFloat16;
-    }
 }

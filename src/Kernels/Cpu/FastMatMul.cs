@@ -63,17 +63,17 @@ public static unsafe class FastMatMul
     /// <summary>A matrix's words pinned for one call, with their storage.</summary>
     private readonly struct Pinned : IDisposable
     {
-        private readonly MemoryHandle handle;
-        private readonly Storage storage;
+        private readonly MemoryHandle _handle;
+        private readonly Storage _storage;
 
-        public Pinned(ReadOnlyMemory<float> floats) => (handle, storage) = (floats.Pin(), Storage.Native);
+        public Pinned(ReadOnlyMemory<float> floats) => (_handle, _storage) = (floats.Pin(), Storage.Native);
 
-        public Pinned(View<float> view) => (handle, storage) = view.Storage == Storage.Native
+        public Pinned(View<float> view) => (_handle, _storage) = view.Storage == Storage.Native
             ? (view.Memory.Pin(), Storage.Native)
             : (view.Bits().Pin(), Storage.BFloat16);
 
-        public Gemm.Operand Operand(int rowStride, int columnStride) => new(handle.Pointer, storage, rowStride, columnStride);
+        public Gemm.Operand Operand(int rowStride, int columnStride) => new(_handle.Pointer, _storage, rowStride, columnStride);
 
-        public void Dispose() => handle.Dispose();
+        public void Dispose() => _handle.Dispose();
     }
 }

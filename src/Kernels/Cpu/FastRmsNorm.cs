@@ -10,7 +10,7 @@ namespace SimNpo.Kernels.Cpu;
 internal sealed class FastRmsNorm
 {
     /// <summary>The weight gradient's partial rows, one per range of rows, kept between calls.</summary>
-    private float[] partials = [];
+    private float[] _partials = [];
 
     public static void Forward<TWord, TFormat>(Memory<TWord> output, Memory<float> invRms, ReadOnlyMemory<TWord> input, ReadOnlyMemory<TWord> weight, int dim, float eps)
         where TWord : unmanaged where TFormat : struct, IStorageFormat<TWord>
@@ -39,8 +39,8 @@ internal sealed class FastRmsNorm
         var rows = RmsNorm.CheckBackwardShapes(inputGrad.Length, weightGrad.Length, outputGrad.Length, input.Length, weight.Length, invRms.Length, dim);
         var grain = Partitions.Rows(dim);
         var ranges = Partitions.Count(rows, grain);
-        if (partials.Length < ranges * dim) partials = new float[ranges * dim];
-        var sums = partials;
+        if (_partials.Length < ranges * dim) _partials = new float[ranges * dim];
+        var sums = _partials;
         Partitions.For(rows, grain, part =>
         {
             var w = weight.Span;

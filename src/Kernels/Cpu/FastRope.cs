@@ -8,10 +8,10 @@ namespace SimNpo.Kernels.Cpu;
 /// </summary>
 internal sealed class FastRope
 {
-    private float[] frequencies = [];
-    private float[] cosines = [];
-    private float[] sines = [];
-    private int positionCount;
+    private float[] _frequencies = [];
+    private float[] _cosines = [];
+    private float[] _sines = [];
+    private int _positionCount;
 
     public void Forward<TWord, TFormat>(Memory<TWord> x, ReadOnlyMemory<int> positions, ReadOnlyMemory<float> inverseFrequencies, int heads, int headDim)
         where TWord : unmanaged where TFormat : struct, IStorageFormat<TWord> =>
@@ -32,7 +32,7 @@ internal sealed class FastRope
         ShapeCheck.Length(inverseFrequencies.Length, half, nameof(inverseFrequencies));
         ShapeCheck.Length(x.Length, positions.Length * heads * headDim, nameof(x));
         EnsureTable(inverseFrequencies.Span, positions.Span);
-        var (cos, sin) = (cosines, sines);
+        var (cos, sin) = (_cosines, _sines);
         var width = heads * headDim;
         Partitions.For(positions.Length, Partitions.Rows(width), part =>
         {
@@ -67,20 +67,20 @@ internal sealed class FastRope
             if (position < 0) throw new ArgumentOutOfRangeException(nameof(positions), $"negative position {position}");
             largest = Math.Max(largest, position);
         }
-        var sameFrequencies = inverseFrequencies.SequenceEqual(frequencies);
-        if (sameFrequencies && largest < positionCount) return;
-        if (!sameFrequencies) frequencies = inverseFrequencies.ToArray();
+        var sameFrequencies = inverseFrequencies.SequenceEqual(_frequencies);
+        if (sameFrequencies && largest < _positionCount) return;
+        if (!sameFrequencies) _frequencies = inverseFrequencies.ToArray();
         // Doubling on growth: a run whose sequences get longer step by step rebuilds the table a few times, not every step.
-        positionCount = Math.Max(largest + 1, sameFrequencies ? 2 * positionCount : 0);
-        var half = frequencies.Length;
-        cosines = new float[positionCount * half];
-        sines = new float[positionCount * half];
-        for (var p = 0; p < positionCount; p++)
+        _positionCount = Math.Max(largest + 1, sameFrequencies ? 2 * _positionCount : 0);
+        var half = _frequencies.Length;
+        _cosines = new float[_positionCount * half];
+        _sines = new float[_positionCount * half];
+        for (var p = 0; p < _positionCount; p++)
             for (var i = 0; i < half; i++)
             {
-                var angle = p * (double)frequencies[i];
-                cosines[p * half + i] = (float)Math.Cos(angle);
-                sines[p * half + i] = (float)Math.Sin(angle);
+                var angle = p * (double)_frequencies[i];
+                _cosines[p * half + i] = (float)Math.Cos(angle);
+                _sines[p * half + i] = (float)Math.Sin(angle);
             }
     }
 }

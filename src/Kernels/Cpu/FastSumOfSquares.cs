@@ -7,13 +7,13 @@ namespace SimNpo.Kernels.Cpu;
 internal sealed class FastSumOfSquares
 {
     /// <summary>One partial per range, kept between calls: a gradient's norm is taken every step.</summary>
-    private double[] partials = [];
+    private double[] _partials = [];
 
     public double Compute<TWord, TFormat>(ReadOnlyMemory<TWord> x) where TWord : unmanaged where TFormat : struct, IStorageFormat<TWord>
     {
         var ranges = Partitions.Count(x.Length, Partitions.Elements);
-        if (partials.Length < ranges) partials = new double[ranges];
-        var sums = partials;
+        if (_partials.Length < ranges) _partials = new double[ranges];
+        var sums = _partials;
         Partitions.For(x.Length, Partitions.Elements, part =>
         {
             var range = part.Of(x);

@@ -133,31 +133,31 @@ internal static unsafe class Gemm
     /// </summary>
     private sealed class PackBuffers
     {
-        [ThreadStatic] private static PackBuffers? current;
+        [ThreadStatic] private static PackBuffers? _current;
 
         private const int AlignmentFloats = 16;
-        private readonly float[] aStorage = GC.AllocateArray<float>(BlockM * SliceK + AlignmentFloats, pinned: true);
-        private readonly float[] bStorage = GC.AllocateArray<float>(BlockN * SliceK + AlignmentFloats, pinned: true);
+        private readonly float[] _aStorage = GC.AllocateArray<float>(BlockM * SliceK + AlignmentFloats, pinned: true);
+        private readonly float[] _bStorage = GC.AllocateArray<float>(BlockN * SliceK + AlignmentFloats, pinned: true);
 
         private PackBuffers()
         {
-            A = Aligned(aStorage);
-            B = Aligned(bStorage);
+            A = Aligned(_aStorage);
+            B = Aligned(_bStorage);
         }
 
-        public static PackBuffers ForThisThread => current ??= new PackBuffers();
+        public static PackBuffers ForThisThread => _current ??= new PackBuffers();
 
         public float* A { get; }
         public float* B { get; }
 
-        private float[]? cStorage;
+        private float[]? _cStorage;
 
         public float* C
         {
             get
             {
-                cStorage ??= GC.AllocateArray<float>(BlockM * BlockN + AlignmentFloats, pinned: true);
-                return Aligned(cStorage);
+                _cStorage ??= GC.AllocateArray<float>(BlockM * BlockN + AlignmentFloats, pinned: true);
+                return Aligned(_cStorage);
             }
         }
 

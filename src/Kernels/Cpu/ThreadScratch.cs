@@ -11,30 +11,30 @@ internal sealed unsafe class ThreadScratch
 {
     private const int AlignmentFloats = 16;
 
-    [ThreadStatic] private static ThreadScratch? current;
+    [ThreadStatic] private static ThreadScratch? _current;
 
-    private float[] storage = [];
-    private float* next;
-    private float* end;
+    private float[] _storage = [];
+    private float* _next;
+    private float* _end;
 
     /// <summary>Room for <paramref name="regions"/> regions of <paramref name="floats"/> floats in all, on this thread.</summary>
     public static ThreadScratch Reserve(long floats, int regions)
     {
-        var scratch = current ??= new ThreadScratch();
+        var scratch = _current ??= new ThreadScratch();
         var needed = checked((int)(floats + (long)(regions + 1) * AlignmentFloats));
-        if (scratch.storage.Length < needed) scratch.storage = GC.AllocateArray<float>(needed, pinned: true);
-        var start = (nint)Unsafe.AsPointer(ref scratch.storage[0]);
-        scratch.next = (float*)((start + 63) & ~(nint)63);
-        scratch.end = (float*)start + scratch.storage.Length;
+        if (scratch._storage.Length < needed) scratch._storage = GC.AllocateArray<float>(needed, pinned: true);
+        var start = (nint)Unsafe.AsPointer(ref scratch._storage[0]);
+        scratch._next = (float*)((start + 63) & ~(nint)63);
+        scratch._end = (float*)start + scratch._storage.Length;
         return scratch;
     }
 
     /// <summary>The next region of the reservation, aligned, its contents left from earlier use.</summary>
     public float* Take(long floats)
     {
-        var region = next;
-        next = region + (floats + AlignmentFloats - 1) / AlignmentFloats * AlignmentFloats;
-        if (next > end) throw new InvalidOperationException("scratch taken beyond its reservation");
+        var region = _next;
+        _next = region + (floats + AlignmentFloats - 1) / AlignmentFloats * AlignmentFloats;
+        if (_next > _end) throw new InvalidOperationException("scratch taken beyond its reservation");
         return region;
     }
 }

@@ -36,7 +36,7 @@ public static partial class AttentionBf16
         accelerator.WarpSize == 32 && headDim > 0 && headDim % 16 == 0 && headDim <= 128;
 
     /// <summary>The kernels of one accelerator, compiled once: create one per accelerator and keep it.</summary>
-    public sealed class Kernels(Accelerator accelerator, Attention.Ilgpu.Kernels float32) : IDisposable
+    public sealed class Launcher(Accelerator accelerator, Attention.Ilgpu.Launcher float32) : IDisposable
     {
         private delegate void Forwards(AcceleratorStream stream, KernelConfig config, ArrayView<ushort> output, ArrayView<float> logSumExp,
             ArrayView<ushort> q, ArrayView<ushort> k, ArrayView<ushort> v, ArrayView<int> lengths, AttentionShape shape, float scale);
@@ -49,19 +49,19 @@ public static partial class AttentionBf16
             ArrayView<ushort> outputGrad, ArrayView<ushort> q, ArrayView<ushort> k, ArrayView<ushort> v, ArrayView<float> logSumExp,
             ArrayView<float> delta, ArrayView<int> lengths, AttentionShape shape, float scale);
 
-        private readonly Lazy<Forwards> forward = new(() => Load<Forwards>(accelerator, ForwardKernel));
-        private readonly Lazy<Forwards> forwardWide = new(() => Load<Forwards>(accelerator, ForwardWideKernel));
-        private readonly Lazy<QueryGrads> queryGrad = new(() => Load<QueryGrads>(accelerator, QueryGradKernel));
-        private readonly Lazy<QueryGrads> queryGradWide = new(() => Load<QueryGrads>(accelerator, QueryGradWideKernel));
-        private readonly Lazy<KeyValueGrads> keyValueGrad = new(() => Load<KeyValueGrads>(accelerator, KeyValueGradKernel));
-        private readonly Lazy<KeyValueGrads> keyValueGradWide = new(() => Load<KeyValueGrads>(accelerator, KeyValueGradWideKernel));
-        private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<ushort>, ArrayView<ushort>, AttentionShape>> rowDelta = new(() =>
+        private readonly Lazy<Forwards> _forward = new(() => Load<Forwards>(accelerator, ForwardKernel));
+        private readonly Lazy<Forwards> _forwardWide = new(() => Load<Forwards>(accelerator, ForwardWideKernel));
+        private readonly Lazy<QueryGrads> _queryGrad = new(() => Load<QueryGrads>(accelerator, QueryGradKernel));
+        private readonly Lazy<QueryGrads> _queryGradWide = new(() => Load<QueryGrads>(accelerator, QueryGradWideKernel));
+        private readonly Lazy<KeyValueGrads> _keyValueGrad = new(() => Load<KeyValueGrads>(accelerator, KeyValueGradKernel));
+        private readonly Lazy<KeyValueGrads> _keyValueGradWide = new(() => Load<KeyValueGrads>(accelerator, KeyValueGradWideKernel));
+        private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<ushort>, ArrayView<ushort>, AttentionShape>> _rowDelta = new(() =>
             accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<ushort>, ArrayView<ushort>, AttentionShape>(RowDeltaKernel));
-        private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<ushort>>> widen = new(() =>
+        private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<ushort>>> _widen = new(() =>
             accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<ushort>>(WidenKernel));
-        private readonly Lazy<Action<Index1D, ArrayView<ushort>, ArrayView<float>>> narrow = new(() =>
+        private readonly Lazy<Action<Index1D, ArrayView<ushort>, ArrayView<float>>> _narrow = new(() =>
             accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<ushort>, ArrayView<float>>(NarrowKernel));
-        private MemoryBuffer1D<float, Stride1D.Dense>? scratch;
+        private MemoryBuffer1D<float, Stride1D.Dense>? _scratch;
 
         /// <summary>See <see cref="IOps{T}.Attention"/>: output and logSumExp are overwritten.</summary>
         public void Forward(ArrayView<ushort> output, ArrayView<float> logSumExp, ArrayView<ushort> q, ArrayView<ushort> k, ArrayView<ushort> v,
@@ -76,13 +76,13 @@ public static partial class AttentionBf16
                 Widen(k32, k);
                 Widen(v32, v);
                 float32.Forward(output32, logSumExp, q32, k32, v32, lengths, shape);
-                narrow.Value((int)output.Length, output, output32);
+                _narrow.Value((int)output.Length, output, output32);
                 return;
             }
             var wide = shape.HeadDim > NarrowKeys;
             var keyTile = wide ? WideKeys : NarrowKeys;
             var warps = Warps(w => (16 * w + 2 * keyTile) * PaddedTile.Stride(shape.HeadDim), shape.QueryLength);
-            (wide ? forwardWide : forward).Value(accelerator.DefaultStream, Config(shape.QueryLength, shape.Heads, shape.Batch, warps,
+            (wide ? _forwardWide : _forward).Value(accelerator.DefaultStream, Config(shape.QueryLength, shape.Heads, shape.Batch, warps,
                 (16 * warps + 2 * keyTile) * PaddedTile.Stride(shape.HeadDim)), output, logSumExp, q, k, v, lengths, shape, Scale(shape));
         }
 
@@ -100,7 +100,7 @@ public static partial class AttentionBf16
                 return;
             }
             var delta = Scratch(logSumExp.Length).SubView(0, logSumExp.Length);
-            rowDelta.Value((int)delta.Length, delta, outputGrad, output, shape);
+            _rowDelta.Value((int)delta.Length, delta, outputGrad, output, shape);
             var (wide, stride, scale) = (shape.HeadDim > NarrowKeys, PaddedTile.Stride(shape.HeadDim), Scale(shape));
             var tile = wide ? WideKeys : NarrowKeys;
 
@@ -108,11 +108,11 @@ public static partial class AttentionBf16
             var keyWarps = Warps(w => 2 * (16 * w + queryTile) * stride + 2 * queryTile, shape.KeyLength);
             var keyConfig = new KernelConfig(new Index3D((shape.KeyLength + 16 * keyWarps - 1) / (16 * keyWarps), shape.KvHeads, shape.Batch),
                 new Index3D(keyWarps * 32, 1, 1), SharedMemoryConfig.RequestDynamic<uint>(2 * (16 * keyWarps + queryTile) * stride + 2 * queryTile));
-            (wide ? keyValueGradWide : keyValueGrad).Value(accelerator.DefaultStream, keyConfig, kGrad, vGrad, outputGrad, q, k, v, logSumExp,
+            (wide ? _keyValueGradWide : _keyValueGrad).Value(accelerator.DefaultStream, keyConfig, kGrad, vGrad, outputGrad, q, k, v, logSumExp,
                 delta, lengths, shape, scale);
 
             var queryWarps = Warps(w => 2 * (16 * w + tile) * stride, shape.QueryLength);
-            (wide ? queryGradWide : queryGrad).Value(accelerator.DefaultStream, Config(shape.QueryLength, shape.Heads, shape.Batch, queryWarps,
+            (wide ? _queryGradWide : _queryGrad).Value(accelerator.DefaultStream, Config(shape.QueryLength, shape.Heads, shape.Batch, queryWarps,
                 2 * (16 * queryWarps + tile) * stride), qGrad, outputGrad, q, k, v, logSumExp, delta, lengths, shape, scale);
         }
 
@@ -129,20 +129,20 @@ public static partial class AttentionBf16
                 Widen(wide, words);
             float32.Backward(qGrad32, kGrad32, vGrad32, outputGrad32, q32, k32, v32, output32, logSumExp, lengths, shape);
             foreach (var (words, wide) in new[] { (qGrad, qGrad32), (kGrad, kGrad32), (vGrad, vGrad32) })
-                narrow.Value((int)words.Length, words, wide);
+                _narrow.Value((int)words.Length, words, wide);
         }
 
-        private void Widen(ArrayView<float> wide, ArrayView<ushort> words) => widen.Value((int)words.Length, wide, words);
+        private void Widen(ArrayView<float> wide, ArrayView<ushort> words) => _widen.Value((int)words.Length, wide, words);
 
         /// <summary>Private float32 scratch, grown when a call needs more; its contents do not outlive a call.</summary>
         private ArrayView<float> Scratch(long length)
         {
-            if (scratch is null || scratch.Length < length)
+            if (_scratch is null || _scratch.Length < length)
             {
-                scratch?.Dispose();
-                scratch = accelerator.Allocate1D<float>(Math.Max(length, 1));
+                _scratch?.Dispose();
+                _scratch = accelerator.Allocate1D<float>(Math.Max(length, 1));
             }
-            return scratch.View;
+            return _scratch.View;
         }
 
         private static (ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>) Carve(ArrayView<float> scratch,
@@ -172,7 +172,7 @@ public static partial class AttentionBf16
         private static TDelegate Load<TDelegate>(Accelerator accelerator, Delegate kernel) where TDelegate : Delegate =>
             accelerator.LoadKernel(kernel.Method).CreateLauncherDelegate<TDelegate>();
 
-        public void Dispose() => scratch?.Dispose();
+        public void Dispose() => _scratch?.Dispose();
     }
 
     private static void WidenKernel(Index1D i, ArrayView<float> wide, ArrayView<ushort> words) => wide[i] = BFloat16.ToFloat(words[i]);

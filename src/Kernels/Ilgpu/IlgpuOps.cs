@@ -1,5 +1,6 @@
 using ILGPU;
 using ILGPU.Runtime;
+using static SimNpo.Kernels.BulkStorage;
 
 namespace SimNpo.Kernels.Ilgpu;
 
@@ -11,9 +12,9 @@ namespace SimNpo.Kernels.Ilgpu;
 public sealed class IlgpuOps : IOps<float>, IDisposable
 {
     private readonly Context _context;
-    private readonly Lazy<MatMul.Ilgpu.Kernels> _matMul;
+    private readonly Lazy<MatMul.Ilgpu.Launcher> _matMul;
     private readonly Lazy<IBFloat16Gemm> _bf16Gemm;
-    private readonly Lazy<Attention.Ilgpu.Kernels> _attention;
+    private readonly Lazy<Attention.Ilgpu.Launcher> _attention;
     private readonly PerStorage<Embedding.Ilgpu.Launcher<float, Float32Words>, Embedding.Ilgpu.Launcher<ushort, BFloat16Words>> _embedding;
     private readonly PerStorage<RmsNorm.Ilgpu.Launcher<float, Float32Words>, RmsNorm.Ilgpu.Launcher<ushort, BFloat16Words>> _rmsNorm;
     private readonly PerStorage<Rope.Ilgpu.Launcher<float, Float32Words>, Rope.Ilgpu.Launcher<ushort, BFloat16Words>> _rope;
@@ -21,7 +22,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     private readonly PerStorage<Residual.Ilgpu.Launcher<float, Float32Words>, Residual.Ilgpu.Launcher<ushort, BFloat16Words>> _residual;
     private readonly PerStorage<Scale.Ilgpu.Launcher<float, Float32Words>, Scale.Ilgpu.Launcher<ushort, BFloat16Words>> _scale;
     private readonly PerStorage<SumOfSquares.Ilgpu.Launcher<float, Float32Words>, SumOfSquares.Ilgpu.Launcher<ushort, BFloat16Words>> _sumOfSquares;
-    private readonly Lazy<AttentionBf16.Kernels> _attentionBf16;
+    private readonly Lazy<AttentionBf16.Launcher> _attentionBf16;
     private readonly Lazy<AdamW.Ilgpu.Launcher> _adamW;
     private readonly Lazy<Conversion.Ilgpu.Launcher> _conversion;
     private readonly PerStorage<LogSoftmaxAtLabels.Ilgpu.Launcher<float, Float32Words>, LogSoftmaxAtLabels.Ilgpu.Launcher<ushort, BFloat16Words>> _logSoftmaxAtLabels;
@@ -39,12 +40,12 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
             AcceleratorType.OpenCL => $"opencl: {accelerator.Name}",
             _ => $"ilgpu-cpu (warp {accelerator.WarpSize}, groups {accelerator.MaxNumThreadsPerGroup})",
         };
-        _matMul = new(() => new MatMul.Ilgpu.Kernels(accelerator));
+        _matMul = new(() => new MatMul.Ilgpu.Launcher(accelerator));
         // mma needs warps of 32; elsewhere (the default CPU simulator) the bfloat16 products widen onto the SGEMM.
         _bf16Gemm = new(() => accelerator.WarpSize == TensorCoreGemm.MmaWarpSize
             ? new TensorCoreGemm.Launcher(accelerator)
             : new WidenedGemm(accelerator, _matMul.Value, Allocated));
-        _attention = new(() => new Attention.Ilgpu.Kernels(accelerator));
+        _attention = new(() => new Attention.Ilgpu.Launcher(accelerator));
         _embedding = new(() => new(accelerator), () => new(accelerator));
         _rmsNorm = new(() => new(accelerator), () => new(accelerator));
         _rope = new(() => new(accelerator), () => new(accelerator));
@@ -52,7 +53,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         _residual = new(() => new(accelerator), () => new(accelerator));
         _scale = new(() => new(accelerator), () => new(accelerator));
         _sumOfSquares = new(() => new(accelerator), () => new(accelerator));
-        _attentionBf16 = new(() => new AttentionBf16.Kernels(accelerator, _attention.Value));
+        _attentionBf16 = new(() => new AttentionBf16.Launcher(accelerator, _attention.Value));
         _adamW = new(() => new AdamW.Ilgpu.Launcher(accelerator));
         _conversion = new(() => new Conversion.Ilgpu.Launcher(accelerator));
         _logSoftmaxAtLabels = new(() => new(accelerator), () => new(accelerator));
@@ -107,61 +108,61 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
 
     void IOps<float>.Copy(View<float> destination, View<float> source) => _conversion.Value.Copy(destination, source);
 
-    // The ops below run on bulk views of either storage (all of one call's the same, BulkStorage.Of), statistics float32.
+    // The ops below run on bulk views of either storage (all of one call's the same, BulkStorage.IsBFloat16), statistics float32.
     void IOps<float>.Embedding(View<float> output, View<int> tokens, View<float> table, int dim)
     {
-        if (IsBFloat16(nameof(Embedding), output, table)) _embedding.BFloat16.Forward(output.Words(), tokens.ArrayView(), table.Words(), dim);
+        if (IsBFloat16(nameof(IOps<float>.Embedding), [output, table])) _embedding.BFloat16.Forward(output.Words(), tokens.ArrayView(), table.Words(), dim);
         else _embedding.Float32.Forward(output.ArrayView(), tokens.ArrayView(), table.ArrayView(), dim);
     }
 
     void IOps<float>.EmbeddingBackward(View<float> tableGrad, View<int> tokens, View<float> outputGrad, int dim)
     {
-        if (IsBFloat16(nameof(IOps<float>.EmbeddingBackward), tableGrad, outputGrad)) _embedding.BFloat16.Backward(tableGrad.Words(), tokens.ArrayView(), outputGrad.Words(), dim);
+        if (IsBFloat16(nameof(IOps<float>.EmbeddingBackward), [tableGrad, outputGrad])) _embedding.BFloat16.Backward(tableGrad.Words(), tokens.ArrayView(), outputGrad.Words(), dim);
         else _embedding.Float32.Backward(tableGrad.ArrayView(), tokens.ArrayView(), outputGrad.ArrayView(), dim);
     }
 
     void IOps<float>.RmsNorm(View<float> output, View<float> invRms, View<float> input, View<float> weight, int dim, float eps)
     {
-        if (IsBFloat16(nameof(RmsNorm), output, input, weight)) _rmsNorm.BFloat16.Forward(output.Words(), invRms.ArrayView(), input.Words(), weight.Words(), dim, eps);
+        if (IsBFloat16(nameof(IOps<float>.RmsNorm), [output, input, weight], [invRms])) _rmsNorm.BFloat16.Forward(output.Words(), invRms.ArrayView(), input.Words(), weight.Words(), dim, eps);
         else _rmsNorm.Float32.Forward(output.ArrayView(), invRms.ArrayView(), input.ArrayView(), weight.ArrayView(), dim, eps);
     }
 
     void IOps<float>.RmsNormBackward(View<float> inputGrad, View<float> weightGrad, View<float> outputGrad, View<float> input, View<float> weight, View<float> invRms, int dim)
     {
-        if (IsBFloat16(nameof(IOps<float>.RmsNormBackward), inputGrad, weightGrad, outputGrad, input, weight))
+        if (IsBFloat16(nameof(IOps<float>.RmsNormBackward), [inputGrad, weightGrad, outputGrad, input, weight], [invRms]))
             _rmsNorm.BFloat16.Backward(inputGrad.Words(), weightGrad.Words(), outputGrad.Words(), input.Words(), weight.Words(), invRms.ArrayView(), dim);
         else _rmsNorm.Float32.Backward(inputGrad.ArrayView(), weightGrad.ArrayView(), outputGrad.ArrayView(), input.ArrayView(), weight.ArrayView(), invRms.ArrayView(), dim);
     }
 
     void IOps<float>.MatMul(View<float> output, View<float> input, View<float> weight, int rows, int inDim, int outDim)
     {
-        if (IsBFloat16(nameof(IOps<float>.MatMul), output, input, weight))
+        if (IsBFloat16(nameof(IOps<float>.MatMul), [output, input, weight]))
             _bf16Gemm.Value.Forward(output.Words(), input.Words(), weight.Words(), rows, inDim, outDim);
         else _matMul.Value.Forward(output.ArrayView(), input.ArrayView(), weight.ArrayView(), rows, inDim, outDim);
     }
 
     void IOps<float>.MatMulBackward(View<float> inputGrad, View<float> weightGrad, View<float> outputGrad, View<float> input, View<float> weight, int rows, int inDim, int outDim)
     {
-        if (IsBFloat16(nameof(IOps<float>.MatMulBackward), inputGrad, weightGrad, outputGrad, input, weight))
+        if (IsBFloat16(nameof(IOps<float>.MatMulBackward), [inputGrad, weightGrad, outputGrad, input, weight]))
             _bf16Gemm.Value.Backward(inputGrad.Words(), weightGrad.Words(), outputGrad.Words(), input.Words(), weight.Words(), rows, inDim, outDim);
         else _matMul.Value.Backward(inputGrad.ArrayView(), weightGrad.ArrayView(), outputGrad.ArrayView(), input.ArrayView(), weight.ArrayView(), rows, inDim, outDim);
     }
 
     void IOps<float>.Rope(View<float> x, View<int> positions, View<float> inverseFrequencies, int heads, int headDim)
     {
-        if (x.Storage == Storage.BFloat16) _rope.BFloat16.Forward(x.Words(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
+        if (IsBFloat16(nameof(IOps<float>.Rope), [x], [inverseFrequencies])) _rope.BFloat16.Forward(x.Words(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
         else _rope.Float32.Forward(x.ArrayView(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
     }
 
     void IOps<float>.RopeBackward(View<float> xGrad, View<int> positions, View<float> inverseFrequencies, int heads, int headDim)
     {
-        if (xGrad.Storage == Storage.BFloat16) _rope.BFloat16.Backward(xGrad.Words(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
+        if (IsBFloat16(nameof(IOps<float>.RopeBackward), [xGrad], [inverseFrequencies])) _rope.BFloat16.Backward(xGrad.Words(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
         else _rope.Float32.Backward(xGrad.ArrayView(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
     }
 
     void IOps<float>.Attention(View<float> output, View<float> logSumExp, View<float> q, View<float> k, View<float> v, View<int> lengths, AttentionShape shape)
     {
-        if (IsBFloat16(nameof(IOps<float>.Attention), output, q, k, v))
+        if (IsBFloat16(nameof(IOps<float>.Attention), [output, q, k, v], [logSumExp]))
             _attentionBf16.Value.Forward(output.Words(), logSumExp.ArrayView(), q.Words(), k.Words(), v.Words(), lengths.ArrayView(), shape);
         else
             _attention.Value.Forward(output.ArrayView(), logSumExp.ArrayView(), q.ArrayView(), k.ArrayView(), v.ArrayView(), lengths.ArrayView(), shape);
@@ -170,7 +171,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     void IOps<float>.AttentionBackward(View<float> qGrad, View<float> kGrad, View<float> vGrad, View<float> outputGrad,
         View<float> q, View<float> k, View<float> v, View<float> output, View<float> logSumExp, View<int> lengths, AttentionShape shape)
     {
-        if (IsBFloat16(nameof(IOps<float>.AttentionBackward), qGrad, kGrad, vGrad, outputGrad, q, k, v, output))
+        if (IsBFloat16(nameof(IOps<float>.AttentionBackward), [qGrad, kGrad, vGrad, outputGrad, q, k, v, output], [logSumExp]))
             _attentionBf16.Value.Backward(qGrad.Words(), kGrad.Words(), vGrad.Words(), outputGrad.Words(), q.Words(), k.Words(), v.Words(),
                 output.Words(), logSumExp.ArrayView(), lengths.ArrayView(), shape);
         else
@@ -180,27 +181,27 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
 
     void IOps<float>.SwiGlu(View<float> output, View<float> gate, View<float> up)
     {
-        if (IsBFloat16(nameof(SwiGlu), output, gate, up)) _swiGlu.BFloat16.Forward(output.Words(), gate.Words(), up.Words());
+        if (IsBFloat16(nameof(IOps<float>.SwiGlu), [output, gate, up])) _swiGlu.BFloat16.Forward(output.Words(), gate.Words(), up.Words());
         else _swiGlu.Float32.Forward(output.ArrayView(), gate.ArrayView(), up.ArrayView());
     }
 
     void IOps<float>.SwiGluBackward(View<float> gateGrad, View<float> upGrad, View<float> outputGrad, View<float> gate, View<float> up)
     {
-        if (IsBFloat16(nameof(IOps<float>.SwiGluBackward), gateGrad, upGrad, outputGrad, gate, up))
+        if (IsBFloat16(nameof(IOps<float>.SwiGluBackward), [gateGrad, upGrad, outputGrad, gate, up]))
             _swiGlu.BFloat16.Backward(gateGrad.Words(), upGrad.Words(), outputGrad.Words(), gate.Words(), up.Words());
         else _swiGlu.Float32.Backward(gateGrad.ArrayView(), upGrad.ArrayView(), outputGrad.ArrayView(), gate.ArrayView(), up.ArrayView());
     }
 
     void IOps<float>.Add(View<float> output, View<float> a, View<float> b)
     {
-        if (IsBFloat16(nameof(IOps<float>.Add), output, a, b)) _residual.BFloat16.Forward(output.Words(), a.Words(), b.Words());
+        if (IsBFloat16(nameof(IOps<float>.Add), [output, a, b])) _residual.BFloat16.Forward(output.Words(), a.Words(), b.Words());
         else _residual.Float32.Forward(output.ArrayView(), a.ArrayView(), b.ArrayView());
     }
 
     void IOps<float>.ChunkedOutputLoss(View<float> logProb, View<float> logSumExp, View<float> logitsScratch, View<float> hidden, View<float> weight,
         View<int> labels, int rows, int dim, int vocab, int chunk)
     {
-        if (IsBFloat16(nameof(IOps<float>.ChunkedOutputLoss), hidden, weight))
+        if (IsBFloat16(nameof(IOps<float>.ChunkedOutputLoss), [hidden, weight], [logProb, logSumExp, logitsScratch]))
             _chunkedOutputLoss.Value.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logitsScratch.ArrayView(), hidden.Words(), weight.Words(),
                 labels.ArrayView(), rows, dim, vocab, chunk);
         else _chunkedOutputLoss.Value.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logitsScratch.ArrayView(), hidden.ArrayView(), weight.ArrayView(),
@@ -210,7 +211,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     void IOps<float>.ChunkedOutputLossBackward(View<float> hiddenGrad, View<float> weightGrad, View<float> logitsScratch, View<float> hidden,
         View<float> weight, View<float> logSumExp, View<int> labels, View<float> logProbGrad, int rows, int dim, int vocab, int chunk)
     {
-        if (IsBFloat16(nameof(IOps<float>.ChunkedOutputLossBackward), hiddenGrad, weightGrad, hidden, weight))
+        if (IsBFloat16(nameof(IOps<float>.ChunkedOutputLossBackward), [hiddenGrad, weightGrad, hidden, weight], [logitsScratch, logSumExp, logProbGrad]))
             _chunkedOutputLoss.Value.Backward(hiddenGrad.Words(), weightGrad.Words(), logitsScratch.ArrayView(), hidden.Words(), weight.Words(),
                 logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), rows, dim, vocab, chunk);
         else _chunkedOutputLoss.Value.Backward(hiddenGrad.ArrayView(), weightGrad.ArrayView(), logitsScratch.ArrayView(), hidden.ArrayView(), weight.ArrayView(),
@@ -219,33 +220,33 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
 
     void IOps<float>.LogSoftmaxAtLabels(View<float> logProb, View<float> logSumExp, View<float> logits, View<int> labels, int vocab)
     {
-        if (logits.Storage == Storage.BFloat16) _logSoftmaxAtLabels.BFloat16.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logits.Words(), labels.ArrayView(), vocab);
+        if (IsBFloat16(nameof(IOps<float>.LogSoftmaxAtLabels), [logits], [logProb, logSumExp])) _logSoftmaxAtLabels.BFloat16.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logits.Words(), labels.ArrayView(), vocab);
         else _logSoftmaxAtLabels.Float32.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logits.ArrayView(), labels.ArrayView(), vocab);
     }
 
     void IOps<float>.LogSoftmaxAtLabelsBackward(View<float> logitsGrad, View<float> logits, View<float> logSumExp, View<int> labels, View<float> logProbGrad, int vocab)
     {
-        if (IsBFloat16(nameof(IOps<float>.LogSoftmaxAtLabelsBackward), logitsGrad, logits))
+        if (IsBFloat16(nameof(IOps<float>.LogSoftmaxAtLabelsBackward), [logitsGrad, logits], [logSumExp, logProbGrad]))
             _logSoftmaxAtLabels.BFloat16.Backward(logitsGrad.Words(), logits.Words(), logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), vocab);
         else _logSoftmaxAtLabels.Float32.Backward(logitsGrad.ArrayView(), logits.ArrayView(), logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), vocab);
     }
 
     void IOps<float>.LogSoftmax(View<float> output, View<float> logits, int vocab)
     {
-        if (IsBFloat16(nameof(LogSoftmax), output, logits)) _logSoftmax.BFloat16.Forward(output.Words(), logits.Words(), vocab);
+        if (IsBFloat16(nameof(IOps<float>.LogSoftmax), [output, logits])) _logSoftmax.BFloat16.Forward(output.Words(), logits.Words(), vocab);
         else _logSoftmax.Float32.Forward(output.ArrayView(), logits.ArrayView(), vocab);
     }
 
     void IOps<float>.KlDivergence(View<float> kl, View<float> logSumExp, View<float> logits, View<float> targetLogProbs, int vocab)
     {
-        if (IsBFloat16(nameof(KlDivergence), logits, targetLogProbs))
+        if (IsBFloat16(nameof(IOps<float>.KlDivergence), [logits, targetLogProbs], [kl, logSumExp]))
             _klDivergence.BFloat16.Forward(kl.ArrayView(), logSumExp.ArrayView(), logits.Words(), targetLogProbs.Words(), vocab);
         else _klDivergence.Float32.Forward(kl.ArrayView(), logSumExp.ArrayView(), logits.ArrayView(), targetLogProbs.ArrayView(), vocab);
     }
 
     void IOps<float>.KlDivergenceBackward(View<float> logitsGrad, View<float> logits, View<float> logSumExp, View<float> targetLogProbs, View<float> rowWeight, int vocab)
     {
-        if (IsBFloat16(nameof(IOps<float>.KlDivergenceBackward), logitsGrad, logits, targetLogProbs))
+        if (IsBFloat16(nameof(IOps<float>.KlDivergenceBackward), [logitsGrad, logits, targetLogProbs], [logSumExp, rowWeight]))
             _klDivergence.BFloat16.Backward(logitsGrad.Words(), logits.Words(), logSumExp.ArrayView(), targetLogProbs.Words(), rowWeight.ArrayView(), vocab);
         else _klDivergence.Float32.Backward(logitsGrad.ArrayView(), logits.ArrayView(), logSumExp.ArrayView(), targetLogProbs.ArrayView(), rowWeight.ArrayView(), vocab);
     }
@@ -269,8 +270,6 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
 
     private static AdamW.Ilgpu.Operand AdamWOperand(View<float> view) =>
         view.Storage == Storage.BFloat16 ? AdamW.Ilgpu.Operand.OfWords(view.Words()) : AdamW.Ilgpu.Operand.OfFloats(view.ArrayView());
-
-    private static bool IsBFloat16(string op, params ReadOnlySpan<View<float>> bulk) => BulkStorage.Of(op, bulk) == Storage.BFloat16;
 
     public void Dispose()
     {

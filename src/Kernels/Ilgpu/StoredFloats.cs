@@ -42,17 +42,3 @@ public readonly struct BFloat16Words : IStoredFloats<ushort>
 
     public ArrayView<ushort> Words(View<float> view) => view.Words();
 }
-
-/// <summary>The storage of an op's bulk views (<see cref="View{T}.Storage"/>), which one call must share.</summary>
-public static class BulkStorage
-{
-    /// <summary>The storage every view has; views of several storages are the caller's bug, named by <paramref name="op"/>.</summary>
-    public static Storage Of(string op, params ReadOnlySpan<View<float>> views)
-    {
-        var storage = views[0].Storage;
-        foreach (var view in views)
-            if (view.Storage != storage)
-                throw new ArgumentException($"{op}: its bulk views mix {storage} and {view.Storage} storage; one call reads and writes one storage");
-        return storage;
-    }
-}

@@ -23,7 +23,7 @@ public interface IBFloat16Gemm
 /// by <see cref="MatMul.Ilgpu"/>'s SGEMM, and the result rounded once: the same arithmetic as the tensor-core path (exact
 /// products, float32 sums, one rounding), in another summation order. Its five float32 scratch buffers grow to the largest call and stay.
 /// </summary>
-public sealed class WidenedGemm(Accelerator accelerator, MatMul.Ilgpu.Kernels sgemm, AllocatedBytes allocated) : IBFloat16Gemm
+public sealed class WidenedGemm(Accelerator accelerator, MatMul.Ilgpu.Launcher sgemm, AllocatedBytes allocated) : IBFloat16Gemm
 {
     private readonly Action<Index1D, ArrayView<ushort>, ArrayView<float>> _widen =
         accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<ushort>, ArrayView<float>>(WidenKernel);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SimNpo.Kernels.Runtime;
 using SimNpo.Model;
 using SimNpo.Model.IO;
 using SimNpo.Model.Tokenizers;

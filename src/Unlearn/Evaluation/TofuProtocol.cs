@@ -1,4 +1,5 @@
 using SimNpo.Kernels;
+using SimNpo.Kernels.Runtime;
 using SimNpo.Model;
 using SimNpo.Model.Tokenizers;
 using SimNpo.Unlearn.Data;

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using SimNpo.Kernels;
+using SimNpo.Kernels.Runtime;
 using SimNpo.Model;
 using SimNpo.Model.IO;
 using SimNpo.Unlearn.Reports;

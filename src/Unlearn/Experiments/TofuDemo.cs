@@ -1,3 +1,4 @@
+using SimNpo.Kernels.Runtime;
 using SimNpo.Model;
 using SimNpo.Model.Tokenizers;
 using SimNpo.Unlearn.Evaluation;

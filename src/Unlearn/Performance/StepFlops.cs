@@ -4,7 +4,7 @@ namespace SimNpo.Unlearn.Performance;
 
 /// <summary>
 /// The useful floating-point work of one training step (forward and backward), counted analytically as model-FLOPs
-/// utilisation counts it: what the model needs, not what the kernels happen to do (the fused output loss recomputes
+/// utilisation counts it: what the model needs, not what the kernels happen to do (the chunked output loss recomputes
 /// its logits in backward; that recomputation is not counted).
 /// <code>
 /// matmuls:   6 · P_layers · B·T  +  6 · V·d · S      (2 per multiply-add forward, twice that backward)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using SimNpo.Kernels.Runtime;
 
 namespace SimNpo.Unlearn.Training;
 

@@ -45,7 +45,7 @@ public abstract class OpCase(string name, params int[] inputLengths)
     /// </summary>
     public virtual int BFloat16Roundings => 1;
 
-    /// <summary>False for the two backwards that transform a gradient in place (RoPE) or overwrite it (the fused classifier).</summary>
+    /// <summary>False for the two backwards that transform a gradient in place (RoPE) or overwrite it (LogSoftmaxAtLabels, KlDivergence).</summary>
     public virtual bool BackwardAdds => true;
 
     public abstract View<T> Forward<T>(IOps<T> ops, View<T>[] inputs) where T : unmanaged, IFloatingPointIeee754<T>;

@@ -20,7 +20,7 @@ public class TimedOpsTests
 
     /// <summary>
     /// Per block 7 projections and their backward, 2 norms, 2 rotations (q, k), one attention, one SwiGLU, 2 residual
-    /// adds; plus the final norm, the fused output loss, 3 gathers (token embedding, scored rows, sequence weights), 3
+    /// adds; plus the final norm, the chunked output loss, 3 gathers (token embedding, scored rows, sequence weights), 3
     /// scatter-adds (per-sequence sums, scored rows' gradient, embedding gradient) and one gradient norm and AdamW.
     /// Zeroing: the gradients, the sequence sums, 3 gradient scratches before the blocks and 9 in each block's backward.
     /// </summary>
@@ -46,7 +46,7 @@ public class TimedOpsTests
 
     /// <summary>
     /// By hand. A block's projections hold 32·32 (q) + 2·32·16 (k, v) + 32·32 (o) + 3·32·48 = 7680 weights: MatMul
-    /// 2·36·7680·2 = 1,105,920, its backward twice that. Output loss 2·24·32·96 = 147,456, its backward 3 times that.
+    /// 2·36·7680·2 = 1,105,920, its backward twice that. Chunked output loss 2·24·32·96 = 147,456, its backward 3 times that.
     /// Attention: 4 heads of 8, the causal triangle of 12 holds 78 query-key pairs: 4·3·4·8·78·2 = 59,904, backward 2.5
     /// times. MatMul bytes: each projection's input, weight and output, 24,384 elements per block, 4 bytes each.
     /// </summary>
@@ -76,6 +76,15 @@ public class TimedOpsTests
             return step.Run();
         }
         Assert.That(Loss(new TimedOps<float>(new ReferenceOps<float>())), Is.EqualTo(Loss(new ReferenceOps<float>())));
+    }
+
+    /// <summary>TimedOps.g.cs is generated from IOps: an op added to IOps without rerunning tools/codegen/timed_ops.py shows here.</summary>
+    [Test]
+    public void NamesEveryOpOfTheInterfaceInItsOrder()
+    {
+        string[] untimed = [nameof(IOps<float>.Allocate), nameof(IOps<float>.Supports), nameof(IOps<float>.AllocateInts), nameof(IOps<float>.Synchronize)];
+        var ops = typeof(IOps<float>).GetMethods().Where(m => !m.IsSpecialName).Select(m => m.Name).Except(untimed);
+        Assert.That(Enum.GetNames<OpName>(), Is.EqualTo(ops.ToArray()));
     }
 
     [Test]

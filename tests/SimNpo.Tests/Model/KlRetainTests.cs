@@ -113,7 +113,7 @@ public class KlRetainTests
         var ownLogProbs = model.ForwardLogProbs(Batch());
         Assert.Throws<ArgumentException>(() => model.ForwardKl(Batch(), ownLogProbs));
         Assert.Throws<ArgumentException>(() => model.ForwardKl(Batch(), ops.Allocate(4 * 11).All));
-        // A forward of the log-prob head in between ends the pairing of targets and logits.
+        // A forward of the chunked output loss in between ends the pairing of targets and logits.
         using var reference = Model(Tiny(tied: false), ops, seed: 2);
         model.ForwardKl(Batch(), reference.ForwardLogProbs(Batch()));
         model.Forward(Batch());

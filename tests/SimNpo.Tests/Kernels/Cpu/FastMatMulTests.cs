@@ -1,5 +1,6 @@
 using SimNpo.Kernels;
 using SimNpo.Kernels.Cpu;
+using SimNpo.Kernels.Runtime;
 
 namespace SimNpo.Tests.Kernels.Cpu;
 
@@ -116,7 +117,7 @@ public class FastMatMulTests
     [Test]
     public void TheCpuDeviceIsTheFastPath()
     {
-        var ops = SimNpo.Unlearn.Devices.Create("cpu");
+        var ops = Devices.Create("cpu");
         Assert.That(ops, Is.InstanceOf<FastCpuOps>());
         Assert.That(ops.Name, Does.StartWith($"cpu ({FastMatMul.InstructionSet}"));
     }

@@ -22,11 +22,11 @@ namespace SimNpo.Tests.Kernels.Ilgpu;
 public class AttentionBf16KernelTests(CPUDeviceKind kind) : CpuAcceleratorFixture(kind)
 {
     private const double Bf16 = BFloat16.UnitRoundoff; // 2^-8
-    private AttentionBf16.Kernels? _kernels;
+    private AttentionBf16.Launcher? _kernels;
     private readonly List<IDisposable> _words = [];
 
     [OneTimeSetUp]
-    public void LoadKernels() => _kernels = new AttentionBf16.Kernels(Accelerator, new Attention.Ilgpu.Kernels(Accelerator));
+    public void LoadKernels() => _kernels = new AttentionBf16.Launcher(Accelerator, new Attention.Ilgpu.Launcher(Accelerator));
 
     [OneTimeTearDown]
     public void DisposeKernels() => _kernels?.Dispose();

@@ -14,10 +14,10 @@ namespace SimNpo.Tests.Kernels.Ilgpu;
 [TestFixture(CPUDeviceKind.Nvidia)]
 public class AttentionKernelTests(CPUDeviceKind kind) : CpuAcceleratorFixture(kind)
 {
-    private Attention.Ilgpu.Kernels _kernels = null!;
+    private Attention.Ilgpu.Launcher _kernels = null!;
 
     [OneTimeSetUp]
-    public void LoadKernels() => _kernels = new Attention.Ilgpu.Kernels(Accelerator);
+    public void LoadKernels() => _kernels = new Attention.Ilgpu.Launcher(Accelerator);
 
     public static IEnumerable<TestCaseData> Cases()
     {

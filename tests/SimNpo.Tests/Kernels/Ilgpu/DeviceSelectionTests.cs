@@ -1,6 +1,6 @@
 using SimNpo.Kernels;
 using SimNpo.Kernels.Cpu;
-using SimNpo.Unlearn;
+using SimNpo.Kernels.Runtime;
 
 namespace SimNpo.Tests.Kernels.Ilgpu;
 

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using SimNpo.Cli;
 using SimNpo.Kernels;
+using SimNpo.Kernels.Runtime;
 using SimNpo.Model;
 using SimNpo.Model.SafeTensors;
 using SimNpo.Tests.Cli;
@@ -93,7 +94,7 @@ public class IlgpuModelTests
     }
 
     /// <summary>
-    /// Three SimNPO steps with the KL retain term (log-softmax and KL divergence besides the log-prob head), through
+    /// Three SimNPO steps with the KL retain term (log-softmax and KL divergence besides the chunked output loss), through
     /// AdamW, gradient-norm clipping and the norm's device reduction: each step's losses and gradient norm agree within
     /// 1e-5 of the step's loss (observed: 1.1e-6). Adam divides by √v, so rounding-level differences in tiny gradients
     /// move a few parameters by up to lr; a wrong update kernel moves all of them, changing the second step's loss by

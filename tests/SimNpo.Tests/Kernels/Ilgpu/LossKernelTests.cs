@@ -143,7 +143,7 @@ public class LossKernelTests(CPUDeviceKind kind) : CpuAcceleratorFixture(kind)
         ChunkedOutputLoss.Reference.Backward<double>(expectedHiddenGrad, expectedWeightGrad, scratch, hidden, weight, expectedLogSumExp, labels, logProbGrad,
             rows, dim, vocab, chunk);
 
-        var launcher = new ChunkedOutputLoss.Ilgpu.Launcher(Accelerator, new MatMul.Ilgpu.Kernels(Accelerator));
+        var launcher = new ChunkedOutputLoss.Ilgpu.Launcher(Accelerator, new MatMul.Ilgpu.Launcher(Accelerator));
         var (hiddenView, weightView, labelsView) = (Upload(Narrow(hidden)), Upload(Narrow(weight)), Upload(labels));
         var (logProb, logSumExp, scratchView) = (Zeros(rows), Zeros(rows), Zeros(scratch.Length));
         launcher.Forward(logProb, logSumExp, scratchView, hiddenView, weightView, labelsView, rows, dim, vocab, chunk);

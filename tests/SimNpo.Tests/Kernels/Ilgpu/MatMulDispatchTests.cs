@@ -60,7 +60,7 @@ public class MatMulDispatchTests
         inputView.CopyFrom(input);
         weightView.CopyFrom(weight);
         ((IOps<float>)ops).MatMul(output, inputView, weightView, Rows, InDim, OutDim);
-        new MatMul.Ilgpu.Kernels(ops.Accelerator).Forward(sgemmOutput.ArrayView(), inputView.ArrayView(), weightView.ArrayView(), Rows, InDim, OutDim);
+        new MatMul.Ilgpu.Launcher(ops.Accelerator).Forward(sgemmOutput.ArrayView(), inputView.ArrayView(), weightView.ArrayView(), Rows, InDim, OutDim);
         Assert.That(output.ToArray(), Is.EqualTo(sgemmOutput.ToArray()), "the same kernel, the same bits");
     }
 

@@ -18,10 +18,10 @@ namespace SimNpo.Tests.Kernels.Ilgpu;
 [TestFixture(CPUDeviceKind.Nvidia)]
 public class MatMulKernelTests(CPUDeviceKind kind) : CpuAcceleratorFixture(kind)
 {
-    private MatMul.Ilgpu.Kernels _kernels = null!;
+    private MatMul.Ilgpu.Launcher _kernels = null!;
 
     [OneTimeSetUp]
-    public void LoadKernels() => _kernels = new MatMul.Ilgpu.Kernels(Accelerator);
+    public void LoadKernels() => _kernels = new MatMul.Ilgpu.Launcher(Accelerator);
 
     [TestCase(37, 45, 29)]
     [TestCase(20, 24, 36)]

@@ -2,7 +2,7 @@ using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using SimNpo.Kernels;
 using SimNpo.Kernels.Ilgpu;
-using SimNpo.Unlearn;
+using SimNpo.Kernels.Runtime;
 
 namespace SimNpo.Tests.Kernels.Ilgpu;
 

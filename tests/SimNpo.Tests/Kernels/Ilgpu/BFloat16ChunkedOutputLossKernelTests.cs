@@ -7,11 +7,11 @@ using SimNpo.Kernels.Ilgpu;
 namespace SimNpo.Tests.Kernels.Ilgpu;
 
 /// <summary>
-/// The fused output loss on bfloat16 hidden states and weight (the tensor-core GEMM's chunks, so the NVIDIA-like simulated
+/// The chunked output loss on bfloat16 hidden states and weight (the tensor-core GEMM's chunks, so the NVIDIA-like simulated
 /// device) against the float64 reference run on the same bfloat16 numbers, with the shapes of
 /// <see cref="ChunkedOutputLossTests"/>: 6 rows (one ignored), width 13, vocabulary 37 in chunks of 16 (16, 16, 5).
 /// </summary>
-public class BFloat16OutputLossKernelTests() : CpuAcceleratorFixture(CPUDeviceKind.Nvidia)
+public class BFloat16ChunkedOutputLossKernelTests() : CpuAcceleratorFixture(CPUDeviceKind.Nvidia)
 {
     /// <summary>Also with the chunk products widened onto the SGEMM (<see cref="WidenedGemm"/>), the path of devices without warps of 32.</summary>
     [TestCase(false)]
@@ -31,7 +31,7 @@ public class BFloat16OutputLossKernelTests() : CpuAcceleratorFixture(CPUDeviceKi
         ChunkedOutputLoss.Reference.Backward<double>(expectedHiddenGrad, expectedWeightGrad, scratch, Widen(hidden), Widen(weight), expectedLogSumExp, labels,
             logProbGrad, rows, dim, vocab, chunk);
 
-        var sgemm = new MatMul.Ilgpu.Kernels(Accelerator);
+        var sgemm = new MatMul.Ilgpu.Launcher(Accelerator);
         var launcher = new ChunkedOutputLoss.Ilgpu.Launcher(Accelerator, sgemm,
             widened ? new Lazy<IBFloat16Gemm>(new WidenedGemm(Accelerator, sgemm, new AllocatedBytes())) : null);
         var (hiddenView, weightView, labelsView) = (Upload(hidden), Upload(weight), Upload(labels));

@@ -10,12 +10,12 @@ namespace SimNpo.Kernels.Cpu;
 /// (the logits scratch and the statistics are float32 always): a chunk's weight gradient is one GEMM, rounded once, and
 /// the hidden states' gradient, a sum over every chunk, is summed in a float32 scratch of this instance's and added once.
 /// </summary>
-internal sealed class FastOutputLoss
+internal sealed class FastChunkedOutputLoss
 {
-    private float[] runningMax = [];
-    private double[] runningSum = [];
-    private float[] labelLogit = [];
-    private HostBuffer<float>? hiddenGradSums;
+    private float[] _runningMax = [];
+    private double[] _runningSum = [];
+    private float[] _labelLogit = [];
+    private HostBuffer<float>? _hiddenGradSums;
 
     /// <summary>logProb[r] = (hidden[r] · weightᵀ)[labels[r]] − logSumExp[r], the log-sum-exp kept; both 0 for rows with a negative label.</summary>
     public void Forward(Memory<float> logProb, Memory<float> logSumExp, View<float> logitsScratch, View<float> hidden, View<float> weight,
@@ -24,8 +24,8 @@ internal sealed class FastOutputLoss
         ChunkedOutputLoss.CheckShapes(logitsScratch.Length, hidden.Length, weight.Length, labels.Length, logSumExp.Length, rows, dim, vocab, chunk);
         ShapeCheck.Length(logProb.Length, rows, nameof(logProb));
         ChunkedOutputLoss.CheckLabels(labels.Span, vocab);
-        if (runningMax.Length < rows) (runningMax, runningSum, labelLogit) = (new float[rows], new double[rows], new float[rows]);
-        var (max, sum, target) = (runningMax, runningSum, labelLogit);
+        if (_runningMax.Length < rows) (_runningMax, _runningSum, _labelLogit) = (new float[rows], new double[rows], new float[rows]);
+        var (max, sum, target) = (_runningMax, _runningSum, _labelLogit);
         max.AsSpan(0, rows).Fill(float.NegativeInfinity);
         sum.AsSpan(0, rows).Clear();
         ForEachChunk(logitsScratch, hidden, weight, rows, dim, vocab, chunk, (logits, first, width) => Partitions.For(rows, Partitions.Rows(width), part =>
@@ -68,8 +68,8 @@ internal sealed class FastOutputLoss
         var hiddenGradTarget = hiddenGrad;
         if (hiddenGrad.Storage != Storage.Native)
         {
-            if (hiddenGradSums is null || hiddenGradSums.Length < hiddenGrad.Length) hiddenGradSums = new HostBuffer<float>(hiddenGrad.Length);
-            hiddenGradTarget = hiddenGradSums.All.Slice(0, hiddenGrad.Length);
+            if (_hiddenGradSums is null || _hiddenGradSums.Length < hiddenGrad.Length) _hiddenGradSums = new HostBuffer<float>(hiddenGrad.Length);
+            hiddenGradTarget = _hiddenGradSums.All.Slice(0, hiddenGrad.Length);
             FastElementwise.Zero(hiddenGradTarget.Memory);
         }
         ForEachChunk(logitsScratch, hidden, weight, rows, dim, vocab, chunk, (logits, first, width) =>

@@ -4,11 +4,10 @@ using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
 using ILGPU.Runtime.OpenCL;
-using SimNpo.Kernels;
 using SimNpo.Kernels.Cpu;
 using SimNpo.Kernels.Ilgpu;
 
-namespace SimNpo.Unlearn;
+namespace SimNpo.Kernels.Runtime;
 
 /// <summary>
 /// Picks the op implementation that `--device` names. An ILGPU device is opened once per process and shared: its
