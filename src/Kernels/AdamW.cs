@@ -57,7 +57,8 @@ public static class AdamW
         if (master.Storage != Storage.Native)
             throw new ArgumentException($"AdamW master weights must be stored in the compute type, not {master.Storage}", nameof(masterWeights));
         if (parameters.Storage == Storage.Native)
-            throw new ArgumentException("AdamW master weights are for parameters stored narrower than the compute type; these are native", nameof(masterWeights));
+            throw new ArgumentException("AdamW master weights are for parameters stored narrower than the compute type; these are native",
+                nameof(masterWeights));
     }
 
     /// <summary>
@@ -92,8 +93,10 @@ public static class AdamW
                 accelerator.LoadAutoGroupedStreamKernel<Index1D, Operand, Operand, Operand, Operand, Floats, int, Float32Step>(StepKernel);
 
             /// <summary>Each operand as its float32 view or its bfloat16 words (<see cref="Operand"/>), master weights float32 or none.</summary>
-            public void Step(Operand parameters, Operand gradients, Operand firstMoment, Operand secondMoment, Floats? masterWeights, int length, AdamWStep step) =>
-                _step(length, parameters, gradients, firstMoment, secondMoment, masterWeights ?? default, masterWeights is null ? 0 : 1, Float32Step.From(step));
+            public void Step(Operand parameters, Operand gradients, Operand firstMoment, Operand secondMoment, Floats? masterWeights, int length,
+                AdamWStep step) =>
+                _step(length, parameters, gradients, firstMoment, secondMoment, masterWeights ?? default, masterWeights is null ? 0 : 1,
+                    Float32Step.From(step));
         }
 
         /// <summary>A float32 operand of the kernel: its float view, or (when <see cref="IsWords"/>) its bfloat16 words.</summary>
@@ -118,7 +121,8 @@ public static class AdamW
         }
 
         /// <summary>p = p·decay − stepSize · m / (sqrt(v)·secondScale + eps), on the master when there is one, whose rounding becomes p.</summary>
-        private static void StepKernel(Index1D i, Operand parameters, Operand gradients, Operand firstMoment, Operand secondMoment, Floats master, int hasMaster,
+        private static void StepKernel(Index1D i, Operand parameters, Operand gradients, Operand firstMoment, Operand secondMoment, Floats master,
+            int hasMaster,
             Float32Step c)
         {
             var g = gradients.Read(i);

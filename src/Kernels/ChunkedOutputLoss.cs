@@ -105,8 +105,10 @@ public static class ChunkedOutputLoss
             });
         }
 
-        /// <summary>Computes each chunk's logits [rows, width] into the scratch, then hands them to <paramref name="useChunk"/> with the chunk's first column.</summary>
-        private static void ForEachChunk<T>(Memory<T> logitsScratch, ReadOnlyMemory<T> hidden, ReadOnlyMemory<T> weight, int rows, int dim, int vocab, int chunk,
+        /// <summary>Computes each chunk's logits [rows, width] into the scratch, then hands them to <paramref name="useChunk"/> with the chunk's first
+        /// column.</summary>
+        private static void ForEachChunk<T>(Memory<T> logitsScratch, ReadOnlyMemory<T> hidden, ReadOnlyMemory<T> weight, int rows, int dim, int vocab,
+            int chunk,
             Action<Memory<T>, int, int> useChunk)
             where T : unmanaged, IFloatingPointIeee754<T>
         {
@@ -157,17 +159,21 @@ public static class ChunkedOutputLoss
                 accelerator.LoadStreamKernel<Words, Floats, Floats, Ints, Floats, int, int>(ChunkGradientWordsKernel);
 
             /// <inheritdoc cref="Reference.Forward{T}"/>
-            public void Forward(Floats logProb, Floats logSumExp, Floats logitsScratch, Floats hidden, Floats weight, Ints labels, int rows, int dim, int vocab, int chunk)
+            public void Forward(Floats logProb, Floats logSumExp, Floats logitsScratch, Floats hidden, Floats weight, Ints labels, int rows, int dim, int vocab,
+                int chunk)
             {
-                CheckShapes((int)logitsScratch.Length, (int)hidden.Length, (int)weight.Length, (int)labels.Length, (int)logSumExp.Length, rows, dim, vocab, chunk);
+                CheckShapes((int)logitsScratch.Length, (int)hidden.Length, (int)weight.Length, (int)labels.Length, (int)logSumExp.Length, rows, dim, vocab,
+                    chunk);
                 Merge(logProb, logSumExp, logitsScratch, labels, rows, vocab, chunk, (logits, first, width) =>
                     matMul.Forward(logits, hidden, weight.SubView((long)first * dim, (long)width * dim), rows, dim, width));
             }
 
             /// <summary>The forward on bfloat16 hidden states and weight, the chunk's logits summed and kept in float32.</summary>
-            public void Forward(Floats logProb, Floats logSumExp, Floats logitsScratch, Words hidden, Words weight, Ints labels, int rows, int dim, int vocab, int chunk)
+            public void Forward(Floats logProb, Floats logSumExp, Floats logitsScratch, Words hidden, Words weight, Ints labels, int rows, int dim, int vocab,
+                int chunk)
             {
-                CheckShapes((int)logitsScratch.Length, (int)hidden.Length, (int)weight.Length, (int)labels.Length, (int)logSumExp.Length, rows, dim, vocab, chunk);
+                CheckShapes((int)logitsScratch.Length, (int)hidden.Length, (int)weight.Length, (int)labels.Length, (int)logSumExp.Length, rows, dim, vocab,
+                    chunk);
                 Merge(logProb, logSumExp, logitsScratch, labels, rows, vocab, chunk, (logits, first, width) =>
                     _bf16Gemm.Value.Forward(logits, hidden, weight.SubView((long)first * dim, (long)width * dim), rows, dim, width));
             }
@@ -208,12 +214,15 @@ public static class ChunkedOutputLoss
                         _chunkGradientWords(new KernelConfig(rows, LossReduction.RowGroupSize(accelerator, width)), logitsGrad, logits, logSumExp, labels,
                             logProbGrad, width, first);
                         var (offset, length) = ((long)first * dim, (long)width * dim);
-                        _bf16Gemm.Value.Backward(hiddenGrad, weightGrad.SubView(offset, length), logitsGrad, hidden, weight.SubView(offset, length), rows, dim, width);
+                        _bf16Gemm.Value.Backward(hiddenGrad, weightGrad.SubView(offset, length), logitsGrad, hidden, weight.SubView(offset, length), rows, dim,
+                            width);
                     });
             }
 
-            /// <summary>Per chunk: its logits into the scratch (<paramref name="multiply"/>), then one group per row merges them into the row's running softmax.</summary>
-            private void Merge(Floats logProb, Floats logSumExp, Floats logitsScratch, Ints labels, int rows, int vocab, int chunk, Action<Floats, int, int> multiply)
+            /// <summary>Per chunk: its logits into the scratch (<paramref name="multiply"/>), then one group per row merges them into the row's running
+            /// softmax.</summary>
+            private void Merge(Floats logProb, Floats logSumExp, Floats logitsScratch, Ints labels, int rows, int vocab, int chunk,
+                Action<Floats, int, int> multiply)
             {
                 ShapeCheck.Length((int)logProb.Length, rows, nameof(logProb));
                 if (rows == 0) return;
@@ -234,7 +243,8 @@ public static class ChunkedOutputLoss
                 return _logitsGradWords.View;
             }
 
-            private static void ForEachChunk(Floats logitsScratch, int rows, int vocab, int chunk, Action<Floats, int, int> multiply, Action<Floats, int, int> useChunk)
+            private static void ForEachChunk(Floats logitsScratch, int rows, int vocab, int chunk, Action<Floats, int, int> multiply,
+                Action<Floats, int, int> useChunk)
             {
                 var chunkWidth = ChunkWidth(vocab, chunk);
                 for (var first = 0; first < vocab; first += chunkWidth)
@@ -267,7 +277,8 @@ public static class ChunkedOutputLoss
             var label = labels[row];
             var (lse, g) = (logSumExp[row], logProbGrad[row]);
             for (var j = Group.IdxX; j < width; j += Group.DimX)
-                logitsGrad[start + j] = label < 0 ? (ushort)0 : BFloat16.FromFloat(LogSoftmaxAtLabels.Ilgpu.LogitGradient(logits[start + j], lse, g, j == label - first));
+                logitsGrad[start + j] = label < 0 ? (ushort)0
+                    : BFloat16.FromFloat(LogSoftmaxAtLabels.Ilgpu.LogitGradient(logits[start + j], lse, g, j == label - first));
         }
 
         /// <summary>

@@ -17,10 +17,12 @@ public static class Conversion
         public sealed class Launcher(Accelerator accelerator)
         {
             private readonly Action<Index1D, ArrayView<ushort>, ArrayView<float>> _narrow =
-                accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<ushort>, ArrayView<float>>(ConvertKernel<ushort, BFloat16Words, float, Float32Words>);
+                accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<ushort>, ArrayView<float>>(
+                    ConvertKernel<ushort, BFloat16Words, float, Float32Words>);
 
             private readonly Action<Index1D, ArrayView<float>, ArrayView<ushort>> _widen =
-                accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<ushort>>(ConvertKernel<float, Float32Words, ushort, BFloat16Words>);
+                accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<ushort>>(
+                    ConvertKernel<float, Float32Words, ushort, BFloat16Words>);
 
             /// <summary>destination = source, converted to the destination's storage.</summary>
             public void Copy(View<float> destination, View<float> source)

@@ -123,7 +123,8 @@ public static class Embedding
         }
 
         /// <summary>Thread (row, column) of a token's first row: tableGrad[token, column] += every row of the token, in row order.</summary>
-        private static void BackwardKernel<TWord, TStored>(Index1D index, ArrayView<TWord> tableGrad, Ints tokens, Ints links, ArrayView<TWord> outputGrad, int dim)
+        private static void BackwardKernel<TWord, TStored>(Index1D index, ArrayView<TWord> tableGrad, Ints tokens, Ints links, ArrayView<TWord> outputGrad,
+            int dim)
             where TWord : unmanaged
             where TStored : struct, IStoredFloats<TWord>
         {

@@ -108,13 +108,15 @@ public static class KlDivergence
             }
 
             /// <inheritdoc cref="Reference.Backward{T}"/>
-            public void Backward(ArrayView<TWord> logitsGrad, ArrayView<TWord> logits, Floats logSumExp, ArrayView<TWord> targetLogProbs, Floats rowWeight, int vocab)
+            public void Backward(ArrayView<TWord> logitsGrad, ArrayView<TWord> logits, Floats logSumExp, ArrayView<TWord> targetLogProbs, Floats rowWeight,
+                int vocab)
             {
                 var rows = CheckShapes((int)logits.Length, (int)targetLogProbs.Length, (int)logSumExp.Length, vocab);
                 ShapeCheck.Length((int)logitsGrad.Length, (int)logits.Length, nameof(logitsGrad));
                 ShapeCheck.Length((int)rowWeight.Length, rows, nameof(rowWeight));
                 if (rows > 0)
-                    _backward(new KernelConfig(rows, LossReduction.RowGroupSize(accelerator, vocab)), logitsGrad, logits, logSumExp, targetLogProbs, rowWeight, vocab);
+                    _backward(new KernelConfig(rows, LossReduction.RowGroupSize(accelerator, vocab)), logitsGrad, logits, logSumExp, targetLogProbs, rowWeight,
+                        vocab);
             }
         }
 
@@ -161,7 +163,8 @@ public static class KlDivergence
         }
 
         /// <summary>Each thread reads an element just before it replaces it, so logitsGrad may be the logits.</summary>
-        private static void BackwardKernel<TWord, TStored>(ArrayView<TWord> logitsGrad, ArrayView<TWord> logits, Floats logSumExp, ArrayView<TWord> targetLogProbs,
+        private static void BackwardKernel<TWord, TStored>(ArrayView<TWord> logitsGrad, ArrayView<TWord> logits, Floats logSumExp,
+            ArrayView<TWord> targetLogProbs,
             Floats rowWeight, int vocab)
             where TWord : unmanaged
             where TStored : struct, IStoredFloats<TWord>
@@ -171,7 +174,8 @@ public static class KlDivergence
             var start = (long)row * vocab;
             var (lse, weight) = (logSumExp[row], rowWeight[row]);
             for (var j = Group.IdxX; j < vocab; j += Group.DimX)
-                stored.Store(logitsGrad, start + j, weight * (XMath.Exp(stored.Load(logits, start + j) - lse) - XMath.Exp(stored.Load(targetLogProbs, start + j))));
+                stored.Store(logitsGrad, start + j,
+                    weight * (XMath.Exp(stored.Load(logits, start + j) - lse) - XMath.Exp(stored.Load(targetLogProbs, start + j))));
         }
     }
 }

@@ -123,7 +123,8 @@ public static class LogSoftmaxAtLabels
     /// </summary>
     public static class Ilgpu
     {
-        /// <summary>The float32 kernels (the chunked output loss's float32 logits scratch uses <see cref="Launcher{TWord, TStored}.BackwardColumns"/>).</summary>
+        /// <summary>The float32 kernels (the chunked output loss's float32 logits scratch uses
+        /// <see cref="Launcher{TWord, TStored}.BackwardColumns"/>).</summary>
         public sealed class Launcher(Accelerator accelerator) : Launcher<float, Float32Words>(accelerator);
 
         public class Launcher<TWord, TStored>(Accelerator accelerator)
@@ -191,7 +192,8 @@ public static class LogSoftmaxAtLabels
         }
 
         /// <summary>Each thread reads an element just before it replaces it, so logitsGrad may be the logits.</summary>
-        private static void BackwardKernel<TWord, TStored>(ArrayView<TWord> logitsGrad, ArrayView<TWord> logits, Floats logSumExp, Ints labels, Floats logProbGrad,
+        private static void BackwardKernel<TWord, TStored>(ArrayView<TWord> logitsGrad, ArrayView<TWord> logits, Floats logSumExp, Ints labels,
+            Floats logProbGrad,
             int width, int firstColumn)
             where TWord : unmanaged
             where TStored : struct, IStoredFloats<TWord>

@@ -101,7 +101,8 @@ public sealed class ReferenceOps<T> : IOps<T> where T : unmanaged, IFloatingPoin
     /// <summary>The reference stores everything in T, so it has no narrower parameters that master weights would stand behind.</summary>
     void IOps<T>.AdamW(View<T> parameters, View<T> gradients, View<T> firstMoment, View<T> secondMoment, AdamWStep step, View<T>? masterWeights)
     {
-        if (masterWeights is not null) throw new ArgumentException("the reference stores parameters in full precision and takes no master weights", nameof(masterWeights));
+        if (masterWeights is not null)
+            throw new ArgumentException("the reference stores parameters in full precision and takes no master weights", nameof(masterWeights));
         AdamW.Reference.Step(parameters.Span, gradients.Span, firstMoment.Span, secondMoment.Span, step);
     }
 

@@ -95,10 +95,12 @@ public static class RmsNorm
                 accelerator.LoadStreamKernel<ArrayView<TWord>, Floats, ArrayView<TWord>, ArrayView<TWord>, int, float>(ForwardKernel<TWord, TStored>);
 
             private readonly Action<KernelConfig, ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>, Floats, int> _inputGrad =
-                accelerator.LoadStreamKernel<ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>, Floats, int>(InputGradKernel<TWord, TStored>);
+                accelerator.LoadStreamKernel<ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>, Floats, int>(
+                    InputGradKernel<TWord, TStored>);
 
             private readonly Action<Index1D, Floats, ArrayView<TWord>, ArrayView<TWord>, Floats, int, int> _weightGradPartials =
-                accelerator.LoadAutoGroupedStreamKernel<Index1D, Floats, ArrayView<TWord>, ArrayView<TWord>, Floats, int, int>(WeightGradPartialsKernel<TWord, TStored>);
+                accelerator.LoadAutoGroupedStreamKernel<Index1D, Floats, ArrayView<TWord>, ArrayView<TWord>, Floats, int, int>(
+                    WeightGradPartialsKernel<TWord, TStored>);
 
             private readonly Action<Index1D, ArrayView<TWord>, Floats, int> _weightGrad =
                 accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<TWord>, Floats, int>(WeightGradKernel<TWord, TStored>);
@@ -132,7 +134,8 @@ public static class RmsNorm
             private KernelConfig RowGroups(int rows, int dim) => new(rows, GroupReduce.GroupSize(accelerator, dim));
         }
 
-        private static void ForwardKernel<TWord, TStored>(ArrayView<TWord> output, Floats invRms, ArrayView<TWord> input, ArrayView<TWord> weight, int dim, float eps)
+        private static void ForwardKernel<TWord, TStored>(ArrayView<TWord> output, Floats invRms, ArrayView<TWord> input, ArrayView<TWord> weight, int dim,
+            float eps)
             where TWord : unmanaged
             where TStored : struct, IStoredFloats<TWord>
         {
@@ -150,7 +153,8 @@ public static class RmsNorm
         }
 
         /// <summary>inputGrad[j] += s·w_j·g_j − s³/dim · x_j · Σ_i g_i w_i x_i, as the reference.</summary>
-        private static void InputGradKernel<TWord, TStored>(ArrayView<TWord> inputGrad, ArrayView<TWord> outputGrad, ArrayView<TWord> input, ArrayView<TWord> weight,
+        private static void InputGradKernel<TWord, TStored>(ArrayView<TWord> inputGrad, ArrayView<TWord> outputGrad, ArrayView<TWord> input,
+            ArrayView<TWord> weight,
             Floats invRms, int dim)
             where TWord : unmanaged
             where TStored : struct, IStoredFloats<TWord>

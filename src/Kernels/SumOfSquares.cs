@@ -26,7 +26,8 @@ public static class SumOfSquares
     }
 
     /// <summary>
-    /// The device reduction, over either storage (widened to float32 on load). Each thread sums the squares of at most <see cref="ElementsPerThread"/> elements in float32
+    /// The device reduction, over either storage (widened to float32 on load). Each thread sums the squares of at most <see cref="ElementsPerThread"/> elements
+    /// in float32
     /// (all terms are positive, so that partial is within 64·2⁻²⁴ ≈ 4e-6 of its exact value, relative); from there on
     /// everything is float64: the group reduction and one Atomic.Add per group into a single scalar, the only value
     /// copied back to the host.

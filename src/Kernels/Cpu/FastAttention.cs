@@ -277,7 +277,8 @@ internal static unsafe class FastAttention<TWord, TFormat> where TWord : unmanag
     {
         var packed = scratch.Take((long)Tiles(keyEnd) * Tile * paddedDim);
         for (var j0 = 0; j0 < keyEnd; j0 += Tile)
-            Gemm.Pack(packed + j0 * paddedDim, Gemm.Operand.Of<TWord, TFormat>(rows, rowStride, 1), 0, dim, j0, Math.Min(Tile, keyEnd - j0), Panel, transposed: true);
+            Gemm.Pack(packed + j0 * paddedDim, Gemm.Operand.Of<TWord, TFormat>(rows, rowStride, 1), 0, dim, j0, Math.Min(Tile, keyEnd - j0), Panel,
+                transposed: true);
         return packed;
     }
 

@@ -92,7 +92,8 @@ internal sealed class FastChunkedOutputLoss
                 Vectors.AddInto<ushort, BFloat16Format>(part.Of(hiddenGrad.Bits()), part.Of(hiddenGradTarget.Memory)));
     }
 
-    /// <summary>Computes each chunk's logits [rows, width] into the scratch, then hands them to <paramref name="useChunk"/> with the chunk's first column.</summary>
+    /// <summary>Computes each chunk's logits [rows, width] into the scratch, then hands them to <paramref name="useChunk"/> with the chunk's first
+    /// column.</summary>
     private static void ForEachChunk(View<float> logitsScratch, View<float> hidden, View<float> weight, int rows, int dim, int vocab, int chunk,
         Action<View<float>, int, int> useChunk)
     {

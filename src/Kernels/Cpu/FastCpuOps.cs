@@ -144,8 +144,10 @@ public sealed class FastCpuOps : IOps<float>
         View<float> logProbGrad, int vocab)
     {
         if (IsBFloat16(nameof(LogSoftmaxAtLabelsBackward), [logitsGrad, logits], [logSumExp, logProbGrad]))
-            FastLogSoftmaxAtLabels.Backward<ushort, BFloat16Format>(logitsGrad.Bits(), logits.Bits(), logSumExp.Memory, labels.Memory, logProbGrad.Memory, vocab);
-        else FastLogSoftmaxAtLabels.Backward<float, Float32Format>(logitsGrad.Memory, logits.Memory, logSumExp.Memory, labels.Memory, logProbGrad.Memory, vocab);
+            FastLogSoftmaxAtLabels.Backward<ushort, BFloat16Format>(logitsGrad.Bits(), logits.Bits(), logSumExp.Memory, labels.Memory, logProbGrad.Memory,
+                vocab);
+        else
+            FastLogSoftmaxAtLabels.Backward<float, Float32Format>(logitsGrad.Memory, logits.Memory, logSumExp.Memory, labels.Memory, logProbGrad.Memory, vocab);
     }
 
     public void LogSoftmax(View<float> output, View<float> logits, int vocab)
@@ -165,8 +167,10 @@ public sealed class FastCpuOps : IOps<float>
         View<float> rowWeight, int vocab)
     {
         if (IsBFloat16(nameof(KlDivergenceBackward), [logitsGrad, logits, targetLogProbs], [logSumExp, rowWeight]))
-            FastKlDivergence.Backward<ushort, BFloat16Format>(logitsGrad.Bits(), logits.Bits(), logSumExp.Memory, targetLogProbs.Bits(), rowWeight.Memory, vocab);
-        else FastKlDivergence.Backward<float, Float32Format>(logitsGrad.Memory, logits.Memory, logSumExp.Memory, targetLogProbs.Memory, rowWeight.Memory, vocab);
+            FastKlDivergence.Backward<ushort, BFloat16Format>(logitsGrad.Bits(), logits.Bits(), logSumExp.Memory, targetLogProbs.Bits(), rowWeight.Memory,
+                vocab);
+        else
+            FastKlDivergence.Backward<float, Float32Format>(logitsGrad.Memory, logits.Memory, logSumExp.Memory, targetLogProbs.Memory, rowWeight.Memory, vocab);
     }
 
     public void ChunkedOutputLoss(View<float> logProb, View<float> logSumExp, View<float> logitsScratch, View<float> hidden, View<float> weight,
@@ -180,7 +184,8 @@ public sealed class FastCpuOps : IOps<float>
         View<float> weight, View<float> logSumExp, View<int> labels, View<float> logProbGrad, int rows, int dim, int vocab, int chunk)
     {
         IsBFloat16(nameof(ChunkedOutputLossBackward), [hiddenGrad, weightGrad, hidden, weight], [logitsScratch, logSumExp, logProbGrad]);
-        _chunkedOutputLoss.Backward(hiddenGrad, weightGrad, logitsScratch, hidden, weight, logSumExp.Memory, labels.Memory, logProbGrad.Memory, rows, dim, vocab, chunk);
+        _chunkedOutputLoss.Backward(hiddenGrad, weightGrad, logitsScratch, hidden, weight, logSumExp.Memory, labels.Memory, logProbGrad.Memory, rows, dim,
+            vocab, chunk);
     }
 
     public double SumOfSquares(View<float> x) => x.Storage == Storage.BFloat16

@@ -10,7 +10,8 @@ namespace SimNpo.Kernels.Cpu;
 internal static class FastLogSoftmax
 {
     /// <summary>output[r, v] = logits[r, v] − logsumexp(logits[r, :]); output may be the logits.</summary>
-    public static void Forward<TWord, TFormat>(Memory<TWord> output, ReadOnlyMemory<TWord> logits, int vocab) where TWord : unmanaged where TFormat : struct, IStorageFormat<TWord>
+    public static void Forward<TWord, TFormat>(Memory<TWord> output, ReadOnlyMemory<TWord> logits, int vocab) where TWord : unmanaged
+        where TFormat : struct, IStorageFormat<TWord>
     {
         var rows = ShapeCheck.Rows(logits.Length, vocab, nameof(logits));
         ShapeCheck.Length(output.Length, logits.Length, nameof(output));

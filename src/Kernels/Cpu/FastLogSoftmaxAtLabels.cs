@@ -7,7 +7,8 @@ namespace SimNpo.Kernels.Cpu;
 internal static class FastLogSoftmaxAtLabels
 {
     /// <summary>logProb[r] = logits[r, labels[r]] − logSumExp[r], the log-sum-exp kept; both 0 for rows with a negative label.</summary>
-    public static void Forward<TWord, TFormat>(Memory<float> logProb, Memory<float> logSumExp, ReadOnlyMemory<TWord> logits, ReadOnlyMemory<int> labels, int vocab)
+    public static void Forward<TWord, TFormat>(Memory<float> logProb, Memory<float> logSumExp, ReadOnlyMemory<TWord> logits, ReadOnlyMemory<int> labels,
+        int vocab)
         where TWord : unmanaged where TFormat : struct, IStorageFormat<TWord>
     {
         var rows = LogSoftmaxAtLabels.CheckShapes(logits.Length, logSumExp.Length, labels.Span, vocab);
@@ -31,7 +32,8 @@ internal static class FastLogSoftmaxAtLabels
     }
 
     /// <summary>logitsGrad[r, :] = logProbGrad[r]·(onehot − softmax), overwriting (logitsGrad may be the logits); 0 for ignored rows.</summary>
-    public static void Backward<TWord, TFormat>(Memory<TWord> logitsGrad, ReadOnlyMemory<TWord> logits, ReadOnlyMemory<float> logSumExp, ReadOnlyMemory<int> labels,
+    public static void Backward<TWord, TFormat>(Memory<TWord> logitsGrad, ReadOnlyMemory<TWord> logits, ReadOnlyMemory<float> logSumExp,
+        ReadOnlyMemory<int> labels,
         ReadOnlyMemory<float> logProbGrad, int vocab)
         where TWord : unmanaged where TFormat : struct, IStorageFormat<TWord>
     {

@@ -12,7 +12,8 @@ internal sealed class FastRmsNorm
     /// <summary>The weight gradient's partial rows, one per range of rows, kept between calls.</summary>
     private float[] _partials = [];
 
-    public static void Forward<TWord, TFormat>(Memory<TWord> output, Memory<float> invRms, ReadOnlyMemory<TWord> input, ReadOnlyMemory<TWord> weight, int dim, float eps)
+    public static void Forward<TWord, TFormat>(Memory<TWord> output, Memory<float> invRms, ReadOnlyMemory<TWord> input, ReadOnlyMemory<TWord> weight, int dim,
+        float eps)
         where TWord : unmanaged where TFormat : struct, IStorageFormat<TWord>
     {
         var rows = RmsNorm.CheckForwardShapes(output.Length, invRms.Length, input.Length, weight.Length, dim);

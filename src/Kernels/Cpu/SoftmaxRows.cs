@@ -10,7 +10,8 @@ namespace SimNpo.Kernels.Cpu;
 internal static class SoftmaxRows
 {
     /// <summary>The row's maximum and Σ exp(x − max): the two halves of its log-sum-exp, which the chunked loss merges across chunks.</summary>
-    public static (float Max, double SumExp) MaxAndSumExp<TWord, TFormat>(ReadOnlySpan<TWord> row) where TWord : unmanaged where TFormat : struct, IStorageFormat<TWord>
+    public static (float Max, double SumExp) MaxAndSumExp<TWord, TFormat>(ReadOnlySpan<TWord> row) where TWord : unmanaged
+        where TFormat : struct, IStorageFormat<TWord>
     {
         var max = TFormat.Max(row);
         var shift = new Vector<float>(max);
@@ -34,7 +35,8 @@ internal static class SoftmaxRows
     /// gradRow[j] = g·(onehot(hotColumn)_j − exp(row_j − logSumExp)); hotColumn may lie outside the row (a vocabulary chunk
     /// without the label). gradRow may be the row itself: every element is read before it is written.
     /// </summary>
-    public static void Gradient<TWord, TFormat>(Span<TWord> gradRow, ReadOnlySpan<TWord> row, float logSumExp, float g, int hotColumn) where TWord : unmanaged where TFormat : struct, IStorageFormat<TWord>
+    public static void Gradient<TWord, TFormat>(Span<TWord> gradRow, ReadOnlySpan<TWord> row, float logSumExp, float g, int hotColumn) where TWord : unmanaged
+        where TFormat : struct, IStorageFormat<TWord>
     {
         var hot = (uint)hotColumn < (uint)row.Length;
         var hotLogit = hot ? TFormat.Widen(row[hotColumn]) : 0;

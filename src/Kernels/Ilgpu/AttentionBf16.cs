@@ -20,15 +20,18 @@ public static partial class AttentionBf16
     /// <summary>The same from head dimension 80 to 128, where two 16×64 output tiles per warp and 48 KB of shared memory leave room for 32.</summary>
     private const int WideKeys = 32;
 
-    /// <summary>Query rows per block of the dK/dV pass from head dimension 80 on: 16 keeps its four 16×128 gradient tiles, Sᵀ and dPᵀ within 255 registers.</summary>
+    /// <summary>Query rows per block of the dK/dV pass from head dimension 80 on: 16 keeps its four 16×128 gradient tiles, Sᵀ and dPᵀ within 255
+    /// registers.</summary>
     private const int WideQueries = 16;
 
-    /// <summary>The same up to head dimension 64: with 64 rows its Sᵀ and dPᵀ (16×64 each) beside the dK and dV tiles spilled 80 bytes (ptxas sm_90); 32 spill none.</summary>
+    /// <summary>The same up to head dimension 64: with 64 rows its Sᵀ and dPᵀ (16×64 each) beside the dK and dV tiles spilled 80 bytes (ptxas sm_90); 32
+    /// spill none.</summary>
     private const int NarrowQueries = 32;
 
     private const int MaxWarps = 4;
 
-    /// <summary>The <see cref="PtxTiles"/> register tiles of the kernels: scores (S or Sᵀ), dP, the output or gradient tiles (dims 0–63, 64–127), dV's.</summary>
+    /// <summary>The <see cref="PtxTiles"/> register tiles of the kernels: scores (S or Sᵀ), dP, the output or gradient tiles (dims 0–63, 64–127),
+    /// dV's.</summary>
     private const int ScoreRegisters = 0, ProductRegisters = 1, LowRegisters = 2, HighRegisters = 3, ValueLowRegisters = 4, ValueHighRegisters = 5;
 
     /// <summary>Whether a shape runs on the tensor cores of an accelerator (otherwise: float32 kernels on widened copies).</summary>
@@ -159,7 +162,8 @@ public static partial class AttentionBf16
             var most = Math.Min(Math.Min(MaxWarps, accelerator.MaxNumThreadsPerGroup / 32), (rows + 15) / 16);
             for (var warps = most; warps > 0; warps--)
                 if (sharedWords(warps) * sizeof(uint) <= accelerator.MaxSharedMemoryPerGroup) return warps;
-            throw new NotSupportedException($"bf16 attention needs more than the {accelerator.MaxSharedMemoryPerGroup} bytes of shared memory of {accelerator.Name}");
+            throw new NotSupportedException($"bf16 attention needs more than the {accelerator.MaxSharedMemoryPerGroup} bytes of shared "
+                + $"memory of {accelerator.Name}");
         }
 
         /// <summary>A group per (16·warps query rows, head, sequence).</summary>

@@ -25,7 +25,8 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     private readonly Lazy<AttentionBf16.Launcher> _attentionBf16;
     private readonly Lazy<AdamW.Ilgpu.Launcher> _adamW;
     private readonly Lazy<Conversion.Ilgpu.Launcher> _conversion;
-    private readonly PerStorage<LogSoftmaxAtLabels.Ilgpu.Launcher<float, Float32Words>, LogSoftmaxAtLabels.Ilgpu.Launcher<ushort, BFloat16Words>> _logSoftmaxAtLabels;
+    private readonly PerStorage<LogSoftmaxAtLabels.Ilgpu.Launcher<float, Float32Words>,
+        LogSoftmaxAtLabels.Ilgpu.Launcher<ushort, BFloat16Words>> _logSoftmaxAtLabels;
     private readonly Lazy<ChunkedOutputLoss.Ilgpu.Launcher> _chunkedOutputLoss;
     private readonly PerStorage<LogSoftmax.Ilgpu.Launcher<float, Float32Words>, LogSoftmax.Ilgpu.Launcher<ushort, BFloat16Words>> _logSoftmax;
     private readonly PerStorage<KlDivergence.Ilgpu.Launcher<float, Float32Words>, KlDivergence.Ilgpu.Launcher<ushort, BFloat16Words>> _klDivergence;
@@ -117,21 +118,26 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
 
     void IOps<float>.EmbeddingBackward(View<float> tableGrad, View<int> tokens, View<float> outputGrad, int dim)
     {
-        if (IsBFloat16(nameof(IOps<float>.EmbeddingBackward), [tableGrad, outputGrad])) _embedding.BFloat16.Backward(tableGrad.Words(), tokens.ArrayView(), outputGrad.Words(), dim);
+        if (IsBFloat16(nameof(IOps<float>.EmbeddingBackward), [tableGrad, outputGrad]))
+            _embedding.BFloat16.Backward(tableGrad.Words(), tokens.ArrayView(), outputGrad.Words(), dim);
         else _embedding.Float32.Backward(tableGrad.ArrayView(), tokens.ArrayView(), outputGrad.ArrayView(), dim);
     }
 
     void IOps<float>.RmsNorm(View<float> output, View<float> invRms, View<float> input, View<float> weight, int dim, float eps)
     {
-        if (IsBFloat16(nameof(IOps<float>.RmsNorm), [output, input, weight], [invRms])) _rmsNorm.BFloat16.Forward(output.Words(), invRms.ArrayView(), input.Words(), weight.Words(), dim, eps);
+        if (IsBFloat16(nameof(IOps<float>.RmsNorm), [output, input, weight], [invRms]))
+            _rmsNorm.BFloat16.Forward(output.Words(), invRms.ArrayView(), input.Words(), weight.Words(), dim, eps);
         else _rmsNorm.Float32.Forward(output.ArrayView(), invRms.ArrayView(), input.ArrayView(), weight.ArrayView(), dim, eps);
     }
 
-    void IOps<float>.RmsNormBackward(View<float> inputGrad, View<float> weightGrad, View<float> outputGrad, View<float> input, View<float> weight, View<float> invRms, int dim)
+    void IOps<float>.RmsNormBackward(View<float> inputGrad, View<float> weightGrad, View<float> outputGrad, View<float> input, View<float> weight,
+        View<float> invRms, int dim)
     {
         if (IsBFloat16(nameof(IOps<float>.RmsNormBackward), [inputGrad, weightGrad, outputGrad, input, weight], [invRms]))
             _rmsNorm.BFloat16.Backward(inputGrad.Words(), weightGrad.Words(), outputGrad.Words(), input.Words(), weight.Words(), invRms.ArrayView(), dim);
-        else _rmsNorm.Float32.Backward(inputGrad.ArrayView(), weightGrad.ArrayView(), outputGrad.ArrayView(), input.ArrayView(), weight.ArrayView(), invRms.ArrayView(), dim);
+        else
+            _rmsNorm.Float32.Backward(inputGrad.ArrayView(), weightGrad.ArrayView(), outputGrad.ArrayView(), input.ArrayView(), weight.ArrayView(),
+                invRms.ArrayView(), dim);
     }
 
     void IOps<float>.MatMul(View<float> output, View<float> input, View<float> weight, int rows, int inDim, int outDim)
@@ -141,22 +147,27 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         else _matMul.Value.Forward(output.ArrayView(), input.ArrayView(), weight.ArrayView(), rows, inDim, outDim);
     }
 
-    void IOps<float>.MatMulBackward(View<float> inputGrad, View<float> weightGrad, View<float> outputGrad, View<float> input, View<float> weight, int rows, int inDim, int outDim)
+    void IOps<float>.MatMulBackward(View<float> inputGrad, View<float> weightGrad, View<float> outputGrad, View<float> input, View<float> weight, int rows,
+        int inDim, int outDim)
     {
         if (IsBFloat16(nameof(IOps<float>.MatMulBackward), [inputGrad, weightGrad, outputGrad, input, weight]))
             _bf16Gemm.Value.Backward(inputGrad.Words(), weightGrad.Words(), outputGrad.Words(), input.Words(), weight.Words(), rows, inDim, outDim);
-        else _matMul.Value.Backward(inputGrad.ArrayView(), weightGrad.ArrayView(), outputGrad.ArrayView(), input.ArrayView(), weight.ArrayView(), rows, inDim, outDim);
+        else
+            _matMul.Value.Backward(inputGrad.ArrayView(), weightGrad.ArrayView(), outputGrad.ArrayView(), input.ArrayView(), weight.ArrayView(), rows, inDim,
+                outDim);
     }
 
     void IOps<float>.Rope(View<float> x, View<int> positions, View<float> inverseFrequencies, int heads, int headDim)
     {
-        if (IsBFloat16(nameof(IOps<float>.Rope), [x], [inverseFrequencies])) _rope.BFloat16.Forward(x.Words(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
+        if (IsBFloat16(nameof(IOps<float>.Rope), [x], [inverseFrequencies]))
+            _rope.BFloat16.Forward(x.Words(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
         else _rope.Float32.Forward(x.ArrayView(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
     }
 
     void IOps<float>.RopeBackward(View<float> xGrad, View<int> positions, View<float> inverseFrequencies, int heads, int headDim)
     {
-        if (IsBFloat16(nameof(IOps<float>.RopeBackward), [xGrad], [inverseFrequencies])) _rope.BFloat16.Backward(xGrad.Words(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
+        if (IsBFloat16(nameof(IOps<float>.RopeBackward), [xGrad], [inverseFrequencies]))
+            _rope.BFloat16.Backward(xGrad.Words(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
         else _rope.Float32.Backward(xGrad.ArrayView(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
     }
 
@@ -214,21 +225,27 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         if (IsBFloat16(nameof(IOps<float>.ChunkedOutputLossBackward), [hiddenGrad, weightGrad, hidden, weight], [logitsScratch, logSumExp, logProbGrad]))
             _chunkedOutputLoss.Value.Backward(hiddenGrad.Words(), weightGrad.Words(), logitsScratch.ArrayView(), hidden.Words(), weight.Words(),
                 logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), rows, dim, vocab, chunk);
-        else _chunkedOutputLoss.Value.Backward(hiddenGrad.ArrayView(), weightGrad.ArrayView(), logitsScratch.ArrayView(), hidden.ArrayView(), weight.ArrayView(),
+        else
+            _chunkedOutputLoss.Value.Backward(hiddenGrad.ArrayView(), weightGrad.ArrayView(), logitsScratch.ArrayView(), hidden.ArrayView(), weight.ArrayView(),
                 logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), rows, dim, vocab, chunk);
     }
 
     void IOps<float>.LogSoftmaxAtLabels(View<float> logProb, View<float> logSumExp, View<float> logits, View<int> labels, int vocab)
     {
-        if (IsBFloat16(nameof(IOps<float>.LogSoftmaxAtLabels), [logits], [logProb, logSumExp])) _logSoftmaxAtLabels.BFloat16.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logits.Words(), labels.ArrayView(), vocab);
+        if (IsBFloat16(nameof(IOps<float>.LogSoftmaxAtLabels), [logits], [logProb, logSumExp]))
+            _logSoftmaxAtLabels.BFloat16.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logits.Words(), labels.ArrayView(), vocab);
         else _logSoftmaxAtLabels.Float32.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logits.ArrayView(), labels.ArrayView(), vocab);
     }
 
-    void IOps<float>.LogSoftmaxAtLabelsBackward(View<float> logitsGrad, View<float> logits, View<float> logSumExp, View<int> labels, View<float> logProbGrad, int vocab)
+    void IOps<float>.LogSoftmaxAtLabelsBackward(View<float> logitsGrad, View<float> logits, View<float> logSumExp, View<int> labels, View<float> logProbGrad,
+        int vocab)
     {
         if (IsBFloat16(nameof(IOps<float>.LogSoftmaxAtLabelsBackward), [logitsGrad, logits], [logSumExp, logProbGrad]))
-            _logSoftmaxAtLabels.BFloat16.Backward(logitsGrad.Words(), logits.Words(), logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), vocab);
-        else _logSoftmaxAtLabels.Float32.Backward(logitsGrad.ArrayView(), logits.ArrayView(), logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), vocab);
+            _logSoftmaxAtLabels.BFloat16.Backward(logitsGrad.Words(), logits.Words(), logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(),
+                vocab);
+        else
+            _logSoftmaxAtLabels.Float32.Backward(logitsGrad.ArrayView(), logits.ArrayView(), logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(),
+                vocab);
     }
 
     void IOps<float>.LogSoftmax(View<float> output, View<float> logits, int vocab)
@@ -244,11 +261,14 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         else _klDivergence.Float32.Forward(kl.ArrayView(), logSumExp.ArrayView(), logits.ArrayView(), targetLogProbs.ArrayView(), vocab);
     }
 
-    void IOps<float>.KlDivergenceBackward(View<float> logitsGrad, View<float> logits, View<float> logSumExp, View<float> targetLogProbs, View<float> rowWeight, int vocab)
+    void IOps<float>.KlDivergenceBackward(View<float> logitsGrad, View<float> logits, View<float> logSumExp, View<float> targetLogProbs, View<float> rowWeight,
+        int vocab)
     {
         if (IsBFloat16(nameof(IOps<float>.KlDivergenceBackward), [logitsGrad, logits, targetLogProbs], [logSumExp, rowWeight]))
             _klDivergence.BFloat16.Backward(logitsGrad.Words(), logits.Words(), logSumExp.ArrayView(), targetLogProbs.Words(), rowWeight.ArrayView(), vocab);
-        else _klDivergence.Float32.Backward(logitsGrad.ArrayView(), logits.ArrayView(), logSumExp.ArrayView(), targetLogProbs.ArrayView(), rowWeight.ArrayView(), vocab);
+        else
+            _klDivergence.Float32.Backward(logitsGrad.ArrayView(), logits.ArrayView(), logSumExp.ArrayView(), targetLogProbs.ArrayView(), rowWeight.ArrayView(),
+                vocab);
     }
 
     double IOps<float>.SumOfSquares(View<float> x) =>

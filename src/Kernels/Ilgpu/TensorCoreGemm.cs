@@ -57,7 +57,8 @@ public static class TensorCoreGemm
         {
             if (accelerator.WarpSize != MmaWarpSize)
                 throw new NotSupportedException(
-                    $"the tensor-core GEMM needs warps of {MmaWarpSize} threads (the mma fragment layout); {accelerator.Name} has warps of {accelerator.WarpSize}");
+                    $"the tensor-core GEMM needs warps of {MmaWarpSize} threads (the mma fragment layout); "
+                    + $"{accelerator.Name} has warps of {accelerator.WarpSize}");
             _accelerator = accelerator;
             _gemm = accelerator.LoadStreamKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, Arguments>(GemmKernel);
         }
@@ -92,7 +93,8 @@ public static class TensorCoreGemm
         /// C (+)= A·B as <paramref name="shape"/> lays them out (its AWide and BWide flags are worked out here), into the
         /// words or, when <paramref name="cWords"/> is empty, the floats; <paramref name="tile"/> overrides the block choice.
         /// </summary>
-        public void Multiply(ArrayView<ushort> cWords, ArrayView<float> cFloats, ArrayView<ushort> a, ArrayView<ushort> b, GemmShape shape, BlockTile? tile = null)
+        public void Multiply(ArrayView<ushort> cWords, ArrayView<float> cFloats, ArrayView<ushort> a, ArrayView<ushort> b, GemmShape shape,
+            BlockTile? tile = null)
         {
             var (m, n, k) = (shape.M, shape.N, shape.K);
             var floatOutput = cWords.Length == 0;
@@ -113,7 +115,8 @@ public static class TensorCoreGemm
 
         private BlockTile Choose(int m, int n)
         {
-            var fitting = BlockTiles.Where(t => t.SharedBytes <= _accelerator.MaxSharedMemoryPerGroup && t.Threads <= _accelerator.MaxNumThreadsPerGroup).ToArray();
+            var fitting = BlockTiles.Where(t => t.SharedBytes <= _accelerator.MaxSharedMemoryPerGroup
+                && t.Threads <= _accelerator.MaxNumThreadsPerGroup).ToArray();
             if (fitting.Length == 0) throw new NotSupportedException($"{_accelerator.Name} has too little shared memory for a tensor-core block");
             foreach (var tile in fitting)
                 if ((long)((m + tile.M - 1) / tile.M) * ((n + tile.N - 1) / tile.N) >= _accelerator.NumMultiprocessors) return tile;

@@ -88,16 +88,22 @@ internal static class WarpTilePtx
     /// %1 eight rows further: d0, d1 at rows g, d2, d3 at rows g + 8, tile j 8 floats (32 bytes) to the right.
     /// </summary>
     private const string StageUpperHalf = "{ " + Base + ".reg .u32 r; add.u32 r, b, %0; " +
-        Store + "[r], {acc0, acc1}; " + Store + "[r+32], {acc4, acc5}; " + Store + "[r+64], {acc8, acc9}; " + Store + "[r+96], {acc12, acc13}; add.u32 r, r, %1; " +
-        Store + "[r], {acc2, acc3}; " + Store + "[r+32], {acc6, acc7}; " + Store + "[r+64], {acc10, acc11}; " + Store + "[r+96], {acc14, acc15}; add.u32 r, r, %1; " +
-        Store + "[r], {acc16, acc17}; " + Store + "[r+32], {acc20, acc21}; " + Store + "[r+64], {acc24, acc25}; " + Store + "[r+96], {acc28, acc29}; add.u32 r, r, %1; " +
+        Store + "[r], {acc0, acc1}; " + Store + "[r+32], {acc4, acc5}; " +
+        Store + "[r+64], {acc8, acc9}; " + Store + "[r+96], {acc12, acc13}; add.u32 r, r, %1; " +
+        Store + "[r], {acc2, acc3}; " + Store + "[r+32], {acc6, acc7}; " +
+        Store + "[r+64], {acc10, acc11}; " + Store + "[r+96], {acc14, acc15}; add.u32 r, r, %1; " +
+        Store + "[r], {acc16, acc17}; " + Store + "[r+32], {acc20, acc21}; " +
+        Store + "[r+64], {acc24, acc25}; " + Store + "[r+96], {acc28, acc29}; add.u32 r, r, %1; " +
         Store + "[r], {acc18, acc19}; " + Store + "[r+32], {acc22, acc23}; " + Store + "[r+64], {acc26, acc27}; " + Store + "[r+96], {acc30, acc31}; }";
 
     /// <summary>Rows 32–63 (tiles i = 2, 3), laid out as <see cref="StageUpperHalf"/>.</summary>
     private const string StageLowerHalf = "{ " + Base + ".reg .u32 r; add.u32 r, b, %0; " +
-        Store + "[r], {acc32, acc33}; " + Store + "[r+32], {acc36, acc37}; " + Store + "[r+64], {acc40, acc41}; " + Store + "[r+96], {acc44, acc45}; add.u32 r, r, %1; " +
-        Store + "[r], {acc34, acc35}; " + Store + "[r+32], {acc38, acc39}; " + Store + "[r+64], {acc42, acc43}; " + Store + "[r+96], {acc46, acc47}; add.u32 r, r, %1; " +
-        Store + "[r], {acc48, acc49}; " + Store + "[r+32], {acc52, acc53}; " + Store + "[r+64], {acc56, acc57}; " + Store + "[r+96], {acc60, acc61}; add.u32 r, r, %1; " +
+        Store + "[r], {acc32, acc33}; " + Store + "[r+32], {acc36, acc37}; " +
+        Store + "[r+64], {acc40, acc41}; " + Store + "[r+96], {acc44, acc45}; add.u32 r, r, %1; " +
+        Store + "[r], {acc34, acc35}; " + Store + "[r+32], {acc38, acc39}; " +
+        Store + "[r+64], {acc42, acc43}; " + Store + "[r+96], {acc46, acc47}; add.u32 r, r, %1; " +
+        Store + "[r], {acc48, acc49}; " + Store + "[r+32], {acc52, acc53}; " +
+        Store + "[r+64], {acc56, acc57}; " + Store + "[r+96], {acc60, acc61}; add.u32 r, r, %1; " +
         Store + "[r], {acc50, acc51}; " + Store + "[r+32], {acc54, acc55}; " + Store + "[r+64], {acc58, acc59}; " + Store + "[r+96], {acc62, acc63}; }";
 
     /// <summary>Declares the accumulators and fragments and zeroes the accumulators: once, at the kernel's start.</summary>

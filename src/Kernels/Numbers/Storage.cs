@@ -33,7 +33,8 @@ public sealed record Precision(string Name, Storage Bulk)
     public bool HasMasterWeights => Bulk != Storage.Native;
 
     public static Precision Parse(string name) =>
-        All.FirstOrDefault(p => p.Name == name) ?? throw new ArgumentException($"unknown precision '{name}' (choose one of: {string.Join(", ", All.Select(p => p.Name))})");
+        All.FirstOrDefault(p => p.Name == name)
+            ?? throw new ArgumentException($"unknown precision '{name}' (choose one of: {string.Join(", ", All.Select(p => p.Name))})");
 
     public override string ToString() => Name;
 }
