@@ -23,7 +23,8 @@ internal sealed class CountingCarving<T> where T : unmanaged
     private long _bulk;
     private long _statistics;
 
-    public CountingCarving() => Carving = new ActivationCarving<T>(length => { _bulk += length; return default; }, length => { _statistics += length; return default; });
+    public CountingCarving()
+        => Carving = new ActivationCarving<T>(length => { _bulk += length; return default; }, length => { _statistics += length; return default; });
 
     public ActivationCarving<T> Carving { get; }
 

@@ -45,7 +45,8 @@ public sealed record LlamaConfig
     public int MaxSequenceLength => Math.Min(MaxPositionEmbeddings, SlidingWindow ?? int.MaxValue);
 
     /// <summary>What limits <see cref="MaxSequenceLength"/>, in config.json's words, for messages.</summary>
-    public string MaxSequenceLengthSource => SlidingWindow < MaxPositionEmbeddings ? $"sliding_window {SlidingWindow}" : $"max_position_embeddings {MaxPositionEmbeddings}";
+    public string MaxSequenceLengthSource => SlidingWindow < MaxPositionEmbeddings ? $"sliding_window {SlidingWindow}"
+        : $"max_position_embeddings {MaxPositionEmbeddings}";
 
     public bool IsEndOfSequence(int token) => token == EosTokenId || OtherEosTokenIds?.Contains(token) == true;
 
@@ -59,7 +60,8 @@ public sealed record LlamaConfig
         {
             if (!condition) throw new BadInputException(source, problem);
         }
-        Require(SupportedArchitectures.Contains(Architecture), $"architecture '{Architecture}' is not supported (supported: {string.Join(", ", SupportedArchitectures)})");
+        Require(SupportedArchitectures.Contains(Architecture),
+            $"architecture '{Architecture}' is not supported (supported: {string.Join(", ", SupportedArchitectures)})");
         Require(HiddenSize > 0 && IntermediateSize > 0 && NumHiddenLayers > 0 && NumAttentionHeads > 0 && VocabSize > 0 && HeadDim > 0,
             "hidden_size, intermediate_size, num_hidden_layers, num_attention_heads, head_dim and vocab_size must be positive");
         Require(NumKeyValueHeads > 0 && NumAttentionHeads % NumKeyValueHeads == 0,
@@ -73,7 +75,8 @@ public sealed record LlamaConfig
             Require(eos >= 0 && eos < VocabSize, $"eos_token_id {eos} is outside the vocabulary of {VocabSize}");
         Require(SlidingWindow is null or > 0, $"sliding_window ({SlidingWindow}) must be positive or null");
         if (RopeScaling is { } scaling)
-            Require(scaling.Factor > 0 && scaling.LowFrequencyFactor > 0 && scaling.HighFrequencyFactor > scaling.LowFrequencyFactor && scaling.OriginalMaxPositionEmbeddings > 0,
+            Require(scaling.Factor > 0 && scaling.LowFrequencyFactor > 0 && scaling.HighFrequencyFactor > scaling.LowFrequencyFactor
+                && scaling.OriginalMaxPositionEmbeddings > 0,
                 "rope_scaling needs factor > 0, 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings > 0");
     }
 
@@ -162,7 +165,8 @@ public sealed record LlamaConfig
             ["tie_word_embeddings"] = TieWordEmbeddings,
             ["max_position_embeddings"] = MaxPositionEmbeddings,
             ["bos_token_id"] = BosTokenId,
-            ["eos_token_id"] = OtherEosTokenIds is { } others ? new JsonArray([.. others.Ids.Prepend(EosTokenId).Select(id => JsonValue.Create(id))]) : EosTokenId,
+            ["eos_token_id"] = OtherEosTokenIds is { } others ? new JsonArray([.. others.Ids.Prepend(EosTokenId).Select(id => JsonValue.Create(id))])
+                : EosTokenId,
             ["hidden_act"] = "silu",
             ["attention_bias"] = false,
             ["mlp_bias"] = false,
@@ -211,7 +215,8 @@ public sealed record LlamaConfig
         {
             var value = Value(name);
             if (value is null) return fallback ?? throw new BadInputException(source, $"missing field '{prefix}{name}'");
-            if (value.GetValueKind() != JsonValueKind.Number) throw new BadInputException(source, $"'{prefix}{name}' must be a number, got {value.ToJsonString()}");
+            if (value.GetValueKind() != JsonValueKind.Number)
+                throw new BadInputException(source, $"'{prefix}{name}' must be a number, got {value.ToJsonString()}");
             return value.GetValue<double>();
         }
 
@@ -231,7 +236,8 @@ public sealed record LlamaConfig
         {
             var value = Value(name);
             if (value is null) return null;
-            if (value.GetValueKind() != JsonValueKind.String) throw new BadInputException(source, $"'{prefix}{name}' must be a string, got {value.ToJsonString()}");
+            if (value.GetValueKind() != JsonValueKind.String)
+                throw new BadInputException(source, $"'{prefix}{name}' must be a string, got {value.ToJsonString()}");
             return value.GetValue<string>();
         }
 

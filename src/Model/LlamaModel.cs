@@ -117,7 +117,8 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     public void Backward(ReadOnlySpan<double> sequenceWeights)
     {
         var activations = _activations is { FullLogits: false } forward ? forward : throw new InvalidOperationException("Backward needs a Forward first");
-        if (sequenceWeights.Length != activations.Batch) throw new ArgumentException($"expected {activations.Batch} sequence weights, got {sequenceWeights.Length}");
+        if (sequenceWeights.Length != activations.Batch)
+            throw new ArgumentException($"expected {activations.Batch} sequence weights, got {sequenceWeights.Length}");
         var weights = new T[activations.Batch];
         for (var i = 0; i < weights.Length; i++) weights[i] = T.CreateTruncating(sequenceWeights[i]);
         activations.SequenceWeights.CopyFrom(weights);
@@ -149,10 +150,12 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         var indices = _indices!;
         var ops = Ops;
         ops.Embedding(activations.Residuals[0], indices.Tokens, Weight(Layout.Embedding), Config.HiddenSize);
-        var shape = new AttentionShape(batch.Batch, batch.SequenceLength, batch.SequenceLength, Config.NumAttentionHeads, Config.NumKeyValueHeads, Config.HeadDim);
+        var shape = new AttentionShape(batch.Batch, batch.SequenceLength, batch.SequenceLength, Config.NumAttentionHeads, Config.NumKeyValueHeads,
+            Config.HeadDim);
         for (var l = 0; l < Config.NumHiddenLayers; l++)
             BlockForward(activations, l, activations.Residuals[l + 1], shape);
-        ops.RmsNorm(activations.FinalNorm, activations.FinalInvRms, activations.Residuals[^1], Weight(Layout.FinalNorm), Config.HiddenSize, (float)Config.RmsNormEps);
+        ops.RmsNorm(activations.FinalNorm, activations.FinalInvRms, activations.Residuals[^1], Weight(Layout.FinalNorm), Config.HiddenSize,
+            (float)Config.RmsNormEps);
         ops.Embedding(activations.ScoredHidden, indices.ScoredRows, activations.FinalNorm, Config.HiddenSize);
         return activations;
     }
@@ -188,7 +191,8 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         ops.RmsNormBackward(activations.ResidualGrad, Gradient(Layout.FinalNorm), activations.NormGrad, activations.Residuals[^1],
             Weight(Layout.FinalNorm), activations.FinalInvRms, hidden);
 
-        var shape = new AttentionShape(activations.Batch, activations.SequenceLength, activations.SequenceLength, Config.NumAttentionHeads, Config.NumKeyValueHeads, Config.HeadDim);
+        var shape = new AttentionShape(activations.Batch, activations.SequenceLength, activations.SequenceLength, Config.NumAttentionHeads,
+            Config.NumKeyValueHeads, Config.HeadDim);
         for (var l = Config.NumHiddenLayers - 1; l >= 0; l--)
         {
             // The shared layer buffers hold the last block the forward ran: refill them with block l's activations from
@@ -233,7 +237,8 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     /// Backward through one block. On entry ResidualGrad holds d(output); on exit d(input): the residual path passes
     /// the gradient through unchanged and each branch's norm backward adds its part.
     /// </summary>
-    private void LayerBackward(LayerParameters weights, LayerActivations<T> a, View<T> input, Activations<T> g, BatchIndices indices, AttentionShape shape, int rows)
+    private void LayerBackward(LayerParameters weights, LayerActivations<T> a, View<T> input, Activations<T> g, BatchIndices indices, AttentionShape shape,
+        int rows)
     {
         var ops = Ops;
         int hidden = Config.HiddenSize, ffn = Config.IntermediateSize;
@@ -249,7 +254,8 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         ops.RmsNormBackward(g.ResidualGrad, Gradient(weights.PostAttentionNorm), g.NormGrad, a.Mid, Weight(weights.PostAttentionNorm), a.MlpInvRms, hidden);
 
         ops.Zero(g.AttentionOutputGrad);
-        ops.MatMulBackward(g.AttentionOutputGrad, Gradient(weights.Output), g.ResidualGrad, a.AttentionOutput, Weight(weights.Output), rows, Config.QueryWidth, hidden);
+        ops.MatMulBackward(g.AttentionOutputGrad, Gradient(weights.Output), g.ResidualGrad, a.AttentionOutput, Weight(weights.Output), rows, Config.QueryWidth,
+            hidden);
         ops.Zero(g.QueryGrad);
         ops.Zero(g.KeyGrad);
         ops.Zero(g.ValueGrad);
@@ -283,7 +289,8 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         {
             positions[r] = r % batch.SequenceLength;
             if (batch.Targets[r] < 0) continue;
-            if (batch.Targets[r] >= Config.VocabSize) throw new ArgumentException($"target token {batch.Targets[r]} is outside the vocabulary of {Config.VocabSize}");
+            if (batch.Targets[r] >= Config.VocabSize)
+                throw new ArgumentException($"target token {batch.Targets[r]} is outside the vocabulary of {Config.VocabSize}");
             scoredRows[scored] = r;
             targets[scored] = batch.Targets[r];
             sequenceOfRow[scored] = r / batch.SequenceLength;
@@ -325,7 +332,8 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     {
         if (length > Array.MaxLength)
             throw new NotSupportedException($"batch {shape.Batch} x {shape.SequenceLength} needs {length:N0} {kind} elements, "
-                + $"more than one buffer holds ({Array.MaxLength:N0})" + (shape.Recompute == Recompute.None ? ": recompute the layers or use a smaller batch" : ": use a smaller batch"));
+                + $"more than one buffer holds ({Array.MaxLength:N0})"
+                    + (shape.Recompute == Recompute.None ? ": recompute the layers or use a smaller batch" : ": use a smaller batch"));
         if (buffer is not null && buffer.Length >= length) return;
         buffer?.Dispose();
         buffer = null; // a failed allocation must not leave a disposed buffer behind

@@ -31,7 +31,8 @@ public sealed record MemoryPlan(
         ("total", Total),
     ];
 
-    public static MemoryPlan ForTraining(LlamaConfig config, Precision precision, Storage optimizerState, Recompute recompute, int batchSize, int sequenceLength)
+    public static MemoryPlan ForTraining(LlamaConfig config, Precision precision, Storage optimizerState, Recompute recompute, int batchSize,
+        int sequenceLength)
     {
         if (batchSize < 1 || sequenceLength < 1) throw new ArgumentException($"batch {batchSize} x {sequenceLength}: both must be at least 1");
         if (sequenceLength > config.MaxPositionEmbeddings)

@@ -14,7 +14,8 @@ public static class ModelFiles
     private const int Piece = 1 << 20;
 
     /// <summary>Tokenizer files a model directory may hold; copied along when a model is saved.</summary>
-    public static readonly string[] TokenizerFileNames = ["tokenizer.model", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "special_tokens_map.json"];
+    public static readonly string[] TokenizerFileNames = ["tokenizer.model", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
+        "special_tokens_map.json"];
 
     /// <summary>Tensors some checkpoints carry that are not parameters (old Llama exports store rotary tables).</summary>
     private static bool IsIgnorable(string name) => name.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal);
@@ -50,7 +51,8 @@ public static class ModelFiles
     /// <summary>Reads a directory's weights into an existing model of the same configuration (resuming from a checkpoint).</summary>
     public static void LoadWeights<T>(LlamaModel<T> model, string directory) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (LoadConfig(directory) != model.Config) throw new BadInputException(Path.Combine(directory, ConfigFileName), "the configuration differs from the model's");
+        if (LoadConfig(directory) != model.Config)
+            throw new BadInputException(Path.Combine(directory, ConfigFileName), "the configuration differs from the model's");
         ReadWeights(model, directory);
     }
 
@@ -74,7 +76,8 @@ public static class ModelFiles
             if (!checkpoint.Tensors.TryGetValue(entry.Name, out var info))
                 throw new BadInputException(directory, $"checkpoint lacks tensor '{entry.Name}'");
             if (!info.Shape.SequenceEqual(entry.Shape.Select(d => (long)d)))
-                throw new BadInputException(directory, $"tensor '{entry.Name}' has shape [{string.Join(", ", info.Shape)}], config.json implies [{string.Join(", ", entry.Shape)}]");
+                throw new BadInputException(directory,
+                    $"tensor '{entry.Name}' has shape [{string.Join(", ", info.Shape)}], config.json implies [{string.Join(", ", entry.Shape)}]");
         }
         var piece = new float[Math.Min(Piece, model.Layout.Entries.Max(entry => entry.Length))];
         var converted = typeof(T) == typeof(float) ? null : new T[piece.Length];
@@ -126,7 +129,8 @@ public static class ModelFiles
         foreach (var name in TokenizerFileNames)
         {
             var source = Path.Combine(tokenizerSource, name);
-            if (File.Exists(source)) AtomicFile.Write(Path.Combine(directory, name), stream => { using var input = File.OpenRead(source); input.CopyTo(stream); });
+            if (File.Exists(source))
+                AtomicFile.Write(Path.Combine(directory, name), stream => { using var input = File.OpenRead(source); input.CopyTo(stream); });
         }
     }
 
@@ -146,7 +150,8 @@ public static class ModelFiles
     public static void WriteWeights(ParameterLayout layout, float[] parameters, string directory)
     {
         var tensors = layout.Entries
-            .Select(entry => new TensorToWrite(entry.Name, entry.Shape.Select(d => (long)d).ToArray(), parameters.AsMemory(checked((int)entry.Start), entry.Length)))
+            .Select(entry => new TensorToWrite(entry.Name, entry.Shape.Select(d => (long)d).ToArray(),
+                parameters.AsMemory(checked((int)entry.Start), entry.Length)))
             .ToArray();
         SafeTensorsWriter.Write(Path.Combine(directory, SafeTensorsCheckpoint.SingleFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
     }

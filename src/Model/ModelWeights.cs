@@ -2,7 +2,8 @@ using System.Numerics;
 
 namespace SimNpo.Model;
 
-/// <summary>Writing weights from outside a step (loading, initialising): the stored weights and, when the model has them, the master weights together.</summary>
+/// <summary>Writing weights from outside a step (loading, initialising): the stored weights and, when the model has them, the master weights
+/// together.</summary>
 public static class ModelWeights
 {
     /// <summary>

@@ -20,7 +20,8 @@ public static class ParameterTensors
     public static TensorToWrite ToWrite<T>(string name, ParameterEntry entry, View<T> values, SafeTensorsDType dtype)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (dtype is not (SafeTensorsDType.F32 or SafeTensorsDType.BF16 or SafeTensorsDType.F16) && !(dtype == SafeTensorsDType.F64 && typeof(T) == typeof(double)))
+        if (dtype is not (SafeTensorsDType.F32 or SafeTensorsDType.BF16 or SafeTensorsDType.F16)
+            && !(dtype == SafeTensorsDType.F64 && typeof(T) == typeof(double)))
             throw new ArgumentException($"tensor '{name}' cannot be written from {typeof(T).Name} as {dtype.HeaderName()}", nameof(dtype));
         ShapeOf(entry, values.Length);
         return new TensorToWrite(name, entry.Shape.Select(d => (long)d).ToArray(), dtype, stream => Write(values, dtype, stream));
@@ -31,12 +32,14 @@ public static class ParameterTensors
     /// from any float dtype (<see cref="ITensorReader.ReadFloat32(string, long, Span{float})"/>). Each piece goes through
     /// check (its values and the index of its first) before it is stored, so a damaged file names the bad value.
     /// </summary>
-    public static void Read<T>(ITensorReader reader, string source, string name, ParameterEntry entry, View<T> values, Action<ReadOnlySpan<T>, long>? check = null)
+    public static void Read<T>(ITensorReader reader, string source, string name, ParameterEntry entry, View<T> values,
+        Action<ReadOnlySpan<T>, long>? check = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var info = reader.Info(name);
         if (!info.Shape.SequenceEqual(entry.Shape.Select(d => (long)d)))
-            throw new BadInputException(source, $"tensor '{name}' has shape [{string.Join(", ", info.Shape)}], the model's '{entry.Name}' is [{string.Join(", ", entry.Shape)}]");
+            throw new BadInputException(source,
+                $"tensor '{name}' has shape [{string.Join(", ", info.Shape)}], the model's '{entry.Name}' is [{string.Join(", ", entry.Shape)}]");
         var piece = new T[Math.Min(Piece, values.Length)];
         for (var start = 0; start < values.Length; start += piece.Length)
         {

@@ -18,7 +18,8 @@ public static class Llama2CConverter
         var vocabulary = Llama2CVocabulary.Read(tokenizerPath);
         var header = checkpoint.Header;
         if (vocabulary.Tokens.Count != header.Vocab)
-            throw new BadInputException(tokenizerPath, $"has {vocabulary.Tokens.Count} tokens but the checkpoint {checkpointPath} has a vocabulary of {header.Vocab}");
+            throw new BadInputException(tokenizerPath,
+                $"has {vocabulary.Tokens.Count} tokens but the checkpoint {checkpointPath} has a vocabulary of {header.Vocab}");
         var tokenizer = SentencePieceModel.FromLlama2C(vocabulary, tokenizerPath);
         var config = header.ToConfig();
         config.Validate(checkpointPath);

@@ -28,7 +28,8 @@ public sealed partial class SentencePieceModel(IReadOnlyList<ScoredPiece> pieces
     /// <summary>The pieces of a llama2.c vocabulary, with '▁' and the special tokens restored and each piece typed.</summary>
     public static SentencePieceModel FromLlama2C(Llama2CVocabulary vocabulary, string source)
     {
-        if (vocabulary.Tokens.Count < 3 || vocabulary.Tokens[0] != "<unk>" || vocabulary.Tokens[1].Trim('\n') != "<s>" || vocabulary.Tokens[2].Trim('\n') != "</s>")
+        if (vocabulary.Tokens.Count < 3 || vocabulary.Tokens[0] != "<unk>" || vocabulary.Tokens[1].Trim('\n') != "<s>"
+            || vocabulary.Tokens[2].Trim('\n') != "</s>")
             throw new BadInputException(source, "tokens 0, 1, 2 must be <unk>, <s>, </s> as in Llama's SentencePiece models");
         var pieces = vocabulary.Tokens.Select((token, id) => id switch
         {

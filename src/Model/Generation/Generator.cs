@@ -20,7 +20,8 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
     {
         var config = model.Config;
         if (capacity < 1 || capacity > config.MaxSequenceLength)
-            throw new ArgumentOutOfRangeException(nameof(capacity), $"prompt plus new tokens ({capacity}) must be between 1 and the model's {config.MaxSequenceLengthSource}");
+            throw new ArgumentOutOfRangeException(nameof(capacity),
+                $"prompt plus new tokens ({capacity}) must be between 1 and the model's {config.MaxSequenceLengthSource}");
         _model = model;
         Capacity = capacity;
         // Keys and values are bulk tensors: a bf16 model caches them in bf16.
@@ -40,7 +41,8 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
     {
         if (prompt.Count == 0) throw new ArgumentException("generation needs at least one prompt token (BOS)");
         if (prompt.Count >= Capacity)
-            throw new ArgumentException($"the prompt ({prompt.Count} tokens) leaves no room in a cache of {Capacity} (the model's {_model.Config.MaxSequenceLengthSource})");
+            throw new ArgumentException($"the prompt ({prompt.Count} tokens) leaves no room in a cache of {Capacity} (the model's "
+                + $"{_model.Config.MaxSequenceLengthSource})");
         var logits = Step(prompt, 0);
         for (var produced = 0; produced < maxNewTokens; produced++)
         {
@@ -123,7 +125,8 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
             Indices = new BatchIndices(1, rows, 0, new ViewCarver<int>(_ints).Take);
         }
 
-        private static (LayerActivations<T>, View<T>, View<T>, View<T>, View<T>, View<T>, View<T>) Carve(LlamaConfig config, int rows, ActivationCarving<T> take)
+        private static (LayerActivations<T>, View<T>, View<T>, View<T>, View<T>, View<T>, View<T>) Carve(LlamaConfig config, int rows,
+            ActivationCarving<T> take)
         {
             // Shaped as one sequence of `rows` queries; its own key and value views go unused (the cache holds them).
             var layer = new LayerActivations<T>(config, 1, rows, take);

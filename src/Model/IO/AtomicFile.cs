@@ -38,7 +38,8 @@ public static class AtomicFile
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(fullPath)!);
-            using var probe = new FileStream($"{fullPath}.check-{Environment.ProcessId}-{Guid.NewGuid():N}", FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+            using var probe = new FileStream($"{fullPath}.check-{Environment.ProcessId}-{Guid.NewGuid():N}", FileMode.CreateNew, FileAccess.Write,
+                FileShare.None, 1, FileOptions.DeleteOnClose);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -91,7 +91,8 @@ public sealed class SafeTensorsCheckpoint : ITensorReader
     /// holds one tensor) and model.safetensors.index.json, as transformers does. Each file is written atomically and
     /// streams its tensors; the other form's files left from an earlier save are removed, so the directory holds one.
     /// </summary>
-    public static void Write(string directory, IReadOnlyList<TensorToWrite> tensors, IReadOnlyDictionary<string, string> metadata, long maxShardBytes = DefaultShardBytes)
+    public static void Write(string directory, IReadOnlyList<TensorToWrite> tensors, IReadOnlyDictionary<string, string> metadata,
+        long maxShardBytes = DefaultShardBytes)
     {
         var shards = new List<List<TensorToWrite>> { new() };
         var bytes = 0L;
@@ -125,7 +126,8 @@ public sealed class SafeTensorsCheckpoint : ITensorReader
         var json = new System.Text.Json.Nodes.JsonObject
         {
             ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["total_size"] = tensors.Sum(t => t.ByteLength) },
-            ["weight_map"] = new System.Text.Json.Nodes.JsonObject(weightMap.Select(pair => KeyValuePair.Create(pair.Key, (System.Text.Json.Nodes.JsonNode?)pair.Value))),
+            ["weight_map"] = new System.Text.Json.Nodes.JsonObject(weightMap.Select(pair => KeyValuePair.Create(pair.Key,
+                (System.Text.Json.Nodes.JsonNode?)pair.Value))),
         };
         AtomicFile.WriteAllText(index, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         File.Delete(single);

@@ -81,7 +81,8 @@ public sealed class SafeTensorsFile : ITensorReader
 
     public void ReadFloat32(string name, Span<float> destination) => ReadFloat32(Whole(name, destination.Length), 0, destination);
 
-    public void ReadFloat32(string name, long firstElement, Span<float> destination) => ReadFloat32(InRange(name, firstElement, destination.Length), firstElement, destination);
+    public void ReadFloat32(string name, long firstElement, Span<float> destination)
+        => ReadFloat32(InRange(name, firstElement, destination.Length), firstElement, destination);
 
     public void ReadFloat64(string name, Span<double> destination) => ReadExact(name, SafeTensorsDType.F64, "float64", destination);
 
@@ -190,7 +191,8 @@ public sealed class SafeTensorsFile : ITensorReader
         ObjectDisposedException.ThrowIf(disposed, this);
         var tensor = Info(name);
         if (firstElement < 0 || firstElement + count > tensor.ElementCount)
-            throw new ArgumentOutOfRangeException(nameof(firstElement), $"elements [{firstElement}, {firstElement + count}) lie outside tensor '{name}' of {tensor.ElementCount}");
+            throw new ArgumentOutOfRangeException(nameof(firstElement),
+                $"elements [{firstElement}, {firstElement + count}) lie outside tensor '{name}' of {tensor.ElementCount}");
         return tensor;
     }
 

@@ -140,7 +140,8 @@ public sealed class ByteLevelBpeTextTokenizer : ITextTokenizer
                      && step["invert"]?.GetValueKind() != JsonValueKind.True)
                 patterns.Add(regex.GetValue<string>());
             else
-                throw new BadInputException(source, $"pre_tokenizer step {step?.ToJsonString()} is not supported (only a ByteLevel step, optionally after one isolating regex Split)");
+                throw new BadInputException(source,
+                    $"pre_tokenizer step {step?.ToJsonString()} is not supported (only a ByteLevel step, optionally after one isolating regex Split)");
         }
         if (!byteLevel) throw new BadInputException(source, "pre_tokenizer has no ByteLevel step: this is not a byte-level BPE");
         if (patterns.Count != 1) throw new BadInputException(source, $"pre_tokenizer splits by {patterns.Count} regexes; exactly one is supported");

@@ -15,7 +15,8 @@ public static class TokenizerLoader
         else if (File.Exists(InDirectory("tokenizer.json")))
             tokenizer = ByteLevelBpeTextTokenizer.FromTokenizerJson(InDirectory("tokenizer.json"), config.BosTokenId, config.EosTokenId);
         else if (File.Exists(InDirectory(TrainedBpe.VocabFile)) && File.Exists(InDirectory(TrainedBpe.MergesFile)))
-            tokenizer = ByteLevelBpeTextTokenizer.FromVocabAndMerges(InDirectory(TrainedBpe.VocabFile), InDirectory(TrainedBpe.MergesFile), config.BosTokenId, config.EosTokenId);
+            tokenizer = ByteLevelBpeTextTokenizer.FromVocabAndMerges(InDirectory(TrainedBpe.VocabFile), InDirectory(TrainedBpe.MergesFile), config.BosTokenId,
+                config.EosTokenId);
         else
             throw new BadInputException(modelDirectory, "no tokenizer found: expected tokenizer.model, tokenizer.json, or vocab.json with merges.txt");
         // A model may pad its vocabulary beyond the tokenizer's, never the other way: an id past the embedding table is a crash.
