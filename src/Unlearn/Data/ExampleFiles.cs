@@ -16,7 +16,8 @@ public static class ExampleFiles
     /// they are. Every example must fit the model whole (nothing is cut).
     /// </summary>
     public static IReadOnlyList<TokenizedExample> Load(string dataPath, string modelDirectory, LlamaConfig config, PromptTemplate? template = null) =>
-        Read(dataPath, config, records => Encode(records, () => new ExampleEncoder(TokenizerLoader.Load(modelDirectory, config), template ?? PromptTemplate.Llama2Chat)),
+        Read(dataPath, config,
+            records => Encode(records, () => new ExampleEncoder(TokenizerLoader.Load(modelDirectory, config), template ?? PromptTemplate.Llama2Chat)),
             int.MaxValue, skipLong: false).Examples;
 
     /// <summary>Pre-tokenized records as they are; any question/answer record needs the encoder, made only then.</summary>
@@ -29,7 +30,8 @@ public static class ExampleFiles
     /// Reads and encodes every record, then checks each against <see cref="ExampleLength"/> before anything uses them:
     /// a record that does not fit is refused with its file, line and lengths, or with skipLong dropped and counted.
     /// </summary>
-    public static ExampleFile Read(string path, LlamaConfig config, Func<IReadOnlyList<DataRecord>, IReadOnlyList<TokenizedExample>> encode, int maxLength, bool skipLong)
+    public static ExampleFile Read(string path, LlamaConfig config, Func<IReadOnlyList<DataRecord>, IReadOnlyList<TokenizedExample>> encode, int maxLength,
+        bool skipLong)
     {
         var numbered = JsonlRecords.ReadNumbered(path, config.VocabSize);
         var records = numbered.Select(pair => pair.Record).ToArray();
@@ -38,7 +40,8 @@ public static class ExampleFiles
         for (var i = 0; i < examples.Count; i++)
         {
             if (ExampleLength.Problem(examples[i], maxLength, config) is not { } problem) kept.Add(i);
-            else if (!skipLong) throw new BadInputException(path, maxLength == int.MaxValue ? problem : $"{problem}; pass --skip-long to drop such records", numbered[i].Line);
+            else if (!skipLong)
+                throw new BadInputException(path, maxLength == int.MaxValue ? problem : $"{problem}; pass --skip-long to drop such records", numbered[i].Line);
         }
         if (kept.Count == 0) throw new BadInputException(path, $"all {examples.Count} records are too long for this run (--skip-long dropped every one)");
         return new ExampleFile(kept.Select(i => records[i]).ToArray(), kept.Select(i => examples[i]).ToArray(), examples.Count - kept.Count);

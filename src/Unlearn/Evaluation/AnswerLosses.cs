@@ -23,7 +23,8 @@ public static class AnswerLosses
             {
                 // TOFU would divide by zero here; an answer cut away entirely has no loss to report.
                 if (scores.Length[j] == 0)
-                    throw new ArgumentException($"an answer has no token left once its example is cut to {maxLength} tokens (its prompt is {examples[chunk[j]].PromptIds.Count} tokens)");
+                    throw new ArgumentException($"an answer has no token left once its example is cut to {maxLength} tokens (its prompt is "
+                        + $"{examples[chunk[j]].PromptIds.Count} tokens)");
                 losses[chunk[j]] = -scores.NormalisedLogProb(j);
             }
         }

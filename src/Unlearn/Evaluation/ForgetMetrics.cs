@@ -17,7 +17,8 @@ public static class ForgetMetrics
     public const string Prob = "forget_prob";
     public const string RougeLRecall = "forget_rouge_l_recall";
 
-    public static Dictionary<string, double> Measure<T>(LlamaModel<T> model, IReadOnlyList<TokenizedExample> examples, AnswerPrompts? answers, int batchSize, int maxLength)
+    public static Dictionary<string, double> Measure<T>(LlamaModel<T> model, IReadOnlyList<TokenizedExample> examples, AnswerPrompts? answers, int batchSize,
+        int maxLength)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var losses = AnswerLosses.Compute(model, examples, batchSize, maxLength);

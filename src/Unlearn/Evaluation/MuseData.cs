@@ -50,9 +50,11 @@ public static class MuseData
         var lines = RecordLines(bytes);
         string Field(JsonRecord record, string name)
         {
-            if (record.Value.ValueKind != JsonValueKind.Object) throw new BadInputException(path, $"expected a JSON object, got {record.Value.ValueKind}", record.Line);
+            if (record.Value.ValueKind != JsonValueKind.Object)
+                throw new BadInputException(path, $"expected a JSON object, got {record.Value.ValueKind}", record.Line);
             if (!record.Value.TryGetProperty(name, out var value)) throw new BadInputException(path, $"missing field '{name}'", record.Line);
-            return value.ValueKind == JsonValueKind.String ? value.GetString()! : throw new BadInputException(path, $"'{name}' must be a string, got {value.ValueKind}", record.Line);
+            return value.ValueKind == JsonValueKind.String ? value.GetString()!
+                : throw new BadInputException(path, $"'{name}' must be a string, got {value.ValueKind}", record.Line);
         }
         var records = root.EnumerateArray().Select((element, i) => convert(new JsonRecord(element, lines[i]), Field)).ToArray();
         if (records.Length == 0) throw new BadInputException(path, "no records");

@@ -33,7 +33,8 @@ public static class MuseEvaluation
     /// Loads and evaluates a model directory. PrivLeak needs holdout texts and the retrained model's AUC, given as a
     /// number or as a model directory whose AUC is measured on the same texts; what is missing is named in NotComputed.
     /// </summary>
-    public static MuseReport Evaluate(string modelDirectory, IOps<float> ops, MuseSettings settings, double? retrainAuc, string? retrainModel, Action<string>? progress = null)
+    public static MuseReport Evaluate(string modelDirectory, IOps<float> ops, MuseSettings settings, double? retrainAuc, string? retrainModel,
+        Action<string>? progress = null)
     {
         var clock = Stopwatch.StartNew();
         MuseReport report;
@@ -51,7 +52,8 @@ public static class MuseEvaluation
             using var retrain = ModelFiles.Load(retrainModel, ops, Kernels.Precision.Parse(settings.Precision));
             var tokenizer = TokenizerLoader.Load(retrainModel, retrain.Config);
             var verbatim = MuseData.ReadVerbMem(Path.Combine(settings.DataDirectory, MuseData.VerbMemFile));
-            var scores = new MinKScores(Scores(retrain, tokenizer, ForgetTexts(verbatim), settings), Scores(retrain, tokenizer, MuseData.ReadTexts(settings.HoldoutPath!), settings));
+            var scores = new MinKScores(Scores(retrain, tokenizer, ForgetTexts(verbatim), settings),
+                Scores(retrain, tokenizer, MuseData.ReadTexts(settings.HoldoutPath!), settings));
             leak = new PrivLeak(report.MinK.Auc, scores.Auc, Path.GetFullPath(retrainModel));
             progress?.Invoke($"retrained model's AUC: {scores.Auc:F4}");
         }

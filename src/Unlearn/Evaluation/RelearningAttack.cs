@@ -45,14 +45,16 @@ public sealed record RelearnSettings
 public sealed record RecoveryPoint(int Step, IReadOnlyDictionary<string, double> Metrics);
 
 /// <summary>What recovery.json holds.</summary>
-public sealed record RecoveryCurve(string Model, string ModelSha256, string Data, int ForgetRecords, int TrainedRecords, RelearnSettings Settings, IReadOnlyList<RecoveryPoint> Points)
+public sealed record RecoveryCurve(string Model, string ModelSha256, string Data, int ForgetRecords, int TrainedRecords, RelearnSettings Settings,
+    IReadOnlyList<RecoveryPoint> Points)
 {
     public const string FileName = "recovery.json";
 }
 
 public static class RelearningAttack
 {
-    public static RecoveryCurve Run(string modelDirectory, string dataPath, string runDirectory, RelearnSettings settings, PromptTemplate template, ITrainingObserver observer)
+    public static RecoveryCurve Run(string modelDirectory, string dataPath, string runDirectory, RelearnSettings settings, PromptTemplate template,
+        ITrainingObserver observer)
     {
         if (settings.Problem() is { } problem) throw new ArgumentException(problem);
         var ops = Devices.Create(settings.Device);
@@ -92,12 +94,14 @@ public static class RelearningAttack
             if (step.TryGetProperty("eval", out var eval))
                 points.Add(new RecoveryPoint(step.GetProperty("step").GetInt32(), eval.Deserialize<Dictionary<string, double>>()!));
         }
-        var curve = new RecoveryCurve(Path.GetFullPath(modelDirectory), ModelFingerprint.Sha256(modelDirectory), Path.GetFullPath(dataPath), examples.Length, subset.Length, settings, points);
+        var curve = new RecoveryCurve(Path.GetFullPath(modelDirectory), ModelFingerprint.Sha256(modelDirectory), Path.GetFullPath(dataPath), examples.Length,
+            subset.Length, settings, points);
         AtomicFile.WriteAllText(Path.Combine(runDirectory, RecoveryCurve.FileName), JsonSerializer.Serialize(curve, TofuReport.Json) + "\n");
         return curve;
     }
 
-    /// <summary>⌈fraction·n⌉ distinct indices (rounded first, so 0.07 of 100 is 7 although 0.07·100 is 7.000000000000001 in doubles), drawn by a seeded shuffle so that a run can be repeated.</summary>
+    /// <summary>⌈fraction·n⌉ distinct indices (rounded first, so 0.07 of 100 is 7 although 0.07·100 is 7.000000000000001 in doubles), drawn by a seeded
+    /// shuffle so that a run can be repeated.</summary>
     public static int[] Subset(int count, double fraction, int seed)
     {
         var indices = Enumerable.Range(0, count).ToArray();

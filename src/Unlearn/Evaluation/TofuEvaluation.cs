@@ -69,12 +69,14 @@ public static class TofuEvaluation
         return splits.Select(s =>
         {
             var result = Evaluate(model, encoder, decoder, s.split, s.items, settings);
-            progress?.Invoke($"{s.split.Name}: Prob {result.Prob:F4}, ROUGE-L recall {result.RougeLRecall:F4}, truth ratio {result.TruthRatio:F4} ({result.Items.Count} items)");
+            progress?.Invoke($"{s.split.Name}: Prob {result.Prob:F4}, ROUGE-L recall {result.RougeLRecall:F4}, truth ratio {result.TruthRatio:F4} "
+                + $"({result.Items.Count} items)");
             return result;
         }).ToArray();
     }
 
-    private static TofuSplitResult Evaluate<T>(LlamaModel<T> model, ExampleEncoder encoder, GreedyDecoder<T> decoder, TofuSplit split, IReadOnlyList<TofuItem> items, TofuSettings settings)
+    private static TofuSplitResult Evaluate<T>(LlamaModel<T> model, ExampleEncoder encoder, GreedyDecoder<T> decoder, TofuSplit split,
+        IReadOnlyList<TofuItem> items, TofuSettings settings)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         // One list of every answer to score, so the batches fill across items: answers, base answers when they differ, perturbed.

@@ -64,7 +64,8 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
         var retainRatios = retainReport.ForgetTruthRatios;
         var reports = new[] { (name: TargetName, directory: target), (name: RetainName, directory: retain) }
             .Concat(unlearned.Select(u => (name: u.method, u.directory)))
-            .Select(m => (m.name, report: (m.name == RetainName ? retainReport : Evaluate(ops, m.name, m.directory)).WithForgetQuality(retainRatios, Output("eval/retain.json"))))
+            .Select(m => (m.name,
+                report: (m.name == RetainName ? retainReport : Evaluate(ops, m.name, m.directory)).WithForgetQuality(retainRatios, Output("eval/retain.json"))))
             .ToArray();
         foreach (var (name, report) in reports) report.Write(Output($"eval/{name}.json"));
 
@@ -102,7 +103,8 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
             var steps = EpochPlan.StepsPerEpoch(data.Forget.Count, training.BatchSize, training.GradAccum) * training.Epochs;
             training = training with { EvalEvery = training.EvalEvery > 0 ? training.EvalEvery : Math.Max(1, steps / CurvePoints) };
         }
-        (TrainingJob.FromModelFolder(model, start, training, data, directory, observer) with { RunSettingsJson = training.ToJson() + "\n" }).Run(resume: Directory.Exists(directory));
+        (TrainingJob.FromModelFolder(model, start, training, data, directory,
+            observer) with { RunSettingsJson = training.ToJson() + "\n" }).Run(resume: Directory.Exists(directory));
         return directory;
     }
 }

@@ -39,5 +39,6 @@ public static class TofuProtocolPlots
     /// </summary>
     public static void SaveTruthRatioHistogram(string path, string name, IReadOnlyList<double> ratios, IReadOnlyList<double> retainRatios) =>
         HistogramPlot.Save(path, $"Forget set truth ratios: {name} and the retain model", "ln R (R: paraphrased against perturbed answers)",
-            [new Sample(name, ratios.Select(r => Math.Log(r)).ToArray()), new Sample(TofuProtocol.RetainName, retainRatios.Select(r => Math.Log(r)).ToArray())]);
+            [new Sample(name, ratios.Select(r => Math.Log(r)).ToArray()),
+            new Sample(TofuProtocol.RetainName, retainRatios.Select(r => Math.Log(r)).ToArray())]);
 }

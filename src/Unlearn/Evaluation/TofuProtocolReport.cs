@@ -9,7 +9,8 @@ namespace SimNpo.Unlearn.Evaluation;
 public sealed record TofuSplitScores(string Split, double Prob, double RougeLRecall, double TruthRatio);
 
 /// <summary>One evaluated model of the protocol: the original (target), the retain model or an unlearned one.</summary>
-public sealed record TofuProtocolRow(string Name, string Model, string ModelSha256, double ForgetQuality, double ModelUtility, IReadOnlyList<TofuSplitScores> Splits)
+public sealed record TofuProtocolRow(string Name, string Model, string ModelSha256, double ForgetQuality, double ModelUtility,
+    IReadOnlyList<TofuSplitScores> Splits)
 {
     public TofuSplitScores Split(string name) => Splits.Single(s => s.Split == name);
 }

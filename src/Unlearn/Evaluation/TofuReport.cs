@@ -76,7 +76,8 @@ public sealed record TofuReport
         text.AppendLine($"# TOFU evaluation ({Config.ForgetSet})").AppendLine();
         text.AppendLine($"- model: `{Model}` (sha256 `{ModelSha256}`)");
         text.AppendLine($"- device: {Device}; {Seconds.ToString("F1", CultureInfo.InvariantCulture)} s");
-        text.AppendLine($"- at most {Config.MaxItems} items per split, sequences of at most {Config.MaxLength} tokens, greedy answers of at most {Config.MaxNewTokens?.ToString(CultureInfo.InvariantCulture) ?? "the rest of those"} tokens").AppendLine();
+        text.AppendLine($"- at most {Config.MaxItems} items per split, sequences of at most {Config.MaxLength} tokens, greedy answers of at most "
+            + $"{Config.MaxNewTokens?.ToString(CultureInfo.InvariantCulture) ?? "the rest of those"} tokens").AppendLine();
         text.AppendLine("| split | Prob | ROUGE-L recall | truth ratio | items |");
         text.AppendLine("| --- | --- | --- | --- | --- |");
         foreach (var split in Splits)
@@ -86,7 +87,8 @@ public sealed record TofuReport
         text.AppendLine(ForgetQuality is { } quality
             ? $"**Forget quality** (KS p-value of the forget truth ratios against `{RetainReference}`): {quality.ToString("G4", CultureInfo.InvariantCulture)}"
             : "**Forget quality**: not computed (no retain model results given).");
-        text.AppendLine().AppendLine("Truth ratio: mean(min(R, 1/R)) on the forget split, mean(max(0, 1 − 1/R)) on the others; Prob on real authors and world facts is the answer's share against the perturbed answers.");
+        text.AppendLine().AppendLine("Truth ratio: mean(min(R, 1/R)) on the forget split, mean(max(0, 1 − 1/R)) on the others; Prob on real authors and "
+            + "world facts is the answer's share against the perturbed answers.");
         return text.ToString();
     }
 
@@ -102,7 +104,9 @@ public sealed record TofuReport
         if (reportedSet != forgetSet) throw new BadInputException(path, $"the results are for forget set '{reportedSet}', not '{forgetSet}'");
         var forget = (root!["splits"] as JsonArray)?.FirstOrDefault(s => s?["name"]?.GetValue<string>() == TofuSplit.ForgetName);
         if (forget?["items"] is not JsonArray items) throw new BadInputException(path, "no forget split with items");
-        if (itemCount is not null && items.Count != itemCount) throw new BadInputException(path, $"the forget split has {items.Count} items, this evaluation {itemCount}");
-        return items.Select((item, i) => item?["truth_ratio"]?.Deserialize<double>(Json) ?? throw new BadInputException(path, $"forget item {i} has no truth_ratio")).ToArray();
+        if (itemCount is not null && items.Count != itemCount)
+            throw new BadInputException(path, $"the forget split has {items.Count} items, this evaluation {itemCount}");
+        return items.Select((item, i) => item?["truth_ratio"]?.Deserialize<double>(Json)
+            ?? throw new BadInputException(path, $"forget item {i} has no truth_ratio")).ToArray();
     }
 }

@@ -18,7 +18,8 @@ public static class TofuSplitFile
         {
             var item = Parse(record, split, path, lineNumber);
             if (items.Count > 0 && item.PerturbedAnswers.Count != items[0].PerturbedAnswers.Count)
-                throw new BadInputException(path, $"{item.PerturbedAnswers.Count} perturbed answers, where line {items[0].Line} has {items[0].PerturbedAnswers.Count}", lineNumber);
+                throw new BadInputException(path,
+                    $"{item.PerturbedAnswers.Count} perturbed answers, where line {items[0].Line} has {items[0].PerturbedAnswers.Count}", lineNumber);
             items.Add(item);
             if (items.Count == maxItems) break;
         }
@@ -38,6 +39,7 @@ public static class TofuSplitFile
         var perturbed = perturbedField.EnumerateArray().Select((value, i) => Text(value, $"'perturbed_answer'[{i}]")).ToArray();
         if (perturbed.Length == 0) throw Bad("'perturbed_answer' is empty: the truth ratio needs at least one perturbed answer");
         var answer = Text(Field(TofuSplit.Answer), $"'{TofuSplit.Answer}'");
-        return new TofuItem(lineNumber, Text(Field("question"), "'question'"), answer, Text(Field(split.BaseAnswerField), $"'{split.BaseAnswerField}'"), perturbed);
+        return new TofuItem(lineNumber, Text(Field("question"), "'question'"), answer, Text(Field(split.BaseAnswerField), $"'{split.BaseAnswerField}'"),
+            perturbed);
     }
 }

@@ -48,7 +48,8 @@ public sealed class MarkovExperiment(string outputDirectory, string device, doub
             else
                 Pretrain(ops, pretrained, [.. retain.Train, .. forget1.Train, .. forget2.Train], variant);
 
-            var testSets = (retain.Test.Take(EvaluatedSequences).ToArray(), forget1.Test.Take(EvaluatedSequences).ToArray(), forget2.Test.Take(EvaluatedSequences).ToArray());
+            var testSets = (retain.Test.Take(EvaluatedSequences).ToArray(), forget1.Test.Take(EvaluatedSequences).ToArray(),
+                forget2.Test.Take(EvaluatedSequences).ToArray());
             IReadOnlyList<TokenizedExample> forget = [.. forget1.Train, .. forget2.Train];
             foreach (var method in Methods)
             {
@@ -102,7 +103,8 @@ public sealed class MarkovExperiment(string outputDirectory, string device, doub
         return new MarkovPoint(iteration, values["retain"], values["forget1"], values["forget2"]);
     }
 
-    private static Dictionary<string, double> Kl(LlamaModel<float> model, (TokenizedExample[] Retain, TokenizedExample[] Forget1, TokenizedExample[] Forget2) sets) => new()
+    private static Dictionary<string, double> Kl(LlamaModel<float> model,
+        (TokenizedExample[] Retain, TokenizedExample[] Forget1, TokenizedExample[] Forget2) sets) => new()
     {
         ["retain"] = MarkovMixture.MeanKl(model, sets.Retain, 0),
         ["forget1"] = MarkovMixture.MeanKl(model, sets.Forget1, 1),
@@ -145,7 +147,8 @@ public sealed class MarkovExperiment(string outputDirectory, string device, doub
         static double Unevenness(MarkovPoint p) => Math.Abs(p.Forget1 - p.Forget2) / ((p.Forget1 + p.Forget2) / 2);
         static double RetainCost(MarkovCurve c) =>
             (c.Points[^1].Retain - c.Points[0].Retain) / ((c.Points[^1].Forget1 + c.Points[^1].Forget2 - c.Points[0].Forget1 - c.Points[0].Forget2) / 2);
-        var text = new StringBuilder("# Mixture of Markov chains\n\nKL to the true transition rows (mean per token) before unlearning and after the last iteration.\n\n");
+        var text = new StringBuilder("# Mixture of Markov chains\n\nKL to the true transition rows (mean per token) before unlearning and "
+            + "after the last iteration.\n\n");
         text.AppendLine("| variant | method | retain KL | forget 1 KL | forget 2 KL | unevenness | retain cost |");
         text.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
         foreach (var curve in curves)

@@ -47,7 +47,8 @@ public sealed class TofuDemo(string outputDirectory, string device, int seed, IT
             Methods = Methods,
             Unlearning = unlearning,
             Finetune = finetune,
-            Evaluation = new TofuSettings { DataDirectory = data, ForgetSet = dataset.ForgetSplit, MaxLength = 128, MaxNewTokens = 40, Precision = _precision.Name },
+            Evaluation = new TofuSettings { DataDirectory = data, ForgetSet = dataset.ForgetSplit, MaxLength = 128, MaxNewTokens = 40,
+                Precision = _precision.Name },
             OutputDirectory = outputDirectory,
         }, observer);
         var report = protocol.Run();

@@ -10,5 +10,6 @@ public sealed class GaMethod : TrainingMethod
     public override int ListOrder => 30;
     public override bool HasRetainTerm => false;
 
-    protected override ISequenceObjective CreateObjective(double? beta, double gamma, IReadOnlyList<double>? referenceLogProbs) => new NegativeLogLikelihood(ascend: true);
+    protected override ISequenceObjective CreateObjective(double? beta, double gamma, IReadOnlyList<double>? referenceLogProbs)
+        => new NegativeLogLikelihood(ascend: true);
 }

@@ -12,5 +12,6 @@ public sealed class GradDiffMethod : TrainingMethod
     /// <summary>Its forget term is ga's, which `grad` already checks.</summary>
     public override bool InGradCommand => false;
 
-    protected override ISequenceObjective CreateObjective(double? beta, double gamma, IReadOnlyList<double>? referenceLogProbs) => new NegativeLogLikelihood(ascend: true);
+    protected override ISequenceObjective CreateObjective(double? beta, double gamma, IReadOnlyList<double>? referenceLogProbs)
+        => new NegativeLogLikelihood(ascend: true);
 }

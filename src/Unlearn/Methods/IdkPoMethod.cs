@@ -18,7 +18,8 @@ public sealed class IdkPoMethod : TrainingMethod
     public override bool NeedsRefusals => true;
     public override bool HasRetainTerm => true;
 
-    protected override ISequenceObjective CreateObjective(double? beta, double gamma, IReadOnlyList<double>? referenceLogProbs) => new IdkPoObjective(beta!.Value, referenceLogProbs!);
+    protected override ISequenceObjective CreateObjective(double? beta, double gamma, IReadOnlyList<double>? referenceLogProbs)
+        => new IdkPoObjective(beta!.Value, referenceLogProbs!);
 
     public override IReadOnlyList<TokenizedExample> ForgetBatch(TrainingData data, int[] indices) =>
         [.. indices.Select(i => data.Refusals![i]), .. indices.Select(i => data.Forget[i])];

@@ -12,5 +12,6 @@ public sealed class NpoMethod : TrainingMethod
     public override bool NeedsReferenceLogProbs => true;
     public override bool HasRetainTerm => true;
 
-    protected override ISequenceObjective CreateObjective(double? beta, double gamma, IReadOnlyList<double>? referenceLogProbs) => new NpoObjective(beta!.Value, referenceLogProbs!);
+    protected override ISequenceObjective CreateObjective(double? beta, double gamma, IReadOnlyList<double>? referenceLogProbs)
+        => new NpoObjective(beta!.Value, referenceLogProbs!);
 }

@@ -11,5 +11,6 @@ public sealed class SimNpoMethod : TrainingMethod
     public override double? DefaultBeta => SimNpoObjective.DefaultBeta;
     public override bool HasRetainTerm => true;
 
-    protected override ISequenceObjective CreateObjective(double? beta, double gamma, IReadOnlyList<double>? referenceLogProbs) => new SimNpoObjective(beta!.Value, gamma);
+    protected override ISequenceObjective CreateObjective(double? beta, double gamma, IReadOnlyList<double>? referenceLogProbs)
+        => new SimNpoObjective(beta!.Value, gamma);
 }

@@ -11,7 +11,8 @@ namespace SimNpo.Unlearn.Performance;
 /// One figure on both sides: its values per round, their spreads, and the per-round ratio SimNpo / PyTorch.
 /// AtPeak is the figure's value at the machine's measured float32 peak (for tokens/s: peak FLOP/s over FLOPs per token).
 /// </summary>
-public sealed record Comparison(string Figure, [property: JsonPropertyName("simnpo_rounds")] IReadOnlyList<double> SimNpoRounds, IReadOnlyList<double>? TorchRounds, double AtPeak)
+public sealed record Comparison(string Figure, [property: JsonPropertyName("simnpo_rounds")] IReadOnlyList<double> SimNpoRounds,
+    IReadOnlyList<double>? TorchRounds, double AtPeak)
 {
     [JsonPropertyName("simnpo")]
     public Spread SimNpo => Spread.Of([.. SimNpoRounds]);
@@ -28,7 +29,8 @@ public sealed record SgemmResult(string Shape, string Precision, string UsedBy, 
 public sealed record AttentionResult(string Shape, string Precision, string UsedBy, Comparison Forward, Comparison ForwardBackward);
 
 /// <summary>One model shape's step: its size, throughput, and each side's peak memory by kind (see <see cref="PeakMemory"/>).</summary>
-public sealed record StepResult(string Shape, string Precision, int BatchSize, int SequenceLength, long Parameters, double FlopsPerStep, Comparison TokensPerSecond,
+public sealed record StepResult(string Shape, string Precision, int BatchSize, int SequenceLength, long Parameters, double FlopsPerStep,
+    Comparison TokensPerSecond,
     [property: JsonPropertyName("simnpo_memory")] IReadOnlyDictionary<string, long> SimNpoMemory, IReadOnlyDictionary<string, long>? TorchMemory);
 
 /// <summary>A `simnpo bench` run as docs/results/bench-&lt;device&gt;-&lt;date&gt;.json holds it, with a Markdown twin.</summary>
@@ -108,7 +110,8 @@ public sealed record BenchReport
         AppendRow(text, columns.Select((_, i) => i < 3 ? "---" : "---:"));
         foreach (var step in Steps)
         {
-            List<string> cells = [step.Shape, step.Precision, $"{step.BatchSize} × {step.SequenceLength}", $"{step.Parameters / 1e6:F2} M", Number(step.FlopsPerStep / 1e9),
+            List<string> cells = [step.Shape, step.Precision, $"{step.BatchSize} × {step.SequenceLength}", $"{step.Parameters / 1e6:F2} M",
+                Number(step.FlopsPerStep / 1e9),
                 .. SideCells(step.TokensPerSecond), Memory(step.SimNpoMemory)];
             if (Torch is not null) cells.Add(step.TorchMemory is { } torch ? Memory(torch) : "");
             AppendRow(text, cells);

@@ -30,7 +30,8 @@ public sealed record BenchSettings(bool Sgemm, bool Step, IReadOnlyList<Benchmar
 /// model shape for the step) both sides warm up, then their rounds alternate, so a slow spell of the machine hits
 /// both. The machine's float32 peak is measured first, in the same run. Progress goes to <paramref name="progress"/>.
 /// </summary>
-public sealed class Benchmark(BenchSettings settings, IOps<float> ops, Func<BenchmarkShape, Precision, IBenchRounds> simnpoStep, TorchBench? torch, TextWriter progress)
+public sealed class Benchmark(BenchSettings settings, IOps<float> ops, Func<BenchmarkShape, Precision, IBenchRounds> simnpoStep, TorchBench? torch,
+    TextWriter progress)
 {
     /// <summary>What the first PyTorch worker said about itself.</summary>
     private IReadOnlyDictionary<string, string>? _torchInfo;
@@ -43,7 +44,8 @@ public sealed class Benchmark(BenchSettings settings, IOps<float> ops, Func<Benc
         progress.WriteLine($"bench: peak {peak.Gflops:F1} GFLOP/s, {peak.GigabytesPerSecond:F1} GB/s");
         var sgemm = settings.Sgemm ? settings.Precisions.SelectMany(precision => RunSgemm(peak, precision)).ToArray() : [];
         var attention = settings.Attention ? settings.Precisions.SelectMany(precision => RunAttention(peak, precision)).ToArray() : [];
-        var steps = settings.Step ? settings.Shapes.SelectMany(shape => settings.Precisions.Select(precision => RunStep(shape, precision, peak))).ToArray() : [];
+        var steps = settings.Step ? settings.Shapes.SelectMany(shape => settings.Precisions.Select(precision => RunStep(shape, precision, peak))).ToArray()
+            : [];
         return new BenchReport
         {
             Date = DateTimeOffset.Now,

@@ -27,7 +27,8 @@ public static class BenchmarkModels
         new("110M", Stories(dim: 768, ffn: 2048, layers: 12, heads: 12, kvHeads: 12, vocab: 32000, maxPositions: 1024), 4, 512),
         new("1B", Llama32OneB(), 4, 512),
         // meta-llama/Llama-2-7b-hf's config.json: the llama2.c family's hyperparameters at 7B, its head untied.
-        new("7B", Stories(dim: 4096, ffn: 11008, layers: 32, heads: 32, kvHeads: 32, vocab: 32000, maxPositions: 4096) with { TieWordEmbeddings = false }, 4, 512),
+        new("7B", Stories(dim: 4096, ffn: 11008, layers: 32, heads: 32, kvHeads: 32, vocab: 32000, maxPositions: 4096) with { TieWordEmbeddings = false }, 4,
+            512),
     ];
 
     public static IEnumerable<string> Names => All.Select(shape => shape.Name);
@@ -37,7 +38,8 @@ public static class BenchmarkModels
     {
         var shape = All.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase))
             ?? throw new ArgumentException($"unknown model shape '{name}' (choose one of: {string.Join(", ", Names)})");
-        return shape with { BatchSize = batchSize ?? shape.BatchSize, SequenceLength = sequenceLength ?? shape.SequenceLength, Recompute = recompute ?? shape.Recompute };
+        return shape with { BatchSize = batchSize ?? shape.BatchSize, SequenceLength = sequenceLength ?? shape.SequenceLength, Recompute = recompute
+            ?? shape.Recompute };
     }
 
     private static LlamaConfig Stories(int dim, int ffn, int layers, int heads, int kvHeads, int vocab, int maxPositions) => new()

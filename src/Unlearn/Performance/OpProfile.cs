@@ -7,7 +7,8 @@ namespace SimNpo.Unlearn.Performance;
 /// achieved rate against the roofline: compute-bound (GFLOP/s against the FLOP peak) when its FLOPs per byte reach the
 /// machine's peak FLOPs per byte of bandwidth, memory-bound (GB/s against the bandwidth) otherwise.
 /// </summary>
-public sealed record OpProfile(string Op, double Calls, double Seconds, double Share, double Flops, double Bytes, bool ComputeBound, double Achieved, double PercentOfPeak)
+public sealed record OpProfile(string Op, double Calls, double Seconds, double Share, double Flops, double Bytes, bool ComputeBound, double Achieved,
+    double PercentOfPeak)
 {
     public string Unit => ComputeBound ? "GFLOP/s" : "GB/s";
 

@@ -95,9 +95,11 @@ public sealed class StepProfile
         output.WriteLine($"per step, mean of {Losses.Length} after {Warmup} warm-up:");
         output.WriteLine($"{"op",-28}{"calls",7}{"ms",11}{"share",8}{"achieved",20}{"% peak",9}");
         foreach (var op in Ops)
-            output.WriteLine(Invariant($"{op.Op,-28}{op.Calls,7:0.#}{op.Seconds * 1e3,11:F2}{op.Share,8:P1}{$"{op.Achieved:F1} {op.Unit}",20}{op.PercentOfPeak,8:F1}%"));
+            output.WriteLine(Invariant(
+                $"{op.Op,-28}{op.Calls,7:0.#}{op.Seconds * 1e3,11:F2}{op.Share,8:P1}{$"{op.Achieved:F1} {op.Unit}",20}{op.PercentOfPeak,8:F1}%"));
         output.WriteLine(Invariant($"{"(outside the ops)",-28}{"",7}{OutsideOpsSeconds * 1e3,11:F2}{OutsideOpsSeconds / StepSeconds,8:P1}"));
-        output.WriteLine(Invariant($"step {StepSeconds * 1e3:F1} ms, {TokensPerSecond:N0} tokens/s, model {ModelGflops:F1} GFLOP/s = {PercentOfPeak:F1}% of peak"));
+        output.WriteLine(Invariant(
+            $"step {StepSeconds * 1e3:F1} ms, {TokensPerSecond:N0} tokens/s, model {ModelGflops:F1} GFLOP/s = {PercentOfPeak:F1}% of peak"));
         output.WriteLine(Invariant($"peaks of {Peak.Device}: {Peak.Gflops:F1} GFLOP/s, {Peak.GigabytesPerSecond:F1} GB/s"));
     }
 

@@ -18,7 +18,8 @@ public static class StepSuite
     /// <summary>The step on seeded random weights, warmed up and calibrated; the rounds own the model.</summary>
     public static CalibratedRounds Rounds(IOps<float> ops, BenchmarkShape shape, Precision precision, double minSeconds)
     {
-        var step = SyntheticStep.Randomized(ops, shape.Config, shape.BatchSize, shape.SequenceLength, seed: 0, precision: precision, recompute: shape.Recompute);
+        var step = SyntheticStep.Randomized(ops, shape.Config, shape.BatchSize, shape.SequenceLength, seed: 0, precision: precision,
+            recompute: shape.Recompute);
         try
         {
             return new CalibratedRounds(ops, [new BenchWork(Figure, () => step.Run(), step.Tokens)], minSeconds, step);
@@ -31,7 +32,8 @@ public static class StepSuite
     }
 
     /// <summary>The worker of one shape: <paramref name="simnpo"/> is how to run the simnpo executable (a file and its first arguments).</summary>
-    public static WorkerProcess StartWorker((string File, string[] Arguments) simnpo, BenchmarkShape shape, Precision precision, string device, double minSeconds)
+    public static WorkerProcess StartWorker((string File, string[] Arguments) simnpo, BenchmarkShape shape, Precision precision, string device,
+        double minSeconds)
     {
         string Text(IFormattable value) => value.ToString(null, CultureInfo.InvariantCulture);
         return WorkerProcess.Start($"SimNpo ({WorkerCommand} {shape.Name} {precision})", simnpo.File,

@@ -106,7 +106,8 @@ public sealed class SyntheticStep : IDisposable
         long activations;
         try
         {
-            var size = Activations<float>.Count(config, new ActivationShape(batchSize, sequenceLength, ScoredTokensOf(batchSize, sequenceLength), FullLogits: false, recompute));
+            var size = Activations<float>.Count(config,
+                new ActivationShape(batchSize, sequenceLength, ScoredTokensOf(batchSize, sequenceLength), FullLogits: false, recompute));
             activations = Math.Max(size.BulkElements, size.StatisticElements);
         }
         catch (OverflowException)
@@ -114,7 +115,8 @@ public sealed class SyntheticStep : IDisposable
             activations = long.MaxValue; // one of its tensors alone passes int
         }
         if (activations > Array.MaxLength)
-            throw new ArgumentException($"batch {batchSize} x {sequenceLength} needs more activations than one buffer holds ({Array.MaxLength:N0} elements): use a smaller batch or recompute layers");
+            throw new ArgumentException($"batch {batchSize} x {sequenceLength} needs more activations than one buffer holds ({Array.MaxLength:N0} elements): "
+                + "use a smaller batch or recompute layers");
     }
 
     private static TokenizedExample[] RandomExamples(int vocab, int batchSize, int sequenceLength, int seed)

@@ -45,7 +45,8 @@ public sealed class TorchBench
     /// <summary>Checks that the script is there and that the Python imports torch; the errors say what to install.</summary>
     public static TorchBench Open(string python, string script, string device, int threads)
     {
-        if (!File.Exists(script)) throw new FileNotFoundException($"{script}: the PyTorch benchmark script is missing (pass its path with --torch-script)", script);
+        if (!File.Exists(script))
+            throw new FileNotFoundException($"{script}: the PyTorch benchmark script is missing (pass its path with --torch-script)", script);
         var (code, output) = RunToEnd(python, "-c", "import torch; print(torch.__version__)");
         if (code != 0) throw new NotSupportedException($"{python} cannot import torch: {InstallHint}\n{output.Trim()}");
         return new TorchBench(python, script, device, threads, output.Trim());

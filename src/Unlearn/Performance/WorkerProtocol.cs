@@ -54,7 +54,8 @@ public static class WorkerProtocol
     }
 
     private static JsonValue Number(JsonNode? node, string worker) =>
-        node is JsonValue value && value.GetValueKind() == JsonValueKind.Number ? value : throw new IOException($"{worker} sent '{node?.ToJsonString()}' where a number belongs");
+        node is JsonValue value && value.GetValueKind() == JsonValueKind.Number ? value
+            : throw new IOException($"{worker} sent '{node?.ToJsonString()}' where a number belongs");
 
     private static IOException Malformed(string worker, string? line, string problem) => new($"{worker} sent a malformed line ({problem}): {line}");
 

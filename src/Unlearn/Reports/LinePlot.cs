@@ -11,7 +11,8 @@ public sealed record Series(string Name, IReadOnlyList<double> X, IReadOnlyList<
 /// </summary>
 public static class LinePlot
 {
-    public static void Save(string path, string title, string xLabel, string yLabel, IEnumerable<Series> series, bool markers = false, int width = 800, int height = 500)
+    public static void Save(string path, string title, string xLabel, string yLabel, IEnumerable<Series> series, bool markers = false, int width = 800,
+        int height = 500)
     {
         var plot = new ScottPlot.Plot();
         foreach (var line in series)

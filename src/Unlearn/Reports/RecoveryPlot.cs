@@ -11,6 +11,7 @@ public static class RecoveryPlot
     {
         var steps = curve.Points.Select(p => (double)p.Step).ToArray();
         var series = curve.Points[0].Metrics.Keys.Select(name => new Series(name, steps, curve.Points.Select(p => p.Metrics[name]).ToArray()));
-        LinePlot.Save(path, $"Relearning on {curve.TrainedRecords} of {curve.ForgetRecords} forget records", "relearning step", "forget metric", series, markers: true);
+        LinePlot.Save(path, $"Relearning on {curve.TrainedRecords} of {curve.ForgetRecords} forget records", "relearning step", "forget metric", series,
+            markers: true);
     }
 }

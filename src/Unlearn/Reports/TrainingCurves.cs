@@ -26,7 +26,8 @@ public static class TrainingCurves
             parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble() : null;
 
         var written = new List<string>();
-        var losses = new[] { Curve("loss", s => Field(s, "loss")), Curve("forget loss", s => Field(s, "forget_loss")), Curve("retain loss", s => Field(s, "retain_loss")) };
+        var losses = new[] { Curve("loss", s => Field(s, "loss")), Curve("forget loss", s => Field(s, "forget_loss")),
+            Curve("retain loss", s => Field(s, "retain_loss")) };
         LinePlot.Save(prefix + "loss.png", $"{title}: loss", "step", "loss", losses.Where(c => c.X.Count > 0));
         written.Add(prefix + "loss.png");
         double? Eval(JsonElement s, string name) => s.TryGetProperty("eval", out var eval) ? Field(eval, name) : null;

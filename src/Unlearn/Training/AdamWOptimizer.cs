@@ -146,7 +146,8 @@ public sealed class AdamWOptimizer<T> : IDisposable where T : unmanaged, IFloati
                 for (var i = 0; i < piece.Length; i++)
                 {
                     if (!T.IsFinite(piece[i])) throw new BadInputException(path, $"tensor '{name}' holds {piece[i]} at index {start + i}");
-                    if (!negativeAllowed && piece[i] < T.Zero) throw new BadInputException(path, $"tensor '{name}' holds a negative value at index {start + i}");
+                    if (!negativeAllowed && piece[i] < T.Zero)
+                        throw new BadInputException(path, $"tensor '{name}' holds a negative value at index {start + i}");
                 }
             });
     }

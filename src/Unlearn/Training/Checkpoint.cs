@@ -19,7 +19,8 @@ public static class Checkpoint
     private const string Prefix = "step-";
     private const int Kept = 2;
 
-    public static string Save<T>(string runDirectory, int step, LlamaModel<T> model, AdamWOptimizer<T> optimizer, TrainingSettings settings, string? tokenizerSource)
+    public static string Save<T>(string runDirectory, int step, LlamaModel<T> model, AdamWOptimizer<T> optimizer, TrainingSettings settings,
+        string? tokenizerSource)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var root = Path.Combine(runDirectory, FolderName);
@@ -74,7 +75,8 @@ public static class Checkpoint
     /// damaged newest one (a disk error, a file cut short) gives way to the older kept one, with a warning naming both;
     /// when that fails too, the newest one's error stands.
     /// </summary>
-    public static (string Path, int Step)? LoadNewest<T>(string runDirectory, LlamaModel<T> model, AdamWOptimizer<T> optimizer, TrainingSettings settings, Action<string> warn)
+    public static (string Path, int Step)? LoadNewest<T>(string runDirectory, LlamaModel<T> model, AdamWOptimizer<T> optimizer, TrainingSettings settings,
+        Action<string> warn)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var newestFirst = Complete(runDirectory).Reverse().ToArray();
@@ -146,7 +148,8 @@ public static class Checkpoint
         ModelFiles.LoadWeights(model, checkpoint);
         optimizer.Load(Path.Combine(checkpoint, AdamWOptimizer<T>.FileName));
         if (optimizer.StepCount != step)
-            throw new BadInputException(Path.Combine(checkpoint, AdamWOptimizer<T>.FileName), $"optimizer step {optimizer.StepCount.ToString(CultureInfo.InvariantCulture)} differs from the checkpoint's step {step}");
+            throw new BadInputException(Path.Combine(checkpoint, AdamWOptimizer<T>.FileName),
+                $"optimizer step {optimizer.StepCount.ToString(CultureInfo.InvariantCulture)} differs from the checkpoint's step {step}");
         return step;
     }
 }

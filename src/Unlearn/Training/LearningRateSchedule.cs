@@ -64,7 +64,8 @@ public sealed class LearningRateSchedule
     /// </summary>
     public static int WarmupStepsFromEpochs(double epochs, int stepsPerEpoch)
     {
-        if (!double.IsFinite(epochs) || epochs < 0) throw new ArgumentOutOfRangeException(nameof(epochs), $"warmup epochs must be finite and non-negative, got {epochs}");
+        if (!double.IsFinite(epochs) || epochs < 0)
+            throw new ArgumentOutOfRangeException(nameof(epochs), $"warmup epochs must be finite and non-negative, got {epochs}");
         ArgumentOutOfRangeException.ThrowIfNegative(stepsPerEpoch);
         if (epochs == 0) return 0;
         return checked((int)Math.Max(1, Math.Floor(stepsPerEpoch * epochs)));

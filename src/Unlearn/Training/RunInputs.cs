@@ -55,7 +55,8 @@ public sealed class RunInputs(IReadOnlyDictionary<string, RunInput> inputs)
         var inputs = new Dictionary<string, RunInput>();
         foreach (var (name, node) in JsonFile.ReadObject(path))
         {
-            if (node?["path"] is not JsonValue file || !file.TryGetValue<string>(out var filePath) || node["sha256"] is not JsonValue hash || !hash.TryGetValue<string>(out var sha256))
+            if (node?["path"] is not JsonValue file || !file.TryGetValue<string>(out var filePath) || node["sha256"] is not JsonValue hash
+                || !hash.TryGetValue<string>(out var sha256))
                 throw new BadInputException(path, $"'{name}' must be an object with string 'path' and 'sha256'");
             inputs[name] = new RunInput(filePath, sha256);
         }

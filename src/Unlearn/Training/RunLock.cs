@@ -49,7 +49,8 @@ public sealed class RunLock : IDisposable
         catch (IOException e) when (e.GetType() == typeof(IOException) && File.Exists(path))
         {
             var holder = Holder(holderPath) is { } pid ? $"process {pid}" : "another process";
-            throw new BadInputException(runDirectory, $"is in use by {holder}, which holds {path}; wait for that run to end or choose another output folder", inner: e);
+            throw new BadInputException(runDirectory, $"is in use by {holder}, which holds {path}; wait for that run to end or choose another output folder",
+                inner: e);
         }
     }
 
@@ -65,7 +66,8 @@ public sealed class RunLock : IDisposable
         }
     }
 
-    /// <summary>Removes both files while still holding the lock, then lets it go; a folder it made for a run that failed before writing anything goes too.</summary>
+    /// <summary>Removes both files while still holding the lock, then lets it go; a folder it made for a run that failed before writing anything goes
+    /// too.</summary>
     public void Dispose()
     {
         var folder = Path.GetDirectoryName(_path)!;

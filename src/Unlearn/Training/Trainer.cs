@@ -6,8 +6,10 @@ using SimNpo.Model.IO;
 
 namespace SimNpo.Unlearn.Training;
 
-/// <summary>What a finished run reports. StartStep is the step it resumed from: Steps when it had already finished, and then no step ran (FinalLoss is NaN).</summary>
-public sealed record TrainingSummary(int Steps, double FinalLoss, double Seconds, IReadOnlyDictionary<string, double>? InitialEval, IReadOnlyDictionary<string, double>? FinalEval,
+/// <summary>What a finished run reports. StartStep is the step it resumed from: Steps when it had already finished, and then no step ran (FinalLoss is
+/// NaN).</summary>
+public sealed record TrainingSummary(int Steps, double FinalLoss, double Seconds, IReadOnlyDictionary<string, double>? InitialEval,
+    IReadOnlyDictionary<string, double>? FinalEval,
     int StartStep = 0)
 {
     public bool AlreadyFinished => StartStep == Steps;
@@ -51,11 +53,13 @@ public sealed class Trainer<T>
         if (settings.Problem() is { } problem) throw new ArgumentException(problem);
         data.Validate(settings);
         Directory.CreateDirectory(runDirectory);
-        foreach (var stale in Checkpoint.RemoveTemporaries(runDirectory)) observer.Message($"removed {stale}, left by a run stopped while writing a checkpoint");
+        foreach (var stale in Checkpoint.RemoveTemporaries(runDirectory))
+            observer.Message($"removed {stale}, left by a run stopped while writing a checkpoint");
         var inputs = _job.Inputs;
         var recordedInputs = resume ? RunInputs.Load(runDirectory) : null;
         if (inputs is not null && recordedInputs is not null) inputs.CheckContinues(recordedInputs, runDirectory, observer.Message);
-        else if (inputs is not null && resume) observer.Message($"{runDirectory} records no {RunInputs.FileName} (a run from before inputs were recorded): its data and model cannot be checked");
+        else if (inputs is not null && resume)
+            observer.Message($"{runDirectory} records no {RunInputs.FileName} (a run from before inputs were recorded): its data and model cannot be checked");
         var stepsPerEpoch = EpochPlan.StepsPerEpoch(data.Forget.Count, settings.BatchSize, settings.GradAccum);
         var totalSteps = (int)EpochPlan.TotalSteps(data.Forget.Count, settings.BatchSize, settings.GradAccum, settings.Epochs);
         var schedule = new LearningRateSchedule(LearningRateSchedule.ParseKind(settings.Schedule), settings.LearningRate, totalSteps,
@@ -104,7 +108,8 @@ public sealed class Trainer<T>
         return new TrainingSummary(totalSteps, record?.Loss ?? double.NaN, clock.Elapsed.TotalSeconds, initialEval, record?.Eval, startStep);
     }
 
-    private StepRecord TrainStep(int step, int epoch, int stepInEpoch, EpochPlan plan, MicroBatchLoss<T> loss, AdamWOptimizer<T> optimizer, double learningRate, string? lastCheckpoint)
+    private StepRecord TrainStep(int step, int epoch, int stepInEpoch, EpochPlan plan, MicroBatchLoss<T> loss, AdamWOptimizer<T> optimizer, double learningRate,
+        string? lastCheckpoint)
     {
         var started = Stopwatch.GetTimestamp();
         model.ZeroGradients();

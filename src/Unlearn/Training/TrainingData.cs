@@ -7,7 +7,8 @@ namespace SimNpo.Unlearn.Training;
 /// example with each forget example; Refusals (IdkPO) holds, for each forget example, the same prompt with an
 /// "I don't know" answer.
 /// </summary>
-public sealed record TrainingData(IReadOnlyList<TokenizedExample> Forget, IReadOnlyList<TokenizedExample> Retain, IReadOnlyList<TokenizedExample>? Refusals = null)
+public sealed record TrainingData(IReadOnlyList<TokenizedExample> Forget, IReadOnlyList<TokenizedExample> Retain,
+    IReadOnlyList<TokenizedExample>? Refusals = null)
 {
     public void Validate(TrainingSettings settings)
     {
@@ -20,6 +21,7 @@ public sealed record TrainingData(IReadOnlyList<TokenizedExample> Forget, IReadO
         var perEpoch = EpochPlan.StepsPerEpoch(Forget.Count, settings.BatchSize, settings.GradAccum);
         var total = EpochPlan.TotalSteps(Forget.Count, settings.BatchSize, settings.GradAccum, settings.Epochs);
         if (total > int.MaxValue)
-            throw new ArgumentException($"epochs {settings.Epochs} × {perEpoch} steps per epoch = {total} optimizer steps, more than a run can count ({int.MaxValue})");
+            throw new ArgumentException($"epochs {settings.Epochs} × {perEpoch} steps per epoch = {total} optimizer steps, more than a run "
+                + $"can count ({int.MaxValue})");
     }
 }

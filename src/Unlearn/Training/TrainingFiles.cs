@@ -19,7 +19,8 @@ public sealed record TrainingFiles(IReadOnlyList<string> Forget, string? Retain 
     {
         ExampleEncoder? encoder = null;
         return () => encoder ??= new ExampleEncoder(TokenizerLoader.Load(
-            tokenizerSource ?? throw new MissingTrainingInputException("question/answer records need a tokenizer: give --model or --tokenizer"), config), template);
+            tokenizerSource ?? throw new MissingTrainingInputException("question/answer records need a tokenizer: give --model or --tokenizer"), config),
+            template);
     }
 
     /// <summary>
@@ -34,7 +35,8 @@ public sealed record TrainingFiles(IReadOnlyList<string> Forget, string? Retain 
         {
             var file = ExampleFiles.Read(path, config, Encode, settings.MaxLength, settings.SkipLong);
             if (file.Skipped > 0)
-                say($"--skip-long: dropped {file.Skipped} of {file.Skipped + file.Examples.Count} records of {path}, too long for --max-length {settings.MaxLength} or the model");
+                say($"--skip-long: dropped {file.Skipped} of {file.Skipped + file.Examples.Count} records of {path}, too long for --max-length "
+                    + $"{settings.MaxLength} or the model");
             return file;
         }
         var forget = Forget.Select(ReadFile).ToArray();
@@ -43,7 +45,8 @@ public sealed record TrainingFiles(IReadOnlyList<string> Forget, string? Retain 
         var method = settings.TrainingMethod;
         if (method.NeedsRefusals)
         {
-            var answers = RefusalAnswers.Read(Refusals ?? throw new MissingTrainingInputException($"{method.Name} needs --refusals FILE (one \"I don't know\" answer per line)"));
+            var answers = RefusalAnswers.Read(Refusals
+                ?? throw new MissingTrainingInputException($"{method.Name} needs --refusals FILE (one \"I don't know\" answer per line)"));
             refusals = Encode(RefusalAnswers.Pair([.. forget.SelectMany(f => f.Records)], answers, settings.Seed));
         }
         return new TrainingData([.. forget.SelectMany(f => f.Examples)], retain, refusals);

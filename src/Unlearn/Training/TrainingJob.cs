@@ -38,7 +38,8 @@ public static class TrainingJob
     /// A job on a model loaded from startModel: the KL reference is that same folder loaded again in the model's
     /// precision, and with eval-every the forget and retain log-probs are the logged evaluation.
     /// </summary>
-    public static TrainingJob<float> FromModelFolder(LlamaModel<float> model, string? startModel, TrainingSettings settings, TrainingData data, string runDirectory,
+    public static TrainingJob<float> FromModelFolder(LlamaModel<float> model, string? startModel, TrainingSettings settings, TrainingData data,
+        string runDirectory,
         ITrainingObserver observer) =>
         new(model, settings, data, runDirectory, observer)
         {

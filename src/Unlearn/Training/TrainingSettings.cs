@@ -70,7 +70,8 @@ public sealed record TrainingSettings
     /// <summary>Problems in the settings themselves, named by their option; null when there are none.</summary>
     public string? Problem()
     {
-        if (Methods.TrainingMethods.Find(Method) is null) return $"method '{Method}' is not one of {Methods.TrainingMethods.NameList(Methods.TrainingMethods.All)}";
+        if (Methods.TrainingMethods.Find(Method) is null)
+            return $"method '{Method}' is not one of {Methods.TrainingMethods.NameList(Methods.TrainingMethods.All)}";
         if (!Kernels.Precision.All.Any(p => p.Name == Precision)) return $"precision '{Precision}' is not one of {string.Join(", ", Kernels.Precision.All)}";
         if (!OptimizerStates.Contains(OptimizerState)) return $"optimizer-state '{OptimizerState}' is not one of {string.Join(", ", OptimizerStates)}";
         if (SaveDType is { } saveDType && !Model.ModelFiles.SaveDTypes.ContainsKey(saveDType))
@@ -89,7 +90,8 @@ public sealed record TrainingSettings
         if (MaxLength < 2) return "max-length must be at least 2";
         if (SaveEvery < 0 || EvalEvery < 0) return "save-every and eval-every must not be negative";
         if (!(double.IsFinite(MaxGradNorm) && MaxGradNorm >= 0)) return $"max-grad-norm must be a non-negative number (0: no clipping), got {MaxGradNorm}";
-        if ((long)BatchSize * GradAccum > int.MaxValue) return $"batch-size × grad-accum = {(long)BatchSize * GradAccum} examples per step is more than {int.MaxValue}";
+        if ((long)BatchSize * GradAccum > int.MaxValue)
+            return $"batch-size × grad-accum = {(long)BatchSize * GradAccum} examples per step is more than {int.MaxValue}";
         if (!Model.RecomputeNames.All.Contains(Recompute)) return $"recompute '{Recompute}' is not one of {string.Join(", ", Model.RecomputeNames.All)}";
         if (!TryParseWarmup(Warmup, out _, out _)) return $"warmup '{Warmup}' must be a number of steps (\"10\") or of epochs (\"1e\", \"0.5e\")";
         try

@@ -56,7 +56,8 @@ internal static class WordLists
         "Road", "Feather", "Tower", "Island", "Winter", "Song", "Map", "Key", "Well",
     ];
 
-    public static readonly string[] TitlePlurals = ["Stones", "Shadows", "Birds", "Bells", "Embers", "Rooms", "Stars", "Waves", "Voices", "Seasons", "Sparrows", "Storms"];
+    public static readonly string[] TitlePlurals = ["Stones", "Shadows", "Birds", "Bells", "Embers", "Rooms", "Stars", "Waves", "Voices", "Seasons", "Sparrows",
+        "Storms"];
     public static readonly string[] TitleVerbs = ["Sleep", "Wander", "Gather", "Fall", "Burn", "Sing", "Wait", "Return"];
 
     public static readonly string[] Months =
