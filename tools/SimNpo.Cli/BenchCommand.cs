@@ -18,10 +18,12 @@ public static class BenchCommand
             .AcceptOnlyFromAmong("all", "sgemm", "step", "attention");
         var precisions = new Option<string>("--precision")
         {
-            Description = $"precisions to measure, comma separated ({string.Join(", ", Devices.PrecisionNames)}); PyTorch runs bf16 as torch.autocast over float32 parameters",
+            Description = $"precisions to measure, comma separated ({string.Join(", ", Devices.PrecisionNames)}); PyTorch runs bf16 as "
+                + "torch.autocast over float32 parameters",
             DefaultValueFactory = _ => "auto",
         };
-        var attentionLengths = new Option<string>("--attention-lengths") { Description = "attention suite: sequence lengths per model shape", DefaultValueFactory = _ => "512,2048" };
+        var attentionLengths = new Option<string>("--attention-lengths") { Description = "attention suite: sequence lengths per model shape",
+            DefaultValueFactory = _ => "512,2048" };
         var device = CommonOptions.Device();
         var shapes = new Option<string>("--shapes")
         {
@@ -33,26 +35,33 @@ public static class BenchCommand
         var recompute = CommonOptions.Recompute();
         var rounds = new Option<int>("--rounds") { Description = "measured rounds after the warm-up", DefaultValueFactory = _ => 5 };
         var minSeconds = MinSecondsOption();
-        var againstTorch = new Option<bool>("--against-torch") { Description = $"run {TorchBench.ScriptPath} alongside, round for round, and report SimNpo / PyTorch" };
+        var againstTorch = new Option<bool>("--against-torch")
+            { Description = $"run {TorchBench.ScriptPath} alongside, round for round, and report SimNpo / PyTorch" };
         var python = new Option<string>("--python") { Description = "the Python with torch", DefaultValueFactory = _ => "/usr/bin/python3" };
-        var script = new Option<string>("--torch-script") { Description = "the PyTorch benchmark script (default: found in the checkout)", DefaultValueFactory = _ => TorchBench.FindScript() };
-        var output = new Option<DirectoryInfo>("--out") { Description = "results folder", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("docs", "results")) };
-        var command = new Command("bench", "Measure sgemm GFLOP/s and SimNPO step tokens/s (optionally against PyTorch); write docs/results/bench-<device>-<date>.md and .json")
+        var script = new Option<string>("--torch-script") { Description = "the PyTorch benchmark script (default: found in the checkout)",
+            DefaultValueFactory = _ => TorchBench.FindScript() };
+        var output = new Option<DirectoryInfo>("--out") { Description = "results folder",
+            DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("docs", "results")) };
+        var command = new Command("bench",
+            "Measure sgemm GFLOP/s and SimNPO step tokens/s (optionally against PyTorch); write docs/results/bench-<device>-<date>.md and .json")
         {
-            suite, device, precisions, recompute, shapes, sizes, attentionLengths, batchSize, sequenceLength, rounds, minSeconds, againstTorch, python, script, output,
+            suite, device, precisions, recompute, shapes, sizes, attentionLengths, batchSize, sequenceLength, rounds, minSeconds, againstTorch, python, script,
+                output,
         };
         command.SetAction(parse =>
         {
             var which = parse.GetRequiredValue(suite);
             var ops = Devices.Create(parse.GetRequiredValue(device));
             var settings = new BenchSettings(which is "all" or "sgemm", which is "all" or "step",
-                Shapes(parse.GetRequiredValue(shapes), parse.GetValue(batchSize), parse.GetValue(sequenceLength), RecomputeNames.Parse(parse.GetRequiredValue(recompute))),
+                Shapes(parse.GetRequiredValue(shapes), parse.GetValue(batchSize), parse.GetValue(sequenceLength),
+                RecomputeNames.Parse(parse.GetRequiredValue(recompute))),
                 Integers(parse.GetRequiredValue(sizes), "--sizes"), parse.GetRequiredValue(rounds), parse.GetRequiredValue(minSeconds))
             {
                 Attention = which == "attention",
                 AttentionLengths = Integers(parse.GetRequiredValue(attentionLengths), "--attention-lengths"),
                 Precisions = parse.GetRequiredValue(precisions).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-                    .Select(name => Devices.PrecisionNames.Contains(name) ? name : throw new UsageException($"--precision: '{name}' is not one of {string.Join(", ", Devices.PrecisionNames)}"))
+                    .Select(name => Devices.PrecisionNames.Contains(name) ? name
+                        : throw new UsageException($"--precision: '{name}' is not one of {string.Join(", ", Devices.PrecisionNames)}"))
                     .Select(name => CommonOptions.ResolvePrecision(name, ops)).Distinct().ToArray(),
             };
             try
@@ -67,7 +76,8 @@ public static class BenchCommand
                 ? TorchBench.Open(parse.GetRequiredValue(python), parse.GetRequiredValue(script), Benchmark.TorchDevice(ops), Environment.ProcessorCount)
                 : null;
             var kind = Benchmark.Kind(ops);
-            var benchmark = new Benchmark(settings, ops, (shape, precision) => StepSuite.StartWorker(SimnpoExecutable(), shape, precision, kind, settings.MinSeconds), torch,
+            var benchmark = new Benchmark(settings, ops,
+                (shape, precision) => StepSuite.StartWorker(SimnpoExecutable(), shape, precision, kind, settings.MinSeconds), torch,
                 parse.InvocationConfiguration.Error);
             var report = benchmark.Run(CommandLine(parse));
             var path = report.Write(parse.GetRequiredValue(output).FullName);
@@ -95,7 +105,8 @@ public static class BenchCommand
         command.Hidden = true;
         command.SetAction(parse =>
         {
-            var model = Shapes(parse.GetRequiredValue(shape), parse.GetValue(batchSize), parse.GetValue(sequenceLength), RecomputeNames.Parse(parse.GetRequiredValue(recompute))).Single();
+            var model = Shapes(parse.GetRequiredValue(shape), parse.GetValue(batchSize), parse.GetValue(sequenceLength),
+                RecomputeNames.Parse(parse.GetRequiredValue(recompute))).Single();
             var ops = Devices.Create(parse.GetRequiredValue(device));
             using var rounds = StepSuite.Rounds(ops, model, CommonOptions.Precision(parse, precision, ops), parse.GetRequiredValue(minSeconds));
             WorkerProtocol.Serve(rounds, Console.In, parse.InvocationConfiguration.Output);

@@ -10,11 +10,14 @@ public static partial class CommonOptions
     private static readonly string[] StorageNames = [.. Kernels.Precision.All.Select(p => p.Name)];
 
     public static Option<string> Recompute() =>
-        new Option<string>("--recompute") { Description = "none: keep every layer's activations; layers: keep each layer's input and recompute its forward in the backward", DefaultValueFactory = _ => SimNpo.Model.Recompute.None.Name() }
+        new Option<string>("--recompute")
+            { Description = "none: keep every layer's activations; layers: keep each layer's input and recompute its forward in the backward",
+            DefaultValueFactory = _ => SimNpo.Model.Recompute.None.Name() }
             .AcceptOnlyFromAmong([.. RecomputeNames.All]);
 
     public static Option<string> OptimizerState() =>
-        new Option<string>("--optimizer-state") { Description = "storage of the AdamW moments (bf16 halves them)", DefaultValueFactory = _ => Kernels.Precision.Fp32.Name }
+        new Option<string>("--optimizer-state") { Description = "storage of the AdamW moments (bf16 halves them)",
+            DefaultValueFactory = _ => Kernels.Precision.Fp32.Name }
             .AcceptOnlyFromAmong(StorageNames);
 
     public static Option<double?> DeviceMemory() =>

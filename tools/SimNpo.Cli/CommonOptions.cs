@@ -40,7 +40,8 @@ public static partial class CommonOptions
     }
 
     public static Option<string> PromptFormat() =>
-        new("--prompt-format") { Description = "how a question becomes the prompt; {question} is replaced", DefaultValueFactory = _ => PromptTemplate.Llama2Chat.PromptFormat };
+        new("--prompt-format") { Description = "how a question becomes the prompt; {question} is replaced",
+            DefaultValueFactory = _ => PromptTemplate.Llama2Chat.PromptFormat };
 
     public static Option<string> AnswerPrefix() =>
         new("--answer-prefix") { Description = "text between the prompt and the answer", DefaultValueFactory = _ => PromptTemplate.Llama2Chat.AnswerPrefix };

@@ -10,13 +10,15 @@ public static class DemoCommand
 {
     public static Command Create()
     {
-        var output = new Option<DirectoryInfo>("--out") { Description = "output folder (data, models, report.json, report.md, plots)", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("runs", "demo")) };
+        var output = new Option<DirectoryInfo>("--out") { Description = "output folder (data, models, report.json, report.md, plots)",
+            DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("runs", "demo")) };
         var device = CommonOptions.Device();
         var precision = CommonOptions.Precision();
         var seed = CommonOptions.Seed();
         var authors = new Option<int>("--authors") { Description = "fictitious authors generated (10% are forgotten)", DefaultValueFactory = _ => 20 };
         var epochs = new Option<int>("--epochs") { Description = "fine-tuning epochs of the target and retain models", DefaultValueFactory = _ => 40 };
-        var command = new Command("demo", "The TOFU protocol on generated fictitious authors: train a small Llama, unlearn 10% of the authors with GA, NPO and SimNPO, evaluate")
+        var command = new Command("demo",
+            "The TOFU protocol on generated fictitious authors: train a small Llama, unlearn 10% of the authors with GA, NPO and SimNPO, evaluate")
         {
             output, device, precision, seed, authors, epochs,
         };

@@ -14,13 +14,19 @@ public static class EvalCommand
     private static Command Tofu()
     {
         var model = CommonOptions.Model();
-        var dataDirectory = new Option<DirectoryInfo>("--data-dir") { Description = "folder of the TOFU splits (*_perturbed.jsonl)", DefaultValueFactory = _ => new DirectoryInfo("../shared/data/tofu") };
+        var dataDirectory = new Option<DirectoryInfo>("--data-dir") { Description = "folder of the TOFU splits (*_perturbed.jsonl)",
+            DefaultValueFactory = _ => new DirectoryInfo("../shared/data/tofu") };
         var forget = new Option<string>("--forget") { Description = "forget set whose perturbed split is evaluated", DefaultValueFactory = _ => "forget10" }
             .AcceptOnlyFromAmong("forget01", "forget05", "forget10");
-        var retainResults = new Option<FileInfo?>("--retain-results") { Description = "report.json of the retain model (same forget set): forget quality is computed against it" };
-        var retainModel = new Option<DirectoryInfo?>("--retain-model") { Description = "retain model to evaluate as well (its report goes beside --out as *.retain.json), for forget quality" };
-        var maxItems = new Option<int>("--max-items") { Description = "first rows of each split (TOFU: 300)", DefaultValueFactory = _ => TofuSettings.DefaultMaxItems };
-        var maxLength = new Option<int>("--max-length") { Description = "longest scored sequence and longest prompt plus generated answer, in tokens (TOFU: 200)", DefaultValueFactory = _ => TofuSettings.DefaultMaxLength };
+        var retainResults = new Option<FileInfo?>("--retain-results")
+            { Description = "report.json of the retain model (same forget set): forget quality is computed against it" };
+        var retainModel = new Option<DirectoryInfo?>("--retain-model")
+            { Description = "retain model to evaluate as well (its report goes beside --out as *.retain.json), for forget quality" };
+        var maxItems = new Option<int>("--max-items") { Description = "first rows of each split (TOFU: 300)",
+            DefaultValueFactory = _ => TofuSettings.DefaultMaxItems };
+        var maxLength = new Option<int>("--max-length")
+            { Description = "longest scored sequence and longest prompt plus generated answer, in tokens (TOFU: 200)",
+            DefaultValueFactory = _ => TofuSettings.DefaultMaxLength };
         var maxNewTokens = new Option<int?>("--max-new-tokens") { Description = "cap on generated answer tokens (default: what --max-length leaves)" };
         var batchSize = new Option<int>("--batch-size") { Description = "sequences per forward pass", DefaultValueFactory = _ => 16 };
         var output = new Option<FileInfo>("--out") { Description = "report.json to write (report.md beside it)", Required = true };
@@ -28,9 +34,11 @@ public static class EvalCommand
         var precision = CommonOptions.Precision();
         var promptFormat = CommonOptions.PromptFormat();
         var answerPrefix = CommonOptions.AnswerPrefix();
-        var command = new Command("tofu", "TOFU: Prob, truth ratio and ROUGE-L recall on forget, retain, real authors and world facts; model utility; forget quality")
+        var command = new Command("tofu",
+            "TOFU: Prob, truth ratio and ROUGE-L recall on forget, retain, real authors and world facts; model utility; forget quality")
         {
-            model, dataDirectory, forget, retainResults, retainModel, maxItems, maxLength, maxNewTokens, batchSize, output, device, precision, promptFormat, answerPrefix,
+            model, dataDirectory, forget, retainResults, retainModel, maxItems, maxLength, maxNewTokens, batchSize, output, device, precision, promptFormat,
+                answerPrefix,
         };
         command.SetAction(parse =>
         {
@@ -79,7 +87,8 @@ public static class EvalCommand
                 writer.WriteLine($"truth-ratio histogram: {histogram}");
             }
             report.Write(outPath);
-            writer.WriteLine($"model utility {report.ModelUtility:F4}" + (report.ForgetQuality is { } quality ? $", forget quality {quality:G4}" : ", forget quality not computed (no retain results)"));
+            writer.WriteLine($"model utility {report.ModelUtility:F4}"
+                + (report.ForgetQuality is { } quality ? $", forget quality {quality:G4}" : ", forget quality not computed (no retain results)"));
             writer.WriteLine($"report: {outPath} and {Path.ChangeExtension(outPath, ".md")}");
             return CommandRunner.Success;
         });
@@ -89,15 +98,18 @@ public static class EvalCommand
     private static Command Muse()
     {
         var model = CommonOptions.Model();
-        var data = new Option<DirectoryInfo>("--data") { Description = $"MUSE-format folder: {MuseData.VerbMemFile}, {MuseData.KnowMemFile}, {MuseData.KnowMemExamplesFile}", Required = true };
+        var data = new Option<DirectoryInfo>("--data")
+            { Description = $"MUSE-format folder: {MuseData.VerbMemFile}, {MuseData.KnowMemFile}, {MuseData.KnowMemExamplesFile}", Required = true };
         var holdout = new Option<FileInfo?>("--holdout") { Description = "JSON list of texts the model never saw, for PrivLeak" };
         var retainQa = new Option<FileInfo?>("--retain-qa") { Description = "retain QA (JSON list of {question, answer}) for KnowMem on the retain side" };
         var retainQaExamples = new Option<FileInfo?>("--retain-qa-icl") { Description = "in-context examples for the retain QA (default: the forget ones)" };
         var retrainAuc = new Option<double?>("--retrain-auc") { Description = "the retrained model's Min-K% AUC (forget vs holdout), for PrivLeak" };
         var retrainModel = new Option<DirectoryInfo?>("--retrain-model") { Description = "the retrained model, whose AUC is measured on the same texts" };
         var batchSize = new Option<int>("--batch-size") { Description = "texts per forward pass for Min-K%", DefaultValueFactory = _ => 8 };
-        var verbMemTokens = new Option<int>("--verbmem-new-tokens") { Description = "greedy continuation length for VerbMem (MUSE: 128)", DefaultValueFactory = _ => 128 };
-        var knowMemTokens = new Option<int>("--knowmem-new-tokens") { Description = "greedy answer length for KnowMem (MUSE: 32)", DefaultValueFactory = _ => 32 };
+        var verbMemTokens = new Option<int>("--verbmem-new-tokens") { Description = "greedy continuation length for VerbMem (MUSE: 128)",
+            DefaultValueFactory = _ => 128 };
+        var knowMemTokens = new Option<int>("--knowmem-new-tokens") { Description = "greedy answer length for KnowMem (MUSE: 32)",
+            DefaultValueFactory = _ => 32 };
         var output = new Option<FileInfo>("--out") { Description = "report.json to write (report.md beside it)", Required = true };
         var device = CommonOptions.Device();
         var precision = CommonOptions.Precision();

@@ -15,13 +15,15 @@ public static class FinetuneCommand
         var model = new Option<string?>("--model") { Description = "model to fine-tune (Hugging Face layout directory)" };
         var data = new Option<string?>("--data") { Description = "training set, JSON Lines" };
         var output = new Option<string?>("--out") { Description = "output folder: the trained model, run.json, log.jsonl, checkpoints/" };
-        var init = new Option<string>("--init") { Description = "'model' to start from --model, 'random' to start from seeded random weights", DefaultValueFactory = _ => "model" }
+        var init = new Option<string>("--init") { Description = "'model' to start from --model, 'random' to start from seeded random weights",
+            DefaultValueFactory = _ => "model" }
             .AcceptOnlyFromAmong("model", "random");
         var modelConfig = new Option<string?>("--model-config") { Description = "--init random: the model's config.json (a Hugging Face Llama config)" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "folder with the tokenizer files (default: --model)" };
         var initStd = new Option<double>("--init-std") { Description = "--init random: standard deviation of the weights", DefaultValueFactory = _ => 0.02 };
         var options = new TrainingOptions();
-        var command = new Command("finetune", "Train a model with token-mean NLL on a data set (also from random weights)") { model, data, output, init, modelConfig, tokenizer, initStd };
+        var command = new Command("finetune", "Train a model with token-mean NLL on a data set (also from random weights)") { model, data, output, init,
+            modelConfig, tokenizer, initStd };
         options.AddTo(command, unlearning: false);
         command.SetAction(parse =>
         {
@@ -46,8 +48,10 @@ public static class FinetuneCommand
             };
             var paths = new RunPaths(modelDirectory, dataPath, null, null, Required(output), tokenizerDirectory ?? modelDirectory, inputs);
             var template = options.Template(parse, config);
-            options.CheckMemory(parse, config, settings, modelDirectory is not null ? ModelFiles.LoadConfig(modelDirectory) : LlamaConfig.Load(modelConfigPath!));
-            return TrainingRun.Execute(parse, settings, paths, (parse.GetValue(options.Resume), parse.GetValue(options.Overwrite)), template, (ops, precision) =>
+            options.CheckMemory(parse, config, settings, modelDirectory is not null ? ModelFiles.LoadConfig(modelDirectory)
+                : LlamaConfig.Load(modelConfigPath!));
+            return TrainingRun.Execute(parse, settings, paths, (parse.GetValue(options.Resume), parse.GetValue(options.Overwrite)), template,
+                (ops, precision) =>
             {
                 if (modelDirectory is not null) return ModelFiles.Load(modelDirectory, ops, precision, masterWeights: true);
                 var fresh = new LlamaModel<float>(LlamaConfig.Load(modelConfigPath!), ops, precision);

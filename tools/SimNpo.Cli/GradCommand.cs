@@ -19,11 +19,13 @@ public static class GradCommand
     {
         var model = CommonOptions.Model();
         var data = new Option<FileInfo>("--data") { Description = "JSON Lines records (question/answer, or prompt_ids/answer_ids)", Required = true };
-        var objective = new Option<string>("--objective") { Description = $"loss to differentiate ({TrainingMethods.Help(TrainingMethods.Grad)})", DefaultValueFactory = _ => "nll" }
+        var objective = new Option<string>("--objective") { Description = $"loss to differentiate ({TrainingMethods.Help(TrainingMethods.Grad)})",
+            DefaultValueFactory = _ => "nll" }
             .AcceptOnlyFromAmong(TrainingMethods.Names(TrainingMethods.Grad));
         var beta = new Option<double?>("--beta") { Description = CommonOptions.BetaDescription(TrainingMethods.Grad) };
         var gamma = new Option<double>("--gamma") { Description = "SimNPO margin γ", DefaultValueFactory = _ => 0 };
-        var referenceModel = new Option<DirectoryInfo?>("--ref-model") { Description = "reference model for the methods that need one (default: --model itself)" };
+        var referenceModel = new Option<DirectoryInfo?>("--ref-model")
+            { Description = "reference model for the methods that need one (default: --model itself)" };
         var promptFormat = CommonOptions.PromptFormat();
         var answerPrefix = CommonOptions.AnswerPrefix();
         var device = CommonOptions.Device();
@@ -37,7 +39,8 @@ public static class GradCommand
         command.SetAction(parse =>
         {
             // β and γ are checked as a training run checks them, before any file is read.
-            var checkedOptions = new TrainingSettings { Method = parse.GetRequiredValue(objective), Beta = parse.GetValue(beta), Gamma = parse.GetRequiredValue(gamma) };
+            var checkedOptions = new TrainingSettings { Method = parse.GetRequiredValue(objective), Beta = parse.GetValue(beta),
+                Gamma = parse.GetRequiredValue(gamma) };
             if (checkedOptions.Problem() is { } problem) throw new UsageException(problem);
             var ops = Devices.Create(parse.GetRequiredValue(device));
             var storage = CommonOptions.Precision(parse, precision, ops);
@@ -71,7 +74,9 @@ public static class GradCommand
             var path = parse.GetRequiredValue(output).FullName;
             SafeTensorsWriter.Write(path, tensors, new Dictionary<string, string> { ["objective"] = loss.Name, ["device"] = ops.Name });
             var console = parse.InvocationConfiguration.Output;
-            console.WriteLine($"{loss.Name} loss {value.Loss:G9} over {scores.Count} sequences, {scores.TotalLength} scored tokens ({ops.Name}), weights and activations in {storage.Name}");
+            console.WriteLine(
+                $"{loss.Name} loss {value.Loss:G9} over {scores.Count} sequences, {scores.TotalLength} scored tokens ({ops.Name}), weights and "
+                + $"activations in {storage.Name}");
             console.WriteLine($"wrote {path}");
             return 0;
         });

@@ -13,7 +13,8 @@ public static class InfoCommand
     {
         var model = CommonOptions.Model("model directory: config.json (weights optional, the plan needs none)");
         var batchSize = new Option<int>("--batch-size") { Description = "batch size to size the activations for", DefaultValueFactory = _ => 8 };
-        var sequenceLength = new Option<int?>("--seq-len") { Description = "sequence length to size the activations for (default: min(512, max_position_embeddings))" };
+        var sequenceLength = new Option<int?>("--seq-len")
+            { Description = "sequence length to size the activations for (default: min(512, max_position_embeddings))" };
         var device = CommonOptions.Device();
         var precision = CommonOptions.Precision();
         var recompute = CommonOptions.Recompute();
@@ -31,7 +32,8 @@ public static class InfoCommand
             var length = parse.GetValue(sequenceLength) ?? Math.Min(512, config.MaxPositionEmbeddings);
             if (batch < 1 || length < 1) throw new UsageException("--batch-size and --seq-len must be at least 1");
             var ops = Devices.Create(parse.GetRequiredValue(device));
-            var plan = CommonOptions.Plan(parse, config, Devices.NamedPrecision(parse.GetRequiredValue(precision), ops), recompute, optimizerState, batch, length);
+            var plan = CommonOptions.Plan(parse, config, Devices.NamedPrecision(parse.GetRequiredValue(precision), ops), recompute, optimizerState, batch,
+                length);
 
             var output = parse.InvocationConfiguration.Output;
             void Line(string label, object value) => output.WriteLine($"{label,-32}{value}");
@@ -54,11 +56,13 @@ public static class InfoCommand
             foreach (var (name, bytes) in plan.Lines) Line("  " + name, $"{MemoryPlan.Gigabytes(bytes),9:F3} GB {bytes,19:N0} bytes");
             var other = plan.Recompute == Recompute.None ? Recompute.Layers : Recompute.None;
             var otherPlan = MemoryPlan.ForTraining(config, plan.Precision, plan.OptimizerState, other, batch, length);
-            output.WriteLine($"  (activations with recompute {other.Name()}: {MemoryPlan.Gigabytes(otherPlan.Activations):F3} GB, {otherPlan.Activations:N0} bytes; "
+            output.WriteLine(
+                $"  (activations with recompute {other.Name()}: {MemoryPlan.Gigabytes(otherPlan.Activations):F3} GB, {otherPlan.Activations:N0} bytes; "
                 + $"the loss computes logits in chunks of {Activations<float>.OutputChunk} columns)");
             if (parse.GetValue(deviceMemory) is { } gigabytes)
             {
-                Line("fits", plan.Fits(gigabytes) ? $"yes, {gigabytes:G} GB ({gigabytes - MemoryPlan.Gigabytes(plan.Total):F2} GB to spare)" : $"no, {gigabytes:G} GB");
+                Line("fits", plan.Fits(gigabytes) ? $"yes, {gigabytes:G} GB ({gigabytes - MemoryPlan.Gigabytes(plan.Total):F2} GB to spare)"
+                    : $"no, {gigabytes:G} GB");
                 plan.EnsureFits(gigabytes);
             }
             return 0;
@@ -69,7 +73,8 @@ public static class InfoCommand
     /// <summary>The checkpoint's tensor dtypes, or a note that there are no weights (a config alone describes and plans a model).</summary>
     private static string CheckpointDTypes(string directory)
     {
-        if (!File.Exists(Path.Combine(directory, SafeTensorsCheckpoint.SingleFileName)) && !File.Exists(Path.Combine(directory, SafeTensorsCheckpoint.IndexFileName)))
+        if (!File.Exists(Path.Combine(directory, SafeTensorsCheckpoint.SingleFileName))
+            && !File.Exists(Path.Combine(directory, SafeTensorsCheckpoint.IndexFileName)))
             return "none (config.json only)";
         using var checkpoint = SafeTensorsCheckpoint.Open(directory);
         return string.Join(", ", checkpoint.Tensors.Values.Select(t => t.DType.HeaderName()).Distinct().Order());

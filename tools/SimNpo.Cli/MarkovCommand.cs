@@ -9,11 +9,14 @@ public static class MarkovCommand
 {
     public static Command Create()
     {
-        var output = new Option<DirectoryInfo>("--out") { Description = "output folder (markov.json, markov.md, PNG plots, models)", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("runs", "markov")) };
-        var scale = new Option<double>("--scale") { Description = "fraction of the paper's data sizes (10,000 retain and 5,000 per forget chain) for a quick run", DefaultValueFactory = _ => 1.0 };
+        var output = new Option<DirectoryInfo>("--out") { Description = "output folder (markov.json, markov.md, PNG plots, models)",
+            DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("runs", "markov")) };
+        var scale = new Option<double>("--scale")
+            { Description = "fraction of the paper's data sizes (10,000 retain and 5,000 per forget chain) for a quick run", DefaultValueFactory = _ => 1.0 };
         var device = CommonOptions.Device();
         var seed = CommonOptions.Seed();
-        var command = new Command("markov", "Pretrain on three Markov chains, unlearn two with NPO and SimNPO, and follow the KL to the true transitions") { output, scale, device, seed };
+        var command = new Command("markov",
+            "Pretrain on three Markov chains, unlearn two with NPO and SimNPO, and follow the KL to the true transitions") { output, scale, device, seed };
         command.SetAction(parse =>
         {
             var fraction = parse.GetRequiredValue(scale);

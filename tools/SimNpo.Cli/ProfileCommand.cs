@@ -27,7 +27,8 @@ public static class ProfileCommand
         var batchSize = new Option<int?>("--batch-size") { Description = "sequences per step (default: the shape's; 4 for --model)" };
         var sequenceLength = new Option<int?>("--seq-len") { Description = "tokens per sequence (default: the shape's; min(512, max positions) for --model)" };
         var steps = new Option<int>("--steps") { Description = "measured steps", DefaultValueFactory = _ => 5 };
-        var warmup = new Option<int>("--warmup") { Description = "steps run first and not measured (kernels compile, buffers are allocated)", DefaultValueFactory = _ => 1 };
+        var warmup = new Option<int>("--warmup") { Description = "steps run first and not measured (kernels compile, buffers are allocated)",
+            DefaultValueFactory = _ => 1 };
         var quickPeaks = new Option<bool>("--quick-peaks") { Description = "measure the machine's peaks with smaller sizes: faster, a little less exact" };
         var device = CommonOptions.Device();
         var precision = CommonOptions.Precision();
@@ -47,7 +48,8 @@ public static class ProfileCommand
             var ops = new TimedOps<float>(Devices.Create(parse.GetRequiredValue(device)));
             var storage = CommonOptions.Precision(parse, precision, ops);
             var (name, step) = directory is null
-                ? RandomModel(BenchmarkModels.Get(parse.GetValue(shape) ?? DefaultShape, parse.GetValue(batchSize), parse.GetValue(sequenceLength)), ops, storage,
+                ? RandomModel(BenchmarkModels.Get(parse.GetValue(shape) ?? DefaultShape, parse.GetValue(batchSize), parse.GetValue(sequenceLength)), ops,
+                    storage,
                     parse.GetRequiredValue(seed), progress)
                 : LoadedModel(directory, ops, storage, parse.GetValue(batchSize), parse.GetValue(sequenceLength), parse.GetRequiredValue(seed), progress);
             using (step)
@@ -72,7 +74,8 @@ public static class ProfileCommand
         return (shape.Name, SyntheticStep.Randomized(ops, shape.Config, shape.BatchSize, shape.SequenceLength, seed, precision: precision));
     }
 
-    private static (string, SyntheticStep) LoadedModel(DirectoryInfo directory, IOps<float> ops, Precision precision, int? batchSize, int? sequenceLength, int seed,
+    private static (string, SyntheticStep) LoadedModel(DirectoryInfo directory, IOps<float> ops, Precision precision, int? batchSize, int? sequenceLength,
+        int seed,
         TextWriter progress)
     {
         progress.WriteLine($"loading {directory.FullName} in {precision} on {ops.Name}");

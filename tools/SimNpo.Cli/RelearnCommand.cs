@@ -18,12 +18,19 @@ public static class RelearnCommand
         var steps = new Option<int>("--steps") { Description = "optimizer steps of NLL fine-tuning", DefaultValueFactory = _ => defaults.Steps };
         var learningRate = new Option<double>("--lr") { Description = "constant learning rate", DefaultValueFactory = _ => defaults.LearningRate };
         var batchSize = new Option<int>("--batch-size") { Description = "examples per step", DefaultValueFactory = _ => defaults.BatchSize };
-        var fraction = new Option<double>("--fraction") { Description = "share of the forget set trained on (a seeded random subset); the metrics cover the first --eval-items of the whole set", DefaultValueFactory = _ => defaults.Fraction };
-        var evalEvery = new Option<int>("--eval-every") { Description = "steps between measurements of the forget metrics", DefaultValueFactory = _ => defaults.EvalEvery };
-        var evalItems = new Option<int>("--eval-items") { Description = "first records of the forget set the metrics cover", DefaultValueFactory = _ => defaults.EvalItems };
-        var maxLength = new Option<int>("--max-length") { Description = "longest sequence in tokens, trained, scored or generated", DefaultValueFactory = _ => defaults.MaxLength };
-        var maxNewTokens = new Option<int?>("--max-new-tokens") { Description = "cap on generated answer tokens for ROUGE (default: what --max-length leaves)" };
-        var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW decoupled weight decay", DefaultValueFactory = _ => defaults.WeightDecay };
+        var fraction = new Option<double>("--fraction")
+            { Description = "share of the forget set trained on (a seeded random subset); the metrics cover the first --eval-items of the whole set",
+            DefaultValueFactory = _ => defaults.Fraction };
+        var evalEvery = new Option<int>("--eval-every") { Description = "steps between measurements of the forget metrics",
+            DefaultValueFactory = _ => defaults.EvalEvery };
+        var evalItems = new Option<int>("--eval-items") { Description = "first records of the forget set the metrics cover",
+            DefaultValueFactory = _ => defaults.EvalItems };
+        var maxLength = new Option<int>("--max-length") { Description = "longest sequence in tokens, trained, scored or generated",
+            DefaultValueFactory = _ => defaults.MaxLength };
+        var maxNewTokens = new Option<int?>("--max-new-tokens")
+            { Description = "cap on generated answer tokens for ROUGE (default: what --max-length leaves)" };
+        var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW decoupled weight decay",
+            DefaultValueFactory = _ => defaults.WeightDecay };
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
         var precision = CommonOptions.Precision();
@@ -31,16 +38,20 @@ public static class RelearnCommand
         var answerPrefix = CommonOptions.AnswerPrefix();
         var output = new Option<DirectoryInfo>("--out") { Description = "run folder: recovery.json, log.jsonl, the relearned model", Required = true };
         var overwrite = CommonOptions.Overwrite();
-        var command = new Command("relearn", "Relearning attack: fine-tune an unlearned model on (part of) its forget set and record how the forget metrics recover")
+        var command = new Command("relearn",
+            "Relearning attack: fine-tune an unlearned model on (part of) its forget set and record how the forget metrics recover")
         {
-            model, data, steps, learningRate, batchSize, fraction, evalEvery, evalItems, maxLength, maxNewTokens, weightDecay, seed, device, precision, promptFormat, answerPrefix, output, overwrite,
+            model, data, steps, learningRate, batchSize, fraction, evalEvery, evalItems, maxLength, maxNewTokens, weightDecay, seed, device, precision,
+                promptFormat, answerPrefix, output, overwrite,
         };
         command.SetAction(parse =>
         {
             var settings = new RelearnSettings
             {
-                Steps = parse.GetValue(steps), LearningRate = parse.GetValue(learningRate), BatchSize = parse.GetValue(batchSize), Fraction = parse.GetValue(fraction),
-                EvalEvery = parse.GetValue(evalEvery), EvalItems = parse.GetValue(evalItems), MaxLength = parse.GetValue(maxLength), MaxNewTokens = parse.GetValue(maxNewTokens),
+                Steps = parse.GetValue(steps), LearningRate = parse.GetValue(learningRate), BatchSize = parse.GetValue(batchSize),
+                    Fraction = parse.GetValue(fraction),
+                EvalEvery = parse.GetValue(evalEvery), EvalItems = parse.GetValue(evalItems), MaxLength = parse.GetValue(maxLength),
+                MaxNewTokens = parse.GetValue(maxNewTokens),
                 WeightDecay = parse.GetValue(weightDecay), Seed = parse.GetValue(seed), Device = parse.GetRequiredValue(device),
                 Precision = CommonOptions.Precision(parse, precision, Devices.Create(parse.GetRequiredValue(device))).Name,
             };

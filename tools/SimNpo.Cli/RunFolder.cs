@@ -19,15 +19,21 @@ public static class RunFolder
         {
             if (path is null) continue;
             var input = RealPath.Of(path);
-            var relation = RealPath.Same(target, input) ? "is" : RealPath.IsInside(target, input) ? "lies inside" : RealPath.IsInside(input, target) ? "holds" : null;
+            var relation = RealPath.Same(target, input) ? "is" : RealPath.IsInside(target, input) ? "lies inside" : RealPath.IsInside(input, target) ? "holds"
+                : null;
             if (relation is not null)
-                throw new UsageException($"--out {output}{Resolved(output, target)} {relation} the input {option} {path}{Resolved(path, input)}; the run would overwrite its files: choose another output folder");
+                throw new UsageException(
+                    $"--out {output}{Resolved(output, target)} {relation} the input {option} {path}{Resolved(path, input)}; the run would overwrite its files: "
+                    + "choose another output folder");
         }
-        if (!overwrite && Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any() && !RunMarkers.Any(name => Path.Exists(Path.Combine(output, name))))
-            throw new UsageException($"--out {output} is not empty and holds no run of simnpo (no {Trainer<float>.RunSettingsFileName} or {Trainer<float>.LogFileName}); " +
+        if (!overwrite && Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any()
+            && !RunMarkers.Any(name => Path.Exists(Path.Combine(output, name))))
+            throw new UsageException(
+                $"--out {output} is not empty and holds no run of simnpo (no {Trainer<float>.RunSettingsFileName} or {Trainer<float>.LogFileName}); " +
                 "its files would be replaced: choose a new or empty folder, or pass --overwrite to write into it anyway");
         return RunLock.Acquire(output, writer.WriteLine);
     }
 
-    private static string Resolved(string given, string resolved) => RealPath.Same(Path.TrimEndingDirectorySeparator(Path.GetFullPath(given)), resolved) ? "" : $" (that is {resolved})";
+    private static string Resolved(string given, string resolved) => RealPath.Same(Path.TrimEndingDirectorySeparator(Path.GetFullPath(given)), resolved) ? ""
+        : $" (that is {resolved})";
 }

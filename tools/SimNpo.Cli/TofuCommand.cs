@@ -15,20 +15,31 @@ public static class TofuCommand
     public static Command Create()
     {
         var model = CommonOptions.Model("base model that the target and retain models are fine-tuned from");
-        var forget = new Option<string>("--forget") { Description = "forget set (the retain model is trained on the matching retainXX)", DefaultValueFactory = _ => "forget10" }
+        var forget = new Option<string>("--forget") { Description = "forget set (the retain model is trained on the matching retainXX)",
+            DefaultValueFactory = _ => "forget10" }
             .AcceptOnlyFromAmong("forget01", "forget05", "forget10");
-        var methods = new Option<string?>("--methods") { Description = $"comma-separated unlearning methods to compare (overrides --method): {TrainingMethods.NameList(TrainingMethods.Unlearning.Where(m => !m.NeedsRefusals))}" };
+        var methods = new Option<string?>("--methods")
+            { Description = "comma-separated unlearning methods to compare (overrides --method): "
+            + $"{TrainingMethods.NameList(TrainingMethods.Unlearning.Where(m => !m.NeedsRefusals))}" };
         var targetModel = new Option<DirectoryInfo?>("--target-model") { Description = "model already fine-tuned on full: used instead of training one" };
         var retainModel = new Option<DirectoryInfo?>("--retain-model") { Description = "model already fine-tuned on retainXX: used instead of training one" };
-        var dataDirectory = new Option<DirectoryInfo>("--data-dir") { Description = "folder of the TOFU files (full, retainXX, forgetXX and the *_perturbed splits)", DefaultValueFactory = _ => new DirectoryInfo("../shared/data/tofu") };
-        var maxItems = new Option<int>("--max-items") { Description = "first rows of each evaluation split (TOFU: 300)", DefaultValueFactory = _ => TofuSettings.DefaultMaxItems };
-        var evalMaxLength = new Option<int>("--eval-max-length") { Description = "longest scored sequence and prompt plus generated answer in the evaluation (TOFU: 200)", DefaultValueFactory = _ => TofuSettings.DefaultMaxLength };
+        var dataDirectory = new Option<DirectoryInfo>("--data-dir")
+            { Description = "folder of the TOFU files (full, retainXX, forgetXX and the *_perturbed splits)",
+            DefaultValueFactory = _ => new DirectoryInfo("../shared/data/tofu") };
+        var maxItems = new Option<int>("--max-items") { Description = "first rows of each evaluation split (TOFU: 300)",
+            DefaultValueFactory = _ => TofuSettings.DefaultMaxItems };
+        var evalMaxLength = new Option<int>("--eval-max-length")
+            { Description = "longest scored sequence and prompt plus generated answer in the evaluation (TOFU: 200)",
+            DefaultValueFactory = _ => TofuSettings.DefaultMaxLength };
         var maxNewTokens = new Option<int?>("--max-new-tokens") { Description = "cap on generated answer tokens in the evaluation" };
-        var finetuneEpochs = new Option<int>("--finetune-epochs") { Description = "epochs of fine-tuning for the target and retain models (TOFU: 5)", DefaultValueFactory = _ => 5 };
+        var finetuneEpochs = new Option<int>("--finetune-epochs") { Description = "epochs of fine-tuning for the target and retain models (TOFU: 5)",
+            DefaultValueFactory = _ => 5 };
         var finetuneLr = new Option<double>("--finetune-lr") { Description = "peak learning rate of that fine-tuning", DefaultValueFactory = _ => 1e-5 };
-        var output = new Option<DirectoryInfo>("--out") { Description = "run folder: trained models, eval/, plots/, report.json and report.md", Required = true };
+        var output = new Option<DirectoryInfo>("--out") { Description = "run folder: trained models, eval/, plots/, report.json and report.md",
+            Required = true };
         var options = new TrainingOptions();
-        var command = new Command("tofu", "The TOFU protocol: fine-tune target and retain models, unlearn with each method, evaluate them all, print the paper's table")
+        var command = new Command("tofu",
+            "The TOFU protocol: fine-tune target and retain models, unlearn with each method, evaluate them all, print the paper's table")
         {
             model, forget, methods, targetModel, retainModel, dataDirectory, maxItems, evalMaxLength, maxNewTokens, finetuneEpochs, finetuneLr, output,
         };
@@ -43,7 +54,8 @@ public static class TofuCommand
             if (chosen.FirstOrDefault(m => !TrainingMethods.Names(TrainingMethods.Unlearning).Contains(m)) is { } unknown)
                 throw new UsageException($"--methods: '{unknown}' is not one of {TrainingMethods.NameList(TrainingMethods.Unlearning)}");
             if (chosen.Select(TrainingMethods.Get).FirstOrDefault(m => m.NeedsRefusals) is { } refusing)
-                throw new UsageException($"{refusing.Name} needs refusal answers, which the protocol does not take; run `simnpo unlearn --method {refusing.Name}` instead");
+                throw new UsageException(
+                    $"{refusing.Name} needs refusal answers, which the protocol does not take; run `simnpo unlearn --method {refusing.Name}` instead");
             if (parse.GetValue(maxItems) < 1 || parse.GetValue(evalMaxLength) < 2 || parse.GetValue(maxNewTokens) < 1 || parse.GetValue(finetuneEpochs) < 1)
                 throw new UsageException("--max-items, --max-new-tokens and --finetune-epochs must be at least 1, --eval-max-length at least 2");
             var template = options.Template(parse, config);
@@ -77,7 +89,9 @@ public static class TofuCommand
             writer.WriteLine();
             writer.Write(report.Table());
             writer.WriteLine();
-            writer.WriteLine($"report: {Path.Combine(settings.OutputDirectory, TofuProtocolReport.FileName)} and report.md; plots in {Path.Combine(settings.OutputDirectory, "plots")}");
+            writer.WriteLine(
+                $"report: {Path.Combine(settings.OutputDirectory, TofuProtocolReport.FileName)} and report.md; plots in "
+                + $"{Path.Combine(settings.OutputDirectory, "plots")}");
             return CommandRunner.Success;
         });
         return command;

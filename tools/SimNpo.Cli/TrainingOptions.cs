@@ -21,33 +21,54 @@ public sealed class TrainingOptions
 {
     private static readonly TrainingSettings Defaults = new();
 
-    public Option<FileInfo?> Config { get; } = new("--config") { Description = "JSON file of option values (names without dashes); the command line overrides it" };
+    public Option<FileInfo?> Config { get; } = new("--config")
+        { Description = "JSON file of option values (names without dashes); the command line overrides it" };
     public Option<bool> Resume { get; } = new("--resume") { Description = "continue the run in --out from its last checkpoint" };
     public Option<bool> Overwrite { get; } = CommonOptions.Overwrite();
-    public Option<string> Method { get; } = new Option<string>("--method") { Description = $"unlearning objective ({TrainingMethods.Help(TrainingMethods.Unlearning)})", DefaultValueFactory = _ => Defaults.Method }
+    public Option<string> Method { get; } = new Option<string>("--method")
+        { Description = $"unlearning objective ({TrainingMethods.Help(TrainingMethods.Unlearning)})", DefaultValueFactory = _ => Defaults.Method }
         .AcceptOnlyFromAmong(TrainingMethods.Names(TrainingMethods.Unlearning));
     public Option<double?> Beta { get; } = new("--beta") { Description = CommonOptions.BetaDescription(TrainingMethods.Unlearning) };
-    public Option<double> Gamma { get; } = new("--gamma") { Description = "SimNPO margin γ (inside σ, as the paper writes it)", DefaultValueFactory = _ => Defaults.Gamma };
-    public Option<double> ForgetWeight { get; } = new("--forget-weight") { Description = "w_f on the forget term (the public TOFU code's npo_coeff)", DefaultValueFactory = _ => Defaults.ForgetWeight };
-    public Option<double> RetainWeight { get; } = new("--retain-weight") { Description = "λ on the retain term (the paper's); 0 turns it off", DefaultValueFactory = _ => Defaults.RetainWeight };
-    public Option<string> RetainLoss { get; } = new Option<string>("--retain-loss") { Description = "retain regulariser: token-mean NLL, or KL(π_ref ‖ πθ) (loads the reference model)", DefaultValueFactory = _ => Defaults.RetainLoss }.AcceptOnlyFromAmong(TrainingSettings.RetainLosses);
+    public Option<double> Gamma { get; } = new("--gamma") { Description = "SimNPO margin γ (inside σ, as the paper writes it)",
+        DefaultValueFactory = _ => Defaults.Gamma };
+    public Option<double> ForgetWeight { get; } = new("--forget-weight") { Description = "w_f on the forget term (the public TOFU code's npo_coeff)",
+        DefaultValueFactory = _ => Defaults.ForgetWeight };
+    public Option<double> RetainWeight { get; } = new("--retain-weight") { Description = "λ on the retain term (the paper's); 0 turns it off",
+        DefaultValueFactory = _ => Defaults.RetainWeight };
+    public Option<string> RetainLoss { get; } = new Option<string>("--retain-loss")
+        { Description = "retain regulariser: token-mean NLL, or KL(π_ref ‖ πθ) (loads the reference model)",
+        DefaultValueFactory = _ => Defaults.RetainLoss }.AcceptOnlyFromAmong(TrainingSettings.RetainLosses);
     public Option<double> LearningRate { get; } = new("--lr") { Description = "peak learning rate", DefaultValueFactory = _ => Defaults.LearningRate };
-    public Option<int> Epochs { get; } = new("--epochs") { Description = "passes over the forget (or training) set", DefaultValueFactory = _ => Defaults.Epochs };
+    public Option<int> Epochs { get; } = new("--epochs") { Description = "passes over the forget (or training) set",
+        DefaultValueFactory = _ => Defaults.Epochs };
     public Option<int> BatchSize { get; } = new("--batch-size") { Description = "examples per forward pass", DefaultValueFactory = _ => Defaults.BatchSize };
-    public Option<int> GradAccum { get; } = new("--grad-accum") { Description = "micro-batches per optimizer step (effective batch = batch-size × grad-accum)", DefaultValueFactory = _ => Defaults.GradAccum };
-    public Option<string> Warmup { get; } = new("--warmup") { Description = "warmup in steps (\"10\") or epochs (\"1e\")", DefaultValueFactory = _ => Defaults.Warmup };
-    public Option<string> Schedule { get; } = new Option<string>("--schedule") { Description = "learning-rate schedule after warmup", DefaultValueFactory = _ => Defaults.Schedule }.AcceptOnlyFromAmong("constant", "linear", "cosine");
-    public Option<double> WeightDecay { get; } = new("--weight-decay") { Description = "AdamW decoupled weight decay", DefaultValueFactory = _ => Defaults.WeightDecay };
-    public Option<double> MaxGradNorm { get; } = new("--max-grad-norm") { Description = "clip the global gradient norm to this; 0 for no clipping", DefaultValueFactory = _ => Defaults.MaxGradNorm };
+    public Option<int> GradAccum { get; } = new("--grad-accum") { Description = "micro-batches per optimizer step (effective batch = batch-size × grad-accum)",
+        DefaultValueFactory = _ => Defaults.GradAccum };
+    public Option<string> Warmup { get; } = new("--warmup") { Description = "warmup in steps (\"10\") or epochs (\"1e\")",
+        DefaultValueFactory = _ => Defaults.Warmup };
+    public Option<string> Schedule { get; } = new Option<string>("--schedule") { Description = "learning-rate schedule after warmup",
+        DefaultValueFactory = _ => Defaults.Schedule }.AcceptOnlyFromAmong("constant", "linear", "cosine");
+    public Option<double> WeightDecay { get; } = new("--weight-decay") { Description = "AdamW decoupled weight decay",
+        DefaultValueFactory = _ => Defaults.WeightDecay };
+    public Option<double> MaxGradNorm { get; } = new("--max-grad-norm") { Description = "clip the global gradient norm to this; 0 for no clipping",
+        DefaultValueFactory = _ => Defaults.MaxGradNorm };
     public Option<int> Seed { get; } = CommonOptions.Seed();
-    public Option<int> MaxLength { get; } = new("--max-length") { Description = "longest sequence in tokens; longer examples are cut", DefaultValueFactory = _ => Defaults.MaxLength };
-    public Option<bool> SkipLong { get; } = new("--skip-long") { Description = "drop the records too long for --max-length or the model (their count is printed) instead of refusing the file" };
-    public Option<int> SaveEvery { get; } = new("--save-every") { Description = "optimizer steps between checkpoints; 0: at the end of each epoch", DefaultValueFactory = _ => Defaults.SaveEvery };
-    public Option<int> EvalEvery { get; } = new("--eval-every") { Description = "optimizer steps between evaluations of forget and retain log-probs; 0: none", DefaultValueFactory = _ => Defaults.EvalEvery };
+    public Option<int> MaxLength { get; } = new("--max-length") { Description = "longest sequence in tokens; longer examples are cut",
+        DefaultValueFactory = _ => Defaults.MaxLength };
+    public Option<bool> SkipLong { get; } = new("--skip-long")
+        { Description = "drop the records too long for --max-length or the model (their count is printed) instead of refusing the file" };
+    public Option<int> SaveEvery { get; } = new("--save-every") { Description = "optimizer steps between checkpoints; 0: at the end of each epoch",
+        DefaultValueFactory = _ => Defaults.SaveEvery };
+    public Option<int> EvalEvery { get; } = new("--eval-every") { Description = "optimizer steps between evaluations of forget and retain log-probs; 0: none",
+        DefaultValueFactory = _ => Defaults.EvalEvery };
     public Option<string> Device { get; } = CommonOptions.Device();
     public Option<string> Precision { get; } = CommonOptions.Precision();
-    public Option<string> OptimizerState { get; } = new Option<string>("--optimizer-state") { Description = "storage of AdamW's moments: fp32, or bf16 (half the memory)", DefaultValueFactory = _ => Defaults.OptimizerState }.AcceptOnlyFromAmong(TrainingSettings.OptimizerStates);
-    public Option<string?> SaveDType { get; } = new Option<string?>("--save-dtype") { Description = "dtype of the saved model: f32, bf16 or f16 (default: the dtype it was loaded in)" }.AcceptOnlyFromAmong([.. Model.ModelFiles.SaveDTypes.Keys]);
+    public Option<string> OptimizerState { get; } = new Option<string>("--optimizer-state")
+        { Description = "storage of AdamW's moments: fp32, or bf16 (half the memory)",
+        DefaultValueFactory = _ => Defaults.OptimizerState }.AcceptOnlyFromAmong(TrainingSettings.OptimizerStates);
+    public Option<string?> SaveDType { get; } = new Option<string?>("--save-dtype")
+        { Description = "dtype of the saved model: f32, bf16 or f16 (default: the dtype it was loaded in)" }.AcceptOnlyFromAmong(
+        [.. Model.ModelFiles.SaveDTypes.Keys]);
     public Option<string> PromptFormat { get; } = CommonOptions.PromptFormat();
     public Option<string> AnswerPrefix { get; } = CommonOptions.AnswerPrefix();
     public Option<string> Recompute { get; } = CommonOptions.Recompute();
@@ -57,7 +78,8 @@ public sealed class TrainingOptions
     private IEnumerable<Option> UnlearningOnly => [Method, Beta, Gamma, ForgetWeight, RetainWeight, RetainLoss];
 
     private IEnumerable<Option> Shared =>
-        [Config, Resume, Overwrite, LearningRate, Epochs, BatchSize, GradAccum, Warmup, Schedule, WeightDecay, MaxGradNorm, Seed, MaxLength, SkipLong, SaveEvery, EvalEvery, Device, Precision, OptimizerState, SaveDType, PromptFormat, AnswerPrefix, Recompute, DeviceMemory];
+        [Config, Resume, Overwrite, LearningRate, Epochs, BatchSize, GradAccum, Warmup, Schedule, WeightDecay, MaxGradNorm, Seed, MaxLength, SkipLong,
+            SaveEvery, EvalEvery, Device, Precision, OptimizerState, SaveDType, PromptFormat, AnswerPrefix, Recompute, DeviceMemory];
 
     public void AddTo(Command command, bool unlearning)
     {
@@ -127,7 +149,8 @@ public sealed class TrainingOptions
     public void CheckMemory(ParseResult parse, JsonObject config, TrainingSettings settings, LlamaConfig model)
     {
         if (Value(parse, DeviceMemory, config, ConfigPath(parse)) is not { } gigabytes) return;
-        MemoryPlan.ForTraining(model, Kernels.Precision.Parse(settings.Precision), settings.MomentStorage, RecomputeNames.Parse(settings.Recompute), settings.BatchSize,
+        MemoryPlan.ForTraining(model, Kernels.Precision.Parse(settings.Precision), settings.MomentStorage, RecomputeNames.Parse(settings.Recompute),
+            settings.BatchSize,
             Math.Min(settings.MaxLength, model.MaxPositionEmbeddings)).EnsureFits(gigabytes);
     }
 

@@ -27,20 +27,24 @@ public static class TrainingRun
         Func<IOps<float>, Precision, LlamaModel<float>> createModel)
     {
         var output = parse.InvocationConfiguration.Output;
-        using var claim = RunFolder.Claim(paths.Output, [("--model", paths.Model), ("--tokenizer", paths.TokenizerSource), ("--model-config", (string?)paths.Inputs["model-config"])],
+        using var claim = RunFolder.Claim(paths.Output,
+            [("--model", paths.Model), ("--tokenizer", paths.TokenizerSource), ("--model-config", (string?)paths.Inputs["model-config"])],
             start.Overwrite, output);
         var ops = Devices.Create(settings.Device);
         // A resume with other settings (a recompute setting among them) is refused before any weights load.
         if (start.Resume) Checkpoint.RefuseOtherSettings(paths.Output, settings);
         var precision = Precision.Parse(settings.Precision);
-        if (!ops.Supports(settings.MomentStorage)) throw new UsageException($"--optimizer-state {settings.OptimizerState} is not available on the {ops.Name} device");
+        if (!ops.Supports(settings.MomentStorage))
+            throw new UsageException($"--optimizer-state {settings.OptimizerState} is not available on the {ops.Name} device");
         using var model = createModel(ops, precision);
-        output.WriteLine($"{settings.Method} on {ops.Name}: {model.Layout.TotalLength:N0} parameters, {model.Config.NumHiddenLayers} layers, dim {model.Config.HiddenSize}");
+        output.WriteLine(
+            $"{settings.Method} on {ops.Name}: {model.Layout.TotalLength:N0} parameters, {model.Config.NumHiddenLayers} layers, dim {model.Config.HiddenSize}");
 
         TrainingData data;
         try
         {
-            data = new TrainingFiles([paths.Data], paths.Retain, paths.Refusals).Read(model.Config, TrainingFiles.LazyEncoder(paths.TokenizerSource, model.Config, template), settings, output.WriteLine);
+            data = new TrainingFiles([paths.Data], paths.Retain, paths.Refusals).Read(model.Config,
+                TrainingFiles.LazyEncoder(paths.TokenizerSource, model.Config, template), settings, output.WriteLine);
         }
         catch (MissingTrainingInputException e)
         {
@@ -64,7 +68,8 @@ public static class TrainingRun
         var summary = job.Run(start.Resume);
         var plots = TrainingCurves.Save(paths.Output, paths.Output + Path.DirectorySeparatorChar, settings.Method);
         output.WriteLine(summary.AlreadyFinished
-            ? $"already finished: {summary.Steps} steps; the model, run.json, log.jsonl and {string.Join(", ", plots.Select(Path.GetFileName))} are in {paths.Output}"
+            ? $"already finished: {summary.Steps} steps; the model, run.json, log.jsonl and "
+                + $"{string.Join(", ", plots.Select(Path.GetFileName))} are in {paths.Output}"
             : $"done: {summary.Steps} steps in {summary.Seconds:F1} s, final loss {summary.FinalLoss:F4}; model, run.json, log.jsonl and " +
               $"{string.Join(", ", plots.Select(Path.GetFileName))} in {paths.Output}");
         if (summary.InitialEval is { } before && summary.FinalEval is { } after)

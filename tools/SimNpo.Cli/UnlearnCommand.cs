@@ -12,11 +12,15 @@ public static class UnlearnCommand
     {
         var model = new Option<string?>("--model") { Description = "model to unlearn (Hugging Face layout directory)" };
         var forget = new Option<string?>("--forget") { Description = "forget set, JSON Lines" };
-        var retain = new Option<string?>("--retain") { Description = $"retain set, JSON Lines (needed unless --retain-weight 0 or --method {TrainingMethods.NameList(TrainingMethods.Unlearning.Where(m => !m.HasRetainTerm))})" };
-        var refusals = new Option<string?>("--refusals") { Description = $"{TrainingMethods.NameList(TrainingMethods.Unlearning.Where(m => m.NeedsRefusals))}: \"I don't know\" answers, one per line" };
+        var retain = new Option<string?>("--retain")
+            { Description = "retain set, JSON Lines (needed unless --retain-weight 0 or --method "
+            + $"{TrainingMethods.NameList(TrainingMethods.Unlearning.Where(m => !m.HasRetainTerm))})" };
+        var refusals = new Option<string?>("--refusals")
+            { Description = $"{TrainingMethods.NameList(TrainingMethods.Unlearning.Where(m => m.NeedsRefusals))}: \"I don't know\" answers, one per line" };
         var output = new Option<string?>("--out") { Description = "output folder: the unlearned model, run.json, log.jsonl, checkpoints/" };
         var options = new TrainingOptions();
-        var command = new Command("unlearn", $"Unlearn a forget set with {TrainingMethods.NameList(TrainingMethods.Unlearning)}, keeping a retain set") { model, forget, retain, refusals, output };
+        var command = new Command("unlearn", $"Unlearn a forget set with {TrainingMethods.NameList(TrainingMethods.Unlearning)}, keeping a retain set") { model,
+            forget, retain, refusals, output };
         options.AddTo(command, unlearning: true);
         command.SetAction(parse =>
         {
