@@ -31,10 +31,12 @@ public class ConfigFamiliesTests
     {
         using var directory = new TempDirectory();
         var plain = TinyModelFiles.SaveModel(directory.File("plain"));
-        var mistral = ModelWith(directory, "mistral", new JsonObject { ["architectures"] = new JsonArray("MistralForCausalLM"), ["model_type"] = "mistral", ["sliding_window"] = 4096 });
+        var mistral = ModelWith(directory, "mistral",
+            new JsonObject { ["architectures"] = new JsonArray("MistralForCausalLM"), ["model_type"] = "mistral", ["sliding_window"] = 4096 });
         File.WriteAllText(directory.File("qa.jsonl"), """{"question": "where", "answer": "here"}""" + "\n");
         string[] Grad(string model, string output) =>
-            ["grad", "--model", model, "--data", directory.File("qa.jsonl"), "--prompt-format", "{question}", "--answer-prefix", "", "--out", directory.File(output)];
+            ["grad", "--model", model, "--data", directory.File("qa.jsonl"), "--prompt-format", "{question}", "--answer-prefix", "", "--out",
+                directory.File(output)];
         var windowed = Simnpo.Run(Grad(mistral, "mistral.safetensors"));
         Assert.That(windowed.Code, Is.EqualTo(CommandRunner.Success), windowed.Error);
         Assert.That(Simnpo.Run(Grad(plain, "plain.safetensors")).Code, Is.EqualTo(CommandRunner.Success));
@@ -50,7 +52,8 @@ public class ConfigFamiliesTests
         TinyModelFiles.WriteRecords(directory.File("forget.jsonl"), TinyTask.Forget);
         var training = Simnpo.Run("unlearn", "--model", narrow, "--forget", directory.File("forget.jsonl"), "--method", "ga", "--out", directory.File("out"));
         Assert.That(training.Code, Is.EqualTo(CommandRunner.Failure));
-        Assert.That(training.Error, Does.Contain($"{directory.File("forget.jsonl")}, line 1: 10 tokens (prompt 4 + answer 6) are more than the model's sliding_window 8"));
+        Assert.That(training.Error,
+            Does.Contain($"{directory.File("forget.jsonl")}, line 1: 10 tokens (prompt 4 + answer 6) are more than the model's sliding_window 8"));
     }
 
     /// <summary>eos_token_id [2, t] with t a token the model generates: generation stops at the first t, as at EOS.</summary>

@@ -5,7 +5,8 @@ using SimNpo.Tests.Training;
 
 namespace SimNpo.Tests.Cli;
 
-/// <summary>Every record is checked against the lengths a run trains before the first step: refused with file, line and lengths, or dropped with --skip-long.</summary>
+/// <summary>Every record is checked against the lengths a run trains before the first step: refused with file, line and lengths, or dropped with
+/// --skip-long.</summary>
 public class DataLengthTests
 {
     /// <summary>TinyTask's model, and its forget set with line 3 replaced by an example of the given prompt length (answer: 6 tokens).</summary>
@@ -38,7 +39,8 @@ public class DataLengthTests
         using var directory = new TempDirectory();
         var (model, forget) = ModelAndForgetWithALongRecord(directory, promptLength: 20);
 
-        Assert.That(Refusal(Unlearn(model, forget, directory.File("refused"), "--max-length", "16")), Is.EqualTo($"error: {forget}, line 3: the prompt alone has 20 tokens, which leaves none of the answer's 6 to score " +
+        Assert.That(Refusal(Unlearn(model, forget, directory.File("refused"), "--max-length", "16")),
+            Is.EqualTo($"error: {forget}, line 3: the prompt alone has 20 tokens, which leaves none of the answer's 6 to score " +
             "within --max-length 16; pass --skip-long to drop such records" + Environment.NewLine));
         Assert.That(Directory.Exists(directory.File("refused/checkpoints")), Is.False, "nothing trained");
 
@@ -56,10 +58,14 @@ public class DataLengthTests
     {
         using var directory = new TempDirectory();
         var (model, forget) = ModelAndForgetWithALongRecord(directory, promptLength: 34);
-        Assert.That(Refusal(Unlearn(model, forget, directory.File("out"), "--max-length", "64")), Does.Contain($"{forget}, line 3: 40 tokens (prompt 34 + answer 6) are more than the model's max_position_embeddings {TinyTask.Config.MaxPositionEmbeddings}"));
+        Assert.That(Refusal(Unlearn(model, forget, directory.File("out"), "--max-length", "64")),
+            Does.Contain(
+            $"{forget}, line 3: 40 tokens (prompt 34 + answer 6) are more than the model's max_position_embeddings {TinyTask.Config.MaxPositionEmbeddings}"));
 
         // grad cuts nothing: the whole record must fit.
-        Assert.That(Refusal(["grad", "--model", model, "--data", forget, "--out", directory.File("grad.safetensors")]), Is.EqualTo($"error: {forget}, line 3: 40 tokens (prompt 34 + answer 6) are more than the model's max_position_embeddings 32" + Environment.NewLine));
+        Assert.That(Refusal(["grad", "--model", model, "--data", forget, "--out", directory.File("grad.safetensors")]),
+            Is.EqualTo($"error: {forget}, line 3: 40 tokens (prompt 34 + answer 6) are more than the model's max_position_embeddings 32"
+            + Environment.NewLine));
     }
 
     [Test]
@@ -75,6 +81,7 @@ public class DataLengthTests
             file.Write([0xC3, 0x28]); // a lead byte followed by no continuation byte
             file.Write("\", \"answer\": \"def\"}\n"u8);
         }
-        Assert.That(Refusal(["grad", "--model", model, "--data", path, "--out", directory.File("grad.safetensors")]), Is.EqualTo($"error: {path}, line 2: not valid UTF-8" + Environment.NewLine));
+        Assert.That(Refusal(["grad", "--model", model, "--data", path, "--out", directory.File("grad.safetensors")]),
+            Is.EqualTo($"error: {path}, line 2: not valid UTF-8" + Environment.NewLine));
     }
 }

@@ -22,7 +22,8 @@ public class DemoCommandTests
         var rows = JsonNode.Parse(File.ReadAllText(directory.File("report.json")))!["rows"]!.AsArray();
         Assert.That(rows.Select(r => r!["name"]!.GetValue<string>()), Is.EqualTo(new[] { "target", "retain", "ga", "npo", "simnpo" }));
         Assert.That(rows[1]!["forget_quality"]!.GetValue<double>(), Is.EqualTo(1.0), "the retain model against itself");
-        foreach (var file in new[] { "report.md", "samples.md", "data/full.jsonl", "base/vocab.json", "plots/forget_quality_vs_utility.png", "plots/simnpo_logprob.png" })
+        foreach (var file in new[] { "report.md", "samples.md", "data/full.jsonl", "base/vocab.json", "plots/forget_quality_vs_utility.png",
+            "plots/simnpo_logprob.png" })
             Assert.That(File.Exists(directory.File(file)), file);
 
         var second = Simnpo.Run(args);

@@ -32,18 +32,22 @@ public partial class FailurePathTests
             (["info", "--model", broken["architectures"]], CommandRunner.Failure, "'architectures' must be a list of class names, got [5]"),
             (["info", "--model", broken["eos_float"]], CommandRunner.Failure, "'eos_token_id' must be an integer, got 2.5"),
             (["info", "--model", broken["eos_huge"]], CommandRunner.Failure, "'eos_token_id' must be an integer, got 99999999999"),
-            (["convert", "llama2c", "--checkpoint", run.Forget, "--tokenizer", run.Forget, "--out", run.File("converted")], CommandRunner.Failure, "forget.jsonl: not a llama2.c checkpoint"),
+            (["convert", "llama2c", "--checkpoint", run.Forget, "--tokenizer", run.Forget, "--out", run.File("converted")], CommandRunner.Failure,
+                "forget.jsonl: not a llama2.c checkpoint"),
             (["grad", "--model", run.Model, "--data", nowhere, "--out", run.File("grad.safetensors")], CommandRunner.Failure, $"{nowhere}: file not found"),
-            (["generate", "--model", broken["empty_tokenizer"], "--prompt", "hi"], CommandRunner.Failure, "tokenizer.model: not a SentencePiece BPE model (the file is empty)"),
+            (["generate", "--model", broken["empty_tokenizer"], "--prompt", "hi"], CommandRunner.Failure,
+                "tokenizer.model: not a SentencePiece BPE model (the file is empty)"),
             (["finetune", "--data", run.Forget, "--out", run.File("ft")], CommandRunner.Usage, "--model is required"),
             (["finetune", "--model", run.Model, "--data", run.Forget, "--out", run.Model], CommandRunner.Usage, "the input --model"),
             (run.Unlearn(run.File("held")), CommandRunner.Failure, $"is in use by process {Environment.ProcessId}"),
             (run.Unlearn(run.File("diverged"), "--lr", "1e3", "--epochs", "10"), CommandRunner.Failure, "training stopped before updating the model"),
-            (["unlearn", "--model", broken["eos_list"], "--forget", run.Forget, "--out", run.File("u")], CommandRunner.Failure, "'eos_token_id' must be an integer, got 1E+20"),
+            (["unlearn", "--model", broken["eos_list"], "--forget", run.Forget, "--out", run.File("u")], CommandRunner.Failure,
+                "'eos_token_id' must be an integer, got 1E+20"),
             (["eval", "tofu", "--model", run.Model, "--out", Path.Combine(run.Forget, "report.json")], CommandRunner.Failure, "report.json: cannot be written"),
             (["eval", "muse", "--model", run.Model, "--data", nowhere, "--out", run.File("muse.json")], CommandRunner.Failure, "model: no tokenizer found"),
             (["relearn", "--model", nowhere, "--data", run.Forget, "--out", run.File("relearned")], CommandRunner.Failure, "model directory not found"),
-            (["tofu", "--model", run.Model, "--data-dir", nowhere, "--out", run.File("tofu"), "--max-items", "1"], CommandRunner.Failure, "model: no tokenizer found"),
+            (["tofu", "--model", run.Model, "--data-dir", nowhere, "--out", run.File("tofu"), "--max-items", "1"], CommandRunner.Failure,
+                "model: no tokenizer found"),
             (["profile", "--steps", "0"], CommandRunner.Usage, "--steps must be at least 1"),
             (["bench", "--suite", "nope"], CommandRunner.Usage, "'nope' not recognized"),
         };
@@ -65,7 +69,8 @@ public partial class FailurePathTests
         var (exit, output) = SimnpoProcess.Run(run.Unlearn(run.File("diverged"), "--lr", "1e3", "--epochs", "10"));
         Assert.That(exit, Is.EqualTo(CommandRunner.Failure), output);
         var error = output.Split('\n').Single(line => line.StartsWith("error: "));
-        Assert.That(error, Does.Match(@"^error: step (\d+): the (loss|gradient norm) is (NaN|∞|-∞); training stopped before updating the model; the last good checkpoint is .*step-\d{6}$"));
+        Assert.That(error, Does.Match(@"^error: step (\d+): the (loss|gradient norm) is (NaN|∞|-∞); training stopped before updating the model; "
+            + @"the last good checkpoint is .*step-\d{6}$"));
         Assert.That(Regex.Matches(error, @"step \d").Count, Is.EqualTo(1), error);
     }
 

@@ -32,7 +32,8 @@ public class HuggingFaceCacheTests
         // grad tokenizes question/answer text with the cached tokenizer and differentiates through the cached weights.
         File.WriteAllText(directory.File("qa.jsonl"), """{"question": "where", "answer": "here"}""" + "\n");
         string[] Grad(string model, string output) =>
-            ["grad", "--model", model, "--data", directory.File("qa.jsonl"), "--prompt-format", "{question}", "--answer-prefix", "", "--out", directory.File(output)];
+            ["grad", "--model", model, "--data", directory.File("qa.jsonl"), "--prompt-format", "{question}", "--answer-prefix", "", "--out",
+                directory.File(output)];
         Assert.That(Simnpo.Run(Grad(plain, "plain.safetensors")).Code, Is.EqualTo(CommandRunner.Success));
         var cachedGrad = Simnpo.Run(Grad(snapshot, "cache.safetensors"));
         Assert.That(cachedGrad.Code, Is.EqualTo(CommandRunner.Success), cachedGrad.Error);
@@ -57,10 +58,12 @@ public class HuggingFaceCacheTests
             }
         }
         File.Delete(single);
-        File.WriteAllText(Path.Combine(model, SafeTensorsCheckpoint.IndexFileName), new JsonObject { ["metadata"] = new JsonObject(), ["weight_map"] = weightMap }.ToJsonString());
+        File.WriteAllText(Path.Combine(model, SafeTensorsCheckpoint.IndexFileName),
+            new JsonObject { ["metadata"] = new JsonObject(), ["weight_map"] = weightMap }.ToJsonString());
     }
 
-    /// <summary>The cache's layout of a model folder: each file's bytes in blobs/&lt;sha256&gt;, and snapshots/main/&lt;name&gt; a relative link to it.</summary>
+    /// <summary>The cache's layout of a model folder: each file's bytes in blobs/&lt;sha256&gt;, and snapshots/main/&lt;name&gt; a relative link to
+    /// it.</summary>
     private static string MirrorAsCache(string model, string repository)
     {
         var blobs = Directory.CreateDirectory(Path.Combine(repository, "blobs")).FullName;

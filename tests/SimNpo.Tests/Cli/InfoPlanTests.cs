@@ -48,7 +48,8 @@ public class InfoPlanTests
         var (code, output, error) = Simnpo.Run("info", "--model", Llama2_7B(directory), "--batch-size", "4", "--seq-len", "512", "--device-memory", "80");
         Assert.That(code, Is.EqualTo(CommandRunner.Failure));
         Assert.That(output, Does.Match(@"total\s+125\.744 GB").And.Match(@"fits\s+no, 80 GB"));
-        Assert.That(error, Does.StartWith("error: training needs 125.74 GB at batch 4 x 512 (fp32, recompute none), more than the device's 80 GB; try --recompute layers"));
+        Assert.That(error,
+            Does.StartWith("error: training needs 125.74 GB at batch 4 x 512 (fp32, recompute none), more than the device's 80 GB; try --recompute layers"));
     }
 
     [Test]

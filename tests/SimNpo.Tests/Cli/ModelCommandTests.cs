@@ -10,7 +10,8 @@ public class ModelCommandTests
 
     private static string ConvertStories(TempDirectory directory)
     {
-        var (code, _, error) = Simnpo.Run("convert", "llama2c", "--checkpoint", Stories260K.Checkpoint, "--tokenizer", Stories260K.Vocabulary, "--out", directory.Path);
+        var (code, _, error) = Simnpo.Run("convert", "llama2c", "--checkpoint", Stories260K.Checkpoint, "--tokenizer", Stories260K.Vocabulary, "--out",
+            directory.Path);
         Assert.That(code, Is.EqualTo(CommandRunner.Success), error);
         return directory.Path;
     }
@@ -21,7 +22,8 @@ public class ModelCommandTests
         using var directory = new TempDirectory();
         var (code, output, _) = Simnpo.Run("info", "--model", ConvertStories(directory), "--batch-size", "2", "--seq-len", "64");
         Assert.That(code, Is.EqualTo(CommandRunner.Success));
-        foreach (var line in new[] { @"layers\s+5", @"dim\s+64", @"heads\s+8", @"kv heads\s+4", @"vocab\s+512", @"parameters\s+260,032", @"checkpoint dtype\s+F32" })
+        foreach (var line in new[] { @"layers\s+5", @"dim\s+64", @"heads\s+8", @"kv heads\s+4", @"vocab\s+512", @"parameters\s+260,032",
+            @"checkpoint dtype\s+F32" })
             Assert.That(output, Does.Match(line));
     }
 
@@ -48,7 +50,9 @@ public class ModelCommandTests
         Model.LlamaFixtureTests.AssertClose(Read("seq_logprob"), expected.ReadFloat64("seq_logprob"), 2e-5, "seq_logprob");
         Assert.That(Read("seq_len"), Is.EqualTo(expected.ReadFloat64("seq_len")));
         var gradients = written.Tensors.Keys.Where(name => name.StartsWith("grad.", StringComparison.Ordinal)).ToList();
-        Assert.That(gradients, Is.EquivalentTo(expected.Tensors.Keys.Where(n => n.StartsWith($"grad_{objective}.", StringComparison.Ordinal)).Select(n => "grad." + n[(n.IndexOf('.') + 1)..])));
+        Assert.That(gradients,
+            Is.EquivalentTo(expected.Tensors.Keys.Where(n => n.StartsWith($"grad_{objective}.", StringComparison.Ordinal)).Select(n => "grad."
+            + n[(n.IndexOf('.') + 1)..])));
         foreach (var name in gradients)
             Model.LlamaFixtureTests.AssertClose(Read(name), expected.ReadFloat64($"grad_{objective}.{name[5..]}"), 2e-5, name);
     }
@@ -67,7 +71,9 @@ public class ModelCommandTests
     {
         using var directory = new TempDirectory();
         var model = ConvertStories(directory);
-        string Sample(string seed) => Simnpo.Run("generate", "--model", model, "--prompt", "Tom had", "--temperature", "1", "--top-p", "0.9", "--seed", seed, "--max-new-tokens", "30").Output;
+        string Sample(string seed)
+            => Simnpo.Run("generate", "--model", model, "--prompt", "Tom had", "--temperature", "1", "--top-p", "0.9", "--seed", seed, "--max-new-tokens",
+            "30").Output;
         Assert.That(Sample("5"), Is.EqualTo(Sample("5")));
         Assert.That(Sample("5"), Does.StartWith("Tom had"));
         Assert.That(Sample("6"), Is.Not.EqualTo(Sample("5")));

@@ -15,17 +15,20 @@ public class OptionRangeTests
     [TestCase("--retain-weight", "-1", "retain-weight must be a non-negative number, got -1")]
     [TestCase("--retain-weight", "NaN", "retain-weight must be a non-negative number, got NaN")]
     public void UnlearningRefusesBeforeLoading(string option, string value, string message) =>
-        Assert.That(UsageError("unlearn", "--model", NoModel, "--forget", NoData, "--out", NoOutput, option, value), Is.EqualTo($"error: {message}" + Environment.NewLine));
+        Assert.That(UsageError("unlearn", "--model", NoModel, "--forget", NoData, "--out", NoOutput, option, value),
+            Is.EqualTo($"error: {message}" + Environment.NewLine));
 
     [TestCase("--beta", "NaN")]
     [TestCase("--gamma", "Infinity")]
     public void GradRefusesBeforeLoading(string option, string value) =>
-        Assert.That(UsageError("grad", "--model", NoModel, "--data", NoData, "--objective", "simnpo", "--out", NoOutput, option, value), Does.StartWith($"error: {option[2..]} must be"));
+        Assert.That(UsageError("grad", "--model", NoModel, "--data", NoData, "--objective", "simnpo", "--out", NoOutput, option, value),
+            Does.StartWith($"error: {option[2..]} must be"));
 
     [TestCase("--weight-decay", "NaN", "weight-decay must be a finite number, got NaN")]
     [TestCase("--lr", "Infinity", "lr must be a non-negative number")]
     public void RelearningRefusesBeforeLoading(string option, string value, string message) =>
-        Assert.That(UsageError("relearn", "--model", NoModel, "--data", NoData, "--out", NoOutput, option, value), Is.EqualTo($"error: {message}" + Environment.NewLine));
+        Assert.That(UsageError("relearn", "--model", NoModel, "--data", NoData, "--out", NoOutput, option, value),
+            Is.EqualTo($"error: {message}" + Environment.NewLine));
 
     // None of these exist: a check made after loading would report them (exit 1) instead.
     private const string NoModel = "/nonexistent/model";

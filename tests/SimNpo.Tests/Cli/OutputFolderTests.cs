@@ -31,7 +31,8 @@ public class OutputFolderTests
         {
             var refused = Simnpo.Run(args);
             Assert.That(refused.Code, Is.EqualTo(CommandRunner.Usage), $"{string.Join(' ', args)}: {refused.Output}{refused.Error}");
-            Assert.That(refused.Error, Does.Contain($"--out {Path.GetFullPath(output)}").And.Contain("the input --model").And.Contain("choose another output folder"));
+            Assert.That(refused.Error,
+                Does.Contain($"--out {Path.GetFullPath(output)}").And.Contain("the input --model").And.Contain("choose another output folder"));
             Assert.That(refused.Output, Does.Not.Contain("parameters"), "refused before the model is loaded");
         }
         Assert.That(TinyRun.Weights(run.Model), Is.EqualTo(weights));

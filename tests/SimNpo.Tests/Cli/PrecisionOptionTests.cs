@@ -45,7 +45,8 @@ public class PrecisionOptionTests
         Assert.That(Directory.GetFileSystemEntries(run.File("")).Order(), Is.EqualTo(before), "nothing written");
     }
 
-    /// <summary>grad in bf16 writes bf16-rounded gradients of the same batch: within the whole-model bound of LlamaFixtureTests (72·2⁻⁸ of the largest).</summary>
+    /// <summary>grad in bf16 writes bf16-rounded gradients of the same batch: within the whole-model bound of LlamaFixtureTests (72·2⁻⁸ of the
+    /// largest).</summary>
     [Test]
     public void GradInBf16IsCloseToFp32()
     {
@@ -69,7 +70,8 @@ public class PrecisionOptionTests
     {
         using var run = new TinyRun();
         var model = TinyModelFiles.SaveModel(run.File("with-tokenizer"));
-        var (code, output, error) = Simnpo.Run("generate", "--model", model, "--prompt", "ab", "--max-new-tokens", "3", "--device", "cpu", "--precision", "bf16");
+        var (code, output, error) = Simnpo.Run("generate", "--model", model, "--prompt", "ab", "--max-new-tokens", "3", "--device", "cpu", "--precision",
+            "bf16");
         Assert.That(code, Is.EqualTo(CommandRunner.Success), error);
         Assert.That(output.Trim(), Does.StartWith("ab"));
     }

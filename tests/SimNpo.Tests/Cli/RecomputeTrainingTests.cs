@@ -31,7 +31,8 @@ public class RecomputeTrainingTests
         byte[][] Unlearn(string recompute)
         {
             var output = directory.File("unlearned-" + recompute);
-            var run = Simnpo.Run(["unlearn", "--model", directory.File("target"), "--forget", directory.File("forget.jsonl"), "--retain", directory.File("retain.jsonl"),
+            var run = Simnpo.Run(["unlearn", "--model", directory.File("target"), "--forget", directory.File("forget.jsonl"), "--retain",
+                directory.File("retain.jsonl"),
                 "--retain-loss", "kl", "--epochs", "2", "--recompute", recompute, "--out", output, .. Common]);
             Assert.That(run.Code, Is.EqualTo(CommandRunner.Success), run.Error);
             // The log's lines (losses, gradient norms, log-probs) without their wall-clock seconds.
@@ -78,7 +79,9 @@ public class RecomputeTrainingTests
         var run = Simnpo.Run(["finetune", "--init", "random", "--model-config", directory.File("config.json"), "--data", directory.File("all.jsonl"),
             "--out", directory.File("run"), "--device-memory", "0.0001", .. Common]);
         Assert.That(run.Code, Is.EqualTo(CommandRunner.Failure));
-        Assert.That(run.Error, Does.Match(@"^error: training needs 0\.00105 GB at batch 4 x 32 \(fp32, recompute none\), more than the device's 0\.0001 GB; try --recompute layers"));
+        Assert.That(run.Error,
+            Does.Match(
+            @"^error: training needs 0\.00105 GB at batch 4 x 32 \(fp32, recompute none\), more than the device's 0\.0001 GB; try --recompute layers"));
         Assert.That(Directory.Exists(directory.File("run")), Is.False, "nothing written");
     }
 }

@@ -31,7 +31,8 @@ public class ResumeInputsTests
         var changed = Simnpo.Run(Unlearn(model, forget, "--resume"));
         Assert.That(changed.Code, Is.EqualTo(CommandRunner.Failure), changed.Output);
         Assert.That(changed.Error, Is.EqualTo($"error: {forget}: --forget differs from the run in {output}, which it cannot resume: it started with {forget} " +
-            $"(sha256 {originalHash[..16]}…), this run gives {forget} (sha256 {Sha256(forget)[..16]}…); resume with the same inputs or choose another --out" + Environment.NewLine));
+            $"(sha256 {originalHash[..16]}…), this run gives {forget} (sha256 {Sha256(forget)[..16]}…); resume with the same inputs or choose another --out"
+            + Environment.NewLine));
         Assert.That(File.ReadAllBytes(Path.Combine(output, "model.safetensors")), Is.EqualTo(finished), "the finished model is left as it was");
 
         // Another model (other weights, same shape).
@@ -39,7 +40,8 @@ public class ResumeInputsTests
         var otherModel = TinyModelFiles.SaveModel(directory.File("other-model"), seed: 1);
         var anotherModel = Simnpo.Run(Unlearn(otherModel, forget, "--resume"));
         Assert.That(anotherModel.Code, Is.EqualTo(CommandRunner.Failure));
-        Assert.That(anotherModel.Error, Does.StartWith($"error: {otherModel}: --model differs from the run in {output}, which it cannot resume: it started with {model} (sha256 "));
+        Assert.That(anotherModel.Error,
+            Does.StartWith($"error: {otherModel}: --model differs from the run in {output}, which it cannot resume: it started with {model} (sha256 "));
 
         // The same run, finished: it says so (no "final loss NaN") and changes nothing.
         var again = Simnpo.Run(Unlearn(model, forget, "--resume"));

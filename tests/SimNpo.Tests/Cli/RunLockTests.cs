@@ -21,14 +21,16 @@ public class RunLockTests
             {
                 var second = Simnpo.Run(args);
                 Assert.That(second.Code, Is.EqualTo(CommandRunner.Failure), second.Output);
-                Assert.That(second.Error, Is.EqualTo($"error: {output}: is in use by process {Environment.ProcessId}, which holds {output}/{RunLock.FileName}; " +
+                Assert.That(second.Error,
+                    Is.EqualTo($"error: {output}: is in use by process {Environment.ProcessId}, which holds {output}/{RunLock.FileName}; " +
                     "wait for that run to end or choose another output folder\n"));
                 Assert.That(second.Output, Is.Empty, "stopped before loading anything");
             }
         }
         var first = Simnpo.Run(run.Unlearn(output));
         Assert.That(first.Code, Is.EqualTo(CommandRunner.Success), first.Error);
-        Assert.That(File.Exists(Path.Combine(output, RunLock.FileName)) || File.Exists(Path.Combine(output, RunLock.HolderFileName)), Is.False, "released at the end");
+        Assert.That(File.Exists(Path.Combine(output, RunLock.FileName)) || File.Exists(Path.Combine(output, RunLock.HolderFileName)), Is.False,
+            "released at the end");
     }
 
     [Test]

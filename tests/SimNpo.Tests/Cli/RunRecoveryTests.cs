@@ -31,7 +31,8 @@ public class RunRecoveryTests
         var resumed = Simnpo.Run(run.Unlearn(output, "--resume"));
         Assert.That(resumed.Code, Is.EqualTo(CommandRunner.Success), resumed.Error);
         Assert.That(resumed.Output, Does.Contain($"removed {atResume}"));
-        Assert.That(Directory.GetDirectories(Path.Combine(output, "checkpoints")).Select(Path.GetFileName), Is.EquivalentTo(new[] { "step-000004", "step-000006" }));
+        Assert.That(Directory.GetDirectories(Path.Combine(output, "checkpoints")).Select(Path.GetFileName),
+            Is.EquivalentTo(new[] { "step-000004", "step-000006" }));
     }
 
     /// <summary>Step 6's weights cut short: the run resumes from step 4, says so, and ends as the uninterrupted run, bit for bit.</summary>
@@ -49,7 +50,8 @@ public class RunRecoveryTests
         var resumed = Simnpo.Run(run.Unlearn(damaged, "--resume"));
         Assert.That(resumed.Code, Is.EqualTo(CommandRunner.Success), resumed.Error);
         var older = Path.Combine(damaged, "checkpoints", "step-000004");
-        Assert.That(resumed.Output, Does.Contain($"warning: the newest checkpoint {newest} is damaged ({weights}:").And.Contain($"resuming from the older {older} instead"));
+        Assert.That(resumed.Output,
+            Does.Contain($"warning: the newest checkpoint {newest} is damaged ({weights}:").And.Contain($"resuming from the older {older} instead"));
         Assert.That(TinyRun.Weights(damaged), Is.EqualTo(TinyRun.Weights(whole)));
         Assert.That(TinyRun.Weights(newest), Is.EqualTo(TinyRun.Weights(Path.Combine(whole, "checkpoints", "step-000006"))), "step 6 written again");
     }

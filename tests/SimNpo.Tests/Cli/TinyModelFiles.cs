@@ -19,7 +19,8 @@ public static class TinyModelFiles
             ModelFiles.Save(model, directory);
         }
         var letters = Enumerable.Range('a', 26).Concat(Enumerable.Range('A', TinyTask.Config.VocabSize - 26)).Select(c => ((char)c).ToString());
-        File.WriteAllText(Path.Combine(directory, "vocab.json"), JsonSerializer.Serialize(letters.Select((letter, id) => (letter, id)).ToDictionary(p => p.letter, p => p.id)));
+        File.WriteAllText(Path.Combine(directory, "vocab.json"),
+            JsonSerializer.Serialize(letters.Select((letter, id) => (letter, id)).ToDictionary(p => p.letter, p => p.id)));
         File.WriteAllLines(Path.Combine(directory, "merges.txt"), ["#version: 0.2"]);
         return directory;
     }

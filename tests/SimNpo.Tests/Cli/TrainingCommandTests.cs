@@ -19,8 +19,10 @@ public class TrainingCommandTests
         TinyModelFiles.WriteRecords(directory.File("retain.jsonl"), TinyTask.Retain);
 
         // The issue's form: --init random --config <model config.json>.
-        var trained = Simnpo.Run("finetune", "--init", "random", "--config", directory.File("config.json"), "--init-std", "0.1", "--data", directory.File("all.jsonl"),
-            "--out", directory.File("target"), "--lr", "1e-2", "--epochs", "60", "--batch-size", "8", "--grad-accum", "1", "--warmup", "0", "--schedule", "constant", "--weight-decay", "0");
+        var trained = Simnpo.Run("finetune", "--init", "random", "--config", directory.File("config.json"), "--init-std", "0.1", "--data",
+            directory.File("all.jsonl"),
+            "--out", directory.File("target"), "--lr", "1e-2", "--epochs", "60", "--batch-size", "8", "--grad-accum", "1", "--warmup", "0", "--schedule",
+            "constant", "--weight-decay", "0");
         Assert.That(trained.Code, Is.EqualTo(CommandRunner.Success), trained.Error);
         Assert.That(trained.Output, Does.Contain("done: 180 steps"));
 
@@ -68,7 +70,8 @@ public class TrainingCommandTests
         var model = Stories260K.ConvertInto(modelDirectory);
         File.WriteAllLines(directory.File("forget.jsonl"), File.ReadLines(SharedFiles.Require("data/tofu/forget01.jsonl")).Take(8));
         File.WriteAllLines(directory.File("retain.jsonl"), File.ReadLines(SharedFiles.Require("data/tofu/retain99.jsonl")).Take(8));
-        string[] Common(string output) => ["--model", model, "--forget", directory.File("forget.jsonl"), "--retain", directory.File("retain.jsonl"), "--out", directory.File(output),
+        string[] Common(string output)
+            => ["--model", model, "--forget", directory.File("forget.jsonl"), "--retain", directory.File("retain.jsonl"), "--out", directory.File(output),
             "--epochs", "1", "--batch-size", "4", "--grad-accum", "1", "--max-length", "96", "--lr", "1e-3"];
         JsonNode FirstStep(string output) => JsonNode.Parse(File.ReadLines(directory.File(output + "/log.jsonl")).First())!;
 
@@ -96,13 +99,15 @@ public class TrainingCommandTests
         Assert.That(unknown.Error, Does.Contain($"{directory.File("run.json")}: 'learning-rate' is not an option of unlearn"));
 
         File.WriteAllText(directory.File("run.json"), """{"epochs": "ten"}""");
-        var wrongType = Simnpo.Run("unlearn", "--config", directory.File("run.json"), "--model", directory.Path, "--forget", "f.jsonl", "--out", directory.File("out"));
+        var wrongType = Simnpo.Run("unlearn", "--config", directory.File("run.json"), "--model", directory.Path, "--forget", "f.jsonl", "--out",
+            directory.File("out"));
         Assert.That(wrongType.Code, Is.EqualTo(CommandRunner.Failure));
         Assert.That(wrongType.Error, Does.Contain("'epochs' has the wrong type"));
 
         // The template comes from the config file like every other option (it was once read from the command line only).
         File.WriteAllText(directory.File("run.json"), """{"prompt-format": "Q:"}""");
-        var badTemplate = Simnpo.Run("unlearn", "--config", directory.File("run.json"), "--model", directory.Path, "--forget", "f.jsonl", "--out", directory.File("out"));
+        var badTemplate = Simnpo.Run("unlearn", "--config", directory.File("run.json"), "--model", directory.Path, "--forget", "f.jsonl", "--out",
+            directory.File("out"));
         Assert.That(badTemplate.Code, Is.EqualTo(CommandRunner.Usage));
         Assert.That(badTemplate.Error, Does.Contain("the prompt format 'Q:' must contain {question}"));
 
