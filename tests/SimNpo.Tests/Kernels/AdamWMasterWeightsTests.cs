@@ -58,7 +58,8 @@ public class AdamWMasterWeightsTests
         }
         Assert.That(OpData.Download(first), Is.EqualTo(m).Within(momentTolerance * m.Max(Math.Abs)), "first moment");
         Assert.That(OpData.Download(second), Is.EqualTo(v).Within(momentTolerance * v.Max(Math.Abs)), "second moment");
-        Assert.That(OpData.Download(parameters), Is.EqualTo(gotMaster.Select(x => (double)BFloat16.Round((float)x))), "parameters = round(master), bit for bit");
+        Assert.That(OpData.Download(parameters), Is.EqualTo(gotMaster.Select(x => (double)BFloat16.Round((float)x))),
+            "parameters = round(master), bit for bit");
         Assert.That(gotMaster.Zip(master, (a, b) => Math.Abs(a - b)).Min(), Is.GreaterThan(1e-4), "every master moved by about lr");
     }
 
@@ -102,9 +103,11 @@ public class AdamWMasterWeightsTests
         var native = Upload(ops, [1.0], Storage.Native);
         var narrow = Upload(ops, [1.0], Storage.BFloat16);
         var settings = new AdamWStep(1e-3, 0.9, 0.999, 1e-8, 0, 1);
-        Assert.That(() => ops.AdamW(native, native, Upload(ops, [0.0], Storage.Native), Upload(ops, [0.0], Storage.Native), settings, Upload(ops, [1.0], Storage.Native)),
+        Assert.That(() => ops.AdamW(native, native, Upload(ops, [0.0], Storage.Native), Upload(ops, [0.0], Storage.Native), settings,
+            Upload(ops, [1.0], Storage.Native)),
             Throws.ArgumentException.With.Message.Contains("narrower than the compute type"));
-        Assert.That(() => ops.AdamW(narrow, native, Upload(ops, [0.0], Storage.Native), Upload(ops, [0.0], Storage.Native), settings, Upload(ops, [1.0], Storage.BFloat16)),
+        Assert.That(() => ops.AdamW(narrow, native, Upload(ops, [0.0], Storage.Native), Upload(ops, [0.0], Storage.Native), settings,
+            Upload(ops, [1.0], Storage.BFloat16)),
             Throws.ArgumentException.With.Message.Contains("must be stored in the compute type"));
         Assert.That(() => ((IOps<float>)new ReferenceOps<float>()).AdamW(native, native, native, native, settings, native),
             Throws.ArgumentException.With.Message.Contains("takes no master weights"));

@@ -5,13 +5,16 @@ namespace SimNpo.Tests.Kernels;
 
 /// <summary>Attention as a function of q, k and v, under a given shape and sequence lengths.</summary>
 public class AttentionCase(string name, AttentionShape shape, int[] lengths)
-    : OpCase(name, shape.Batch * shape.QueryLength * shape.QueryWidth, shape.Batch * shape.KeyLength * shape.KvWidth, shape.Batch * shape.KeyLength * shape.KvWidth)
+    : OpCase(name, shape.Batch * shape.QueryLength * shape.QueryWidth, shape.Batch * shape.KeyLength * shape.KvWidth,
+        shape.Batch * shape.KeyLength * shape.KvWidth)
 {
     /// <summary>Four query heads over two kv heads; the second sequence is two tokens long, its last two rows padding.</summary>
-    public static AttentionCase GroupedWithPadding => new("attention, grouped, padded", new(Batch: 2, QueryLength: 4, KeyLength: 4, Heads: 4, KvHeads: 2, HeadDim: 3), [4, 2]);
+    public static AttentionCase GroupedWithPadding
+        => new("attention, grouped, padded", new(Batch: 2, QueryLength: 4, KeyLength: 4, Heads: 4, KvHeads: 2, HeadDim: 3), [4, 2]);
 
     /// <summary>Queries at positions 3 and 4 over five cached keys, one kv head; position 4 is padding in the second sequence.</summary>
-    public static AttentionCase QueryOffset => new("attention, query offset", new(Batch: 2, QueryLength: 2, KeyLength: 5, Heads: 2, KvHeads: 1, HeadDim: 4, QueryStart: 3), [5, 4]);
+    public static AttentionCase QueryOffset
+        => new("attention, query offset", new(Batch: 2, QueryLength: 2, KeyLength: 5, Heads: 2, KvHeads: 1, HeadDim: 4, QueryStart: 3), [5, 4]);
 
     public AttentionShape Shape => shape;
     public int[] Lengths => lengths;

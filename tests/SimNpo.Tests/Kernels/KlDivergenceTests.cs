@@ -116,6 +116,7 @@ public class KlDivergenceTests
         // exp(1000) overflows float64; the running maximum keeps every exponent at or below 0.
         var large = _ops.Upload(1000, 1000, 1000 - Math.Log(2));
         _ops.LogSoftmax(large, large, 3);
-        Assert.That(OpData.Download(large), Is.EqualTo(new[] { -Math.Log(2.5), -Math.Log(2.5), -Math.Log(5) }).Within(1e-12)); // a few roundings of ulp(1000) ≈ 1.1e-13
+        Assert.That(OpData.Download(large),
+            Is.EqualTo(new[] { -Math.Log(2.5), -Math.Log(2.5), -Math.Log(5) }).Within(1e-12)); // a few roundings of ulp(1000) ≈ 1.1e-13
     }
 }

@@ -22,7 +22,8 @@ public static class LossHeadChecks
         var logits = Stored(bulk, Widen(RandomLogits(seed: 1)));
         var (expectedLogProb, logSumExp) = (new double[Rows], new double[Rows]);
         LogSoftmaxAtLabels.Reference.Forward<double>(expectedLogProb, logSumExp, logits, Labels, Vocab);
-        var (logProbView, logSumExpView, logitsView, labels) = (ops.Allocate(Rows).All, ops.Allocate(Rows).All, ops.Upload(bulk, logits), ops.UploadInts(Labels));
+        var (logProbView, logSumExpView, logitsView, labels) = (ops.Allocate(Rows).All, ops.Allocate(Rows).All, ops.Upload(bulk, logits),
+            ops.UploadInts(Labels));
         ops.LogSoftmaxAtLabels(logProbView, logSumExpView, logitsView, labels, Vocab);
         var (actualLogProb, actualLogSumExp) = (OpData.Download(logProbView), OpData.Download(logSumExpView));
         for (var r = 0; r < Rows; r++)
@@ -44,7 +45,8 @@ public static class LossHeadChecks
         Assert.That(OpData.Download(logitsView), Is.EqualTo(actual), "in place, each element is read just before it is replaced");
         Assert.That(actual[Vocab..(2 * Vocab)], Is.All.EqualTo(0), "the ignored row");
         for (var i = 0; i < actual.Length; i++)
-            Assert.That(actual[i], Is.EqualTo(expected[i]).Within(StoredTolerance(bulk, expected[i], Math.Abs(logProbGrad[i / Vocab]) * (Math.Abs(logSumExp[i / Vocab]) + 3) * U)),
+            Assert.That(actual[i],
+                Is.EqualTo(expected[i]).Within(StoredTolerance(bulk, expected[i], Math.Abs(logProbGrad[i / Vocab]) * (Math.Abs(logSumExp[i / Vocab]) + 3) * U)),
                 $"element {i}");
     }
 
@@ -95,7 +97,8 @@ public static class LossHeadChecks
         Assert.That(OpData.Download(logitsView), Is.EqualTo(actualGrad), "in place, each element is read just before it is replaced");
         for (var i = 0; i < actualGrad.Length; i++)
             Assert.That(actualGrad[i],
-                Is.EqualTo(expectedGrad[i]).Within(StoredTolerance(bulk, expectedGrad[i], Math.Abs(rowWeight[i / Vocab]) * (Math.Abs(logSumExp[i / Vocab]) + 14) * U)),
+                Is.EqualTo(expectedGrad[i]).Within(StoredTolerance(bulk, expectedGrad[i],
+                Math.Abs(rowWeight[i / Vocab]) * (Math.Abs(logSumExp[i / Vocab]) + 14) * U)),
                 $"element {i}");
     }
 

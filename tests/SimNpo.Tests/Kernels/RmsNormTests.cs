@@ -13,7 +13,8 @@ public class RmsNormCase(int rows, int dim, CaseSize size) : OpCase($"rmsnorm {r
     public const float Eps = 1e-5f;
 
     public static readonly OpCase[] Cases =
-        [new RmsNormCase(3, 6, CaseSize.Small), new RmsNormCase(9, 37, CaseSize.Shaped), new RmsNormCase(4, 70, CaseSize.Shaped), new RmsNormCase(300, 70, CaseSize.Ranged)];
+        [new RmsNormCase(3, 6, CaseSize.Small), new RmsNormCase(9, 37, CaseSize.Shaped), new RmsNormCase(4, 70, CaseSize.Shaped),
+        new RmsNormCase(300, 70, CaseSize.Ranged)];
 
     public override CaseSize Size => size;
 

@@ -104,7 +104,8 @@ public class FastAttentionTests
         public static AttentionData Random(AttentionShape shape, double queryScale, int seed)
         {
             var random = new Random(seed);
-            var (q, k, v) = (OpData.Random(random, QueryLength(shape), queryScale), OpData.Random(random, KeyLength(shape)), OpData.Random(random, KeyLength(shape)));
+            var (q, k, v) = (OpData.Random(random, QueryLength(shape), queryScale), OpData.Random(random, KeyLength(shape)),
+                OpData.Random(random, KeyLength(shape)));
             var initialGrads = new[] { QueryLength(shape), KeyLength(shape), KeyLength(shape) }.Select(n => OpData.Random(random, n)).ToArray();
             return new AttentionData(shape, q, k, v, OpData.Random(random, QueryLength(shape)), initialGrads);
         }

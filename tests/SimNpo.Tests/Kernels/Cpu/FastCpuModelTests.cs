@@ -136,7 +136,8 @@ public class FastCpuModelTests
             Model.Forward(batch);
             Model.ZeroGradients();
             Model.Backward(_weights ??= [.. Enumerable.Range(0, batch.Batch).Select(i => SequenceWeights[i % SequenceWeights.Length])]);
-            _ops.AdamW(Model.Parameters.Chunks.Single().All, Model.Gradients.Chunks.Single().All, _moments.All.Slice(0, length), _moments.All.Slice(length, length),
+            _ops.AdamW(Model.Parameters.Chunks.Single().All, Model.Gradients.Chunks.Single().All, _moments.All.Slice(0, length),
+                _moments.All.Slice(length, length),
                 new AdamWStep(1e-3, 0.9, 0.999, 1e-8, 0.01, step));
         }
 

@@ -50,7 +50,8 @@ public class FastCpuOpsTests
         int[] tokens = [5, 0, 5, 8, 5, 2, 7];
         var random = new Random(3);
         var (a, b) = (OpData.Random(random, length), OpData.Random(random, length));
-        var (table, outputGrad, tableGrad) = (OpData.Random(random, vocab * dim), OpData.Random(random, tokens.Length * dim), OpData.Random(random, vocab * dim));
+        var (table, outputGrad, tableGrad) = (OpData.Random(random, vocab * dim), OpData.Random(random, tokens.Length * dim),
+            OpData.Random(random, vocab * dim));
         double[][] Run(IOps<float> ops)
         {
             var (sum, copy) = (ops.Allocate(length).All, ops.Allocate(length).All);
@@ -98,7 +99,8 @@ public class FastCpuOpsTests
         Assert.That(sum.ToArray(), Is.EqualTo(a.Zip(b, (x, y) => BFloat16.Round(x + y))), "add");
         _fast.Scale(sum, 0.3f);
         Assert.That(sum.ToArray(), Is.EqualTo(a.Zip(b, (x, y) => BFloat16.Round(BFloat16.Round(x + y) * 0.3f))), "scale");
-        var (narrowed, widened, copied) = (_fast.Allocate(length, Storage.BFloat16).All, _fast.Allocate(length).All, _fast.Allocate(length, Storage.BFloat16).All);
+        var (narrowed, widened, copied) = (_fast.Allocate(length, Storage.BFloat16).All, _fast.Allocate(length).All,
+            _fast.Allocate(length, Storage.BFloat16).All);
         _fast.Copy(narrowed, _fast.Upload(wide.Select(x => (double)x).ToArray()));
         _fast.Copy(widened, narrowed);
         _fast.Copy(copied, narrowed);

@@ -66,7 +66,8 @@ public class FastLossTests
         var (hidden, weight) = (InStorage(storage, OpData.Random(random, rows * dim)), InStorage(storage, OpData.Random(random, vocab * dim)));
         var labels = Enumerable.Range(0, rows).Select(r => r % 5 == 1 ? -1 : random.Next(vocab)).ToArray();
         var logProbGrad = OpData.Random(random, rows, 3);
-        var (initialHiddenGrad, initialWeightGrad) = (InStorage(storage, OpData.Random(random, rows * dim)), InStorage(storage, OpData.Random(random, vocab * dim)));
+        var (initialHiddenGrad, initialWeightGrad) = (InStorage(storage, OpData.Random(random, rows * dim)),
+            InStorage(storage, OpData.Random(random, vocab * dim)));
         var (expectedLogProb, expectedLogSumExp) = (new double[rows], new double[rows]);
         var scratch = new double[ChunkedOutputLoss.ScratchLength(rows, vocab, chunk)];
         ChunkedOutputLoss.Reference.Forward<double>(expectedLogProb, expectedLogSumExp, scratch, hidden, weight, labels, rows, dim, vocab, chunk);
@@ -85,19 +86,24 @@ public class FastLossTests
         var (actualLogProb, actualLogSumExp) = (OpData.Download(logProb), OpData.Download(logSumExp));
         for (var r = 0; r < rows; r++)
         {
-            Assert.That(actualLogSumExp[r], Is.EqualTo(expectedLogSumExp[r]).Within(logitError + LossKernelTests.LogSumExpTolerance(expectedLogSumExp[r], vocab)), $"row {r}");
-            Assert.That(actualLogProb[r], Is.EqualTo(expectedLogProb[r]).Within(3 * logitError + LossKernelTests.LogSoftmaxTolerance(expectedLogProb[r], vocab)), $"row {r}");
+            Assert.That(actualLogSumExp[r],
+                Is.EqualTo(expectedLogSumExp[r]).Within(logitError + LossKernelTests.LogSumExpTolerance(expectedLogSumExp[r], vocab)), $"row {r}");
+            Assert.That(actualLogProb[r],
+                Is.EqualTo(expectedLogProb[r]).Within(3 * logitError + LossKernelTests.LogSoftmaxTolerance(expectedLogProb[r], vocab)), $"row {r}");
             if (labels[r] < 0) Assert.That((actualLogProb[r], actualLogSumExp[r]), Is.EqualTo((0.0, 0.0)), $"ignored row {r}");
         }
         var probabilityError = 2 * logitError + (2 * vocab + 2 * expectedLogSumExp.Max(Math.Abs)) * U;
         var actualHiddenGrad = OpData.Download(hiddenGrad);
         for (var i = 0; i < actualHiddenGrad.Length; i++)
-            Assert.That(actualHiddenGrad[i], Is.EqualTo(expectedHiddenGrad[i]).Within(Stored(storage, expectedHiddenGrad[i], Math.Abs(logProbGrad[i / dim]) * (probabilityError + 2 * vocab * U) + 2 * U)),
+            Assert.That(actualHiddenGrad[i],
+                Is.EqualTo(expectedHiddenGrad[i]).Within(Stored(storage, expectedHiddenGrad[i],
+                Math.Abs(logProbGrad[i / dim]) * (probabilityError + 2 * vocab * U) + 2 * U)),
                 $"hidden element {i}");
         var actualWeightGrad = OpData.Download(weightGrad);
         var sumOfWeights = logProbGrad.Where((_, r) => labels[r] >= 0).Sum(Math.Abs);
         for (var i = 0; i < actualWeightGrad.Length; i++)
-            Assert.That(actualWeightGrad[i], Is.EqualTo(expectedWeightGrad[i]).Within(Stored(storage, expectedWeightGrad[i], (probabilityError + 2 * rows * U) * sumOfWeights + 2 * U)),
+            Assert.That(actualWeightGrad[i],
+                Is.EqualTo(expectedWeightGrad[i]).Within(Stored(storage, expectedWeightGrad[i], (probabilityError + 2 * rows * U) * sumOfWeights + 2 * U)),
                 $"weight element {i}");
     }
 

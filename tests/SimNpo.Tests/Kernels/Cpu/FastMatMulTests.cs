@@ -52,7 +52,8 @@ public class FastMatMulTests
         FastMatMul.Backward(inputGrad, weightGrad, outputGrad, input, weight, rows, inDim, outDim);
 
         MatMul.Reference.Backward<double>(expectedInputGrad, expectedWeightGrad, Widen(outputGrad), Widen(input), Widen(weight), rows, inDim, outDim);
-        MatMul.Reference.Backward<double>(inputGradMagnitude, weightGradMagnitude, Absolute(outputGrad), Absolute(input), Absolute(weight), rows, inDim, outDim);
+        MatMul.Reference.Backward<double>(inputGradMagnitude, weightGradMagnitude, Absolute(outputGrad), Absolute(input), Absolute(weight), rows, inDim,
+            outDim);
         AssertWithinRounding(inputGrad, expectedInputGrad, inputGradMagnitude, outDim + 1, "inputGrad");
         AssertWithinRounding(weightGrad, expectedWeightGrad, weightGradMagnitude, rows + 1, "weightGrad");
     }
@@ -70,7 +71,8 @@ public class FastMatMulTests
         var (rows, inDim, outDim) = (shape[0], shape[1], shape[2]);
         var random = new Random(rows * 31 + outDim);
         float[] Bf16(int length) => RandomFloats(random, length).Select(BFloat16.Round).ToArray();
-        var (input, weight, outputGrad, inputGrad, weightGrad) = (Bf16(rows * inDim), Bf16(outDim * inDim), Bf16(rows * outDim), Bf16(rows * inDim), Bf16(outDim * inDim));
+        var (input, weight, outputGrad, inputGrad, weightGrad) = (Bf16(rows * inDim), Bf16(outDim * inDim), Bf16(rows * outDim), Bf16(rows * inDim),
+            Bf16(outDim * inDim));
         IOps<float> ops = new FastCpuOps();
         View<float> Stored(float[] values)
         {
@@ -89,7 +91,8 @@ public class FastMatMulTests
         double[] expectedInputGrad = Widen(inputGrad), expectedWeightGrad = Widen(weightGrad);
         double[] inputGradMagnitude = Absolute(inputGrad), weightGradMagnitude = Absolute(weightGrad);
         MatMul.Reference.Backward<double>(expectedInputGrad, expectedWeightGrad, Widen(outputGrad), Widen(input), Widen(weight), rows, inDim, outDim);
-        MatMul.Reference.Backward<double>(inputGradMagnitude, weightGradMagnitude, Absolute(outputGrad), Absolute(input), Absolute(weight), rows, inDim, outDim);
+        MatMul.Reference.Backward<double>(inputGradMagnitude, weightGradMagnitude, Absolute(outputGrad), Absolute(input), Absolute(weight), rows, inDim,
+            outDim);
         AssertWithinRounding(output.ToArray(), expected, magnitude, inDim, "bf16 output", storedAsBFloat16: true);
         AssertWithinRounding(inputGradView.ToArray(), expectedInputGrad, inputGradMagnitude, outDim + 1, "bf16 inputGrad", storedAsBFloat16: true);
         AssertWithinRounding(weightGradView.ToArray(), expectedWeightGrad, weightGradMagnitude, rows + 1, "bf16 weightGrad", storedAsBFloat16: true);

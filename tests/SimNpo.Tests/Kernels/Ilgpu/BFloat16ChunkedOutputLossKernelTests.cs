@@ -22,7 +22,8 @@ public class BFloat16ChunkedOutputLossKernelTests() : CpuAcceleratorFixture(CPUD
         var (labels, logProbGrad) = (ChunkedOutputLossTests.Labels, ChunkedOutputLossTests.LogProbGrad);
         var random = new Random(11);
         var (hidden, weight) = (TensorCoreGemmTests.RandomWords(random, rows * dim), TensorCoreGemmTests.RandomWords(random, vocab * dim));
-        var (initialHiddenGrad, initialWeightGrad) = (TensorCoreGemmTests.RandomWords(random, rows * dim), TensorCoreGemmTests.RandomWords(random, vocab * dim));
+        var (initialHiddenGrad, initialWeightGrad) = (TensorCoreGemmTests.RandomWords(random, rows * dim),
+            TensorCoreGemmTests.RandomWords(random, vocab * dim));
 
         var (expectedLogProb, expectedLogSumExp) = (new double[rows], new double[rows]);
         var scratch = new double[ChunkedOutputLoss.ScratchLength(rows, vocab, chunk)];
@@ -38,7 +39,8 @@ public class BFloat16ChunkedOutputLossKernelTests() : CpuAcceleratorFixture(CPUD
         var (logProb, logSumExp, scratchView) = (Upload(new float[rows]), Upload(new float[rows]), Upload(new float[scratch.Length]));
         launcher.Forward(logProb, logSumExp, scratchView, hiddenView, weightView, labelsView, rows, dim, vocab, chunk);
         var (hiddenGrad, weightGrad) = (Upload(initialHiddenGrad), Upload(initialWeightGrad));
-        launcher.Backward(hiddenGrad, weightGrad, scratchView, hiddenView, weightView, logSumExp, labelsView, Upload(logProbGrad.Select(g => (float)g).ToArray()),
+        launcher.Backward(hiddenGrad, weightGrad, scratchView, hiddenView, weightView, logSumExp, labelsView,
+            Upload(logProbGrad.Select(g => (float)g).ToArray()),
             rows, dim, vocab, chunk);
 
         // A logit is a float32 sum of 13 exact products below 1 (bfloat16 × bfloat16 fits float32), in any order: within (13 + 2)·13u = 195u.
@@ -46,8 +48,10 @@ public class BFloat16ChunkedOutputLossKernelTests() : CpuAcceleratorFixture(CPUD
         var (actualLogProb, actualLogSumExp) = (Download(logProb), Download(logSumExp));
         for (var r = 0; r < rows; r++)
         {
-            Assert.That(actualLogSumExp[r], Is.EqualTo(expectedLogSumExp[r]).Within(195 * U + LossKernelTests.LogSumExpTolerance(expectedLogSumExp[r])), $"row {r}");
-            Assert.That(actualLogProb[r], Is.EqualTo(expectedLogProb[r]).Within(3 * 195 * U + LossKernelTests.LogSoftmaxTolerance(expectedLogProb[r])), $"row {r}");
+            Assert.That(actualLogSumExp[r], Is.EqualTo(expectedLogSumExp[r]).Within(195 * U + LossKernelTests.LogSumExpTolerance(expectedLogSumExp[r])),
+                $"row {r}");
+            Assert.That(actualLogProb[r], Is.EqualTo(expectedLogProb[r]).Within(3 * 195 * U + LossKernelTests.LogSoftmaxTolerance(expectedLogProb[r])),
+                $"row {r}");
         }
         Assert.That((actualLogProb[1], actualLogSumExp[1]), Is.EqualTo((0f, 0f)), "the ignored row");
 

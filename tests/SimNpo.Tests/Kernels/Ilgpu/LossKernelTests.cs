@@ -123,7 +123,8 @@ public class LossKernelTests(CPUDeviceKind kind) : CpuAcceleratorFixture(kind)
         // |t| < 10: |error| ≤ |w|·(|lse| + 14)·u.
         var actualGrad = Download(separate);
         for (var i = 0; i < actualGrad.Length; i++)
-            Assert.That(actualGrad[i], Is.EqualTo(expectedGrad[i]).Within(Math.Abs(rowWeight[i / Vocab]) * (Math.Abs(logSumExp[i / Vocab]) + 14) * U), $"element {i}");
+            Assert.That(actualGrad[i], Is.EqualTo(expectedGrad[i]).Within(Math.Abs(rowWeight[i / Vocab]) * (Math.Abs(logSumExp[i / Vocab]) + 14) * U),
+                $"element {i}");
     }
 
     [TestCase(8)]
@@ -148,7 +149,8 @@ public class LossKernelTests(CPUDeviceKind kind) : CpuAcceleratorFixture(kind)
         var (logProb, logSumExp, scratchView) = (Zeros(rows), Zeros(rows), Zeros(scratch.Length));
         launcher.Forward(logProb, logSumExp, scratchView, hiddenView, weightView, labelsView, rows, dim, vocab, chunk);
         var (hiddenGrad, weightGrad) = (Upload(initialHiddenGrad), Upload(initialWeightGrad));
-        launcher.Backward(hiddenGrad, weightGrad, scratchView, hiddenView, weightView, logSumExp, labelsView, Upload(Narrow(logProbGrad)), rows, dim, vocab, chunk);
+        launcher.Backward(hiddenGrad, weightGrad, scratchView, hiddenView, weightView, logSumExp, labelsView, Upload(Narrow(logProbGrad)), rows, dim, vocab,
+            chunk);
 
         // A logit is a float32 dot product of 13 terms below 1 in size: within 13·13u = 169u. The log-sum-exp moves at most as
         // much as the logits, plus its own float32 error; a log-prob (x − max) − log(sum) carries three such logit errors.

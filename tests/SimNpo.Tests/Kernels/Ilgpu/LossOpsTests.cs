@@ -14,12 +14,14 @@ public class LossOpsTests
         select new TestCaseData(device, bulk);
 
     [TestCaseSource(nameof(Cases))]
-    public void LogSoftmaxAtLabelsMatchesTheReference(string device, Storage bulk) => LossHeadChecks.LogSoftmaxAtLabelsMatchesTheReference(SimulatedDevices.Get(device), bulk);
+    public void LogSoftmaxAtLabelsMatchesTheReference(string device, Storage bulk)
+        => LossHeadChecks.LogSoftmaxAtLabelsMatchesTheReference(SimulatedDevices.Get(device), bulk);
 
     [TestCaseSource(nameof(Cases))]
     public void LogSoftmaxSeparateAndInPlaceMatchTheReference(string device, Storage bulk) =>
         LossHeadChecks.LogSoftmaxSeparateAndInPlaceMatchTheReference(SimulatedDevices.Get(device), bulk);
 
     [TestCaseSource(nameof(Cases))]
-    public void KlDivergenceMatchesTheReference(string device, Storage bulk) => LossHeadChecks.KlDivergenceMatchesTheReference(SimulatedDevices.Get(device), bulk);
+    public void KlDivergenceMatchesTheReference(string device, Storage bulk)
+        => LossHeadChecks.KlDivergenceMatchesTheReference(SimulatedDevices.Get(device), bulk);
 }

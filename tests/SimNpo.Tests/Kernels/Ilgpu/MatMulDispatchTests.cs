@@ -31,12 +31,14 @@ public class MatMulDispatchTests
             view.CopyFrom(words.Select(BFloat16.ToFloat).ToArray());
             return view;
         }
-        var (inputView, weightView, outputGradView, inputGradView, weightGradView) = (Take(input), Take(weight), Take(outputGrad), Take(inputGrad), Take(weightGrad));
+        var (inputView, weightView, outputGradView, inputGradView, weightGradView) = (Take(input), Take(weight), Take(outputGrad), Take(inputGrad),
+            Take(weightGrad));
         var output = carver.Take(Rows * OutDim);
         ops.MatMul(output, inputView, weightView, Rows, InDim, OutDim);
         ops.MatMulBackward(inputGradView, weightGradView, outputGradView, inputView, weightView, Rows, InDim, OutDim);
 
-        AssertWithin(output, TensorCoreGemmTests.ExpectedProduct(input, weight, null, new GemmShape(Rows, OutDim, InDim, GemmLayout.ASpansK | GemmLayout.BSpansK)));
+        AssertWithin(output,
+            TensorCoreGemmTests.ExpectedProduct(input, weight, null, new GemmShape(Rows, OutDim, InDim, GemmLayout.ASpansK | GemmLayout.BSpansK)));
         AssertWithin(inputGradView, TensorCoreGemmTests.ExpectedProduct(outputGrad, weight, inputGrad, new GemmShape(Rows, InDim, OutDim, GemmLayout.ASpansK)));
         AssertWithin(weightGradView, TensorCoreGemmTests.ExpectedProduct(outputGrad, input, weightGrad, new GemmShape(OutDim, InDim, Rows, GemmLayout.None)));
     }
@@ -53,10 +55,12 @@ public class MatMulDispatchTests
     {
         var ops = SimulatedDevices.Get(SimulatedDevices.Nvidia);
         var random = new Random(4);
-        var (input, weight) = (OpData.Random(random, Rows * InDim).Select(x => (float)x).ToArray(), OpData.Random(random, OutDim * InDim).Select(x => (float)x).ToArray());
+        var (input, weight) = (OpData.Random(random, Rows * InDim).Select(x => (float)x).ToArray(),
+            OpData.Random(random, OutDim * InDim).Select(x => (float)x).ToArray());
         using var buffer = ops.Allocate(Rows * InDim + OutDim * InDim + 2 * Rows * OutDim);
         var carver = new ViewCarver<float>(buffer);
-        var (inputView, weightView, output, sgemmOutput) = (carver.Take(Rows * InDim), carver.Take(OutDim * InDim), carver.Take(Rows * OutDim), carver.Take(Rows * OutDim));
+        var (inputView, weightView, output, sgemmOutput) = (carver.Take(Rows * InDim), carver.Take(OutDim * InDim), carver.Take(Rows * OutDim),
+            carver.Take(Rows * OutDim));
         inputView.CopyFrom(input);
         weightView.CopyFrom(weight);
         ((IOps<float>)ops).MatMul(output, inputView, weightView, Rows, InDim, OutDim);

@@ -54,7 +54,8 @@ public partial class PtxCompilationTests
         var storagePairs = parameters.Length % 2 == 0 && Enumerable.Range(0, pairs).All(p =>
             parameters[2 * p + 1].GetGenericParameterConstraints().Contains(typeof(IStoredFloats<>).MakeGenericType(parameters[2 * p])));
         if (!storagePairs)
-            throw new InvalidOperationException($"generic kernel {method.DeclaringType}.{method.Name}: its type parameters are not (TWord, TStored) pairs; say here how to instantiate it");
+            throw new InvalidOperationException(
+                $"generic kernel {method.DeclaringType}.{method.Name}: its type parameters are not (TWord, TStored) pairs; say here how to instantiate it");
         IEnumerable<Type[]> combinations = [[]];
         for (var p = 0; p < pairs; p++)
             combinations = from prefix in combinations from storage in Storages select (Type[])[.. prefix, storage.Word, storage.Stored];
@@ -66,7 +67,8 @@ public partial class PtxCompilationTests
     public void TheBFloat16InstantiationsAreAmongTheKernels()
     {
         var compiled = Kernels().Select(c => (MethodInfo)c.Arguments[0]!).ToArray();
-        foreach (var (op, kernel) in new[] { (typeof(SwiGlu), "BackwardKernel"), (typeof(RmsNorm), "InputGradKernel"), (typeof(KlDivergence), "ForwardKernel") })
+        foreach (var (op, kernel) in new[] { (typeof(SwiGlu), "BackwardKernel"), (typeof(RmsNorm), "InputGradKernel"),
+            (typeof(KlDivergence), "ForwardKernel") })
             Assert.That(compiled.Where(m => m.DeclaringType!.DeclaringType == op && m.Name == kernel).Select(m => m.GetGenericArguments()[1]),
                 Is.EquivalentTo(new[] { typeof(Float32Words), typeof(BFloat16Words) }), $"{op.Name}.{kernel}");
     }

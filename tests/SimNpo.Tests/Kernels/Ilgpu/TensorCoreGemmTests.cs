@@ -69,9 +69,12 @@ public class TensorCoreGemmTests() : CpuAcceleratorFixture(CPUDeviceKind.Nvidia)
         var (inputGradView, weightGradView) = (Upload(inputGrad), Upload(weightGrad));
         _gemm.Backward(inputGradView, weightGradView, Upload(outputGrad), Upload(input), Upload(weight), rows, inDim, outDim);
 
-        AssertWithin(output.GetAsArray(), ExpectedProduct(input, weight, null, new GemmShape(rows, outDim, inDim, GemmLayout.ASpansK | GemmLayout.BSpansK)), false);
-        AssertWithin(inputGradView.GetAsArray(), ExpectedProduct(outputGrad, weight, inputGrad, new GemmShape(rows, inDim, outDim, GemmLayout.ASpansK | GemmLayout.Accumulate)), false);
-        AssertWithin(weightGradView.GetAsArray(), ExpectedProduct(outputGrad, input, weightGrad, new GemmShape(outDim, inDim, rows, GemmLayout.Accumulate)), false);
+        AssertWithin(output.GetAsArray(), ExpectedProduct(input, weight, null, new GemmShape(rows, outDim, inDim, GemmLayout.ASpansK | GemmLayout.BSpansK)),
+            false);
+        AssertWithin(inputGradView.GetAsArray(),
+            ExpectedProduct(outputGrad, weight, inputGrad, new GemmShape(rows, inDim, outDim, GemmLayout.ASpansK | GemmLayout.Accumulate)), false);
+        AssertWithin(weightGradView.GetAsArray(), ExpectedProduct(outputGrad, input, weightGrad, new GemmShape(outDim, inDim, rows, GemmLayout.Accumulate)),
+            false);
     }
 
     [Test]
