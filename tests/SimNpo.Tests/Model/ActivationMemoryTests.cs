@@ -38,7 +38,8 @@ public class ActivationMemoryTests
         var layerStatistics = 2 * rows + (long)batch * c.NumAttentionHeads * length;
         var bulk = (c.NumHiddenLayers + 1) * rows * hidden + keptLayers * layerBulk + rows * hidden + 2L * scored * hidden
             + rows * (3 * hidden + 2 * q + 2 * kv + 3 * ffn);
-        var statistics = keptLayers * layerStatistics + rows + (long)scored * (Math.Min(c.VocabSize, Activations<float>.OutputChunk) + 1) + 3L * scored + 2L * batch;
+        var statistics = keptLayers * layerStatistics + rows + (long)scored * (Math.Min(c.VocabSize, Activations<float>.OutputChunk) + 1) + 3L * scored
+            + 2L * batch;
         return new ActivationSize(bulk, statistics);
     }
 
@@ -86,7 +87,8 @@ public class ActivationMemoryTests
         Assert.That(none.BulkElements - layers.BulkElements, Is.EqualTo(3 * layer));
         Assert.That(none.StatisticElements - layers.StatisticElements, Is.EqualTo(3 * layerStatistics));
         foreach (var precision in Precision.All)
-            TestContext.Out.WriteLine($"small config (4 layers, dim 24, ffn 40) at 3 x 16, {precision.Name}: recompute none {none.Bytes(precision.Bulk, 4):N0} bytes, "
+            TestContext.Out.WriteLine(
+                $"small config (4 layers, dim 24, ffn 40) at 3 x 16, {precision.Name}: recompute none {none.Bytes(precision.Bulk, 4):N0} bytes, "
                 + $"layers {layers.Bytes(precision.Bulk, 4):N0} bytes");
         Assert.That(none.Bytes(Storage.Native, 4), Is.EqualTo(4 * (none.BulkElements + none.StatisticElements)));
         Assert.That(none.Bytes(Storage.BFloat16, 4), Is.EqualTo(2 * none.BulkElements + 4 * none.StatisticElements));
@@ -104,13 +106,15 @@ public class ActivationMemoryTests
         var shape = new ActivationShape(4, 512, 4 * 512, FullLogits: false);
         var none = Activations<float>.Count(config, shape).Bytes(Storage.BFloat16, 4);
         var layers = Activations<float>.Count(config, shape with { Recompute = Recompute.Layers }).Bytes(Storage.BFloat16, 4);
-        TestContext.Out.WriteLine($"Llama-2-7B at 4 x 512, bf16: recompute none {none:N0} bytes ({none / 1e9:F2} GB), layers {layers:N0} bytes ({layers / 1e9:F2} GB)");
+        TestContext.Out.WriteLine(
+            $"Llama-2-7B at 4 x 512, bf16: recompute none {none:N0} bytes ({none / 1e9:F2} GB), layers {layers:N0} bytes ({layers / 1e9:F2} GB)");
         Assert.That(none, Is.EqualTo(8_985_813_024));
         Assert.That(layers, Is.EqualTo(1_143_267_360));
         var residualStream = 33L * 2048 * 4096 * 2;
         var oneLayer = 2048L * (3 * 4096 + 4 * 4096 + 3 * 11008) * 2;
         Assert.That(none - layers, Is.EqualTo(31 * (oneLayer + 4L * (2 * 2048 + 4 * 32 * 512))));
-        Assert.That(layers - residualStream, Is.LessThan(3 * oneLayer), "besides the residual stream: one layer's activations, one layer's gradient scratch, the loss scratch");
+        Assert.That(layers - residualStream, Is.LessThan(3 * oneLayer),
+            "besides the residual stream: one layer's activations, one layer's gradient scratch, the loss scratch");
     }
 
     /// <summary>The contract's split: bulk tensors in the bulk buffer (bf16 here), statistics in the float32 one.</summary>
@@ -123,7 +127,8 @@ public class ActivationMemoryTests
         var size = Activations<float>.Count(config, shape);
         var bulk = new HostBFloat16Buffer((int)size.BulkElements);
         var statistics = new HostBuffer<float>((int)size.StatisticElements);
-        var activations = new Activations<float>(config, shape, new ActivationCarving<float>(new ViewCarver<float>(bulk).Take, new ViewCarver<float>(statistics).Take));
+        var activations = new Activations<float>(config, shape,
+            new ActivationCarving<float>(new ViewCarver<float>(bulk).Take, new ViewCarver<float>(statistics).Take));
         string[] statisticNames = ["AttentionInvRms", "AttentionLogSumExp", "MlpInvRms", "FinalInvRms", "LogitsLogSumExp", "TokenLogProbs", "TokenLogProbGrad",
             "SequenceLogProbs", "SequenceWeights", .. fullLogits ? Array.Empty<string>() : ["Logits"]];
         var views = Views(activations).Concat(Views(activations.Layer(0))).ToList();

@@ -76,7 +76,8 @@ public class BigModelTests
             Assert.That(model.StoredDType, Is.EqualTo(SafeTensorsDType.BF16));
         }
         var added = (peak - before) * 1024.0;
-        TestContext.Out.WriteLine($"model {ModelBytes / 1e9:F3} GB (bf16); resident before {before * 1024 / 1e9:F3} GB, peak while loading {peak * 1024 / 1e9:F3} GB, " +
+        TestContext.Out.WriteLine(
+            $"model {ModelBytes / 1e9:F3} GB (bf16); resident before {before * 1024 / 1e9:F3} GB, peak while loading {peak * 1024 / 1e9:F3} GB, " +
             $"added {added / 1e9:F3} GB = {added / ModelBytes:F3} × the model");
         Assert.That(added, Is.LessThanOrEqualTo(1.1 * ModelBytes));
     }

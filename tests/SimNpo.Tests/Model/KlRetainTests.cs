@@ -52,7 +52,8 @@ public class KlRetainTests
         var targets = reference.ForwardLogProbs(Batch());
         var kl = model.ForwardKl(Batch(), targets);
         double LogSoftmax(double[] x, int i) => x[i] - Math.Log(x.Skip(i / vocab * vocab).Take(vocab).Sum(Math.Exp));
-        var expected = Enumerable.Range(0, logits.Length).Sum(i => Math.Exp(LogSoftmax(referenceLogits, i)) * (LogSoftmax(referenceLogits, i) - LogSoftmax(logits, i))) / 5;
+        var expected = Enumerable.Range(0,
+            logits.Length).Sum(i => Math.Exp(LogSoftmax(referenceLogits, i)) * (LogSoftmax(referenceLogits, i) - LogSoftmax(logits, i))) / 5;
         Assert.That(kl, Is.GreaterThan(0.05), "the two random models should disagree");
         Assert.That(kl, Is.EqualTo(expected).Within(1e-14)); // float64 sums of 55 terms of size < 10
     }

@@ -33,7 +33,8 @@ public class LlamaConfigTests
     public void SaveAndLoadRoundTrip()
     {
         var json = Stories260K();
-        json["rope_scaling"] = new JsonObject { ["rope_type"] = "llama3", ["factor"] = 8.0, ["low_freq_factor"] = 1.0, ["high_freq_factor"] = 4.0, ["original_max_position_embeddings"] = 8192 };
+        json["rope_scaling"] = new JsonObject { ["rope_type"] = "llama3", ["factor"] = 8.0, ["low_freq_factor"] = 1.0, ["high_freq_factor"] = 4.0,
+            ["original_max_position_embeddings"] = 8192 };
         json["eos_token_id"] = new JsonArray(128001, 128009);
         json["vocab_size"] = 128256;
         json["sliding_window"] = 4096;
@@ -43,7 +44,8 @@ public class LlamaConfigTests
         Assert.That(LlamaConfig.Load(path), Is.EqualTo(config));
         Assert.That(config.EosTokenId, Is.EqualTo(128001));
         Assert.That(new[] { 128001, 128009, 128008 }.Select(config.IsEndOfSequence), Is.EqualTo(new[] { true, true, false }));
-        Assert.That((config.MaxSequenceLength, config.MaxSequenceLengthSource), Is.EqualTo((2048, "max_position_embeddings 2048")), "a window longer than the positions limits nothing");
+        Assert.That((config.MaxSequenceLength, config.MaxSequenceLengthSource), Is.EqualTo((2048, "max_position_embeddings 2048")),
+            "a window longer than the positions limits nothing");
         File.Delete(path);
     }
 

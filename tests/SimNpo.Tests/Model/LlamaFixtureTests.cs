@@ -135,7 +135,8 @@ public class LlamaFixtureTests
         {
             var gradients = Gradients();
             foreach (var entry in model.Layout.Entries)
-                AssertClose(gradients[(int)entry.Start..((int)entry.Start + entry.Length)], fixture.Get($"{prefix}.{entry.Name}"), tolerance, $"{prefix}.{entry.Name}");
+                AssertClose(gradients[(int)entry.Start..((int)entry.Start + entry.Length)], fixture.Get($"{prefix}.{entry.Name}"), tolerance,
+                    $"{prefix}.{entry.Name}");
         }
 
         var config = ModelFiles.LoadConfig(fixture.Directory);
@@ -179,7 +180,8 @@ public class LlamaFixtureTests
         using var model = ModelFiles.Load(fixture.Directory, ops);
         var objective = fixture.Objective("simnpo");
         using var moments = ops.Allocate(2 * (int)model.Layout.TotalLength);
-        var (first, second) = (moments.All.Slice(0, (int)model.Layout.TotalLength), moments.All.Slice((int)model.Layout.TotalLength, (int)model.Layout.TotalLength));
+        var (first, second) = (moments.All.Slice(0, (int)model.Layout.TotalLength),
+            moments.All.Slice((int)model.Layout.TotalLength, (int)model.Layout.TotalLength));
         var losses = new double[5];
         for (var step = 1; step <= 5; step++)
         {
@@ -187,7 +189,8 @@ public class LlamaFixtureTests
             losses[step - 1] = value.Loss;
             model.ZeroGradients();
             model.Backward(value.SequenceWeights);
-            ops.AdamW(model.Parameters.Chunks.Single().All, model.Gradients.Chunks.Single().All, first, second, new AdamWStep(1e-2, 0.9, 0.999, 1e-8, 0.01, step));
+            ops.AdamW(model.Parameters.Chunks.Single().All, model.Gradients.Chunks.Single().All, first, second,
+                new AdamWStep(1e-2, 0.9, 0.999, 1e-8, 0.01, step));
         }
         AssertClose(losses, fixture.Get("adamw_losses"), 1e-9, "adamw_losses");
         var parameters = model.Parameters.ToArray();

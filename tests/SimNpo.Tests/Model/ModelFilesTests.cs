@@ -22,14 +22,17 @@ public class ModelFilesTests
         var entries = layout.Entries;
 
         Rewrite(directory.Path, weights, layout, extra: [new("model.layers.9.mlp.up_proj.weight", [2, 2], new float[4])]);
-        Assert.That(Refusal(directory.Path), Is.EqualTo("checkpoint tensor 'model.layers.9.mlp.up_proj.weight' is not a parameter of this LlamaForCausalLM config"));
+        Assert.That(Refusal(directory.Path),
+            Is.EqualTo("checkpoint tensor 'model.layers.9.mlp.up_proj.weight' is not a parameter of this LlamaForCausalLM config"));
 
         Rewrite(directory.Path, weights, layout, skip: entries[1].Name);
         Assert.That(Refusal(directory.Path), Is.EqualTo($"checkpoint lacks tensor '{entries[1].Name}'"));
 
         var key = layout.Layers[0].Key; // [16, 32]: transposed, the same number of values in the wrong shape
-        Rewrite(directory.Path, weights, layout, skip: key.Name, extra: [new(key.Name, [key.Shape[1], key.Shape[0]], weights.AsMemory((int)key.Start, key.Length))]);
-        Assert.That(Refusal(directory.Path), Is.EqualTo($"tensor '{key.Name}' has shape [{key.Shape[1]}, {key.Shape[0]}], config.json implies [{key.Shape[0]}, {key.Shape[1]}]"));
+        Rewrite(directory.Path, weights, layout, skip: key.Name,
+            extra: [new(key.Name, [key.Shape[1], key.Shape[0]], weights.AsMemory((int)key.Start, key.Length))]);
+        Assert.That(Refusal(directory.Path),
+            Is.EqualTo($"tensor '{key.Name}' has shape [{key.Shape[1]}, {key.Shape[0]}], config.json implies [{key.Shape[0]}, {key.Shape[1]}]"));
     }
 
     [Test]
@@ -54,7 +57,8 @@ public class ModelFilesTests
         SavedModel(directory.Path);
         using var other = new LlamaModel<float>(Tied with { HiddenSize = 16, HeadDim = 4 }, new ReferenceOps<float>());
         var error = Assert.Throws<BadInputException>(() => ModelFiles.LoadWeights(other, directory.Path))!;
-        Assert.That((error.File, error.Problem), Is.EqualTo((Path.Combine(directory.Path, ModelFiles.ConfigFileName), "the configuration differs from the model's")));
+        Assert.That((error.File, error.Problem),
+            Is.EqualTo((Path.Combine(directory.Path, ModelFiles.ConfigFileName), "the configuration differs from the model's")));
     }
 
     /// <summary>A tied random model saved as a model directory; its layout and weights.</summary>

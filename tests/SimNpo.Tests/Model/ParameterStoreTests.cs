@@ -31,7 +31,8 @@ public class ParameterStoreTests
         Assert.That(filled, Is.EqualTo(layout.ChunkLengths));
         Assert.That(layout.ChunkLengths.Sum(length => (long)length), Is.EqualTo(layout.TotalLength));
         for (var c = 0; c < filled.Length; c++)
-            Assert.That(filled[c] <= chunkLength || layout.EntriesOf(c).Count() == 1, $"chunk {c} of {filled[c]} passes {chunkLength} with more than one tensor");
+            Assert.That(filled[c] <= chunkLength || layout.EntriesOf(c).Count() == 1,
+                $"chunk {c} of {filled[c]} passes {chunkLength} with more than one tensor");
         Assert.That(layout.Entries.Select(entry => entry.Chunk), Is.Ordered, "chunks fill in layout order");
     }
 

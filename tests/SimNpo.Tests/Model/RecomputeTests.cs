@@ -107,7 +107,8 @@ public class RecomputeTests
         using var model = new LlamaModel<float>(config, new ReferenceOps<float>());
         var sequence = new TokenizedExample([1], [.. Enumerable.Repeat(2, 1023)]);
         var batch = TokenBatch.FromExamples(Enumerable.Repeat(sequence, 1024).ToArray());
-        Assert.That(() => model.Forward(batch), Throws.TypeOf<NotSupportedException>().With.Message.Contains("batch 1024 x 1024 needs 2,516,566,016 activation elements")
+        Assert.That(() => model.Forward(batch),
+            Throws.TypeOf<NotSupportedException>().With.Message.Contains("batch 1024 x 1024 needs 2,516,566,016 activation elements")
             .And.Message.Contains("recompute the layers"));
         var layers = Activations<float>.Count(config, new ActivationShape(1024, 1024, 1024 * 1023, FullLogits: false, Recompute.Layers));
         Assert.That(layers.BulkElements, Is.LessThan(Array.MaxLength), "with the layers recomputed the same step fits");

@@ -40,7 +40,8 @@ public class Stories260KTests
         {
             int[] prompt = [bos, .. tokenizer.Encode(text)];
             var logitsSeen = new List<float[]>();
-            var continuation = generator.Generate(prompt, maxNewTokens: 12, logits => { logitsSeen.Add(logits); return TokenSampler.Argmax(logits); }).ToArray();
+            var continuation = generator.Generate(prompt, maxNewTokens: 12,
+                logits => { logitsSeen.Add(logits); return TokenSampler.Argmax(logits); }).ToArray();
 
             // The training forward scores every next token of the whole sequence at once; with the cache each came one at
             // a time. In float64 the two orders of summation agree to ~1e-12 in the log-probs.
