@@ -36,7 +36,8 @@ public class EvalCommandTests
     private static JsonNode Read(string path) => JsonNode.Parse(File.ReadAllText(path))!;
 
     private (int Code, string Output, string Error) EvalTofu(string output, int maxItems, params string[] extra) =>
-        Simnpo.Run(["eval", "tofu", "--model", _model.Path, "--data-dir", _tofu, "--forget", "forget01", "--max-items", $"{maxItems}", "--max-new-tokens", "6", "--out", output, .. extra]);
+        Simnpo.Run(["eval", "tofu", "--model", _model.Path, "--data-dir", _tofu, "--forget", "forget01", "--max-items", $"{maxItems}", "--max-new-tokens", "6",
+            "--out", output, .. extra]);
 
     /// <summary>
     /// Against itself as the retain model, the forget truth ratios are identical, so KS gives D = 0 and forget quality
@@ -90,7 +91,8 @@ public class EvalCommandTests
             if (name != "forget") parts.AddRange(new[] { "prob", "rouge_l_recall", "truth_ratio" }.Select(key => split[key]!.GetValue<double>()));
         }
         Assert.That(report["model_utility"]!.GetValue<double>(), Is.EqualTo(parts.Contains(0) ? 0 : 9 / parts.Sum(p => 1 / p)).Within(1e-12));
-        Assert.That(File.ReadAllText(Path.ChangeExtension(output, ".md")), Does.Contain("| forget |").And.Contain("**Model utility**").And.Contain("**Forget quality**"));
+        Assert.That(File.ReadAllText(Path.ChangeExtension(output, ".md")),
+            Does.Contain("| forget |").And.Contain("**Model utility**").And.Contain("**Forget quality**"));
 
         // The retain model's report, reused: same forget quality, and the same numbers for the same model (evaluation is deterministic).
         var retainResults = Path.ChangeExtension(output, ".retain.json");
@@ -142,13 +144,16 @@ public class EvalCommandTests
         using var data = new TempDirectory();
         var alice = Path.GetDirectoryName(SharedFiles.Require("data/muse-alice/verbmem.json"))!;
         void Take(string name, int count) =>
-            File.WriteAllText(data.File(name), new JsonArray(JsonNode.Parse(File.ReadAllText(Path.Combine(alice, name)))!.AsArray().Take(count).Select(n => n!.DeepClone()).ToArray()).ToJsonString());
+            File.WriteAllText(data.File(name),
+                new JsonArray(JsonNode.Parse(File.ReadAllText(Path.Combine(alice,
+                name)))!.AsArray().Take(count).Select(n => n!.DeepClone()).ToArray()).ToJsonString());
         Take(MuseData.KnowMemFile, 3);
         // Two passages, shortened to keep the test fast (a full one fills the model's 512-token context).
         File.WriteAllText(data.File(MuseData.VerbMemFile), new JsonArray(MuseData.ReadVerbMem(Path.Combine(alice, MuseData.VerbMemFile)).Take(2)
             .Select(p => (JsonNode)new JsonObject { ["prompt"] = p.Prompt[..300], ["gt"] = p.Continuation[..200] }).ToArray()).ToJsonString());
         Take(MuseData.KnowMemExamplesFile, 5);
-        File.WriteAllText(data.File("holdout.json"), """["Once upon a time there was a little dog named Spot.", "Lily wanted to swim in the big blue lake with her mom."]""");
+        File.WriteAllText(data.File("holdout.json"),
+            """["Once upon a time there was a little dog named Spot.", "Lily wanted to swim in the big blue lake with her mom."]""");
 
         var output = data.File("muse.json");
         var run = Simnpo.Run("eval", "muse", "--model", _model.Path, "--data", data.Path, "--holdout", data.File("holdout.json"), "--retrain-auc", "0.5",
@@ -168,7 +173,8 @@ public class EvalCommandTests
         Assert.That(report["not_computed"]!.AsArray().Single()!.GetValue<string>(), Does.StartWith("KnowMem on retain QA"));
 
         // The MUSE-format set has no holdout texts: PrivLeak is named as not computed, the rest is there.
-        var noHoldout = Simnpo.Run("eval", "muse", "--model", _model.Path, "--data", data.Path, "--verbmem-new-tokens", "2", "--knowmem-new-tokens", "2", "--out", output);
+        var noHoldout = Simnpo.Run("eval", "muse", "--model", _model.Path, "--data", data.Path, "--verbmem-new-tokens", "2", "--knowmem-new-tokens", "2",
+            "--out", output);
         Assert.That(noHoldout.Code, Is.EqualTo(CommandRunner.Success), noHoldout.Error);
         Assert.That(noHoldout.Output, Does.Contain("not computed: PrivLeak: no holdout texts"));
         Assert.That(Read(output)["priv_leak"], Is.Null);

@@ -25,7 +25,8 @@ public class RelearnTests
     {
         _directory = new TempDirectory();
         using var model = TinyTask.NewModel();
-        new TrainingJob<float>(model, TinyTask.Memorise, new TrainingData([.. TinyTask.Forget, .. TinyTask.Retain], []), _directory.File("memorised"), new SilentObserver()).Run(resume: false);
+        new TrainingJob<float>(model, TinyTask.Memorise, new TrainingData([.. TinyTask.Forget, .. TinyTask.Retain], []), _directory.File("memorised"),
+            new SilentObserver()).Run(resume: false);
         var unlearning = new TrainingSettings
         {
             Method = "simnpo", LearningRate = 1e-2, Epochs = 12, BatchSize = 4, GradAccum = 1, Warmup = "0", Schedule = "constant", WeightDecay = 0,
@@ -60,7 +61,8 @@ public class RelearnTests
         var points = curve["points"]!.AsArray();
         Assert.That(points.Select(p => p!["step"]!.GetValue<int>()), Is.EqualTo(new[] { 0, 5, 10, 12 }), "every 5 steps, and the last");
         double Metric(int point, string name) => points[point]!["metrics"]![name]!.GetValue<double>();
-        Assert.That(points[0]!["metrics"]!.AsObject().Select(m => m.Key), Is.EquivalentTo(new[] { ForgetMetrics.LogProb, ForgetMetrics.Prob }), "no ROUGE without text");
+        Assert.That(points[0]!["metrics"]!.AsObject().Select(m => m.Key), Is.EquivalentTo(new[] { ForgetMetrics.LogProb, ForgetMetrics.Prob }),
+            "no ROUGE without text");
 
         using var unlearned = ModelFiles.Load(_unlearned, new ReferenceOps<float>());
         Assert.That(Metric(0, ForgetMetrics.LogProb), Is.EqualTo(TinyTask.MeanLogProb(unlearned, TinyTask.Forget)).Within(1e-5));
@@ -72,7 +74,8 @@ public class RelearnTests
         Assert.That(File.Exists(Path.Combine(run, "model.safetensors")), "the relearned model is kept");
     }
 
-    /// <summary>A fraction picks ⌈f·n⌉ distinct records (0.07 of 100 is 7, although 0.07·100 is 7.000000000000001 in doubles), the same for a seed.</summary>
+    /// <summary>A fraction picks ⌈f·n⌉ distinct records (0.07 of 100 is 7, although 0.07·100 is 7.000000000000001 in doubles), the same for a
+    /// seed.</summary>
     [Test]
     public void FractionPicksADistinctSeededSubset()
     {

@@ -62,7 +62,8 @@ public class TofuMetricsTests
         {
             Name = name, File = name + ".jsonl", BaseAnswerField = "answer", Prob = prob, RougeLRecall = rouge, TruthRatio = truth, Items = [],
         };
-        TofuSplitResult[] splits = [Split("retain", 0.5, 0.5, 0.25), Split("real_authors", 0.5, 0.25, 0.5), Split("world_facts", 0.25, 0.5, 0.5), Split("forget", 0.01, 0.01, 0.01)];
+        TofuSplitResult[] splits = [Split("retain", 0.5, 0.5, 0.25), Split("real_authors", 0.5, 0.25, 0.5), Split("world_facts", 0.25, 0.5, 0.5),
+            Split("forget", 0.01, 0.01, 0.01)];
         Assert.That(TofuReport.UtilityParts(splits).Select(p => p.Name), Is.EqualTo(new[]
         {
             "retain/prob", "retain/rouge_l_recall", "retain/truth_ratio", "real_authors/prob", "real_authors/rouge_l_recall", "real_authors/truth_ratio",

@@ -34,12 +34,15 @@ public class TofuProtocolTests
     public void TheWholeProtocolRunsAndASecondRunReusesTheModels()
     {
         using var directory = new TempDirectory();
-        var dataset = FictitiousAuthorsDataset.Generate(new FictitiousAuthorsSettings { Seed = 3, Authors = 10, QuestionsPerAuthor = 3, WorldFacts = 4, FamousAuthors = 4 });
+        var dataset = FictitiousAuthorsDataset.Generate(new FictitiousAuthorsSettings { Seed = 3, Authors = 10, QuestionsPerAuthor = 3, WorldFacts = 4,
+            FamousAuthors = 4 });
         dataset.Write(Directory.CreateDirectory(directory.File("data")).FullName);
         WriteRandomModel(dataset, directory.File("base"));
-        string[] args = ["tofu", "--model", directory.File("base"), "--data-dir", directory.File("data"), "--forget", "forget10", "--methods", string.Join(",", Methods),
+        string[] args = ["tofu", "--model", directory.File("base"), "--data-dir", directory.File("data"), "--forget", "forget10", "--methods",
+            string.Join(",", Methods),
             "--out", directory.File("run"), "--device", "cpu", "--finetune-epochs", "12", "--finetune-lr", "1e-2", "--epochs", "2", "--lr", "1e-3",
-            "--batch-size", "8", "--grad-accum", "1", "--warmup", "0", "--max-length", "160", "--eval-max-length", "160", "--max-items", "4", "--max-new-tokens", "16"];
+            "--batch-size", "8", "--grad-accum", "1", "--warmup", "0", "--max-length", "160", "--eval-max-length", "160", "--max-items", "4",
+            "--max-new-tokens", "16"];
 
         var first = Simnpo.Run(args);
         Assert.That(first.Code, Is.EqualTo(CommandRunner.Success), first.Error + first.Output);
@@ -53,7 +56,8 @@ public class TofuProtocolTests
             var name = row!["name"]!.GetValue<string>();
             Assert.That(row["forget_quality"]!.GetValue<double>(), Is.InRange(0.0, 1.0), name);
             Assert.That(row["model_utility"]!.GetValue<double>(), Is.GreaterThan(0), name);
-            Assert.That(row["splits"]!.AsArray().Select(s => s!["split"]!.GetValue<string>()), Is.EquivalentTo(new[] { "forget", "retain", "real_authors", "world_facts" }), name);
+            Assert.That(row["splits"]!.AsArray().Select(s => s!["split"]!.GetValue<string>()),
+                Is.EquivalentTo(new[] { "forget", "retain", "real_authors", "world_facts" }), name);
         }
         // The retain model's truth ratios against themselves: identical samples, KS statistic 0, p-value 1 exactly.
         Assert.That(rows[1]!["forget_quality"]!.GetValue<double>(), Is.EqualTo(1.0));
@@ -61,7 +65,8 @@ public class TofuProtocolTests
 
         string[] plots = ["forget_quality_vs_utility.png", .. Methods.SelectMany(m => new[] { $"truth_ratio_{m}.png", $"{m}_loss.png", $"{m}_logprob.png" })];
         foreach (var plot in plots)
-            Assert.That(File.ReadAllBytes(directory.File("run/plots/" + plot)).Take(8), Is.EqualTo(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }), plot);
+            Assert.That(File.ReadAllBytes(directory.File("run/plots/" + plot)).Take(8),
+                Is.EqualTo(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }), plot);
 
         var modelBytes = File.ReadAllBytes(directory.File("run/simnpo/model.safetensors"));
         var second = Simnpo.Run(args);

@@ -70,7 +70,8 @@ public class TofuSplitFileTests
         Assert.That(error.Problem, Is.EqualTo("2 perturbed answers, where line 1 has 3"));
         Assert.That(Refused(TofuSplit.Retain, Good.Replace("""["x", "y", "z"]""", "[]")).Problem, Does.Contain("'perturbed_answer' is empty"));
         Assert.That(Refused(TofuSplit.Retain, Good.Replace("""["x", "y", "z"]""", "\"x\"")).Problem, Does.Contain("must be a list"));
-        Assert.That(Refused(TofuSplit.Retain, Good.Replace("""["x", "y", "z"]""", """["x", 3]""")).Problem, Does.Contain("'perturbed_answer'[1] must be a string"));
+        Assert.That(Refused(TofuSplit.Retain, Good.Replace("""["x", "y", "z"]""", """["x", 3]""")).Problem,
+            Does.Contain("'perturbed_answer'[1] must be a string"));
     }
 
     [Test]
