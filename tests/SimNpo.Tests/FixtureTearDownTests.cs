@@ -26,5 +26,6 @@ public class FixtureTearDownTests
     }
 
     private static IEnumerable<MethodInfo> TearDowns(Type type) =>
-        type.GetMethods(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic).Where(method => method.IsDefined(typeof(OneTimeTearDownAttribute), inherit: true));
+        type.GetMethods(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic).Where(method => method.IsDefined(typeof(OneTimeTearDownAttribute),
+            inherit: true));
 }

@@ -26,8 +26,10 @@ public class ConvertCommandTests
         using var directory = new TempDirectory();
         File.WriteAllBytes(directory.File("model.bin"), new byte[3]);
         File.WriteAllBytes(directory.File("tok.bin"), new byte[3]);
-        var (code, _, error) = Simnpo.Run("convert", "llama2c", "--checkpoint", directory.File("model.bin"), "--tokenizer", directory.File("tok.bin"), "--out", directory.File("out"));
+        var (code, _, error) = Simnpo.Run("convert", "llama2c", "--checkpoint", directory.File("model.bin"), "--tokenizer", directory.File("tok.bin"), "--out",
+            directory.File("out"));
         Assert.That(code, Is.EqualTo(CommandRunner.Failure));
-        Assert.That(error, Is.EqualTo($"error: {directory.File("model.bin")}: 3 bytes is too short for a llama2.c checkpoint (the header alone is 28)" + Environment.NewLine));
+        Assert.That(error,
+            Is.EqualTo($"error: {directory.File("model.bin")}: 3 bytes is too short for a llama2.c checkpoint (the header alone is 28)" + Environment.NewLine));
     }
 }

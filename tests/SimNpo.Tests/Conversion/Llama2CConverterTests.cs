@@ -98,7 +98,8 @@ public class Llama2CConverterTests
         using var directory = new TempDirectory();
         File.WriteAllBytes(directory.File("model.bin"), content);
         WriteVocabulary(directory.File("tok.bin"), "<unk>", "\n<s>\n", "\n</s>\n", " a", "b");
-        var error = Assert.Throws<BadInputException>(() => Llama2CConverter.Convert(directory.File("model.bin"), directory.File("tok.bin"), directory.File("out")))!;
+        var error = Assert.Throws<BadInputException>(() => Llama2CConverter.Convert(directory.File("model.bin"), directory.File("tok.bin"),
+            directory.File("out")))!;
         Assert.That(error.File, Is.EqualTo(directory.File("model.bin")));
         Assert.That(error.Problem, Does.Contain(expected));
         Assert.That(Directory.Exists(directory.File("out")), Is.False, "nothing is written for a refused input");
@@ -110,7 +111,8 @@ public class Llama2CConverterTests
         using var directory = new TempDirectory();
         WriteCheckpoint(directory.File("model.bin"), UntiedHeader, FloatCount);
         WriteVocabulary(directory.File("tok.bin"), "<unk>", "\n<s>\n", "\n</s>\n", " a");
-        var error = Assert.Throws<BadInputException>(() => Llama2CConverter.Convert(directory.File("model.bin"), directory.File("tok.bin"), directory.File("out")))!;
+        var error = Assert.Throws<BadInputException>(() => Llama2CConverter.Convert(directory.File("model.bin"), directory.File("tok.bin"),
+            directory.File("out")))!;
         Assert.That(error.File, Is.EqualTo(directory.File("tok.bin")));
         Assert.That(error.Problem, Does.Contain("has 4 tokens but the checkpoint"));
     }
@@ -123,7 +125,8 @@ public class Llama2CConverterTests
         WriteVocabulary(directory.File("tok.bin"), "<unk>", "\n<s>\n", "\n</s>\n", " a", "bcd");
         var bytes = File.ReadAllBytes(directory.File("tok.bin"));
         File.WriteAllBytes(directory.File("tok.bin"), bytes[..^1]);
-        var error = Assert.Throws<BadInputException>(() => Llama2CConverter.Convert(directory.File("model.bin"), directory.File("tok.bin"), directory.File("out")))!;
+        var error = Assert.Throws<BadInputException>(() => Llama2CConverter.Convert(directory.File("model.bin"), directory.File("tok.bin"),
+            directory.File("out")))!;
         Assert.That(error.File, Is.EqualTo(directory.File("tok.bin")));
         Assert.That(error.Problem, Does.Contain("token 4 has length 3, outside 1..6 or past the end of the file"));
     }

@@ -78,7 +78,8 @@ public class JsonlRecordsTests
         Assert.That(records, Has.Count.EqualTo(400));
         Assert.That(records, Is.All.TypeOf<QaRecord>());
         var first = (QaRecord)records[0];
-        Assert.That(first.Question, Is.EqualTo("What is the full name of the author born in Taipei, Taiwan on 05/11/1991 who writes in the genre of leadership?"));
+        Assert.That(first.Question,
+            Is.EqualTo("What is the full name of the author born in Taipei, Taiwan on 05/11/1991 who writes in the genre of leadership?"));
         Assert.That(first.Answer, Is.EqualTo("The author's full name is Hsiao Yun-Hwa."));
     }
 }

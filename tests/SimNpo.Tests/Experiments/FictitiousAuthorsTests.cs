@@ -171,8 +171,10 @@ public class FictitiousAuthorsTests
     [Test]
     public void SizesAreParameters()
     {
-        var data = FictitiousAuthorsDataset.Generate(new FictitiousAuthorsSettings { Seed = 1, Authors = 40, QuestionsPerAuthor = 12, ForgetPercent = 5, WorldFacts = 60, FamousAuthors = 4 });
-        Assert.That((data.ForgetSplit, data.RetainSplit, data.HoldoutSplit, data.ForgetPerturbedFile), Is.EqualTo(("forget05", "retain95", "holdout05", "forget05_perturbed.jsonl")));
+        var data = FictitiousAuthorsDataset.Generate(new FictitiousAuthorsSettings { Seed = 1, Authors = 40, QuestionsPerAuthor = 12, ForgetPercent = 5,
+            WorldFacts = 60, FamousAuthors = 4 });
+        Assert.That((data.ForgetSplit, data.RetainSplit, data.HoldoutSplit, data.ForgetPerturbedFile),
+            Is.EqualTo(("forget05", "retain95", "holdout05", "forget05_perturbed.jsonl")));
         Assert.That((data.Retain.Count, data.Forget.Count, data.Holdout.Count), Is.EqualTo((38 * 12, 2 * 12, 2 * 12)));
         Assert.That((data.WorldFacts.Count, data.RealAuthors.Count), Is.EqualTo((60, 8)));
         Assert.That(data.WorldFacts.Select(q => q.Question).Distinct().Count(), Is.EqualTo(60));

@@ -31,7 +31,8 @@ public class MarkovMixtureTests
             foreach (var state in Enumerable.Range(0, n / 10).SelectMany(_ => MarkovMixture.Sample(chain, 10, random))) counts[state]++;
             var row = MarkovMixture.Row(chain);
             for (var state = 0; state < MarkovMixture.States; state++)
-                Assert.That((double)counts[state] / n, Is.EqualTo(row[state]).Within(5 * Math.Sqrt(row[state] * (1 - row[state]) / n)), $"chain {chain}, state {state}");
+                Assert.That((double)counts[state] / n, Is.EqualTo(row[state]).Within(5 * Math.Sqrt(row[state] * (1 - row[state]) / n)),
+                    $"chain {chain}, state {state}");
         }
     }
 

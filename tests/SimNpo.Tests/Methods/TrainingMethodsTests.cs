@@ -16,7 +16,8 @@ public class TrainingMethodsTests
         Assert.That(TrainingMethods.Names(TrainingMethods.All).Where(paper.Append("nll").Contains), Is.EqualTo(paper.Append("nll")));
         Assert.That(TrainingMethods.Names(TrainingMethods.Unlearning).Where(paper.Contains), Is.EqualTo(paper));
         Assert.That(TrainingMethods.Names(TrainingMethods.Unlearning), Does.Not.Contain("nll"));
-        Assert.That(TrainingMethods.Names(TrainingMethods.Grad), Is.SupersetOf(new[] { "nll", "ga", "simnpo", "npo" }).And.No.Member("graddiff").And.No.Member("idkpo"));
+        Assert.That(TrainingMethods.Names(TrainingMethods.Grad),
+            Is.SupersetOf(new[] { "nll", "ga", "simnpo", "npo" }).And.No.Member("graddiff").And.No.Member("idkpo"));
     }
 
     [TestCase("simnpo", 2.5, false, false, true)]
@@ -50,7 +51,8 @@ public class TrainingMethodsTests
 
     [Test]
     public void NpoRefusesToRunWithoutReferenceLogProbs() =>
-        Assert.That(() => TrainingMethods.Get("npo").Objective(null, 0, null), Throws.ArgumentException.With.Message.Contains("npo needs the reference model's log-probs"));
+        Assert.That(() => TrainingMethods.Get("npo").Objective(null, 0, null),
+            Throws.ArgumentException.With.Message.Contains("npo needs the reference model's log-probs"));
 
     [Test]
     public void UnknownNamesAreRefusedWithTheList()

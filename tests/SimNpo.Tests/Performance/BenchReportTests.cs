@@ -19,18 +19,21 @@ public class BenchReportTests
         MinSeconds = 0.2,
         Sgemm =
         [
-            new SgemmResult("256x256x256", "fp32", "square", new Comparison("matmul 256x256x256 GFLOP/s", [400, 500, 450], withTorch ? [800, 1000, 900] : null, 1000),
+            new SgemmResult("256x256x256", "fp32", "square",
+                new Comparison("matmul 256x256x256 GFLOP/s", [400, 500, 450], withTorch ? [800, 1000, 900] : null, 1000),
                 new Comparison("backward 256x256x256 GFLOP/s", [300, 300, 300], withTorch ? [600, 300, 600] : null, 1000)),
         ],
         Attention =
         [
-            new AttentionResult("4x8x512x64", "bf16", "1B", new Comparison("attention 4x8x512x64 GFLOP/s", [100, 100, 100], withTorch ? [200, 200, 200] : null, 1000),
+            new AttentionResult("4x8x512x64", "bf16", "1B",
+                new Comparison("attention 4x8x512x64 GFLOP/s", [100, 100, 100], withTorch ? [200, 200, 200] : null, 1000),
                 new Comparison("attention+backward 4x8x512x64 GFLOP/s", [70, 80, 90], withTorch ? [70, 80, 90] : null, 1000)),
         ],
         Steps =
         [
             new StepResult("15M", "bf16", 8, 256, 24_400_000, 2e11, new Comparison("tokens/s", [1000, 1200, 1100], withTorch ? [500, 600, 550] : null, 5120),
-                new Dictionary<string, long> { [PeakMemory.ResidentKey] = 300L << 20 }, withTorch ? new Dictionary<string, long> { [PeakMemory.ResidentKey] = 900L << 20 } : null),
+                new Dictionary<string, long> { [PeakMemory.ResidentKey] = 300L << 20 }, withTorch
+                ? new Dictionary<string, long> { [PeakMemory.ResidentKey] = 900L << 20 } : null),
         ],
     };
 
@@ -65,9 +68,17 @@ public class BenchReportTests
         var markdown = Report(withTorch: true).ToMarkdown();
         Assert.That(markdown, Does.Contain("- machine: Test CPU 9000, 16 cores, Linux, .NET 10.0.0"));
         Assert.That(markdown, Does.Contain("- PyTorch: torch 2.5.1, blas libopenblas.so"));
-        Assert.That(markdown, Does.Contain("| 256x256x256 | fp32 | square | 450 [400–500] | 45.0 | 900 [800–1000] | 90.0 | 0.50 [0.50–0.50] | 300 [300–300] | 30.0 | 600 [300–600] | 60.0 | 0.50 [0.50–1.00] |"));
-        Assert.That(markdown, Does.Contain("| 4x8x512x64 | bf16 | 1B | 100 [100–100] | 10.0 | 200 [200–200] | 20.0 | 0.50 [0.50–0.50] | 80.0 [70.0–90.0] | 8.00 | 80.0 [70.0–90.0] | 8.00 | 1.00 [1.00–1.00] |"));
-        Assert.That(markdown, Does.Contain("| 15M | bf16 | 8 × 256 | 24.40 M | 200 | 1100 [1000–1200] | 21.5 | 550 [500–600] | 10.7 | 2.00 [2.00–2.00] | RSS 300 MiB | RSS 900 MiB |"));
+        Assert.That(markdown,
+            Does.Contain(
+            "| 256x256x256 | fp32 | square | 450 [400–500] | 45.0 | 900 [800–1000] | 90.0 | 0.50 [0.50–0.50] | 300 [300–300] | 30.0 | 600 [300–600] "
+            + "| 60.0 | 0.50 [0.50–1.00] |"));
+        Assert.That(markdown,
+            Does.Contain(
+            "| 4x8x512x64 | bf16 | 1B | 100 [100–100] | 10.0 | 200 [200–200] | 20.0 | 0.50 [0.50–0.50] | 80.0 [70.0–90.0] | 8.00 | 80.0 [70.0–90.0] "
+            + "| 8.00 | 1.00 [1.00–1.00] |"));
+        Assert.That(markdown,
+            Does.Contain(
+            "| 15M | bf16 | 8 × 256 | 24.40 M | 200 | 1100 [1000–1200] | 21.5 | 550 [500–600] | 10.7 | 2.00 [2.00–2.00] | RSS 300 MiB | RSS 900 MiB |"));
     }
 
     [Test]

@@ -11,13 +11,16 @@ public class WorkerProtocolTests
     public void TheTorchScriptsLinesParse()
     {
         var info = WorkerProtocol.ParseReady(
-            """{"ready": true, "torch": "1.13.0a0", "blas": "libblas.so.3, libopenblasp-r0.3.21.so", "threads": 2, "device": "cpu", "attention": "explicit"}""", Worker);
+            """{"ready": true, "torch": "1.13.0a0", "blas": "libblas.so.3, libopenblasp-r0.3.21.so", "threads": 2, "device": "cpu", "attention": "explicit"}""",
+            Worker);
         Assert.That(info, Is.EqualTo(new Dictionary<string, string>
         {
             ["torch"] = "1.13.0a0", ["blas"] = "libblas.so.3, libopenblasp-r0.3.21.so", ["threads"] = "2", ["device"] = "cpu", ["attention"] = "explicit",
         }));
-        var figures = WorkerProtocol.ParseFigures("""{"figures": {"matmul 128x128x128 GFLOP/s": 40.258426222117, "backward 128x128x128 GFLOP/s": 55}}""", Worker);
-        Assert.That(figures, Is.EqualTo(new Dictionary<string, double> { ["matmul 128x128x128 GFLOP/s"] = 40.258426222117, ["backward 128x128x128 GFLOP/s"] = 55 }));
+        var figures = WorkerProtocol.ParseFigures("""{"figures": {"matmul 128x128x128 GFLOP/s": 40.258426222117, "backward 128x128x128 GFLOP/s": 55}}""",
+            Worker);
+        Assert.That(figures,
+            Is.EqualTo(new Dictionary<string, double> { ["matmul 128x128x128 GFLOP/s"] = 40.258426222117, ["backward 128x128x128 GFLOP/s"] = 55 }));
         var memory = WorkerProtocol.ParseMemory("""{"memory": {"cuda_max_allocated_bytes": 6442450944, "cuda_max_reserved_bytes": 7516192768}}""", Worker);
         Assert.That(memory, Is.EqualTo(new Dictionary<string, long> { ["cuda_max_allocated_bytes"] = 6442450944, ["cuda_max_reserved_bytes"] = 7516192768 }));
     }

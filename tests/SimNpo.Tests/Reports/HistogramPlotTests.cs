@@ -30,9 +30,11 @@ public class HistogramPlotTests
     {
         using var directory = new TempDirectory();
         HistogramPlot.Save(directory.File("h.png"), "truth ratios", "ln R", [new Sample("simnpo", [-1, 0, 0.5, 2]), new Sample("retain", [0, 0.1, 0.2])]);
-        LabelledScatter.Save(directory.File("s.png"), "trade-off", "model utility", "log10 forget quality", [new LabelledPoint("npo", 0.4, -3), new LabelledPoint("simnpo", 0.5, -1)]);
+        LabelledScatter.Save(directory.File("s.png"), "trade-off", "model utility", "log10 forget quality",
+            [new LabelledPoint("npo", 0.4, -3), new LabelledPoint("simnpo", 0.5, -1)]);
         var curve = new RecoveryCurve("m", "sha", "f.jsonl", 10, 5, new RelearnSettings(),
-            [new RecoveryPoint(0, new Dictionary<string, double> { ["prob"] = 0.1 }), new RecoveryPoint(10, new Dictionary<string, double> { ["prob"] = 0.6 })]);
+            [new RecoveryPoint(0, new Dictionary<string, double> { ["prob"] = 0.1 }),
+            new RecoveryPoint(10, new Dictionary<string, double> { ["prob"] = 0.6 })]);
         RecoveryPlot.Save(curve, directory.File("r.png"));
         foreach (var name in new[] { "h.png", "s.png", "r.png" })
             Assert.That(File.ReadAllBytes(directory.File(name)).Take(8), Is.EqualTo(PngSignature), name);

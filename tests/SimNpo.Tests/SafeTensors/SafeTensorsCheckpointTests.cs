@@ -32,14 +32,16 @@ public class SafeTensorsCheckpointTests
         Assert.That(checkpoint.ReadInt32("b"), Is.EqualTo(new[] { 3, 4 }));
         Assert.That(checkpoint.ReadFloat64("c"), Is.EqualTo(new[] { 5.0, 6.0 }));
         Assert.That(checkpoint.Info("c").Shape, Is.EqualTo(new long[] { 1, 2 }));
-        Assert.That(Assert.Throws<BadInputException>(() => checkpoint.ReadInt64("d"))!.Message, Is.EqualTo($"{directory.Path}: no tensor named 'd' in the checkpoint"));
+        Assert.That(Assert.Throws<BadInputException>(() => checkpoint.ReadInt64("d"))!.Message,
+            Is.EqualTo($"{directory.Path}: no tensor named 'd' in the checkpoint"));
     }
 
     [Test]
     public void ReadsASingleFile()
     {
         using var directory = new TempDirectory();
-        SafeTensorsWriter.Write(directory.File(SafeTensorsCheckpoint.SingleFileName), [new("w", [], new[] { 9L })], new Dictionary<string, string> { ["format"] = "pt" });
+        SafeTensorsWriter.Write(directory.File(SafeTensorsCheckpoint.SingleFileName), [new("w", [], new[] { 9L })],
+            new Dictionary<string, string> { ["format"] = "pt" });
         using var checkpoint = SafeTensorsCheckpoint.Open(directory.Path);
         Assert.That(checkpoint.ReadInt64("w"), Is.EqualTo(new[] { 9L }));
         Assert.That(checkpoint.Metadata["format"], Is.EqualTo("pt"));
@@ -73,7 +75,8 @@ public class SafeTensorsCheckpointTests
         SafeTensorsWriter.Write(directory.File("model-00002-of-00002.safetensors"), [new("c", [1], new[] { 5.0 }), new("a", [1], new[] { 1f })]);
         File.WriteAllText(directory.File(Index), $$"""{"weight_map":{{WeightMap}}}""");
         var error = Assert.Throws<BadInputException>(() => SafeTensorsCheckpoint.Open(directory.Path).Dispose())!;
-        Assert.That(error.Message, Is.EqualTo($"{directory.File("model-00002-of-00002.safetensors")}: tensor 'a' is also in shard model-00001-of-00002.safetensors"));
+        Assert.That(error.Message,
+            Is.EqualTo($"{directory.File("model-00002-of-00002.safetensors")}: tensor 'a' is also in shard model-00001-of-00002.safetensors"));
     }
 
     [Test]

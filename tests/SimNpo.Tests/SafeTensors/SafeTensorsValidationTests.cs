@@ -43,7 +43,8 @@ public class SafeTensorsValidationTests
     [TestCase("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", 8, "gap in the data buffer: bytes [0, 4) before tensor 'a'")]
     [TestCase("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", 8,
         "tensor 'b': data_offsets [4, 8] overlap the tensor before it, which ends at 8")]
-    [TestCase("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""", 4, "tensor 'a': data_offsets [0, 8] run past the data buffer, which holds 4 bytes (truncated file?)")]
+    [TestCase("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""", 4,
+        "tensor 'a': data_offsets [0, 8] run past the data buffer, which holds 4 bytes (truncated file?)")]
     [TestCase("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", 8, "the data buffer holds 8 bytes but the tensors cover only 4: 4 trailing bytes")]
     [TestCase("""{"__metadata__":{"a":1}}""", 0, "__metadata__ value for 'a' must be a string, not Number")]
     [TestCase("""{"__metadata__":"a"}""", 0, "__metadata__ must be a JSON object, not String")]
@@ -94,7 +95,8 @@ public class SafeTensorsValidationTests
         using var directory = new TempDirectory();
         var path = directory.File("ok.safetensors");
         // An empty tensor may sit anywhere, even at the same offset as a non-empty one.
-        SafeTensorsBytes.Write(path, $$$"""{"e":{"dtype":"I8","shape":[0],"data_offsets":[4,4]},"w":{{{W4}}},"z":{"dtype":"U8","shape":[3,0],"data_offsets":[0,0]}}   """,
+        SafeTensorsBytes.Write(path,
+            $$$"""{"e":{"dtype":"I8","shape":[0],"data_offsets":[4,4]},"w":{{{W4}}},"z":{"dtype":"U8","shape":[3,0],"data_offsets":[0,0]}}   """,
             BitConverter.GetBytes(2.5f));
         using (var file = SafeTensorsFile.Open(path))
         {

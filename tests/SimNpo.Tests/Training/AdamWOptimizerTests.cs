@@ -32,7 +32,8 @@ public class AdamWOptimizerTests
         var losses = expected.ReadFloat64("adamw_losses");
 
         for (var step = 0; step < losses.Length; step++)
-            Assert.That(LlamaFixture.TrainStep(model, optimizer, batch, FixtureLearningRate), Is.EqualTo(losses[step]).Within(1e-9), $"loss before step {step + 1}");
+            Assert.That(LlamaFixture.TrainStep(model, optimizer, batch, FixtureLearningRate), Is.EqualTo(losses[step]).Within(1e-9),
+                $"loss before step {step + 1}");
 
         Assert.That(optimizer.StepCount, Is.EqualTo(5));
         foreach (var entry in model.Layout.Entries)
@@ -180,8 +181,10 @@ public class AdamWOptimizerTests
         ];
         var step = new Dictionary<string, string> { ["step"] = "3" };
         var embedding = entries[0].Name;
-        yield return new TestCaseData(State(skip: "exp_avg_sq.model.norm.weight"), step, "lacks tensor 'exp_avg_sq.model.norm.weight'").SetName("missing second moment");
-        yield return new TestCaseData(State(shrink: 1), step, $"tensor 'exp_avg.{embedding}' has shape [847], the model's '{embedding}' is [53, 16]").SetName("other model");
+        yield return new TestCaseData(State(skip: "exp_avg_sq.model.norm.weight"), step,
+            "lacks tensor 'exp_avg_sq.model.norm.weight'").SetName("missing second moment");
+        yield return new TestCaseData(State(shrink: 1), step,
+            $"tensor 'exp_avg.{embedding}' has shape [847], the model's '{embedding}' is [53, 16]").SetName("other model");
         yield return new TestCaseData(State(), new Dictionary<string, string> { ["beta1"] = "0.9" }, "lacks 'step'").SetName("no step");
         yield return new TestCaseData(State(), new Dictionary<string, string> { ["step"] = "-1" }, "not a non-negative integer").SetName("negative step");
         yield return new TestCaseData(State(), new Dictionary<string, string> { ["step"] = "2.5" }, "not a non-negative integer").SetName("fractional step");

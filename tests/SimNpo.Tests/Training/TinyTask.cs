@@ -28,7 +28,8 @@ public static class TinyTask
     {
         var random = new Random(seed);
         return Enumerable.Range(0, count)
-            .Select(_ => new TokenizedExample([1, .. Enumerable.Range(0, 3).Select(_ => random.Next(3, 32))], [.. Enumerable.Range(0, 5).Select(_ => random.Next(3, 32)), 2]))
+            .Select(_ => new TokenizedExample([1, .. Enumerable.Range(0, 3).Select(_ => random.Next(3, 32))],
+                [.. Enumerable.Range(0, 5).Select(_ => random.Next(3, 32)), 2]))
             .ToArray();
     }
 

@@ -40,7 +40,8 @@ public class TrainerTests
         new TrainingJob<float>(uninterrupted, Unlearning(), Data, directory.File("whole"), new SilentObserver()).Run(resume: false);
 
         using (var killed = TinyTask.NewModel())
-            Assert.Throws<OperationCanceledException>(() => new TrainingJob<float>(killed, Unlearning(), Data, directory.File("split"), new StopAfter(5)).Run(resume: false));
+            Assert.Throws<OperationCanceledException>(() => new TrainingJob<float>(killed, Unlearning(), Data, directory.File("split"),
+                new StopAfter(5)).Run(resume: false));
         Assert.That(Checkpoint.Latest(directory.File("split")), Does.EndWith("step-000004"));
         using var resumed = TinyTask.NewModel(seed: 99);
         new TrainingJob<float>(resumed, Unlearning(), Data, directory.File("split"), new SilentObserver()).Run(resume: true);
@@ -58,12 +59,14 @@ public class TrainerTests
     {
         using var directory = new TempDirectory();
         using (var model = TinyTask.NewModel())
-            Assert.Throws<OperationCanceledException>(() => new TrainingJob<float>(model, Unlearning(), Data, directory.Path, new StopAfter(3)).Run(resume: false));
+            Assert.Throws<OperationCanceledException>(() => new TrainingJob<float>(model, Unlearning(), Data, directory.Path,
+                new StopAfter(3)).Run(resume: false));
         var weights = Path.Combine(Checkpoint.Latest(directory.Path)!, "model.safetensors");
         var bytes = File.ReadAllBytes(weights);
         File.WriteAllBytes(weights, bytes[..(bytes.Length / 2)]);
         using var resumed = TinyTask.NewModel();
-        var error = Assert.Throws<BadInputException>(() => new TrainingJob<float>(resumed, Unlearning(), Data, directory.Path, new SilentObserver()).Run(resume: true))!;
+        var error = Assert.Throws<BadInputException>(() => new TrainingJob<float>(resumed, Unlearning(), Data, directory.Path,
+            new SilentObserver()).Run(resume: true))!;
         Assert.That(error.File, Is.EqualTo(weights));
     }
 
@@ -72,7 +75,8 @@ public class TrainerTests
     {
         using var directory = new TempDirectory();
         using (var model = TinyTask.NewModel())
-            Assert.Throws<OperationCanceledException>(() => new TrainingJob<float>(model, Unlearning(), Data, directory.Path, new StopAfter(3)).Run(resume: false));
+            Assert.Throws<OperationCanceledException>(() => new TrainingJob<float>(model, Unlearning(), Data, directory.Path,
+                new StopAfter(3)).Run(resume: false));
         using var resumed = TinyTask.NewModel();
         var error = Assert.Throws<BadInputException>(() =>
             new TrainingJob<float>(resumed, Unlearning() with { LearningRate = 1e-3 }, Data, directory.Path, new SilentObserver()).Run(resume: true))!;
@@ -84,11 +88,13 @@ public class TrainerTests
     {
         using var directory = new TempDirectory();
         using var model = TinyTask.NewModel();
-        new TrainingJob<float>(model, Unlearning() with { Epochs = 1 }, Data, directory.Path, new SilentObserver()) { RunSettingsJson = "first" }.Run(resume: false);
+        new TrainingJob<float>(model, Unlearning() with { Epochs = 1 }, Data, directory.Path,
+            new SilentObserver()) { RunSettingsJson = "first" }.Run(resume: false);
         var error = Assert.Throws<BadInputException>(() =>
             new TrainingJob<float>(model, Unlearning(), Data, directory.Path, new SilentObserver()) { RunSettingsJson = "second" }.Run(resume: false))!;
         Assert.That(error.Message, Does.Contain("--resume"));
-        Assert.That(File.ReadAllText(Path.Combine(directory.Path, Trainer<float>.RunSettingsFileName)), Is.EqualTo("first"), "the earlier run's settings are kept");
+        Assert.That(File.ReadAllText(Path.Combine(directory.Path, Trainer<float>.RunSettingsFileName)), Is.EqualTo("first"),
+            "the earlier run's settings are kept");
     }
 
     /// <summary>A weight turned NaN after step 2 makes step 3's loss NaN: the run stops there, naming it and the last checkpoint.</summary>
@@ -98,7 +104,8 @@ public class TrainerTests
         using var directory = new TempDirectory();
         using var model = TinyTask.NewModel();
         var poison = new PoisonAfter(model, 2);
-        var error = Assert.Throws<TrainingDivergedException>(() => new TrainingJob<float>(model, Unlearning(), Data, directory.Path, poison).Run(resume: false))!;
+        var error = Assert.Throws<TrainingDivergedException>(() => new TrainingJob<float>(model, Unlearning(), Data, directory.Path,
+            poison).Run(resume: false))!;
         Assert.That(error.Step, Is.EqualTo(3));
         Assert.That(error.Message, Does.StartWith("step 3: the loss is NaN").And.Contain("step-000002"));
         Assert.That(Checkpoint.Latest(directory.Path), Does.EndWith("step-000002"));
