@@ -35,8 +35,8 @@ public sealed partial class LlamaModel<T>
         if (activations.ScoredRows == 0) throw new ArgumentException("the batch has no scored tokens");
         var expected = activations.ScoredRows * Config.VocabSize;
         if (referenceLogProbs.Length != expected)
-            throw new ArgumentException($"{referenceLogProbs.Length} reference log-probs for {activations.ScoredRows} scored rows of "
-                + $"{Config.VocabSize} (expected {expected})",
+            throw new ArgumentException(
+                $"{referenceLogProbs.Length} reference log-probs for {activations.ScoredRows} scored rows of {Config.VocabSize} (expected {expected})",
                 nameof(referenceLogProbs));
         Ops.KlDivergence(activations.TokenLogProbs, activations.LogitsLogSumExp, activations.Logits, referenceLogProbs, Config.VocabSize);
         _klTargets = referenceLogProbs;

@@ -162,8 +162,8 @@ public static partial class AttentionBf16
             var most = Math.Min(Math.Min(MaxWarps, accelerator.MaxNumThreadsPerGroup / 32), (rows + 15) / 16);
             for (var warps = most; warps > 0; warps--)
                 if (sharedWords(warps) * sizeof(uint) <= accelerator.MaxSharedMemoryPerGroup) return warps;
-            throw new NotSupportedException($"bf16 attention needs more than the {accelerator.MaxSharedMemoryPerGroup} bytes of shared "
-                + $"memory of {accelerator.Name}");
+            throw new NotSupportedException(
+                $"bf16 attention needs more than the {accelerator.MaxSharedMemoryPerGroup} bytes of shared memory of {accelerator.Name}");
         }
 
         /// <summary>A group per (16·warps query rows, head, sequence).</summary>

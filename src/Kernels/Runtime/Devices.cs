@@ -58,8 +58,8 @@ public static class Devices
         var precision = NamedPrecision(name, ops);
         return ops.Supports(precision.Bulk)
             ? precision
-            : throw new ArgumentException($"--precision {precision.Name}: the {ops.Name} device cannot run it (choose fp32, or "
-                + "--device cpu or a GPU for bf16)");
+            : throw new ArgumentException(
+                $"--precision {precision.Name}: the {ops.Name} device cannot run it (choose fp32, or --device cpu or a GPU for bf16)");
     }
 
     private static IlgpuOps? Open(string key, AcceleratorType type, Func<Context.Builder, Context.Builder> selectDevices) =>

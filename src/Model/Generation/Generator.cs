@@ -41,8 +41,8 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
     {
         if (prompt.Count == 0) throw new ArgumentException("generation needs at least one prompt token (BOS)");
         if (prompt.Count >= Capacity)
-            throw new ArgumentException($"the prompt ({prompt.Count} tokens) leaves no room in a cache of {Capacity} (the model's "
-                + $"{_model.Config.MaxSequenceLengthSource})");
+            throw new ArgumentException(
+                $"the prompt ({prompt.Count} tokens) leaves no room in a cache of {Capacity} (the model's {_model.Config.MaxSequenceLengthSource})");
         var logits = Step(prompt, 0);
         for (var produced = 0; produced < maxNewTokens; produced++)
         {

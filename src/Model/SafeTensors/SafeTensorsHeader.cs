@@ -128,7 +128,7 @@ public sealed record SafeTensorsHeader(IReadOnlyDictionary<string, TensorInfo> T
         }
 
         if (covered != dataLength)
-            throw bad($"the data buffer holds {dataLength} bytes but the tensors cover only {covered}: {dataLength - covered} trailing "
-                + "bytes belong to no tensor");
+            throw bad(
+                $"the data buffer holds {dataLength} bytes but the tensors cover only {covered}: {dataLength - covered} trailing bytes belong to no tensor");
     }
 }

@@ -66,8 +66,8 @@ public sealed record MuseReport
         text.AppendLine($"| KnowMem forget (ROUGE-L F1 × 100) | {F(KnowMemForget)} | {KnowMemForgetItems.Count} |");
         if (KnowMemRetain is { } retain) text.AppendLine($"| KnowMem retain (ROUGE-L F1 × 100) | {F(retain)} | {KnowMemRetainItems!.Count} |");
         if (MinK is { } minK)
-            text.AppendLine($"| Min-K% AUC, forget vs holdout | {minK.Auc.ToString("F4", CultureInfo.InvariantCulture)} | {minK.Forget.Count} "
-                + $"+ {minK.Holdout.Count} |");
+            text.AppendLine(
+                $"| Min-K% AUC, forget vs holdout | {minK.Auc.ToString("F4", CultureInfo.InvariantCulture)} | {minK.Forget.Count} + {minK.Holdout.Count} |");
         if (PrivLeak is { } leak)
             text.AppendLine($"| PrivLeak (retrained AUC {leak.RetrainAuc.ToString("F4", CultureInfo.InvariantCulture)}, {leak.RetrainReference}) | "
                 + $"{(leak.Value is { } value ? F(value) : "undefined")} | |");

@@ -147,8 +147,8 @@ public sealed class MarkovExperiment(string outputDirectory, string device, doub
         static double Unevenness(MarkovPoint p) => Math.Abs(p.Forget1 - p.Forget2) / ((p.Forget1 + p.Forget2) / 2);
         static double RetainCost(MarkovCurve c) =>
             (c.Points[^1].Retain - c.Points[0].Retain) / ((c.Points[^1].Forget1 + c.Points[^1].Forget2 - c.Points[0].Forget1 - c.Points[0].Forget2) / 2);
-        var text = new StringBuilder("# Mixture of Markov chains\n\nKL to the true transition rows (mean per token) before unlearning and "
-            + "after the last iteration.\n\n");
+        var text = new StringBuilder(
+            "# Mixture of Markov chains\n\nKL to the true transition rows (mean per token) before unlearning and after the last iteration.\n\n");
         text.AppendLine("| variant | method | retain KL | forget 1 KL | forget 2 KL | unevenness | retain cost |");
         text.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
         foreach (var curve in curves)

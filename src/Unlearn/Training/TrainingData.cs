@@ -21,7 +21,7 @@ public sealed record TrainingData(IReadOnlyList<TokenizedExample> Forget, IReadO
         var perEpoch = EpochPlan.StepsPerEpoch(Forget.Count, settings.BatchSize, settings.GradAccum);
         var total = EpochPlan.TotalSteps(Forget.Count, settings.BatchSize, settings.GradAccum, settings.Epochs);
         if (total > int.MaxValue)
-            throw new ArgumentException($"epochs {settings.Epochs} × {perEpoch} steps per epoch = {total} optimizer steps, more than a run "
-                + $"can count ({int.MaxValue})");
+            throw new ArgumentException(
+                $"epochs {settings.Epochs} × {perEpoch} steps per epoch = {total} optimizer steps, more than a run can count ({int.MaxValue})");
     }
 }
