@@ -74,8 +74,7 @@ public static class GradCommand
             var path = parse.GetRequiredValue(output).FullName;
             SafeTensorsWriter.Write(path, tensors, new Dictionary<string, string> { ["objective"] = loss.Name, ["device"] = ops.Name });
             var console = parse.InvocationConfiguration.Output;
-            console.WriteLine(
-                $"{loss.Name} loss {value.Loss:G9} over {scores.Count} sequences, {scores.TotalLength} scored tokens ({ops.Name}), weights and "
+            console.WriteLine($"{loss.Name} loss {value.Loss:G9} over {scores.Count} sequences, {scores.TotalLength} scored tokens ({ops.Name}), weights and "
                 + $"activations in {storage.Name}");
             console.WriteLine($"wrote {path}");
             return 0;

@@ -51,7 +51,7 @@ public static class RelearnCommand
                 Steps = parse.GetValue(steps), LearningRate = parse.GetValue(learningRate), BatchSize = parse.GetValue(batchSize),
                     Fraction = parse.GetValue(fraction),
                 EvalEvery = parse.GetValue(evalEvery), EvalItems = parse.GetValue(evalItems), MaxLength = parse.GetValue(maxLength),
-                MaxNewTokens = parse.GetValue(maxNewTokens),
+                    MaxNewTokens = parse.GetValue(maxNewTokens),
                 WeightDecay = parse.GetValue(weightDecay), Seed = parse.GetValue(seed), Device = parse.GetRequiredValue(device),
                 Precision = CommonOptions.Precision(parse, precision, Devices.Create(parse.GetRequiredValue(device))).Name,
             };

@@ -22,9 +22,8 @@ public static class RunFolder
             var relation = RealPath.Same(target, input) ? "is" : RealPath.IsInside(target, input) ? "lies inside" : RealPath.IsInside(input, target) ? "holds"
                 : null;
             if (relation is not null)
-                throw new UsageException(
-                    $"--out {output}{Resolved(output, target)} {relation} the input {option} {path}{Resolved(path, input)}; the run would overwrite its files: "
-                    + "choose another output folder");
+                throw new UsageException($"--out {output}{Resolved(output, target)} {relation} the input {option} {path}{Resolved(path, input)}; the run would "
+                    + "overwrite its files: choose another output folder");
         }
         if (!overwrite && Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any()
             && !RunMarkers.Any(name => Path.Exists(Path.Combine(output, name))))

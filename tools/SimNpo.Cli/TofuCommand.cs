@@ -18,8 +18,7 @@ public static class TofuCommand
         var forget = new Option<string>("--forget") { Description = "forget set (the retain model is trained on the matching retainXX)",
             DefaultValueFactory = _ => "forget10" }
             .AcceptOnlyFromAmong("forget01", "forget05", "forget10");
-        var methods = new Option<string?>("--methods")
-            { Description = "comma-separated unlearning methods to compare (overrides --method): "
+        var methods = new Option<string?>("--methods") { Description = "comma-separated unlearning methods to compare (overrides --method): "
             + $"{TrainingMethods.NameList(TrainingMethods.Unlearning.Where(m => !m.NeedsRefusals))}" };
         var targetModel = new Option<DirectoryInfo?>("--target-model") { Description = "model already fine-tuned on full: used instead of training one" };
         var retainModel = new Option<DirectoryInfo?>("--retain-model") { Description = "model already fine-tuned on retainXX: used instead of training one" };
@@ -89,8 +88,7 @@ public static class TofuCommand
             writer.WriteLine();
             writer.Write(report.Table());
             writer.WriteLine();
-            writer.WriteLine(
-                $"report: {Path.Combine(settings.OutputDirectory, TofuProtocolReport.FileName)} and report.md; plots in "
+            writer.WriteLine($"report: {Path.Combine(settings.OutputDirectory, TofuProtocolReport.FileName)} and report.md; plots in "
                 + $"{Path.Combine(settings.OutputDirectory, "plots")}");
             return CommandRunner.Success;
         });

@@ -12,8 +12,7 @@ public static class UnlearnCommand
     {
         var model = new Option<string?>("--model") { Description = "model to unlearn (Hugging Face layout directory)" };
         var forget = new Option<string?>("--forget") { Description = "forget set, JSON Lines" };
-        var retain = new Option<string?>("--retain")
-            { Description = "retain set, JSON Lines (needed unless --retain-weight 0 or --method "
+        var retain = new Option<string?>("--retain") { Description = "retain set, JSON Lines (needed unless --retain-weight 0 or --method "
             + $"{TrainingMethods.NameList(TrainingMethods.Unlearning.Where(m => !m.HasRetainTerm))})" };
         var refusals = new Option<string?>("--refusals")
             { Description = $"{TrainingMethods.NameList(TrainingMethods.Unlearning.Where(m => m.NeedsRefusals))}: \"I don't know\" answers, one per line" };
