@@ -38,8 +38,8 @@ public static class BenchmarkModels
     {
         var shape = All.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase))
             ?? throw new ArgumentException($"unknown model shape '{name}' (choose one of: {string.Join(", ", Names)})");
-        return shape with { BatchSize = batchSize ?? shape.BatchSize, SequenceLength = sequenceLength ?? shape.SequenceLength, Recompute = recompute
-            ?? shape.Recompute };
+        return shape with { BatchSize = batchSize ?? shape.BatchSize, SequenceLength = sequenceLength ?? shape.SequenceLength,
+            Recompute = recompute ?? shape.Recompute };
     }
 
     private static LlamaConfig Stories(int dim, int ffn, int layers, int heads, int kvHeads, int vocab, int maxPositions) => new()
