@@ -33,6 +33,6 @@ public static class RunFolder
         return RunLock.Acquire(output, writer.WriteLine);
     }
 
-    private static string Resolved(string given, string resolved) => RealPath.Same(Path.TrimEndingDirectorySeparator(Path.GetFullPath(given)), resolved) ? ""
-        : $" (that is {resolved})";
+    private static string Resolved(string given, string resolved)
+        => RealPath.Same(Path.TrimEndingDirectorySeparator(Path.GetFullPath(given)), resolved) ? "" : $" (that is {resolved})";
 }
