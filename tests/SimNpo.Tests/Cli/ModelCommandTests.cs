@@ -51,8 +51,8 @@ public class ModelCommandTests
         Assert.That(Read("seq_len"), Is.EqualTo(expected.ReadFloat64("seq_len")));
         var gradients = written.Tensors.Keys.Where(name => name.StartsWith("grad.", StringComparison.Ordinal)).ToList();
         Assert.That(gradients,
-            Is.EquivalentTo(expected.Tensors.Keys.Where(n => n.StartsWith($"grad_{objective}.", StringComparison.Ordinal)).Select(n => "grad."
-            + n[(n.IndexOf('.') + 1)..])));
+            Is.EquivalentTo(expected.Tensors.Keys.Where(n => n.StartsWith($"grad_{objective}.", StringComparison.Ordinal))
+                .Select(n => "grad." + n[(n.IndexOf('.') + 1)..])));
         foreach (var name in gradients)
             Model.LlamaFixtureTests.AssertClose(Read(name), expected.ReadFloat64($"grad_{objective}.{name[5..]}"), 2e-5, name);
     }

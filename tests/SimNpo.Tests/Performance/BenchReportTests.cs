@@ -32,8 +32,8 @@ public class BenchReportTests
         Steps =
         [
             new StepResult("15M", "bf16", 8, 256, 24_400_000, 2e11, new Comparison("tokens/s", [1000, 1200, 1100], withTorch ? [500, 600, 550] : null, 5120),
-                new Dictionary<string, long> { [PeakMemory.ResidentKey] = 300L << 20 }, withTorch
-                ? new Dictionary<string, long> { [PeakMemory.ResidentKey] = 900L << 20 } : null),
+                new Dictionary<string, long> { [PeakMemory.ResidentKey] = 300L << 20 },
+                withTorch ? new Dictionary<string, long> { [PeakMemory.ResidentKey] = 900L << 20 } : null),
         ],
     };
 
