@@ -14,8 +14,7 @@ public static class EvalCommand
     private static Command Tofu()
     {
         var model = CommonOptions.Model();
-        var dataDirectory = new Option<DirectoryInfo>("--data-dir") { Description = "folder of the TOFU splits (*_perturbed.jsonl)",
-            DefaultValueFactory = _ => new DirectoryInfo("../shared/data/tofu") };
+        var dataDirectory = new Option<DirectoryInfo>("--data-dir") { Description = "folder of the TOFU splits (*_perturbed.jsonl)", Required = true };
         var forget = new Option<string>("--forget") { Description = "forget set whose perturbed split is evaluated", DefaultValueFactory = _ => "forget10" }
             .AcceptOnlyFromAmong("forget01", "forget05", "forget10");
         var retainResults = new Option<FileInfo?>("--retain-results")

@@ -23,8 +23,7 @@ public static class TofuCommand
         var targetModel = new Option<DirectoryInfo?>("--target-model") { Description = "model already fine-tuned on full: used instead of training one" };
         var retainModel = new Option<DirectoryInfo?>("--retain-model") { Description = "model already fine-tuned on retainXX: used instead of training one" };
         var dataDirectory = new Option<DirectoryInfo>("--data-dir")
-            { Description = "folder of the TOFU files (full, retainXX, forgetXX and the *_perturbed splits)",
-            DefaultValueFactory = _ => new DirectoryInfo("../shared/data/tofu") };
+            { Description = "folder of the TOFU files (full, retainXX, forgetXX and the *_perturbed splits)", Required = true };
         var maxItems = new Option<int>("--max-items") { Description = "first rows of each evaluation split (TOFU: 300)",
             DefaultValueFactory = _ => TofuSettings.DefaultMaxItems };
         var evalMaxLength = new Option<int>("--eval-max-length")

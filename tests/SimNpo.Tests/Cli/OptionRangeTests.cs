@@ -54,4 +54,10 @@ public class OptionRangeTests
             "--epochs", "2000000000", "--batch-size", "1", "--grad-accum", "1");
         Assert.That(error, Does.Contain("epochs 2000000000 × 12 steps per epoch = 24000000000 optimizer steps, more than a run can count (2147483647)"));
     }
+
+    /// <summary>No command's default points at files a user does not have: the TOFU data folder must be named.</summary>
+    [TestCase("eval", "tofu")]
+    [TestCase("tofu")]
+    public void TheTofuDataFolderIsRequired(params string[] command) =>
+        Assert.That(UsageError([.. command, "--model", NoModel, "--out", NoOutput]), Does.Contain("--data-dir"));
 }

@@ -63,11 +63,12 @@ public class RunRecoveryTests
         var underAFile = Path.Combine(run.Forget, "report.json");
         var otherSet = run.File("retain.json");
         File.WriteAllText(otherSet, """{"config": {"forget_set": "forget05"}, "splits": []}""");
+        string[] evalTofu = ["eval", "tofu", "--model", run.Model, "--data-dir", run.File("tofu")];
         var cases = new (string[] Args, string Error)[]
         {
-            (["eval", "tofu", "--model", run.Model, "--out", underAFile], $"error: {underAFile}: cannot be written"),
-            (["eval", "tofu", "--model", run.Model, "--out", run.Model], $"error: {run.Model}: is a folder; give the path of the file to write"),
-            (["eval", "tofu", "--model", run.Model, "--forget", "forget01", "--retain-results", otherSet, "--out", run.File("report.json")],
+            ([.. evalTofu, "--out", underAFile], $"error: {underAFile}: cannot be written"),
+            ([.. evalTofu, "--out", run.Model], $"error: {run.Model}: is a folder; give the path of the file to write"),
+            ([.. evalTofu, "--forget", "forget01", "--retain-results", otherSet, "--out", run.File("report.json")],
                 $"error: {otherSet}: the results are for forget set 'forget05', not 'forget01'"),
             (["eval", "muse", "--model", run.Model, "--data", run.File(""), "--out", underAFile], $"error: {underAFile}: cannot be written"),
         };
