@@ -10,8 +10,6 @@ namespace SimNpo.Tests.Cli;
 /// </summary>
 public class RecomputeTrainingTests
 {
-    private static void WriteRecords(string path, IEnumerable<TokenizedExample> examples) => TinyModelFiles.WriteRecords(path, examples);
-
     private static readonly string[] Common =
         ["--lr", "1e-2", "--batch-size", "4", "--grad-accum", "2", "--warmup", "0", "--schedule", "constant", "--device", "cpu"];
 
@@ -21,9 +19,9 @@ public class RecomputeTrainingTests
     {
         using var directory = new TempDirectory();
         TinyTask.Config.Save(directory.File("config.json"));
-        WriteRecords(directory.File("all.jsonl"), [.. TinyTask.Forget, .. TinyTask.Retain]);
-        WriteRecords(directory.File("forget.jsonl"), TinyTask.Forget);
-        WriteRecords(directory.File("retain.jsonl"), TinyTask.Retain);
+        TinyModelFiles.WriteRecords(directory.File("all.jsonl"), [.. TinyTask.Forget, .. TinyTask.Retain]);
+        TinyModelFiles.WriteRecords(directory.File("forget.jsonl"), TinyTask.Forget);
+        TinyModelFiles.WriteRecords(directory.File("retain.jsonl"), TinyTask.Retain);
         var target = Simnpo.Run(["finetune", "--init", "random", "--model-config", directory.File("config.json"), "--data", directory.File("all.jsonl"),
             "--out", directory.File("target"), "--epochs", "3", .. Common]);
         Assert.That(target.Code, Is.EqualTo(CommandRunner.Success), target.Error);
@@ -57,7 +55,7 @@ public class RecomputeTrainingTests
     {
         using var directory = new TempDirectory();
         TinyTask.Config.Save(directory.File("config.json"));
-        WriteRecords(directory.File("all.jsonl"), [.. TinyTask.Forget, .. TinyTask.Retain]);
+        TinyModelFiles.WriteRecords(directory.File("all.jsonl"), [.. TinyTask.Forget, .. TinyTask.Retain]);
         string[] Finetune(string value, params string[] more) => ["finetune", "--init", "random", "--model-config", directory.File("config.json"),
             "--data", directory.File("all.jsonl"), "--out", directory.File("run"), "--epochs", "1", "--save-every", "1", option, value, .. more, .. Common];
         var firstRun = Simnpo.Run(Finetune(first));
@@ -75,7 +73,7 @@ public class RecomputeTrainingTests
     {
         using var directory = new TempDirectory();
         TinyTask.Config.Save(directory.File("config.json"));
-        WriteRecords(directory.File("all.jsonl"), TinyTask.Forget);
+        TinyModelFiles.WriteRecords(directory.File("all.jsonl"), TinyTask.Forget);
         var run = Simnpo.Run(["finetune", "--init", "random", "--model-config", directory.File("config.json"), "--data", directory.File("all.jsonl"),
             "--out", directory.File("run"), "--device-memory", "0.0001", .. Common]);
         Assert.That(run.Code, Is.EqualTo(CommandRunner.Failure));
