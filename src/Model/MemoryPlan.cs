@@ -7,8 +7,9 @@ namespace SimNpo.Model;
 /// code that allocates it (<see cref="ParameterLayout.Count"/> for the parameters, <see cref="Activations{T}.Count"/>
 /// and <see cref="Activations{T}.LogitsLength"/> for the activations), so the plan cannot drift from the allocations.
 /// The compute type is float32 (the fast CPU and ILGPU paths). Every position of the batch is counted as scored, the
-/// upper bound; the head is the fused log-prob loss (a KL retain term stores the scored rows' full logits instead of
-/// its scratch). Not counted: a reference model (NPO, KL), the ops' private scratch, the runtime's own.
+/// upper bound; the head is the chunked output loss (a KL retain term stores the scored rows' full logits instead of
+/// its scratch). Not counted: the KL retain term's reference model (NPO's reference log-probs come from the model
+/// itself), the ops' private scratch, the runtime's own.
 /// </summary>
 public sealed record MemoryPlan(
     LlamaConfig Config, Precision Precision, Storage OptimizerState, Recompute Recompute, int BatchSize, int SequenceLength,

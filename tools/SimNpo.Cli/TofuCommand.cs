@@ -43,7 +43,9 @@ public static class TofuCommand
         };
         options.AddTo(command, unlearning: true);
         // Finished models are always reused and unfinished runs always resumed, so there is nothing to ask for.
+        // The protocol resumes and caches by itself and claims no run folder: neither flag would mean anything here.
         command.Options.Remove(options.Resume);
+        command.Options.Remove(options.Overwrite);
         command.SetAction(parse =>
         {
             var config = options.ConfigFile(parse, command);

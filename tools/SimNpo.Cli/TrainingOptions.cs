@@ -53,19 +53,23 @@ public sealed class TrainingOptions
     public Option<double> MaxGradNorm { get; } = new("--max-grad-norm") { Description = "clip the global gradient norm to this; 0 for no clipping",
         DefaultValueFactory = _ => Defaults.MaxGradNorm };
     public Option<int> Seed { get; } = CommonOptions.Seed();
-    public Option<int> MaxLength { get; } = new("--max-length") { Description = "longest sequence in tokens; longer examples are cut",
-        DefaultValueFactory = _ => Defaults.MaxLength };
+    public Option<int> MaxLength { get; } = new("--max-length")
+    {
+        Description = "longest sequence in tokens; longer examples are cut (a prompt that leaves no answer token within it is refused)",
+        DefaultValueFactory = _ => Defaults.MaxLength,
+    };
     public Option<bool> SkipLong { get; } = new("--skip-long")
-        { Description = "drop the records too long for --max-length or the model (their count is printed) instead of refusing the file" };
+    {
+        Description = "drop the records a run refuses (a prompt that fills --max-length, a cut sequence past the model's positions or window; "
+            + "their count is printed) instead of refusing the file",
+    };
     public Option<int> SaveEvery { get; } = new("--save-every") { Description = "optimizer steps between checkpoints; 0: at the end of each epoch",
         DefaultValueFactory = _ => Defaults.SaveEvery };
     public Option<int> EvalEvery { get; } = new("--eval-every") { Description = "optimizer steps between evaluations of forget and retain log-probs; 0: none",
         DefaultValueFactory = _ => Defaults.EvalEvery };
     public Option<string> Device { get; } = CommonOptions.Device();
     public Option<string> Precision { get; } = CommonOptions.Precision();
-    public Option<string> OptimizerState { get; } = new Option<string>("--optimizer-state")
-        { Description = "storage of AdamW's moments: fp32, or bf16 (half the memory)",
-        DefaultValueFactory = _ => Defaults.OptimizerState }.AcceptOnlyFromAmong(TrainingSettings.OptimizerStates);
+    public Option<string> OptimizerState { get; } = CommonOptions.OptimizerState();
     public Option<string?> SaveDType { get; } = new Option<string?>("--save-dtype")
         { Description = "dtype of the saved model: f32, bf16 or f16 (default: the dtype it was loaded in)" }.AcceptOnlyFromAmong(
         [.. Model.ModelFiles.SaveDTypes.Keys]);

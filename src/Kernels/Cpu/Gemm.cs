@@ -24,8 +24,6 @@ internal static unsafe class Gemm
     /// </summary>
     internal readonly struct Operand(void* data, Storage storage, int rowStride, int columnStride)
     {
-        public Operand(float* data, int rowStride, int columnStride) : this(data, Storage.Native, rowStride, columnStride) { }
-
         public void* Data => data;
         public Storage Storage => storage;
         public int RowStride => rowStride;

@@ -17,9 +17,6 @@ internal interface IStorageFormat<TWord> where TWord : unmanaged
 {
     static abstract Storage Storage { get; }
 
-    /// <summary>A host view's elements as this format's words.</summary>
-    static abstract Memory<TWord> Words(View<float> view);
-
     static abstract float Widen(TWord word);
 
     static abstract TWord Round(float value);
@@ -42,8 +39,6 @@ internal interface IStorageFormat<TWord> where TWord : unmanaged
 internal readonly struct Float32Format : IStorageFormat<float>
 {
     public static Storage Storage => Storage.Native;
-
-    public static Memory<float> Words(View<float> view) => view.Memory;
 
     public static float Widen(float word) => word;
 
@@ -78,8 +73,6 @@ internal readonly struct Float32Format : IStorageFormat<float>
 internal readonly struct BFloat16Format : IStorageFormat<ushort>
 {
     public static Storage Storage => Storage.BFloat16;
-
-    public static Memory<ushort> Words(View<float> view) => view.Bits();
 
     public static float Widen(ushort word) => BFloat16.ToFloat(word);
 

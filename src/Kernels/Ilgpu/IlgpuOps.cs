@@ -293,9 +293,17 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
 
     public void Dispose()
     {
+        // Every per-storage pair, so that a launcher which comes to own device memory cannot leak it.
         _embedding.Dispose();
         _rmsNorm.Dispose();
+        _rope.Dispose();
+        _swiGlu.Dispose();
+        _residual.Dispose();
+        _scale.Dispose();
         _sumOfSquares.Dispose();
+        _logSoftmaxAtLabels.Dispose();
+        _logSoftmax.Dispose();
+        _klDivergence.Dispose();
         if (_attentionBf16.IsValueCreated) _attentionBf16.Value.Dispose();
         Accelerator.Dispose();
         _context.Dispose();

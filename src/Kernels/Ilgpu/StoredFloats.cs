@@ -14,9 +14,6 @@ public interface IStoredFloats<TWord> where TWord : unmanaged
     float Load(ArrayView<TWord> words, long index);
 
     void Store(ArrayView<TWord> words, long index, float value);
-
-    /// <summary>Host side: the words behind a float view of a buffer of this storage (a clear error for any other buffer).</summary>
-    ArrayView<TWord> Words(View<float> view);
 }
 
 /// <summary>Float32 stored as itself: the loads and stores of the float32 kernels, unchanged.</summary>
@@ -27,8 +24,6 @@ public readonly struct Float32Words : IStoredFloats<float>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Store(ArrayView<float> words, long index, float value) => words[index] = value;
-
-    public ArrayView<float> Words(View<float> view) => view.ArrayView();
 }
 
 /// <summary>bfloat16 stored as the upper 16 bits of a float32: exact widening, round to nearest even (<see cref="BFloat16"/>).</summary>
@@ -39,6 +34,4 @@ public readonly struct BFloat16Words : IStoredFloats<ushort>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Store(ArrayView<ushort> words, long index, float value) => words[index] = BFloat16.FromFloat(value);
-
-    public ArrayView<ushort> Words(View<float> view) => view.Words();
 }

@@ -12,7 +12,7 @@ public sealed record BenchmarkShape(string Name, LlamaConfig Config, int BatchSi
 /// Named model shapes for profiling and benchmarks, with random weights: no download needed. The first four are the
 /// llama2.c TinyStories models (stories260K, stories15M, stories42M as "mid", stories110M: tied embeddings, RMSNorm eps
 /// 1e-5, RoPE theta 10000, one kv head per head except stories260K); "1B" is Llama-3.2-1B's config.json, "7B"
-/// Llama-2-7B's (the paper's models; a GPU step of its own, with layers recomputed to fit one GPU).
+/// Llama-2-7B's (the paper's models; a GPU step of its own: run it with --recompute layers to fit one GPU).
 /// Default batches are sized for a CPU step of seconds, not minutes: 8 × 512 (stories260K), 8 × 256 (15M), 8 × 256 (mid),
 /// 4 × 512 (110M), and 4 × 512 for 1B, a GPU's shape (25 GB with AdamW; at 8 × 512 its activations would pass the 2³¹
 /// elements one buffer holds).

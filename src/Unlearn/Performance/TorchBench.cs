@@ -60,7 +60,6 @@ public sealed class TorchBench
     public WorkerProcess Attention(IEnumerable<AttentionCase> cases, double minSeconds, Precision precision) =>
         Start("attention", minSeconds, precision, ["--shapes", string.Join(",", cases.Select(c => c.ToString()))]);
 
-    /// <summary>A worker timing <see cref="SyntheticStep"/>'s computation at the shape, in eager PyTorch.</summary>
     /// <summary>
     /// A worker timing <see cref="SyntheticStep"/>'s computation at the shape, in eager PyTorch: float32 against fp32, and
     /// against bf16 what people run, torch.autocast(bfloat16) over float32 parameters (fused AdamW on CUDA).
