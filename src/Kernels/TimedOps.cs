@@ -19,6 +19,9 @@ public sealed partial class TimedOps<T>(IOps<T> inner) : IOps<T> where T : unman
 {
     private static readonly int ElementSize = Unsafe.SizeOf<T>();
 
+    /// <summary>Bytes one element of the view moves: T's size in float32 storage, 2 in bfloat16.</summary>
+    private static int Bytes(View<T> view) => view.Storage.ElementBytes(ElementSize);
+
     private readonly IOps<T> _inner = inner;
 
     private readonly (long Calls, long Ticks, long Flops, long Bytes)[] _totals = new (long, long, long, long)[Enum.GetValues<OpName>().Length];

@@ -47,49 +47,49 @@ public sealed partial class TimedOps<T>
     {
         var started = Start();
         _inner.Zero(x);
-        Stop(OpName.Zero, started, OpCosts.Elementwise(x.Length, reads: 0, writes: 1, ElementSize));
+        Stop(OpName.Zero, started, OpCosts.Elementwise(x.Length, reads: 0, writes: 1, Bytes(x)));
     }
 
     public void Copy(View<T> destination, View<T> source)
     {
         var started = Start();
         _inner.Copy(destination, source);
-        Stop(OpName.Copy, started, OpCosts.Elementwise(source.Length, reads: 1, writes: 1, ElementSize));
+        Stop(OpName.Copy, started, OpCosts.Elementwise(source.Length, reads: 1, writes: 1, Bytes(source)));
     }
 
     public void Embedding(View<T> output, View<int> tokens, View<T> table, int dim)
     {
         var started = Start();
         _inner.Embedding(output, tokens, table, dim);
-        Stop(OpName.Embedding, started, OpCosts.Embedding(tokens.Length, dim, backward: false, ElementSize));
+        Stop(OpName.Embedding, started, OpCosts.Embedding(tokens.Length, dim, backward: false, Bytes(output)));
     }
 
     public void EmbeddingBackward(View<T> tableGrad, View<int> tokens, View<T> outputGrad, int dim)
     {
         var started = Start();
         _inner.EmbeddingBackward(tableGrad, tokens, outputGrad, dim);
-        Stop(OpName.EmbeddingBackward, started, OpCosts.Embedding(tokens.Length, dim, backward: true, ElementSize));
+        Stop(OpName.EmbeddingBackward, started, OpCosts.Embedding(tokens.Length, dim, backward: true, Bytes(outputGrad)));
     }
 
     public void RmsNorm(View<T> output, View<T> invRms, View<T> input, View<T> weight, int dim, float eps)
     {
         var started = Start();
         _inner.RmsNorm(output, invRms, input, weight, dim, eps);
-        Stop(OpName.RmsNorm, started, OpCosts.RmsNorm(input.Length, dim, backward: false, ElementSize));
+        Stop(OpName.RmsNorm, started, OpCosts.RmsNorm(input.Length, dim, backward: false, Bytes(input)));
     }
 
     public void RmsNormBackward(View<T> inputGrad, View<T> weightGrad, View<T> outputGrad, View<T> input, View<T> weight, View<T> invRms, int dim)
     {
         var started = Start();
         _inner.RmsNormBackward(inputGrad, weightGrad, outputGrad, input, weight, invRms, dim);
-        Stop(OpName.RmsNormBackward, started, OpCosts.RmsNorm(input.Length, dim, backward: true, ElementSize));
+        Stop(OpName.RmsNormBackward, started, OpCosts.RmsNorm(input.Length, dim, backward: true, Bytes(input)));
     }
 
     public void MatMul(View<T> output, View<T> input, View<T> weight, int rows, int inDim, int outDim)
     {
         var started = Start();
         _inner.MatMul(output, input, weight, rows, inDim, outDim);
-        Stop(OpName.MatMul, started, OpCosts.MatMul(rows, inDim, outDim, ElementSize));
+        Stop(OpName.MatMul, started, OpCosts.MatMul(rows, inDim, outDim, Bytes(output)));
     }
 
     public void MatMulBackward(View<T> inputGrad, View<T> weightGrad, View<T> outputGrad, View<T> input, View<T> weight, int rows, int inDim,
@@ -97,28 +97,28 @@ public sealed partial class TimedOps<T>
     {
         var started = Start();
         _inner.MatMulBackward(inputGrad, weightGrad, outputGrad, input, weight, rows, inDim, outDim);
-        Stop(OpName.MatMulBackward, started, OpCosts.MatMulBackward(rows, inDim, outDim, ElementSize));
+        Stop(OpName.MatMulBackward, started, OpCosts.MatMulBackward(rows, inDim, outDim, Bytes(outputGrad)));
     }
 
     public void Rope(View<T> x, View<int> positions, View<T> inverseFrequencies, int heads, int headDim)
     {
         var started = Start();
         _inner.Rope(x, positions, inverseFrequencies, heads, headDim);
-        Stop(OpName.Rope, started, OpCosts.Rope(positions.Length, heads, headDim, ElementSize));
+        Stop(OpName.Rope, started, OpCosts.Rope(positions.Length, heads, headDim, Bytes(x)));
     }
 
     public void RopeBackward(View<T> xGrad, View<int> positions, View<T> inverseFrequencies, int heads, int headDim)
     {
         var started = Start();
         _inner.RopeBackward(xGrad, positions, inverseFrequencies, heads, headDim);
-        Stop(OpName.RopeBackward, started, OpCosts.Rope(positions.Length, heads, headDim, ElementSize));
+        Stop(OpName.RopeBackward, started, OpCosts.Rope(positions.Length, heads, headDim, Bytes(xGrad)));
     }
 
     public void Attention(View<T> output, View<T> logSumExp, View<T> q, View<T> k, View<T> v, View<int> lengths, AttentionShape shape)
     {
         var started = Start();
         _inner.Attention(output, logSumExp, q, k, v, lengths, shape);
-        Stop(OpName.Attention, started, OpCosts.Attention(shape, ElementSize));
+        Stop(OpName.Attention, started, OpCosts.Attention(shape, Bytes(q)));
     }
 
     public void AttentionBackward(View<T> qGrad, View<T> kGrad, View<T> vGrad, View<T> outputGrad, View<T> q, View<T> k, View<T> v, View<T> output,
@@ -126,14 +126,14 @@ public sealed partial class TimedOps<T>
     {
         var started = Start();
         _inner.AttentionBackward(qGrad, kGrad, vGrad, outputGrad, q, k, v, output, logSumExp, lengths, shape);
-        Stop(OpName.AttentionBackward, started, OpCosts.AttentionBackward(shape, ElementSize));
+        Stop(OpName.AttentionBackward, started, OpCosts.AttentionBackward(shape, Bytes(q)));
     }
 
     public void SwiGlu(View<T> output, View<T> gate, View<T> up)
     {
         var started = Start();
         _inner.SwiGlu(output, gate, up);
-        Stop(OpName.SwiGlu, started, OpCosts.Elementwise(output.Length, reads: 2, writes: 1, ElementSize));
+        Stop(OpName.SwiGlu, started, OpCosts.Elementwise(output.Length, reads: 2, writes: 1, Bytes(output)));
     }
 
     public void SwiGluBackward(View<T> gateGrad, View<T> upGrad, View<T> outputGrad, View<T> gate, View<T> up)
@@ -141,49 +141,49 @@ public sealed partial class TimedOps<T>
         var started = Start();
         _inner.SwiGluBackward(gateGrad, upGrad, outputGrad, gate, up);
         // Reads dO, gate, up; adds into both gradients (read and written).
-        Stop(OpName.SwiGluBackward, started, OpCosts.Elementwise(outputGrad.Length, reads: 5, writes: 2, ElementSize));
+        Stop(OpName.SwiGluBackward, started, OpCosts.Elementwise(outputGrad.Length, reads: 5, writes: 2, Bytes(outputGrad)));
     }
 
     public void Add(View<T> output, View<T> a, View<T> b)
     {
         var started = Start();
         _inner.Add(output, a, b);
-        Stop(OpName.Add, started, OpCosts.Elementwise(output.Length, reads: 2, writes: 1, ElementSize));
+        Stop(OpName.Add, started, OpCosts.Elementwise(output.Length, reads: 2, writes: 1, Bytes(output)));
     }
 
     public void LogSoftmaxAtLabels(View<T> logProb, View<T> logSumExp, View<T> logits, View<int> labels, int vocab)
     {
         var started = Start();
         _inner.LogSoftmaxAtLabels(logProb, logSumExp, logits, labels, vocab);
-        Stop(OpName.LogSoftmaxAtLabels, started, OpCosts.Softmax(logits.Length, labels.Length, logitsAccesses: 1, ElementSize));
+        Stop(OpName.LogSoftmaxAtLabels, started, OpCosts.Softmax(logits.Length, labels.Length, logitsAccesses: 1, Bytes(logits)));
     }
 
     public void LogSoftmaxAtLabelsBackward(View<T> logitsGrad, View<T> logits, View<T> logSumExp, View<int> labels, View<T> logProbGrad, int vocab)
     {
         var started = Start();
         _inner.LogSoftmaxAtLabelsBackward(logitsGrad, logits, logSumExp, labels, logProbGrad, vocab);
-        Stop(OpName.LogSoftmaxAtLabelsBackward, started, OpCosts.Softmax(logits.Length, labels.Length, logitsAccesses: 2, ElementSize));
+        Stop(OpName.LogSoftmaxAtLabelsBackward, started, OpCosts.Softmax(logits.Length, labels.Length, logitsAccesses: 2, Bytes(logits)));
     }
 
     public void LogSoftmax(View<T> output, View<T> logits, int vocab)
     {
         var started = Start();
         _inner.LogSoftmax(output, logits, vocab);
-        Stop(OpName.LogSoftmax, started, OpCosts.Softmax(logits.Length, logits.Length / vocab, logitsAccesses: 2, ElementSize));
+        Stop(OpName.LogSoftmax, started, OpCosts.Softmax(logits.Length, logits.Length / vocab, logitsAccesses: 2, Bytes(logits)));
     }
 
     public void KlDivergence(View<T> kl, View<T> logSumExp, View<T> logits, View<T> targetLogProbs, int vocab)
     {
         var started = Start();
         _inner.KlDivergence(kl, logSumExp, logits, targetLogProbs, vocab);
-        Stop(OpName.KlDivergence, started, OpCosts.Softmax(logits.Length, kl.Length, logitsAccesses: 2, ElementSize));
+        Stop(OpName.KlDivergence, started, OpCosts.Softmax(logits.Length, kl.Length, logitsAccesses: 2, Bytes(logits)));
     }
 
     public void KlDivergenceBackward(View<T> logitsGrad, View<T> logits, View<T> logSumExp, View<T> targetLogProbs, View<T> rowWeight, int vocab)
     {
         var started = Start();
         _inner.KlDivergenceBackward(logitsGrad, logits, logSumExp, targetLogProbs, rowWeight, vocab);
-        Stop(OpName.KlDivergenceBackward, started, OpCosts.Softmax(logits.Length, rowWeight.Length, logitsAccesses: 3, ElementSize));
+        Stop(OpName.KlDivergenceBackward, started, OpCosts.Softmax(logits.Length, rowWeight.Length, logitsAccesses: 3, Bytes(logits)));
     }
 
     public void ChunkedOutputLoss(View<T> logProb, View<T> logSumExp, View<T> logitsScratch, View<T> hidden, View<T> weight, View<int> labels,
@@ -191,7 +191,7 @@ public sealed partial class TimedOps<T>
     {
         var started = Start();
         _inner.ChunkedOutputLoss(logProb, logSumExp, logitsScratch, hidden, weight, labels, rows, dim, vocab, chunk);
-        Stop(OpName.ChunkedOutputLoss, started, OpCosts.ChunkedOutputLoss(rows, dim, vocab, ElementSize));
+        Stop(OpName.ChunkedOutputLoss, started, OpCosts.ChunkedOutputLoss(rows, dim, vocab, Bytes(hidden)));
     }
 
     public void ChunkedOutputLossBackward(View<T> hiddenGrad, View<T> weightGrad, View<T> logitsScratch, View<T> hidden, View<T> weight,
@@ -200,14 +200,14 @@ public sealed partial class TimedOps<T>
         var started = Start();
         _inner.ChunkedOutputLossBackward(hiddenGrad, weightGrad, logitsScratch, hidden, weight, logSumExp, labels, logProbGrad, rows, dim, vocab,
             chunk);
-        Stop(OpName.ChunkedOutputLossBackward, started, OpCosts.ChunkedOutputLossBackward(rows, dim, vocab, ElementSize));
+        Stop(OpName.ChunkedOutputLossBackward, started, OpCosts.ChunkedOutputLossBackward(rows, dim, vocab, Bytes(hidden)));
     }
 
     public double SumOfSquares(View<T> x)
     {
         var started = Start();
         var result = _inner.SumOfSquares(x);
-        Stop(OpName.SumOfSquares, started, OpCosts.Elementwise(x.Length, reads: 1, writes: 0, ElementSize));
+        Stop(OpName.SumOfSquares, started, OpCosts.Elementwise(x.Length, reads: 1, writes: 0, Bytes(x)));
         return result;
     }
 
@@ -215,7 +215,7 @@ public sealed partial class TimedOps<T>
     {
         var started = Start();
         _inner.Scale(x, factor);
-        Stop(OpName.Scale, started, OpCosts.Elementwise(x.Length, reads: 1, writes: 1, ElementSize));
+        Stop(OpName.Scale, started, OpCosts.Elementwise(x.Length, reads: 1, writes: 1, Bytes(x)));
     }
 
     public void AdamW(View<T> parameters, View<T> gradients, View<T> firstMoment, View<T> secondMoment, AdamWStep step, View<T>? masterWeights = null)
@@ -223,6 +223,6 @@ public sealed partial class TimedOps<T>
         var started = Start();
         _inner.AdamW(parameters, gradients, firstMoment, secondMoment, step, masterWeights);
         // Reads the gradients; reads and writes the parameters and both moments.
-        Stop(OpName.AdamW, started, OpCosts.Elementwise(parameters.Length, reads: 4, writes: 3, ElementSize));
+        Stop(OpName.AdamW, started, OpCosts.Elementwise(parameters.Length, reads: 4, writes: 3, Bytes(parameters)));
     }
 }

@@ -11,34 +11,35 @@ IOPS, OUT = "src/Kernels/IOps.cs", "src/Kernels/TimedOps.g.cs"
 # Members forwarded untimed: they allocate, describe or wait, and run no op.
 UNTIMED = {"Name", "Allocate", "Supports", "AllocateInts", "Synchronize"}
 
-# Each op's cost from the call's arguments (names as in IOps); a "#" part becomes a comment above the call.
+# Each op's cost from the call's arguments (names as in IOps), its bytes per element those of its first bulk view's
+# storage (Bytes: bfloat16 moves half of float32); a "#" part becomes a comment above the call.
 COSTS = {
-    "Zero": "OpCosts.Elementwise(x.Length, reads: 0, writes: 1, ElementSize)",
-    "Copy": "OpCosts.Elementwise(source.Length, reads: 1, writes: 1, ElementSize)",
-    "Embedding": "OpCosts.Embedding(tokens.Length, dim, backward: false, ElementSize)",
-    "EmbeddingBackward": "OpCosts.Embedding(tokens.Length, dim, backward: true, ElementSize)",
-    "RmsNorm": "OpCosts.RmsNorm(input.Length, dim, backward: false, ElementSize)",
-    "RmsNormBackward": "OpCosts.RmsNorm(input.Length, dim, backward: true, ElementSize)",
-    "MatMul": "OpCosts.MatMul(rows, inDim, outDim, ElementSize)",
-    "MatMulBackward": "OpCosts.MatMulBackward(rows, inDim, outDim, ElementSize)",
-    "Rope": "OpCosts.Rope(positions.Length, heads, headDim, ElementSize)",
-    "RopeBackward": "OpCosts.Rope(positions.Length, heads, headDim, ElementSize)",
-    "Attention": "OpCosts.Attention(shape, ElementSize)",
-    "AttentionBackward": "OpCosts.AttentionBackward(shape, ElementSize)",
-    "SwiGlu": "OpCosts.Elementwise(output.Length, reads: 2, writes: 1, ElementSize)",
-    "SwiGluBackward": "OpCosts.Elementwise(outputGrad.Length, reads: 5, writes: 2, ElementSize)"
+    "Zero": "OpCosts.Elementwise(x.Length, reads: 0, writes: 1, Bytes(x))",
+    "Copy": "OpCosts.Elementwise(source.Length, reads: 1, writes: 1, Bytes(source))",
+    "Embedding": "OpCosts.Embedding(tokens.Length, dim, backward: false, Bytes(output))",
+    "EmbeddingBackward": "OpCosts.Embedding(tokens.Length, dim, backward: true, Bytes(outputGrad))",
+    "RmsNorm": "OpCosts.RmsNorm(input.Length, dim, backward: false, Bytes(input))",
+    "RmsNormBackward": "OpCosts.RmsNorm(input.Length, dim, backward: true, Bytes(input))",
+    "MatMul": "OpCosts.MatMul(rows, inDim, outDim, Bytes(output))",
+    "MatMulBackward": "OpCosts.MatMulBackward(rows, inDim, outDim, Bytes(outputGrad))",
+    "Rope": "OpCosts.Rope(positions.Length, heads, headDim, Bytes(x))",
+    "RopeBackward": "OpCosts.Rope(positions.Length, heads, headDim, Bytes(xGrad))",
+    "Attention": "OpCosts.Attention(shape, Bytes(q))",
+    "AttentionBackward": "OpCosts.AttentionBackward(shape, Bytes(q))",
+    "SwiGlu": "OpCosts.Elementwise(output.Length, reads: 2, writes: 1, Bytes(output))",
+    "SwiGluBackward": "OpCosts.Elementwise(outputGrad.Length, reads: 5, writes: 2, Bytes(outputGrad))"
                       " # Reads dO, gate, up; adds into both gradients (read and written).",
-    "Add": "OpCosts.Elementwise(output.Length, reads: 2, writes: 1, ElementSize)",
-    "LogSoftmaxAtLabels": "OpCosts.Softmax(logits.Length, labels.Length, logitsAccesses: 1, ElementSize)",
-    "LogSoftmaxAtLabelsBackward": "OpCosts.Softmax(logits.Length, labels.Length, logitsAccesses: 2, ElementSize)",
-    "LogSoftmax": "OpCosts.Softmax(logits.Length, logits.Length / vocab, logitsAccesses: 2, ElementSize)",
-    "KlDivergence": "OpCosts.Softmax(logits.Length, kl.Length, logitsAccesses: 2, ElementSize)",
-    "KlDivergenceBackward": "OpCosts.Softmax(logits.Length, rowWeight.Length, logitsAccesses: 3, ElementSize)",
-    "ChunkedOutputLoss": "OpCosts.ChunkedOutputLoss(rows, dim, vocab, ElementSize)",
-    "ChunkedOutputLossBackward": "OpCosts.ChunkedOutputLossBackward(rows, dim, vocab, ElementSize)",
-    "SumOfSquares": "OpCosts.Elementwise(x.Length, reads: 1, writes: 0, ElementSize)",
-    "Scale": "OpCosts.Elementwise(x.Length, reads: 1, writes: 1, ElementSize)",
-    "AdamW": "OpCosts.Elementwise(parameters.Length, reads: 4, writes: 3, ElementSize)"
+    "Add": "OpCosts.Elementwise(output.Length, reads: 2, writes: 1, Bytes(output))",
+    "LogSoftmaxAtLabels": "OpCosts.Softmax(logits.Length, labels.Length, logitsAccesses: 1, Bytes(logits))",
+    "LogSoftmaxAtLabelsBackward": "OpCosts.Softmax(logits.Length, labels.Length, logitsAccesses: 2, Bytes(logits))",
+    "LogSoftmax": "OpCosts.Softmax(logits.Length, logits.Length / vocab, logitsAccesses: 2, Bytes(logits))",
+    "KlDivergence": "OpCosts.Softmax(logits.Length, kl.Length, logitsAccesses: 2, Bytes(logits))",
+    "KlDivergenceBackward": "OpCosts.Softmax(logits.Length, rowWeight.Length, logitsAccesses: 3, Bytes(logits))",
+    "ChunkedOutputLoss": "OpCosts.ChunkedOutputLoss(rows, dim, vocab, Bytes(hidden))",
+    "ChunkedOutputLossBackward": "OpCosts.ChunkedOutputLossBackward(rows, dim, vocab, Bytes(hidden))",
+    "SumOfSquares": "OpCosts.Elementwise(x.Length, reads: 1, writes: 0, Bytes(x))",
+    "Scale": "OpCosts.Elementwise(x.Length, reads: 1, writes: 1, Bytes(x))",
+    "AdamW": "OpCosts.Elementwise(parameters.Length, reads: 4, writes: 3, Bytes(parameters))"
              " # Reads the gradients; reads and writes the parameters and both moments.",
 }
 

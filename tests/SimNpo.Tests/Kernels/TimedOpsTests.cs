@@ -1,4 +1,5 @@
 using SimNpo.Kernels;
+using SimNpo.Kernels.Cpu;
 using SimNpo.Model;
 using SimNpo.Tests.Performance;
 using SimNpo.Unlearn.Performance;
@@ -79,6 +80,16 @@ public class TimedOpsTests
     }
 
     /// <summary>TimedOps.g.cs is generated from IOps: an op added to IOps without rerunning tools/codegen/timed_ops.py shows here.</summary>
+    /// <summary>A bfloat16 view moves 2 bytes an element, a float32 one 4: Scale reads and writes each element once.</summary>
+    [Test]
+    public void BytesFollowTheStorage()
+    {
+        var ops = new TimedOps<float>(new FastCpuOps());
+        ops.Scale(ops.Allocate(1000).All, 2);
+        ops.Scale(ops.Allocate(1000, Storage.BFloat16).All, 2);
+        Assert.That(ops.Totals().Single(t => t.Op == OpName.Scale).Bytes, Is.EqualTo(2 * 1000 * 4 + 2 * 1000 * 2));
+    }
+
     [Test]
     public void NamesEveryOpOfTheInterfaceInItsOrder()
     {

@@ -1,6 +1,4 @@
-using SimNpo.Kernels;
-
-namespace SimNpo.Model;
+namespace SimNpo.Kernels;
 
 /// <summary>What a plan needs to know of a <see cref="Storage"/>: its element size and its command-line name.</summary>
 public static class StorageFacts
