@@ -1,174 +1,156 @@
-using System.Text;
-using System.Text.Json;
-using SimNpo.Kernels;
+using System.Diagnostics;
+using System.Globalization;
 using SimNpo.Kernels.Runtime;
 using SimNpo.Model;
-using SimNpo.Model.IO;
-using SimNpo.Unlearn.Reports;
 using SimNpo.Unlearn.Training;
 
 namespace SimNpo.Unlearn.Experiments;
 
-/// <summary>Mean per-token KL from the true rows to the model on each test set, after an unlearning iteration.</summary>
-public sealed record MarkovPoint(int Iteration, double Retain, double Forget1, double Forget2);
-
-/// <summary>One method on one variant: its KL curve over the unlearning iterations.</summary>
-public sealed record MarkovCurve(string Variant, string Method, IReadOnlyList<MarkovPoint> Points);
+/// <summary>The distances of a model on the three test sets after an unlearning iteration.</summary>
+public sealed record MarkovPoint(int Iteration, MarkovKl Retain, MarkovKl Forget1, MarkovKl Forget2);
 
 /// <summary>
-/// The paper's mixture-of-Markov-chains analysis (SPEC.md) on this engine: pretrain a small Llama on the retain chain
-/// and both forget chains, then unlearn both forget chains with NPO and with SimNPO (each with the retain term) and
-/// follow the KL to the true transition rows on the three test sets after every iteration. Two variants: forget chain 2
-/// as long as the others (20) or short (5). scale shrinks the data (not the model or the iterations) for quick runs.
+/// One method on one variant: its curve over the iterations (on the first <see cref="MarkovExperiment.CurveSequences"/>
+/// sequences of each test set) and the distances on the whole test sets before and after unlearning.
+/// </summary>
+public sealed record MarkovCurve(string Variant, string Method, IReadOnlyList<MarkovPoint> Points, MarkovPoint Before, MarkovPoint After);
+
+/// <summary>A pretraining variant: forget chain 2's length and whether pretraining sees it (run_synthetic.sh, train.py --only_forget1).</summary>
+public sealed record MarkovVariant(string Name, int Forget2Length, bool PretrainOnForget2);
+
+/// <summary>An unlearning method of unlearn_utils.py: NPO or SimNPO, without (NPO, SimNPO) or with (NPO_RT, SimNPO_RT) the retain NLL.</summary>
+public sealed record MarkovMethod(string Name, string Method, double RetainWeight);
+
+/// <summary>
+/// The paper's mixture-of-Markov-chains analysis as the authors ran it (Unlearn-Simple synthetic/, docs/fidelity.md) on this
+/// engine's Llama: a model retrained on the retain chain alone, and per variant a model pretrained on the retain chain and
+/// the forget chains, unlearned on both forget chains for 50 iterations by each method; after every iteration the
+/// distances KL(retrained ‖ model) (and KL(true rows ‖ model)) on the three test sets. scale shrinks the data (not the
+/// model or the iterations) for quick runs.
 /// </summary>
 public sealed class MarkovExperiment(string outputDirectory, string device, double scale, int seed, Action<string> say)
 {
-    public static readonly string[] Methods = ["npo", "simnpo"];
-    public static readonly (string Name, int Forget2Length)[] Variants = [("long", 20), ("short", 5)];
+    public static readonly MarkovVariant[] Variants = [new("long", 20, true), new("short", 5, true), new("forget1-only", 20, false)];
+
+    public static readonly MarkovMethod[] Methods = [new("npo", "npo", 0), new("simnpo", "simnpo", 0), new("npo-rt", "npo", 1), new("simnpo-rt", "simnpo", 1)];
+
     private const int Length = 20;
     private const int Iterations = 50;
+    private const int UnlearningBatch = 4;
+    private const double LearningRate = 5e-4;
 
-    /// <summary>Test sequences scored per set after each iteration: the curve's precision, not the data's size.</summary>
-    private const int EvaluatedSequences = 256;
+    /// <summary>Test sequences per set scored after every iteration: the curve's precision, not the data's size (the table uses every one).</summary>
+    public const int CurveSequences = 256;
+
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
 
     public IReadOnlyList<MarkovCurve> Run()
     {
         var ops = Devices.Create(device);
         var curves = new List<MarkovCurve>();
-        foreach (var (variant, forget2Length) in Variants)
+        // Models are reused when found: their folder names the data they were trained on.
+        var models = Path.Combine(outputDirectory, "models", string.Create(CultureInfo.InvariantCulture, $"seed{seed}-scale{scale}"));
+        var retrainedDirectory = Path.Combine(models, "retrained");
+        foreach (var variant in Variants)
         {
-            var random = new Random(seed);
-            int Count(int full) => Math.Max(10, (int)(full * scale));
-            var retain = Split(MarkovMixture.Examples(0, Count(10_000), Length, random));
-            var forget1 = Split(MarkovMixture.Examples(1, Count(5_000), Length, random));
-            var forget2 = Split(MarkovMixture.Examples(2, Count(5_000), forget2Length, random));
-            var pretrained = Path.Combine(outputDirectory, variant, "pretrained");
-            if (File.Exists(Path.Combine(pretrained, "model.safetensors")))
-                say($"{variant}: pretrained model found in {pretrained}");
-            else
-                Pretrain(ops, pretrained, [.. retain.Train, .. forget1.Train, .. forget2.Train], variant);
+            var (retain, forget1, forget2) = Data(variant);
+            // The retain chain is drawn first from the seed, so every variant shares it and the one retrained model.
+            PretrainOnce(ops, retrainedDirectory, retain.Train, "retrained model (retain chain only)");
+            IReadOnlyList<TokenizedExample> pretraining = variant.PretrainOnForget2
+                ? [.. retain.Train, .. forget1.Train, .. forget2.Train]
+                : [.. retain.Train, .. forget1.Train];
+            var pretrained = Path.Combine(models, variant.Name);
+            PretrainOnce(ops, pretrained, pretraining, $"{variant.Name}: pretrained model");
 
-            var testSets = (retain.Test.Take(EvaluatedSequences).ToArray(), forget1.Test.Take(EvaluatedSequences).ToArray(),
-                forget2.Test.Take(EvaluatedSequences).ToArray());
-            IReadOnlyList<TokenizedExample> forget = [.. forget1.Train, .. forget2.Train];
+            (MarkovDistance, MarkovDistance, MarkovDistance) Distances(LlamaModel<float> retrained, int take) =>
+                (new(retain.Test.Take(take).ToArray(), 0, retrained), new(forget1.Test.Take(take).ToArray(), 1, retrained),
+                    new(forget2.Test.Take(take).ToArray(), 2, retrained));
+            using var retrainedModel = ModelFiles.Load(retrainedDirectory, ops);
+            var curveSets = Distances(retrainedModel, CurveSequences);
+            var fullSets = Distances(retrainedModel, int.MaxValue);
+
+            // The authors' loader shuffles the forget chains' training sequences; unlearning stops after 50 batches of 4 (or at the
+            // end of that one epoch, in a run too small for 50).
+            TokenizedExample[] forget = [.. forget1.Train, .. forget2.Train];
+            new Random(seed + 1).Shuffle(forget);
+            forget = forget[..Math.Min(forget.Length, Iterations * UnlearningBatch)];
+            MarkovPoint before;
+            using (var model = ModelFiles.Load(pretrained, ops)) before = Measure(model, 0, fullSets);
             foreach (var method in Methods)
-            {
-                say($"{variant}: unlearning with {method}");
-                using var model = ModelFiles.Load(pretrained, ops);
-                var points = new List<MarkovPoint> { Measure(model, 0, testSets) };
-                var observer = new IterationObserver();
-                // 50 iterations of batch 4: one epoch over 200 forget sequences drawn (seeded) from both chains.
-                var drawn = new Random(seed + 1).GetItems(forget.ToArray(), Iterations * 4);
-                var run = Path.Combine(outputDirectory, variant, method);
-                if (Directory.Exists(run)) Directory.Delete(run, recursive: true);
-                new TrainingJob<float>(model, Unlearning(method), new TrainingData(drawn, retain.Train), run, observer) { Evaluate = m => Kl(m, testSets) }
-                    .Run(resume: false);
-                points.AddRange(observer.Evaluations.Select((values, i) => new MarkovPoint(i + 1, values["retain"], values["forget1"], values["forget2"])));
-                curves.Add(new MarkovCurve(variant, method, points));
-            }
+                curves.Add(Unlearn(ops, variant, method, pretrained, new TrainingData(forget, retain.Train), curveSets, fullSets, before));
         }
-        Report(curves);
+        MarkovReport.Write(outputDirectory, curves, seed, scale, device, _clock.Elapsed.TotalSeconds);
         return curves;
     }
 
+    private ((TokenizedExample[] Train, TokenizedExample[] Test) Retain, (TokenizedExample[] Train, TokenizedExample[] Test) Forget1,
+        (TokenizedExample[] Train, TokenizedExample[] Test) Forget2) Data(MarkovVariant variant)
+    {
+        var random = new Random(seed);
+        int Count(int full) => Math.Max(10, (int)(full * scale));
+        return (Split(MarkovMixture.Examples(0, Count(10_000), Length, random)), Split(MarkovMixture.Examples(1, Count(5_000), Length, random)),
+            Split(MarkovMixture.Examples(2, Count(5_000), variant.Forget2Length, random)));
+    }
+
+    /// <summary>80/20 train/test (test_size 0.2): the sequences are independent draws, so the split needs no shuffle.</summary>
     private static (TokenizedExample[] Train, TokenizedExample[] Test) Split(TokenizedExample[] examples)
     {
         var train = examples.Length * 4 / 5;
         return (examples[..train], examples[train..]);
     }
 
-    private void Pretrain(IOps<float> ops, string directory, IReadOnlyList<TokenizedExample> all, string variant)
+    /// <summary>train.py: AdamW lr 5e-4 (no weight decay, no clipping, constant rate), batch 128, 5 epochs, from random weights.</summary>
+    private void PretrainOnce(Kernels.IOps<float> ops, string directory, IReadOnlyList<TokenizedExample> examples, string what)
     {
-        say($"{variant}: pretraining on {all.Count} sequences (4 layers, width 128, AdamW lr 5e-4, batch 128, 5 epochs)");
+        if (File.Exists(Path.Combine(directory, "model.safetensors"))) return;
+        say($"{what}: training on {examples.Count} sequences (batch 128, 5 epochs) [{_clock.Elapsed.TotalSeconds:F0} s]");
         using var model = new LlamaModel<float>(MarkovMixture.ModelConfig(), ops);
         ModelInitializer.Randomize(model, seed, std: 0.02);
-        var settings = new TrainingSettings
+        var settings = Settings("nll", 0) with { Epochs = 5, BatchSize = 128, EvalEvery = 0 };
+        ModelTraining.TrainAndSave(model, settings, new TrainingData(examples, []), directory);
+    }
+
+    /// <summary>unlearn.py with run_synthetic.sh's values: AdamW lr 5e-4, batch 4, β 1, 50 iterations, retain NLL weight 1 for the _RT losses.</summary>
+    private TrainingSettings Settings(string method, double retainWeight) => new()
+    {
+        Method = method, Beta = 1, Gamma = 0, RetainWeight = retainWeight, RetainLoss = "nll", LearningRate = LearningRate, Epochs = 1,
+        BatchSize = UnlearningBatch, GradAccum = 1, Warmup = "0", Schedule = "constant", WeightDecay = 0, MaxGradNorm = 0, Seed = seed, Device = device,
+        MaxLength = Length, EvalEvery = 1,
+    };
+
+    private MarkovCurve Unlearn(Kernels.IOps<float> ops, MarkovVariant variant, MarkovMethod method, string pretrained, TrainingData data,
+        (MarkovDistance, MarkovDistance, MarkovDistance) curveSets, (MarkovDistance, MarkovDistance, MarkovDistance) fullSets, MarkovPoint before)
+    {
+        say($"{variant.Name}: unlearning with {method.Name} [{_clock.Elapsed.TotalSeconds:F0} s]");
+        using var model = ModelFiles.Load(pretrained, ops);
+        var points = new List<MarkovPoint>();
+        var observer = new PointObserver(points);
+        var run = Path.Combine(outputDirectory, variant.Name, method.Name);
+        if (Directory.Exists(run)) Directory.Delete(run, recursive: true);
+        new TrainingJob<float>(model, Settings(method.Method, method.RetainWeight), data, run, observer)
         {
-            Method = "nll", LearningRate = 5e-4, Epochs = 5, BatchSize = 128, GradAccum = 1, Warmup = "0", Schedule = "constant",
-            WeightDecay = 0, RetainWeight = 0, Seed = seed, Device = device, MaxLength = 32,
-        };
-        ModelTraining.TrainAndSave(model, settings, new TrainingData(all, []), directory);
+            // The job measures before the first step and after every step; the point's iteration is its place in that order.
+            Evaluate = m =>
+            {
+                var point = Measure(m, points.Count, curveSets);
+                points.Add(point);
+                return new Dictionary<string, double> { ["retain"] = point.Retain.Retrained, ["forget1"] = point.Forget1.Retrained,
+                    ["forget2"] = point.Forget2.Retrained };
+            },
+        }.Run(resume: false);
+        return new MarkovCurve(variant.Name, method.Name, points, before, Measure(model, points.Count - 1, fullSets));
     }
 
-    /// <summary>SPEC.md: AdamW lr 5e-4, batch 4, 50 iterations, β = 1, with the retain term (weight 1).</summary>
-    private TrainingSettings Unlearning(string method) => new()
-    {
-        Method = method, Beta = 1, LearningRate = 5e-4, Epochs = 1, BatchSize = 4, GradAccum = 1, Warmup = "0", Schedule = "constant",
-        WeightDecay = 0, Seed = seed, Device = device, MaxLength = 32, EvalEvery = 1,
-    };
+    private static MarkovPoint Measure(LlamaModel<float> model, int iteration, (MarkovDistance Retain, MarkovDistance Forget1, MarkovDistance Forget2) sets) =>
+        new(iteration, sets.Retain.Measure(model), sets.Forget1.Measure(model), sets.Forget2.Measure(model));
 
-    private static MarkovPoint Measure(LlamaModel<float> model, int iteration, (TokenizedExample[], TokenizedExample[], TokenizedExample[]) sets)
+    private sealed class PointObserver(List<MarkovPoint> points) : ITrainingObserver
     {
-        var values = Kl(model, sets);
-        return new MarkovPoint(iteration, values["retain"], values["forget1"], values["forget2"]);
-    }
-
-    private static Dictionary<string, double> Kl(LlamaModel<float> model,
-        (TokenizedExample[] Retain, TokenizedExample[] Forget1, TokenizedExample[] Forget2) sets) => new()
-    {
-        ["retain"] = MarkovMixture.MeanKl(model, sets.Retain, 0),
-        ["forget1"] = MarkovMixture.MeanKl(model, sets.Forget1, 1),
-        ["forget2"] = MarkovMixture.MeanKl(model, sets.Forget2, 2),
-    };
-
-    private sealed class IterationObserver : ITrainingObserver
-    {
-        public List<IReadOnlyDictionary<string, double>> Evaluations { get; } = [];
-
         public void Message(string text) { }
 
-        public void StepDone(StepRecord record, int totalSteps) => Evaluations.Add(record.Eval!);
-    }
-
-    private void Report(IReadOnlyList<MarkovCurve> curves)
-    {
-        var options = new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-        AtomicFile.WriteAllText(Path.Combine(outputDirectory, "markov.json"), JsonSerializer.Serialize(new { seed, scale, device, curves }, options) + "\n");
-        foreach (var (variant, _) in Variants)
+        public void StepDone(StepRecord record, int totalSteps)
         {
-            var series = curves.Where(c => c.Variant == variant).SelectMany(c => new[]
-            {
-                new Series($"{c.Method} forget chain 1", c.Points.Select(p => p.Retain).ToArray(), c.Points.Select(p => p.Forget1).ToArray()),
-                new Series($"{c.Method} forget chain 2", c.Points.Select(p => p.Retain).ToArray(), c.Points.Select(p => p.Forget2).ToArray()),
-            });
-            LinePlot.Save(Path.Combine(outputDirectory, $"markov-{variant}.png"), $"Forget KL against retain KL ({variant} forget chain 2)",
-                "retain KL", "forget KL", series, markers: true);
+            if (points.Count != record.Step + 1) throw new InvalidOperationException($"step {record.Step} was not measured");
         }
-        AtomicFile.WriteAllText(Path.Combine(outputDirectory, "markov.md"), Summary(curves));
-    }
-
-    /// <summary>
-    /// Whether the paper's claim holds in this run, read off the first and last iterations so that methods which forget
-    /// by different amounts compare fairly: unevenness = |f1 − f2| / mean(f1, f2) (lower: the two chains forgotten more
-    /// alike) and retain cost = rise of the retain KL per unit rise of the mean forget KL (lower: less damage).
-    /// </summary>
-    public static string Summary(IReadOnlyList<MarkovCurve> curves)
-    {
-        static double Unevenness(MarkovPoint p) => Math.Abs(p.Forget1 - p.Forget2) / ((p.Forget1 + p.Forget2) / 2);
-        static double RetainCost(MarkovCurve c) =>
-            (c.Points[^1].Retain - c.Points[0].Retain) / ((c.Points[^1].Forget1 + c.Points[^1].Forget2 - c.Points[0].Forget1 - c.Points[0].Forget2) / 2);
-        var text = new StringBuilder(
-            "# Mixture of Markov chains\n\nKL to the true transition rows (mean per token) before unlearning and after the last iteration.\n\n");
-        text.AppendLine("| variant | method | retain KL | forget 1 KL | forget 2 KL | unevenness | retain cost |");
-        text.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
-        foreach (var curve in curves)
-        {
-            var (first, last) = (curve.Points[0], curve.Points[^1]);
-            text.AppendLine($"| {curve.Variant} | {curve.Method} | {first.Retain:F4} -> {last.Retain:F4} | {first.Forget1:F4} -> {last.Forget1:F4} | " +
-                            $"{first.Forget2:F4} -> {last.Forget2:F4} | {Unevenness(last):F3} | {RetainCost(curve):F4} |");
-        }
-        text.AppendLine();
-        text.AppendLine("unevenness = |f1 - f2| / mean(f1, f2) at the end; retain cost = retain KL rise per unit of mean forget KL rise.");
-        text.AppendLine();
-        foreach (var (variant, _) in Variants)
-        {
-            var npo = curves.Single(c => c.Variant == variant && c.Method == "npo");
-            var simnpo = curves.Single(c => c.Variant == variant && c.Method == "simnpo");
-            var even = Unevenness(simnpo.Points[^1]) < Unevenness(npo.Points[^1]);
-            var gentle = RetainCost(simnpo) < RetainCost(npo);
-            text.AppendLine($"- {variant}: SimNPO forgets the two chains {(even ? "more" : "less")} evenly than NPO and at {(gentle ? "lower" : "higher")} " +
-                            $"retain cost: the paper's claim {(even && gentle ? "holds" : even || gentle ? "holds in part" : "does not hold")} in this run.");
-        }
-        return text.ToString();
     }
 }

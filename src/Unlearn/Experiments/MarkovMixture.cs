@@ -3,24 +3,24 @@ using SimNpo.Model;
 namespace SimNpo.Unlearn.Experiments;
 
 /// <summary>
-/// The paper's synthetic data (SPEC.md): 10 states; a retain chain on {0,1,2}, forget chain 1 on {3,4,5}, forget chain 2
-/// on {6,7,8}. Every row of a chain's transition matrix, and its initial distribution, puts 0.8 spread evenly on the
-/// chain's own states and the 0.2 "leakage" spread evenly on the other seven. A sequence is BOS then its states as
-/// tokens 0..9 (BOS is token 10, EOS 11), all states scored.
+/// The paper's synthetic data as the authors' code builds it (Unlearn-Simple synthetic/data_generation.py, docs/fidelity.md):
+/// 10 states; a retain chain on {0,1,2}, forget chain 1 on {3,4,5}, forget chain 2 on {6,7,8}. In a chain's matrix the
+/// rows of its own states put 0.8 evenly on the subset and the 0.2 leakage evenly on the other seven states; every other
+/// row is uniform (the code fills it with 0.2/7 and normalises), so from outside its subset a chain returns with
+/// probability 0.3. The first state is drawn from the subset-favouring initial distribution (0.8 / 0.2 as in the rows).
+/// A sequence is its states as tokens 0..9, no BOS or EOS: the first state is the prompt, unscored (input seq[:-1],
+/// labels seq[1:] in the code's utils.py).
 /// </summary>
 public static class MarkovMixture
 {
     public const int States = 10;
-    public const int Bos = 10;
-    public const int Eos = 11;
-    public const int Vocabulary = 12;
     public const double Leakage = 0.2;
 
-    /// <summary>Chain 0 is the retain chain; 1 and 2 are the forget chains.</summary>
+    /// <summary>Chain 0 is the retain chain; 1 and 2 are the forget chains. State 9 belongs to none (state_size // 3 = 3).</summary>
     public static readonly int[][] Subsets = [[0, 1, 2], [3, 4, 5], [6, 7, 8]];
 
-    /// <summary>The next-state distribution of a chain: the same in every row and at the start, as SPEC.md defines it.</summary>
-    public static double[] Row(int chain)
+    /// <summary>The distribution of the first state: the leakage split, as in a row of the chain's own states.</summary>
+    public static double[] Initial(int chain)
     {
         var subset = Subsets[chain];
         var row = new double[States];
@@ -29,24 +29,34 @@ public static class MarkovMixture
         return row;
     }
 
+    /// <summary>The chain's transition matrix, [from][to]: the leakage split from its own states, uniform from the others.</summary>
+    public static double[][] Transitions(int chain) =>
+        Enumerable.Range(0, States)
+            .Select(from => Subsets[chain].Contains(from) ? Initial(chain) : Enumerable.Repeat(1.0 / States, States).ToArray())
+            .ToArray();
+
     public static int[] Sample(int chain, int length, Random random)
     {
-        var row = Row(chain);
+        var transitions = Transitions(chain);
         var sequence = new int[length];
         for (var t = 0; t < length; t++)
-        {
-            var u = random.NextDouble();
-            var state = 0;
-            for (var cumulative = row[0]; u >= cumulative && state < States - 1; cumulative += row[++state]) { }
-            sequence[t] = state;
-        }
+            sequence[t] = Draw(t == 0 ? Initial(chain) : transitions[sequence[t - 1]], random);
         return sequence;
     }
 
-    /// <summary>A chain's sequences as examples: BOS as the prompt, the states as the scored answer.</summary>
-    public static TokenizedExample[] Examples(int chain, int count, int length, Random random) =>
-        Enumerable.Range(0, count).Select(_ => new TokenizedExample([Bos], Sample(chain, length, random))).ToArray();
+    private static int Draw(double[] row, Random random)
+    {
+        var u = random.NextDouble();
+        var state = 0;
+        for (var cumulative = row[0]; u >= cumulative && state < States - 1; cumulative += row[++state]) { }
+        return state;
+    }
 
+    /// <summary>A chain's sequences as examples: the first state as the prompt (unscored), the rest as the scored answer.</summary>
+    public static TokenizedExample[] Examples(int chain, int count, int length, Random random) =>
+        Enumerable.Range(0, count).Select(_ => Sample(chain, length, random)).Select(s => new TokenizedExample(s[..1], s[1..])).ToArray();
+
+    /// <summary>The authors' size (4 layers, width 128, 4 heads) as this engine's Llama; the vocabulary is the 10 states.</summary>
     public static LlamaConfig ModelConfig(int width = 128, int layers = 4) => new()
     {
         HiddenSize = width,
@@ -55,37 +65,11 @@ public static class MarkovMixture
         NumAttentionHeads = 4,
         NumKeyValueHeads = 4,
         HeadDim = width / 4,
-        VocabSize = Vocabulary,
+        VocabSize = States,
         RmsNormEps = 1e-5,
         MaxPositionEmbeddings = 64,
-        BosTokenId = Bos,
-        EosTokenId = Eos,
+        // Never used (no sequence carries BOS or EOS), but a config must name ids inside the vocabulary.
+        BosTokenId = 0,
+        EosTokenId = 0,
     };
-
-    /// <summary>
-    /// Mean over every scored position of a chain's sequences of KL(true row ‖ model's next-token distribution), the
-    /// model's distribution taken over the 12 tokens (BOS and EOS get probability 0 in the true row).
-    /// </summary>
-    public static double MeanKl(LlamaModel<float> model, IReadOnlyList<TokenizedExample> examples, int chain)
-    {
-        var row = Row(chain);
-        var total = 0.0;
-        var positions = 0;
-        foreach (var chunk in examples.Chunk(64))
-        {
-            var logits = model.ForwardLogits(TokenBatch.FromExamples(chunk)).ToArray();
-            for (var offset = 0; offset < logits.Length; offset += Vocabulary)
-            {
-                var rowLogits = logits.AsSpan(offset, Vocabulary);
-                var max = double.NegativeInfinity;
-                foreach (var logit in rowLogits) max = Math.Max(max, logit);
-                var sum = 0.0;
-                foreach (var logit in rowLogits) sum += Math.Exp(logit - max);
-                var logSumExp = max + Math.Log(sum);
-                for (var state = 0; state < States; state++) total += row[state] * (Math.Log(row[state]) - (rowLogits[state] - logSumExp));
-                positions++;
-            }
-        }
-        return total / positions;
-    }
 }
