@@ -59,6 +59,18 @@ public static class MarkovReport
                             $"({F(c.After.Forget1.TrueRows)}) | {F(c.Before.Forget2.Retrained)} -> {F(c.After.Forget2.Retrained)} " +
                             $"({F(c.After.Forget2.TrueRows)}) |");
         text.AppendLine();
+        text.AppendLine("Closest approach to the retrained model on the forget chains along each curve (the iteration of the least mean forget");
+        text.AppendLine($"distance, first {MarkovExperiment.CurveSequences} sequences of each test set):");
+        text.AppendLine();
+        text.AppendLine("| variant | method | iteration | retain | forget 1 | forget 2 |");
+        text.AppendLine("| --- | --- | ---: | ---: | ---: | ---: |");
+        foreach (var c in curves)
+        {
+            var closest = c.Points.MinBy(p => p.Forget1.Retrained + p.Forget2.Retrained)!;
+            text.AppendLine($"| {c.Variant} | {c.Method} | {closest.Iteration} | {F(closest.Retain.Retrained)} | {F(closest.Forget1.Retrained)} | " +
+                            $"{F(closest.Forget2.Retrained)} |");
+        }
+        text.AppendLine();
         foreach (var variant in MarkovExperiment.Variants.Select(v => v.Name))
             foreach (var (npoName, simNpoName) in new[] { ("npo", "simnpo"), ("npo-rt", "simnpo-rt") })
                 text.AppendLine(Verdict(curves.Single(c => c.Variant == variant && c.Method == npoName),

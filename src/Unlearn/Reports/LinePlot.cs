@@ -22,6 +22,7 @@ public static class LinePlot
             scatter.LegendText = line.Name;
             scatter.MarkerSize = markers ? 6 : 0;
             if (markEvery <= 0) continue;
+            scatter.LineWidth = 2;
             var marked = Enumerable.Range(0, line.X.Count).Where(i => i % markEvery == 0).ToArray();
             var marks = plot.Add.Markers(marked.Select(i => line.X[i]).ToArray(), marked.Select(i => line.Y[i]).ToArray(), color: scatter.Color);
             marks.MarkerSize = 8;
