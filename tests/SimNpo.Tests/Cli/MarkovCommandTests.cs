@@ -12,7 +12,7 @@ namespace SimNpo.Tests.Cli;
 public class MarkovCommandTests
 {
     private const double Scale = 0.002;
-    private TempDirectory _first = null!;
+    private TempDirectory? _first;
     private (int Code, string Output, string Error) _run;
 
     [OneTimeSetUp]
@@ -23,7 +23,7 @@ public class MarkovCommandTests
     }
 
     [OneTimeTearDown]
-    public void Remove() => _first.Dispose();
+    public void Remove() => _first?.Dispose();
 
     private static JsonArray Curves(string directory) => JsonNode.Parse(File.ReadAllText(Path.Combine(directory, "markov.json")))!["curves"]!.AsArray();
 
@@ -31,7 +31,7 @@ public class MarkovCommandTests
     public void EveryVariantAndMethodRunsAndWritesItsOutputs()
     {
         Assert.That(_run.Code, Is.EqualTo(CommandRunner.Success), _run.Error);
-        var curves = Curves(_first.Path);
+        var curves = Curves(_first!.Path);
         Assert.That(curves.Select(c => $"{c!["variant"]} {c["method"]}"),
             Is.EqualTo(MarkovExperiment.Variants.SelectMany(v => MarkovExperiment.Methods.Select(m => $"{v.Name} {m.Name}"))));
         foreach (var curve in curves)
@@ -52,6 +52,6 @@ public class MarkovCommandTests
         using var second = new TempDirectory();
         var run = Simnpo.Run("markov", "--scale", Scale.ToString(System.Globalization.CultureInfo.InvariantCulture), "--out", second.Path);
         Assert.That(run.Code, Is.EqualTo(CommandRunner.Success), run.Error);
-        Assert.That(Curves(second.Path).ToJsonString(), Is.EqualTo(Curves(_first.Path).ToJsonString()));
+        Assert.That(Curves(second.Path).ToJsonString(), Is.EqualTo(Curves(_first!.Path).ToJsonString()));
     }
 }
