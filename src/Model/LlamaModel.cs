@@ -103,9 +103,9 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         Ops.ChunkedOutputLoss(activations.TokenLogProbs, activations.LogitsLogSumExp, activations.Logits, activations.ScoredHidden,
             Weight(Layout.OutputProjection), _indices!.ScoredTargets, activations.ScoredRows, Config.HiddenSize, Config.VocabSize, Activations<T>.OutputChunk);
 
-        // The per-sequence reduction is a scatter-add of width 1 over the scored rows' sequences: the embedding gradient op.
+        // Each sequence's log-prob is the sum of its scored tokens': a scatter-add of width 1 onto the sequences.
         Ops.Zero(activations.SequenceLogProbs);
-        Ops.EmbeddingBackward(activations.SequenceLogProbs, _indices!.ScoredSequences, activations.TokenLogProbs, 1);
+        Ops.ScatterAddRows(activations.SequenceLogProbs, _indices!.ScoredSequences, activations.TokenLogProbs, 1);
         var logProb = activations.SequenceLogProbs.ToArray().Select(double.CreateTruncating).ToArray();
         return new SequenceScores(logProb, batch.ScoredCounts());
     }
@@ -122,8 +122,8 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         var weights = new T[activations.Batch];
         for (var i = 0; i < weights.Length; i++) weights[i] = T.CreateTruncating(sequenceWeights[i]);
         activations.SequenceWeights.CopyFrom(weights);
-        // Every token of sequence i gets its sequence's weight: a gather of width 1, the embedding lookup.
-        Ops.Embedding(activations.TokenLogProbGrad, _indices!.ScoredSequences, activations.SequenceWeights, 1);
+        // Every scored token of sequence i gets its sequence's weight: a gather of width 1.
+        Ops.GatherRows(activations.TokenLogProbGrad, _indices!.ScoredSequences, activations.SequenceWeights, 1);
         Ops.Zero(activations.ScoredHiddenGrad);
         Ops.ChunkedOutputLossBackward(activations.ScoredHiddenGrad, Gradient(Layout.OutputProjection), activations.Logits, activations.ScoredHidden,
             Weight(Layout.OutputProjection), activations.LogitsLogSumExp, _indices!.ScoredTargets, activations.TokenLogProbGrad,
@@ -149,14 +149,14 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         var activations = Prepare(batch, fullLogits);
         var indices = _indices!;
         var ops = Ops;
-        ops.Embedding(activations.Residuals[0], indices.Tokens, Weight(Layout.Embedding), Config.HiddenSize);
+        ops.GatherRows(activations.Residuals[0], indices.Tokens, Weight(Layout.Embedding), Config.HiddenSize);
         var shape = new AttentionShape(batch.Batch, batch.SequenceLength, batch.SequenceLength, Config.NumAttentionHeads, Config.NumKeyValueHeads,
             Config.HeadDim);
         for (var l = 0; l < Config.NumHiddenLayers; l++)
             BlockForward(activations, l, activations.Residuals[l + 1], shape);
         ops.RmsNorm(activations.FinalNorm, activations.FinalInvRms, activations.Residuals[^1], Weight(Layout.FinalNorm), Config.HiddenSize,
             (float)Config.RmsNormEps);
-        ops.Embedding(activations.ScoredHidden, indices.ScoredRows, activations.FinalNorm, Config.HiddenSize);
+        ops.GatherRows(activations.ScoredHidden, indices.ScoredRows, activations.FinalNorm, Config.HiddenSize);
         return activations;
     }
 
@@ -186,7 +186,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         int hidden = Config.HiddenSize;
 
         ops.Zero(activations.NormGrad);
-        ops.EmbeddingBackward(activations.NormGrad, indices.ScoredRows, activations.ScoredHiddenGrad, hidden);
+        ops.ScatterAddRows(activations.NormGrad, indices.ScoredRows, activations.ScoredHiddenGrad, hidden);
         ops.Zero(activations.ResidualGrad);
         ops.RmsNormBackward(activations.ResidualGrad, Gradient(Layout.FinalNorm), activations.NormGrad, activations.Residuals[^1],
             Weight(Layout.FinalNorm), activations.FinalInvRms, hidden);
@@ -200,7 +200,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
             if (activations.Shape.Recompute == Recompute.Layers) BlockForward(activations, l, output: null, shape);
             LayerBackward(Layout.Layers[l], activations.Layer(l), activations.Residuals[l], activations, indices, shape, rows);
         }
-        ops.EmbeddingBackward(Gradient(Layout.Embedding), indices.Tokens, activations.ResidualGrad, hidden);
+        ops.ScatterAddRows(Gradient(Layout.Embedding), indices.Tokens, activations.ResidualGrad, hidden);
     }
 
     /// <summary>

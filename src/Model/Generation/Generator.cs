@@ -66,7 +66,7 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
         buffers.Indices.Positions.CopyFrom(Enumerable.Range(start, rows).ToArray());
         buffers.Indices.Lengths.CopyFrom([start + rows]);
         var (current, next) = (buffers.Residual, buffers.NextResidual);
-        ops.Embedding(current, buffers.Indices.Tokens, _model.Weight(layout.Embedding), config.HiddenSize);
+        ops.GatherRows(current, buffers.Indices.Tokens, _model.Weight(layout.Embedding), config.HiddenSize);
         var shape = new AttentionShape(1, rows, Capacity, config.NumAttentionHeads, config.NumKeyValueHeads, config.HeadDim, start);
         for (var l = 0; l < config.NumHiddenLayers; l++)
         {

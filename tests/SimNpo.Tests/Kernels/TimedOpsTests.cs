@@ -37,7 +37,7 @@ public class TimedOpsTests
             [OpName.Attention] = Layers, [OpName.AttentionBackward] = Layers,
             [OpName.SwiGlu] = Layers, [OpName.SwiGluBackward] = Layers, [OpName.Add] = 2 * Layers,
             [OpName.ChunkedOutputLoss] = 1, [OpName.ChunkedOutputLossBackward] = 1,
-            [OpName.Embedding] = 3, [OpName.EmbeddingBackward] = 3,
+            [OpName.GatherRows] = 3, [OpName.ScatterAddRows] = 3,
             [OpName.Zero] = 5 + 9 * Layers, [OpName.SumOfSquares] = 1, [OpName.AdamW] = 1,
         };
         // Scale runs only when the gradient norm is clipped: not for these small random weights.
