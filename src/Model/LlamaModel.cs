@@ -82,9 +82,6 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     /// </summary>
     public View<T> ForwardLogits(TokenBatch batch) => ForwardToLogits(batch).Logits;
 
-    /// <summary>log πθ of every scored token of the last <see cref="Forward"/>, in row order (sequence by sequence), before the per-sequence sums.</summary>
-    public View<T> ScoredTokenLogProbs => (_activations ?? throw new InvalidOperationException("no Forward yet")).TokenLogProbs;
-
     /// <summary>
     /// What the backward recomputes instead of keeping (<see cref="Model.Recompute"/>); takes effect at the next forward.
     /// The gradients are the same either way, bit for bit.
@@ -96,8 +93,11 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         foreach (var chunk in Gradients.Chunks) Ops.Zero(chunk.All);
     }
 
-    /// <summary>Runs the batch forward and returns the per-sequence log-probs of the scored answer tokens.</summary>
-    public SequenceScores Forward(TokenBatch batch)
+    /// <summary>
+    /// Runs the batch forward to the per-sequence log-probs of the scored answer tokens; its backward runs from the pass
+    /// (<see cref="LogProbPass.Backward"/>).
+    /// </summary>
+    public LogProbPass Forward(TokenBatch batch)
     {
         var activations = ForwardToHidden(batch, fullLogits: false);
         Ops.ChunkedOutputLoss(activations.TokenLogProbs, activations.LogitsLogSumExp, activations.Logits, activations.ScoredHidden,
@@ -107,16 +107,12 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         Ops.Zero(activations.SequenceLogProbs);
         Ops.ScatterAddRows(activations.SequenceLogProbs, _indices!.ScoredSequences, activations.TokenLogProbs, 1);
         var logProb = activations.SequenceLogProbs.ToArray().Select(double.CreateTruncating).ToArray();
-        return new SequenceScores(logProb, batch.ScoredCounts());
+        return new LogProbPass(this, activations, new SequenceScores(logProb, batch.ScoredCounts()));
     }
 
-    /// <summary>
-    /// Adds to <see cref="Gradients"/> the gradient of a loss whose derivative with respect to each sequence's
-    /// log-prob is sequenceWeights[i] (every objective of SPEC.md has that form). Call right after <see cref="Forward"/>.
-    /// </summary>
-    public void Backward(ReadOnlySpan<double> sequenceWeights)
+    /// <summary>The backward of <see cref="Forward"/>, from its pass (<see cref="LogProbPass.Backward"/>).</summary>
+    private void Backward(Activations<T> activations, ReadOnlySpan<double> sequenceWeights)
     {
-        var activations = _activations is { FullLogits: false } forward ? forward : throw new InvalidOperationException("Backward needs a Forward first");
         if (sequenceWeights.Length != activations.Batch)
             throw new ArgumentException($"expected {activations.Batch} sequence weights, got {sequenceWeights.Length}");
         var weights = new T[activations.Batch];
@@ -145,7 +141,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     /// </summary>
     private Activations<T> ForwardToHidden(TokenBatch batch, bool fullLogits)
     {
-        _klTargets = null; // KL targets belong to the one forward they were given to
+        _forwards++; // every earlier pass's activations are overwritten from here
         var activations = Prepare(batch, fullLogits);
         var indices = _indices!;
         var ops = Ops;

@@ -55,13 +55,14 @@ public static class GradCommand
             {
                 var referenceDirectory = parse.GetValue(referenceModel)?.FullName ?? modelDirectory;
                 using var reference = ModelFiles.Load(referenceDirectory, ops, storage);
-                referenceLogProbs = reference.Forward(batch).LogProb;
+                referenceLogProbs = reference.Forward(batch).Scores.LogProb;
             }
             var loss = method.Objective(parse.GetValue(beta), parse.GetRequiredValue(gamma), referenceLogProbs);
-            var scores = llama.Forward(batch);
+            var pass = llama.Forward(batch);
+            var scores = pass.Scores;
             var value = loss.Evaluate(scores);
             llama.ZeroGradients();
-            llama.Backward(value.SequenceWeights);
+            pass.Backward(value.SequenceWeights);
 
             var tensors = new List<TensorToWrite>
             {

@@ -25,14 +25,16 @@ public sealed class MicroBatchLoss<T>(TrainingSettings settings, TrainingData da
         if (settings.RetainLoss == "kl")
         {
             var model0 = klReference ?? throw new InvalidOperationException("the KL retain term needs the reference model");
-            retainLoss = model.ForwardKl(retainBatch, model0.ForwardLogProbs(retainBatch));
-            model.BackwardKl(retainScale);
+            var kl = model.ForwardKl(retainBatch, model0.ForwardLogProbs(retainBatch));
+            kl.Backward(retainScale);
+            retainLoss = kl.Value;
         }
         else
         {
-            var value = new NegativeLogLikelihood().Evaluate(model.Forward(retainBatch));
+            var pass = model.Forward(retainBatch);
+            var value = new NegativeLogLikelihood().Evaluate(pass.Scores);
             retainLoss = value.Loss;
-            model.Backward(value.SequenceWeights.Select(w => w * retainScale).ToArray());
+            pass.Backward(value.SequenceWeights.Select(w => w * retainScale).ToArray());
         }
         return new MicroBatchResult(forgetLoss, retainLoss, normalised, forgetTokens + retainBatch.Lengths.Sum());
     }
@@ -42,9 +44,10 @@ public sealed class MicroBatchLoss<T>(TrainingSettings settings, TrainingData da
     {
         var method = settings.TrainingMethod;
         var batch = Batch(method.ForgetBatch(data, indices));
-        var scores = model.Forward(batch);
+        var pass = model.Forward(batch);
+        var scores = pass.Scores;
         var value = method.Objective(settings.Beta, settings.Gamma, method.BatchReferenceLogProbs(reference, indices)).Evaluate(scores);
-        model.Backward(value.SequenceWeights.Select(w => w * weight).ToArray());
+        pass.Backward(value.SequenceWeights.Select(w => w * weight).ToArray());
         return (value.Loss, method.ForgetAnswerPositions(indices.Length).Average(scores.NormalisedLogProb), batch.Lengths.Sum());
     }
 
