@@ -28,7 +28,7 @@ public sealed partial class LlamaModel<T>
     /// </summary>
     public KlPass ForwardKl(TokenBatch batch, View<T> referenceLogProbs)
     {
-        if (referenceLogProbs.Buffer == _bulkActivations || referenceLogProbs.Buffer == _statisticActivations)
+        if (_activationBuffers.Holds(referenceLogProbs))
             throw new ArgumentException("the reference log-probs live in this model's activations, which the forward overwrites", nameof(referenceLogProbs));
         var activations = ForwardToLogits(batch);
         if (activations.ScoredRows == 0) throw new ArgumentException("the batch has no scored tokens");

@@ -15,8 +15,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
 {
     private ParameterSet<T>? _gradients;
     private ParameterSet<T>? _masterWeights;
-    private DeviceBuffer<T>? _bulkActivations;
-    private DeviceBuffer<T>? _statisticActivations;
+    private readonly ActivationBuffers<T> _activationBuffers;
     private DeviceBuffer<int>? _indexBuffer;
     private Activations<T>? _activations;
     private BatchIndices? _indices;
@@ -36,6 +35,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
             throw new NotSupportedException($"the {ops.Name} backend cannot store {Precision.Name} weights and activations");
         Layout = new ParameterLayout(config, chunkLength);
         Parameters = new ParameterSet<T>(Layout, length => ops.Allocate(length, Precision.Bulk));
+        _activationBuffers = new ActivationBuffers<T>(ops, Precision.Bulk);
         var frequencies = RopeFrequencies.Compute(config);
         RopeInverseFrequencies = ops.Allocate(frequencies.Length).All;
         RopeInverseFrequencies.CopyFrom(frequencies.Select(T.CreateTruncating).ToArray());
@@ -146,10 +146,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         var indices = _indices!;
         var ops = Ops;
         ops.GatherRows(activations.Residuals[0], indices.Tokens, Weight(Layout.Embedding), Config.HiddenSize);
-        var shape = new AttentionShape(batch.Batch, batch.SequenceLength, batch.SequenceLength, Config.NumAttentionHeads, Config.NumKeyValueHeads,
-            Config.HeadDim);
-        for (var l = 0; l < Config.NumHiddenLayers; l++)
-            BlockForward(activations, l, activations.Residuals[l + 1], shape);
+        for (var l = 0; l < Config.NumHiddenLayers; l++) BlockForward(activations, l, activations.Residuals[l + 1]);
         ops.RmsNorm(activations.FinalNorm, activations.FinalInvRms, activations.Residuals[^1], Weight(Layout.FinalNorm), Config.HiddenSize,
             (float)Config.RmsNormEps);
         ops.GatherRows(activations.ScoredHidden, indices.ScoredRows, activations.FinalNorm, Config.HiddenSize);
@@ -157,11 +154,11 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     }
 
     /// <summary>Block l of a batch forward, from the kept residual stream; output null stops where its backward needs nothing more.</summary>
-    private void BlockForward(Activations<T> activations, int l, View<T>? output, AttentionShape shape)
+    private void BlockForward(Activations<T> activations, int l, View<T>? output)
     {
         var layer = activations.Layer(l);
         LayerForward(Layout.Layers[l], layer, activations.Residuals[l], output, (layer.Key, layer.Key), (layer.Value, layer.Value),
-            _indices!.Positions, _indices.Lengths, shape, activations.Shape.Rows, activations.ProjectionOutput);
+            _indices!.Positions, _indices.Lengths, activations.Attention, activations.Shape.Rows, activations.ProjectionOutput);
     }
 
     /// <summary>Adds to <see cref="Gradients"/> what flows back from the gradient a head has written over the full logits.</summary>
@@ -187,14 +184,12 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         ops.RmsNormBackward(activations.ResidualGrad, Gradient(Layout.FinalNorm), activations.NormGrad, activations.Residuals[^1],
             Weight(Layout.FinalNorm), activations.FinalInvRms, hidden);
 
-        var shape = new AttentionShape(activations.Batch, activations.SequenceLength, activations.SequenceLength, Config.NumAttentionHeads,
-            Config.NumKeyValueHeads, Config.HeadDim);
         for (var l = Config.NumHiddenLayers - 1; l >= 0; l--)
         {
             // The shared layer buffers hold the last block the forward ran: refill them with block l's activations from
             // its kept input (the same ops on the same values: the same bits). Its output is already in Residuals[l + 1].
-            if (activations.Shape.Recompute == Recompute.Layers) BlockForward(activations, l, output: null, shape);
-            LayerBackward(Layout.Layers[l], activations.Layer(l), activations.Residuals[l], activations, indices, shape, rows);
+            if (activations.Shape.Recompute == Recompute.Layers) BlockForward(activations, l, output: null);
+            LayerBackward(Layout.Layers[l], activations.Layer(l), activations.Residuals[l], activations, indices, rows);
         }
         ops.ScatterAddRows(Gradient(Layout.Embedding), indices.Tokens, activations.ResidualGrad, hidden);
     }
@@ -233,8 +228,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     /// Backward through one block. On entry ResidualGrad holds d(output); on exit d(input): the residual path passes
     /// the gradient through unchanged and each branch's norm backward adds its part.
     /// </summary>
-    private void LayerBackward(LayerParameters weights, LayerActivations<T> a, View<T> input, Activations<T> g, BatchIndices indices, AttentionShape shape,
-        int rows)
+    private void LayerBackward(LayerParameters weights, LayerActivations<T> a, View<T> input, Activations<T> g, BatchIndices indices, int rows)
     {
         var ops = Ops;
         int hidden = Config.HiddenSize, ffn = Config.IntermediateSize;
@@ -256,7 +250,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         ops.Zero(g.KeyGrad);
         ops.Zero(g.ValueGrad);
         ops.AttentionBackward(g.QueryGrad, g.KeyGrad, g.ValueGrad, g.AttentionOutputGrad, a.Query, a.Key, a.Value, a.AttentionOutput,
-            a.AttentionLogSumExp, indices.Lengths, shape);
+            a.AttentionLogSumExp, indices.Lengths, g.Attention);
         ops.RopeBackward(g.QueryGrad, indices.Positions, RopeInverseFrequencies, Config.NumAttentionHeads, Config.HeadDim);
         ops.RopeBackward(g.KeyGrad, indices.Positions, RopeInverseFrequencies, Config.NumKeyValueHeads, Config.HeadDim);
         ops.Zero(g.NormGrad);
@@ -298,14 +292,13 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         var shape = new ActivationShape(batch.Batch, batch.SequenceLength, scored, fullLogits, Recompute);
         if (_activations?.Shape != shape)
         {
-            // A new shape is carved anew from the same buffers, which grow only when it needs more: training alternates
-            // forget and retain batches whose scored rows differ every time, and a reallocation each time would cost a
-            // zeroed heap array or a device allocation per micro-batch. Every view is written (or zeroed) before it is read.
-            var size = Activations<T>.Count(Config, shape);
-            GrowActivations(ref _bulkActivations, size.BulkElements, Precision.Bulk, "activation", shape);
-            GrowActivations(ref _statisticActivations, size.StatisticElements, Storage.Native, "statistic", shape);
-            _activations = new Activations<T>(Config, shape,
-                new ActivationCarving<T>(new ViewCarver<T>(_bulkActivations!).Take, new ViewCarver<T>(_statisticActivations!).Take));
+            // A new shape is carved anew from the same buffers (ActivationBuffers: they grow only when it needs more).
+            // Every view is written (or zeroed) before it is read.
+            _activations = _activationBuffers.Carve(take => new Activations<T>(Config, shape, take), size =>
+            {
+                FitsOneBuffer(size.BulkElements, "activation", shape);
+                FitsOneBuffer(size.StatisticElements, "statistic", shape);
+            });
             var indexSize = BatchIndices.Count(batch.Batch, batch.SequenceLength, scored);
             if (_indexBuffer is null || _indexBuffer.Length < indexSize)
             {
@@ -324,16 +317,12 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         return _activations;
     }
 
-    private void GrowActivations(ref DeviceBuffer<T>? buffer, long length, Storage storage, string kind, ActivationShape shape)
+    private static void FitsOneBuffer(long length, string kind, ActivationShape shape)
     {
         if (length > Array.MaxLength)
             throw new NotSupportedException($"batch {shape.Batch} x {shape.SequenceLength} needs {length:N0} {kind} elements, "
                 + $"more than one buffer holds ({Array.MaxLength:N0})"
                     + (shape.Recompute == Recompute.None ? ": recompute the layers or use a smaller batch" : ": use a smaller batch"));
-        if (buffer is not null && buffer.Length >= length) return;
-        buffer?.Dispose();
-        buffer = null; // a failed allocation must not leave a disposed buffer behind
-        buffer = Ops.Allocate((int)length, storage);
     }
 
     public void Dispose()
@@ -341,8 +330,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         Parameters.Dispose();
         _gradients?.Dispose();
         _masterWeights?.Dispose();
-        _bulkActivations?.Dispose();
-        _statisticActivations?.Dispose();
+        _activationBuffers.Dispose();
         _indexBuffer?.Dispose();
         RopeInverseFrequencies.Buffer.Dispose();
     }
