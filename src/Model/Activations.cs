@@ -149,7 +149,6 @@ public sealed class Activations<T> where T : unmanaged
     public int Batch => Shape.Batch;
     public int SequenceLength => Shape.SequenceLength;
     public int ScoredRows => Shape.ScoredRows;
-    public bool FullLogits => Shape.FullLogits;
 
     /// <summary>Residuals[0] is the embedding output, Residuals[l + 1] the output of block l.</summary>
     public View<T>[] Residuals { get; }
