@@ -97,7 +97,7 @@ public static class MuseEvaluation
         var verbMem = verbatim.Select(passage =>
         {
             var generation = decoder.Complete(Prompt(passage.Prompt, settings.VerbMemNewTokens), settings.VerbMemNewTokens);
-            return new MuseGeneration(passage.Prompt, passage.Continuation, generation, 100 * RougeL.Score(generation, passage.Continuation).F1);
+            return new MuseGeneration(passage.Prompt, passage.Continuation, generation, 100 * RougeL.Score(generation, passage.Continuation, useStemmer: false).F1);
         }).ToArray();
         progress?.Invoke($"VerbMem: {verbMem.Average(g => g.RougeLF1):F2} ({verbMem.Length} passages)");
 
@@ -105,7 +105,7 @@ public static class MuseEvaluation
         {
             var raw = decoder.Complete(Prompt(KnowMemPrompt.Build(shots, qa.Question), settings.KnowMemNewTokens), settings.KnowMemNewTokens);
             var answer = KnowMemPrompt.CutAnswer(raw);
-            return new MuseGeneration(qa.Question, qa.Answer, answer, 100 * RougeL.Score(answer, qa.Answer).F1);
+            return new MuseGeneration(qa.Question, qa.Answer, answer, 100 * RougeL.Score(answer, qa.Answer, useStemmer: false).F1);
         }).ToArray();
         var knowMemForget = KnowMem(forgetQa, examples);
         progress?.Invoke($"KnowMem (forget): {knowMemForget.Average(g => g.RougeLF1):F2} ({knowMemForget.Length} questions)");

@@ -8,10 +8,10 @@ public readonly record struct RougeScore(double Precision, double Recall, double
 /// </summary>
 public static class RougeL
 {
-    public static RougeScore Score(string prediction, string reference)
+    public static RougeScore Score(string prediction, string reference, bool useStemmer)
     {
-        var predictionTokens = Tokenize(prediction);
-        var referenceTokens = Tokenize(reference);
+        var predictionTokens = Tokenize(prediction, useStemmer);
+        var referenceTokens = Tokenize(reference, useStemmer);
         if (predictionTokens.Count == 0 || referenceTokens.Count == 0) return new RougeScore(0, 0, 0);
         double common = LongestCommonSubsequence(referenceTokens, predictionTokens);
         var precision = common / predictionTokens.Count;
@@ -25,7 +25,7 @@ public static class RougeL
     /// rouge_score's tokenizer: Python's lower(), every run of characters other than a-z and 0-9 a separator, tokens
     /// longer than 3 characters Porter-stemmed.
     /// </summary>
-    public static IReadOnlyList<string> Tokenize(string text)
+    public static IReadOnlyList<string> Tokenize(string text, bool useStemmer)
     {
         var tokens = new List<string>();
         var current = new System.Text.StringBuilder();
