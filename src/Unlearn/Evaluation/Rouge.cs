@@ -3,8 +3,8 @@ namespace SimNpo.Unlearn.Evaluation;
 public readonly record struct RougeScore(double Precision, double Recall, double F1);
 
 /// <summary>
-/// ROUGE-L as Google's rouge_score computes it with use_stemmer=True: precision, recall and F1 of the longest common
-/// subsequence of the two token lists.
+/// ROUGE-L as Google's rouge_score computes it: precision, recall and F1 of the longest common subsequence of the two
+/// token lists. TOFU scores with use_stemmer=True, MUSE with use_stemmer=False.
 /// </summary>
 public static class RougeL
 {
@@ -22,8 +22,8 @@ public static class RougeL
     }
 
     /// <summary>
-    /// rouge_score's tokenizer: Python's lower(), every run of characters other than a-z and 0-9 a separator, tokens
-    /// longer than 3 characters Porter-stemmed.
+    /// rouge_score's tokenizer: Python's lower(), every run of characters other than a-z and 0-9 a separator, and with
+    /// useStemmer tokens longer than 3 characters Porter-stemmed.
     /// </summary>
     public static IReadOnlyList<string> Tokenize(string text, bool useStemmer)
     {
@@ -33,7 +33,7 @@ public static class RougeL
         {
             if (current.Length == 0) return;
             var token = current.ToString();
-            tokens.Add(token.Length > 3 ? PorterStemmer.Stem(token) : token);
+            tokens.Add(useStemmer && token.Length > 3 ? PorterStemmer.Stem(token) : token);
             current.Clear();
         }
         foreach (var c in text)

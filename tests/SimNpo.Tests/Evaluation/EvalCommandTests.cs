@@ -211,8 +211,10 @@ public class EvalCommandTests
         File.Copy(Path.Combine(alice, MuseData.KnowMemExamplesFile), data.File(MuseData.KnowMemExamplesFile));
         File.WriteAllText(data.File(MuseData.KnowMemFile), """[{"question": "Who fell down the rabbit hole?", "answer": "Alice"}]""");
         var privleak = Directory.CreateDirectory(data.File("privleak")).FullName;
-        File.WriteAllText(Path.Combine(privleak, "forget.json"), """["Once upon a time there was a girl.", "Tim had a red ball.", "The sun was hot."]""");
-        File.WriteAllText(Path.Combine(privleak, "holdout.json"), """["Quarterly revenue rose by four percent.", "The committee adjourned."]""");
+        // A story-like and a news-like text on each side, so that the AUC is neither 0 nor 1 (PrivLeak divides by it).
+        File.WriteAllText(Path.Combine(privleak, "forget.json"),
+            """["Once upon a time there was a girl.", "Quarterly revenue rose by four percent.", "The sun was hot."]""");
+        File.WriteAllText(Path.Combine(privleak, "holdout.json"), """["Tim had a red ball.", "The committee adjourned."]""");
 
         var output = data.File("muse.json");
         var run = Simnpo.Run("eval", "muse", "--model", _model.Path, "--data", data.Path, "--privleak-dir", privleak, "--retrain-model", _model.Path,
@@ -221,6 +223,7 @@ public class EvalCommandTests
         var report = Read(output);
         Assert.That(report["min_k"]!["forget"]!.AsArray(), Has.Count.EqualTo(3));
         Assert.That(report["min_k"]!["holdout"]!.AsArray(), Has.Count.EqualTo(2));
+        Assert.That(report["min_k"]!["auc"]!.GetValue<double>(), Is.GreaterThan(0).And.LessThan(1));
         Assert.That(report["priv_leak"]!["value"]!.GetValue<double>(), Is.EqualTo(0));
 
         var both = Simnpo.Run("eval", "muse", "--model", _model.Path, "--data", data.Path, "--privleak-dir", privleak, "--holdout",
