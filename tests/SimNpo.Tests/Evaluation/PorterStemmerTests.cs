@@ -25,81 +25,43 @@ public class PorterStemmerTests
     public void StemsThePapersExamples(string word, string stem) =>
         Assert.That(PorterStemmer.Stem(word), Is.EqualTo(stem));
 
-    // One test per place where NLTK_EXTENSIONS departs from the published algorithm (nltk/stem/porter.py), each with
-    // words whose stem the departure changes; the comment gives the paper's stem.
+    /// <summary>
+    /// Each place where NLTK_EXTENSIONS departs from the published algorithm (nltk/stem/porter.py), with words whose stem
+    /// the departure changes (and the paper's stem, in the test's name) or, marked "same", keeps.
+    /// </summary>
+    private static readonly (string Extension, string Word, string Stem, string PaperStem)[] Extensions =
+    [
+        // The table of irregular forms is looked up first and bypasses the steps.
+        ("irregular form", "skies", "sky", "ski"), ("irregular form", "dying", "die", "dy"), ("irregular form", "lying", "lie", "ly"),
+        ("irregular form", "news", "news", "new"), ("irregular form", "innings", "inning", "in"), ("irregular form", "outings", "outing", "out"),
+        ("irregular form", "howe", "howe", "how"), ("irregular form", "proceed", "proceed", "proce"), ("irregular form", "succeed", "succeed", "succe"),
+        // Words of one or two letters are left as they are.
+        ("two letters", "is", "is", "i"), ("two letters", "as", "as", "a"), ("two letters", "us", "us", "u"),
+        // Step 1a: a four-letter -ies becomes -ie.
+        ("four-letter ies", "ties", "tie", "ti"), ("four-letter ies", "dies", "die", "di"), ("four-letter ies", "flies", "fli", "same"),
+        // Step 1b: -ied becomes -ie in a four-letter word, else -i, before the -eed/-ed rules.
+        ("ied", "died", "die", "di"), ("ied", "spied", "spi", "same"),
+        // Step 1c: y → i only after a consonant that is not the whole stem.
+        ("y after a consonant", "enjoy", "enjoy", "enjoi"), ("y after a consonant", "say", "say", "sai"),
+        ("y after a consonant", "spy", "spi", "spy"), ("y after a consonant", "fly", "fli", "fly"),
+        // Step 2: -alli → -al is tried first and step 2 runs again on the result.
+        ("alli first", "conditionally", "condit", "condition"), ("alli first", "additionally", "addit", "addition"),
+        // Step 2: -bli → -ble replaces the paper's -abli → -able.
+        ("bli", "sensibly", "sensibl", "sensibli"), ("bli", "possibly", "possibl", "possibli"),
+        // Step 2: -fulli → -ful, which step 3 then removes.
+        ("fulli", "hopefully", "hope", "hopefulli"), ("fulli", "carefully", "care", "carefulli"),
+        // Step 2: -logi → -log, the l counted with the stem so that geo-, theo- qualify.
+        ("logi", "geology", "geolog", "geologi"), ("logi", "analogy", "analog", "analogi"),
+        // *o also holds for a two-letter vowel-consonant stem (any consonant): an e is restored or kept.
+        ("two-letter *o", "aping", "ape", "ap"), ("two-letter *o", "using", "use", "us"), ("two-letter *o", "owing", "owe", "ow"),
+        ("two-letter *o", "are", "are", "ar"), ("two-letter *o", "ice", "ice", "ic"),
+    ];
 
-    /// <summary>The table of irregular forms is looked up first and bypasses the steps.</summary>
-    [TestCase("skies", "sky")] // ski
-    [TestCase("dying", "die")] // dy
-    [TestCase("lying", "lie")] // ly
-    [TestCase("news", "news")] // new
-    [TestCase("innings", "inning")] // in
-    [TestCase("outings", "outing")] // out
-    [TestCase("howe", "howe")] // how
-    [TestCase("proceed", "proceed")] // proce
-    [TestCase("succeed", "succeed")] // succe
-    public void IrregularFormsComeFromTheTable(string word, string stem) =>
-        Assert.That(PorterStemmer.Stem(word), Is.EqualTo(stem));
+    private static IEnumerable<TestCaseData> ExtensionCases() =>
+        Extensions.Select(e => new TestCaseData(e.Word, e.Stem).SetName($"NltkExtension({e.Extension}: {e.Word} -> {e.Stem}, paper {e.PaperStem})"));
 
-    /// <summary>Words of one or two letters are left as they are.</summary>
-    [TestCase("is", "is")] // i
-    [TestCase("as", "as")] // a
-    [TestCase("us", "us")] // u
-    public void TwoLetterWordsAreNotStemmed(string word, string stem) =>
-        Assert.That(PorterStemmer.Stem(word), Is.EqualTo(stem));
-
-    /// <summary>Step 1a: a four-letter -ies becomes -ie (ties → tie, but flies → fli).</summary>
-    [TestCase("ties", "tie")] // ti
-    [TestCase("dies", "die")] // di
-    [TestCase("flies", "fli")]
-    public void FourLetterIesKeepsItsE(string word, string stem) =>
-        Assert.That(PorterStemmer.Stem(word), Is.EqualTo(stem));
-
-    /// <summary>Step 1b: -ied becomes -ie in a four-letter word, else -i, before the -eed/-ed rules.</summary>
-    [TestCase("died", "die")] // di
-    [TestCase("spied", "spi")]
-    public void IedBecomesIeOrI(string word, string stem) =>
-        Assert.That(PorterStemmer.Stem(word), Is.EqualTo(stem));
-
-    /// <summary>Step 1c: y → i only after a consonant that is not the whole stem (enjoy stays, spy → spi).</summary>
-    [TestCase("enjoy", "enjoy")] // enjoi
-    [TestCase("say", "say")] // sai
-    [TestCase("spy", "spi")] // spy
-    [TestCase("fly", "fli")] // fly
-    public void YBecomesIOnlyAfterAConsonant(string word, string stem) =>
-        Assert.That(PorterStemmer.Stem(word), Is.EqualTo(stem));
-
-    /// <summary>Step 2: -alli → -al is tried first and step 2 runs again on the result.</summary>
-    [TestCase("conditionally", "condit")] // condition
-    [TestCase("additionally", "addit")] // addition
-    public void AlliIsTriedFirstAndStepTwoRepeats(string word, string stem) =>
-        Assert.That(PorterStemmer.Stem(word), Is.EqualTo(stem));
-
-    /// <summary>Step 2: -bli → -ble replaces the paper's -abli → -able.</summary>
-    [TestCase("sensibly", "sensibl")] // sensibli
-    [TestCase("possibly", "possibl")] // possibli
-    public void BliBecomesBle(string word, string stem) =>
-        Assert.That(PorterStemmer.Stem(word), Is.EqualTo(stem));
-
-    /// <summary>Step 2: -fulli → -ful, which step 3 then removes.</summary>
-    [TestCase("hopefully", "hope")] // hopefulli
-    [TestCase("carefully", "care")] // carefulli
-    public void FulliBecomesFul(string word, string stem) =>
-        Assert.That(PorterStemmer.Stem(word), Is.EqualTo(stem));
-
-    /// <summary>Step 2: -logi → -log, the l counted with the stem so that geo-, theo- qualify.</summary>
-    [TestCase("geology", "geolog")] // geologi
-    [TestCase("analogy", "analog")] // analogi
-    public void LogiBecomesLog(string word, string stem) =>
-        Assert.That(PorterStemmer.Stem(word), Is.EqualTo(stem));
-
-    /// <summary>*o also holds for a two-letter vowel-consonant stem (any consonant): an e is restored or kept.</summary>
-    [TestCase("aping", "ape")] // ap
-    [TestCase("using", "use")] // us
-    [TestCase("owing", "owe")] // ow
-    [TestCase("are", "are")] // ar
-    [TestCase("ice", "ice")] // ic
-    public void ShortVowelConsonantStemsKeepTheirE(string word, string stem) =>
+    [TestCaseSource(nameof(ExtensionCases))]
+    public void StemsWithNltksExtensions(string word, string stem) =>
         Assert.That(PorterStemmer.Stem(word), Is.EqualTo(stem));
 
     [Test]
