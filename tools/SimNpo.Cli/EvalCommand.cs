@@ -98,7 +98,11 @@ public static class EvalCommand
     {
         var model = CommonOptions.Model();
         var data = new Option<DirectoryInfo>("--data")
-            { Description = $"MUSE-format folder: {MuseData.VerbMemFile}, {MuseData.KnowMemFile}, {MuseData.KnowMemExamplesFile}", Required = true };
+        {
+            Description = $"MUSE-format folder: {MuseData.VerbMemFile}, {MuseData.KnowMemFile}, {MuseData.KnowMemExamplesFile}, or MUSE's released layout "
+                + "(verbmem/forget.json, knowmem/{forget,retain}_qa[_icl].json, privleak/{forget,holdout}.json; each used when there)",
+            Required = true,
+        };
         var holdout = new Option<FileInfo?>("--holdout") { Description = "JSON list of texts the model never saw, for PrivLeak against the VerbMem passages" };
         var privLeakDir = new Option<DirectoryInfo?>("--privleak-dir")
             { Description = $"MUSE's privleak folder: PrivLeak on its {MuseData.PrivLeakForgetFile} against {MuseData.PrivLeakHoldoutFile}, as MUSE" };

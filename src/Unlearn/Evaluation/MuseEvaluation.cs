@@ -44,7 +44,7 @@ public static class MuseEvaluation
         using (var model = ModelFiles.Load(modelDirectory, ops, Kernels.Precision.Parse(settings.Precision)))
             report = Run(model, TokenizerLoader.Load(modelDirectory, model.Config), settings, progress);
         var missing = new List<string>();
-        if (settings.RetainQaPath is null) missing.Add("KnowMem on retain QA: no retain questions given (--retain-qa)");
+        if (report.KnowMemRetain is null) missing.Add("KnowMem on retain QA: no retain questions given (--retain-qa)");
         PrivLeak? leak = null;
         if (report.MinK is null)
             missing.Add("PrivLeak: no holdout texts (texts the model never saw) given (--holdout or --privleak-dir); the MUSE-format data has none");
@@ -53,7 +53,7 @@ public static class MuseEvaluation
         else if (retrainModel is not null)
         {
             using var retrain = ModelFiles.Load(retrainModel, ops, Kernels.Precision.Parse(settings.Precision));
-            var scores = MinK(retrain, TokenizerLoader.Load(retrainModel, retrain.Config), PrivLeakTexts(settings)!.Value, settings);
+            var scores = MinK(retrain, TokenizerLoader.Load(retrainModel, retrain.Config), PrivLeakTexts(MuseFiles.Of(settings))!.Value, settings);
             leak = new PrivLeak(report.MinK.Auc, scores.Auc, Path.GetFullPath(retrainModel));
             progress?.Invoke($"retrained model's AUC: {scores.Auc:F4}");
         }
@@ -65,6 +65,7 @@ public static class MuseEvaluation
             ModelSha256 = ModelFingerprint.Sha256(modelDirectory),
             Device = ModelFingerprint.Device(ops.Name),
             Config = settings,
+            Files = MuseFiles.Of(settings),
             PrivLeak = leak,
             NotComputed = missing,
             Seconds = clock.Elapsed.TotalSeconds,
@@ -76,17 +77,11 @@ public static class MuseEvaluation
 
     /// <summary>
     /// PrivLeak's forget and holdout texts: MUSE's privleak/forget.json and holdout.json (what muse_bench eval.py reads),
-    /// or the VerbMem passages against the holdout file; null when neither is given.
+    /// or the VerbMem passages against a holdout file; null without holdout texts.
     /// </summary>
-    public static (IReadOnlyList<string> Forget, IReadOnlyList<string> Holdout)? PrivLeakTexts(MuseSettings settings)
-    {
-        if (settings.PrivLeakDirectory is { } directory)
-            return (MuseData.ReadTexts(Path.Combine(directory, MuseData.PrivLeakForgetFile)),
-                MuseData.ReadTexts(Path.Combine(directory, MuseData.PrivLeakHoldoutFile)));
-        if (settings.HoldoutPath is { } holdout)
-            return (ForgetTexts(MuseData.ReadVerbMem(Path.Combine(settings.DataDirectory, MuseData.VerbMemFile))), MuseData.ReadTexts(holdout));
-        return null;
-    }
+    public static (IReadOnlyList<string> Forget, IReadOnlyList<string> Holdout)? PrivLeakTexts(MuseFiles files) =>
+        files.PrivLeakHoldout is not { } holdout ? null
+        : (files.PrivLeakForget is { } forget ? MuseData.ReadTexts(forget) : ForgetTexts(MuseData.ReadVerbMem(files.VerbMem)), MuseData.ReadTexts(holdout));
 
     /// <summary>
     /// VerbMem's reference as muse_bench metrics/verbmem.py makes it: the continuation tokenized with BOS, cut to as many
@@ -98,13 +93,13 @@ public static class MuseEvaluation
     public static MuseReport Run<T>(LlamaModel<T> model, ITextTokenizer tokenizer, MuseSettings settings, Action<string>? progress = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        string Data(string name) => Path.Combine(settings.DataDirectory, name);
-        var verbatim = MuseData.ReadVerbMem(Data(MuseData.VerbMemFile));
-        var forgetQa = MuseData.ReadQa(Data(MuseData.KnowMemFile));
-        var examples = MuseData.ReadQa(Data(MuseData.KnowMemExamplesFile));
-        var retainQa = settings.RetainQaPath is { } retainPath ? MuseData.ReadQa(retainPath) : null;
-        var retainExamples = settings.RetainQaExamplesPath is { } retainExamplesPath ? MuseData.ReadQa(retainExamplesPath) : examples;
-        var privLeakTexts = PrivLeakTexts(settings);
+        var files = MuseFiles.Of(settings);
+        var verbatim = MuseData.ReadVerbMem(files.VerbMem);
+        var forgetQa = MuseData.ReadQa(files.KnowMem);
+        var examples = MuseData.ReadQa(files.KnowMemExamples);
+        var retainQa = files.RetainQa is { } retainPath ? MuseData.ReadQa(retainPath) : null;
+        var retainExamples = files.RetainQaExamples is { } retainExamplesPath ? MuseData.ReadQa(retainExamplesPath) : examples;
+        var privLeakTexts = PrivLeakTexts(files);
         var context = model.Config.MaxPositionEmbeddings;
         using var decoder = new GreedyDecoder<T>(model, tokenizer, context);
 

@@ -45,6 +45,8 @@ public sealed record MuseReport
     public string ModelSha256 { get; init; } = "";
     public string Device { get; init; } = "";
     public MuseSettings? Config { get; init; }
+    /// <summary>The files read: the data folder's, or the options' where given.</summary>
+    public MuseFiles? Files { get; init; }
     public required double VerbMem { get; init; }
     public required double KnowMemForget { get; init; }
     public double? KnowMemRetain { get; init; }

@@ -234,4 +234,42 @@ public class EvalCommandTests
         Assert.That(missing.Code, Is.EqualTo(CommandRunner.Failure));
         Assert.That(missing.Error, Does.Contain(Path.Combine(data.Path, "forget.json")).And.Contain("file not found"));
     }
+
+    /// <summary>
+    /// MUSE's released layout (../shared/data/muse-news, a few records of each file, texts shortened): VerbMem, KnowMem
+    /// on forget and retain QA with their own examples, and PrivLeak on privleak/forget.json against holdout.json, all
+    /// without options; against MUSE-News's published retrained AUC, PrivLeak = (AUC − 0.4772)/0.4772 × 100.
+    /// </summary>
+    [Test]
+    public void MuseReadsTheReleasedLayout()
+    {
+        using var data = new TempDirectory();
+        var news = Path.GetDirectoryName(Path.GetDirectoryName(SharedFiles.Require("data/muse-news/verbmem/forget.json")))!;
+        void Take(string file, int count, Func<JsonNode, JsonNode> shorten)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(data.File(file))!);
+            File.WriteAllText(data.File(file), new JsonArray(JsonNode.Parse(File.ReadAllText(Path.Combine(news, file)))!.AsArray().Take(count)
+                .Select(n => shorten(n!.DeepClone())).ToArray()).ToJsonString());
+        }
+        JsonNode Shorten(JsonNode text) => text.GetValue<string>()[..200];
+        Take("verbmem/forget.json", 2, p => new JsonObject { ["prompt"] = Shorten(p["prompt"]!), ["gt"] = Shorten(p["gt"]!) });
+        foreach (var file in new[] { "knowmem/forget_qa.json", "knowmem/retain_qa.json", "knowmem/forget_qa_icl.json", "knowmem/retain_qa_icl.json" })
+            Take(file, 2, qa => qa);
+        Take("privleak/forget.json", 3, Shorten);
+        Take("privleak/holdout.json", 3, Shorten);
+
+        var output = data.File("muse.json");
+        var run = Simnpo.Run("eval", "muse", "--model", _model.Path, "--data", data.Path, "--retrain-auc", "0.4772",
+            "--verbmem-new-tokens", "2", "--knowmem-new-tokens", "2", "--out", output);
+        Assert.That(run.Code, Is.EqualTo(CommandRunner.Success), run.Error);
+        var report = Read(output);
+        Assert.That(report["not_computed"]!.AsArray(), Is.Empty);
+        Assert.That(report["verb_mem_items"]!.AsArray(), Has.Count.EqualTo(2));
+        Assert.That(report["know_mem_retain_items"]!.AsArray(), Has.Count.EqualTo(2));
+        Assert.That(report["files"]!["retain_qa_examples"]!.GetValue<string>(), Is.EqualTo(data.File("knowmem/retain_qa_icl.json")));
+        Assert.That(report["min_k"]!["forget"]!.AsArray(), Has.Count.EqualTo(3));
+        Assert.That(report["min_k"]!["holdout"]!.AsArray(), Has.Count.EqualTo(3));
+        var auc = report["min_k"]!["auc"]!.GetValue<double>();
+        Assert.That(report["priv_leak"]!["value"]!.GetValue<double>(), Is.EqualTo((auc - 0.4772) / 0.4772 * 100).Within(1e-12));
+    }
 }
