@@ -55,12 +55,11 @@ public static class TrainingPresets
     private static Setting S(string option, JsonNode value, string source) => new(option, value, source);
 
     /// <summary>Hugging Face Trainer under DeepSpeed ZeRO-3, as all three TOFU codes run it.</summary>
-    private static IEnumerable<Setting> DeepSpeedTrainer(string dsConfig) =>
+    private static IEnumerable<Setting> DeepSpeedTrainer(string trainingArguments, string dsConfig) =>
     [
-        S("schedule", "linear", $"{HfDefault} the TOFU codes)"),
+        S("schedule", "linear", $"{HfDefault} {trainingArguments})"),
         // Trainer leaves clipping to DeepSpeed, whose gradient_clipping defaults to 0 when its config does not set it.
         S("max-grad-norm", 0.0, $"{dsConfig}: no gradient_clipping, so DeepSpeed's default 0 (none)"),
-        S("gamma-form", "code", $"{Simple} TOFU/dataloader.py:283-284"),
     ];
 
     private static IEnumerable<Setting> SimNpoTofu(string preset)
@@ -81,10 +80,11 @@ public static class TrainingPresets
             S("forget-weight", weight, source),
             S("beta", beta, source),
             S("gamma", 0.0, $"{Simple} TOFU/config/forget.yaml:23"),
+            S("gamma-form", "code", $"{Simple} TOFU/dataloader.py:283-284"),
             S("retain-weight", 1.0, $"{Simple} TOFU/config/forget.yaml:19 (grad_diff_coeff)"),
             S("retain-loss", "nll", $"{Simple} TOFU/config/forget.yaml:16 (simnpo_grad_diff), dataloader.py:286-289"),
             S("kl-reduction", "batchmean", $"{Simple} TOFU/dataloader.py:356"),
-            .. DeepSpeedTrainer($"{Simple} TOFU/config/ds_config.json"),
+            .. DeepSpeedTrainer($"{Simple} TOFU/forget.py:119-139", $"{Simple} TOFU/config/ds_config.json"),
         ];
     }
 
@@ -102,7 +102,7 @@ public static class TrainingPresets
         S("retain-weight", 1.0, $"{Tofu} dataloader.py:101-111"),
         S("retain-loss", "nll", $"{Tofu} dataloader.py:101-111"),
         S("kl-reduction", "batchmean", $"{Tofu} dataloader.py:131"),
-        .. DeepSpeedTrainer($"{Tofu} config/ds_config.json"),
+        .. DeepSpeedTrainer($"{Tofu} forget.py:88-111", $"{Tofu} config/ds_config.json"),
     ];
 
     private static IEnumerable<Setting> OpenUnlearningTofu() =>
@@ -116,7 +116,7 @@ public static class TrainingPresets
         S("weight-decay", 0.01, $"{Open} configs/experiment/unlearn/tofu/default.yaml:46"),
         S("max-length", 512, $"{Open} configs/data/datasets/TOFU_QA_forget.yaml:10"),
         S("kl-reduction", "batchmean", $"{Open} src/trainer/utils.py:29-31"),
-        .. DeepSpeedTrainer($"{Open} configs/accelerate/zero_stage3_offload_config.json"),
+        .. DeepSpeedTrainer($"{Open} configs/trainer/finetune.yaml", $"{Open} configs/accelerate/zero_stage3_offload_config.json"),
     ];
 
     private static IEnumerable<Setting> Npo() =>
