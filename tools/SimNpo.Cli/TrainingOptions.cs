@@ -34,9 +34,7 @@ public sealed class TrainingOptions
         .AcceptOnlyFromAmong([.. TrainingPresets.Names, NoPreset]);
     public const string NoPreset = "none";
     public Option<double> Gamma { get; } = new("--gamma") { Description = "SimNPO margin γ (see --gamma-form)", DefaultValueFactory = _ => Defaults.Gamma };
-    public Option<string> GammaForm { get; } = new Option<string>("--gamma-form")
-        { Description = "paper: σ(−β·ℓ − γ) as the paper writes it; code: σ(−β·ℓ − β·γ) as the public code computes it",
-        DefaultValueFactory = _ => Defaults.GammaForm }.AcceptOnlyFromAmong(Unlearn.Objectives.GammaForm.All);
+    public Option<string> GammaForm { get; } = CommonOptions.GammaFormOption();
     public Option<double> ForgetWeight { get; } = new("--forget-weight") { Description = "w_f on the forget term (the public TOFU code's npo_coeff)",
         DefaultValueFactory = _ => Defaults.ForgetWeight };
     public Option<double> RetainWeight { get; } = new("--retain-weight") { Description = "λ on the retain term (the paper's); 0 turns it off",
