@@ -181,7 +181,8 @@ public sealed class TrainingOptions
         if (preset is not null && TrainingPresets.Find(preset, method) is null)
         {
             if (named is not null)
-                throw new UsageException($"--preset {preset} has no official settings for {method} (it has: {string.Join(", ", TrainingPresets.MethodsOf(preset))})");
+                throw new UsageException(
+                    $"--preset {preset} has no official settings for {method} (it has: {string.Join(", ", TrainingPresets.MethodsOf(preset))})");
             preset = null;
         }
         if (preset is not null)

@@ -60,7 +60,8 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
         var target = settings.TargetModel ?? Train(ops, TargetName, settings.BaseModel, settings.Finetune, WithGeneral("full"), null);
         var retain = settings.RetainModel ?? Train(ops, RetainName, settings.BaseModel, settings.Finetune, WithGeneral(settings.RetainSplit), null);
         var unlearned = settings.Methods.Select(method => (method, directory: Train(ops, method, target,
-            settings.MethodSettings?.GetValueOrDefault(method) ?? settings.Unlearning with { Method = method }, [DataFile(settings.Evaluation.ForgetSet)], DataFile(settings.RetainSplit)))).ToArray();
+            settings.MethodSettings?.GetValueOrDefault(method) ?? settings.Unlearning with { Method = method }, [DataFile(settings.Evaluation.ForgetSet)],
+            DataFile(settings.RetainSplit)))).ToArray();
 
         var retainReport = Evaluate(ops, RetainName, retain);
         var retainRatios = retainReport.ForgetTruthRatios;

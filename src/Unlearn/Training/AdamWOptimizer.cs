@@ -199,7 +199,8 @@ public sealed class AdamWOptimizer<T> : IDisposable where T : unmanaged, IFloati
             foreach (var entry in layout.Entries)
             {
                 var decays = settings.Decays(entry.Name);
-                if (runs.Count > 0 && runs[^1] is var last && last.Chunk == entry.Chunk && last.Decays == decays && last.Offset + last.Length == entry.ChunkOffset)
+                var last = runs.Count > 0 ? runs[^1] : default;
+                if (runs.Count > 0 && last.Chunk == entry.Chunk && last.Decays == decays && last.Offset + last.Length == entry.ChunkOffset)
                     runs[^1] = last with { Length = last.Length + entry.Length };
                 else
                     runs.Add(new DecayRun(entry.Chunk, entry.ChunkOffset, entry.Length, decays));

@@ -20,9 +20,10 @@ public sealed record TrainingData(IReadOnlyList<TokenizedExample> Forget, IReadO
         // Steps are counted (logged, checkpointed, scheduled) in 32 bits.
         var total = StepPlan.CountSteps(Forget.Count, settings);
         if (total > int.MaxValue)
-            throw new ArgumentException($"epochs {settings.Epochs} over {Forget.Count} examples make {total} optimizer steps, more than a run can count ({int.MaxValue})");
-        if (total == 0)
             throw new ArgumentException(
-                $"{settings.Batching} batching: epochs {settings.Epochs} × {Forget.Count} examples are fewer than one step of {settings.BatchSize * settings.GradAccum}");
+                $"epochs {settings.Epochs} over {Forget.Count} examples make {total} optimizer steps, more than a run can count ({int.MaxValue})");
+        if (total == 0)
+            throw new ArgumentException($"{settings.Batching} batching: epochs {settings.Epochs} × {Forget.Count} examples are fewer than one step of "
+                + $"{settings.BatchSize * settings.GradAccum}");
     }
 }

@@ -54,125 +54,108 @@ public static class TrainingPresets
 
     private static Setting S(string option, JsonNode value, string source) => new(option, value, source);
 
+    /// <summary>
+    /// The loop's settings every preset has: lr 1e-5 (all of them), epochs, per-device batch and accumulation (× GPUs),
+    /// batching, warmup, weight decay, max-length and the KL reduction, each value with its source.
+    /// </summary>
+    private static IEnumerable<Setting> Loop(string lr, (int Value, string Source) epochs, (int Batch, int Accum, string Source) batch,
+        (string Value, string Source) batching, (string Value, string Source) warmup, (double Value, string Source) decay,
+        (int Value, string Source) maxLength, string kl) =>
+    [
+        S("lr", 1e-5, lr), S("epochs", epochs.Value, epochs.Source), S("batch-size", batch.Batch, batch.Source),
+        S("grad-accum", batch.Accum, batch.Source), S("batching", batching.Value, batching.Source), S("warmup", warmup.Value, warmup.Source),
+        S("weight-decay", decay.Value, decay.Source), S("max-length", maxLength.Value, maxLength.Source), S("kl-reduction", "batchmean", kl),
+    ];
+
     /// <summary>Hugging Face Trainer under DeepSpeed ZeRO-3, as all three TOFU codes run it.</summary>
     private static IEnumerable<Setting> DeepSpeedTrainer(string trainingArguments, string dsConfig) =>
     [
-        S("schedule", "linear", $"{HfDefault} {trainingArguments})"),
-        // Trainer leaves clipping to DeepSpeed, whose gradient_clipping defaults to 0 when its config does not set it.
-        S("max-grad-norm", 0.0, $"{dsConfig}: no gradient_clipping, so DeepSpeed's default 0 (none)"),
+        S("schedule", "linear", $"{HfDefault} {trainingArguments})"), NoClipping(dsConfig),
     ];
+
+    /// <summary>Trainer leaves clipping to DeepSpeed, whose gradient_clipping defaults to 0 (none) when its config does not set it.</summary>
+    private static Setting NoClipping(string dsConfig) => S("max-grad-norm", 0.0, $"{dsConfig}: no gradient_clipping, so DeepSpeed's default 0 (none)");
+
+    /// <summary>A method's forget and retain weights and retain loss, from one place.</summary>
+    private static IEnumerable<Setting> Weights(double forget, double retain, string source) =>
+        [S("forget-weight", forget, source), S("retain-weight", retain, source), S("retain-loss", "nll", source)];
 
     private static IEnumerable<Setting> SimNpoTofu(string preset)
     {
         var (weight, beta, source) = preset == "tofu-forget10"
             ? (0.125, 4.5, $"{Simple} TOFU/README.md:31")
-            : (0.1375, 2.5, preset == "tofu-forget05" ? $"{Simple} TOFU/README.md:28" : $"{Simple} TOFU/config/forget.yaml:18,22 (no forget01 line in README)");
+            : (0.1375, 2.5, preset == "tofu-forget05"
+                ? $"{Simple} TOFU/README.md:28"
+                : $"{Simple} TOFU/config/forget.yaml:18,22 (no forget01 line in README)");
+        const string Config = $"{Simple} TOFU/config/forget.yaml";
         return
         [
-            S("lr", 1e-5, $"{Simple} TOFU/config/forget.yaml:9"),
-            S("epochs", 10, $"{Simple} TOFU/config/forget.yaml:15"),
-            S("batch-size", 1, $"{Simple} TOFU/config/forget.yaml:13"),
-            S("grad-accum", 32, $"{Simple} TOFU/config/forget.yaml:14 (4) × 8 GPUs (TOFU/README.md:28)"),
-            S("batching", StepPlan.Stream, $"{Simple} TOFU/forget.py:101"),
-            S("warmup", "1e", $"{Simple} TOFU/config/forget.yaml:30, forget.py:99,114"),
-            S("weight-decay", 0.01, $"{Simple} TOFU/config/forget.yaml:24"),
-            S("max-length", 500, $"{Simple} TOFU/forget.py:65"),
-            S("forget-weight", weight, source),
-            S("beta", beta, source),
-            S("gamma", 0.0, $"{Simple} TOFU/config/forget.yaml:23"),
-            S("gamma-form", "code", $"{Simple} TOFU/dataloader.py:283-284"),
-            S("retain-weight", 1.0, $"{Simple} TOFU/config/forget.yaml:19 (grad_diff_coeff)"),
-            S("retain-loss", "nll", $"{Simple} TOFU/config/forget.yaml:16 (simnpo_grad_diff), dataloader.py:286-289"),
-            S("kl-reduction", "batchmean", $"{Simple} TOFU/dataloader.py:356"),
+            .. Loop($"{Config}:9", (10, $"{Config}:15"), (1, 32, $"{Config}:13-14 (1 × 4) × 8 GPUs (TOFU/README.md:28)"),
+                (StepPlan.Stream, $"{Simple} TOFU/forget.py:101"), ("1e", $"{Config}:30, forget.py:99,114"), (0.01, $"{Config}:24"),
+                (500, $"{Simple} TOFU/forget.py:65"), $"{Simple} TOFU/dataloader.py:356"),
             .. DeepSpeedTrainer($"{Simple} TOFU/forget.py:119-139", $"{Simple} TOFU/config/ds_config.json"),
+            S("forget-weight", weight, source), S("beta", beta, source),
+            S("retain-weight", 1.0, $"{Config}:19 (grad_diff_coeff)"),
+            S("retain-loss", "nll", $"{Config}:16 (simnpo_grad_diff), dataloader.py:286-289"),
+            S("gamma", 0.0, $"{Config}:23"), S("gamma-form", "code", $"{Simple} TOFU/dataloader.py:283-284"),
         ];
     }
 
     private static IEnumerable<Setting> TofuBenchmark(string method) =>
     [
-        S("lr", 1e-5, $"{Tofu} config/forget.yaml:8"),
-        S("epochs", 5, $"{Tofu} config/forget.yaml:13"),
-        S("batch-size", 4, $"{Tofu} README.md:60"),
-        S("grad-accum", 8, $"{Tofu} README.md:60 (4) × 2 GPUs"),
-        S("batching", StepPlan.Stream, $"{Tofu} forget.py:85"),
-        S("warmup", "1e", $"{Tofu} forget.py:83,92"),
-        S("weight-decay", 0.01, $"{Tofu} config/forget.yaml:18"),
-        S("max-length", 500, $"{Tofu} forget.py:75"),
-        S("forget-weight", 1.0, $"{Tofu} dataloader.py:{(method == "ga" ? "97-99" : "101-111")}"),
-        S("retain-weight", 1.0, $"{Tofu} dataloader.py:101-111"),
-        S("retain-loss", "nll", $"{Tofu} dataloader.py:101-111"),
-        S("kl-reduction", "batchmean", $"{Tofu} dataloader.py:131"),
+        .. Loop($"{Tofu} config/forget.yaml:8", (5, $"{Tofu} config/forget.yaml:13"), (4, 8, $"{Tofu} README.md:60 (4 × 4) × 2 GPUs"),
+            (StepPlan.Stream, $"{Tofu} forget.py:85"), ("1e", $"{Tofu} forget.py:83,92"), (0.01, $"{Tofu} config/forget.yaml:18"),
+            (500, $"{Tofu} forget.py:75"), $"{Tofu} dataloader.py:131"),
         .. DeepSpeedTrainer($"{Tofu} forget.py:88-111", $"{Tofu} config/ds_config.json"),
+        .. Weights(1, 1, $"{Tofu} dataloader.py:{(method == "ga" ? "97-99" : "101-111")}"),
     ];
 
-    private static IEnumerable<Setting> OpenUnlearningTofu() =>
-    [
-        S("lr", 1e-5, $"{Open} configs/experiment/unlearn/tofu/default.yaml:45"),
-        S("epochs", 10, $"{Open} configs/experiment/unlearn/tofu/default.yaml:47"),
-        S("batch-size", 4, $"{Open} scripts/tofu_unlearn.sh:26"),
-        S("grad-accum", 8, $"{Open} scripts/tofu_unlearn.sh:27 (4) × 2 GPUs (line 50)"),
-        S("batching", StepPlan.Stream, $"{Open} src/trainer/__init__.py:39-42 (its warmup; Trainer's own step count differs, docs/fidelity.md)"),
-        S("warmup", "1e", $"{Open} configs/experiment/unlearn/tofu/default.yaml:44"),
-        S("weight-decay", 0.01, $"{Open} configs/experiment/unlearn/tofu/default.yaml:46"),
-        S("max-length", 512, $"{Open} configs/data/datasets/TOFU_QA_forget.yaml:10"),
-        S("kl-reduction", "batchmean", $"{Open} src/trainer/utils.py:29-31"),
-        .. DeepSpeedTrainer($"{Open} configs/trainer/finetune.yaml", $"{Open} configs/accelerate/zero_stage3_offload_config.json"),
-    ];
+    private static IEnumerable<Setting> OpenUnlearningTofu()
+    {
+        const string Experiment = $"{Open} configs/experiment/unlearn/tofu/default.yaml";
+        return
+        [
+            .. Loop($"{Experiment}:45", (10, $"{Experiment}:47"), (4, 8, $"{Open} scripts/tofu_unlearn.sh:26-27 (4 × 4) × 2 GPUs (line 50)"),
+                (StepPlan.Stream, $"{Open} src/trainer/__init__.py:39-42 (its warmup; Trainer's own step count differs, docs/fidelity.md)"),
+                ("1e", $"{Experiment}:44"), (0.01, $"{Experiment}:46"), (512, $"{Open} configs/data/datasets/TOFU_QA_forget.yaml:10"),
+                $"{Open} src/trainer/utils.py:29-31"),
+            .. DeepSpeedTrainer($"{Open} configs/trainer/finetune.yaml", $"{Open} configs/accelerate/zero_stage3_offload_config.json"),
+        ];
+    }
 
     private static IEnumerable<Setting> Npo() =>
-    [
-        S("beta", 0.1, $"{Open} configs/trainer/NPO.yaml:6"),
-        S("forget-weight", 1.0, $"{Open} configs/trainer/NPO.yaml:8 (gamma)"),
-        S("retain-weight", 1.0, $"{Open} configs/trainer/NPO.yaml:7 (alpha)"),
-        S("retain-loss", "nll", $"{Open} configs/trainer/NPO.yaml:9"),
-    ];
+        [S("beta", 0.1, $"{Open} configs/trainer/NPO.yaml:6"), .. Weights(1, 1, $"{Open} configs/trainer/NPO.yaml:7-9")];
 
-    private static IEnumerable<Setting> GradDiff() =>
-    [
-        S("forget-weight", 1.0, $"{Open} configs/trainer/GradDiff.yaml:6 (gamma)"),
-        S("retain-weight", 1.0, $"{Open} configs/trainer/GradDiff.yaml:7 (alpha)"),
-        S("retain-loss", "nll", $"{Open} configs/trainer/GradDiff.yaml:8"),
-    ];
+    private static IEnumerable<Setting> GradDiff() => Weights(1, 1, $"{Open} configs/trainer/GradDiff.yaml:6-8");
 
     private static IEnumerable<Setting> SimNpoMuse(string preset)
     {
         var (beta, line) = preset == "muse-news" ? (0.7, 30) : (0.75, 33);
         var command = $"{Simple} MUSE/README.md:{line}";
         const string Iterative = $"{Simple} MUSE/baselines/baselines/iterative.py";
+        const string Defaults = $"{HfDefault} {Iterative}:54-64)";
         return
         [
-            S("lr", 1e-5, command),
-            S("epochs", 10, command),
-            S("batch-size", 4, $"{command} (per device; one process)"),
-            S("grad-accum", 1, $"{HfDefault} {Iterative}:54-64)"),
-            S("batching", StepPlan.Epoch, $"{Iterative}:57-59 (num_train_epochs)"),
-            S("schedule", "constant", $"{Iterative}:61"),
-            S("warmup", "0", $"{HfDefault} {Iterative}:54-64)"),
-            S("weight-decay", 0.0, $"{HfDefault} {Iterative}:54-64)"),
-            S("max-grad-norm", 1.0, $"{HfDefault} {Iterative}:54-64; no DeepSpeed)"),
-            S("max-length", 2048, command),
-            S("beta", beta, command),
-            S("forget-weight", 1.0, $"{command} (npo_coeff)"),
-            S("retain-weight", 0.1, $"{command} (coeff)"),
+            .. Loop(command, (10, command), (4, 1, $"{command} (per device, one process; no accumulation)"), (StepPlan.Epoch, $"{Iterative}:59"),
+                ("0", Defaults), (0.0, Defaults), (2048, command), $"{Iterative}:177-182"),
+            S("schedule", "constant", $"{Iterative}:61"), S("max-grad-norm", 1.0, $"{Defaults}; no DeepSpeed"),
+            S("beta", beta, command), S("forget-weight", 1.0, $"{command} (npo_coeff)"), S("retain-weight", 0.1, $"{command} (coeff)"),
             S("retain-loss", "nll", $"{command} (simnpo_gdr), {Iterative}:169-171"),
-            S("gamma", 0.1, $"{Simple} MUSE/baselines/unlearn.py:118-120 (default)"),
-            S("gamma-form", "code", $"{Iterative}:163-164"),
-            S("kl-reduction", "batchmean", $"{Iterative}:177-182"),
+            S("gamma", 0.1, $"{Simple} MUSE/baselines/unlearn.py:118-120 (default)"), S("gamma-form", "code", $"{Iterative}:163-164"),
         ];
     }
 
-    private static IEnumerable<Setting> OpenUnlearningMuse() =>
-    [
-        S("lr", 1e-5, $"{Open} configs/experiment/unlearn/muse/default.yaml:46"),
-        S("epochs", 10, $"{Open} configs/experiment/unlearn/muse/default.yaml:47"),
-        S("batch-size", 4, $"{Open} scripts/muse_unlearn.sh:7"),
-        S("grad-accum", 16, $"{Open} scripts/muse_unlearn.sh:8 (8) × 2 GPUs (line 35)"),
-        S("batching", StepPlan.Epoch, $"{Open} configs/experiment/unlearn/muse/default.yaml:47 (num_train_epochs)"),
-        S("schedule", "constant", $"{Open} configs/experiment/unlearn/muse/default.yaml:48"),
-        S("warmup", "0", $"{Open} configs/experiment/unlearn/muse/default.yaml (no warmup_epochs)"),
-        S("weight-decay", 0.0, $"{Open} configs/trainer/finetune.yaml:18"),
-        S("max-grad-norm", 0.0, $"{Open} configs/accelerate/zero_stage3_offload_config.json: no gradient_clipping, so DeepSpeed's default 0 (none)"),
-        S("max-length", 2048, $"{Open} configs/data/datasets/MUSE_forget.yaml:9"),
-        S("kl-reduction", "batchmean", $"{Open} src/trainer/utils.py:29-31"),
-    ];
+    private static IEnumerable<Setting> OpenUnlearningMuse()
+    {
+        const string Experiment = $"{Open} configs/experiment/unlearn/muse/default.yaml";
+        return
+        [
+            .. Loop($"{Experiment}:46", (10, $"{Experiment}:47"), (4, 16, $"{Open} scripts/muse_unlearn.sh:7-8 (4 × 8) × 2 GPUs (line 35)"),
+                (StepPlan.Epoch, $"{Experiment}:47 (num_train_epochs)"), ("0", $"{Experiment} (no warmup_epochs)"),
+                (0.0, $"{Open} configs/trainer/finetune.yaml:18"), (2048, $"{Open} configs/data/datasets/MUSE_forget.yaml:9"),
+                $"{Open} src/trainer/utils.py:29-31"),
+            S("schedule", "constant", $"{Experiment}:48"),
+            NoClipping($"{Open} configs/accelerate/zero_stage3_offload_config.json"),
+        ];
+    }
 }

@@ -97,7 +97,8 @@ public sealed record TrainingSettings
         if (!KlReductions.Contains(KlReduction)) return $"kl-reduction '{KlReduction}' is not one of {string.Join(", ", KlReductions)}";
         if (!Objectives.GammaForm.All.Contains(GammaForm)) return $"gamma-form '{GammaForm}' is not one of {string.Join(", ", Objectives.GammaForm.All)}";
         if (!StepPlan.All.Contains(Batching)) return $"batching '{Batching}' is not one of {string.Join(", ", StepPlan.All)}";
-        if (Preset is { } preset && !TrainingPresets.Names.Contains(preset)) return $"preset '{preset}' is not one of {string.Join(", ", TrainingPresets.Names)}";
+        if (Preset is { } preset && !TrainingPresets.Names.Contains(preset))
+            return $"preset '{preset}' is not one of {string.Join(", ", TrainingPresets.Names)}";
         // NaN passes every comparison, so each number is checked for being finite before its range.
         if (Beta is { } beta && !(double.IsFinite(beta) && beta > 0)) return $"beta must be a positive number, got {beta}";
         if (!double.IsFinite(Gamma)) return $"gamma must be a finite number, got {Gamma}";

@@ -22,7 +22,8 @@ public class PresetTests
             json["preset"] = preset;
             var settings = json.Deserialize<TrainingSettings>(TrainingSettings.Json)!;
             Assert.That(settings.Problem(), Is.Null, $"{preset} {method}");
-            Assert.That(settings.BatchSize * settings.GradAccum, Is.EqualTo(preset.StartsWith("tofu") ? 32 : method == "simnpo" ? 4 : 64), $"{preset} {method}");
+            var effective = preset.StartsWith("tofu", StringComparison.Ordinal) ? 32 : method == "simnpo" ? 4 : 64;
+            Assert.That(settings.BatchSize * settings.GradAccum, Is.EqualTo(effective), $"{preset} {method}");
             combinations++;
         }
         Assert.That(combinations, Is.EqualTo(5 * 4), "SimNPO, NPO, GradDiff and GA for every split");
