@@ -44,11 +44,11 @@ public interface IOps<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     void Copy(View<T> destination, View<T> source);
 
-    /// <summary>output[r, :] = table[tokens[r], :].</summary>
-    void Embedding(View<T> output, View<int> tokens, View<T> table, int dim);
+    /// <summary>output[r, :] = table[indices[r], :]: the token embedding, the scored rows, a per-sequence value onto its tokens.</summary>
+    void GatherRows(View<T> output, View<int> indices, View<T> table, int dim);
 
-    /// <summary>tableGrad[tokens[r], :] += outputGrad[r, :] (scatter-add).</summary>
-    void EmbeddingBackward(View<T> tableGrad, View<int> tokens, View<T> outputGrad, int dim);
+    /// <summary>table[indices[r], :] += rows[r, :], in row order: the gather's backward, and the per-sequence sums.</summary>
+    void ScatterAddRows(View<T> table, View<int> indices, View<T> rows, int dim);
 
     /// <summary>output = input / rms(input) * weight per row; invRms[r] = 1 / sqrt(mean(input[r]²) + eps) is kept for backward.</summary>
     void RmsNorm(View<T> output, View<T> invRms, View<T> input, View<T> weight, int dim, float eps);

@@ -52,10 +52,9 @@ public static class OpCosts
     /// <summary>An op that reads <paramref name="reads"/> and writes <paramref name="writes"/> arrays of this many elements.</summary>
     public static OpCost Elementwise(long elements, int reads, int writes, int elementSize) => new(0, elementSize * elements * (reads + writes));
 
-    /// <summary>Rows of a table gathered (forward: read, write) or scatter-added (backward: read, and the table row read and written), plus the
-    /// indices.</summary>
-    public static OpCost Embedding(int rows, int dim, bool backward, int elementSize) =>
-        new(0, elementSize * (long)rows * dim * (backward ? 3 : 2) + sizeof(int) * (long)rows);
+    /// <summary>Rows of a table gathered (read, write) or scatter-added (read, and the table row read and written), plus the indices.</summary>
+    public static OpCost GatherRows(int rows, int dim, bool scatterAdd, int elementSize) =>
+        new(0, elementSize * (long)rows * dim * (scatterAdd ? 3 : 2) + sizeof(int) * (long)rows);
 
     /// <summary>Forward reads input and writes output (the weight row and inverse rms are small); backward reads input, dO and adds into the input
     /// gradient.</summary>

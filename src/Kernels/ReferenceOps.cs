@@ -29,11 +29,11 @@ public sealed class ReferenceOps<T> : IOps<T> where T : unmanaged, IFloatingPoin
         source.Span.CopyTo(destination.Span);
     }
 
-    void IOps<T>.Embedding(View<T> output, View<int> tokens, View<T> table, int dim) =>
-        Embedding.Reference.Forward(output.Span, tokens.Span, table.Span, dim);
+    void IOps<T>.GatherRows(View<T> output, View<int> indices, View<T> table, int dim) =>
+        GatherRows.Reference.Gather(output.Span, indices.Span, table.Span, dim);
 
-    void IOps<T>.EmbeddingBackward(View<T> tableGrad, View<int> tokens, View<T> outputGrad, int dim) =>
-        Embedding.Reference.Backward(tableGrad.Span, tokens.Span, outputGrad.Span, dim);
+    void IOps<T>.ScatterAddRows(View<T> table, View<int> indices, View<T> rows, int dim) =>
+        GatherRows.Reference.ScatterAdd(table.Span, indices.Span, rows.Span, dim);
 
     void IOps<T>.RmsNorm(View<T> output, View<T> invRms, View<T> input, View<T> weight, int dim, float eps) =>
         RmsNorm.Reference.Forward(output.Memory, invRms.Memory, input.Memory, weight.Memory, dim, eps);

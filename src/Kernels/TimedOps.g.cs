@@ -6,8 +6,8 @@ public enum OpName
 {
     Zero,
     Copy,
-    Embedding,
-    EmbeddingBackward,
+    GatherRows,
+    ScatterAddRows,
     RmsNorm,
     RmsNormBackward,
     MatMul,
@@ -57,18 +57,18 @@ public sealed partial class TimedOps<T>
         Stop(OpName.Copy, started, OpCosts.Elementwise(source.Length, reads: 1, writes: 1, Bytes(source)));
     }
 
-    public void Embedding(View<T> output, View<int> tokens, View<T> table, int dim)
+    public void GatherRows(View<T> output, View<int> indices, View<T> table, int dim)
     {
         var started = Start();
-        _inner.Embedding(output, tokens, table, dim);
-        Stop(OpName.Embedding, started, OpCosts.Embedding(tokens.Length, dim, backward: false, Bytes(output)));
+        _inner.GatherRows(output, indices, table, dim);
+        Stop(OpName.GatherRows, started, OpCosts.GatherRows(indices.Length, dim, scatterAdd: false, Bytes(output)));
     }
 
-    public void EmbeddingBackward(View<T> tableGrad, View<int> tokens, View<T> outputGrad, int dim)
+    public void ScatterAddRows(View<T> table, View<int> indices, View<T> rows, int dim)
     {
         var started = Start();
-        _inner.EmbeddingBackward(tableGrad, tokens, outputGrad, dim);
-        Stop(OpName.EmbeddingBackward, started, OpCosts.Embedding(tokens.Length, dim, backward: true, Bytes(outputGrad)));
+        _inner.ScatterAddRows(table, indices, rows, dim);
+        Stop(OpName.ScatterAddRows, started, OpCosts.GatherRows(indices.Length, dim, scatterAdd: true, Bytes(rows)));
     }
 
     public void RmsNorm(View<T> output, View<T> invRms, View<T> input, View<T> weight, int dim, float eps)

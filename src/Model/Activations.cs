@@ -98,6 +98,7 @@ public sealed class Activations<T> where T : unmanaged
         checked
         {
             Shape = shape;
+            Attention = config.Attention(shape.Batch, shape.SequenceLength, shape.SequenceLength);
             var rows = shape.Rows;
             var scoredRows = shape.ScoredRows;
             int hidden = config.HiddenSize, ffn = config.IntermediateSize;
@@ -143,10 +144,11 @@ public sealed class Activations<T> where T : unmanaged
         : ChunkedOutputLoss.ScratchLength(shape.ScoredRows, config.VocabSize, OutputChunk);
 
     public ActivationShape Shape { get; }
+    /// <summary>The attention of every block: each sequence's queries over its own keys, from position 0.</summary>
+    public AttentionShape Attention { get; }
     public int Batch => Shape.Batch;
     public int SequenceLength => Shape.SequenceLength;
     public int ScoredRows => Shape.ScoredRows;
-    public bool FullLogits => Shape.FullLogits;
 
     /// <summary>Residuals[0] is the embedding output, Residuals[l + 1] the output of block l.</summary>
     public View<T>[] Residuals { get; }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using SimNpo.Kernels;
 using SimNpo.Model.IO;
 
 namespace SimNpo.Model;
@@ -52,6 +53,10 @@ public sealed record LlamaConfig
 
     public int QueryWidth => NumAttentionHeads * HeadDim;
     public int KvWidth => NumKeyValueHeads * HeadDim;
+
+    /// <summary>The shape of an attention call with this model's heads (<see cref="AttentionShape"/> says what each length is).</summary>
+    public AttentionShape Attention(int batch, int queryLength, int keyLength, int queryStart = 0) =>
+        new(batch, queryLength, keyLength, NumAttentionHeads, NumKeyValueHeads, HeadDim, queryStart);
 
     /// <summary>Throws with the problem named when the numbers do not describe a model the engine can run.</summary>
     public void Validate(string source)

@@ -10,8 +10,6 @@ namespace SimNpo.Model;
 /// </summary>
 public sealed partial class LlamaModel<T>
 {
-    private View<T>? _klTargets;
-
     /// <summary>
     /// Runs the batch forward and turns the scored rows' logits into log-probs in place: [scored rows, vocab] in row order,
     /// valid until this model's next forward.
@@ -24,12 +22,13 @@ public sealed partial class LlamaModel<T>
     }
 
     /// <summary>
-    /// Runs the batch forward and returns (1/S)·Σ over its S scored rows of KL(π_ref ‖ πθ), with the reference's log-probs
-    /// from <see cref="ForwardLogProbs"/> of another model on the same batch.
+    /// Runs the batch forward to (1/S)·Σ over its S scored rows of KL(π_ref ‖ πθ), with the reference's log-probs from
+    /// <see cref="ForwardLogProbs"/> of another model on the same batch; its backward runs from the pass
+    /// (<see cref="KlPass.Backward"/>), before the reference model's next forward overwrites those log-probs.
     /// </summary>
-    public double ForwardKl(TokenBatch batch, View<T> referenceLogProbs)
+    public KlPass ForwardKl(TokenBatch batch, View<T> referenceLogProbs)
     {
-        if (referenceLogProbs.Buffer == _bulkActivations || referenceLogProbs.Buffer == _statisticActivations)
+        if (_activationBuffers.Holds(referenceLogProbs))
             throw new ArgumentException("the reference log-probs live in this model's activations, which the forward overwrites", nameof(referenceLogProbs));
         var activations = ForwardToLogits(batch);
         if (activations.ScoredRows == 0) throw new ArgumentException("the batch has no scored tokens");
@@ -39,19 +38,16 @@ public sealed partial class LlamaModel<T>
                 $"{referenceLogProbs.Length} reference log-probs for {activations.ScoredRows} scored rows of {Config.VocabSize} (expected {expected})",
                 nameof(referenceLogProbs));
         Ops.KlDivergence(activations.TokenLogProbs, activations.LogitsLogSumExp, activations.Logits, referenceLogProbs, Config.VocabSize);
-        _klTargets = referenceLogProbs;
-        return activations.TokenLogProbs.ToArray().Sum(double.CreateTruncating) / activations.ScoredRows;
+        var kl = activations.TokenLogProbs.ToArray().Sum(double.CreateTruncating) / activations.ScoredRows;
+        return new KlPass(this, activations, referenceLogProbs, kl);
     }
 
     /// <summary>
-    /// Adds to <see cref="Gradients"/> the gradient of weight·KL, the value <see cref="ForwardKl"/> returned: each scored
-    /// row's logits get (weight/S)·(softmax − p_ref). Call right after <see cref="ForwardKl"/>, once.
+    /// The backward of <see cref="ForwardKl"/>, from its pass (<see cref="KlPass.Backward"/>): the gradient of weight·KL,
+    /// each scored row's logits getting (weight/S)·(softmax − p_ref), written over the logits.
     /// </summary>
-    public void BackwardKl(double weight)
+    private void BackwardKl(Activations<T> activations, View<T> targets, double weight)
     {
-        var targets = _klTargets ?? throw new InvalidOperationException("BackwardKl needs a ForwardKl first");
-        _klTargets = null;
-        var activations = _activations!;
         var rowWeight = T.CreateTruncating(weight / activations.ScoredRows);
         activations.TokenLogProbGrad.CopyFrom(Enumerable.Repeat(rowWeight, activations.ScoredRows).ToArray());
         Ops.KlDivergenceBackward(activations.Logits, activations.Logits, activations.LogitsLogSumExp, targets, activations.TokenLogProbGrad, Config.VocabSize);

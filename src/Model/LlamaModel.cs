@@ -15,8 +15,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
 {
     private ParameterSet<T>? _gradients;
     private ParameterSet<T>? _masterWeights;
-    private DeviceBuffer<T>? _bulkActivations;
-    private DeviceBuffer<T>? _statisticActivations;
+    private readonly ActivationBuffers<T> _activationBuffers;
     private DeviceBuffer<int>? _indexBuffer;
     private Activations<T>? _activations;
     private BatchIndices? _indices;
@@ -36,6 +35,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
             throw new NotSupportedException($"the {ops.Name} backend cannot store {Precision.Name} weights and activations");
         Layout = new ParameterLayout(config, chunkLength);
         Parameters = new ParameterSet<T>(Layout, length => ops.Allocate(length, Precision.Bulk));
+        _activationBuffers = new ActivationBuffers<T>(ops, Precision.Bulk);
         var frequencies = RopeFrequencies.Compute(config);
         RopeInverseFrequencies = ops.Allocate(frequencies.Length).All;
         RopeInverseFrequencies.CopyFrom(frequencies.Select(T.CreateTruncating).ToArray());
@@ -82,9 +82,6 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     /// </summary>
     public View<T> ForwardLogits(TokenBatch batch) => ForwardToLogits(batch).Logits;
 
-    /// <summary>log πθ of every scored token of the last <see cref="Forward"/>, in row order (sequence by sequence), before the per-sequence sums.</summary>
-    public View<T> ScoredTokenLogProbs => (_activations ?? throw new InvalidOperationException("no Forward yet")).TokenLogProbs;
-
     /// <summary>
     /// What the backward recomputes instead of keeping (<see cref="Model.Recompute"/>); takes effect at the next forward.
     /// The gradients are the same either way, bit for bit.
@@ -96,34 +93,33 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         foreach (var chunk in Gradients.Chunks) Ops.Zero(chunk.All);
     }
 
-    /// <summary>Runs the batch forward and returns the per-sequence log-probs of the scored answer tokens.</summary>
-    public SequenceScores Forward(TokenBatch batch)
+    /// <summary>
+    /// Runs the batch forward to the per-sequence log-probs of the scored answer tokens; its backward runs from the pass
+    /// (<see cref="LogProbPass.Backward"/>).
+    /// </summary>
+    public LogProbPass Forward(TokenBatch batch)
     {
         var activations = ForwardToHidden(batch, fullLogits: false);
         Ops.ChunkedOutputLoss(activations.TokenLogProbs, activations.LogitsLogSumExp, activations.Logits, activations.ScoredHidden,
             Weight(Layout.OutputProjection), _indices!.ScoredTargets, activations.ScoredRows, Config.HiddenSize, Config.VocabSize, Activations<T>.OutputChunk);
 
-        // The per-sequence reduction is a scatter-add of width 1 over the scored rows' sequences: the embedding gradient op.
+        // Each sequence's log-prob is the sum of its scored tokens': a scatter-add of width 1 onto the sequences.
         Ops.Zero(activations.SequenceLogProbs);
-        Ops.EmbeddingBackward(activations.SequenceLogProbs, _indices!.ScoredSequences, activations.TokenLogProbs, 1);
+        Ops.ScatterAddRows(activations.SequenceLogProbs, _indices!.ScoredSequences, activations.TokenLogProbs, 1);
         var logProb = activations.SequenceLogProbs.ToArray().Select(double.CreateTruncating).ToArray();
-        return new SequenceScores(logProb, batch.ScoredCounts());
+        return new LogProbPass(this, activations, new SequenceScores(logProb, batch.ScoredCounts()));
     }
 
-    /// <summary>
-    /// Adds to <see cref="Gradients"/> the gradient of a loss whose derivative with respect to each sequence's
-    /// log-prob is sequenceWeights[i] (every objective of SPEC.md has that form). Call right after <see cref="Forward"/>.
-    /// </summary>
-    public void Backward(ReadOnlySpan<double> sequenceWeights)
+    /// <summary>The backward of <see cref="Forward"/>, from its pass (<see cref="LogProbPass.Backward"/>).</summary>
+    private void Backward(Activations<T> activations, ReadOnlySpan<double> sequenceWeights)
     {
-        var activations = _activations is { FullLogits: false } forward ? forward : throw new InvalidOperationException("Backward needs a Forward first");
         if (sequenceWeights.Length != activations.Batch)
             throw new ArgumentException($"expected {activations.Batch} sequence weights, got {sequenceWeights.Length}");
         var weights = new T[activations.Batch];
         for (var i = 0; i < weights.Length; i++) weights[i] = T.CreateTruncating(sequenceWeights[i]);
         activations.SequenceWeights.CopyFrom(weights);
-        // Every token of sequence i gets its sequence's weight: a gather of width 1, the embedding lookup.
-        Ops.Embedding(activations.TokenLogProbGrad, _indices!.ScoredSequences, activations.SequenceWeights, 1);
+        // Every scored token of sequence i gets its sequence's weight: a gather of width 1.
+        Ops.GatherRows(activations.TokenLogProbGrad, _indices!.ScoredSequences, activations.SequenceWeights, 1);
         Ops.Zero(activations.ScoredHiddenGrad);
         Ops.ChunkedOutputLossBackward(activations.ScoredHiddenGrad, Gradient(Layout.OutputProjection), activations.Logits, activations.ScoredHidden,
             Weight(Layout.OutputProjection), activations.LogitsLogSumExp, _indices!.ScoredTargets, activations.TokenLogProbGrad,
@@ -145,27 +141,24 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     /// </summary>
     private Activations<T> ForwardToHidden(TokenBatch batch, bool fullLogits)
     {
-        _klTargets = null; // KL targets belong to the one forward they were given to
+        _forwards++; // every earlier pass's activations are overwritten from here
         var activations = Prepare(batch, fullLogits);
         var indices = _indices!;
         var ops = Ops;
-        ops.Embedding(activations.Residuals[0], indices.Tokens, Weight(Layout.Embedding), Config.HiddenSize);
-        var shape = new AttentionShape(batch.Batch, batch.SequenceLength, batch.SequenceLength, Config.NumAttentionHeads, Config.NumKeyValueHeads,
-            Config.HeadDim);
-        for (var l = 0; l < Config.NumHiddenLayers; l++)
-            BlockForward(activations, l, activations.Residuals[l + 1], shape);
+        ops.GatherRows(activations.Residuals[0], indices.Tokens, Weight(Layout.Embedding), Config.HiddenSize);
+        for (var l = 0; l < Config.NumHiddenLayers; l++) BlockForward(activations, l, activations.Residuals[l + 1]);
         ops.RmsNorm(activations.FinalNorm, activations.FinalInvRms, activations.Residuals[^1], Weight(Layout.FinalNorm), Config.HiddenSize,
             (float)Config.RmsNormEps);
-        ops.Embedding(activations.ScoredHidden, indices.ScoredRows, activations.FinalNorm, Config.HiddenSize);
+        ops.GatherRows(activations.ScoredHidden, indices.ScoredRows, activations.FinalNorm, Config.HiddenSize);
         return activations;
     }
 
     /// <summary>Block l of a batch forward, from the kept residual stream; output null stops where its backward needs nothing more.</summary>
-    private void BlockForward(Activations<T> activations, int l, View<T>? output, AttentionShape shape)
+    private void BlockForward(Activations<T> activations, int l, View<T>? output)
     {
         var layer = activations.Layer(l);
         LayerForward(Layout.Layers[l], layer, activations.Residuals[l], output, (layer.Key, layer.Key), (layer.Value, layer.Value),
-            _indices!.Positions, _indices.Lengths, shape, activations.Shape.Rows, activations.ProjectionOutput);
+            _indices!.Positions, _indices.Lengths, activations.Attention, activations.Shape.Rows, activations.ProjectionOutput);
     }
 
     /// <summary>Adds to <see cref="Gradients"/> what flows back from the gradient a head has written over the full logits.</summary>
@@ -186,21 +179,19 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         int hidden = Config.HiddenSize;
 
         ops.Zero(activations.NormGrad);
-        ops.EmbeddingBackward(activations.NormGrad, indices.ScoredRows, activations.ScoredHiddenGrad, hidden);
+        ops.ScatterAddRows(activations.NormGrad, indices.ScoredRows, activations.ScoredHiddenGrad, hidden);
         ops.Zero(activations.ResidualGrad);
         ops.RmsNormBackward(activations.ResidualGrad, Gradient(Layout.FinalNorm), activations.NormGrad, activations.Residuals[^1],
             Weight(Layout.FinalNorm), activations.FinalInvRms, hidden);
 
-        var shape = new AttentionShape(activations.Batch, activations.SequenceLength, activations.SequenceLength, Config.NumAttentionHeads,
-            Config.NumKeyValueHeads, Config.HeadDim);
         for (var l = Config.NumHiddenLayers - 1; l >= 0; l--)
         {
             // The shared layer buffers hold the last block the forward ran: refill them with block l's activations from
             // its kept input (the same ops on the same values: the same bits). Its output is already in Residuals[l + 1].
-            if (activations.Shape.Recompute == Recompute.Layers) BlockForward(activations, l, output: null, shape);
-            LayerBackward(Layout.Layers[l], activations.Layer(l), activations.Residuals[l], activations, indices, shape, rows);
+            if (activations.Shape.Recompute == Recompute.Layers) BlockForward(activations, l, output: null);
+            LayerBackward(Layout.Layers[l], activations.Layer(l), activations.Residuals[l], activations, indices, rows);
         }
-        ops.EmbeddingBackward(Gradient(Layout.Embedding), indices.Tokens, activations.ResidualGrad, hidden);
+        ops.ScatterAddRows(Gradient(Layout.Embedding), indices.Tokens, activations.ResidualGrad, hidden);
     }
 
     /// <summary>
@@ -237,8 +228,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     /// Backward through one block. On entry ResidualGrad holds d(output); on exit d(input): the residual path passes
     /// the gradient through unchanged and each branch's norm backward adds its part.
     /// </summary>
-    private void LayerBackward(LayerParameters weights, LayerActivations<T> a, View<T> input, Activations<T> g, BatchIndices indices, AttentionShape shape,
-        int rows)
+    private void LayerBackward(LayerParameters weights, LayerActivations<T> a, View<T> input, Activations<T> g, BatchIndices indices, int rows)
     {
         var ops = Ops;
         int hidden = Config.HiddenSize, ffn = Config.IntermediateSize;
@@ -260,7 +250,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         ops.Zero(g.KeyGrad);
         ops.Zero(g.ValueGrad);
         ops.AttentionBackward(g.QueryGrad, g.KeyGrad, g.ValueGrad, g.AttentionOutputGrad, a.Query, a.Key, a.Value, a.AttentionOutput,
-            a.AttentionLogSumExp, indices.Lengths, shape);
+            a.AttentionLogSumExp, indices.Lengths, g.Attention);
         ops.RopeBackward(g.QueryGrad, indices.Positions, RopeInverseFrequencies, Config.NumAttentionHeads, Config.HeadDim);
         ops.RopeBackward(g.KeyGrad, indices.Positions, RopeInverseFrequencies, Config.NumKeyValueHeads, Config.HeadDim);
         ops.Zero(g.NormGrad);
@@ -302,14 +292,13 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         var shape = new ActivationShape(batch.Batch, batch.SequenceLength, scored, fullLogits, Recompute);
         if (_activations?.Shape != shape)
         {
-            // A new shape is carved anew from the same buffers, which grow only when it needs more: training alternates
-            // forget and retain batches whose scored rows differ every time, and a reallocation each time would cost a
-            // zeroed heap array or a device allocation per micro-batch. Every view is written (or zeroed) before it is read.
-            var size = Activations<T>.Count(Config, shape);
-            GrowActivations(ref _bulkActivations, size.BulkElements, Precision.Bulk, "activation", shape);
-            GrowActivations(ref _statisticActivations, size.StatisticElements, Storage.Native, "statistic", shape);
-            _activations = new Activations<T>(Config, shape,
-                new ActivationCarving<T>(new ViewCarver<T>(_bulkActivations!).Take, new ViewCarver<T>(_statisticActivations!).Take));
+            // A new shape is carved anew from the same buffers (ActivationBuffers: they grow only when it needs more).
+            // Every view is written (or zeroed) before it is read.
+            _activations = _activationBuffers.Carve(take => new Activations<T>(Config, shape, take), size =>
+            {
+                FitsOneBuffer(size.BulkElements, "activation", shape);
+                FitsOneBuffer(size.StatisticElements, "statistic", shape);
+            });
             var indexSize = BatchIndices.Count(batch.Batch, batch.SequenceLength, scored);
             if (_indexBuffer is null || _indexBuffer.Length < indexSize)
             {
@@ -328,16 +317,12 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         return _activations;
     }
 
-    private void GrowActivations(ref DeviceBuffer<T>? buffer, long length, Storage storage, string kind, ActivationShape shape)
+    private static void FitsOneBuffer(long length, string kind, ActivationShape shape)
     {
         if (length > Array.MaxLength)
             throw new NotSupportedException($"batch {shape.Batch} x {shape.SequenceLength} needs {length:N0} {kind} elements, "
                 + $"more than one buffer holds ({Array.MaxLength:N0})"
                     + (shape.Recompute == Recompute.None ? ": recompute the layers or use a smaller batch" : ": use a smaller batch"));
-        if (buffer is not null && buffer.Length >= length) return;
-        buffer?.Dispose();
-        buffer = null; // a failed allocation must not leave a disposed buffer behind
-        buffer = Ops.Allocate((int)length, storage);
     }
 
     public void Dispose()
@@ -345,8 +330,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         Parameters.Dispose();
         _gradients?.Dispose();
         _masterWeights?.Dispose();
-        _bulkActivations?.Dispose();
-        _statisticActivations?.Dispose();
+        _activationBuffers.Dispose();
         _indexBuffer?.Dispose();
         RopeInverseFrequencies.Buffer.Dispose();
     }

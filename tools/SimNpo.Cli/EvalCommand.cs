@@ -98,11 +98,18 @@ public static class EvalCommand
     {
         var model = CommonOptions.Model();
         var data = new Option<DirectoryInfo>("--data")
-            { Description = $"MUSE-format folder: {MuseData.VerbMemFile}, {MuseData.KnowMemFile}, {MuseData.KnowMemExamplesFile}", Required = true };
-        var holdout = new Option<FileInfo?>("--holdout") { Description = "JSON list of texts the model never saw, for PrivLeak" };
+        {
+            Description = $"MUSE-format folder: {MuseData.VerbMemFile}, {MuseData.KnowMemFile}, {MuseData.KnowMemExamplesFile}, or MUSE's released layout "
+                + "(verbmem/forget.json, knowmem/{forget,retain}_qa[_icl].json, privleak/{forget,holdout}.json; each used when there)",
+            Required = true,
+        };
+        var holdout = new Option<FileInfo?>("--holdout") { Description = "JSON list of texts the model never saw, for PrivLeak against the VerbMem passages" };
+        var privLeakDir = new Option<DirectoryInfo?>("--privleak-dir")
+            { Description = $"MUSE's privleak folder: PrivLeak on its {MuseData.PrivLeakForgetFile} against {MuseData.PrivLeakHoldoutFile}, as MUSE" };
         var retainQa = new Option<FileInfo?>("--retain-qa") { Description = "retain QA (JSON list of {question, answer}) for KnowMem on the retain side" };
         var retainQaExamples = new Option<FileInfo?>("--retain-qa-icl") { Description = "in-context examples for the retain QA (default: the forget ones)" };
-        var retrainAuc = new Option<double?>("--retrain-auc") { Description = "the retrained model's Min-K% AUC (forget vs holdout), for PrivLeak" };
+        var retrainAuc = new Option<double?>("--retrain-auc")
+            { Description = "the retrained model's Min-K% AUC in MUSE's convention (forget vs holdout, holdout positive; MUSE-News: 0.4772), for PrivLeak" };
         var retrainModel = new Option<DirectoryInfo?>("--retrain-model") { Description = "the retrained model, whose AUC is measured on the same texts" };
         var batchSize = new Option<int>("--batch-size") { Description = "texts per forward pass for Min-K%", DefaultValueFactory = _ => 8 };
         var verbMemTokens = new Option<int>("--verbmem-new-tokens") { Description = "greedy continuation length for VerbMem (MUSE: 128)",
@@ -114,12 +121,15 @@ public static class EvalCommand
         var precision = CommonOptions.Precision();
         var command = new Command("muse", "MUSE: VerbMem, KnowMem and PrivLeak (Min-K% with k = 40%)")
         {
-            model, data, holdout, retainQa, retainQaExamples, retrainAuc, retrainModel, batchSize, verbMemTokens, knowMemTokens, output, device, precision,
+            model, data, holdout, privLeakDir, retainQa, retainQaExamples, retrainAuc, retrainModel, batchSize, verbMemTokens, knowMemTokens, output, device,
+            precision,
         };
         command.SetAction(parse =>
         {
             if (parse.GetValue(retrainAuc) is not null && parse.GetValue(retrainModel) is not null)
                 throw new UsageException("give either --retrain-auc or --retrain-model, not both");
+            if (parse.GetValue(holdout) is not null && parse.GetValue(privLeakDir) is not null)
+                throw new UsageException("give either --holdout or --privleak-dir, not both");
             if (parse.GetValue(retrainAuc) is <= 0 or > 1) throw new UsageException("--retrain-auc must be in (0, 1]");
             if (parse.GetValue(batchSize) < 1 || parse.GetValue(verbMemTokens) < 1 || parse.GetValue(knowMemTokens) < 1)
                 throw new UsageException("--batch-size, --verbmem-new-tokens and --knowmem-new-tokens must be at least 1");
@@ -128,6 +138,7 @@ public static class EvalCommand
             {
                 DataDirectory = parse.GetRequiredValue(data).FullName,
                 HoldoutPath = parse.GetValue(holdout)?.FullName,
+                PrivLeakDirectory = parse.GetValue(privLeakDir)?.FullName,
                 RetainQaPath = parse.GetValue(retainQa)?.FullName,
                 RetainQaExamplesPath = parse.GetValue(retainQaExamples)?.FullName,
                 VerbMemNewTokens = parse.GetValue(verbMemTokens),

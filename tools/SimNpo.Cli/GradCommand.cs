@@ -23,7 +23,8 @@ public static class GradCommand
             DefaultValueFactory = _ => "nll" }
             .AcceptOnlyFromAmong(TrainingMethods.Names(TrainingMethods.Grad));
         var beta = new Option<double?>("--beta") { Description = CommonOptions.BetaDescription(TrainingMethods.Grad) };
-        var gamma = new Option<double>("--gamma") { Description = "SimNPO margin γ", DefaultValueFactory = _ => 0 };
+        var gamma = new Option<double>("--gamma") { Description = "SimNPO margin γ (see --gamma-form)", DefaultValueFactory = _ => 0 };
+        var gammaForm = CommonOptions.GammaFormOption();
         var referenceModel = new Option<DirectoryInfo?>("--ref-model")
             { Description = "reference model for the methods that need one (default: --model itself)" };
         var promptFormat = CommonOptions.PromptFormat();
@@ -34,7 +35,7 @@ public static class GradCommand
         var output = new Option<FileInfo>("--out") { Description = "output .safetensors file", Required = true };
         var command = new Command("grad", "One forward and backward over all records as one batch; writes loss, seq_logprob, seq_len and grad.<parameter>")
         {
-            model, data, objective, beta, gamma, referenceModel, promptFormat, answerPrefix, device, precision, recompute, output,
+            model, data, objective, beta, gamma, gammaForm, referenceModel, promptFormat, answerPrefix, device, precision, recompute, output,
         };
         command.SetAction(parse =>
         {
@@ -55,13 +56,14 @@ public static class GradCommand
             {
                 var referenceDirectory = parse.GetValue(referenceModel)?.FullName ?? modelDirectory;
                 using var reference = ModelFiles.Load(referenceDirectory, ops, storage);
-                referenceLogProbs = reference.Forward(batch).LogProb;
+                referenceLogProbs = reference.Forward(batch).Scores.LogProb;
             }
-            var loss = method.Objective(parse.GetValue(beta), parse.GetRequiredValue(gamma), referenceLogProbs);
-            var scores = llama.Forward(batch);
+            var loss = method.Objective(parse.GetValue(beta), parse.GetRequiredValue(gamma), referenceLogProbs, parse.GetRequiredValue(gammaForm));
+            var pass = llama.Forward(batch);
+            var scores = pass.Scores;
             var value = loss.Evaluate(scores);
             llama.ZeroGradients();
-            llama.Backward(value.SequenceWeights);
+            pass.Backward(value.SequenceWeights);
 
             var tensors = new List<TensorToWrite>
             {

@@ -18,7 +18,8 @@ public static class TofuCommand
         var forget = new Option<string>("--forget") { Description = "forget set (the retain model is trained on the matching retainXX)",
             DefaultValueFactory = _ => "forget10" }
             .AcceptOnlyFromAmong("forget01", "forget05", "forget10");
-        var methods = new Option<string?>("--methods") { Description = "comma-separated unlearning methods to compare (overrides --method): "
+        var methods = new Option<string?>("--methods") { Description = "comma-separated unlearning methods to compare (overrides --method; each "
+            + "takes the tofu-<forget> preset's settings where it has them, unless --preset says otherwise): "
             + $"{TrainingMethods.NameList(TrainingMethods.Unlearning.Where(m => !m.NeedsRefusals))}" };
         var targetModel = new Option<DirectoryInfo?>("--target-model") { Description = "model already fine-tuned on full: used instead of training one" };
         var retainModel = new Option<DirectoryInfo?>("--retain-model") { Description = "model already fine-tuned on retainXX: used instead of training one" };
@@ -49,7 +50,8 @@ public static class TofuCommand
         command.SetAction(parse =>
         {
             var config = options.ConfigFile(parse, command);
-            var unlearning = options.Resolve(parse, config, unlearning: true);
+            // The preset's values are each method's own; the fine-tuning and the shared settings start from no preset.
+            var unlearning = options.Resolve(parse, config, unlearning: true, defaultPreset: TrainingOptions.NoPreset);
             var chosen = parse.GetValue(methods)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [unlearning.Method];
             if (chosen.FirstOrDefault(m => !TrainingMethods.Names(TrainingMethods.Unlearning).Contains(m)) is { } unknown)
                 throw new UsageException($"--methods: '{unknown}' is not one of {TrainingMethods.NameList(TrainingMethods.Unlearning)}");
@@ -59,7 +61,10 @@ public static class TofuCommand
             if (parse.GetValue(maxItems) < 1 || parse.GetValue(evalMaxLength) < 2 || parse.GetValue(maxNewTokens) < 1 || parse.GetValue(finetuneEpochs) < 1)
                 throw new UsageException("--max-items, --max-new-tokens and --finetune-epochs must be at least 1, --eval-max-length at least 2");
             var template = options.Template(parse, config);
-            options.CheckMemory(parse, config, unlearning, ModelFiles.LoadConfig(parse.GetRequiredValue(model).FullName));
+            var defaultPreset = $"tofu-{parse.GetRequiredValue(forget)}";
+            var perMethod = chosen.Distinct().ToDictionary(m => m, m => options.Resolve(parse, config, unlearning: true, m, defaultPreset));
+            var modelConfig = ModelFiles.LoadConfig(parse.GetRequiredValue(model).FullName);
+            foreach (var methodSettings in perMethod.Values) options.CheckMemory(parse, config, methodSettings, modelConfig);
             var settings = new TofuProtocolSettings
             {
                 BaseModel = parse.GetRequiredValue(model).FullName,
@@ -67,9 +72,10 @@ public static class TofuCommand
                 RetainModel = parse.GetValue(retainModel)?.FullName,
                 Methods = chosen.Distinct().ToArray(),
                 Unlearning = unlearning,
+                MethodSettings = perMethod,
                 Finetune = unlearning with
                 {
-                    Method = new NllMethod().Name, Beta = null, RetainWeight = 0, EvalEvery = 0,
+                    Method = new NllMethod().Name, Preset = null, Beta = null, RetainWeight = 0, EvalEvery = 0,
                     Epochs = parse.GetValue(finetuneEpochs), LearningRate = parse.GetValue(finetuneLr),
                 },
                 Evaluation = new TofuSettings

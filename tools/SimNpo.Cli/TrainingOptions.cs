@@ -29,8 +29,12 @@ public sealed class TrainingOptions
         { Description = $"unlearning objective ({TrainingMethods.Help(TrainingMethods.Unlearning)})", DefaultValueFactory = _ => Defaults.Method }
         .AcceptOnlyFromAmong(TrainingMethods.Names(TrainingMethods.Unlearning));
     public Option<double?> Beta { get; } = new("--beta") { Description = CommonOptions.BetaDescription(TrainingMethods.Unlearning) };
-    public Option<double> Gamma { get; } = new("--gamma") { Description = "SimNPO margin γ (inside σ, as the paper writes it)",
-        DefaultValueFactory = _ => Defaults.Gamma };
+    public Option<string?> Preset { get; } = new Option<string?>("--preset")
+        { Description = "the official settings of a benchmark split for the method (README: Presets); given options override its values; none: no preset" }
+        .AcceptOnlyFromAmong([.. TrainingPresets.Names, NoPreset]);
+    public const string NoPreset = "none";
+    public Option<double> Gamma { get; } = new("--gamma") { Description = "SimNPO margin γ (see --gamma-form)", DefaultValueFactory = _ => Defaults.Gamma };
+    public Option<string> GammaForm { get; } = CommonOptions.GammaFormOption();
     public Option<double> ForgetWeight { get; } = new("--forget-weight") { Description = "w_f on the forget term (the public TOFU code's npo_coeff)",
         DefaultValueFactory = _ => Defaults.ForgetWeight };
     public Option<double> RetainWeight { get; } = new("--retain-weight") { Description = "λ on the retain term (the paper's); 0 turns it off",
@@ -38,12 +42,18 @@ public sealed class TrainingOptions
     public Option<string> RetainLoss { get; } = new Option<string>("--retain-loss")
         { Description = "retain regulariser: token-mean NLL, or KL(π_ref ‖ πθ) (loads the reference model)",
         DefaultValueFactory = _ => Defaults.RetainLoss }.AcceptOnlyFromAmong(TrainingSettings.RetainLosses);
+    public Option<string> KlReduction { get; } = new Option<string>("--kl-reduction")
+        { Description = "KL retain term: answer-mean (over the answer tokens) or batchmean (the public code's: every position, / batch × max-length)",
+        DefaultValueFactory = _ => Defaults.KlReduction }.AcceptOnlyFromAmong(TrainingSettings.KlReductions);
     public Option<double> LearningRate { get; } = new("--lr") { Description = "peak learning rate", DefaultValueFactory = _ => Defaults.LearningRate };
     public Option<int> Epochs { get; } = new("--epochs") { Description = "passes over the forget (or training) set",
         DefaultValueFactory = _ => Defaults.Epochs };
     public Option<int> BatchSize { get; } = new("--batch-size") { Description = "examples per forward pass", DefaultValueFactory = _ => Defaults.BatchSize };
     public Option<int> GradAccum { get; } = new("--grad-accum") { Description = "micro-batches per optimizer step (effective batch = batch-size × grad-accum)",
         DefaultValueFactory = _ => Defaults.GradAccum };
+    public Option<string> Batching { get; } = new Option<string>("--batching")
+        { Description = "epoch: ceil(N/B) steps an epoch, the last short; stream: floor(epochs·N/B) steps of B examples across epochs (the TOFU code)",
+        DefaultValueFactory = _ => Defaults.Batching }.AcceptOnlyFromAmong(StepPlan.All);
     public Option<string> Warmup { get; } = new("--warmup") { Description = "warmup in steps (\"10\") or epochs (\"1e\")",
         DefaultValueFactory = _ => Defaults.Warmup };
     public Option<string> Schedule { get; } = new Option<string>("--schedule") { Description = "learning-rate schedule after warmup",
@@ -79,10 +89,10 @@ public sealed class TrainingOptions
     public Option<double?> DeviceMemory { get; } = CommonOptions.DeviceMemory();
 
     /// <summary>The options that only exist for unlearning; finetune fixes method nll and has no retain set.</summary>
-    private IEnumerable<Option> UnlearningOnly => [Method, Beta, Gamma, ForgetWeight, RetainWeight, RetainLoss];
+    private IEnumerable<Option> UnlearningOnly => [Method, Preset, Beta, Gamma, GammaForm, ForgetWeight, RetainWeight, RetainLoss, KlReduction];
 
     private IEnumerable<Option> Shared =>
-        [Config, Resume, Overwrite, LearningRate, Epochs, BatchSize, GradAccum, Warmup, Schedule, WeightDecay, MaxGradNorm, Seed, MaxLength, SkipLong,
+        [Config, Resume, Overwrite, LearningRate, Epochs, BatchSize, GradAccum, Batching, Warmup, Schedule, WeightDecay, MaxGradNorm, Seed, MaxLength, SkipLong,
             SaveEvery, EvalEvery, Device, Precision, OptimizerState, SaveDType, PromptFormat, AnswerPrefix, Recompute, DeviceMemory];
 
     public void AddTo(Command command, bool unlearning)
@@ -158,21 +168,46 @@ public sealed class TrainingOptions
             Math.Min(settings.MaxLength, model.MaxPositionEmbeddings)).EnsureFits(gigabytes);
     }
 
-    public TrainingSettings Resolve(ParseResult parse, JsonObject config, bool unlearning)
+    /// <summary>
+    /// The run's settings: each option from the command line, else --config, else the preset (--preset, for this method),
+    /// else its default. <paramref name="method"/> replaces --method (tofu resolves each of its methods);
+    /// <paramref name="defaultPreset"/> applies when neither names a preset, and only to the methods it has settings for.
+    /// </summary>
+    public TrainingSettings Resolve(ParseResult parse, JsonObject config, bool unlearning, string? method = null, string? defaultPreset = null)
     {
+        method ??= unlearning ? Value(parse, Method, config, ConfigPath(parse)) : new NllMethod().Name;
+        var named = unlearning ? Value(parse, Preset, config, ConfigPath(parse)) : null;
+        var preset = (named ?? defaultPreset) is { } chosen && chosen != NoPreset ? chosen : null;
+        if (preset is not null && TrainingPresets.Find(preset, method) is null)
+        {
+            if (named is not null)
+                throw new UsageException(
+                    $"--preset {preset} has no official settings for {method} (it has: {string.Join(", ", TrainingPresets.MethodsOf(preset))})");
+            preset = null;
+        }
+        if (preset is not null)
+        {
+            var layered = TrainingPresets.Options(preset, method);
+            foreach (var (key, value) in config) layered[key] = value?.DeepClone();
+            config = layered;
+        }
         T Get<T>(Option<T> option) => Value(parse, option, config, ConfigPath(parse));
         var settings = new TrainingSettings
         {
-            Method = unlearning ? Get(Method) : new NllMethod().Name,
+            Method = method,
+            Preset = preset,
             Beta = unlearning ? Get(Beta) : null,
             Gamma = unlearning ? Get(Gamma) : Defaults.Gamma,
+            GammaForm = unlearning ? Get(GammaForm) : Defaults.GammaForm,
             ForgetWeight = unlearning ? Get(ForgetWeight) : Defaults.ForgetWeight,
             RetainWeight = unlearning ? Get(RetainWeight) : 0,
             RetainLoss = unlearning ? Get(RetainLoss) : Defaults.RetainLoss,
+            KlReduction = unlearning ? Get(KlReduction) : Defaults.KlReduction,
             LearningRate = Get(LearningRate),
             Epochs = Get(Epochs),
             BatchSize = Get(BatchSize),
             GradAccum = Get(GradAccum),
+            Batching = Get(Batching),
             Warmup = Get(Warmup),
             Schedule = Get(Schedule),
             WeightDecay = Get(WeightDecay),

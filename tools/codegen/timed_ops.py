@@ -16,8 +16,8 @@ UNTIMED = {"Name", "Allocate", "Supports", "AllocateInts", "Synchronize"}
 COSTS = {
     "Zero": "OpCosts.Elementwise(x.Length, reads: 0, writes: 1, Bytes(x))",
     "Copy": "OpCosts.Elementwise(source.Length, reads: 1, writes: 1, Bytes(source))",
-    "Embedding": "OpCosts.Embedding(tokens.Length, dim, backward: false, Bytes(output))",
-    "EmbeddingBackward": "OpCosts.Embedding(tokens.Length, dim, backward: true, Bytes(outputGrad))",
+    "GatherRows": "OpCosts.GatherRows(indices.Length, dim, scatterAdd: false, Bytes(output))",
+    "ScatterAddRows": "OpCosts.GatherRows(indices.Length, dim, scatterAdd: true, Bytes(rows))",
     "RmsNorm": "OpCosts.RmsNorm(input.Length, dim, backward: false, Bytes(input))",
     "RmsNormBackward": "OpCosts.RmsNorm(input.Length, dim, backward: true, Bytes(input))",
     "MatMul": "OpCosts.MatMul(rows, inDim, outDim, Bytes(output))",

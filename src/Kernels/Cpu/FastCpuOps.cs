@@ -40,17 +40,17 @@ public sealed class FastCpuOps : IOps<float>
 
     public void Copy(View<float> destination, View<float> source) => FastElementwise.Copy(destination, source);
 
-    public void Embedding(View<float> output, View<int> tokens, View<float> table, int dim)
+    public void GatherRows(View<float> output, View<int> indices, View<float> table, int dim)
     {
-        if (IsBFloat16(nameof(Embedding), [output, table])) FastEmbedding.Forward(output.Bits(), tokens.Memory, table.Bits(), dim);
-        else FastEmbedding.Forward(output.Memory, tokens.Memory, table.Memory, dim);
+        if (IsBFloat16(nameof(GatherRows), [output, table])) FastGatherRows.Gather(output.Bits(), indices.Memory, table.Bits(), dim);
+        else FastGatherRows.Gather(output.Memory, indices.Memory, table.Memory, dim);
     }
 
-    public void EmbeddingBackward(View<float> tableGrad, View<int> tokens, View<float> outputGrad, int dim)
+    public void ScatterAddRows(View<float> table, View<int> indices, View<float> rows, int dim)
     {
-        if (IsBFloat16(nameof(EmbeddingBackward), [tableGrad, outputGrad]))
-            FastEmbedding.Backward<ushort, BFloat16Format>(tableGrad.Bits(), tokens.Memory, outputGrad.Bits(), dim);
-        else FastEmbedding.Backward<float, Float32Format>(tableGrad.Memory, tokens.Memory, outputGrad.Memory, dim);
+        if (IsBFloat16(nameof(ScatterAddRows), [table, rows]))
+            FastGatherRows.ScatterAdd<ushort, BFloat16Format>(table.Bits(), indices.Memory, rows.Bits(), dim);
+        else FastGatherRows.ScatterAdd<float, Float32Format>(table.Memory, indices.Memory, rows.Memory, dim);
     }
 
     public void RmsNorm(View<float> output, View<float> invRms, View<float> input, View<float> weight, int dim, float eps)

@@ -15,7 +15,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     private readonly Lazy<MatMul.Ilgpu.Launcher> _matMul;
     private readonly Lazy<IBFloat16Gemm> _bf16Gemm;
     private readonly Lazy<Attention.Ilgpu.Launcher> _attention;
-    private readonly PerStorage<Embedding.Ilgpu.Launcher<float, Float32Words>, Embedding.Ilgpu.Launcher<ushort, BFloat16Words>> _embedding;
+    private readonly PerStorage<GatherRows.Ilgpu.Launcher<float, Float32Words>, GatherRows.Ilgpu.Launcher<ushort, BFloat16Words>> _gatherRows;
     private readonly PerStorage<RmsNorm.Ilgpu.Launcher<float, Float32Words>, RmsNorm.Ilgpu.Launcher<ushort, BFloat16Words>> _rmsNorm;
     private readonly PerStorage<Rope.Ilgpu.Launcher<float, Float32Words>, Rope.Ilgpu.Launcher<ushort, BFloat16Words>> _rope;
     private readonly PerStorage<SwiGlu.Ilgpu.Launcher<float, Float32Words>, SwiGlu.Ilgpu.Launcher<ushort, BFloat16Words>> _swiGlu;
@@ -47,7 +47,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
             ? new TensorCoreGemm.Launcher(accelerator)
             : new WidenedGemm(accelerator, _matMul.Value, Allocated));
         _attention = new(() => new Attention.Ilgpu.Launcher(accelerator));
-        _embedding = new(() => new(accelerator), () => new(accelerator));
+        _gatherRows = new(() => new(accelerator), () => new(accelerator));
         _rmsNorm = new(() => new(accelerator), () => new(accelerator));
         _rope = new(() => new(accelerator), () => new(accelerator));
         _swiGlu = new(() => new(accelerator), () => new(accelerator));
@@ -110,17 +110,17 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     void IOps<float>.Copy(View<float> destination, View<float> source) => _conversion.Value.Copy(destination, source);
 
     // The ops below run on bulk views of either storage (all of one call's the same, BulkStorage.IsBFloat16), statistics float32.
-    void IOps<float>.Embedding(View<float> output, View<int> tokens, View<float> table, int dim)
+    void IOps<float>.GatherRows(View<float> output, View<int> indices, View<float> table, int dim)
     {
-        if (IsBFloat16(nameof(IOps<float>.Embedding), [output, table])) _embedding.BFloat16.Forward(output.Words(), tokens.ArrayView(), table.Words(), dim);
-        else _embedding.Float32.Forward(output.ArrayView(), tokens.ArrayView(), table.ArrayView(), dim);
+        if (IsBFloat16(nameof(IOps<float>.GatherRows), [output, table])) _gatherRows.BFloat16.Gather(output.Words(), indices.ArrayView(), table.Words(), dim);
+        else _gatherRows.Float32.Gather(output.ArrayView(), indices.ArrayView(), table.ArrayView(), dim);
     }
 
-    void IOps<float>.EmbeddingBackward(View<float> tableGrad, View<int> tokens, View<float> outputGrad, int dim)
+    void IOps<float>.ScatterAddRows(View<float> table, View<int> indices, View<float> rows, int dim)
     {
-        if (IsBFloat16(nameof(IOps<float>.EmbeddingBackward), [tableGrad, outputGrad]))
-            _embedding.BFloat16.Backward(tableGrad.Words(), tokens.ArrayView(), outputGrad.Words(), dim);
-        else _embedding.Float32.Backward(tableGrad.ArrayView(), tokens.ArrayView(), outputGrad.ArrayView(), dim);
+        if (IsBFloat16(nameof(IOps<float>.ScatterAddRows), [table, rows]))
+            _gatherRows.BFloat16.ScatterAdd(table.Words(), indices.ArrayView(), rows.Words(), dim);
+        else _gatherRows.Float32.ScatterAdd(table.ArrayView(), indices.ArrayView(), rows.ArrayView(), dim);
     }
 
     void IOps<float>.RmsNorm(View<float> output, View<float> invRms, View<float> input, View<float> weight, int dim, float eps)
@@ -294,7 +294,7 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     public void Dispose()
     {
         // Every per-storage pair, so that a launcher which comes to own device memory cannot leak it.
-        _embedding.Dispose();
+        _gatherRows.Dispose();
         _rmsNorm.Dispose();
         _rope.Dispose();
         _swiGlu.Dispose();

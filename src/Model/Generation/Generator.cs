@@ -66,8 +66,8 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
         buffers.Indices.Positions.CopyFrom(Enumerable.Range(start, rows).ToArray());
         buffers.Indices.Lengths.CopyFrom([start + rows]);
         var (current, next) = (buffers.Residual, buffers.NextResidual);
-        ops.Embedding(current, buffers.Indices.Tokens, _model.Weight(layout.Embedding), config.HiddenSize);
-        var shape = new AttentionShape(1, rows, Capacity, config.NumAttentionHeads, config.NumKeyValueHeads, config.HeadDim, start);
+        ops.GatherRows(current, buffers.Indices.Tokens, _model.Weight(layout.Embedding), config.HiddenSize);
+        var shape = config.Attention(1, rows, Capacity, start);
         for (var l = 0; l < config.NumHiddenLayers; l++)
         {
             var keyWrite = _keys[l].Slice(start * config.KvWidth, rows * config.KvWidth);
@@ -107,20 +107,14 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
     /// <summary>Bulk tensors in the model's storage, the norms' statistics in the compute type, as in a training step.</summary>
     private sealed class StepBuffers : IDisposable
     {
-        private readonly DeviceBuffer<T> _bulk;
-        private readonly DeviceBuffer<T> _statistics;
+        private readonly ActivationBuffers<T> _buffers;
         private readonly DeviceBuffer<int> _ints;
 
         public StepBuffers(LlamaModel<T> model, int rows)
         {
             Rows = rows;
-            var config = model.Config;
-            var counter = new CountingCarving<T>();
-            Carve(config, rows, counter.Carving);
-            _bulk = model.Ops.Allocate(checked((int)counter.Size.BulkElements), model.Precision.Bulk);
-            _statistics = model.Ops.Allocate(checked((int)counter.Size.StatisticElements));
-            (Layer, Residual, NextResidual, Projection, FinalNorm, FinalInvRms, Logits) =
-                Carve(config, rows, new ActivationCarving<T>(new ViewCarver<T>(_bulk).Take, new ViewCarver<T>(_statistics).Take));
+            _buffers = new ActivationBuffers<T>(model.Ops, model.Precision.Bulk);
+            (Layer, Residual, NextResidual, Projection, FinalNorm, FinalInvRms, Logits) = _buffers.Carve(take => Carve(model.Config, rows, take));
             _ints = model.Ops.AllocateInts(BatchIndices.Count(1, rows, 0));
             Indices = new BatchIndices(1, rows, 0, new ViewCarver<int>(_ints).Take);
         }
@@ -146,8 +140,7 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
 
         public void Dispose()
         {
-            _bulk.Dispose();
-            _statistics.Dispose();
+            _buffers.Dispose();
             _ints.Dispose();
         }
     }

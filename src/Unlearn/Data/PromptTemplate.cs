@@ -8,8 +8,12 @@ public sealed record PromptTemplate
 {
     public const string QuestionSlot = "{question}";
 
-    /// <summary>The Llama-2 chat template that the TOFU models were fine-tuned with.</summary>
-    public static PromptTemplate Llama2Chat { get; } = new("[INST] {question} [/INST]", " ");
+    /// <summary>
+    /// The Llama-2 chat template that the TOFU models were fine-tuned with: question_start_tag "[INST] ", question_end_tag
+    /// " [/INST]" and an empty answer_tag (locuslab/tofu and OPTML-Group/Unlearn-Simple config/model_config.yaml, llama2-7b),
+    /// so the answer follows "]" directly: "[/INST]The" is ']' 'The' (1576), not ']' '▁The' (450).
+    /// </summary>
+    public static PromptTemplate Llama2Chat { get; } = new("[INST] {question} [/INST]", "");
 
     public PromptTemplate(string promptFormat, string answerPrefix)
     {

@@ -18,7 +18,7 @@ public static class AnswerLosses
         var byLength = Enumerable.Range(0, examples.Count).OrderBy(i => examples[i].Length).ToArray();
         foreach (var chunk in byLength.Chunk(batchSize))
         {
-            var scores = model.Forward(TokenBatch.FromExamples(chunk.Select(i => examples[i]).ToArray(), maxLength));
+            var scores = model.Forward(TokenBatch.FromExamples(chunk.Select(i => examples[i]).ToArray(), maxLength)).Scores;
             for (var j = 0; j < chunk.Length; j++)
             {
                 // TOFU would divide by zero here; an answer cut away entirely has no loss to report.

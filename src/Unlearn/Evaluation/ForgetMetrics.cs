@@ -30,7 +30,8 @@ public static class ForgetMetrics
         if (answers is null) return values;
         using var decoder = new GreedyDecoder<T>(model, answers.Tokenizer, maxLength);
         values[RougeLRecall] = answers.Prompts
-            .Select((prompt, i) => RougeL.Score(decoder.Complete(prompt, Math.Min(answers.MaxNewTokens, maxLength - prompt.Count)), answers.Answers[i]).Recall)
+            .Select((prompt, i) => RougeL.Score(decoder.Complete(prompt, Math.Min(answers.MaxNewTokens, maxLength - prompt.Count)), answers.Answers[i],
+                useStemmer: true).Recall)
             .Average();
         return values;
     }

@@ -18,6 +18,9 @@ public static class MuseData
     public const string VerbMemFile = "verbmem.json";
     public const string KnowMemFile = "knowmem_qa.json";
     public const string KnowMemExamplesFile = "knowmem_qa_icl.json";
+    /// <summary>In MUSE's privleak/ folder (muse_bench constants.py DEFAULT_DATA).</summary>
+    public const string PrivLeakForgetFile = "forget.json";
+    public const string PrivLeakHoldoutFile = "holdout.json";
 
     public static IReadOnlyList<VerbatimPassage> ReadVerbMem(string path) =>
         Read(path, (record, field) => new VerbatimPassage(field(record, "prompt"), field(record, "gt")));

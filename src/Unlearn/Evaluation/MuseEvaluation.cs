@@ -10,8 +10,10 @@ namespace SimNpo.Unlearn.Evaluation;
 public sealed record MuseSettings
 {
     public required string DataDirectory { get; init; }
-    /// <summary>Texts the model never saw, for PrivLeak; the muse-alice set has none.</summary>
+    /// <summary>Texts the model never saw, for PrivLeak against the VerbMem passages; the muse-alice set has none.</summary>
     public string? HoldoutPath { get; init; }
+    /// <summary>MUSE's own PrivLeak folder (privleak/ of MUSE-News or -Books): forget.json against holdout.json.</summary>
+    public string? PrivLeakDirectory { get; init; }
     /// <summary>Retain QA for KnowMem on the retain side, with its own in-context examples (default: the forget ones).</summary>
     public string? RetainQaPath { get; init; }
     public string? RetainQaExamplesPath { get; init; }
@@ -30,8 +32,9 @@ public sealed record MuseSettings
 public static class MuseEvaluation
 {
     /// <summary>
-    /// Loads and evaluates a model directory. PrivLeak needs holdout texts and the retrained model's AUC, given as a
-    /// number or as a model directory whose AUC is measured on the same texts; what is missing is named in NotComputed.
+    /// Loads and evaluates a model directory. PrivLeak needs holdout texts (or MUSE's PrivLeak folder) and the retrained
+    /// model's AUC, given as a number or as a model directory whose AUC is measured on the same texts; what is missing is
+    /// named in NotComputed.
     /// </summary>
     public static MuseReport Evaluate(string modelDirectory, IOps<float> ops, MuseSettings settings, double? retrainAuc, string? retrainModel,
         Action<string>? progress = null)
@@ -41,19 +44,16 @@ public static class MuseEvaluation
         using (var model = ModelFiles.Load(modelDirectory, ops, Kernels.Precision.Parse(settings.Precision)))
             report = Run(model, TokenizerLoader.Load(modelDirectory, model.Config), settings, progress);
         var missing = new List<string>();
-        if (settings.RetainQaPath is null) missing.Add("KnowMem on retain QA: no retain questions given (--retain-qa)");
+        if (report.KnowMemRetain is null) missing.Add("KnowMem on retain QA: no retain questions given (--retain-qa)");
         PrivLeak? leak = null;
         if (report.MinK is null)
-            missing.Add("PrivLeak: no holdout texts (texts the model never saw) given (--holdout); the MUSE-format data has none");
+            missing.Add("PrivLeak: no holdout texts (texts the model never saw) given (--holdout or --privleak-dir); the MUSE-format data has none");
         else if (retrainAuc is { } auc)
             leak = new PrivLeak(report.MinK.Auc, auc, "given");
         else if (retrainModel is not null)
         {
             using var retrain = ModelFiles.Load(retrainModel, ops, Kernels.Precision.Parse(settings.Precision));
-            var tokenizer = TokenizerLoader.Load(retrainModel, retrain.Config);
-            var verbatim = MuseData.ReadVerbMem(Path.Combine(settings.DataDirectory, MuseData.VerbMemFile));
-            var scores = new MinKScores(Scores(retrain, tokenizer, ForgetTexts(verbatim), settings),
-                Scores(retrain, tokenizer, MuseData.ReadTexts(settings.HoldoutPath!), settings));
+            var scores = MinK(retrain, TokenizerLoader.Load(retrainModel, retrain.Config), PrivLeakTexts(MuseFiles.Of(settings))!.Value, settings);
             leak = new PrivLeak(report.MinK.Auc, scores.Auc, Path.GetFullPath(retrainModel));
             progress?.Invoke($"retrained model's AUC: {scores.Auc:F4}");
         }
@@ -65,6 +65,7 @@ public static class MuseEvaluation
             ModelSha256 = ModelFingerprint.Sha256(modelDirectory),
             Device = ModelFingerprint.Device(ops.Name),
             Config = settings,
+            Files = MuseFiles.Of(settings),
             PrivLeak = leak,
             NotComputed = missing,
             Seconds = clock.Elapsed.TotalSeconds,
@@ -74,16 +75,31 @@ public static class MuseEvaluation
     /// <summary>The forget corpus of a MUSE-format set: its passages, prompt and continuation together.</summary>
     public static IReadOnlyList<string> ForgetTexts(IReadOnlyList<VerbatimPassage> passages) => passages.Select(p => p.Prompt + p.Continuation).ToArray();
 
+    /// <summary>
+    /// PrivLeak's forget and holdout texts: MUSE's privleak/forget.json and holdout.json (what muse_bench eval.py reads),
+    /// or the VerbMem passages against a holdout file; null without holdout texts.
+    /// </summary>
+    public static (IReadOnlyList<string> Forget, IReadOnlyList<string> Holdout)? PrivLeakTexts(MuseFiles files) =>
+        files.PrivLeakHoldout is not { } holdout ? null
+        : (files.PrivLeakForget is { } forget ? MuseData.ReadTexts(forget) : ForgetTexts(MuseData.ReadVerbMem(files.VerbMem)), MuseData.ReadTexts(holdout));
+
+    /// <summary>
+    /// VerbMem's reference as muse_bench metrics/verbmem.py makes it: the continuation tokenized with BOS, cut to as many
+    /// tokens as are generated, decoded without BOS. BOS counts among them, so 128 new tokens keep 127 of the text.
+    /// </summary>
+    public static string VerbMemReference(ITextTokenizer tokenizer, string continuation, int newTokens) =>
+        tokenizer.Decode(tokenizer.Encode(continuation).Take(newTokens - 1));
+
     public static MuseReport Run<T>(LlamaModel<T> model, ITextTokenizer tokenizer, MuseSettings settings, Action<string>? progress = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        string Data(string name) => Path.Combine(settings.DataDirectory, name);
-        var verbatim = MuseData.ReadVerbMem(Data(MuseData.VerbMemFile));
-        var forgetQa = MuseData.ReadQa(Data(MuseData.KnowMemFile));
-        var examples = MuseData.ReadQa(Data(MuseData.KnowMemExamplesFile));
-        var retainQa = settings.RetainQaPath is { } retainPath ? MuseData.ReadQa(retainPath) : null;
-        var retainExamples = settings.RetainQaExamplesPath is { } retainExamplesPath ? MuseData.ReadQa(retainExamplesPath) : examples;
-        var holdout = settings.HoldoutPath is { } holdoutPath ? MuseData.ReadTexts(holdoutPath) : null;
+        var files = MuseFiles.Of(settings);
+        var verbatim = MuseData.ReadVerbMem(files.VerbMem);
+        var forgetQa = MuseData.ReadQa(files.KnowMem);
+        var examples = MuseData.ReadQa(files.KnowMemExamples);
+        var retainQa = files.RetainQa is { } retainPath ? MuseData.ReadQa(retainPath) : null;
+        var retainExamples = files.RetainQaExamples is { } retainExamplesPath ? MuseData.ReadQa(retainExamplesPath) : examples;
+        var privLeakTexts = PrivLeakTexts(files);
         var context = model.Config.MaxPositionEmbeddings;
         using var decoder = new GreedyDecoder<T>(model, tokenizer, context);
 
@@ -94,10 +110,12 @@ public static class MuseEvaluation
             return [tokenizer.BosId, .. ids.Skip(Math.Max(0, ids.Count - room))];
         }
 
+        // MUSE scores with rouge_score's use_stemmer=False (muse_bench metrics/logger.py).
         var verbMem = verbatim.Select(passage =>
         {
             var generation = decoder.Complete(Prompt(passage.Prompt, settings.VerbMemNewTokens), settings.VerbMemNewTokens);
-            return new MuseGeneration(passage.Prompt, passage.Continuation, generation, 100 * RougeL.Score(generation, passage.Continuation).F1);
+            var reference = VerbMemReference(tokenizer, passage.Continuation, settings.VerbMemNewTokens);
+            return new MuseGeneration(passage.Prompt, reference, generation, 100 * RougeL.Score(generation, reference, useStemmer: false).F1);
         }).ToArray();
         progress?.Invoke($"VerbMem: {verbMem.Average(g => g.RougeLF1):F2} ({verbMem.Length} passages)");
 
@@ -105,7 +123,7 @@ public static class MuseEvaluation
         {
             var raw = decoder.Complete(Prompt(KnowMemPrompt.Build(shots, qa.Question), settings.KnowMemNewTokens), settings.KnowMemNewTokens);
             var answer = KnowMemPrompt.CutAnswer(raw);
-            return new MuseGeneration(qa.Question, qa.Answer, answer, 100 * RougeL.Score(answer, qa.Answer).F1);
+            return new MuseGeneration(qa.Question, qa.Answer, answer, 100 * RougeL.Score(answer, qa.Answer, useStemmer: false).F1);
         }).ToArray();
         var knowMemForget = KnowMem(forgetQa, examples);
         progress?.Invoke($"KnowMem (forget): {knowMemForget.Average(g => g.RougeLF1):F2} ({knowMemForget.Length} questions)");
@@ -113,10 +131,10 @@ public static class MuseEvaluation
         if (knowMemRetain is not null) progress?.Invoke($"KnowMem (retain): {knowMemRetain.Average(g => g.RougeLF1):F2} ({knowMemRetain.Length} questions)");
 
         MinKScores? minK = null;
-        if (holdout is not null)
+        if (privLeakTexts is { } texts)
         {
-            minK = new MinKScores(Scores(model, tokenizer, ForgetTexts(verbatim), settings), Scores(model, tokenizer, holdout, settings));
-            progress?.Invoke($"Min-{settings.MinK * 100:0}% AUC, forget vs holdout: {minK.Auc:F4}");
+            minK = MinK(model, tokenizer, texts, settings);
+            progress?.Invoke($"Min-{settings.MinK * 100:0}% AUC, forget vs holdout (holdout positive, as MUSE): {minK.Auc:F4}");
         }
         return new MuseReport
         {
@@ -129,6 +147,10 @@ public static class MuseEvaluation
             KnowMemRetainItems = knowMemRetain,
         };
     }
+
+    private static MinKScores MinK<T>(LlamaModel<T> model, ITextTokenizer tokenizer, (IReadOnlyList<string> Forget, IReadOnlyList<string> Holdout) texts,
+        MuseSettings settings) where T : unmanaged, IFloatingPointIeee754<T> =>
+        new(Scores(model, tokenizer, texts.Forget, settings), Scores(model, tokenizer, texts.Holdout, settings));
 
     /// <summary>Min-K% score of each text (BOS, then every token of the text scored), cut to the model's context.</summary>
     public static double[] Scores<T>(LlamaModel<T> model, ITextTokenizer tokenizer, IReadOnlyList<string> texts, MuseSettings settings)

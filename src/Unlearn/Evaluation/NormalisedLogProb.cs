@@ -13,7 +13,7 @@ public static class NormalisedLogProb
         var sum = 0.0;
         foreach (var chunk in examples.Chunk(batchSize))
         {
-            var scores = model.Forward(TokenBatch.FromExamples(chunk, maxLength));
+            var scores = model.Forward(TokenBatch.FromExamples(chunk, maxLength)).Scores;
             for (var i = 0; i < scores.Count; i++) sum += scores.NormalisedLogProb(i);
         }
         return sum / examples.Count;

@@ -1,8 +1,10 @@
 namespace SimNpo.Unlearn.Evaluation;
 
 /// <summary>
-/// The Porter (1980) suffix stripper as published, without Martin Porter's later extensions: the variant nltk calls
-/// ORIGINAL_ALGORITHM, which rouge_score stems with. Written for the lower-case a-z/0-9 tokens ROUGE produces.
+/// The Porter (1980) suffix stripper with nltk's extensions: nltk's PorterStemmer() in its default mode,
+/// NLTK_EXTENSIONS, which is what rouge_score stems with (rouge/tokenizers.py constructs PorterStemmer() with no mode).
+/// Each departure from the published algorithm is marked "nltk:". Written for the lower-case a-z/0-9 tokens ROUGE
+/// produces.
 /// </summary>
 public static class PorterStemmer
 {
@@ -16,14 +18,16 @@ public static class PorterStemmer
     [
         new("ational", "ate", PositiveMeasure), new("tional", "tion", PositiveMeasure),
         new("enci", "ence", PositiveMeasure), new("anci", "ance", PositiveMeasure),
-        new("izer", "ize", PositiveMeasure), new("abli", "able", PositiveMeasure),
-        new("alli", "al", PositiveMeasure), new("entli", "ent", PositiveMeasure),
+        // nltk: -bli → -ble instead of the paper's -abli → -able; -alli is handled before the list (Step2).
+        new("izer", "ize", PositiveMeasure), new("bli", "ble", PositiveMeasure), new("entli", "ent", PositiveMeasure),
         new("eli", "e", PositiveMeasure), new("ousli", "ous", PositiveMeasure),
         new("ization", "ize", PositiveMeasure), new("ation", "ate", PositiveMeasure),
         new("ator", "ate", PositiveMeasure), new("alism", "al", PositiveMeasure),
         new("iveness", "ive", PositiveMeasure), new("fulness", "ful", PositiveMeasure),
         new("ousness", "ous", PositiveMeasure), new("aliti", "al", PositiveMeasure),
         new("iviti", "ive", PositiveMeasure), new("biliti", "ble", PositiveMeasure),
+        // nltk: -fulli → -ful, and -logi → -log with the l counted in the stem (so geo-logi, theo-logi qualify).
+        new("fulli", "ful", PositiveMeasure), new("logi", "log", stem => Measure(stem + "l") > 0),
     ];
 
     private static readonly Rule[] Step3Rules =
@@ -45,13 +49,26 @@ public static class PorterStemmer
         new("ize", "", MeasureAboveOne),
     ];
 
+    /// <summary>nltk: irregular forms, each mapped to its stem before (and instead of) the steps.</summary>
+    private static readonly Dictionary<string, string> IrregularForms = new()
+    {
+        ["sky"] = "sky", ["skies"] = "sky", ["dying"] = "die", ["lying"] = "lie", ["tying"] = "tie", ["news"] = "news",
+        ["innings"] = "inning", ["inning"] = "inning", ["outings"] = "outing", ["outing"] = "outing",
+        ["cannings"] = "canning", ["canning"] = "canning", ["howe"] = "howe", ["proceed"] = "proceed",
+        ["exceed"] = "exceed", ["succeed"] = "succeed",
+    };
+
     public static string Stem(string word)
     {
+        // nltk looks the word up as given, before lower-casing it.
+        if (IrregularForms.TryGetValue(word, out var irregular)) return irregular;
         var stem = word.ToLowerInvariant();
+        // nltk: words of one or two letters are left as they are.
+        if (stem.Length <= 2) return stem;
         stem = Step1a(stem);
         stem = Step1b(stem);
         stem = Step1c(stem);
-        stem = ApplyFirstMatch(stem, Step2Rules);
+        stem = Step2(stem);
         stem = ApplyFirstMatch(stem, Step3Rules);
         stem = ApplyFirstMatch(stem, Step4Rules);
         stem = Step5a(stem);
@@ -70,17 +87,22 @@ public static class PorterStemmer
         return word;
     }
 
-    /// <summary>SSES → SS, IES → I, SS → SS, S → (nothing).</summary>
+    /// <summary>SSES → SS, IES → I (nltk: IE in a four-letter word, so ties → tie), SS → SS, S → (nothing).</summary>
     private static string Step1a(string word) =>
         word.EndsWith("sses", StringComparison.Ordinal) ? word[..^2]
+        : word.EndsWith("ies", StringComparison.Ordinal) && word.Length == 4 ? word[..^1]
         : word.EndsWith("ies", StringComparison.Ordinal) ? word[..^2]
         : word.EndsWith("ss", StringComparison.Ordinal) ? word
         : word.EndsWith('s') ? word[..^1]
         : word;
 
-    /// <summary>(m&gt;0) EED → EE; (*v*) ED and (*v*) ING removed, then the stem tidied so step 4 can see -ATE, -BLE, -IZE.</summary>
+    /// <summary>
+    /// (m&gt;0) EED → EE; (*v*) ED and (*v*) ING removed, then the stem tidied so step 4 can see -ATE, -BLE, -IZE.
+    /// nltk: IED → IE in a four-letter word (died → die), else → I (spied → spi), before the other rules.
+    /// </summary>
     private static string Step1b(string word)
     {
+        if (word.EndsWith("ied", StringComparison.Ordinal)) return word.Length == 4 ? word[..^1] : word[..^2];
         if (word.EndsWith("eed", StringComparison.Ordinal))
             return Measure(word[..^3]) > 0 ? word[..^1] : word;
 
@@ -103,9 +125,13 @@ public static class PorterStemmer
         return Measure(stem) == 1 && EndsConsonantVowelConsonant(stem) ? stem + "e" : stem;
     }
 
-    /// <summary>(*v*) Y → I.</summary>
+    /// <summary>nltk: Y → I when the y follows a consonant that is not the whole stem (happy → happi, enjoy and by stay).</summary>
     private static string Step1c(string word) =>
-        word.EndsWith('y') && ContainsVowel(word[..^1]) ? word[..^1] + "i" : word;
+        word.EndsWith('y') && word.Length > 2 && Consonants(word[..^1])[^1] ? word[..^1] + "i" : word;
+
+    /// <summary>nltk: -alli → -al is tried first, and step 2 runs again on what it leaves; then the first matching rule.</summary>
+    private static string Step2(string word) =>
+        word.EndsWith("alli", StringComparison.Ordinal) && Measure(word[..^4]) > 0 ? Step2(word[..^2]) : ApplyFirstMatch(word, Step2Rules);
 
     /// <summary>(m&gt;1) E removed; (m=1 and not *o) E removed.</summary>
     private static string Step5a(string word)
@@ -150,11 +176,14 @@ public static class PorterStemmer
     private static bool EndsDoubleConsonant(string word) =>
         word.Length >= 2 && word[^1] == word[^2] && Consonants(word)[^1];
 
-    /// <summary>*o: the stem ends consonant-vowel-consonant, the last not w, x or y (-WIL, -HOP).</summary>
+    /// <summary>
+    /// *o: the stem ends consonant-vowel-consonant, the last not w, x or y (-WIL, -HOP); nltk: or it is a vowel then
+    /// any consonant (are, use, owing → owe).
+    /// </summary>
     private static bool EndsConsonantVowelConsonant(string word)
     {
-        if (word.Length < 3 || word[^1] is 'w' or 'x' or 'y') return false;
         var consonant = Consonants(word);
-        return consonant[^3] && !consonant[^2] && consonant[^1];
+        if (word.Length == 2) return !consonant[0] && consonant[1];
+        return word.Length >= 3 && word[^1] is not ('w' or 'x' or 'y') && consonant[^3] && !consonant[^2] && consonant[^1];
     }
 }

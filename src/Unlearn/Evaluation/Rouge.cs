@@ -3,15 +3,15 @@ namespace SimNpo.Unlearn.Evaluation;
 public readonly record struct RougeScore(double Precision, double Recall, double F1);
 
 /// <summary>
-/// ROUGE-L as Google's rouge_score computes it with use_stemmer=True: precision, recall and F1 of the longest common
-/// subsequence of the two token lists.
+/// ROUGE-L as Google's rouge_score computes it: precision, recall and F1 of the longest common subsequence of the two
+/// token lists. TOFU scores with use_stemmer=True, MUSE with use_stemmer=False.
 /// </summary>
 public static class RougeL
 {
-    public static RougeScore Score(string prediction, string reference)
+    public static RougeScore Score(string prediction, string reference, bool useStemmer)
     {
-        var predictionTokens = Tokenize(prediction);
-        var referenceTokens = Tokenize(reference);
+        var predictionTokens = Tokenize(prediction, useStemmer);
+        var referenceTokens = Tokenize(reference, useStemmer);
         if (predictionTokens.Count == 0 || referenceTokens.Count == 0) return new RougeScore(0, 0, 0);
         double common = LongestCommonSubsequence(referenceTokens, predictionTokens);
         var precision = common / predictionTokens.Count;
@@ -22,10 +22,10 @@ public static class RougeL
     }
 
     /// <summary>
-    /// rouge_score's tokenizer: Python's lower(), every run of characters other than a-z and 0-9 a separator, tokens
-    /// longer than 3 characters Porter-stemmed.
+    /// rouge_score's tokenizer: Python's lower(), every run of characters other than a-z and 0-9 a separator, and with
+    /// useStemmer tokens longer than 3 characters Porter-stemmed.
     /// </summary>
-    public static IReadOnlyList<string> Tokenize(string text)
+    public static IReadOnlyList<string> Tokenize(string text, bool useStemmer)
     {
         var tokens = new List<string>();
         var current = new System.Text.StringBuilder();
@@ -33,7 +33,7 @@ public static class RougeL
         {
             if (current.Length == 0) return;
             var token = current.ToString();
-            tokens.Add(token.Length > 3 ? PorterStemmer.Stem(token) : token);
+            tokens.Add(useStemmer && token.Length > 3 ? PorterStemmer.Stem(token) : token);
             current.Clear();
         }
         foreach (var c in text)

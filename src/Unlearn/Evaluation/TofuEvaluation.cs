@@ -107,7 +107,7 @@ public static class TofuEvaluation
                 PerturbedLosses = perturbed,
                 Prob = split.NormalisesProb ? TofuMetrics.ProbabilityAgainstPerturbed(answerLoss, perturbed) : TofuMetrics.Probability(answerLoss),
                 TruthRatio = TofuMetrics.TruthRatio(baseLoss, perturbed),
-                RougeLRecall = RougeL.Score(generation, item.Answer).Recall,
+                RougeLRecall = RougeL.Score(generation, item.Answer, useStemmer: true).Recall,
             };
         }).ToArray();
         return TofuSplitResult.From(split, results);

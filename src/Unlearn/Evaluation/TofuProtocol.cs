@@ -19,6 +19,8 @@ public sealed record TofuProtocolSettings
     public string? RetainModel { get; init; }
     public required IReadOnlyList<string> Methods { get; init; }
     public required TrainingSettings Unlearning { get; init; }
+    /// <summary>A method's own settings (its preset resolved), used instead of Unlearning with its Method replaced.</summary>
+    public IReadOnlyDictionary<string, TrainingSettings>? MethodSettings { get; init; }
     public required TrainingSettings Finetune { get; init; }
     /// <summary>Data folder, forget set and evaluation limits.</summary>
     public required TofuSettings Evaluation { get; init; }
@@ -58,7 +60,8 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
         var target = settings.TargetModel ?? Train(ops, TargetName, settings.BaseModel, settings.Finetune, WithGeneral("full"), null);
         var retain = settings.RetainModel ?? Train(ops, RetainName, settings.BaseModel, settings.Finetune, WithGeneral(settings.RetainSplit), null);
         var unlearned = settings.Methods.Select(method => (method, directory: Train(ops, method, target,
-            settings.Unlearning with { Method = method }, [DataFile(settings.Evaluation.ForgetSet)], DataFile(settings.RetainSplit)))).ToArray();
+            settings.MethodSettings?.GetValueOrDefault(method) ?? settings.Unlearning with { Method = method }, [DataFile(settings.Evaluation.ForgetSet)],
+            DataFile(settings.RetainSplit)))).ToArray();
 
         var retainReport = Evaluate(ops, RetainName, retain);
         var retainRatios = retainReport.ForgetTruthRatios;
@@ -100,8 +103,8 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
         var data = new TrainingFiles(dataFiles, retainFile).Read(model.Config, () => encoder, training, observer.Message);
         if (training.TrainingMethod.Unlearns)
         {
-            var steps = EpochPlan.StepsPerEpoch(data.Forget.Count, training.BatchSize, training.GradAccum) * training.Epochs;
-            training = training with { EvalEvery = training.EvalEvery > 0 ? training.EvalEvery : Math.Max(1, steps / CurvePoints) };
+            var steps = StepPlan.CountSteps(data.Forget.Count, training);
+            training = training with { EvalEvery = training.EvalEvery > 0 ? training.EvalEvery : (int)Math.Max(1, steps / CurvePoints) };
         }
         (TrainingJob.FromModelFolder(model, start, training, data, directory,
             observer) with { RunSettingsJson = training.ToJson() + "\n" }).Run(resume: Directory.Exists(directory));

@@ -15,9 +15,10 @@ public static class TokenLogProbs
         foreach (var chunk in examples.Chunk(batchSize))
         {
             var batch = TokenBatch.FromExamples(chunk, maxLength);
-            var scores = model.Forward(batch);
+            var pass = model.Forward(batch);
+            var scores = pass.Scores;
             // The scored tokens come in row order: sequence by sequence, position by position.
-            var tokens = model.ScoredTokenLogProbs.ToArray();
+            var tokens = pass.TokenLogProbs.ToArray();
             var row = 0;
             for (var b = 0; b < batch.Batch; b++)
             {

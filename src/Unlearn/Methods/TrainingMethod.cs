@@ -44,12 +44,14 @@ public abstract class TrainingMethod
 
     /// <summary>The forget objective over one batch in this method's layout.</summary>
     /// <param name="referenceLogProbs">log π_ref of the batch's sequences, in the batch's layout; only methods that need them read them.</param>
-    public ISequenceObjective Objective(double? beta, double gamma, IReadOnlyList<double>? referenceLogProbs)
+    /// <param name="gammaForm">How γ enters σ (<see cref="GammaForm"/>): as given (the paper) or times β (the public code).</param>
+    public ISequenceObjective Objective(double? beta, double gamma, IReadOnlyList<double>? referenceLogProbs, string gammaForm = GammaForm.Paper)
     {
         if (NeedsReferenceLogProbs && referenceLogProbs is null) throw new ArgumentException($"{Name} needs the reference model's log-probs");
-        return CreateObjective(Beta(beta), gamma, referenceLogProbs);
+        return CreateObjective(Beta(beta), GammaForm.Margin(gammaForm, Beta(beta), gamma), referenceLogProbs);
     }
 
+    /// <param name="gamma">The margin inside σ, already in the paper's form.</param>
     protected abstract ISequenceObjective CreateObjective(double? beta, double gamma, IReadOnlyList<double>? referenceLogProbs);
 
     /// <summary>The sequences of one forget micro-batch for the given forget examples: by default those examples.</summary>

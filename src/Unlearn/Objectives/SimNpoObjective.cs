@@ -4,7 +4,7 @@ namespace SimNpo.Unlearn.Objectives;
 
 /// <summary>
 /// SimNPO: L = −(2/β)·mean_i log σ(−(β/|y_i|)·log πθ(y_i|x_i) − γ), no reference model. The margin γ sits inside σ as
-/// the paper writes it (the public TOFU code subtracts β·γ instead). With ℓ_i the length-normalised log-prob,
+/// the paper writes it; the public code's form (β·γ) reaches here already multiplied (<see cref="GammaForm"/>). With ℓ_i the length-normalised log-prob,
 /// dL/dℓ_i = (2/N)·σ(β·ℓ_i + γ), so dL/dlog πθ(y_i|x_i) = that divided by |y_i|: a sequence already forgotten gets a
 /// weight near 0, and long and short answers are weighted alike.
 /// </summary>

@@ -8,7 +8,8 @@ using SimNpo.Model.SafeTensors;
 namespace SimNpo.Unlearn.Training;
 
 /// <summary>
-/// torch.optim.AdamW over all of a model's parameters as one group (decay on every parameter), preceded by
+/// torch.optim.AdamW over a model's parameters in Hugging Face Trainer's two groups (weight decay on all but the norms'
+/// weights, see <see cref="AdamWSettings"/>), preceded by
 /// torch.nn.utils.clip_grad_norm_ on the global gradient norm. The moments are <see cref="ParameterSet{T}"/>s in the
 /// model's layout, stored in T or (<see cref="Storage.BFloat16"/> moments) bfloat16 to halve their memory; a model that
 /// stores its weights narrower than T is updated through its float32 master weights, which the step rounds into it.
@@ -26,6 +27,7 @@ public sealed class AdamWOptimizer<T> : IDisposable where T : unmanaged, IFloati
 
     private readonly LlamaModel<T> _model;
     private readonly ParameterSet<T>? _master;
+    private readonly IReadOnlyList<DecayRun> _runs;
 
     /// <param name="momentStorage">How the moments are stored: T (as torch) or bfloat16 (--optimizer-state bf16).</param>
     public AdamWOptimizer(LlamaModel<T> model, AdamWSettings settings, Storage momentStorage = Storage.Native)
@@ -46,6 +48,7 @@ public sealed class AdamWOptimizer<T> : IDisposable where T : unmanaged, IFloati
             throw;
         }
         _master = model.Precision.HasMasterWeights ? model.MasterWeights : null;
+        _runs = DecayRun.Of(model.Layout, settings);
     }
 
     public AdamWSettings Settings { get; }
@@ -78,9 +81,14 @@ public sealed class AdamWOptimizer<T> : IDisposable where T : unmanaged, IFloati
             if (factor < 1)
                 foreach (var chunk in gradients) ops.Scale(chunk.All, (float)factor);
         }
-        var step = new AdamWStep(learningRate, Settings.Beta1, Settings.Beta2, Settings.Epsilon, Settings.WeightDecay, StepCount + 1);
-        for (var c = 0; c < gradients.Count; c++)
-            ops.AdamW(_model.Parameters.Chunks[c].All, gradients[c].All, FirstMoment.Chunks[c].All, SecondMoment.Chunks[c].All, step, _master?.Chunks[c].All);
+        var decayed = new AdamWStep(learningRate, Settings.Beta1, Settings.Beta2, Settings.Epsilon, Settings.WeightDecay, StepCount + 1);
+        var undecayed = decayed with { WeightDecay = 0 };
+        foreach (var run in _runs)
+        {
+            View<T> Part(ParameterSet<T> set) => set.Chunks[run.Chunk].All.Slice(run.Offset, run.Length);
+            ops.AdamW(Part(_model.Parameters), Part(_model.Gradients), Part(FirstMoment), Part(SecondMoment), run.Decays ? decayed : undecayed,
+                _master is null ? null : Part(_master));
+        }
         StepCount++;
         return norm;
     }
@@ -180,5 +188,24 @@ public sealed class AdamWOptimizer<T> : IDisposable where T : unmanaged, IFloati
         if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var step))
             throw new BadInputException(file.Path, $"metadata '{StepKey}' is '{text}', not a non-negative integer");
         return step;
+    }
+
+    /// <summary>Consecutive parameters of one chunk that share a decay flag: one AdamW call each.</summary>
+    private readonly record struct DecayRun(int Chunk, int Offset, int Length, bool Decays)
+    {
+        public static IReadOnlyList<DecayRun> Of(ParameterLayout layout, AdamWSettings settings)
+        {
+            var runs = new List<DecayRun>();
+            foreach (var entry in layout.Entries)
+            {
+                var decays = settings.Decays(entry.Name);
+                var last = runs.Count > 0 ? runs[^1] : default;
+                if (runs.Count > 0 && last.Chunk == entry.Chunk && last.Decays == decays && last.Offset + last.Length == entry.ChunkOffset)
+                    runs[^1] = last with { Length = last.Length + entry.Length };
+                else
+                    runs.Add(new DecayRun(entry.Chunk, entry.ChunkOffset, entry.Length, decays));
+            }
+            return runs;
+        }
     }
 }

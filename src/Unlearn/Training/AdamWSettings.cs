@@ -3,10 +3,17 @@ namespace SimNpo.Unlearn.Training;
 /// <summary>
 /// AdamW hyperparameters other than the learning rate (which the schedule gives per step); the defaults are
 /// torch.optim.AdamW's betas and eps, the weight decay of the public TOFU code, and Hugging Face Trainer's
-/// max_grad_norm. MaxGradNorm 0 turns gradient clipping off.
+/// max_grad_norm. MaxGradNorm 0 turns gradient clipping off. The norms' weights get no weight decay, as in Hugging Face
+/// Trainer's optimizer (get_decay_parameter_names leaves out every parameter of a layer in ALL_LAYERNORM_LAYERS, which
+/// LlamaRMSNorm joins, and every bias, of which Llama has none); DecayNormWeights puts them back, for torch.optim.AdamW with
+/// one parameter group.
 /// </summary>
-public sealed record AdamWSettings(double Beta1 = 0.9, double Beta2 = 0.999, double Epsilon = 1e-8, double WeightDecay = 0.01, double MaxGradNorm = 1.0)
+public sealed record AdamWSettings(double Beta1 = 0.9, double Beta2 = 0.999, double Epsilon = 1e-8, double WeightDecay = 0.01, double MaxGradNorm = 1.0,
+    bool DecayNormWeights = false)
 {
+    /// <summary>Whether the parameter named so is decayed: every tensor but the norms' weights (unless DecayNormWeights).</summary>
+    public bool Decays(string parameterName) => DecayNormWeights || !Model.ParameterLayout.IsNormWeight(parameterName);
+
     public void Validate()
     {
         static void Require(bool ok, string name, double value, string range)

@@ -33,10 +33,6 @@ public sealed class EpochPlan
         return (int)((exampleCount + perStep - 1) / perStep);
     }
 
-    /// <summary>Optimizer steps of a whole run, in 64 bits: epochs × steps per epoch overflows an int long before a run is absurd.</summary>
-    public static long TotalSteps(int exampleCount, int batchSize, int gradAccum, int epochs)
-        => (long)StepsPerEpoch(exampleCount, batchSize, gradAccum) * epochs;
-
     /// <summary>The micro-batches of one optimizer step: positions into <see cref="Order"/>, at most GradAccum of them.</summary>
     public IReadOnlyList<int[]> MicroBatches(int stepInEpoch)
     {

@@ -10,7 +10,8 @@ public sealed record MicroBatchResult(double ForgetLoss, double? RetainLoss, dou
 /// <summary>
 /// The loss of SPEC.md on one micro-batch, w_f·L_f + λ·L_r, run forward and backward so its gradient (times scale)
 /// is added to the model's gradients. The forget term is an objective over per-sequence log-probs; the retain term
-/// is the token-mean NLL of the paired retain examples or KL(π_ref ‖ πθ) over their tokens.
+/// is the token-mean NLL of the paired retain examples or KL(π_ref ‖ πθ), over their answer tokens (answer-mean) or
+/// as the public code's batchmean (<see cref="TrainingSettings.KlReductions"/>).
 /// </summary>
 public sealed class MicroBatchLoss<T>(TrainingSettings settings, TrainingData data, ReferenceLogProbs? reference, LlamaModel<T>? klReference)
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -19,20 +20,26 @@ public sealed class MicroBatchLoss<T>(TrainingSettings settings, TrainingData da
     {
         var (forgetLoss, normalised, forgetTokens) = RunForget(model, forgetIndices, settings.ForgetWeight * scale);
         if (!settings.UsesRetainTerm) return new MicroBatchResult(forgetLoss, null, normalised, forgetTokens);
-        var retainBatch = Batch(retainIndices.Select(i => data.Retain[i]));
+        var retain = retainIndices.Select(i => data.Retain[i]).ToArray();
+        var batchMean = settings.RetainLoss == "kl" && settings.KlReduction == "batchmean";
+        var retainBatch = Batch(batchMean ? retain.Select(EveryPositionScored) : retain);
         double retainLoss;
         var retainScale = settings.RetainWeight * scale;
         if (settings.RetainLoss == "kl")
         {
             var model0 = klReference ?? throw new InvalidOperationException("the KL retain term needs the reference model");
-            retainLoss = model.ForwardKl(retainBatch, model0.ForwardLogProbs(retainBatch));
-            model.BackwardKl(retainScale);
+            // The model averages over the scored rows; batchmean divides their sum by batch × max-length instead.
+            var rescale = batchMean ? (double)retainBatch.ScoredCounts().Sum() / (retain.Length * settings.MaxLength) : 1;
+            var kl = model.ForwardKl(retainBatch, model0.ForwardLogProbs(retainBatch));
+            kl.Backward(retainScale * rescale);
+            retainLoss = rescale * kl.Value;
         }
         else
         {
-            var value = new NegativeLogLikelihood().Evaluate(model.Forward(retainBatch));
+            var pass = model.Forward(retainBatch);
+            var value = new NegativeLogLikelihood().Evaluate(pass.Scores);
             retainLoss = value.Loss;
-            model.Backward(value.SequenceWeights.Select(w => w * retainScale).ToArray());
+            pass.Backward(value.SequenceWeights.Select(w => w * retainScale).ToArray());
         }
         return new MicroBatchResult(forgetLoss, retainLoss, normalised, forgetTokens + retainBatch.Lengths.Sum());
     }
@@ -42,11 +49,22 @@ public sealed class MicroBatchLoss<T>(TrainingSettings settings, TrainingData da
     {
         var method = settings.TrainingMethod;
         var batch = Batch(method.ForgetBatch(data, indices));
-        var scores = model.Forward(batch);
-        var value = method.Objective(settings.Beta, settings.Gamma, method.BatchReferenceLogProbs(reference, indices)).Evaluate(scores);
-        model.Backward(value.SequenceWeights.Select(w => w * weight).ToArray());
+        var pass = model.Forward(batch);
+        var scores = pass.Scores;
+        var value = method.Objective(settings.Beta, settings.Gamma, method.BatchReferenceLogProbs(reference, indices), settings.GammaForm).Evaluate(scores);
+        pass.Backward(value.SequenceWeights.Select(w => w * weight).ToArray());
         return (value.Loss, method.ForgetAnswerPositions(indices.Length).Average(scores.NormalisedLogProb), batch.Lengths.Sum());
     }
 
     private TokenBatch Batch(IEnumerable<TokenizedExample> examples) => TokenBatch.FromExamples(examples.ToArray(), settings.MaxLength);
+
+    /// <summary>
+    /// The same tokens with only the first (BOS) as prompt: every position that predicts a next token is scored, the
+    /// positions the public code's logits cover for a sequence (its padding aside).
+    /// </summary>
+    private static TokenizedExample EveryPositionScored(TokenizedExample example)
+    {
+        int[] ids = [.. example.PromptIds, .. example.AnswerIds];
+        return new TokenizedExample(ids[..1], ids[1..]);
+    }
 }

@@ -21,7 +21,7 @@ public sealed record ReferenceLogProbs(double[] Forget, double[]? Refusals)
 
     private static double[] Score<T>(LlamaModel<T> model, IReadOnlyList<TokenizedExample> examples, int batchSize, int maxLength)
         where T : unmanaged, IFloatingPointIeee754<T> =>
-        examples.Chunk(batchSize).SelectMany(chunk => model.Forward(TokenBatch.FromExamples(chunk, maxLength)).LogProb).ToArray();
+        examples.Chunk(batchSize).SelectMany(chunk => model.Forward(TokenBatch.FromExamples(chunk, maxLength)).Scores.LogProb).ToArray();
 
     public void Save(string path)
     {

@@ -60,10 +60,9 @@ public sealed class Trainer<T>
         if (inputs is not null && recordedInputs is not null) inputs.CheckContinues(recordedInputs, runDirectory, observer.Message);
         else if (inputs is not null && resume)
             observer.Message($"{runDirectory} records no {RunInputs.FileName} (a run from before inputs were recorded): its data and model cannot be checked");
-        var stepsPerEpoch = EpochPlan.StepsPerEpoch(data.Forget.Count, settings.BatchSize, settings.GradAccum);
-        var totalSteps = (int)EpochPlan.TotalSteps(data.Forget.Count, settings.BatchSize, settings.GradAccum, settings.Epochs);
-        var schedule = new LearningRateSchedule(LearningRateSchedule.ParseKind(settings.Schedule), settings.LearningRate, totalSteps,
-            Math.Min(settings.WarmupSteps(stepsPerEpoch), totalSteps));
+        var steps = new StepPlan(data.Forget.Count, data.Retain.Count, settings);
+        var totalSteps = steps.TotalSteps;
+        var schedule = new LearningRateSchedule(LearningRateSchedule.ParseKind(settings.Schedule), settings.LearningRate, totalSteps, steps.WarmupSteps);
         if (model.Precision.Name != settings.Precision)
             throw new ArgumentException($"the settings ask for precision {settings.Precision} but the model stores {model.Precision.Name}");
         using var optimizer = new AdamWOptimizer<T>(model, settings.AdamW, settings.MomentStorage);
@@ -83,21 +82,15 @@ public sealed class Trainer<T>
         var clock = Stopwatch.StartNew();
         using var log = new StreamWriter(Path.Combine(runDirectory, LogFileName), append: true);
         StepRecord? record = null;
-        EpochPlan? plan = null;
         for (var step = startStep + 1; step <= totalSteps; step++)
         {
-            var epoch = (step - 1) / stepsPerEpoch;
-            var stepInEpoch = (step - 1) % stepsPerEpoch;
-            if (plan is null || stepInEpoch == 0)
-                plan = new EpochPlan(data.Forget.Count, data.Retain.Count, settings.BatchSize, settings.GradAccum, settings.Seed, epoch);
-            record = TrainStep(step, epoch, stepInEpoch, plan, loss, optimizer, schedule.At(step - 1), lastCheckpoint);
+            record = TrainStep(step, steps.EpochOf(step), steps.MicroBatches(step), loss, optimizer, schedule.At(step - 1), lastCheckpoint);
             if (settings.EvalEvery > 0 && (step % settings.EvalEvery == 0 || step == totalSteps))
                 record = record with { Eval = _job.Evaluate?.Invoke(model) };
             log.WriteLine(JsonSerializer.Serialize(record, LogJson));
             log.Flush();
             observer.StepDone(record, totalSteps);
-            var epochEnd = stepInEpoch == stepsPerEpoch - 1;
-            if (step == totalSteps || (settings.SaveEvery > 0 ? step % settings.SaveEvery == 0 : epochEnd))
+            if (step == totalSteps || (settings.SaveEvery > 0 ? step % settings.SaveEvery == 0 : steps.EndsEpoch(step)))
             {
                 lastCheckpoint = Checkpoint.Save(runDirectory, step, model, optimizer, settings, _job.TokenizerSource);
                 observer.Message($"checkpoint {lastCheckpoint}");
@@ -108,17 +101,13 @@ public sealed class Trainer<T>
         return new TrainingSummary(totalSteps, record?.Loss ?? double.NaN, clock.Elapsed.TotalSeconds, initialEval, record?.Eval, startStep);
     }
 
-    private StepRecord TrainStep(int step, int epoch, int stepInEpoch, EpochPlan plan, MicroBatchLoss<T> loss, AdamWOptimizer<T> optimizer, double learningRate,
-        string? lastCheckpoint)
+    private StepRecord TrainStep(int step, int epoch, IReadOnlyList<(int[] Forget, int[] Retain)> microBatches, MicroBatchLoss<T> loss,
+        AdamWOptimizer<T> optimizer, double learningRate, string? lastCheckpoint)
     {
         var started = Stopwatch.GetTimestamp();
         model.ZeroGradients();
-        var microBatches = plan.MicroBatches(stepInEpoch);
         var scale = 1.0 / microBatches.Count;
-        var results = microBatches
-            .Select(positions => loss.Run(model, positions.Select(p => plan.Order[p]).ToArray(),
-                plan.RetainPartner.Length == 0 ? [] : positions.Select(p => plan.RetainPartner[p]).ToArray(), scale))
-            .ToList();
+        var results = microBatches.Select(batch => loss.Run(model, batch.Forget, batch.Retain, scale)).ToList();
         var forgetLoss = results.Average(r => r.ForgetLoss);
         double? retainLoss = settings.UsesRetainTerm ? results.Average(r => r.RetainLoss!.Value) : null;
         var total = settings.ForgetWeight * forgetLoss + settings.RetainWeight * (retainLoss ?? 0);

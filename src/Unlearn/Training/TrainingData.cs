@@ -18,10 +18,12 @@ public sealed record TrainingData(IReadOnlyList<TokenizedExample> Forget, IReadO
         if (settings.TrainingMethod.NeedsRefusals && Refusals?.Count != Forget.Count)
             throw new ArgumentException($"{settings.Method} needs one refusal example per forget example");
         // Steps are counted (logged, checkpointed, scheduled) in 32 bits.
-        var perEpoch = EpochPlan.StepsPerEpoch(Forget.Count, settings.BatchSize, settings.GradAccum);
-        var total = EpochPlan.TotalSteps(Forget.Count, settings.BatchSize, settings.GradAccum, settings.Epochs);
+        var total = StepPlan.CountSteps(Forget.Count, settings);
         if (total > int.MaxValue)
             throw new ArgumentException(
-                $"epochs {settings.Epochs} × {perEpoch} steps per epoch = {total} optimizer steps, more than a run can count ({int.MaxValue})");
+                $"epochs {settings.Epochs} over {Forget.Count} examples make {total} optimizer steps, more than a run can count ({int.MaxValue})");
+        if (total == 0)
+            throw new ArgumentException($"{settings.Batching} batching: epochs {settings.Epochs} × {Forget.Count} examples are fewer than one step of "
+                + $"{settings.BatchSize * settings.GradAccum}");
     }
 }

@@ -6,7 +6,8 @@ namespace SimNpo.Unlearn.Training;
 
 /// <summary>
 /// Everything that decides what a training run computes. Defaults follow the public TOFU setup of SPEC.md (AdamW,
-/// lr 1e-5, weight decay 0.01, 10 epochs, 1 warmup epoch then linear decay, β 2.5, γ 0, effective batch 32).
+/// lr 1e-5, weight decay 0.01, 10 epochs, 1 warmup epoch then linear decay, β 2.5, γ 0, effective batch 32); a preset
+/// (<see cref="TrainingPresets"/>) gives the official per-split values.
 /// Saved beside the output as run.json, in the same kebab-case names as the command-line options, so a saved run can be
 /// fed back with --config.
 /// </summary>
@@ -14,19 +15,35 @@ public sealed record TrainingSettings
 {
     public static readonly string[] RetainLosses = ["nll", "kl"];
 
+    /// <summary>
+    /// How the KL retain term is averaged. answer-mean: over the retain answers' tokens (and EOS), the tokens the NLL term
+    /// scores. batchmean: the public code's kl_div(..., reduction='batchmean') over the [batch·length, vocab] view of the
+    /// padded batch (Unlearn-Simple TOFU/dataloader.py line 356, inputs padded to max_length by data_module.py line 23):
+    /// KL summed over every position of the retain examples, prompt included, divided by batch × max-length.
+    /// </summary>
+    public static readonly string[] KlReductions = ["answer-mean", "batchmean"];
+
+    /// <summary>The preset these values started from (<see cref="TrainingPresets"/>), recorded in run.json; null for none.</summary>
+    public string? Preset { get; init; }
+
     /// <summary>A name in <see cref="Methods.TrainingMethods"/>: simnpo, npo, ga, graddiff, idkpo; nll is plain fine-tuning (finetune, relearning).</summary>
     public string Method { get; init; } = "simnpo";
     public double? Beta { get; init; }
     public double Gamma { get; init; }
+    /// <summary>How γ enters σ (<see cref="Objectives.GammaForm"/>): paper (γ, the default) or code (β·γ).</summary>
+    public string GammaForm { get; init; } = Objectives.GammaForm.Paper;
     public double ForgetWeight { get; init; } = 1;
     /// <summary>λ on the retain term; the paper's placement. GA has no retain term, GradDiff is GA with it.</summary>
     public double RetainWeight { get; init; } = 1;
     public string RetainLoss { get; init; } = "nll";
+    public string KlReduction { get; init; } = "answer-mean";
     [JsonPropertyName("lr")]
     public double LearningRate { get; init; } = 1e-5;
     public int Epochs { get; init; } = 10;
     public int BatchSize { get; init; } = 4;
     public int GradAccum { get; init; } = 8;
+    /// <summary>How optimizer steps cover the epochs (<see cref="StepPlan"/>): epoch, or stream as the public TOFU code.</summary>
+    public string Batching { get; init; } = StepPlan.Epoch;
     /// <summary>Warmup as "N" steps or "Ne" epochs (e.g. "1e": one epoch, the public code's choice).</summary>
     public string Warmup { get; init; } = "1e";
     public string Schedule { get; init; } = "linear";
@@ -77,6 +94,11 @@ public sealed record TrainingSettings
         if (SaveDType is { } saveDType && !Model.ModelFiles.SaveDTypes.ContainsKey(saveDType))
             return $"save-dtype '{saveDType}' is not one of {string.Join(", ", Model.ModelFiles.SaveDTypes.Keys)}";
         if (!RetainLosses.Contains(RetainLoss)) return $"retain-loss '{RetainLoss}' is not one of {string.Join(", ", RetainLosses)}";
+        if (!KlReductions.Contains(KlReduction)) return $"kl-reduction '{KlReduction}' is not one of {string.Join(", ", KlReductions)}";
+        if (!Objectives.GammaForm.All.Contains(GammaForm)) return $"gamma-form '{GammaForm}' is not one of {string.Join(", ", Objectives.GammaForm.All)}";
+        if (!StepPlan.All.Contains(Batching)) return $"batching '{Batching}' is not one of {string.Join(", ", StepPlan.All)}";
+        if (Preset is { } preset && !TrainingPresets.Names.Contains(preset))
+            return $"preset '{preset}' is not one of {string.Join(", ", TrainingPresets.Names)}";
         // NaN passes every comparison, so each number is checked for being finite before its range.
         if (Beta is { } beta && !(double.IsFinite(beta) && beta > 0)) return $"beta must be a positive number, got {beta}";
         if (!double.IsFinite(Gamma)) return $"gamma must be a finite number, got {Gamma}";

@@ -52,7 +52,7 @@ public class OptionRangeTests
         TinyModelFiles.WriteRecords(directory.File("forget.jsonl"), TinyTask.Forget);
         var error = UsageError("unlearn", "--model", model, "--forget", directory.File("forget.jsonl"), "--method", "ga", "--out", directory.File("out"),
             "--epochs", "2000000000", "--batch-size", "1", "--grad-accum", "1");
-        Assert.That(error, Does.Contain("epochs 2000000000 × 12 steps per epoch = 24000000000 optimizer steps, more than a run can count (2147483647)"));
+        Assert.That(error, Does.Contain("epochs 2000000000 over 12 examples make 24000000000 optimizer steps, more than a run can count (2147483647)"));
     }
 
     /// <summary>No command's default points at files a user does not have: the TOFU data folder must be named.</summary>

@@ -40,7 +40,7 @@ public class TrainingCommandTests
         Assert.That(saved["lr"]!.GetValue<double>(), Is.EqualTo(1e-2));
         Assert.That(saved["beta"], Is.Null, "unset β stays unset: the method's default applies");
         Assert.That(saved["forget"]!.GetValue<string>(), Is.EqualTo(directory.File("forget.jsonl")));
-        Assert.That((saved["prompt-format"]!.GetValue<string>(), saved["answer-prefix"]!.GetValue<string>()), Is.EqualTo(("[INST] {question} [/INST]", " ")),
+        Assert.That((saved["prompt-format"]!.GetValue<string>(), saved["answer-prefix"]!.GetValue<string>()), Is.EqualTo(("[INST] {question} [/INST]", "")),
             "the template is part of the run");
         Assert.That(File.Exists(directory.File("unlearned/loss.png")) && File.Exists(directory.File("unlearned/logprob.png")), "curves of the run");
         var log = File.ReadAllLines(directory.File("unlearned/log.jsonl"));

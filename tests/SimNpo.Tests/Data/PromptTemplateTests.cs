@@ -7,9 +7,10 @@ public class PromptTemplateTests
     [Test]
     public void Llama2ChatIsTheTofuTemplate()
     {
+        // question_start_tag "[INST] ", question_end_tag " [/INST]", answer_tag "" (locuslab/tofu config/model_config.yaml).
         var template = PromptTemplate.Llama2Chat;
         Assert.That(template.Prompt("Who?"), Is.EqualTo("[INST] Who? [/INST]"));
-        Assert.That(template.FullText("Who?", "Me."), Is.EqualTo("[INST] Who? [/INST] Me."));
+        Assert.That(template.FullText("Who?", "Me."), Is.EqualTo("[INST] Who? [/INST]Me."));
     }
 
     [Test]

@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
 using SimNpo.Cli;
+using SimNpo.Model;
+using SimNpo.Model.Tokenizers;
 using SimNpo.Tests.Cli;
 using SimNpo.Unlearn.Evaluation;
 
@@ -79,7 +81,7 @@ public class EvalCommandTests
                 if (name is "real_authors" or "world_facts") Assert.That(baseLoss, Is.EqualTo(answerLoss), "the answer stands in for the missing paraphrase");
                 else Assert.That(baseLoss, Is.Not.EqualTo(answerLoss));
                 Assert.That(item["rouge_l_recall"]!.GetValue<double>(),
-                    Is.EqualTo(RougeL.Score(item["generation"]!.GetValue<string>(), item["answer"]!.GetValue<string>()).Recall));
+                    Is.EqualTo(RougeL.Score(item["generation"]!.GetValue<string>(), item["answer"]!.GetValue<string>(), useStemmer: true).Recall));
             }
             double Mean(string key) => items.Average(i => i![key]!.GetValue<double>());
             var ratios = items.Select(i => i!["truth_ratio"]!.GetValue<double>()).ToArray();
@@ -136,7 +138,9 @@ public class EvalCommandTests
 
     /// <summary>
     /// MUSE on two Alice passages and three questions, with two holdout texts and a given retrained AUC of 0.5:
-    /// PrivLeak = (AUC − 0.5)/0.5 × 100 from the AUC in the report (tolerance 1e-12, one division of doubles).
+    /// PrivLeak = (AUC − 0.5)/0.5 × 100 from the AUC in the report (tolerance 1e-12, one division of doubles). As in
+    /// muse_bench, each VerbMem reference is the continuation cut to as many tokens as are generated, BOS counted among
+    /// them (here 8: BOS and 7 text tokens), and ROUGE-L F1 is taken without stemming.
     /// </summary>
     [Test]
     public void MuseReportsVerbMemKnowMemAndPrivLeak()
@@ -149,8 +153,12 @@ public class EvalCommandTests
                 name)))!.AsArray().Take(count).Select(n => n!.DeepClone()).ToArray()).ToJsonString());
         Take(MuseData.KnowMemFile, 3);
         // Two passages, shortened to keep the test fast (a full one fills the model's 512-token context).
-        File.WriteAllText(data.File(MuseData.VerbMemFile), new JsonArray(MuseData.ReadVerbMem(Path.Combine(alice, MuseData.VerbMemFile)).Take(2)
-            .Select(p => (JsonNode)new JsonObject { ["prompt"] = p.Prompt[..300], ["gt"] = p.Continuation[..200] }).ToArray()).ToJsonString());
+        var passages = MuseData.ReadVerbMem(Path.Combine(alice, MuseData.VerbMemFile)).Take(2).Select(p => p with
+        {
+            Prompt = p.Prompt[..300], Continuation = p.Continuation[..200],
+        }).ToArray();
+        File.WriteAllText(data.File(MuseData.VerbMemFile), new JsonArray(passages
+            .Select(p => (JsonNode)new JsonObject { ["prompt"] = p.Prompt, ["gt"] = p.Continuation }).ToArray()).ToJsonString());
         Take(MuseData.KnowMemExamplesFile, 5);
         File.WriteAllText(data.File("holdout.json"),
             """["Once upon a time there was a little dog named Spot.", "Lily wanted to swim in the big blue lake with her mom."]""");
@@ -162,14 +170,24 @@ public class EvalCommandTests
         var report = Read(output);
         var verbMem = report["verb_mem_items"]!.AsArray();
         Assert.That(verbMem, Has.Count.EqualTo(2));
+        var tokenizer = TokenizerLoader.Load(_model.Path, ModelFiles.LoadConfig(_model.Path));
+        for (var i = 0; i < passages.Length; i++)
+        {
+            var reference = verbMem[i]!["reference"]!.GetValue<string>();
+            Assert.That(reference, Is.EqualTo(tokenizer.Decode(tokenizer.Encode(passages[i].Continuation).Take(7))));
+            Assert.That(reference.Length, Is.LessThan(passages[i].Continuation.Length / 2));
+        }
         Assert.That(report["verb_mem"]!.GetValue<double>(), Is.EqualTo(verbMem.Average(i => i!["rouge_l_f1"]!.GetValue<double>())).Within(1e-12));
         foreach (var item in verbMem.Concat(report["know_mem_forget_items"]!.AsArray()))
             Assert.That(item!["rouge_l_f1"]!.GetValue<double>(),
-                Is.EqualTo(100 * RougeL.Score(item["generation"]!.GetValue<string>(), item["reference"]!.GetValue<string>()).F1).Within(1e-12));
+                Is.EqualTo(100 * RougeL.Score(item["generation"]!.GetValue<string>(), item["reference"]!.GetValue<string>(), useStemmer: false).F1)
+                    .Within(1e-12));
         Assert.That(report["know_mem_forget_items"]!.AsArray(), Has.Count.EqualTo(3));
         var auc = report["min_k"]!["auc"]!.GetValue<double>();
         Assert.That(report["min_k"]!["forget"]!.AsArray(), Has.Count.EqualTo(2));
         Assert.That(report["priv_leak"]!["value"]!.GetValue<double>(), Is.EqualTo((auc - 0.5) / 0.5 * 100).Within(1e-12));
+        Assert.That(report["priv_leak"]!["convention"]!.GetValue<string>(), Does.Contain("holdout texts are the positive class"));
+        Assert.That(File.ReadAllText(Path.ChangeExtension(output, ".md")), Does.Contain("holdout texts are the positive class"));
         Assert.That(report["not_computed"]!.AsArray().Single()!.GetValue<string>(), Does.StartWith("KnowMem on retain QA"));
 
         // The MUSE-format set has no holdout texts: PrivLeak is named as not computed, the rest is there.
@@ -178,5 +196,80 @@ public class EvalCommandTests
         Assert.That(noHoldout.Code, Is.EqualTo(CommandRunner.Success), noHoldout.Error);
         Assert.That(noHoldout.Output, Does.Contain("not computed: PrivLeak: no holdout texts"));
         Assert.That(Read(output)["priv_leak"], Is.Null);
+    }
+
+    /// <summary>
+    /// --privleak-dir reads MUSE's own PrivLeak texts (privleak/forget.json and holdout.json, as muse_bench does) instead
+    /// of the VerbMem passages; the model measured against itself as the retrained model has PrivLeak exactly 0.
+    /// </summary>
+    [Test]
+    public void MuseReadsItsOwnPrivLeakFiles()
+    {
+        using var data = new TempDirectory();
+        var alice = Path.GetDirectoryName(SharedFiles.Require("data/muse-alice/verbmem.json"))!;
+        File.WriteAllText(data.File(MuseData.VerbMemFile), """[{"prompt": "Alice was beginning", "gt": " to get very tired"}]""");
+        File.Copy(Path.Combine(alice, MuseData.KnowMemExamplesFile), data.File(MuseData.KnowMemExamplesFile));
+        File.WriteAllText(data.File(MuseData.KnowMemFile), """[{"question": "Who fell down the rabbit hole?", "answer": "Alice"}]""");
+        var privleak = Directory.CreateDirectory(data.File("privleak")).FullName;
+        // A story-like and a news-like text on each side, so that the AUC is neither 0 nor 1 (PrivLeak divides by it).
+        File.WriteAllText(Path.Combine(privleak, "forget.json"),
+            """["Once upon a time there was a girl.", "Quarterly revenue rose by four percent.", "The sun was hot."]""");
+        File.WriteAllText(Path.Combine(privleak, "holdout.json"), """["Tim had a red ball.", "The committee adjourned."]""");
+
+        var output = data.File("muse.json");
+        var run = Simnpo.Run("eval", "muse", "--model", _model.Path, "--data", data.Path, "--privleak-dir", privleak, "--retrain-model", _model.Path,
+            "--verbmem-new-tokens", "2", "--knowmem-new-tokens", "2", "--out", output);
+        Assert.That(run.Code, Is.EqualTo(CommandRunner.Success), run.Error);
+        var report = Read(output);
+        Assert.That(report["min_k"]!["forget"]!.AsArray(), Has.Count.EqualTo(3));
+        Assert.That(report["min_k"]!["holdout"]!.AsArray(), Has.Count.EqualTo(2));
+        Assert.That(report["min_k"]!["auc"]!.GetValue<double>(), Is.GreaterThan(0).And.LessThan(1));
+        Assert.That(report["priv_leak"]!["value"]!.GetValue<double>(), Is.EqualTo(0));
+
+        var both = Simnpo.Run("eval", "muse", "--model", _model.Path, "--data", data.Path, "--privleak-dir", privleak, "--holdout",
+            Path.Combine(privleak, "holdout.json"), "--out", output);
+        Assert.That(both.Code, Is.EqualTo(CommandRunner.Usage));
+        Assert.That(both.Error, Does.Contain("either --holdout or --privleak-dir"));
+        var missing = Simnpo.Run("eval", "muse", "--model", _model.Path, "--data", data.Path, "--privleak-dir", data.Path, "--out", output);
+        Assert.That(missing.Code, Is.EqualTo(CommandRunner.Failure));
+        Assert.That(missing.Error, Does.Contain(Path.Combine(data.Path, "forget.json")).And.Contain("file not found"));
+    }
+
+    /// <summary>
+    /// MUSE's released layout (../shared/data/muse-news, a few records of each file, texts shortened): VerbMem, KnowMem
+    /// on forget and retain QA with their own examples, and PrivLeak on privleak/forget.json against holdout.json, all
+    /// without options; against MUSE-News's published retrained AUC, PrivLeak = (AUC − 0.4772)/0.4772 × 100.
+    /// </summary>
+    [Test]
+    public void MuseReadsTheReleasedLayout()
+    {
+        using var data = new TempDirectory();
+        var news = Path.GetDirectoryName(Path.GetDirectoryName(SharedFiles.Require("data/muse-news/verbmem/forget.json")))!;
+        void Take(string file, int count, Func<JsonNode, JsonNode> shorten)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(data.File(file))!);
+            File.WriteAllText(data.File(file), new JsonArray(JsonNode.Parse(File.ReadAllText(Path.Combine(news, file)))!.AsArray().Take(count)
+                .Select(n => shorten(n!.DeepClone())).ToArray()).ToJsonString());
+        }
+        JsonNode Shorten(JsonNode text) => text.GetValue<string>()[..200];
+        Take("verbmem/forget.json", 2, p => new JsonObject { ["prompt"] = Shorten(p["prompt"]!), ["gt"] = Shorten(p["gt"]!) });
+        foreach (var file in new[] { "knowmem/forget_qa.json", "knowmem/retain_qa.json", "knowmem/forget_qa_icl.json", "knowmem/retain_qa_icl.json" })
+            Take(file, 2, qa => qa);
+        Take("privleak/forget.json", 3, Shorten);
+        Take("privleak/holdout.json", 3, Shorten);
+
+        var output = data.File("muse.json");
+        var run = Simnpo.Run("eval", "muse", "--model", _model.Path, "--data", data.Path, "--retrain-auc", "0.4772",
+            "--verbmem-new-tokens", "2", "--knowmem-new-tokens", "2", "--out", output);
+        Assert.That(run.Code, Is.EqualTo(CommandRunner.Success), run.Error);
+        var report = Read(output);
+        Assert.That(report["not_computed"]!.AsArray(), Is.Empty);
+        Assert.That(report["verb_mem_items"]!.AsArray(), Has.Count.EqualTo(2));
+        Assert.That(report["know_mem_retain_items"]!.AsArray(), Has.Count.EqualTo(2));
+        Assert.That(report["files"]!["retain_qa_examples"]!.GetValue<string>(), Is.EqualTo(data.File("knowmem/retain_qa_icl.json")));
+        Assert.That(report["min_k"]!["forget"]!.AsArray(), Has.Count.EqualTo(3));
+        Assert.That(report["min_k"]!["holdout"]!.AsArray(), Has.Count.EqualTo(3));
+        var auc = report["min_k"]!["auc"]!.GetValue<double>();
+        Assert.That(report["priv_leak"]!["value"]!.GetValue<double>(), Is.EqualTo((auc - 0.4772) / 0.4772 * 100).Within(1e-12));
     }
 }

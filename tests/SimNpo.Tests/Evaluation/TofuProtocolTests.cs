@@ -42,7 +42,7 @@ public class TofuProtocolTests
             string.Join(",", Methods),
             "--out", directory.File("run"), "--device", "cpu", "--finetune-epochs", "12", "--finetune-lr", "1e-2", "--epochs", "2", "--lr", "1e-3",
             "--batch-size", "8", "--grad-accum", "1", "--warmup", "0", "--max-length", "160", "--eval-max-length", "160", "--max-items", "4",
-            "--max-new-tokens", "16"];
+            "--max-new-tokens", "16", "--batching", "epoch"];
 
         var first = Simnpo.Run(args);
         Assert.That(first.Code, Is.EqualTo(CommandRunner.Success), first.Error + first.Output);
@@ -62,6 +62,11 @@ public class TofuProtocolTests
         // The retain model's truth ratios against themselves: identical samples, KS statistic 0, p-value 1 exactly.
         Assert.That(rows[1]!["forget_quality"]!.GetValue<double>(), Is.EqualTo(1.0));
         Assert.That(File.ReadAllText(directory.File("run/report.md")), Does.Contain("| simnpo |"));
+        // Each method takes the tofu-forget10 preset's values where the command line gives none (batching, lr, epochs... it does).
+        var simnpo = JsonNode.Parse(File.ReadAllText(directory.File("run/simnpo/run.json")))!;
+        Assert.That((simnpo["preset"]!.GetValue<string>(), simnpo["forget-weight"]!.GetValue<double>(), simnpo["beta"]!.GetValue<double>(),
+            simnpo["gamma-form"]!.GetValue<string>(), simnpo["epochs"]!.GetValue<int>()), Is.EqualTo(("tofu-forget10", 0.125, 4.5, "code", 2)));
+        Assert.That(JsonNode.Parse(File.ReadAllText(directory.File("run/npo/run.json")))!["beta"]!.GetValue<double>(), Is.EqualTo(0.1));
 
         string[] plots = ["forget_quality_vs_utility.png", .. Methods.SelectMany(m => new[] { $"truth_ratio_{m}.png", $"{m}_loss.png", $"{m}_logprob.png" })];
         foreach (var plot in plots)

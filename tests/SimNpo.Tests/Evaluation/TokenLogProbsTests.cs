@@ -17,7 +17,7 @@ public class TokenLogProbsTests
         using var model = TinyTask.NewModel(seed: 4);
         var examples = TinyTask.Forget.Take(5).ToArray();
         var perToken = TokenLogProbs.Compute(model, examples, batchSize: 2, maxLength: 64);
-        var sums = model.Forward(TokenBatch.FromExamples(examples));
+        var sums = model.Forward(TokenBatch.FromExamples(examples)).Scores;
         var losses = AnswerLosses.Compute(model, examples, batchSize: 3, maxLength: 64);
         for (var i = 0; i < examples.Length; i++)
         {

@@ -8,7 +8,7 @@ public static class OpCases
 {
     public static IEnumerable<OpCase> All =>
     [
-        .. EmbeddingCase.Cases, .. RmsNormCase.Cases, new MatMulCase(), .. RopeCase.Cases,
+        .. GatherRowsCase.Cases, .. RmsNormCase.Cases, new MatMulCase(), .. RopeCase.Cases,
         AttentionCase.GroupedWithPadding, AttentionCase.QueryOffset, .. SwiGluCase.Cases, new LogSoftmaxAtLabelsCase(), new KlDivergenceCase(),
     ];
 }

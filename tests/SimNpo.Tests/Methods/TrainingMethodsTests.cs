@@ -49,6 +49,35 @@ public class TrainingMethodsTests
         Assert.That(TrainingMethods.Get("ga").Beta(3.0), Is.EqualTo(3.0), "a method without β passes a given one through unused");
     }
 
+    /// <summary>
+    /// --gamma-form against the official formula (OPTML-Group/Unlearn-Simple TOFU/dataloader.py lines 283–284, with
+    /// get_batch_loss the summed NLL): loss_i = NLL_i/|y_i| − γ, L = −(2/β)·mean_i log σ(β·loss_i), i.e. β·γ inside σ;
+    /// and the paper's σ(−β·ℓ_i − γ). Two sequences, β 2.5, γ 0.4: the forms differ by 1.5·γ inside σ, which moves
+    /// the loss by ~0.1; both match their formula to 1e-12 (a few float64 roundings of numbers of order 1).
+    /// </summary>
+    [Test]
+    public void GammaFormCodeIsTheOfficialFormulaAndPaperThePapers()
+    {
+        const double beta = 2.5, gamma = 0.4;
+        double[] logProb = [-6.0, -1.5];
+        int[] length = [4, 3];
+        var scores = new SequenceScores(logProb, length);
+        static double LogSigmoid(double x) => -Math.Log(1 + Math.Exp(-x));
+        var official = -2 / beta * logProb.Select((lp, i) => LogSigmoid(beta * (-lp / length[i] - gamma))).Average();
+        var paper = -2 / beta * logProb.Select((lp, i) => LogSigmoid(-beta * lp / length[i] - gamma)).Average();
+
+        var simnpo = TrainingMethods.Get("simnpo");
+        Assert.That(simnpo.Objective(beta, gamma, null, GammaForm.Code).Evaluate(scores).Loss, Is.EqualTo(official).Within(1e-12));
+        Assert.That(simnpo.Objective(beta, gamma, null, GammaForm.Paper).Evaluate(scores).Loss, Is.EqualTo(paper).Within(1e-12));
+        Assert.That(simnpo.Objective(beta, gamma, null).Evaluate(scores).Loss, Is.EqualTo(paper).Within(1e-12), "the paper's form is the default");
+        Assert.That(Math.Abs(official - paper), Is.GreaterThan(0.05));
+        // dL/dlog π_i of the code's form: (2/N)·σ(β·ℓ_i + β·γ)/|y_i|.
+        var weights = simnpo.Objective(beta, gamma, null, GammaForm.Code).Evaluate(scores).SequenceWeights;
+        for (var i = 0; i < 2; i++)
+            Assert.That(weights[i], Is.EqualTo(2.0 / 2 / (1 + Math.Exp(-(beta * logProb[i] / length[i] + beta * gamma))) / length[i]).Within(1e-12));
+        Assert.That(new TrainingSettings { GammaForm = "sideways" }.Problem(), Does.Contain("gamma-form 'sideways' is not one of paper, code"));
+    }
+
     [Test]
     public void NpoRefusesToRunWithoutReferenceLogProbs() =>
         Assert.That(() => TrainingMethods.Get("npo").Objective(null, 0, null),

@@ -99,7 +99,7 @@ public class BigModelTests
         using (var model = ModelFiles.Load(ModelDirectory, new FastCpuOps()))
         {
             var batch = TokenBatch.FromExamples(SimNpo.Unlearn.Data.ExampleFiles.Load(batchFile, ModelDirectory, model.Config));
-            float32Loss = new NegativeLogLikelihood().Evaluate(model.Forward(batch)).Loss;
+            float32Loss = new NegativeLogLikelihood().Evaluate(model.Forward(batch).Scores).Loss;
         }
         ReleaseFreedMemory();
         TestContext.Out.WriteLine($"float32 loss {float32Loss:G9}");

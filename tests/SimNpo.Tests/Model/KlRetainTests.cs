@@ -34,8 +34,9 @@ public class KlRetainTests
         var targets = reference.ForwardLogProbs(Batch());
         model.ZeroGradients();
         // Both run the same float64 operations on the same weights: every term p·(t − x + lse) cancels to ~ε·|lse|.
-        Assert.That(model.ForwardKl(Batch(), targets), Is.EqualTo(0).Within(1e-14));
-        model.BackwardKl(Weight);
+        var kl = model.ForwardKl(Batch(), targets);
+        Assert.That(kl.Value, Is.EqualTo(0).Within(1e-14));
+        kl.Backward(Weight);
         Assert.That(model.Gradients.ToArray(), Is.All.EqualTo(0).Within(1e-14));
     }
 
@@ -50,7 +51,7 @@ public class KlRetainTests
         var logits = model.ForwardLogits(Batch()).ToArray();
 
         var targets = reference.ForwardLogProbs(Batch());
-        var kl = model.ForwardKl(Batch(), targets);
+        var kl = model.ForwardKl(Batch(), targets).Value;
         double LogSoftmax(double[] x, int i) => x[i] - Math.Log(x.Skip(i / vocab * vocab).Take(vocab).Sum(Math.Exp));
         var expected = Enumerable.Range(0,
             logits.Length).Sum(i => Math.Exp(LogSoftmax(referenceLogits, i)) * (LogSoftmax(referenceLogits, i) - LogSoftmax(logits, i))) / 5;
@@ -79,17 +80,17 @@ public class KlRetainTests
         var targets = reference.ForwardLogProbs(batch);
 
         model.ZeroGradients();
-        model.Forward(batch);
-        model.Backward(sequenceWeights);
-        Assert.That(model.ForwardKl(batch, targets), Is.GreaterThan(0.05), "the two random models should disagree");
-        model.BackwardKl(Weight);
+        model.Forward(batch).Backward(sequenceWeights);
+        var kl = model.ForwardKl(batch, targets);
+        Assert.That(kl.Value, Is.GreaterThan(0.05), "the two random models should disagree");
+        kl.Backward(Weight);
         var analytic = model.Gradients.ToArray();
 
         var parameters = ((HostBuffer<double>)model.Parameters.Chunks.Single()).Array;
         double Loss()
         {
-            var scores = model.Forward(batch);
-            return scores.LogProb.Zip(sequenceWeights, (lp, c) => lp * c).Sum() + Weight * model.ForwardKl(batch, targets);
+            var scores = model.Forward(batch).Scores;
+            return scores.LogProb.Zip(sequenceWeights, (lp, c) => lp * c).Sum() + Weight * model.ForwardKl(batch, targets).Value;
         }
         const double h = 1e-6;
         for (var i = 0; i < parameters.Length; i++)
@@ -105,19 +106,27 @@ public class KlRetainTests
         }
     }
 
+    /// <summary>
+    /// A backward without its forward does not compile (it runs from the pass the forward returns); what is left to refuse
+    /// at run time: targets in the model's own activations or of the wrong length, a pass whose activations a later forward
+    /// has overwritten, and a second backward of a KL pass, whose first wrote its gradient over the logits.
+    /// </summary>
     [Test]
-    public void RefusesMisusedTargets()
+    public void RefusesMisusedTargetsAndStalePasses()
     {
         var ops = new ReferenceOps<double>();
         using var model = Model(Tiny(tied: false), ops, seed: 1);
-        Assert.Throws<InvalidOperationException>(() => model.BackwardKl(Weight));
         var ownLogProbs = model.ForwardLogProbs(Batch());
         Assert.Throws<ArgumentException>(() => model.ForwardKl(Batch(), ownLogProbs));
         Assert.Throws<ArgumentException>(() => model.ForwardKl(Batch(), ops.Allocate(4 * 11).All));
-        // A forward of the chunked output loss in between ends the pairing of targets and logits.
         using var reference = Model(Tiny(tied: false), ops, seed: 2);
-        model.ForwardKl(Batch(), reference.ForwardLogProbs(Batch()));
-        model.Forward(Batch());
-        Assert.Throws<InvalidOperationException>(() => model.BackwardKl(Weight));
+        var kl = model.ForwardKl(Batch(), reference.ForwardLogProbs(Batch()));
+        var logProbs = model.Forward(Batch());
+        Assert.Throws<InvalidOperationException>(() => kl.Backward(Weight), "a forward in between overwrote the KL pass's logits");
+        model.ForwardLogits(Batch());
+        Assert.Throws<InvalidOperationException>(() => logProbs.Backward([1, 1]), "so does any forward, of any head");
+        var again = model.ForwardKl(Batch(), reference.ForwardLogProbs(Batch()));
+        again.Backward(Weight);
+        Assert.Throws<InvalidOperationException>(() => again.Backward(Weight), "a KL pass runs its backward once");
     }
 }

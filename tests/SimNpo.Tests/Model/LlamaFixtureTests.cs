@@ -97,7 +97,8 @@ public class LlamaFixtureTests
         using var fixture = new Fixture(configuration);
         using var model = ModelFiles.Load(fixture.Directory, ops, precision);
         AssertClose(model.ForwardLogits(fixture.Batch).ToArray().Select(double.CreateTruncating).ToArray(), ScoredRows(fixture), tolerance, "logits");
-        var scores = model.Forward(fixture.Batch);
+        var pass = model.Forward(fixture.Batch);
+        var scores = pass.Scores;
         AssertClose(scores.LogProb, fixture.Get("seq_logprob"), tolerance, "seq_logprob");
         Assert.That(scores.Length.Select(x => (double)x), Is.EqualTo(fixture.Get("seq_len")));
 
@@ -105,7 +106,7 @@ public class LlamaFixtureTests
         var value = objective.Evaluate(scores);
         AssertClose([value.Loss], fixture.Get("loss_" + objectiveName), tolerance, "loss");
         model.ZeroGradients();
-        model.Backward(value.SequenceWeights);
+        pass.Backward(value.SequenceWeights);
         var gradients = model.Gradients.ToArray();
         foreach (var entry in model.Layout.Entries)
             AssertClose(gradients.AsSpan((int)entry.Start, entry.Length).ToArray().Select(double.CreateTruncating).ToArray(),
@@ -141,20 +142,20 @@ public class LlamaFixtureTests
 
         var config = ModelFiles.LoadConfig(fixture.Directory);
         var idkBatch = TokenBatch.FromExamples(ExampleFiles.Load(Path.Combine(fixture.Directory, "idkpo_batch.jsonl"), fixture.Directory, config));
-        var referenceScores = reference.Forward(idkBatch).LogProb;
+        var referenceScores = reference.Forward(idkBatch).Scores.LogProb;
         AssertClose(referenceScores, fixture.Get("idkpo_ref_seq_logprob"), tolerance, "idkpo_ref_seq_logprob");
-        var scores = model.Forward(idkBatch);
-        AssertClose(scores.LogProb, fixture.Get("idkpo_seq_logprob"), tolerance, "idkpo_seq_logprob");
-        var idk = new IdkPoObjective(0.1, referenceScores).Evaluate(scores);
+        var idkPass = model.Forward(idkBatch);
+        AssertClose(idkPass.Scores.LogProb, fixture.Get("idkpo_seq_logprob"), tolerance, "idkpo_seq_logprob");
+        var idk = new IdkPoObjective(0.1, referenceScores).Evaluate(idkPass.Scores);
         AssertClose([idk.Loss], fixture.Get("loss_idkpo"), tolerance, "loss_idkpo");
         model.ZeroGradients();
-        model.Backward(idk.SequenceWeights);
+        idkPass.Backward(idk.SequenceWeights);
         CompareGradients("grad_idkpo");
 
         var kl = model.ForwardKl(fixture.Batch, reference.ForwardLogProbs(fixture.Batch));
-        AssertClose([kl], fixture.Get("loss_kl"), tolerance, "loss_kl");
+        AssertClose([kl.Value], fixture.Get("loss_kl"), tolerance, "loss_kl");
         model.ZeroGradients();
-        model.BackwardKl(1);
+        kl.Backward(1);
         CompareGradients("grad_kl");
     }
 
@@ -185,10 +186,11 @@ public class LlamaFixtureTests
         var losses = new double[5];
         for (var step = 1; step <= 5; step++)
         {
-            var value = objective.Evaluate(model.Forward(fixture.Batch));
+            var pass = model.Forward(fixture.Batch);
+            var value = objective.Evaluate(pass.Scores);
             losses[step - 1] = value.Loss;
             model.ZeroGradients();
-            model.Backward(value.SequenceWeights);
+            pass.Backward(value.SequenceWeights);
             ops.AdamW(model.Parameters.Chunks.Single().All, model.Gradients.Chunks.Single().All, first, second,
                 new AdamWStep(1e-2, 0.9, 0.999, 1e-8, 0.01, step));
         }

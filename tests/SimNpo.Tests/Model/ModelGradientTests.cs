@@ -47,9 +47,10 @@ public class ModelGradientTests
         var batch = Batch();
         var objective = TrainingMethods.Get(objectiveName).Objective(beta: 1.5, gamma: 0.3, referenceLogProbs: [-9.0, -4.0, -5.5]);
 
-        var value = objective.Evaluate(model.Forward(batch));
+        var pass = model.Forward(batch);
+        var value = objective.Evaluate(pass.Scores);
         model.ZeroGradients();
-        model.Backward(value.SequenceWeights);
+        pass.Backward(value.SequenceWeights);
         var analytic = model.Gradients.ToArray();
 
         var parameters = model.Parameters.Chunks.Single().All.Span;
@@ -59,9 +60,9 @@ public class ModelGradientTests
         {
             var original = parameters[i];
             parameters[i] = original + h;
-            var plus = objective.Evaluate(model.Forward(batch)).Loss;
+            var plus = objective.Evaluate(model.Forward(batch).Scores).Loss;
             parameters[i] = original - h;
-            var minus = objective.Evaluate(model.Forward(batch)).Loss;
+            var minus = objective.Evaluate(model.Forward(batch).Scores).Loss;
             parameters[i] = original;
             var numeric = (plus - minus) / (2 * h);
             var error = Math.Abs(analytic[i] - numeric) / (1 + Math.Abs(numeric));

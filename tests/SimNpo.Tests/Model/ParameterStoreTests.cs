@@ -66,9 +66,10 @@ public class ParameterStoreTests
         {
             using var model = new LlamaModel<double>(Config, new ReferenceOps<double>(), chunkLength: chunkLength);
             ModelInitializer.Randomize(model, seed: 5, std: 0.1);
-            var scores = model.Forward(batch);
+            var pass = model.Forward(batch);
+            var scores = pass.Scores;
             model.ZeroGradients();
-            model.Backward(scores.LogProb.Select((_, i) => 1.0 + i).ToArray());
+            pass.Backward(scores.LogProb.Select((_, i) => 1.0 + i).ToArray());
             Assert.That(model.Parameters.Chunks, Has.Count.EqualTo(new ParameterLayout(Config, chunkLength).ChunkLengths.Count));
             return (scores.LogProb, model.Gradients.ToArray());
         }

@@ -45,14 +45,14 @@ public class RecomputeTests
         (double[] LogProbs, T[] Gradients, double Kl, T[] KlGradients) Run(Recompute recompute)
         {
             model.Recompute = recompute;
-            var scores = model.Forward(batch);
+            var pass = model.Forward(batch);
             model.ZeroGradients();
-            model.Backward(objective.Evaluate(scores).SequenceWeights);
+            pass.Backward(objective.Evaluate(pass.Scores).SequenceWeights);
             var gradients = model.Gradients.ToArray();
             var kl = model.ForwardKl(batch, reference.ForwardLogProbs(batch));
             model.ZeroGradients();
-            model.BackwardKl(0.7);
-            return (scores.LogProb, gradients, kl, model.Gradients.ToArray());
+            kl.Backward(0.7);
+            return (pass.Scores.LogProb, gradients, kl.Value, model.Gradients.ToArray());
         }
 
         var kept = Run(Recompute.None);
@@ -81,14 +81,14 @@ public class RecomputeTests
         using var model = ModelFiles.Load(directory, new ReferenceOps<double>());
         var batch = TokenBatch.FromExamples(ExampleFiles.Load(Path.Combine(directory, "batch.jsonl"), directory, model.Config));
         var weights = new[] { -0.25, 0.5, 1.0 }.Take(batch.Batch).ToArray();
-        model.Forward(batch);
+        var pass = model.Forward(batch);
         model.ZeroGradients();
-        model.Backward(weights);
+        pass.Backward(weights);
         var kept = model.Gradients.ToArray();
-        model.Forward(batch);
+        pass = model.Forward(batch);
         model.Recompute = Recompute.Layers;
         model.ZeroGradients();
-        model.Backward(weights);
+        pass.Backward(weights);
         Assert.That(model.Gradients.ToArray(), Is.EqualTo(kept));
     }
 

@@ -45,7 +45,7 @@ public class Stories260KTests
 
             // The training forward scores every next token of the whole sequence at once; with the cache each came one at
             // a time. In float64 the two orders of summation agree to ~1e-12 in the log-probs.
-            var scores = model.Forward(TokenBatch.FromExamples([new TokenizedExample(prompt, continuation)]));
+            var scores = model.Forward(TokenBatch.FromExamples([new TokenizedExample(prompt, continuation)])).Scores;
             var cached = 0.0;
             for (var i = 0; i < continuation.Length; i++)
             {

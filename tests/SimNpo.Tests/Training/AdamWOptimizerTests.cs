@@ -8,8 +8,11 @@ namespace SimNpo.Tests.Training;
 
 public class AdamWOptimizerTests
 {
-    /// <summary>The fixture's AdamW run: torch.optim.AdamW defaults, lr 1e-2, weight decay 0.01, no clipping.</summary>
-    private static readonly AdamWSettings FixtureSettings = new(MaxGradNorm: 0);
+    /// <summary>
+    /// The fixture's AdamW run: torch.optim.AdamW defaults in one parameter group (so the norms' weights decay too),
+    /// lr 1e-2, weight decay 0.01, no clipping.
+    /// </summary>
+    private static readonly AdamWSettings FixtureSettings = new(MaxGradNorm: 0, DecayNormWeights: true);
     private const double FixtureLearningRate = 0.01;
 
     /// <summary>
@@ -82,6 +85,37 @@ public class AdamWOptimizerTests
 
         Assert.That(optimizer.Step(learningRate: 0), Is.EqualTo(norm).Within(1e-9).Percent);
         Assert.That(model.Gradients.ToArray(), Is.EqualTo(gradient));
+    }
+
+    /// <summary>
+    /// One step by hand, as Hugging Face Trainer groups the parameters (get_decay_parameter_names: no decay for the
+    /// RMSNorm weights). torch.optim.AdamW's first step is p ← p·(1 − lr·wd) − lr·g/(|g| + eps) (the bias corrections
+    /// cancel: m̂ = g, √v̂ = |g|), and the norms' weights lose the (1 − lr·wd) factor. float64 on the reference path:
+    /// a handful of roundings of numbers of order 1, so 1e-14 absolute.
+    /// </summary>
+    [Test]
+    public void NormWeightsGetNoWeightDecay()
+    {
+        using var model = LlamaFixture.Load<double>("untied");
+        var gradient = KnownGradient((int)model.Layout.TotalLength, out _).Select(g => (double)g).ToArray();
+        var before = model.Parameters.ToArray();
+        const double lr = 0.1, decay = 0.5, eps = 1e-8;
+        using var optimizer = new AdamWOptimizer<double>(model, new AdamWSettings(WeightDecay: decay, MaxGradNorm: 0));
+        model.Gradients.CopyFrom(gradient);
+        optimizer.Step(lr);
+
+        var after = model.Parameters.ToArray();
+        var normEntries = 0;
+        foreach (var entry in model.Layout.Entries)
+        {
+            var norm = entry.Name.EndsWith("norm.weight", StringComparison.Ordinal);
+            normEntries += norm ? 1 : 0;
+            var keep = norm ? 1 : 1 - lr * decay;
+            for (var i = (int)entry.Start; i < entry.Start + entry.Length; i++)
+                Assert.That(after[i], Is.EqualTo(before[i] * keep - lr * gradient[i] / (Math.Abs(gradient[i]) + eps)).Within(1e-14),
+                    $"{entry.Name}[{i - entry.Start}]");
+        }
+        Assert.That(normEntries, Is.EqualTo(2 * model.Config.NumHiddenLayers + 1), "both norms of every layer and the final norm");
     }
 
     [Test]

@@ -29,8 +29,9 @@ public static class LlamaFixture
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         model.ZeroGradients();
-        var value = Objective.Evaluate(model.Forward(batch));
-        model.Backward(value.SequenceWeights);
+        var pass = model.Forward(batch);
+        var value = Objective.Evaluate(pass.Scores);
+        pass.Backward(value.SequenceWeights);
         optimizer.Step(learningRate);
         return value.Loss;
     }

@@ -49,13 +49,13 @@ public class FastCpuModelTests
         using var exact = new LlamaModel<double>(Config, new ReferenceOps<double>());
         exact.Parameters.CopyFrom(fast.Parameters.ToArray().Select(x => (double)x).ToArray());
 
-        var fastScores = fast.Forward(batch);
-        var exactScores = exact.Forward(batch);
-        LlamaFixtureTests.AssertClose(fastScores.LogProb, exactScores.LogProb, 2e-5, "log-probs");
+        var fastPass = fast.Forward(batch);
+        var exactPass = exact.Forward(batch);
+        LlamaFixtureTests.AssertClose(fastPass.Scores.LogProb, exactPass.Scores.LogProb, 2e-5, "log-probs");
         fast.ZeroGradients();
-        fast.Backward(SequenceWeights);
+        fastPass.Backward(SequenceWeights);
         exact.ZeroGradients();
-        exact.Backward(SequenceWeights);
+        exactPass.Backward(SequenceWeights);
         var (fastGradients, exactGradients) = (fast.Gradients.ToArray(), exact.Gradients.ToArray());
         foreach (var entry in fast.Layout.Entries)
             LlamaFixtureTests.AssertClose(fastGradients.AsSpan((int)entry.Start, entry.Length).ToArray().Select(x => (double)x).ToArray(),
@@ -133,9 +133,9 @@ public class FastCpuModelTests
         public void Step(TokenBatch batch, int step)
         {
             var length = (int)Model.Layout.TotalLength;
-            Model.Forward(batch);
+            var pass = Model.Forward(batch);
             Model.ZeroGradients();
-            Model.Backward(_weights ??= [.. Enumerable.Range(0, batch.Batch).Select(i => SequenceWeights[i % SequenceWeights.Length])]);
+            pass.Backward(_weights ??= [.. Enumerable.Range(0, batch.Batch).Select(i => SequenceWeights[i % SequenceWeights.Length])]);
             _ops.AdamW(Model.Parameters.Chunks.Single().All, Model.Gradients.Chunks.Single().All, _moments.All.Slice(0, length),
                 _moments.All.Slice(length, length),
                 new AdamWStep(1e-3, 0.9, 0.999, 1e-8, 0.01, step));

@@ -39,12 +39,12 @@ public class FastCpuOpsTests
     }
 
     /// <summary>
-    /// Copies, the residual add, scaling and the embedding's gather are single float32 operations per element, and the
-    /// embedding's scatter-add adds a token's rows in row order as the reference does (here over three column blocks of 64,
-    /// token 5 repeated): bit for bit the float32 reference, on 40000 elements (three ranges).
+    /// Copies, the residual add, scaling and the row gather are single float32 operations per element, and the row
+    /// scatter-add adds an index's rows in row order as the reference does (here over three column blocks of 64,
+    /// index 5 repeated): bit for bit the float32 reference, on 40000 elements (three ranges).
     /// </summary>
     [Test]
-    public void ElementwiseOpsAndTheEmbeddingEqualTheFloat32ReferenceExactly()
+    public void ElementwiseOpsAndTheRowGatherEqualTheFloat32ReferenceExactly()
     {
         const int length = 40_000, dim = 150, vocab = 9;
         int[] tokens = [5, 0, 5, 8, 5, 2, 7];
@@ -61,20 +61,20 @@ public class FastCpuOpsTests
             var zeroed = ops.Upload(b);
             ops.Zero(zeroed.Slice(100, 30_000));
             var rows = ops.Allocate(tokens.Length * dim).All;
-            ops.Embedding(rows, ops.UploadInts(tokens), ops.Upload(table), dim);
+            ops.GatherRows(rows, ops.UploadInts(tokens), ops.Upload(table), dim);
             var grads = ops.Upload(tableGrad);
-            ops.EmbeddingBackward(grads, ops.UploadInts(tokens), ops.Upload(outputGrad), dim);
+            ops.ScatterAddRows(grads, ops.UploadInts(tokens), ops.Upload(outputGrad), dim);
             return [OpData.Download(sum), OpData.Download(copy), OpData.Download(zeroed), OpData.Download(rows), OpData.Download(grads)];
         }
         var (fast, reference) = (Run(_fast), Run(_reference));
-        string[] names = ["add", "copy and scale", "zero", "embedding", "embedding backward"];
+        string[] names = ["add", "copy and scale", "zero", "gather rows", "scatter-add rows"];
         for (var n = 0; n < fast.Length; n++) Assert.That(fast[n], Is.EqualTo(reference[n]), names[n]);
     }
 
     /// <summary>
     /// bfloat16 elementwise ops are the float32 operation rounded once to nearest even, bit for bit (the expected values
-    /// computed here in float32 and rounded by <see cref="BFloat16.Round"/>); the embedding's gather copies words and its
-    /// scatter-add rounds after each row in row order (token 5 three times, three column blocks); copies convert exactly
+    /// computed here in float32 and rounded by <see cref="BFloat16.Round"/>); the row gather copies words and the row
+    /// scatter-add rounds after each row in row order (index 5 three times, three column blocks); copies convert exactly
     /// (widening) or round (narrowing). 40003 elements: three ranges and a partial vector.
     /// </summary>
     [Test]
@@ -110,15 +110,15 @@ public class FastCpuOpsTests
         Assert.That(copied.ToArray(), Is.EqualTo(Bf16(wide).Select((x, i) => i is >= 100 and < 30_100 ? 0 : x)), "zero");
 
         var rows = _fast.Allocate(tokens.Length * dim, Storage.BFloat16).All;
-        _fast.Embedding(rows, _fast.UploadInts(tokens), Stored(table), dim);
-        Assert.That(rows.ToArray(), Is.EqualTo(tokens.SelectMany(t => table.Skip(t * dim).Take(dim))), "embedding");
+        _fast.GatherRows(rows, _fast.UploadInts(tokens), Stored(table), dim);
+        Assert.That(rows.ToArray(), Is.EqualTo(tokens.SelectMany(t => table.Skip(t * dim).Take(dim))), "gather rows");
         var grads = Stored(tableGrad);
-        _fast.EmbeddingBackward(grads, _fast.UploadInts(tokens), Stored(outputGrad), dim);
+        _fast.ScatterAddRows(grads, _fast.UploadInts(tokens), Stored(outputGrad), dim);
         var expected = tableGrad.ToArray();
         for (var r = 0; r < tokens.Length; r++)
             for (var j = 0; j < dim; j++)
                 expected[tokens[r] * dim + j] = BFloat16.Round(expected[tokens[r] * dim + j] + outputGrad[r * dim + j]);
-        Assert.That(grads.ToArray(), Is.EqualTo(expected), "embedding backward");
+        Assert.That(grads.ToArray(), Is.EqualTo(expected), "scatter-add rows");
     }
 
     /// <summary>Squares of bfloat16 numbers are exact in float64; the sums agree to n·2⁻⁵³ relative, as for float32.</summary>
@@ -139,7 +139,7 @@ public class FastCpuOpsTests
         Assert.That(() => _fast.MatMul(native, bf16, native, 2, 4, 4), Throws.ArgumentException.With.Message.Contains("MatMul"));
         Assert.That(() => _fast.RmsNorm(bf16, _fast.Allocate(2, Storage.BFloat16).All, bf16, bf16.Slice(0, 4), 4, 1e-5f),
             Throws.ArgumentException.With.Message.Contains("RmsNorm").And.Message.Contains("statistics"));
-        Assert.DoesNotThrow(() => _fast.Embedding(native.Slice(0, 2), _fast.UploadInts(1, 0), native.Slice(2, 2), 1),
+        Assert.DoesNotThrow(() => _fast.GatherRows(native.Slice(0, 2), _fast.UploadInts(1, 0), native.Slice(2, 2), 1),
             "a width-1 gather of native per-sequence values in a bf16 run");
     }
 

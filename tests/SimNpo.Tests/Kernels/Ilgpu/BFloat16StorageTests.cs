@@ -90,6 +90,6 @@ public class BFloat16StorageTests
         var (gate, up, output) = (BFloat16s(ops, [1, 2]), ops.Upload(3, 4), ops.Allocate(2, Storage.BFloat16).All);
         var refusal = Assert.Throws<ArgumentException>(() => ops.SwiGlu(output, gate, up));
         Assert.That(refusal!.Message, Does.Contain("SwiGlu").And.Contain("BFloat16").And.Contain("Native"));
-        Assert.Throws<ArgumentException>(() => ops.EmbeddingBackward(ops.Allocate(4).All, ops.UploadInts(0), BFloat16s(ops, [1, 2]), 2));
+        Assert.Throws<ArgumentException>(() => ops.ScatterAddRows(ops.Allocate(4).All, ops.UploadInts(0), BFloat16s(ops, [1, 2]), 2));
     }
 }

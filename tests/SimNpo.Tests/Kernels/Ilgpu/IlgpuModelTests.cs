@@ -38,10 +38,11 @@ public class IlgpuModelTests
         (double[] LogProbs, double Loss, float[] Gradients, LlamaModel<float> Model) Run(IOps<float> ops)
         {
             var model = ModelFiles.Load(Fixture, ops);
-            var scores = model.Forward(batch);
+            var pass = model.Forward(batch);
+            var scores = pass.Scores;
             var value = objective.Evaluate(scores);
             model.ZeroGradients();
-            model.Backward(value.SequenceWeights);
+            pass.Backward(value.SequenceWeights);
             return (scores.LogProb, value.Loss, model.Gradients.ToArray(), model);
         }
         var device = Run(Devices.Create("ilgpu-cpu"));
