@@ -1,4 +1,3 @@
-using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using SimNpo.Kernels;
