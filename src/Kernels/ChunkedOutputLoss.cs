@@ -150,7 +150,7 @@ public static class ChunkedOutputLoss
         {
             private readonly LogSoftmaxAtLabels.Ilgpu.Launcher _logSoftmaxAtLabels = new(accelerator);
             private readonly Lazy<IBFloat16Gemm> _bf16Gemm = bf16Gemm ?? new(() => new TensorCoreGemm.Launcher(accelerator));
-            private IlgpuBuffer<ushort>? _logitsGradWords;
+            private readonly Scratch<ushort> _logitsGradWords = new(accelerator, allocated);
 
             private readonly Action<KernelConfig, Floats, Floats, Floats, Floats, Ints, int, int, int> _mergeChunk =
                 accelerator.LoadStreamKernel<Floats, Floats, Floats, Floats, Ints, int, int, int>(MergeChunkKernel);
@@ -233,15 +233,7 @@ public static class ChunkedOutputLoss
             }
 
             /// <summary>The bfloat16 logit gradient's scratch, grown to the largest chunk asked for and kept.</summary>
-            private Words LogitsGradWords(int length)
-            {
-                if (_logitsGradWords is null || _logitsGradWords.Length < length)
-                {
-                    _logitsGradWords?.Dispose();
-                    _logitsGradWords = new IlgpuBuffer<ushort>(accelerator, length, allocated ?? new AllocatedBytes());
-                }
-                return _logitsGradWords.View;
-            }
+            private Words LogitsGradWords(int length) => _logitsGradWords.View(length);
 
             private static void ForEachChunk(Floats logitsScratch, int rows, int vocab, int chunk, Action<Floats, int, int> multiply,
                 Action<Floats, int, int> useChunk)

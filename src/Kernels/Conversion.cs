@@ -11,7 +11,10 @@ namespace SimNpo.Kernels;
 /// </summary>
 public static class Conversion
 {
-    /// <summary>The device copies: one thread per element when the storages differ, a device memory copy otherwise.</summary>
+    /// <summary>
+    /// The device copies: one thread per element when the storages differ, a device memory copy otherwise. The one place
+    /// the widening and narrowing kernels are compiled; the bfloat16 ops that work on widened float32 copies use them too.
+    /// </summary>
     public static class Ilgpu
     {
         public sealed class Launcher(Accelerator accelerator)
@@ -37,14 +40,28 @@ public static class Conversion
                         destination.Words().CopyFrom(source.Words());
                         break;
                     case (Storage.BFloat16, Storage.Native):
-                        _narrow(destination.Length, destination.Words(), source.ArrayView());
+                        Narrow(destination.Words(), source.ArrayView());
                         break;
                     case (Storage.Native, Storage.BFloat16):
-                        _widen(destination.Length, destination.ArrayView(), source.Words());
+                        Widen(destination.ArrayView(), source.Words());
                         break;
                     default:
                         throw new NotSupportedException($"Copy: no conversion from {source.Storage} to {destination.Storage} storage on ILGPU");
                 }
+            }
+
+            /// <summary>words = floats rounded to bfloat16 (nearest even), element by element.</summary>
+            public void Narrow(ArrayView<ushort> words, ArrayView<float> floats)
+            {
+                ShapeCheck.Length((int)floats.Length, (int)words.Length, nameof(floats));
+                if (words.Length > 0) _narrow((int)words.Length, words, floats);
+            }
+
+            /// <summary>floats = words widened exactly, element by element.</summary>
+            public void Widen(ArrayView<float> floats, ArrayView<ushort> words)
+            {
+                ShapeCheck.Length((int)words.Length, (int)floats.Length, nameof(words));
+                if (floats.Length > 0) _widen((int)floats.Length, floats, words);
             }
         }
 

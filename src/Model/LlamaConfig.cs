@@ -51,6 +51,16 @@ public sealed record LlamaConfig
 
     public bool IsEndOfSequence(int token) => token == EosTokenId || OtherEosTokenIds?.Contains(token) == true;
 
+    /// <summary>
+    /// A model of the given shape with llama2.c's RMSNorm eps (1e-5) and the defaults above otherwise: the synthetic models
+    /// of the benchmarks and tests, which no config.json describes. Anything else is set with a with-expression.
+    /// </summary>
+    public static LlamaConfig Shaped(int hidden, int intermediate, int layers, int heads, int kvHeads, int headDim, int vocab, int maxPositions) => new()
+    {
+        HiddenSize = hidden, IntermediateSize = intermediate, NumHiddenLayers = layers, NumAttentionHeads = heads, NumKeyValueHeads = kvHeads,
+        HeadDim = headDim, VocabSize = vocab, RmsNormEps = 1e-5, MaxPositionEmbeddings = maxPositions,
+    };
+
     public int QueryWidth => NumAttentionHeads * HeadDim;
     public int KvWidth => NumKeyValueHeads * HeadDim;
 

@@ -24,6 +24,21 @@ internal static unsafe class FastAttention<TWord, TFormat> where TWord : unmanag
 
     private const int Panel = MicroKernel.Columns;
 
+    /// <summary>The memory pinned for one call, released together at its end.</summary>
+    private sealed class Pins : IDisposable
+    {
+        private readonly List<System.Buffers.MemoryHandle> _handles = [];
+
+        public T* Of<T>(ReadOnlyMemory<T> memory) where T : unmanaged
+        {
+            var handle = memory.Pin();
+            _handles.Add(handle);
+            return (T*)handle.Pointer;
+        }
+
+        public void Dispose() => _handles.ForEach(handle => handle.Dispose());
+    }
+
     /// <summary>The call's tensors, pinned for its duration; the gradients only for the backward.</summary>
     private readonly struct Tensors(AttentionShape shape, int* lengths, TWord* q, TWord* k, TWord* v, TWord* output, float* logSumExp,
         TWord* outputGrad = null, TWord* qGrad = null, TWord* kGrad = null, TWord* vGrad = null)
@@ -64,14 +79,8 @@ internal static unsafe class FastAttention<TWord, TFormat> where TWord : unmanag
     {
         Attention.CheckShapes(output.Length, logSumExp.Length, q.Length, k.Length, v.Length, lengths.Length, shape);
         Attention.CheckSequenceLengths(lengths.Span, shape);
-        using var lengthsPin = lengths.Pin();
-        using var qPin = q.Pin();
-        using var kPin = k.Pin();
-        using var vPin = v.Pin();
-        using var outputPin = output.Pin();
-        using var logSumExpPin = logSumExp.Pin();
-        var tensors = new Tensors(shape, (int*)lengthsPin.Pointer, (TWord*)qPin.Pointer, (TWord*)kPin.Pointer, (TWord*)vPin.Pointer,
-            (TWord*)outputPin.Pointer, (float*)logSumExpPin.Pointer);
+        using var pins = new Pins();
+        var tensors = new Tensors(shape, pins.Of(lengths), pins.Of(q), pins.Of(k), pins.Of(v), pins.Of<TWord>(output), pins.Of<float>(logSumExp));
         Parallel.For(0, shape.Batch * shape.Heads, bh => ForwardHead(tensors, bh / shape.Heads, bh % shape.Heads));
     }
 
@@ -83,19 +92,9 @@ internal static unsafe class FastAttention<TWord, TFormat> where TWord : unmanag
         Attention.CheckShapes(output.Length, logSumExp.Length, q.Length, k.Length, v.Length, lengths.Length, shape);
         Attention.CheckGradientShapes(qGrad.Length, kGrad.Length, vGrad.Length, outputGrad.Length, shape);
         Attention.CheckSequenceLengths(lengths.Span, shape);
-        using var lengthsPin = lengths.Pin();
-        using var qPin = q.Pin();
-        using var kPin = k.Pin();
-        using var vPin = v.Pin();
-        using var outputPin = output.Pin();
-        using var logSumExpPin = logSumExp.Pin();
-        using var outputGradPin = outputGrad.Pin();
-        using var qGradPin = qGrad.Pin();
-        using var kGradPin = kGrad.Pin();
-        using var vGradPin = vGrad.Pin();
-        var tensors = new Tensors(shape, (int*)lengthsPin.Pointer, (TWord*)qPin.Pointer, (TWord*)kPin.Pointer, (TWord*)vPin.Pointer,
-            (TWord*)outputPin.Pointer, (float*)logSumExpPin.Pointer, (TWord*)outputGradPin.Pointer, (TWord*)qGradPin.Pointer, (TWord*)kGradPin.Pointer,
-            (TWord*)vGradPin.Pointer);
+        using var pins = new Pins();
+        var tensors = new Tensors(shape, pins.Of(lengths), pins.Of(q), pins.Of(k), pins.Of(v), pins.Of(output), pins.Of(logSumExp), pins.Of(outputGrad),
+            pins.Of<TWord>(qGrad), pins.Of<TWord>(kGrad), pins.Of<TWord>(vGrad));
         Parallel.For(0, shape.Batch * shape.KvHeads, bkv => BackwardKvHead(tensors, bkv / shape.KvHeads, bkv % shape.KvHeads));
     }
 

@@ -16,28 +16,25 @@ internal static class FastKlDivergence
     {
         var rows = KlDivergence.CheckShapes(logits.Length, targetLogProbs.Length, logSumExp.Length, vocab);
         ShapeCheck.Length(kl.Length, rows, nameof(kl));
-        Partitions.For(rows, Partitions.Rows(vocab), part =>
+        Partitions.ForRows(rows, vocab, r =>
         {
-            for (var r = part.Start; r < part.End; r++)
+            var row = logits.Span.Slice(r * vocab, vocab);
+            var target = targetLogProbs.Span.Slice(r * vocab, vocab);
+            var lse = SoftmaxRows.LogSumExp<TWord, TFormat>(row);
+            var shift = new Vector<double>(lse);
+            Vector<double> sum = default;
+            for (var i = 0; i < vocab; i += Vectors.Width)
             {
-                var row = logits.Span.Slice(r * vocab, vocab);
-                var target = targetLogProbs.Span.Slice(r * vocab, vocab);
-                var lse = SoftmaxRows.LogSumExp<TWord, TFormat>(row);
-                var shift = new Vector<double>(lse);
-                Vector<double> sum = default;
-                for (var i = 0; i < vocab; i += Vectors.Width)
-                {
-                    var t = TFormat.Load(target, i, float.NegativeInfinity);
-                    Vector.Widen(t, out var t0, out var t1);
-                    Vector.Widen(TFormat.Load(row, i), out var x0, out var x1);
-                    Vector.Widen(Vector.Exp(t), out var p0, out var p1);
-                    // 0·(−∞ − x) is NaN: a zero probability is selected away instead.
-                    sum += Vector.ConditionalSelect(Vector.GreaterThan(p0, Vector<double>.Zero), p0 * (t0 - x0 + shift), Vector<double>.Zero);
-                    sum += Vector.ConditionalSelect(Vector.GreaterThan(p1, Vector<double>.Zero), p1 * (t1 - x1 + shift), Vector<double>.Zero);
-                }
-                logSumExp.Span[r] = (float)lse;
-                kl.Span[r] = (float)Vector.Sum(sum);
+                var t = TFormat.Load(target, i, float.NegativeInfinity);
+                Vector.Widen(t, out var t0, out var t1);
+                Vector.Widen(TFormat.Load(row, i), out var x0, out var x1);
+                Vector.Widen(Vector.Exp(t), out var p0, out var p1);
+                // 0·(−∞ − x) is NaN: a zero probability is selected away instead.
+                sum += Vector.ConditionalSelect(Vector.GreaterThan(p0, Vector<double>.Zero), p0 * (t0 - x0 + shift), Vector<double>.Zero);
+                sum += Vector.ConditionalSelect(Vector.GreaterThan(p1, Vector<double>.Zero), p1 * (t1 - x1 + shift), Vector<double>.Zero);
             }
+            logSumExp.Span[r] = (float)lse;
+            kl.Span[r] = (float)Vector.Sum(sum);
         });
     }
 
@@ -49,18 +46,15 @@ internal static class FastKlDivergence
         var rows = KlDivergence.CheckShapes(logits.Length, targetLogProbs.Length, logSumExp.Length, vocab);
         ShapeCheck.Length(logitsGrad.Length, logits.Length, nameof(logitsGrad));
         ShapeCheck.Length(rowWeight.Length, rows, nameof(rowWeight));
-        Partitions.For(rows, Partitions.Rows(vocab), part =>
+        Partitions.ForRows(rows, vocab, r =>
         {
-            for (var r = part.Start; r < part.End; r++)
-            {
-                var row = logits.Span.Slice(r * vocab, vocab);
-                var target = targetLogProbs.Span.Slice(r * vocab, vocab);
-                var gradRow = logitsGrad.Span.Slice(r * vocab, vocab);
-                var lse = new Vector<float>(logSumExp.Span[r]);
-                var weight = rowWeight.Span[r];
-                for (var i = 0; i < vocab; i += Vectors.Width)
-                    TFormat.Store(weight * (Vector.Exp(TFormat.Load(row, i) - lse) - Vector.Exp(TFormat.Load(target, i))), gradRow, i);
-            }
+            var row = logits.Span.Slice(r * vocab, vocab);
+            var target = targetLogProbs.Span.Slice(r * vocab, vocab);
+            var gradRow = logitsGrad.Span.Slice(r * vocab, vocab);
+            var lse = new Vector<float>(logSumExp.Span[r]);
+            var weight = rowWeight.Span[r];
+            for (var i = 0; i < vocab; i += Vectors.Width)
+                TFormat.Store(weight * (Vector.Exp(TFormat.Load(row, i) - lse) - Vector.Exp(TFormat.Load(target, i))), gradRow, i);
         });
     }
 }

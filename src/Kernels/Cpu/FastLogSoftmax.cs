@@ -15,16 +15,13 @@ internal static class FastLogSoftmax
     {
         var rows = ShapeCheck.Rows(logits.Length, vocab, nameof(logits));
         ShapeCheck.Length(output.Length, logits.Length, nameof(output));
-        Partitions.For(rows, Partitions.Rows(vocab), part =>
+        Partitions.ForRows(rows, vocab, r =>
         {
-            for (var r = part.Start; r < part.End; r++)
-            {
-                var row = logits.Span.Slice(r * vocab, vocab);
-                var outputRow = output.Span.Slice(r * vocab, vocab);
-                var (max, sumExp) = SoftmaxRows.MaxAndSumExp<TWord, TFormat>(row);
-                var (shift, logSum) = (new Vector<float>(max), new Vector<float>((float)Math.Log(sumExp)));
-                for (var i = 0; i < vocab; i += Vectors.Width) TFormat.Store(TFormat.Load(row, i) - shift - logSum, outputRow, i);
-            }
+            var row = logits.Span.Slice(r * vocab, vocab);
+            var outputRow = output.Span.Slice(r * vocab, vocab);
+            var (max, sumExp) = SoftmaxRows.MaxAndSumExp<TWord, TFormat>(row);
+            var (shift, logSum) = (new Vector<float>(max), new Vector<float>((float)Math.Log(sumExp)));
+            for (var i = 0; i < vocab; i += Vectors.Width) TFormat.Store(TFormat.Load(row, i) - shift - logSum, outputRow, i);
         });
     }
 }

@@ -13,21 +13,18 @@ internal static class FastLogSoftmaxAtLabels
     {
         var rows = LogSoftmaxAtLabels.CheckShapes(logits.Length, logSumExp.Length, labels.Span, vocab);
         ShapeCheck.Length(logProb.Length, rows, nameof(logProb));
-        Partitions.For(rows, Partitions.Rows(vocab), part =>
+        Partitions.ForRows(rows, vocab, r =>
         {
-            for (var r = part.Start; r < part.End; r++)
+            var label = labels.Span[r];
+            if (label < 0)
             {
-                var label = labels.Span[r];
-                if (label < 0)
-                {
-                    logProb.Span[r] = logSumExp.Span[r] = 0;
-                    continue;
-                }
-                var row = logits.Span.Slice(r * vocab, vocab);
-                var lse = SoftmaxRows.LogSumExp<TWord, TFormat>(row);
-                logSumExp.Span[r] = (float)lse;
-                logProb.Span[r] = (float)(TFormat.Widen(row[label]) - lse);
+                logProb.Span[r] = logSumExp.Span[r] = 0;
+                return;
             }
+            var row = logits.Span.Slice(r * vocab, vocab);
+            var lse = SoftmaxRows.LogSumExp<TWord, TFormat>(row);
+            logSumExp.Span[r] = (float)lse;
+            logProb.Span[r] = (float)(TFormat.Widen(row[label]) - lse);
         });
     }
 
@@ -40,15 +37,12 @@ internal static class FastLogSoftmaxAtLabels
         var rows = LogSoftmaxAtLabels.CheckShapes(logits.Length, logSumExp.Length, labels.Span, vocab);
         ShapeCheck.Length(logitsGrad.Length, logits.Length, nameof(logitsGrad));
         ShapeCheck.Length(logProbGrad.Length, rows, nameof(logProbGrad));
-        Partitions.For(rows, Partitions.Rows(vocab), part =>
+        Partitions.ForRows(rows, vocab, r =>
         {
-            for (var r = part.Start; r < part.End; r++)
-            {
-                var gradRow = logitsGrad.Span.Slice(r * vocab, vocab);
-                var label = labels.Span[r];
-                if (label < 0) gradRow.Clear();
-                else SoftmaxRows.Gradient<TWord, TFormat>(gradRow, logits.Span.Slice(r * vocab, vocab), logSumExp.Span[r], logProbGrad.Span[r], label);
-            }
+            var gradRow = logitsGrad.Span.Slice(r * vocab, vocab);
+            var label = labels.Span[r];
+            if (label < 0) gradRow.Clear();
+            else SoftmaxRows.Gradient<TWord, TFormat>(gradRow, logits.Span.Slice(r * vocab, vocab), logSumExp.Span[r], logProbGrad.Span[r], label);
         });
     }
 }

@@ -35,4 +35,11 @@ internal static class Partitions
         }
         Parallel.For(0, Count(count, grain), p => body(new Part(p, p * grain, (int)Math.Min(count, (long)(p + 1) * grain))));
     }
+
+    /// <summary>Runs <paramref name="row"/> on every row of a [rows, width] tensor, in ranges of <see cref="Rows"/> rows in parallel.</summary>
+    public static void ForRows(int rows, int width, Action<int> row) =>
+        For(rows, Rows(width), part =>
+        {
+            for (var r = part.Start; r < part.End; r++) row(r);
+        });
 }

@@ -39,7 +39,7 @@ public static partial class AttentionBf16
         accelerator.WarpSize == 32 && headDim > 0 && headDim % 16 == 0 && headDim <= 128;
 
     /// <summary>The kernels of one accelerator, compiled once: create one per accelerator and keep it.</summary>
-    public sealed class Launcher(Accelerator accelerator, Attention.Ilgpu.Launcher float32) : IDisposable
+    public sealed class Launcher(Accelerator accelerator, Attention.Ilgpu.Launcher float32, Conversion.Ilgpu.Launcher conversion) : IDisposable
     {
         private delegate void Forwards(AcceleratorStream stream, KernelConfig config, ArrayView<ushort> output, ArrayView<float> logSumExp,
             ArrayView<ushort> q, ArrayView<ushort> k, ArrayView<ushort> v, ArrayView<int> lengths, AttentionShape shape, float scale);
@@ -60,11 +60,7 @@ public static partial class AttentionBf16
         private readonly Lazy<KeyValueGrads> _keyValueGradWide = new(() => Load<KeyValueGrads>(accelerator, KeyValueGradWideKernel));
         private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<ushort>, ArrayView<ushort>, AttentionShape>> _rowDelta = new(() =>
             accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<ushort>, ArrayView<ushort>, AttentionShape>(RowDeltaKernel));
-        private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<ushort>>> _widen = new(() =>
-            accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<ushort>>(WidenKernel));
-        private readonly Lazy<Action<Index1D, ArrayView<ushort>, ArrayView<float>>> _narrow = new(() =>
-            accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<ushort>, ArrayView<float>>(NarrowKernel));
-        private MemoryBuffer1D<float, Stride1D.Dense>? _scratch;
+        private readonly Scratch<float> _scratch = new(accelerator);
 
         /// <summary>See <see cref="IOps{T}.Attention"/>: output and logSumExp are overwritten.</summary>
         public void Forward(ArrayView<ushort> output, ArrayView<float> logSumExp, ArrayView<ushort> q, ArrayView<ushort> k, ArrayView<ushort> v,
@@ -79,7 +75,7 @@ public static partial class AttentionBf16
                 Widen(k32, k);
                 Widen(v32, v);
                 float32.Forward(output32, logSumExp, q32, k32, v32, lengths, shape);
-                _narrow.Value((int)output.Length, output, output32);
+                conversion.Narrow(output, output32);
                 return;
             }
             var wide = shape.HeadDim > NarrowKeys;
@@ -132,21 +128,13 @@ public static partial class AttentionBf16
                 Widen(wide, words);
             float32.Backward(qGrad32, kGrad32, vGrad32, outputGrad32, q32, k32, v32, output32, logSumExp, lengths, shape);
             foreach (var (words, wide) in new[] { (qGrad, qGrad32), (kGrad, kGrad32), (vGrad, vGrad32) })
-                _narrow.Value((int)words.Length, words, wide);
+                conversion.Narrow(words, wide);
         }
 
-        private void Widen(ArrayView<float> wide, ArrayView<ushort> words) => _widen.Value((int)words.Length, wide, words);
+        private void Widen(ArrayView<float> wide, ArrayView<ushort> words) => conversion.Widen(wide, words);
 
         /// <summary>Private float32 scratch, grown when a call needs more; its contents do not outlive a call.</summary>
-        private ArrayView<float> Scratch(long length)
-        {
-            if (_scratch is null || _scratch.Length < length)
-            {
-                _scratch?.Dispose();
-                _scratch = accelerator.Allocate1D<float>(Math.Max(length, 1));
-            }
-            return _scratch.View;
-        }
+        private ArrayView<float> Scratch(long length) => _scratch.View(length);
 
         private static (ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>) Carve(ArrayView<float> scratch,
             long first, long second, long third, long fourth) =>
@@ -176,10 +164,6 @@ public static partial class AttentionBf16
         private static TDelegate Load<TDelegate>(Accelerator accelerator, Delegate kernel) where TDelegate : Delegate =>
             accelerator.LoadKernel(kernel.Method).CreateLauncherDelegate<TDelegate>();
 
-        public void Dispose() => _scratch?.Dispose();
+        public void Dispose() => _scratch.Dispose();
     }
-
-    private static void WidenKernel(Index1D i, ArrayView<float> wide, ArrayView<ushort> words) => wide[i] = BFloat16.ToFloat(words[i]);
-
-    private static void NarrowKernel(Index1D i, ArrayView<ushort> words, ArrayView<float> wide) => words[i] = BFloat16.FromFloat(wide[i]);
 }

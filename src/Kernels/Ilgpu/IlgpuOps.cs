@@ -42,10 +42,11 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
             _ => $"ilgpu-cpu (warp {accelerator.WarpSize}, groups {accelerator.MaxNumThreadsPerGroup})",
         };
         _matMul = new(() => new MatMul.Ilgpu.Launcher(accelerator));
+        _conversion = new(() => new Conversion.Ilgpu.Launcher(accelerator));
         // mma needs warps of 32; elsewhere (the default CPU simulator) the bfloat16 products widen onto the SGEMM.
         _bf16Gemm = new(() => accelerator.WarpSize == TensorCoreGemm.MmaWarpSize
             ? new TensorCoreGemm.Launcher(accelerator)
-            : new WidenedGemm(accelerator, _matMul.Value, Allocated));
+            : new WidenedGemm(accelerator, _matMul.Value, _conversion.Value, Allocated));
         _attention = new(() => new Attention.Ilgpu.Launcher(accelerator));
         _gatherRows = new(() => new(accelerator), () => new(accelerator));
         _rmsNorm = new(() => new(accelerator), () => new(accelerator));
@@ -54,9 +55,8 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         _residual = new(() => new(accelerator), () => new(accelerator));
         _scale = new(() => new(accelerator), () => new(accelerator));
         _sumOfSquares = new(() => new(accelerator), () => new(accelerator));
-        _attentionBf16 = new(() => new AttentionBf16.Launcher(accelerator, _attention.Value));
+        _attentionBf16 = new(() => new AttentionBf16.Launcher(accelerator, _attention.Value, _conversion.Value));
         _adamW = new(() => new AdamW.Ilgpu.Launcher(accelerator));
-        _conversion = new(() => new Conversion.Ilgpu.Launcher(accelerator));
         _logSoftmaxAtLabels = new(() => new(accelerator), () => new(accelerator));
         _chunkedOutputLoss = new(() => new ChunkedOutputLoss.Ilgpu.Launcher(accelerator, _matMul.Value, _bf16Gemm, Allocated));
         _logSoftmax = new(() => new(accelerator), () => new(accelerator));

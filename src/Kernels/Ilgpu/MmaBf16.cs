@@ -76,8 +76,8 @@ public static class MmaBf16
         return new Accumulator(c.C0 + d0, c.C1 + d1, c.C2 + d2, c.C3 + d3);
     }
 
-    /// <summary>The dot product of two bfloat16 pairs.</summary>
-    private static float Dot(uint x, uint y) => Low16(x) * Low16(y) + High16(x) * High16(y);
+    /// <summary>The dot product of two bfloat16 pairs: each product exact in float32 (8-bit significands), summed in float32.</summary>
+    internal static float Dot(uint x, uint y) => Low16(x) * Low16(y) + High16(x) * High16(y);
 
     private static float Low16(uint pair) => BFloat16.ToFloat((ushort)pair);
 

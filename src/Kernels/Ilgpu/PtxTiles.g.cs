@@ -13,8 +13,6 @@ namespace SimNpo.Kernels.Ilgpu;
 /// </summary>
 internal static class PtxTiles
 {
-    public const int Count = 6;
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Declare() => CudaAsm.Emit(".reg .f32 t0_<32>, t1_<32>, t2_<32>, t3_<32>, t4_<32>, t5_<32>;");
 

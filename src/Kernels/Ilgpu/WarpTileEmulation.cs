@@ -92,14 +92,12 @@ internal struct WarpTileEmulation
         if (!transposed)
         {
             var row = Warp.Shuffle(rowOffset, 8 * matrix + lane / 4) / 2 + 2 * (lane % 4);
-            return Pair(shared[row], shared[row + 1]);
+            return MmaBf16.Pack(shared[row], shared[row + 1]);
         }
         var first = Warp.Shuffle(rowOffset, 8 * matrix + 2 * (lane % 4)) / 2;
         var second = Warp.Shuffle(rowOffset, 8 * matrix + 2 * (lane % 4) + 1) / 2;
-        return Pair(shared[first + lane / 4], shared[second + lane / 4]);
+        return MmaBf16.Pack(shared[first + lane / 4], shared[second + lane / 4]);
     }
-
-    private static uint Pair(ushort low, ushort high) => low | (uint)high << 16;
 
     /// <summary>Four 32-bit fragment registers of bfloat16 pairs, as one ldmatrix.x4 fills them.</summary>
     private struct Registers
@@ -131,18 +129,14 @@ internal struct WarpTileEmulation
     {
         private float _d0, _d1, _d2, _d3;
 
-        /// <summary>Four of the k-products of mma.m16n8k16's d = a·b + d.</summary>
+        /// <summary>Four of the k-products of mma.m16n8k16's d = a·b + d (<see cref="MmaBf16.Dot"/>).</summary>
         public void MultiplyAdd(Rows a, Columns b)
         {
-            _d0 += Dot((uint)a.K0, (uint)b.Even) + Dot((uint)a.K8, (uint)(b.Even >> 32));
-            _d1 += Dot((uint)a.K0, (uint)b.Odd) + Dot((uint)a.K8, (uint)(b.Odd >> 32));
-            _d2 += Dot((uint)(a.K0 >> 32), (uint)b.Even) + Dot((uint)(a.K8 >> 32), (uint)(b.Even >> 32));
-            _d3 += Dot((uint)(a.K0 >> 32), (uint)b.Odd) + Dot((uint)(a.K8 >> 32), (uint)(b.Odd >> 32));
+            _d0 += MmaBf16.Dot((uint)a.K0, (uint)b.Even) + MmaBf16.Dot((uint)a.K8, (uint)(b.Even >> 32));
+            _d1 += MmaBf16.Dot((uint)a.K0, (uint)b.Odd) + MmaBf16.Dot((uint)a.K8, (uint)(b.Odd >> 32));
+            _d2 += MmaBf16.Dot((uint)(a.K0 >> 32), (uint)b.Even) + MmaBf16.Dot((uint)(a.K8 >> 32), (uint)(b.Even >> 32));
+            _d3 += MmaBf16.Dot((uint)(a.K0 >> 32), (uint)b.Odd) + MmaBf16.Dot((uint)(a.K8 >> 32), (uint)(b.Odd >> 32));
         }
-
-        /// <summary>The two products of bfloat16 pairs, each exact in float32 (8-bit significands), summed in float32.</summary>
-        private static float Dot(uint x, uint y) =>
-            BFloat16.ToFloat((ushort)x) * BFloat16.ToFloat((ushort)y) + BFloat16.ToFloat((ushort)(x >> 16)) * BFloat16.ToFloat((ushort)(y >> 16));
 
         /// <summary>d0, d1 at the byte offset, d2, d3 eight rows further.</summary>
         public readonly void Stage(ArrayView<float> shared, int offset, int eightRows)

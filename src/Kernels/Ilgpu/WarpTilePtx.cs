@@ -13,9 +13,10 @@ namespace SimNpo.Kernels.Ilgpu;
 ///
 /// Shared addresses are __dyn_shared_alloca (ILGPU 1.5.3's name for the dynamic shared memory) plus a byte offset; global
 /// ones a device address converted with cvta. Every helper is inlined into the kernel: the named registers exist only
-/// in the kernel's own PTX function.
+/// in the kernel's own PTX function. The staging strings, one per half of the accumulators, are generated
+/// (WarpTilePtx.g.cs, by tools/codegen/ptx_tiles.py).
 /// </summary>
-internal static class WarpTilePtx
+internal static partial class WarpTilePtx
 {
     /// <summary>acc16i+4j.. are tile (i, j)'s d0..d3; fa4i..4i+3 are m16 tile i's A fragment; fb2j, fb2j+1 n8 tile j's B fragment.</summary>
     private const string Declarations = ".reg .f32 acc<64>; .reg .b32 fa<16>, fb<8>; ";
@@ -80,31 +81,6 @@ internal static class WarpTilePtx
         Mma + "{acc52, acc53, acc54, acc55}, {fa12, fa13, fa14, fa15}, {fb2, fb3}, {acc52, acc53, acc54, acc55}; " +
         Mma + "{acc56, acc57, acc58, acc59}, {fa12, fa13, fa14, fa15}, {fb4, fb5}, {acc56, acc57, acc58, acc59}; " +
         Mma + "{acc60, acc61, acc62, acc63}, {fa12, fa13, fa14, fa15}, {fb6, fb7}, {acc60, acc61, acc62, acc63}; ";
-
-    private const string Store = "st.shared.v2.f32 ";
-
-    /// <summary>
-    /// Rows 0–31 of the warp's block (mma tiles i = 0, 1) into the staging area, %0 the thread's (row g, column 2t) and
-    /// %1 eight rows further: d0, d1 at rows g, d2, d3 at rows g + 8, tile j 8 floats (32 bytes) to the right.
-    /// </summary>
-    private const string StageUpperHalf = "{ " + Base + ".reg .u32 r; add.u32 r, b, %0; " +
-        Store + "[r], {acc0, acc1}; " + Store + "[r+32], {acc4, acc5}; " +
-        Store + "[r+64], {acc8, acc9}; " + Store + "[r+96], {acc12, acc13}; add.u32 r, r, %1; " +
-        Store + "[r], {acc2, acc3}; " + Store + "[r+32], {acc6, acc7}; " +
-        Store + "[r+64], {acc10, acc11}; " + Store + "[r+96], {acc14, acc15}; add.u32 r, r, %1; " +
-        Store + "[r], {acc16, acc17}; " + Store + "[r+32], {acc20, acc21}; " +
-        Store + "[r+64], {acc24, acc25}; " + Store + "[r+96], {acc28, acc29}; add.u32 r, r, %1; " +
-        Store + "[r], {acc18, acc19}; " + Store + "[r+32], {acc22, acc23}; " + Store + "[r+64], {acc26, acc27}; " + Store + "[r+96], {acc30, acc31}; }";
-
-    /// <summary>Rows 32–63 (tiles i = 2, 3), laid out as <see cref="StageUpperHalf"/>.</summary>
-    private const string StageLowerHalf = "{ " + Base + ".reg .u32 r; add.u32 r, b, %0; " +
-        Store + "[r], {acc32, acc33}; " + Store + "[r+32], {acc36, acc37}; " +
-        Store + "[r+64], {acc40, acc41}; " + Store + "[r+96], {acc44, acc45}; add.u32 r, r, %1; " +
-        Store + "[r], {acc34, acc35}; " + Store + "[r+32], {acc38, acc39}; " +
-        Store + "[r+64], {acc42, acc43}; " + Store + "[r+96], {acc46, acc47}; add.u32 r, r, %1; " +
-        Store + "[r], {acc48, acc49}; " + Store + "[r+32], {acc52, acc53}; " +
-        Store + "[r+64], {acc56, acc57}; " + Store + "[r+96], {acc60, acc61}; add.u32 r, r, %1; " +
-        Store + "[r], {acc50, acc51}; " + Store + "[r+32], {acc54, acc55}; " + Store + "[r+64], {acc58, acc59}; " + Store + "[r+96], {acc62, acc63}; }";
 
     /// <summary>Declares the accumulators and fragments and zeroes the accumulators: once, at the kernel's start.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -23,22 +23,17 @@ public interface IBFloat16Gemm
 /// by <see cref="MatMul.Ilgpu"/>'s SGEMM, and the result rounded once: the same arithmetic as the tensor-core path (exact
 /// products, float32 sums, one rounding), in another summation order. Its five float32 scratch buffers grow to the largest call and stay.
 /// </summary>
-public sealed class WidenedGemm(Accelerator accelerator, MatMul.Ilgpu.Launcher sgemm, AllocatedBytes allocated) : IBFloat16Gemm
+public sealed class WidenedGemm(Accelerator accelerator, MatMul.Ilgpu.Launcher sgemm, Conversion.Ilgpu.Launcher conversion, AllocatedBytes allocated)
+    : IBFloat16Gemm
 {
-    private readonly Action<Index1D, ArrayView<ushort>, ArrayView<float>> _widen =
-        accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<ushort>, ArrayView<float>>(WidenKernel);
-
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<ushort>> _narrow =
-        accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<ushort>>(NarrowKernel);
-
-    private readonly IlgpuBuffer<float>?[] _scratch = new IlgpuBuffer<float>?[5];
+    private readonly Scratch<float>[] _scratch = [.. Enumerable.Range(0, 5).Select(_ => new Scratch<float>(accelerator, allocated))];
 
     public void Forward(ArrayView<ushort> output, ArrayView<ushort> input, ArrayView<ushort> weight, int rows, int inDim, int outDim)
     {
         MatMul.CheckShapes((int)output.Length, (int)input.Length, (int)weight.Length, rows, inDim, outDim);
-        var sums = Scratch(2, output.Length);
+        var sums = _scratch[2].View(output.Length);
         Forward(sums, input, weight, rows, inDim, outDim);
-        if (sums.Length > 0) _narrow((int)sums.Length, sums, output);
+        conversion.Narrow(output, sums);
     }
 
     public void Forward(ArrayView<float> output, ArrayView<ushort> input, ArrayView<ushort> weight, int rows, int inDim, int outDim)
@@ -54,28 +49,14 @@ public sealed class WidenedGemm(Accelerator accelerator, MatMul.Ilgpu.Launcher s
             rows, inDim, outDim);
         var (inputGradFloats, weightGradFloats) = (Widened(0, inputGrad), Widened(1, weightGrad));
         sgemm.Backward(inputGradFloats, weightGradFloats, Widened(2, outputGrad), Widened(3, input), Widened(4, weight), rows, inDim, outDim);
-        if (inputGradFloats.Length > 0) _narrow((int)inputGradFloats.Length, inputGradFloats, inputGrad);
-        if (weightGradFloats.Length > 0) _narrow((int)weightGradFloats.Length, weightGradFloats, weightGrad);
+        conversion.Narrow(inputGrad, inputGradFloats);
+        conversion.Narrow(weightGrad, weightGradFloats);
     }
 
     private ArrayView<float> Widened(int slot, ArrayView<ushort> words)
     {
-        var floats = Scratch(slot, words.Length);
-        if (words.Length > 0) _widen((int)words.Length, words, floats);
+        var floats = _scratch[slot].View(words.Length);
+        conversion.Widen(floats, words);
         return floats;
     }
-
-    private ArrayView<float> Scratch(int slot, long length)
-    {
-        if (_scratch[slot] is not { } buffer || buffer.Length < length)
-        {
-            _scratch[slot]?.Dispose();
-            _scratch[slot] = buffer = new IlgpuBuffer<float>(accelerator, (int)length, allocated);
-        }
-        return buffer.View.SubView(0, length);
-    }
-
-    private static void WidenKernel(Index1D i, ArrayView<ushort> words, ArrayView<float> floats) => floats[i] = BFloat16.ToFloat(words[i]);
-
-    private static void NarrowKernel(Index1D i, ArrayView<float> floats, ArrayView<ushort> words) => words[i] = BFloat16.FromFloat(floats[i]);
 }

@@ -17,22 +17,9 @@ public sealed record Llama2CHeader(int Dim, int HiddenDim, int Layers, int Heads
     public string Describe() =>
         $"dim {Dim}, hidden_dim {HiddenDim}, n_layers {Layers}, n_heads {Heads}, n_kv_heads {KvHeads}, vocab_size {VocabSize}, seq_len {SeqLen}";
 
-    public LlamaConfig ToConfig() => new()
-    {
-        HiddenSize = Dim,
-        IntermediateSize = HiddenDim,
-        NumHiddenLayers = Layers,
-        NumAttentionHeads = Heads,
-        NumKeyValueHeads = KvHeads,
-        HeadDim = HeadSize,
-        VocabSize = Vocab,
-        RmsNormEps = 1e-5,
-        RopeTheta = 10000,
-        TieWordEmbeddings = SharedWeights,
-        MaxPositionEmbeddings = SeqLen,
-        BosTokenId = 1,
-        EosTokenId = 2,
-    };
+    /// <summary>llama2.c's fixed hyperparameters: RMSNorm eps 1e-5, RoPE theta 10000, BOS 1, EOS 2 (the config defaults but eps).</summary>
+    public LlamaConfig ToConfig() =>
+        LlamaConfig.Shaped(Dim, HiddenDim, Layers, Heads, KvHeads, HeadSize, Vocab, SeqLen) with { TieWordEmbeddings = SharedWeights };
 
     /// <summary>Floats after the header: the weights, the two legacy freq_cis tables, and wcls when untied.</summary>
     public long FloatCount()

@@ -42,37 +42,18 @@ public static class BenchmarkModels
             Recompute = recompute ?? shape.Recompute };
     }
 
-    private static LlamaConfig Stories(int dim, int ffn, int layers, int heads, int kvHeads, int vocab, int maxPositions) => new()
-    {
-        HiddenSize = dim,
-        IntermediateSize = ffn,
-        NumHiddenLayers = layers,
-        NumAttentionHeads = heads,
-        NumKeyValueHeads = kvHeads,
-        HeadDim = dim / heads,
-        VocabSize = vocab,
-        RmsNormEps = 1e-5,
-        RopeTheta = 10000,
-        TieWordEmbeddings = true,
-        MaxPositionEmbeddings = maxPositions,
-    };
+    /// <summary>RoPE theta 10000 is the default.</summary>
+    private static LlamaConfig Stories(int dim, int ffn, int layers, int heads, int kvHeads, int vocab, int maxPositions) =>
+        LlamaConfig.Shaped(dim, ffn, layers, heads, kvHeads, headDim: dim / heads, vocab, maxPositions) with { TieWordEmbeddings = true };
 
     /// <summary>meta-llama/Llama-3.2-1B's config.json.</summary>
-    private static LlamaConfig Llama32OneB() => new()
-    {
-        HiddenSize = 2048,
-        IntermediateSize = 8192,
-        NumHiddenLayers = 16,
-        NumAttentionHeads = 32,
-        NumKeyValueHeads = 8,
-        HeadDim = 64,
-        VocabSize = 128256,
-        RmsNormEps = 1e-5,
-        RopeTheta = 500000,
-        RopeScaling = new Llama3RopeScaling(Factor: 32, LowFrequencyFactor: 1, HighFrequencyFactor: 4, OriginalMaxPositionEmbeddings: 8192),
-        TieWordEmbeddings = true,
-        MaxPositionEmbeddings = 131072,
-        BosTokenId = 128000,
-        EosTokenId = 128001,
-    };
+    private static LlamaConfig Llama32OneB() =>
+        LlamaConfig.Shaped(hidden: 2048, intermediate: 8192, layers: 16, heads: 32, kvHeads: 8, headDim: 64, vocab: 128256, maxPositions: 131072) with
+        {
+            RopeTheta = 500000,
+            RopeScaling = new Llama3RopeScaling(Factor: 32, LowFrequencyFactor: 1, HighFrequencyFactor: 4, OriginalMaxPositionEmbeddings: 8192),
+            TieWordEmbeddings = true,
+            BosTokenId = 128000,
+            EosTokenId = 128001,
+        };
 }

@@ -11,41 +11,25 @@ namespace SimNpo.Unlearn.Performance;
 /// Where the time of a training step goes, op by op, measured with <see cref="TimedOps{T}"/> over a
 /// <see cref="SyntheticStep"/> after warm-up, beside the peaks of the machine it ran on.
 /// </summary>
-public sealed class StepProfile
+public sealed class StepProfile(string shapeName, SyntheticStep step, string device, MachinePeak peak, int warmup, double[] losses, double stepSeconds,
+    IReadOnlyList<OpProfile> ops)
 {
-    private StepProfile(string shapeName, SyntheticStep step, string device, MachinePeak peak, int warmup, double[] losses, double stepSeconds,
-        IReadOnlyList<OpProfile> ops)
-    {
-        ShapeName = shapeName;
-        Config = step.Model.Config;
-        BatchSize = step.BatchSize;
-        SequenceLength = step.SequenceLength;
-        Tokens = step.Tokens;
-        ModelFlops = step.Flops;
-        Device = device;
-        Peak = peak;
-        Warmup = warmup;
-        Losses = losses;
-        StepSeconds = stepSeconds;
-        Ops = ops;
-    }
-
-    public string ShapeName { get; }
-    public LlamaConfig Config { get; }
-    public int BatchSize { get; }
-    public int SequenceLength { get; }
-    public int Tokens { get; }
-    public double ModelFlops { get; }
-    public string Device { get; }
-    public MachinePeak Peak { get; }
-    public int Warmup { get; }
-    public double[] Losses { get; }
+    public string ShapeName { get; } = shapeName;
+    public LlamaConfig Config { get; } = step.Model.Config;
+    public int BatchSize { get; } = step.BatchSize;
+    public int SequenceLength { get; } = step.SequenceLength;
+    public int Tokens { get; } = step.Tokens;
+    public double ModelFlops { get; } = step.Flops;
+    public string Device { get; } = device;
+    public MachinePeak Peak { get; } = peak;
+    public int Warmup { get; } = warmup;
+    public double[] Losses { get; } = losses;
 
     /// <summary>Mean wall time of a measured step, timing included.</summary>
-    public double StepSeconds { get; }
+    public double StepSeconds { get; } = stepSeconds;
 
     /// <summary>Slowest first.</summary>
-    public IReadOnlyList<OpProfile> Ops { get; }
+    public IReadOnlyList<OpProfile> Ops { get; } = ops;
 
     /// <summary>What the step spends outside the ops: host work (batch upload, the objective) and the timing itself.</summary>
     public double OutsideOpsSeconds => StepSeconds - Ops.Sum(op => op.Seconds);

@@ -10,26 +10,17 @@ namespace SimNpo.Unlearn.Performance;
 /// The PyTorch side of a comparison: tools/bench/torch_bench.py run by a Python with torch, one process per suite
 /// and model shape (so each has its own peak memory), on the same device kind and thread count as SimNpo.
 /// </summary>
-public sealed class TorchBench
+public sealed class TorchBench(string python, string script, string device, int threads, string version)
 {
     public const string ScriptPath = "tools/bench/torch_bench.py";
     private const string InstallHint = "install it with `apt-get install python3-torch libopenblas0-pthread` (Debian, Ubuntu) or `pip install torch`";
 
-    private TorchBench(string python, string script, string device, int threads, string version)
-    {
-        Python = python;
-        Script = script;
-        Device = device;
-        Threads = threads;
-        Version = version;
-    }
-
-    public string Python { get; }
-    public string Script { get; }
+    public string Python { get; } = python;
+    public string Script { get; } = script;
     /// <summary>torch's device: "cuda" against a CUDA device, "cpu" against everything else.</summary>
-    public string Device { get; }
-    public int Threads { get; }
-    public string Version { get; }
+    public string Device { get; } = device;
+    public int Threads { get; } = threads;
+    public string Version { get; } = version;
 
     /// <summary>The script in the checkout: looked for above the current directory, then above the executable's.</summary>
     public static string FindScript()

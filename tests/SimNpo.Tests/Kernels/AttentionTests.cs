@@ -3,27 +3,76 @@ using SimNpo.Kernels;
 
 namespace SimNpo.Tests.Kernels;
 
-/// <summary>Attention as a function of q, k and v, under a given shape and sequence lengths.</summary>
-public class AttentionCase(string name, AttentionShape shape, int[] lengths)
+/// <summary>
+/// Attention as a function of q, k and v, under a given shape and sequence lengths, with queries in [−s, s] (s the query
+/// scale; keys and values in [−1, 1]). The spec: grouped queries with padding, and queries that start late. For the flash
+/// kernels of the simulated devices, whose key blocks are one warp wide (4 keys on the default device, 32 on the
+/// NVIDIA-like one, so 7 keys are two ragged blocks on the first and 37 keys two on the second; head dimensions 6 and 40
+/// are multiples of neither warp): grouped queries with a padded sequence (its last rows output 0 and get no gradient,
+/// its last keys none), 37 keys, and decoding (one query at position 5, one sequence too short to have it). For the fast
+/// CPU path's 48×48 tiles: several tiles with a causal diagonal inside each, queries that start late (50 over 70 cached
+/// keys), head dimensions 48 and 64 (padded to whole 16-wide panels or not) and a peaked softmax (queries in [−4, 4]).
+/// </summary>
+public class AttentionCase(string name, AttentionShape shape, int[] lengths, CaseSize size, double queryScale = 1)
     : OpCase(name, shape.Batch * shape.QueryLength * shape.QueryWidth, shape.Batch * shape.KeyLength * shape.KvWidth,
         shape.Batch * shape.KeyLength * shape.KvWidth)
 {
     /// <summary>Four query heads over two kv heads; the second sequence is two tokens long, its last two rows padding.</summary>
     public static AttentionCase GroupedWithPadding
-        => new("attention, grouped, padded", new(Batch: 2, QueryLength: 4, KeyLength: 4, Heads: 4, KvHeads: 2, HeadDim: 3), [4, 2]);
+        => new("attention, grouped, padded", new(Batch: 2, QueryLength: 4, KeyLength: 4, Heads: 4, KvHeads: 2, HeadDim: 3), [4, 2], CaseSize.Small);
 
     /// <summary>Queries at positions 3 and 4 over five cached keys, one kv head; position 4 is padding in the second sequence.</summary>
     public static AttentionCase QueryOffset
-        => new("attention, query offset", new(Batch: 2, QueryLength: 2, KeyLength: 5, Heads: 2, KvHeads: 1, HeadDim: 4, QueryStart: 3), [5, 4]);
+        => new("attention, query offset", new(Batch: 2, QueryLength: 2, KeyLength: 5, Heads: 2, KvHeads: 1, HeadDim: 4, QueryStart: 3), [5, 4],
+            CaseSize.Small);
+
+    public static readonly AttentionCase[] Cases =
+    [
+        GroupedWithPadding, QueryOffset,
+        new("attention gqa 4 over 2, padding", new AttentionShape(2, 7, 7, 4, 2, 6), [7, 5], CaseSize.Shaped),
+        new("attention 37 keys, dim 40", new AttentionShape(1, 37, 37, 2, 1, 40), [37], CaseSize.Shaped),
+        new("attention decode", new AttentionShape(2, 1, 8, 4, 2, 6, QueryStart: 5), [6, 3], CaseSize.Shaped),
+        new("attention 3 tiles, dim 48, padding", new AttentionShape(2, 100, 100, 4, 2, 48), [100, 61], CaseSize.Ranged),
+        new("attention late queries", new AttentionShape(2, 20, 70, 3, 1, 20, QueryStart: 50), [70, 58], CaseSize.Ranged),
+        new("attention dim 64, peaked", new AttentionShape(1, 130, 130, 2, 2, 64), [130], CaseSize.Ranged, queryScale: 4),
+    ];
 
     public AttentionShape Shape => shape;
     public int[] Lengths => lengths;
+    public double QueryScale => queryScale;
 
-    // Scores, softmax and sums in float64; float32 rounds the stored output (entering D_i) and the log-sum-exp, whose
-    // rounding error u·|lse| with |lse| < 3 here scales every recomputed probability, then each result once.
+    public override CaseSize Size => size;
+
+    // The spec on the reference: scores, softmax and sums in float64; float32 rounds the stored output (entering D_i) and
+    // the log-sum-exp, whose rounding error u·|lse| with |lse| < 3 here scales every recomputed probability, then each result once.
     public override int Float32Roundings => 8;
 
-    public override bool ReferenceOnly => true;
+    /// <summary>See <see cref="OpCase.RunsInBFloat16"/>: Cpu/FastAttentionTests runs these cases in bfloat16.</summary>
+    public override bool RunsInBFloat16 => false;
+
+    /// <summary>
+    /// How many float32 roundings, each at most u relative to the tensor's largest value, can reach one element on any
+    /// float32 path. With keys and values in [−1, 1] a score is a dot product of length dim scaled by 1/√dim, off by at most
+    /// dim·u·√dim; exp turns that into the same relative error of a probability. The other dot products (dO·v, dO·O, P·V,
+    /// dS·k) add dim each, and the longest sum, a key's gradient over every query row of its heads, adds keys·heads/kvHeads.
+    /// Four times that covers the reference's own final rounding and the log-sum-exp feeding every probability. Measured
+    /// errors are a few u (under 10 where this bound is 139 to 8968); a mask or head mapping off by one is off by more than
+    /// 1e-2 (one key dropped from a row of 130 is off by 1/130). Queries in [−s, s] scale the scores and their error by s.
+    /// </summary>
+    public static double Roundings(AttentionShape shape, double queryScale = 1) =>
+        4 * (queryScale * shape.HeadDim * Math.Sqrt(shape.HeadDim) + shape.HeadDim + shape.KeyLength * shape.Heads / shape.KvHeads);
+
+    /// <summary><see cref="Roundings"/> of each result's largest value, on every backend; the spec keeps its stated bound on the reference.</summary>
+    public override double[] Float32Bounds(OpResult result, OpBackend backend) =>
+        backend == OpBackend.Reference && size == CaseSize.Small
+            ? base.Float32Bounds(result, backend)
+            : result.Uniform(Roundings(shape, queryScale) * OpResult.U * result.Scale);
+
+    public override double[][] RandomInputs(int seed)
+    {
+        var random = new Random(seed);
+        return InputLengths.Select((length, n) => OpData.Random(random, length, n == 0 ? queryScale : 1)).ToArray();
+    }
 
     public override View<T> Forward<T>(IOps<T> ops, View<T>[] inputs) => Run(ops, inputs).Output;
 
@@ -34,9 +83,11 @@ public class AttentionCase(string name, AttentionShape shape, int[] lengths)
             ops.UploadInts(lengths), shape);
     }
 
+    /// <summary>The output is NaN before the call: an op that read it instead of overwriting it would give NaN.</summary>
     public (View<T> Output, View<T> LogSumExp) Run<T>(IOps<T> ops, View<T>[] inputs) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var output = ops.Allocate(inputs[0].Length).All;
+        var output = ops.Allocate(inputs[0].Length, inputs[0].Storage).All;
+        output.CopyFrom(Enumerable.Repeat(T.NaN, output.Length).ToArray());
         var logSumExp = ops.Allocate(shape.Batch * shape.Heads * shape.QueryLength).All;
         ops.Attention(output, logSumExp, inputs[0], inputs[1], inputs[2], ops.UploadInts(lengths), shape);
         return (output, logSumExp);
@@ -87,13 +138,13 @@ public class AttentionTests
         var full = new AttentionShape(Batch: 1, QueryLength: 5, KeyLength: 5, Heads: 4, KvHeads: 2, HeadDim: 4);
         var random = new Random(11);
         var (q, k, v) = (OpData.Random(random, 5 * full.QueryWidth), OpData.Random(random, 5 * full.KvWidth), OpData.Random(random, 5 * full.KvWidth));
-        var fullCase = new AttentionCase("full", full, [5]);
+        var fullCase = new AttentionCase("full", full, [5], CaseSize.Small);
         var (fullOutput, fullLse) = fullCase.Run(_ops, [_ops.Upload(q), _ops.Upload(k), _ops.Upload(v)]);
 
         // A cache of capacity 8 holding five positions; the unused slots hold garbage that must not be read.
         var decode = full with { QueryLength = 1, KeyLength = 8, QueryStart = 4 };
         var garbage = Enumerable.Repeat(1e3, 3 * full.KvWidth);
-        var decodeCase = new AttentionCase("decode", decode, [5]);
+        var decodeCase = new AttentionCase("decode", decode, [5], CaseSize.Small);
         var (output, lse) = decodeCase.Run(_ops, [_ops.Upload(q[(4 * full.QueryWidth)..]), _ops.Upload([.. k, .. garbage]), _ops.Upload([.. v, .. garbage])]);
 
         Assert.That(OpData.Download(output), Is.EqualTo(OpData.Download(fullOutput)[(4 * full.QueryWidth)..]).Within(1e-15));

@@ -12,19 +12,8 @@ namespace SimNpo.Tests.Model;
 public static class BigModel
 {
     /// <summary>135,000 × 8192 embedding and untied lm_head (1.106 G elements each), one layer of 1 head × 128 and an MLP of 256.</summary>
-    public static readonly LlamaConfig Config = new()
-    {
-        HiddenSize = 8192,
-        IntermediateSize = 256,
-        NumHiddenLayers = 1,
-        NumAttentionHeads = 1,
-        NumKeyValueHeads = 1,
-        HeadDim = 128,
-        VocabSize = 135_000,
-        RmsNormEps = 1e-5,
-        MaxPositionEmbeddings = 64,
-        TieWordEmbeddings = false,
-    };
+    public static readonly LlamaConfig Config =
+        LlamaConfig.Shaped(hidden: 8192, intermediate: 256, layers: 1, heads: 1, kvHeads: 1, headDim: 128, vocab: 135_000, maxPositions: 64);
 }
 
 /// <summary>

@@ -8,21 +8,9 @@ namespace SimNpo.Tests.Model;
 /// <summary>The whole graph's backward against central finite differences of the loss, in float64, for every parameter.</summary>
 public class ModelGradientTests
 {
-    private static LlamaConfig TinyConfig(bool tied, Llama3RopeScaling? scaling) => new()
-    {
-        HiddenSize = 8,
-        IntermediateSize = 12,
-        NumHiddenLayers = 2,
-        NumAttentionHeads = 4,
-        NumKeyValueHeads = 2,
-        HeadDim = 4,
-        VocabSize = 11,
-        RmsNormEps = 1e-5,
-        RopeTheta = 300,
-        RopeScaling = scaling,
-        TieWordEmbeddings = tied,
-        MaxPositionEmbeddings = 32,
-    };
+    private static LlamaConfig TinyConfig(bool tied, Llama3RopeScaling? scaling) =>
+        LlamaConfig.Shaped(hidden: 8, intermediate: 12, layers: 2, heads: 4, kvHeads: 2, headDim: 4, vocab: 11, maxPositions: 32)
+            with { RopeTheta = 300, RopeScaling = scaling, TieWordEmbeddings = tied };
 
     private static TokenBatch Batch() => TokenBatch.FromExamples(
     [

@@ -8,18 +8,8 @@ namespace SimNpo.Tests.Performance;
 public class SyntheticStepTests
 {
     /// <summary>A model small enough for a step in milliseconds, with every dimension distinct so a swapped one shows.</summary>
-    public static readonly LlamaConfig Tiny = new()
-    {
-        HiddenSize = 32,
-        IntermediateSize = 48,
-        NumHiddenLayers = 2,
-        NumAttentionHeads = 4,
-        NumKeyValueHeads = 2,
-        HeadDim = 8,
-        VocabSize = 96,
-        RmsNormEps = 1e-5,
-        MaxPositionEmbeddings = 64,
-    };
+    public static readonly LlamaConfig Tiny =
+        LlamaConfig.Shaped(hidden: 32, intermediate: 48, layers: 2, heads: 4, kvHeads: 2, headDim: 8, vocab: 96, maxPositions: 64);
 
     private static double[] Losses(IOps<float> ops, int steps)
     {

@@ -11,18 +11,8 @@ namespace SimNpo.Tests.Training;
 /// </summary>
 public static class TinyTask
 {
-    public static readonly LlamaConfig Config = new()
-    {
-        HiddenSize = 32,
-        IntermediateSize = 64,
-        NumHiddenLayers = 2,
-        NumAttentionHeads = 4,
-        NumKeyValueHeads = 2,
-        HeadDim = 8,
-        VocabSize = 32,
-        RmsNormEps = 1e-5,
-        MaxPositionEmbeddings = 32,
-    };
+    public static readonly LlamaConfig Config =
+        LlamaConfig.Shaped(hidden: 32, intermediate: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 8, vocab: 32, maxPositions: 32);
 
     public static IReadOnlyList<TokenizedExample> Examples(int seed, int count)
     {

@@ -1,53 +1,23 @@
 using SimNpo.Kernels;
 using SimNpo.Kernels.Cpu;
-using SimNpo.Tests.Kernels.Ilgpu;
 
 namespace SimNpo.Tests.Kernels.Cpu;
 
 /// <summary>
-/// The flash-style CPU attention against <see cref="Attention.Reference"/> run in float64 on the same float32 data,
-/// forward (output and log-sum-exp) and backward (gradients starting from random values, so one that overwrites fails).
-/// Tiles are 48 queries by 48 keys: the shapes cover one ragged tile, several tiles with a causal diagonal inside each,
-/// grouped queries (4 heads over 2 kv heads, 3 over 1), right padding (rows past a length output 0 and get no gradient,
-/// keys past it none), queries that start late (QueryStart 50 over 70 cached keys) and decoding one query, head
-/// dimensions 6, 20, 40, 48 and 64 (padded to whole 16-wide panels or not), and peaked softmaxes (queries in [−4, 4]).
-/// Tolerance: <see cref="AttentionKernelTests.Roundings"/> float32 roundings of each tensor's largest value, a worst-case
-/// bound of 139 to 8968 here where the errors measured are under 10 (one key dropped from a row of 130 is off by 1/130).
+/// The flash-style CPU attention (48×48 tiles) beyond what <see cref="OpAgreementTests"/> checks of it in float32: the
+/// attention cases (<see cref="AttentionCase"/>) in bfloat16, whose reference backward must read the stored output, and
+/// padding that is never read.
 /// </summary>
 public class FastAttentionTests
 {
     private const double U = 1.0 / (1 << 24);
 
-    public static IEnumerable<TestCaseData> Cases()
-    {
-        yield return Case("gqa 4 over 2, padding", new AttentionShape(2, 7, 7, 4, 2, 6), [7, 5]);
-        yield return Case("37 keys, dim 40", new AttentionShape(1, 37, 37, 2, 1, 40), [37]);
-        yield return Case("decode", new AttentionShape(2, 1, 8, 4, 2, 6, QueryStart: 5), [6, 3]);
-        yield return Case("3 tiles, dim 48, padding", new AttentionShape(2, 100, 100, 4, 2, 48), [100, 61]);
-        yield return Case("late queries", new AttentionShape(2, 20, 70, 3, 1, 20, QueryStart: 50), [70, 58]);
-        yield return Case("dim 64, peaked", new AttentionShape(1, 130, 130, 2, 2, 64), [130], queryScale: 4);
-    }
-
-    private static TestCaseData Case(string name, AttentionShape shape, int[] lengths, double queryScale = 1) =>
-        new TestCaseData(shape, lengths, queryScale).SetArgDisplayNames(name);
-
-    [TestCaseSource(nameof(Cases))]
-    public void ForwardAndBackwardMatchTheFloat64Reference(AttentionShape shape, int[] lengths, double queryScale)
-    {
-        var data = AttentionData.Random(shape, queryScale, seed: shape.QueryLength + shape.HeadDim);
-        var expected = data.RunReference(lengths);
-        var actual = data.RunFast(lengths);
-        var roundings = AttentionKernelTests.Roundings(shape, queryScale);
-        string[] names = ["output", "logSumExp", "qGrad", "kGrad", "vGrad"];
-        for (var n = 0; n < names.Length; n++)
-        {
-            var tolerance = roundings * U * Math.Max(1, expected[n].Max(Math.Abs));
-            Assert.That(actual[n], Is.EqualTo(expected[n]).Within(tolerance), names[n]);
-        }
-    }
+    /// <summary>The device kernels' and the fast path's cases (not the spec's): as many as this test ran before.</summary>
+    public static IEnumerable<TestCaseData> Cases() =>
+        AttentionCase.Cases.Where(c => c.Size != CaseSize.Small).Select(c => new TestCaseData(c).SetArgDisplayNames(c.ToString()));
 
     /// <summary>
-    /// The same cases with q, k, v, the output, the output gradient and the q, k, v gradients stored as bfloat16 (the
+    /// The cases with q, k, v, the output, the output gradient and the q, k, v gradients stored as bfloat16 (the
     /// log-sum-exp float32), all data rounded to bfloat16 first. The tiles are widened into float32 scratch and every
     /// stored value is the float32 result rounded once, so the bound is the float32 one plus 2⁻⁸ of the tensor's largest
     /// value and of that bound (the gradients are summed over every tile and head in float32 and added to their bfloat16 start once). The
@@ -55,13 +25,14 @@ public class FastAttentionTests
     /// A second call gives the same bits.
     /// </summary>
     [TestCaseSource(nameof(Cases))]
-    public void BFloat16StorageMatchesTheFloat64Reference(AttentionShape shape, int[] lengths, double queryScale)
+    public void BFloat16StorageMatchesTheFloat64Reference(AttentionCase attention)
     {
-        var data = AttentionData.Random(shape, queryScale, seed: shape.QueryLength + shape.HeadDim).RoundedToBFloat16();
+        var (shape, lengths) = (attention.Shape, attention.Lengths);
+        var data = AttentionData.Random(shape, attention.QueryScale, seed: shape.QueryLength + shape.HeadDim).RoundedToBFloat16();
         var actual = data.RunFast(lengths, Storage.BFloat16);
         Assert.That(data.RunFast(lengths, Storage.BFloat16), Is.EqualTo(actual), "a second call gives the same bits");
         var expected = data.RunReference(lengths, backwardOutput: actual[0]);
-        var roundings = AttentionKernelTests.Roundings(shape, queryScale);
+        var roundings = AttentionCase.Roundings(shape, attention.QueryScale);
         string[] names = ["output", "logSumExp", "qGrad", "kGrad", "vGrad"];
         for (var n = 0; n < names.Length; n++)
         {

@@ -1,43 +1,21 @@
 using SimNpo.Kernels;
 using SimNpo.Kernels.Cpu;
-using SimNpo.Tests.Kernels.Ilgpu;
 
 namespace SimNpo.Tests.Kernels.Cpu;
 
 /// <summary>
-/// The fast CPU loss heads against their float64 references on the same float32 data, with the data and the tolerances of
-/// the device kernels' tests (<see cref="LossKernelTests"/>, derived there for float32 sums; the fast rows sum their
-/// exponentials in float64 lanes and stay inside them): logits in [−3, 3] with one row shifted by 80, a vocabulary of 37
-/// (no multiple of the vector width), an ignored row. The backwards that overwrite must give the same bits in place.
-/// Each runs twice: float32 storage, and bfloat16 storage of the logits, targets, hidden states, weights and their
-/// gradients (statistics float32), with every input rounded to bfloat16 first so the reference sees the same numbers. The
-/// statistics are computed in float32 from exactly those values and keep their float32 bounds; a stored bfloat16 result
-/// is the float32 one rounded once, so its bound gains 2⁻⁸ of that value (<see cref="Stored"/>).
+/// The fast CPU chunked output loss against its float64 reference on the same float32 data (the loss heads' cases run in
+/// <see cref="OpAgreementTests"/>), with the tolerances the device kernels' tests derive for float32 sums
+/// (<see cref="Ilgpu.ChunkedOutputLossKernelTests"/>). Each runs twice: float32 storage, and bfloat16 storage of the hidden
+/// states, weights and their gradients (statistics float32), with every input rounded to bfloat16 first so the reference
+/// sees the same numbers; a stored bfloat16 result is the float32 one rounded once, so its bound gains 2⁻⁸ of that value
+/// (<see cref="Stored"/>).
 /// </summary>
 public class FastLossTests
 {
     private const double U = 1.0 / (1 << 24);
-    private const int Rows = LossKernelTests.Rows, Vocab = LossKernelTests.Vocab;
-    private static readonly int[] Labels = LossKernelTests.Labels;
 
     private readonly IOps<float> _ops = new FastCpuOps();
-
-    [TestCase(Storage.Native)]
-    [TestCase(Storage.BFloat16)]
-    public void LogSoftmaxAtLabelsMatchesTheReference(Storage storage) => LossHeadChecks.LogSoftmaxAtLabelsMatchesTheReference(_ops, storage);
-
-    [TestCase(Storage.Native)]
-    [TestCase(Storage.BFloat16)]
-    public void LogSoftmaxSeparateAndInPlaceMatchTheReference(Storage storage) => LossHeadChecks.LogSoftmaxSeparateAndInPlaceMatchTheReference(_ops, storage);
-
-    /// <summary>
-    /// The forward's terms are formed in float64 from float32 inputs, so its error is the exponentials' (3u relative, on a
-    /// mass of 1) and the log-sum-exp's, (2·Vocab + |lse|)·u, times |t − x + lse| &lt; 100: inside the device bound
-    /// (24·Vocab + 200)·u. The backward's bound is the device's, |w|·(|lse| + 14)·u.
-    /// </summary>
-    [TestCase(Storage.Native)]
-    [TestCase(Storage.BFloat16)]
-    public void KlDivergenceMatchesTheReference(Storage storage) => LossHeadChecks.KlDivergenceMatchesTheReference(_ops, storage);
 
     public static IEnumerable<TestCaseData> OutputLossCases() =>
         from storage in new[] { Storage.Native, Storage.BFloat16 }
@@ -51,7 +29,7 @@ public class FastLossTests
         select new TestCaseData(shape.Rows, shape.Dim, shape.Vocab, shape.Chunk, storage).SetArgDisplayNames(shape.Name, storage.ToString());
 
     /// <summary>
-    /// Tolerances as <see cref="LossKernelTests"/> derives them, for any size: a logit is a float32 dot product of dim terms
+    /// Tolerances as <see cref="Ilgpu.ChunkedOutputLossKernelTests"/> derives them, for any size: a logit is a float32 dot product of dim terms
     /// below 1 in size, within dim²·u; the log-sum-exp moves as much plus its own error, a log-prob three logit errors plus
     /// its own. A probability's relative error E = 2·dim²·u + 2·vocab·u + 2·|lse|·u (two logits, the log-sum-exp), and
     /// the gradients sum g·(onehot − p) (Σ|·| ≤ 2|g|) against values below 1 in float32: the hidden states' gradients over
@@ -87,9 +65,9 @@ public class FastLossTests
         for (var r = 0; r < rows; r++)
         {
             Assert.That(actualLogSumExp[r],
-                Is.EqualTo(expectedLogSumExp[r]).Within(logitError + LossKernelTests.LogSumExpTolerance(expectedLogSumExp[r], vocab)), $"row {r}");
+                Is.EqualTo(expectedLogSumExp[r]).Within(logitError + LogSoftmaxAtLabelsCase.LogSumExpBound(expectedLogSumExp[r], vocab)), $"row {r}");
             Assert.That(actualLogProb[r],
-                Is.EqualTo(expectedLogProb[r]).Within(3 * logitError + LossKernelTests.LogSoftmaxTolerance(expectedLogProb[r], vocab)), $"row {r}");
+                Is.EqualTo(expectedLogProb[r]).Within(3 * logitError + LogSoftmaxAtLabelsCase.LogSoftmaxBound(expectedLogProb[r], vocab)), $"row {r}");
             if (labels[r] < 0) Assert.That((actualLogProb[r], actualLogSumExp[r]), Is.EqualTo((0.0, 0.0)), $"ignored row {r}");
         }
         var probabilityError = 2 * logitError + (2 * vocab + 2 * expectedLogSumExp.Max(Math.Abs)) * U;
@@ -106,8 +84,6 @@ public class FastLossTests
                 Is.EqualTo(expectedWeightGrad[i]).Within(Stored(storage, expectedWeightGrad[i], (probabilityError + 2 * rows * U) * sumOfWeights + 2 * U)),
                 $"weight element {i}");
     }
-
-    private static double[] Widen(float[] values) => LossKernelTests.Widen(values);
 
     private static double[] InStorage(Storage storage, double[] values) => storage == Storage.BFloat16 ? OpData.RoundToBFloat16(values) : values;
 

@@ -26,7 +26,9 @@ public class AttentionBf16KernelTests(CPUDeviceKind kind) : CpuAcceleratorFixtur
     private readonly List<IDisposable> _words = [];
 
     [OneTimeSetUp]
-    public void LoadKernels() => _kernels = new AttentionBf16.Launcher(Accelerator, new Attention.Ilgpu.Launcher(Accelerator));
+    public void LoadKernels() =>
+        _kernels = new AttentionBf16.Launcher(Accelerator, new Attention.Ilgpu.Launcher(Accelerator),
+            new SimNpo.Kernels.Conversion.Ilgpu.Launcher(Accelerator));
 
     [OneTimeTearDown]
     public void DisposeKernels() => _kernels?.Dispose();
@@ -96,13 +98,13 @@ public class AttentionBf16KernelTests(CPUDeviceKind kind) : CpuAcceleratorFixtur
 
     /// <summary>
     /// Every bound above also carries the float32 arithmetic: scores, exponentials, sums and products in float32, whose
-    /// rounding count <see cref="AttentionKernelTests.Roundings"/> derives for the float32 kernels, relative to the
+    /// rounding count <see cref="AttentionCase.Roundings"/> derives for the float32 kernels, relative to the
     /// tensor's largest value. The bf16 terms dominate by far (2^-8 against 2^-24 per rounding); a mask or head mapping
     /// off by one misses by a whole probability's share, several times these bounds.
     /// </summary>
     private static void AssertWithin(string name, float[] actual, double[] expected, Func<int, double, double> bf16Bound, AttentionShape shape)
     {
-        var float32 = AttentionKernelTests.Roundings(shape) * U * Math.Max(1, expected.Max(Math.Abs));
+        var float32 = AttentionCase.Roundings(shape) * U * Math.Max(1, expected.Max(Math.Abs));
         for (var i = 0; i < actual.Length; i++)
             Assert.That(actual[i], Is.EqualTo(expected[i]).Within(bf16Bound(i, expected[i]) + float32), $"{name}[{i}]");
     }

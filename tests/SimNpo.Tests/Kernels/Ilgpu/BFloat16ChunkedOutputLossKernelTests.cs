@@ -1,4 +1,3 @@
-using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using SimNpo.Kernels;
@@ -33,8 +32,9 @@ public class BFloat16ChunkedOutputLossKernelTests() : CpuAcceleratorFixture(CPUD
             logProbGrad, rows, dim, vocab, chunk);
 
         var sgemm = new MatMul.Ilgpu.Launcher(Accelerator);
+        var conversion = new SimNpo.Kernels.Conversion.Ilgpu.Launcher(Accelerator);
         var launcher = new ChunkedOutputLoss.Ilgpu.Launcher(Accelerator, sgemm,
-            widened ? new Lazy<IBFloat16Gemm>(new WidenedGemm(Accelerator, sgemm, new AllocatedBytes())) : null);
+            widened ? new Lazy<IBFloat16Gemm>(new WidenedGemm(Accelerator, sgemm, conversion, new AllocatedBytes())) : null);
         var (hiddenView, weightView, labelsView) = (Upload(hidden), Upload(weight), Upload(labels));
         var (logProb, logSumExp, scratchView) = (Upload(new float[rows]), Upload(new float[rows]), Upload(new float[scratch.Length]));
         launcher.Forward(logProb, logSumExp, scratchView, hiddenView, weightView, labelsView, rows, dim, vocab, chunk);
@@ -44,19 +44,19 @@ public class BFloat16ChunkedOutputLossKernelTests() : CpuAcceleratorFixture(CPUD
             rows, dim, vocab, chunk);
 
         // A logit is a float32 sum of 13 exact products below 1 (bfloat16 × bfloat16 fits float32), in any order: within (13 + 2)·13u = 195u.
-        // The log-sum-exp and log-prob then carry it as in LossKernelTests (one and three logit errors).
+        // The log-sum-exp and log-prob then carry it as in ChunkedOutputLossKernelTests (one and three logit errors).
         var (actualLogProb, actualLogSumExp) = (Download(logProb), Download(logSumExp));
         for (var r = 0; r < rows; r++)
         {
-            Assert.That(actualLogSumExp[r], Is.EqualTo(expectedLogSumExp[r]).Within(195 * U + LossKernelTests.LogSumExpTolerance(expectedLogSumExp[r])),
-                $"row {r}");
-            Assert.That(actualLogProb[r], Is.EqualTo(expectedLogProb[r]).Within(3 * 195 * U + LossKernelTests.LogSoftmaxTolerance(expectedLogProb[r])),
-                $"row {r}");
+            Assert.That(actualLogSumExp[r],
+                Is.EqualTo(expectedLogSumExp[r]).Within(195 * U + LogSoftmaxAtLabelsCase.LogSumExpBound(expectedLogSumExp[r], vocab)), $"row {r}");
+            Assert.That(actualLogProb[r],
+                Is.EqualTo(expectedLogProb[r]).Within(3 * 195 * U + LogSoftmaxAtLabelsCase.LogSoftmaxBound(expectedLogProb[r], vocab)), $"row {r}");
         }
         Assert.That((actualLogProb[1], actualLogSumExp[1]), Is.EqualTo((0f, 0f)), "the ignored row");
 
         // The logit gradient g·(onehot − p) is stored in bfloat16: 2⁻⁸ of each element, whose sizes sum to 2|g|(1 − p_label) ≤ 2|g|
-        // over a row and to at most Σ_r |g_r| down a column; its float32 error (< 600u·|g| as in LossKernelTests) and the
+        // over a row and to at most Σ_r |g_r| down a column; its float32 error (< 600u·|g| as in ChunkedOutputLossKernelTests) and the
         // products' float32 sums (≤ (37 + 2)u·2|g|, (6 + 2)u·Σ|g|) are smaller; the stored gradient then rounds once more, by
         // 2⁻⁸ of the computed value, i.e. of the exact one plus (1 + 2⁻⁸) times those errors (2⁻⁸·2·2⁻⁸ = 512u). Inputs below 1
         // in size, so: hidden ≤ 2⁻⁸·|exact| + (2·2⁻⁸ + 1300u)·|g_r|; weight ≤ 2⁻⁸·|exact| + (2⁻⁸ + 1300u)·Σ|g|.
