@@ -5,8 +5,8 @@ namespace SimNpo.Unlearn.Training;
 /// torch.optim.AdamW's betas and eps, the weight decay of the public TOFU code, and Hugging Face Trainer's
 /// max_grad_norm. MaxGradNorm 0 turns gradient clipping off. The norms' weights get no weight decay, as in Hugging Face
 /// Trainer's optimizer (get_decay_parameter_names leaves out every parameter of a layer in ALL_LAYERNORM_LAYERS, which
-/// LlamaRMSNorm joins, and every bias, of which Llama has none); DecayNormWeights puts them back, for torch.optim.AdamW with
-/// one parameter group.
+/// LlamaRMSNorm joins, and every bias, of which Llama has none); DecayNormWeights puts them back: no command sets it, the
+/// test against torch.optim.AdamW with one parameter group does.
 /// </summary>
 public sealed record AdamWSettings(double Beta1 = 0.9, double Beta2 = 0.999, double Epsilon = 1e-8, double WeightDecay = 0.01, double MaxGradNorm = 1.0,
     bool DecayNormWeights = false)

@@ -21,15 +21,16 @@ public sealed class MicroBatchLoss<T>(TrainingSettings settings, TrainingData da
         var (forgetLoss, normalised, forgetTokens) = RunForget(model, forgetIndices, settings.ForgetWeight * scale);
         if (!settings.UsesRetainTerm) return new MicroBatchResult(forgetLoss, null, normalised, forgetTokens);
         var retain = retainIndices.Select(i => data.Retain[i]).ToArray();
-        var batchMean = settings.RetainLoss == "kl" && settings.KlReduction == "batchmean";
+        var batchMean = settings.RetainLoss == "kl" && settings.KlReduction.StartsWith("batchmean", StringComparison.Ordinal);
         var retainBatch = Batch(batchMean ? retain.Select(EveryPositionScored) : retain);
         double retainLoss;
         var retainScale = settings.RetainWeight * scale;
         if (settings.RetainLoss == "kl")
         {
             var model0 = klReference ?? throw new InvalidOperationException("the KL retain term needs the reference model");
-            // The model averages over the scored rows; batchmean divides their sum by batch × max-length instead.
-            var rescale = batchMean ? (double)retainBatch.ScoredCounts().Sum() / (retain.Length * settings.MaxLength) : 1;
+            // The model averages over the scored rows; batchmean divides their sum by batch × the padded length instead.
+            var paddedLength = settings.KlReduction == "batchmean-longest" ? retainBatch.Lengths.Max() : settings.MaxLength;
+            var rescale = batchMean ? (double)retainBatch.ScoredCounts().Sum() / (retain.Length * paddedLength) : 1;
             var kl = model.ForwardKl(retainBatch, model0.ForwardLogProbs(retainBatch));
             kl.Backward(retainScale * rescale);
             retainLoss = rescale * kl.Value;

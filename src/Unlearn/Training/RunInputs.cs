@@ -33,6 +33,12 @@ public sealed class RunInputs(IReadOnlyDictionary<string, RunInput> inputs)
 {
     public const string FileName = "inputs.json";
 
+    /// <summary>
+    /// Raised when training changes what the same inputs compute, so that --resume refuses a run started before: 2 is the
+    /// official Llama-2 template and undecayed norm weights (docs/fidelity.md).
+    /// </summary>
+    public const int TrainingVersion = 2;
+
     public IReadOnlyDictionary<string, RunInput> Inputs { get; } = inputs;
 
     /// <summary>Hashes each named path now.</summary>
@@ -41,9 +47,10 @@ public sealed class RunInputs(IReadOnlyDictionary<string, RunInput> inputs)
 
     public void Save(string runDirectory)
     {
-        var json = new JsonObject();
+        var inputs = new JsonObject();
         foreach (var (name, input) in Inputs.OrderBy(pair => pair.Key, StringComparer.Ordinal))
-            json[name] = new JsonObject { ["path"] = input.Path, ["sha256"] = input.Sha256 };
+            inputs[name] = new JsonObject { ["path"] = input.Path, ["sha256"] = input.Sha256 };
+        var json = new JsonObject { ["training_version"] = TrainingVersion, ["inputs"] = inputs };
         AtomicFile.WriteAllText(Path.Combine(runDirectory, FileName), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 
@@ -52,8 +59,14 @@ public sealed class RunInputs(IReadOnlyDictionary<string, RunInput> inputs)
     {
         var path = Path.Combine(runDirectory, FileName);
         if (!File.Exists(path)) return null;
+        var json = JsonFile.ReadObject(path);
+        var version = json["training_version"] is JsonValue value && value.TryGetValue<int>(out var number) ? number : 1;
+        if (version != TrainingVersion || json["inputs"] is not JsonObject recorded)
+            throw new BadInputException(path, $"records a run of training version {version}, this simnpo trains as version {TrainingVersion} " +
+                "(the official Llama-2 template, undecayed norm weights: docs/fidelity.md), so --resume would not continue the same run; " +
+                "start a new run, or finish this one with the simnpo that started it");
         var inputs = new Dictionary<string, RunInput>();
-        foreach (var (name, node) in JsonFile.ReadObject(path))
+        foreach (var (name, node) in recorded)
         {
             if (node?["path"] is not JsonValue file || !file.TryGetValue<string>(out var filePath) || node["sha256"] is not JsonValue hash
                 || !hash.TryGetValue<string>(out var sha256))

@@ -19,6 +19,9 @@ public static class TrainingPresets
     private const string Simple = "OPTML-Group/Unlearn-Simple@f1a355d";
     private const string Tofu = "locuslab/tofu@bdc209e";
     private const string Open = "locuslab/open-unlearning@d3d7cf9";
+    /// <summary>open-unlearning's kl_div batchmean over a batch padded to its longest example.</summary>
+    private static readonly (string, string) OpenUnlearningKl =
+        ("batchmean-longest", $"{Open} src/trainer/utils.py:29-31, src/data/collators.py:24-35 (pad_sequence: padded to the longest)");
     private const string HfDefault = "Hugging Face TrainingArguments' default (not set by";
 
     /// <summary>The preset's settings for a method, or null where the official code gives none (then the preset is refused for it).</summary>
@@ -32,7 +35,8 @@ public static class TrainingPresets
             (true, "graddiff" or "ga") => TofuBenchmark(method),
             (false, "simnpo") => SimNpoMuse(preset),
             (false, "npo") => [.. OpenUnlearningMuse(), .. Npo()],
-            (false, "graddiff" or "ga") => [.. OpenUnlearningMuse(), .. GradDiff()],
+            (false, "graddiff") => [.. OpenUnlearningMuse(), .. GradDiff()],
+            (false, "ga") => [.. OpenUnlearningMuse(), S("forget-weight", 1.0, $"{Open} configs/trainer/GradAscent.yaml (no weights: the forget NLL, negated)")],
             _ => null,
         };
         return settings?.ToArray();
@@ -60,11 +64,11 @@ public static class TrainingPresets
     /// </summary>
     private static IEnumerable<Setting> Loop(string lr, (int Value, string Source) epochs, (int Batch, int Accum, string Source) batch,
         (string Value, string Source) batching, (string Value, string Source) warmup, (double Value, string Source) decay,
-        (int Value, string Source) maxLength, string kl) =>
+        (int Value, string Source) maxLength, (string Value, string Source) kl) =>
     [
         S("lr", 1e-5, lr), S("epochs", epochs.Value, epochs.Source), S("batch-size", batch.Batch, batch.Source),
         S("grad-accum", batch.Accum, batch.Source), S("batching", batching.Value, batching.Source), S("warmup", warmup.Value, warmup.Source),
-        S("weight-decay", decay.Value, decay.Source), S("max-length", maxLength.Value, maxLength.Source), S("kl-reduction", "batchmean", kl),
+        S("weight-decay", decay.Value, decay.Source), S("max-length", maxLength.Value, maxLength.Source), S("kl-reduction", kl.Value, kl.Source),
     ];
 
     /// <summary>Hugging Face Trainer under DeepSpeed ZeRO-3, as all three TOFU codes run it.</summary>
@@ -92,7 +96,7 @@ public static class TrainingPresets
         [
             .. Loop($"{Config}:9", (10, $"{Config}:15"), (1, 32, $"{Config}:13-14 (1 × 4) × 8 GPUs (TOFU/README.md:28)"),
                 (StepPlan.Stream, $"{Simple} TOFU/forget.py:101"), ("1e", $"{Config}:30, forget.py:99,114"), (0.01, $"{Config}:24"),
-                (500, $"{Simple} TOFU/forget.py:65"), $"{Simple} TOFU/dataloader.py:356"),
+                (500, $"{Simple} TOFU/forget.py:65"), ("batchmean", $"{Simple} TOFU/dataloader.py:356")),
             .. DeepSpeedTrainer($"{Simple} TOFU/forget.py:119-139", $"{Simple} TOFU/config/ds_config.json"),
             S("forget-weight", weight, source), S("beta", beta, source),
             S("retain-weight", 1.0, $"{Config}:19 (grad_diff_coeff)"),
@@ -105,7 +109,7 @@ public static class TrainingPresets
     [
         .. Loop($"{Tofu} config/forget.yaml:8", (5, $"{Tofu} config/forget.yaml:13"), (4, 8, $"{Tofu} README.md:60 (4 × 4) × 2 GPUs"),
             (StepPlan.Stream, $"{Tofu} forget.py:85"), ("1e", $"{Tofu} forget.py:83,92"), (0.01, $"{Tofu} config/forget.yaml:18"),
-            (500, $"{Tofu} forget.py:75"), $"{Tofu} dataloader.py:131"),
+            (500, $"{Tofu} forget.py:75"), ("batchmean", $"{Tofu} dataloader.py:131")),
         .. DeepSpeedTrainer($"{Tofu} forget.py:88-111", $"{Tofu} config/ds_config.json"),
         .. Weights(1, 1, $"{Tofu} dataloader.py:{(method == "ga" ? "97-99" : "101-111")}"),
     ];
@@ -118,7 +122,7 @@ public static class TrainingPresets
             .. Loop($"{Experiment}:45", (10, $"{Experiment}:47"), (4, 8, $"{Open} scripts/tofu_unlearn.sh:26-27 (4 × 4) × 2 GPUs (line 50)"),
                 (StepPlan.Stream, $"{Open} src/trainer/__init__.py:39-42 (its warmup; Trainer's own step count differs, docs/fidelity.md)"),
                 ("1e", $"{Experiment}:44"), (0.01, $"{Experiment}:46"), (512, $"{Open} configs/data/datasets/TOFU_QA_forget.yaml:10"),
-                $"{Open} src/trainer/utils.py:29-31"),
+                OpenUnlearningKl),
             .. DeepSpeedTrainer($"{Open} configs/trainer/finetune.yaml", $"{Open} configs/accelerate/zero_stage3_offload_config.json"),
         ];
     }
@@ -137,7 +141,7 @@ public static class TrainingPresets
         return
         [
             .. Loop(command, (10, command), (4, 1, $"{command} (per device, one process; no accumulation)"), (StepPlan.Epoch, $"{Iterative}:59"),
-                ("0", Defaults), (0.0, Defaults), (2048, command), $"{Iterative}:177-182"),
+                ("0", Defaults), (0.0, Defaults), (2048, command), ("batchmean", $"{Iterative}:177-182")),
             S("schedule", "constant", $"{Iterative}:61"), S("max-grad-norm", 1.0, $"{Defaults}; no DeepSpeed"),
             S("beta", beta, command), S("forget-weight", 1.0, $"{command} (npo_coeff)"), S("retain-weight", 0.1, $"{command} (coeff)"),
             S("retain-loss", "nll", $"{command} (simnpo_gdr), {Iterative}:169-171"),
@@ -153,7 +157,7 @@ public static class TrainingPresets
             .. Loop($"{Experiment}:46", (10, $"{Experiment}:47"), (4, 16, $"{Open} scripts/muse_unlearn.sh:7-8 (4 × 8) × 2 GPUs (line 35)"),
                 (StepPlan.Epoch, $"{Experiment}:47 (num_train_epochs)"), ("0", $"{Experiment} (no warmup_epochs)"),
                 (0.0, $"{Open} configs/trainer/finetune.yaml:18"), (2048, $"{Open} configs/data/datasets/MUSE_forget.yaml:9"),
-                $"{Open} src/trainer/utils.py:29-31"),
+                OpenUnlearningKl),
             S("schedule", "constant", $"{Experiment}:48"),
             NoClipping($"{Open} configs/accelerate/zero_stage3_offload_config.json"),
         ];

@@ -20,8 +20,10 @@ public sealed record TrainingSettings
     /// scores. batchmean: the public code's kl_div(..., reduction='batchmean') over the [batch·length, vocab] view of the
     /// padded batch (Unlearn-Simple TOFU/dataloader.py line 356, inputs padded to max_length by data_module.py line 23):
     /// KL summed over every position of the retain examples, prompt included, divided by batch × max-length.
+    /// batchmean-longest: the same divided by batch × the batch's longest example, as open-unlearning pads
+    /// (src/data/collators.py, pad_sequence to the longest; src/trainer/utils.py lines 21-31).
     /// </summary>
-    public static readonly string[] KlReductions = ["answer-mean", "batchmean"];
+    public static readonly string[] KlReductions = ["answer-mean", "batchmean", "batchmean-longest"];
 
     /// <summary>The preset these values started from (<see cref="TrainingPresets"/>), recorded in run.json; null for none.</summary>
     public string? Preset { get; init; }

@@ -58,5 +58,12 @@ public class ResumeInputsTests
         Assert.That(resumed.Code, Is.EqualTo(CommandRunner.Success), resumed.Error);
         Assert.That(resumed.Output, Does.Contain($"--forget moved from {forget} to {moved} (same content)").And.Contain("done: 6 steps"));
         Assert.That(File.ReadAllBytes(Path.Combine(output, "model.safetensors")), Is.EqualTo(finished));
+
+        // A run started by a simnpo that trained differently (inputs.json as it wrote it: the inputs alone) is refused.
+        var inputsFile = Path.Combine(output, "inputs.json");
+        File.WriteAllText(inputsFile, System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(inputsFile))!["inputs"]!.ToJsonString());
+        var older = Simnpo.Run(Unlearn(model, moved, "--resume"));
+        Assert.That(older.Code, Is.EqualTo(CommandRunner.Failure));
+        Assert.That(older.Error, Does.StartWith($"error: {inputsFile}: records a run of training version 1, this simnpo trains as version 2"));
     }
 }

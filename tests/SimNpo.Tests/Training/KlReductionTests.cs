@@ -42,29 +42,32 @@ public class KlReductionTests
     /// batchmean is torch's kl_div(log πθ, log π_ref, reduction='batchmean', log_target=True) on the [batch·max-length,
     /// vocab] view of the public code's padded batch: KL summed over every real position (prompt positions included;
     /// sequence i of n tokens, EOS included, has n − 1 positions that predict a token) and divided by batch × max-length
-    /// (2 × 16 = 32); its padding positions are not computed here (docs/fidelity.md). answer-mean divides the sum over the
-    /// answer positions by their count (3 + 2). The expected values come from full log-softmax rows computed by hand from
+    /// (2 × 16 = 32), or with batchmean-longest by batch × the longest example's tokens, as open-unlearning pads; its
+    /// padding positions are not computed here (docs/fidelity.md). answer-mean divides the sum over the answer positions
+    /// by their count (3 + 2). The expected values come from full log-softmax rows computed by hand from
     /// one-sequence forwards; float64 sums of ~100 terms below 10: 1e-13.
     /// </summary>
     [TestCase("batchmean")]
+    [TestCase("batchmean-longest")]
     [TestCase("answer-mean")]
     public void RetainKlMatchesTheReductionsFormula(string reduction)
     {
         using var reference = Model(seed: 2);
         using var model = Model(seed: 1);
         double expected = 0;
-        var answerRows = 0;
+        var (answerRows, longest) = (0, 0);
         foreach (var example in Retain)
         {
             int[] ids = [.. example.PromptIds, .. example.AnswerIds];
             var referenceRows = LogSoftmaxRows(reference, ids);
             var modelRows = LogSoftmaxRows(model, ids);
             Assert.That(modelRows, Has.Length.EqualTo(ids.Length - 1));
-            var first = reduction == "batchmean" ? 0 : example.PromptIds.Count - 1;
+            longest = Math.Max(longest, ids.Length);
+            var first = reduction.StartsWith("batchmean", StringComparison.Ordinal) ? 0 : example.PromptIds.Count - 1;
             for (var t = first; t < modelRows.Length; t++) expected += Kl(referenceRows[t], modelRows[t]);
             answerRows += example.AnswerIds.Count;
         }
-        expected /= reduction == "batchmean" ? Retain.Length * MaxLength : answerRows;
+        expected /= reduction switch { "batchmean" => Retain.Length * MaxLength, "batchmean-longest" => Retain.Length * longest, _ => answerRows };
 
         var settings = new TrainingSettings { Method = "graddiff", RetainLoss = "kl", KlReduction = reduction, MaxLength = MaxLength };
         var data = new TrainingData(Retain, Retain);
