@@ -36,7 +36,7 @@ public static class TrainingPresets
             (false, "simnpo") => SimNpoMuse(preset),
             (false, "npo") => [.. OpenUnlearningMuse(), .. Npo()],
             (false, "graddiff") => [.. OpenUnlearningMuse(), .. GradDiff()],
-            (false, "ga") => [.. OpenUnlearningMuse(), S("forget-weight", 1.0, $"{Open} configs/trainer/GradAscent.yaml (no weights: the forget NLL, negated)")],
+            (false, "ga") => [.. OpenUnlearningMuse(), S("forget-weight", 1.0, $"{Open} configs/trainer/GradAscent.yaml (no weights: minus the NLL)")],
             _ => null,
         };
         return settings?.ToArray();
