@@ -38,75 +38,48 @@ public class FastCpuOpsTests
     }
 
     /// <summary>
-    /// Copies, the residual add, scaling and the row gather are single float32 operations per element, and the row
-    /// scatter-add adds an index's rows in row order as the reference does (here over three column blocks of 64,
-    /// index 5 repeated): bit for bit the float32 reference, on 40000 elements (three ranges).
+    /// The row gather copies rows, and the row scatter-add adds an index's rows in row order as the reference does (here
+    /// over three column blocks of 64, index 5 repeated): bit for bit the float32 reference.
     /// </summary>
     [Test]
-    public void ElementwiseOpsAndTheRowGatherEqualTheFloat32ReferenceExactly()
+    public void TheRowGatherAndScatterAddEqualTheFloat32ReferenceExactly()
     {
-        const int length = 40_000, dim = 150, vocab = 9;
+        const int dim = 150, vocab = 9;
         int[] tokens = [5, 0, 5, 8, 5, 2, 7];
         var random = new Random(3);
-        var (a, b) = (OpData.Random(random, length), OpData.Random(random, length));
         var (table, outputGrad, tableGrad) = (OpData.Random(random, vocab * dim), OpData.Random(random, tokens.Length * dim),
             OpData.Random(random, vocab * dim));
         double[][] Run(IOps<float> ops)
         {
-            var (sum, copy) = (ops.Allocate(length).All, ops.Allocate(length).All);
-            ops.Add(sum, ops.Upload(a), ops.Upload(b));
-            ops.Copy(copy, sum);
-            ops.Scale(copy, 0.3f);
-            var zeroed = ops.Upload(b);
-            ops.Zero(zeroed.Slice(100, 30_000));
             var rows = ops.Allocate(tokens.Length * dim).All;
             ops.GatherRows(rows, ops.UploadInts(tokens), ops.Upload(table), dim);
             var grads = ops.Upload(tableGrad);
             ops.ScatterAddRows(grads, ops.UploadInts(tokens), ops.Upload(outputGrad), dim);
-            return [OpData.Download(sum), OpData.Download(copy), OpData.Download(zeroed), OpData.Download(rows), OpData.Download(grads)];
+            return [OpData.Download(rows), OpData.Download(grads)];
         }
         var (fast, reference) = (Run(_fast), Run(_reference));
-        string[] names = ["add", "copy and scale", "zero", "gather rows", "scatter-add rows"];
+        string[] names = ["gather rows", "scatter-add rows"];
         for (var n = 0; n < fast.Length; n++) Assert.That(fast[n], Is.EqualTo(reference[n]), names[n]);
     }
 
     /// <summary>
-    /// bfloat16 elementwise ops are the float32 operation rounded once to nearest even, bit for bit (the expected values
-    /// computed here in float32 and rounded by <see cref="BFloat16.Round"/>); the row gather copies words and the row
-    /// scatter-add rounds after each row in row order (index 5 three times, three column blocks); copies convert exactly
-    /// (widening) or round (narrowing). 40003 elements: three ranges and a partial vector.
+    /// On bfloat16 rows the row gather copies words and the row scatter-add rounds after each row in row order (index 5
+    /// three times, three column blocks).
     /// </summary>
     [Test]
-    public void BFloat16ElementwiseOpsRoundTheFloat32ResultOnce()
+    public void BFloat16RowGatherCopiesAndScatterAddRoundsPerRow()
     {
-        const int length = 40_003, dim = 150, vocab = 9;
+        const int dim = 150, vocab = 9;
         int[] tokens = [5, 0, 5, 8, 5, 2, 7];
         var random = new Random(4);
-        float[] Floats(int n) => OpData.Random(random, n, 3).Select(x => (float)x).ToArray();
-        float[] Bf16(float[] x) => x.Select(BFloat16.Round).ToArray();
-        var (a, b, wide) = (Bf16(Floats(length)), Bf16(Floats(length)), Floats(length));
-        var (table, outputGrad, tableGrad) = (Bf16(Floats(vocab * dim)), Bf16(Floats(tokens.Length * dim)), Bf16(Floats(vocab * dim)));
+        float[] Bf16(int n) => OpData.Random(random, n, 3).Select(x => BFloat16.Round((float)x)).ToArray();
+        var (table, outputGrad, tableGrad) = (Bf16(vocab * dim), Bf16(tokens.Length * dim), Bf16(vocab * dim));
         View<float> Stored(float[] values)
         {
             var view = _fast.Allocate(values.Length, Storage.BFloat16).All;
             view.CopyFrom(values);
             return view;
         }
-
-        var sum = _fast.Allocate(length, Storage.BFloat16).All;
-        _fast.Add(sum, Stored(a), Stored(b));
-        Assert.That(sum.ToArray(), Is.EqualTo(a.Zip(b, (x, y) => BFloat16.Round(x + y))), "add");
-        _fast.Scale(sum, 0.3f);
-        Assert.That(sum.ToArray(), Is.EqualTo(a.Zip(b, (x, y) => BFloat16.Round(BFloat16.Round(x + y) * 0.3f))), "scale");
-        var (narrowed, widened, copied) = (_fast.Allocate(length, Storage.BFloat16).All, _fast.Allocate(length).All,
-            _fast.Allocate(length, Storage.BFloat16).All);
-        _fast.Copy(narrowed, _fast.Upload(wide.Select(x => (double)x).ToArray()));
-        _fast.Copy(widened, narrowed);
-        _fast.Copy(copied, narrowed);
-        Assert.That(widened.ToArray(), Is.EqualTo(Bf16(wide)), "native to bf16 rounds, bf16 to native widens");
-        Assert.That(copied.ToArray(), Is.EqualTo(Bf16(wide)), "bf16 to bf16 copies");
-        _fast.Zero(copied.Slice(100, 30_000));
-        Assert.That(copied.ToArray(), Is.EqualTo(Bf16(wide).Select((x, i) => i is >= 100 and < 30_100 ? 0 : x)), "zero");
 
         var rows = _fast.Allocate(tokens.Length * dim, Storage.BFloat16).All;
         _fast.GatherRows(rows, _fast.UploadInts(tokens), Stored(table), dim);
