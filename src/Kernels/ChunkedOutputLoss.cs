@@ -146,11 +146,13 @@ public static class ChunkedOutputLoss
         /// kept in float32, the logit gradient stored in bfloat16 in a scratch of this launcher's own, as the backward products read it).
         /// </summary>
         public sealed class Launcher(Accelerator accelerator, MatMul.Ilgpu.Launcher matMul, Lazy<IBFloat16Gemm>? bf16Gemm = null,
-            AllocatedBytes? allocated = null)
+            AllocatedBytes? allocated = null) : IDisposable
         {
             private readonly LogSoftmaxAtLabels.Ilgpu.Launcher _logSoftmaxAtLabels = new(accelerator);
             private readonly Lazy<IBFloat16Gemm> _bf16Gemm = bf16Gemm ?? new(() => new TensorCoreGemm.Launcher(accelerator));
             private readonly Scratch<ushort> _logitsGradWords = new(accelerator, allocated);
+
+            public void Dispose() => _logitsGradWords.Dispose();
 
             private readonly Action<KernelConfig, Floats, Floats, Floats, Floats, Ints, int, int, int> _mergeChunk =
                 accelerator.LoadStreamKernel<Floats, Floats, Floats, Floats, Ints, int, int, int>(MergeChunkKernel);

@@ -305,6 +305,8 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         _logSoftmax.Dispose();
         _klDivergence.Dispose();
         if (_attentionBf16.IsValueCreated) _attentionBf16.Value.Dispose();
+        if (_chunkedOutputLoss.IsValueCreated) _chunkedOutputLoss.Value.Dispose();
+        if (_bf16Gemm is { IsValueCreated: true, Value: IDisposable gemm }) gemm.Dispose();
         Accelerator.Dispose();
         _context.Dispose();
     }

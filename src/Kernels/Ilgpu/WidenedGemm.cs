@@ -24,7 +24,7 @@ public interface IBFloat16Gemm
 /// products, float32 sums, one rounding), in another summation order. Its five float32 scratch buffers grow to the largest call and stay.
 /// </summary>
 public sealed class WidenedGemm(Accelerator accelerator, MatMul.Ilgpu.Launcher sgemm, Conversion.Ilgpu.Launcher conversion, AllocatedBytes allocated)
-    : IBFloat16Gemm
+    : IBFloat16Gemm, IDisposable
 {
     private readonly Scratch<float>[] _scratch = [.. Enumerable.Range(0, 5).Select(_ => new Scratch<float>(accelerator, allocated))];
 
@@ -58,5 +58,10 @@ public sealed class WidenedGemm(Accelerator accelerator, MatMul.Ilgpu.Launcher s
         var floats = _scratch[slot].View(words.Length);
         conversion.Widen(floats, words);
         return floats;
+    }
+
+    public void Dispose()
+    {
+        foreach (var scratch in _scratch) scratch.Dispose();
     }
 }
