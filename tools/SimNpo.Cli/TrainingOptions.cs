@@ -43,7 +43,8 @@ public sealed class TrainingOptions
         { Description = "retain regulariser: token-mean NLL, or KL(π_ref ‖ πθ) (loads the reference model)",
         DefaultValueFactory = _ => Defaults.RetainLoss }.AcceptOnlyFromAmong(TrainingSettings.RetainLosses);
     public Option<string> KlReduction { get; } = new Option<string>("--kl-reduction")
-        { Description = "KL retain term: answer-mean (over the answer tokens) or batchmean (the public code's: every position, / batch × max-length)",
+        { Description = "KL retain term: answer-mean (over the answer tokens), batchmean (Unlearn-Simple's and tofu's: every position, / batch × "
+            + "max-length) or batchmean-longest (open-unlearning's: / batch × the batch's longest example)",
         DefaultValueFactory = _ => Defaults.KlReduction }.AcceptOnlyFromAmong(TrainingSettings.KlReductions);
     public Option<double> LearningRate { get; } = new("--lr") { Description = "peak learning rate", DefaultValueFactory = _ => Defaults.LearningRate };
     public Option<int> Epochs { get; } = new("--epochs") { Description = "passes over the forget (or training) set",

@@ -21,7 +21,7 @@ public sealed class MicroBatchLoss<T>(TrainingSettings settings, TrainingData da
         var (forgetLoss, normalised, forgetTokens) = RunForget(model, forgetIndices, settings.ForgetWeight * scale);
         if (!settings.UsesRetainTerm) return new MicroBatchResult(forgetLoss, null, normalised, forgetTokens);
         var retain = retainIndices.Select(i => data.Retain[i]).ToArray();
-        var batchMean = settings.RetainLoss == "kl" && settings.KlReduction.StartsWith("batchmean", StringComparison.Ordinal);
+        var batchMean = settings.KlOverEveryPosition;
         var retainBatch = Batch(batchMean ? retain.Select(EveryPositionScored) : retain);
         double retainLoss;
         var retainScale = settings.RetainWeight * scale;

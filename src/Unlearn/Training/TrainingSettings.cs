@@ -39,6 +39,9 @@ public sealed record TrainingSettings
     public double RetainWeight { get; init; } = 1;
     public string RetainLoss { get; init; } = "nll";
     public string KlReduction { get; init; } = "answer-mean";
+
+    /// <summary>Whether the KL retain term sums every position, as the public codes' batchmean does, rather than the answer tokens.</summary>
+    public bool KlOverEveryPosition => RetainLoss == "kl" && KlReduction != "answer-mean";
     [JsonPropertyName("lr")]
     public double LearningRate { get; init; } = 1e-5;
     public int Epochs { get; init; } = 10;
