@@ -31,7 +31,11 @@ internal sealed class CountingCarving<T> where T : unmanaged
     public ActivationSize Size => new(_bulk, _statistics);
 }
 
-/// <summary>What one transformer block keeps from forward for its backward.</summary>
+/// <summary>
+/// What one transformer block keeps from forward for its backward. A norm keeps 1/rms (RMSNorm) or 1/std and the
+/// mean (LayerNorm) per row. A parallel block (Phi) has one norm: its MLP reads the attention's norm output, and
+/// <see cref="MlpNorm"/> is that same view. A plain MLP (Phi) has no gate.
+/// </summary>
 public sealed class LayerActivations<T> where T : unmanaged
 {
     public LayerActivations(LlamaConfig config, int batch, int sequenceLength, ActivationCarving<T> take)
@@ -40,37 +44,54 @@ public sealed class LayerActivations<T> where T : unmanaged
         checked
         {
             var rows = batch * sequenceLength;
+            var family = config.Family;
             AttentionNorm = take.Bulk(rows * config.HiddenSize);
-            AttentionInvRms = take.Statistics(rows);
+            (AttentionInvRms, AttentionMean) = NormStatistics(config, rows, take);
             Query = take.Bulk(rows * config.QueryWidth);
             Key = take.Bulk(rows * config.KvWidth);
             Value = take.Bulk(rows * config.KvWidth);
             AttentionOutput = take.Bulk(rows * config.QueryWidth);
             AttentionLogSumExp = take.Statistics(batch * config.NumAttentionHeads * sequenceLength);
             Mid = take.Bulk(rows * config.HiddenSize);
-            MlpNorm = take.Bulk(rows * config.HiddenSize);
-            MlpInvRms = take.Statistics(rows);
-            Gate = take.Bulk(rows * config.IntermediateSize);
+            if (family.ParallelBlock) (MlpNorm, MlpInvRms, MlpMean) = (AttentionNorm, AttentionInvRms, AttentionMean);
+            else
+            {
+                MlpNorm = take.Bulk(rows * config.HiddenSize);
+                (MlpInvRms, MlpMean) = NormStatistics(config, rows, take);
+            }
+            Gate = family.GatedMlp ? take.Bulk(rows * config.IntermediateSize) : null;
             Up = take.Bulk(rows * config.IntermediateSize);
-            SwiGlu = take.Bulk(rows * config.IntermediateSize);
+            MlpHidden = take.Bulk(rows * config.IntermediateSize);
         }
     }
 
+    /// <summary>A norm's statistics for rows: 1/rms, or 1/std and the mean for a LayerNorm.</summary>
+    internal static (View<T> InverseScale, View<T>? Mean) NormStatistics(LlamaConfig config, int rows, ActivationCarving<T> take) =>
+        (take.Statistics(rows), config.Family.Norm == Families.NormKind.LayerNorm ? take.Statistics(rows) : null);
+
     public View<T> AttentionNorm { get; }
+    /// <summary>1/rms of each row (1/std for a LayerNorm).</summary>
     public View<T> AttentionInvRms { get; }
+    /// <summary>Each row's mean, kept by a LayerNorm only.</summary>
+    public View<T>? AttentionMean { get; }
     /// <summary>Queries and keys after the rotary embedding.</summary>
     public View<T> Query { get; }
     public View<T> Key { get; }
     public View<T> Value { get; }
     public View<T> AttentionOutput { get; }
     public View<T> AttentionLogSumExp { get; }
-    /// <summary>The residual stream between the attention and the MLP.</summary>
+    /// <summary>The residual stream between the attention and the MLP (in a parallel block, input + attention: the MLP adds to it).</summary>
     public View<T> Mid { get; }
+    /// <summary>The MLP's input: its own norm's output, or the attention's in a parallel block.</summary>
     public View<T> MlpNorm { get; }
     public View<T> MlpInvRms { get; }
-    public View<T> Gate { get; }
+    public View<T>? MlpMean { get; }
+    /// <summary>The gate projection of a gated MLP; null in a plain one.</summary>
+    public View<T>? Gate { get; }
+    /// <summary>The up projection (a plain MLP's first projection, Phi's fc1).</summary>
     public View<T> Up { get; }
-    public View<T> SwiGlu { get; }
+    /// <summary>act(gate)·up in a gated MLP, act(up) in a plain one: the down projection's input.</summary>
+    public View<T> MlpHidden { get; }
 }
 
 /// <summary>The shape activations are carved for: a batch, its scored rows, the head, and what the backward recomputes.</summary>
@@ -106,7 +127,7 @@ public sealed class Activations<T> where T : unmanaged
             var keptLayers = shape.Recompute == Recompute.Layers ? 1 : config.NumHiddenLayers;
             _layers = Enumerable.Range(0, keptLayers).Select(_ => new LayerActivations<T>(config, shape.Batch, shape.SequenceLength, take)).ToArray();
             FinalNorm = take.Bulk(rows * hidden);
-            FinalInvRms = take.Statistics(rows);
+            (FinalInvRms, FinalMean) = LayerActivations<T>.NormStatistics(config, rows, take);
             ScoredHidden = take.Bulk(scoredRows * hidden);
             // Full logits are a matmul's output (bulk); the fused loss's chunk scratch is its own float32 workspace.
             Logits = shape.FullLogits ? take.Bulk(LogitsLength(config, shape)) : take.Statistics(LogitsLength(config, shape));
@@ -123,9 +144,9 @@ public sealed class Activations<T> where T : unmanaged
             KeyGrad = take.Bulk(rows * config.KvWidth);
             ValueGrad = take.Bulk(rows * config.KvWidth);
             AttentionOutputGrad = take.Bulk(rows * config.QueryWidth);
-            GateGrad = take.Bulk(rows * ffn);
+            GateGrad = config.Family.GatedMlp ? take.Bulk(rows * ffn) : null;
             UpGrad = take.Bulk(rows * ffn);
-            SwiGluGrad = take.Bulk(rows * ffn);
+            MlpHiddenGrad = take.Bulk(rows * ffn);
             ScoredHiddenGrad = take.Bulk(scoredRows * hidden);
         }
     }
@@ -158,6 +179,7 @@ public sealed class Activations<T> where T : unmanaged
 
     public View<T> FinalNorm { get; }
     public View<T> FinalInvRms { get; }
+    public View<T>? FinalMean { get; }
     /// <summary>The final-norm rows that predict a scored token, gathered so logits are computed for them alone.</summary>
     public View<T> ScoredHidden { get; }
     /// <summary>
@@ -180,9 +202,9 @@ public sealed class Activations<T> where T : unmanaged
     public View<T> KeyGrad { get; }
     public View<T> ValueGrad { get; }
     public View<T> AttentionOutputGrad { get; }
-    public View<T> GateGrad { get; }
+    public View<T>? GateGrad { get; }
     public View<T> UpGrad { get; }
-    public View<T> SwiGluGrad { get; }
+    public View<T> MlpHiddenGrad { get; }
     public View<T> ScoredHiddenGrad { get; }
 }
 

@@ -1,7 +1,7 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SimNpo.Kernels;
+using SimNpo.Model.Families;
 using SimNpo.Model.IO;
 
 namespace SimNpo.Model;
@@ -10,16 +10,20 @@ namespace SimNpo.Model;
 public sealed record Llama3RopeScaling(double Factor, double LowFrequencyFactor, double HighFrequencyFactor, int OriginalMaxPositionEmbeddings);
 
 /// <summary>
-/// The fields of a Hugging Face Llama-family config.json that define the computation. Anything the engine does not
-/// implement (biases, other activations, other rope scalings) is refused rather than ignored. A sliding window is taken
-/// (Mistral-7B-v0.1, Zephyr): attention over a sequence no longer than the window is the same as without it, and
-/// sequences are held to <see cref="MaxSequenceLength"/>.
+/// The fields of a Hugging Face config.json that define the computation, for every family the engine runs (the name
+/// is historical: Llama came first). The architecture picks the <see cref="Family"/>, whose features choose the
+/// graph's ops and whose own keys (Phi's partial_rotary_factor, Mistral's sliding_window) it reads. Anything the
+/// engine does not implement (another architecture, activation, rope scaling, a bias the family lacks) is refused
+/// rather than ignored. A sliding window is taken (Mistral-7B-v0.1, Zephyr): attention over a sequence no longer than
+/// the window is the same as without it, and sequences are held to <see cref="MaxSequenceLength"/>.
 /// </summary>
 public sealed record LlamaConfig
 {
-    public static readonly string[] SupportedArchitectures = ["LlamaForCausalLM", "MistralForCausalLM"];
-
     public string Architecture { get; init; } = "LlamaForCausalLM";
+
+    /// <summary>The family the architecture names; a config with an unsupported one fails <see cref="Validate"/>.</summary>
+    public ModelFamily Family => ModelFamilies.Find(Architecture) ?? throw new InvalidOperationException(ModelFamilies.Unsupported(Architecture));
+
     public required int HiddenSize { get; init; }
     public required int IntermediateSize { get; init; }
     public required int NumHiddenLayers { get; init; }
@@ -27,9 +31,12 @@ public sealed record LlamaConfig
     public required int NumKeyValueHeads { get; init; }
     public required int HeadDim { get; init; }
     public required int VocabSize { get; init; }
-    public double RmsNormEps { get; init; } = 1e-6;
+    /// <summary>The norms' eps: rms_norm_eps, or layer_norm_eps for a LayerNorm family (the family's <see cref="ModelFamily.NormEpsKey"/>).</summary>
+    public double NormEps { get; init; } = 1e-6;
     public double RopeTheta { get; init; } = 10000;
     public Llama3RopeScaling? RopeScaling { get; init; }
+    /// <summary>The share of each head the rotary embedding turns (Phi's partial_rotary_factor); 1 elsewhere.</summary>
+    public double PartialRotaryFactor { get; init; } = 1;
     public bool TieWordEmbeddings { get; init; }
     public int MaxPositionEmbeddings { get; init; } = 2048;
     public int BosTokenId { get; init; } = 1;
@@ -58,11 +65,14 @@ public sealed record LlamaConfig
     public static LlamaConfig Shaped(int hidden, int intermediate, int layers, int heads, int kvHeads, int headDim, int vocab, int maxPositions) => new()
     {
         HiddenSize = hidden, IntermediateSize = intermediate, NumHiddenLayers = layers, NumAttentionHeads = heads, NumKeyValueHeads = kvHeads,
-        HeadDim = headDim, VocabSize = vocab, RmsNormEps = 1e-5, MaxPositionEmbeddings = maxPositions,
+        HeadDim = headDim, VocabSize = vocab, NormEps = 1e-5, MaxPositionEmbeddings = maxPositions,
     };
 
     public int QueryWidth => NumAttentionHeads * HeadDim;
     public int KvWidth => NumKeyValueHeads * HeadDim;
+
+    /// <summary>The leading dims of each head the rotary embedding turns: int(head_dim · partial_rotary_factor), as transformers' Phi truncates it.</summary>
+    public int RotaryDim => (int)(HeadDim * PartialRotaryFactor);
 
     /// <summary>The shape of an attention call with this model's heads (<see cref="AttentionShape"/> says what each length is).</summary>
     public AttentionShape Attention(int batch, int queryLength, int keyLength, int queryStart = 0) =>
@@ -75,14 +85,15 @@ public sealed record LlamaConfig
         {
             if (!condition) throw new BadInputException(source, problem);
         }
-        Require(SupportedArchitectures.Contains(Architecture),
-            $"architecture '{Architecture}' is not supported (supported: {string.Join(", ", SupportedArchitectures)})");
+        Require(ModelFamilies.Find(Architecture) is not null, ModelFamilies.Unsupported(Architecture));
         Require(HiddenSize > 0 && IntermediateSize > 0 && NumHiddenLayers > 0 && NumAttentionHeads > 0 && VocabSize > 0 && HeadDim > 0,
             "hidden_size, intermediate_size, num_hidden_layers, num_attention_heads, head_dim and vocab_size must be positive");
         Require(NumKeyValueHeads > 0 && NumAttentionHeads % NumKeyValueHeads == 0,
             $"num_attention_heads ({NumAttentionHeads}) must be a multiple of num_key_value_heads ({NumKeyValueHeads})");
         Require(HeadDim % 2 == 0, $"head_dim ({HeadDim}) must be even for rotary embeddings");
-        Require(RmsNormEps > 0, "rms_norm_eps must be positive");
+        Require(PartialRotaryFactor is > 0 and <= 1 && RotaryDim > 0 && RotaryDim % 2 == 0,
+            $"partial_rotary_factor ({PartialRotaryFactor}) must turn an even, positive number of head_dim's {HeadDim} dims, got {RotaryDim}");
+        Require(NormEps > 0, $"{Family.NormEpsKey} must be positive");
         Require(RopeTheta > 0, "rope_theta must be positive");
         Require(MaxPositionEmbeddings > 0, "max_position_embeddings must be positive");
         Require(BosTokenId >= 0 && BosTokenId < VocabSize, $"bos_token_id {BosTokenId} is outside the vocabulary of {VocabSize}");
@@ -106,18 +117,14 @@ public sealed record LlamaConfig
         var architectures = json["architectures"] as JsonArray;
         var architecture = architectures is { Count: > 0 } ? ArchitectureName(architectures, source) : reader.Text("model_type") switch
         {
-            "llama" => "LlamaForCausalLM",
-            "mistral" => "MistralForCausalLM",
-            var other => other ?? throw new BadInputException(source, "neither 'architectures' nor 'model_type' is given"),
+            null => throw new BadInputException(source, "neither 'architectures' nor 'model_type' is given"),
+            var type => ModelFamilies.ArchitectureOf(type) ?? type,
         };
-        if (reader.Text("hidden_act") is { } activation && activation != "silu")
-            throw new BadInputException(source, $"hidden_act '{activation}' is not supported (only silu)");
-        foreach (var bias in new[] { "attention_bias", "mlp_bias" })
-            if (reader.Flag(bias, false)) throw new BadInputException(source, $"{bias} = true is not supported");
+        var family = ModelFamilies.Find(architecture) ?? throw new BadInputException(source, ModelFamilies.Unsupported(architecture));
 
         var hidden = reader.Int("hidden_size");
         var heads = reader.Int("num_attention_heads");
-        if (heads > 0 && json["head_dim"] is null && hidden % heads != 0)
+        if (heads > 0 && json["head_dim"] is null && family.DefaultHeadDim is null && hidden % heads != 0)
             throw new BadInputException(source, $"hidden_size ({hidden}) is not a multiple of num_attention_heads ({heads}) and no head_dim is given");
         var eosTokenIds = reader.TokenIds("eos_token_id", 2);
         var config = new LlamaConfig
@@ -128,18 +135,18 @@ public sealed record LlamaConfig
             NumHiddenLayers = reader.Int("num_hidden_layers"),
             NumAttentionHeads = heads,
             NumKeyValueHeads = reader.Int("num_key_value_heads", heads),
-            HeadDim = reader.Int("head_dim", heads > 0 ? hidden / heads : 0),
+            HeadDim = reader.Int("head_dim", family.DefaultHeadDim ?? (heads > 0 ? hidden / heads : 0)),
             VocabSize = reader.Int("vocab_size"),
-            RmsNormEps = reader.Number("rms_norm_eps", 1e-6),
+            NormEps = reader.Number(family.NormEpsKey, family.DefaultNormEps),
             RopeTheta = reader.Number("rope_theta", 10000),
             RopeScaling = ReadRopeScaling(json["rope_scaling"], source),
-            TieWordEmbeddings = reader.Flag("tie_word_embeddings", false),
-            MaxPositionEmbeddings = reader.Int("max_position_embeddings", 2048),
+            TieWordEmbeddings = reader.Flag("tie_word_embeddings", family.DefaultTiedEmbeddings),
+            MaxPositionEmbeddings = reader.Int("max_position_embeddings", family.DefaultMaxPositions),
             BosTokenId = reader.TokenIds("bos_token_id", 1)[0],
             EosTokenId = eosTokenIds[0],
             OtherEosTokenIds = eosTokenIds.Length > 1 ? new TokenIdList(eosTokenIds[1..]) : null,
-            SlidingWindow = reader.OptionalInt("sliding_window"),
         };
+        config = family.ReadFeatures(reader, config);
         config.Validate(source);
         return config;
     }
@@ -167,7 +174,7 @@ public sealed record LlamaConfig
         var json = new JsonObject
         {
             ["architectures"] = new JsonArray(Architecture),
-            ["model_type"] = Architecture == "MistralForCausalLM" ? "mistral" : "llama",
+            ["model_type"] = Family.ModelType,
             ["hidden_size"] = HiddenSize,
             ["intermediate_size"] = IntermediateSize,
             ["num_hidden_layers"] = NumHiddenLayers,
@@ -175,19 +182,16 @@ public sealed record LlamaConfig
             ["num_key_value_heads"] = NumKeyValueHeads,
             ["head_dim"] = HeadDim,
             ["vocab_size"] = VocabSize,
-            ["rms_norm_eps"] = RmsNormEps,
+            [Family.NormEpsKey] = NormEps,
             ["rope_theta"] = RopeTheta,
             ["tie_word_embeddings"] = TieWordEmbeddings,
             ["max_position_embeddings"] = MaxPositionEmbeddings,
             ["bos_token_id"] = BosTokenId,
             ["eos_token_id"] = OtherEosTokenIds is { } others ? new JsonArray([.. others.Ids.Prepend(EosTokenId).Select(id => JsonValue.Create(id))])
                 : EosTokenId,
-            ["hidden_act"] = "silu",
-            ["attention_bias"] = false,
-            ["mlp_bias"] = false,
             ["torch_dtype"] = torchDType,
         };
-        if (SlidingWindow is { } window) json["sliding_window"] = window;
+        Family.WriteFeatures(json, this);
         json["rope_scaling"] = RopeScaling is { } s
             ? new JsonObject
             {
@@ -203,66 +207,4 @@ public sealed record LlamaConfig
 
     public void Save(string path, string torchDType = "float32") =>
         AtomicFile.WriteAllText(path, ToJson(torchDType).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
-
-    /// <summary>Typed field access that names the file and the field when a value is missing or of the wrong kind.</summary>
-    private sealed class ConfigReader(JsonObject json, string source, string prefix = "")
-    {
-        private JsonValue? Value(string name)
-        {
-            var node = json[name];
-            if (node is null || node.GetValueKind() == JsonValueKind.Null) return null;
-            return node as JsonValue ?? throw new BadInputException(source, $"'{prefix}{name}' must be a single value");
-        }
-
-        public int Int(string name, int? fallback = null) =>
-            OptionalInt(name) ?? fallback ?? throw new BadInputException(source, $"missing field '{prefix}{name}'");
-
-        /// <summary>An integer field, or null when it is absent or null.</summary>
-        public int? OptionalInt(string name) => Value(name) is { } value ? Integer(value, name) : null;
-
-        private int Integer(JsonNode? value, string name) =>
-            value is JsonValue number && number.GetValueKind() == JsonValueKind.Number
-                && int.TryParse(number.ToJsonString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var result)
-                ? result
-                : throw new BadInputException(source, $"'{prefix}{name}' must be an integer, got {value?.ToJsonString() ?? "null"}");
-
-        public double Number(string name, double? fallback = null)
-        {
-            var value = Value(name);
-            if (value is null) return fallback ?? throw new BadInputException(source, $"missing field '{prefix}{name}'");
-            if (value.GetValueKind() != JsonValueKind.Number)
-                throw new BadInputException(source, $"'{prefix}{name}' must be a number, got {value.ToJsonString()}");
-            return value.GetValue<double>();
-        }
-
-        public bool Flag(string name, bool fallback)
-        {
-            var value = Value(name);
-            if (value is null) return fallback;
-            return value.GetValueKind() switch
-            {
-                JsonValueKind.True => true,
-                JsonValueKind.False => false,
-                _ => throw new BadInputException(source, $"'{prefix}{name}' must be true or false, got {value.ToJsonString()}"),
-            };
-        }
-
-        public string? Text(string name)
-        {
-            var value = Value(name);
-            if (value is null) return null;
-            if (value.GetValueKind() != JsonValueKind.String)
-                throw new BadInputException(source, $"'{prefix}{name}' must be a string, got {value.ToJsonString()}");
-            return value.GetValue<string>();
-        }
-
-        /// <summary>A token id or a non-empty list of them (Llama 3 lists several eos_token_id); the first is the one the encoder writes.</summary>
-        public int[] TokenIds(string name, int fallback)
-        {
-            if (json[name] is not JsonArray list) return [Int(name, fallback)];
-            if (list.Count == 0)
-                throw new BadInputException(source, $"'{prefix}{name}' must be an integer or a non-empty list of integers, got {list.ToJsonString()}");
-            return list.Select(id => Integer(id, name)).ToArray();
-        }
-    }
 }

@@ -4,8 +4,10 @@ using SimNpo.Kernels;
 namespace SimNpo.Model;
 
 /// <summary>
-/// The Llama graph, written once against <see cref="IOps{T}"/>: forward over a right-padded batch to the log-prob of
-/// every scored token, and backward from per-sequence loss weights to the gradient of every parameter.
+/// The decoder graph of every supported family (<see cref="Families.ModelFamily"/>: Llama, Mistral, Qwen2, Phi, Gemma),
+/// written once against <see cref="IOps{T}"/>, the family's features choosing the ops: forward over a right-padded
+/// batch to the log-prob of every scored token, and backward from per-sequence loss weights to the gradient of every
+/// parameter. The block's layers are in LlamaModel.Block.cs.
 /// Parameters and gradients are <see cref="ParameterSet{T}"/>s (a few buffers, chunks of <see cref="ParameterLayout"/>);
 /// activations two buffers (bulk
 /// tensors in the precision's storage, statistics in <typeparamref name="T"/>) carved for each batch shape, reallocated
@@ -29,6 +31,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     public LlamaModel(LlamaConfig config, IOps<T> ops, Precision? precision = null, int chunkLength = ParameterLayout.DefaultChunkLength)
     {
         Config = config;
+        Family = config.Family;
         Ops = ops;
         Precision = precision ?? Precision.Fp32;
         if (!ops.Supports(Precision.Bulk))
@@ -39,9 +42,24 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         var frequencies = RopeFrequencies.Compute(config);
         RopeInverseFrequencies = ops.Allocate(frequencies.Length).All;
         RopeInverseFrequencies.CopyFrom(frequencies.Select(T.CreateTruncating).ToArray());
+        EmbeddingScale = Family.ScalesEmbedding ? EmbeddingNormalizer(config.HiddenSize, Precision.Bulk) : 1;
     }
 
     public LlamaConfig Config { get; }
+    public Families.ModelFamily Family { get; }
+
+    /// <summary>
+    /// What the embeddings are multiplied by: √hidden_size for Gemma, rounded as transformers rounds it (it casts the
+    /// normalizer to the hidden states' dtype: float32, or bfloat16 for a bf16 model, where √2048 = 45.25 becomes 45.25
+    /// and √3072 = 55.43 becomes 55.5); 1 for the other families.
+    /// </summary>
+    public float EmbeddingScale { get; }
+
+    private static float EmbeddingNormalizer(int hidden, Storage bulk)
+    {
+        var normalizer = (float)Math.Sqrt(hidden);
+        return bulk == Storage.BFloat16 ? BFloat16.Round(normalizer) : normalizer;
+    }
     public IOps<T> Ops { get; }
     public Precision Precision { get; }
     public ParameterLayout Layout { get; }
@@ -101,7 +119,8 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     {
         var activations = ForwardToHidden(batch, fullLogits: false);
         Ops.ChunkedOutputLoss(activations.TokenLogProbs, activations.LogitsLogSumExp, activations.Logits, activations.ScoredHidden,
-            Weight(Layout.OutputProjection), _indices!.ScoredTargets, activations.ScoredRows, Config.HiddenSize, Config.VocabSize, Activations<T>.OutputChunk);
+            Weight(Layout.OutputProjection), OptionalWeight(Layout.OutputBias), _indices!.ScoredTargets, activations.ScoredRows, Config.HiddenSize,
+            Config.VocabSize, Activations<T>.OutputChunk);
 
         // Each sequence's log-prob is the sum of its scored tokens': a scatter-add of width 1 onto the sequences.
         Ops.Zero(activations.SequenceLogProbs);
@@ -122,7 +141,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         Ops.GatherRows(activations.TokenLogProbGrad, _indices!.ScoredSequences, activations.SequenceWeights, 1);
         Ops.Zero(activations.ScoredHiddenGrad);
         Ops.ChunkedOutputLossBackward(activations.ScoredHiddenGrad, Gradient(Layout.OutputProjection), activations.Logits, activations.ScoredHidden,
-            Weight(Layout.OutputProjection), activations.LogitsLogSumExp, _indices!.ScoredTargets, activations.TokenLogProbGrad,
+            Weight(Layout.OutputProjection), OptionalWeight(Layout.OutputBias), OptionalGradient(Layout.OutputBias), activations.LogitsLogSumExp, _indices!.ScoredTargets, activations.TokenLogProbGrad,
             activations.ScoredRows, Config.HiddenSize, Config.VocabSize, Activations<T>.OutputChunk);
         BackwardFromHidden(activations);
     }
@@ -131,7 +150,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     private Activations<T> ForwardToLogits(TokenBatch batch)
     {
         var activations = ForwardToHidden(batch, fullLogits: true);
-        Ops.MatMul(activations.Logits, activations.ScoredHidden, Weight(Layout.OutputProjection), activations.ScoredRows, Config.HiddenSize, Config.VocabSize);
+        ProjectToLogits(activations.Logits, activations.ScoredHidden, activations.ScoredRows);
         return activations;
     }
 
@@ -145,10 +164,9 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         var activations = Prepare(batch, fullLogits);
         var indices = _indices!;
         var ops = Ops;
-        ops.GatherRows(activations.Residuals[0], indices.Tokens, Weight(Layout.Embedding), Config.HiddenSize);
+        Embed(activations.Residuals[0], indices.Tokens);
         for (var l = 0; l < Config.NumHiddenLayers; l++) BlockForward(activations, l, activations.Residuals[l + 1]);
-        ops.RmsNorm(activations.FinalNorm, activations.FinalInvRms, activations.Residuals[^1], Weight(Layout.FinalNorm), Config.HiddenSize,
-            (float)Config.RmsNormEps);
+        Normalize(activations.FinalNorm, activations.FinalInvRms, activations.FinalMean, activations.Residuals[^1], Layout.FinalNorm);
         ops.GatherRows(activations.ScoredHidden, indices.ScoredRows, activations.FinalNorm, Config.HiddenSize);
         return activations;
     }
@@ -165,6 +183,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     private void BackwardFromLogits(Activations<T> activations)
     {
         Ops.Zero(activations.ScoredHiddenGrad);
+        if (Layout.OutputBias is { } bias) Ops.AddBiasBackward(Gradient(bias), activations.Logits, Config.VocabSize);
         Ops.MatMulBackward(activations.ScoredHiddenGrad, Gradient(Layout.OutputProjection), activations.Logits, activations.ScoredHidden,
             Weight(Layout.OutputProjection), activations.ScoredRows, Config.HiddenSize, Config.VocabSize);
         BackwardFromHidden(activations);
@@ -181,8 +200,8 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         ops.Zero(activations.NormGrad);
         ops.ScatterAddRows(activations.NormGrad, indices.ScoredRows, activations.ScoredHiddenGrad, hidden);
         ops.Zero(activations.ResidualGrad);
-        ops.RmsNormBackward(activations.ResidualGrad, Gradient(Layout.FinalNorm), activations.NormGrad, activations.Residuals[^1],
-            Weight(Layout.FinalNorm), activations.FinalInvRms, hidden);
+        NormalizeBackward(activations.ResidualGrad, activations.NormGrad, activations.Residuals[^1], Layout.FinalNorm, activations.FinalInvRms,
+            activations.FinalMean);
 
         for (var l = Config.NumHiddenLayers - 1; l >= 0; l--)
         {
@@ -191,73 +210,9 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
             if (activations.Shape.Recompute == Recompute.Layers) BlockForward(activations, l, output: null);
             LayerBackward(Layout.Layers[l], activations.Layer(l), activations.Residuals[l], activations, indices, rows);
         }
+        // The embedding output was scaled (Gemma): so is the gradient that reaches the table.
+        if (Family.ScalesEmbedding) ops.Scale(activations.ResidualGrad, EmbeddingScale);
         ops.ScatterAddRows(Gradient(Layout.Embedding), indices.Tokens, activations.ResidualGrad, hidden);
-    }
-
-    /// <summary>
-    /// One transformer block: x → mid = x + o(attention(rope(q), rope(k), v)) → output = mid + down(silu(gate)·up).
-    /// Keys and values go to keyOut/valueOut; attention reads keyAll/valueAll, which differ only when decoding with a cache.
-    /// A null output stops after the SwiGLU product: a recomputation needs the activations, not the block's output again.
-    /// </summary>
-    internal void LayerForward(LayerParameters weights, LayerActivations<T> a, View<T> input, View<T>? output,
-        (View<T> Write, View<T> Read) keys, (View<T> Write, View<T> Read) values, View<int> positions, View<int> lengths,
-        AttentionShape shape, int rows, View<T> projectionScratch)
-    {
-        var ops = Ops;
-        int hidden = Config.HiddenSize, ffn = Config.IntermediateSize;
-        var eps = (float)Config.RmsNormEps;
-        ops.RmsNorm(a.AttentionNorm, a.AttentionInvRms, input, Weight(weights.InputNorm), hidden, eps);
-        ops.MatMul(a.Query, a.AttentionNorm, Weight(weights.Query), rows, hidden, Config.QueryWidth);
-        ops.MatMul(keys.Write, a.AttentionNorm, Weight(weights.Key), rows, hidden, Config.KvWidth);
-        ops.MatMul(values.Write, a.AttentionNorm, Weight(weights.Value), rows, hidden, Config.KvWidth);
-        ops.Rope(a.Query, positions, RopeInverseFrequencies, Config.NumAttentionHeads, Config.HeadDim);
-        ops.Rope(keys.Write, positions, RopeInverseFrequencies, Config.NumKeyValueHeads, Config.HeadDim);
-        ops.Attention(a.AttentionOutput, a.AttentionLogSumExp, a.Query, keys.Read, values.Read, lengths, shape);
-        ops.MatMul(projectionScratch, a.AttentionOutput, Weight(weights.Output), rows, Config.QueryWidth, hidden);
-        ops.Add(a.Mid, input, projectionScratch);
-        ops.RmsNorm(a.MlpNorm, a.MlpInvRms, a.Mid, Weight(weights.PostAttentionNorm), hidden, eps);
-        ops.MatMul(a.Gate, a.MlpNorm, Weight(weights.Gate), rows, hidden, ffn);
-        ops.MatMul(a.Up, a.MlpNorm, Weight(weights.Up), rows, hidden, ffn);
-        ops.SwiGlu(a.SwiGlu, a.Gate, a.Up);
-        if (output is not { } blockOutput) return;
-        ops.MatMul(projectionScratch, a.SwiGlu, Weight(weights.Down), rows, ffn, hidden);
-        ops.Add(blockOutput, a.Mid, projectionScratch);
-    }
-
-    /// <summary>
-    /// Backward through one block. On entry ResidualGrad holds d(output); on exit d(input): the residual path passes
-    /// the gradient through unchanged and each branch's norm backward adds its part.
-    /// </summary>
-    private void LayerBackward(LayerParameters weights, LayerActivations<T> a, View<T> input, Activations<T> g, BatchIndices indices, int rows)
-    {
-        var ops = Ops;
-        int hidden = Config.HiddenSize, ffn = Config.IntermediateSize;
-
-        ops.Zero(g.SwiGluGrad);
-        ops.MatMulBackward(g.SwiGluGrad, Gradient(weights.Down), g.ResidualGrad, a.SwiGlu, Weight(weights.Down), rows, ffn, hidden);
-        ops.Zero(g.GateGrad);
-        ops.Zero(g.UpGrad);
-        ops.SwiGluBackward(g.GateGrad, g.UpGrad, g.SwiGluGrad, a.Gate, a.Up);
-        ops.Zero(g.NormGrad);
-        ops.MatMulBackward(g.NormGrad, Gradient(weights.Gate), g.GateGrad, a.MlpNorm, Weight(weights.Gate), rows, hidden, ffn);
-        ops.MatMulBackward(g.NormGrad, Gradient(weights.Up), g.UpGrad, a.MlpNorm, Weight(weights.Up), rows, hidden, ffn);
-        ops.RmsNormBackward(g.ResidualGrad, Gradient(weights.PostAttentionNorm), g.NormGrad, a.Mid, Weight(weights.PostAttentionNorm), a.MlpInvRms, hidden);
-
-        ops.Zero(g.AttentionOutputGrad);
-        ops.MatMulBackward(g.AttentionOutputGrad, Gradient(weights.Output), g.ResidualGrad, a.AttentionOutput, Weight(weights.Output), rows, Config.QueryWidth,
-            hidden);
-        ops.Zero(g.QueryGrad);
-        ops.Zero(g.KeyGrad);
-        ops.Zero(g.ValueGrad);
-        ops.AttentionBackward(g.QueryGrad, g.KeyGrad, g.ValueGrad, g.AttentionOutputGrad, a.Query, a.Key, a.Value, a.AttentionOutput,
-            a.AttentionLogSumExp, indices.Lengths, g.Attention);
-        ops.RopeBackward(g.QueryGrad, indices.Positions, RopeInverseFrequencies, Config.NumAttentionHeads, Config.HeadDim);
-        ops.RopeBackward(g.KeyGrad, indices.Positions, RopeInverseFrequencies, Config.NumKeyValueHeads, Config.HeadDim);
-        ops.Zero(g.NormGrad);
-        ops.MatMulBackward(g.NormGrad, Gradient(weights.Query), g.QueryGrad, a.AttentionNorm, Weight(weights.Query), rows, hidden, Config.QueryWidth);
-        ops.MatMulBackward(g.NormGrad, Gradient(weights.Key), g.KeyGrad, a.AttentionNorm, Weight(weights.Key), rows, hidden, Config.KvWidth);
-        ops.MatMulBackward(g.NormGrad, Gradient(weights.Value), g.ValueGrad, a.AttentionNorm, Weight(weights.Value), rows, hidden, Config.KvWidth);
-        ops.RmsNormBackward(g.ResidualGrad, Gradient(weights.InputNorm), g.NormGrad, input, Weight(weights.InputNorm), a.AttentionInvRms, hidden);
     }
 
     /// <summary>

@@ -2,25 +2,33 @@ using System.Numerics;
 
 namespace SimNpo.Model;
 
-/// <summary>Seeded random weights: normal(0, std) for every matrix, 1 + normal(0, normStd) for the RMSNorm weights.</summary>
+/// <summary>
+/// Seeded random weights: normal(0, std) for every matrix, the norms' weights at their neutral value plus
+/// normal(0, normStd) (1, or 0 for Gemma's, which scale by 1 + w), and the biases 0 plus normal(0, biasStd).
+/// </summary>
 public static class ModelInitializer
 {
-    public static void Randomize<T>(LlamaModel<T> model, int seed, double std = 0.02, double normStd = 0)
+    public static void Randomize<T>(LlamaModel<T> model, int seed, double std = 0.02, double normStd = 0, double biasStd = 0)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var random = new Random(seed);
+        var neutralNorm = NeutralNormWeight(model.Config);
         foreach (var entry in model.Layout.Entries)
         {
-            var isNorm = ParameterLayout.IsNormWeight(entry.Name);
+            var (center, spread) = ParameterLayout.IsNormWeight(entry.Name) ? (neutralNorm, normStd)
+                : ParameterLayout.IsBias(entry.Name) ? (0.0, biasStd) : (0.0, std);
             var values = new T[entry.Length];
             for (var i = 0; i < values.Length; i++)
-                values[i] = T.CreateTruncating(isNorm ? 1 + normStd * Gaussian(random) : std * Gaussian(random));
+                values[i] = T.CreateTruncating(center + spread * Gaussian(random));
             model.SetWeights(entry, 0, values);
         }
     }
 
+    /// <summary>The norm weight that leaves the normalised values unscaled: 1, or 0 where the norm multiplies by 1 + w (Gemma).</summary>
+    public static double NeutralNormWeight(LlamaConfig config) => config.Family.Norm == Families.NormKind.RmsNormPlusOne ? 0 : 1;
+
     /// <summary>
-    /// Uniform weights of standard deviation <paramref name="std"/> (norm weights 1) for benchmarks, where only the scale
+    /// Uniform weights of standard deviation <paramref name="std"/> (norm weights neutral, biases 0) for benchmarks, where only the scale
     /// matters: each value is a hash of (seed, index), so blocks fill in parallel, the numbers do not depend on the thread
     /// count, and a billion parameters take seconds where <see cref="Randomize{T}"/> would take a minute. Uploaded in
     /// blocks, so no host copy of the whole model is made.
@@ -32,9 +40,10 @@ public static class ModelInitializer
         var halfWidth = std * Math.Sqrt(3);
         var buffer = new T[Math.Min(Block, model.Layout.Entries.Max(entry => entry.Length))];
         // Value i of the model's order is a hash of (seed, i), whatever tensor and chunk it lies in.
+        var neutralNorm = T.CreateTruncating(NeutralNormWeight(model.Config));
         foreach (var entry in model.Layout.Entries)
         {
-            var isNorm = ParameterLayout.IsNormWeight(entry.Name);
+            T? constant = ParameterLayout.IsNormWeight(entry.Name) ? neutralNorm : ParameterLayout.IsBias(entry.Name) ? T.Zero : null;
             for (var start = 0; start < entry.Length; start += Block)
             {
                 var count = Math.Min(Block, entry.Length - start);
@@ -42,7 +51,7 @@ public static class ModelInitializer
                 Parallel.For(0, (count + Part - 1) / Part, part =>
                 {
                     for (var j = part * Part; j < Math.Min(count, (part + 1) * Part); j++)
-                        buffer[j] = isNorm ? T.One : T.CreateTruncating(halfWidth * (2 * UnitInterval(seed, first + j) - 1));
+                        buffer[j] = constant ?? T.CreateTruncating(halfWidth * (2 * UnitInterval(seed, first + j) - 1));
                 });
                 model.SetWeights(entry, start, buffer.AsSpan(0, count));
             }

@@ -1,3 +1,5 @@
+using SimNpo.Model.Families;
+
 namespace SimNpo.Model;
 
 /// <summary>
@@ -18,13 +20,22 @@ public sealed record ParameterEntry(string Name, int[] Shape, long Start, int Ch
     }
 }
 
-/// <summary>The tensors of one transformer block.</summary>
-public sealed record LayerParameters(
-    ParameterEntry InputNorm, ParameterEntry Query, ParameterEntry Key, ParameterEntry Value, ParameterEntry Output,
-    ParameterEntry PostAttentionNorm, ParameterEntry Gate, ParameterEntry Up, ParameterEntry Down);
+/// <summary>A linear layer's weight [out, in] and, in the families that have one, its bias [out].</summary>
+public sealed record LinearParameters(ParameterEntry Weight, ParameterEntry? Bias);
+
+/// <summary>A norm's weight and, for a LayerNorm, its bias.</summary>
+public sealed record NormParameters(ParameterEntry Weight, ParameterEntry? Bias);
 
 /// <summary>
-/// Where every parameter of a Llama model lives, in a fixed order under its Hugging Face name: consecutive tensors are
+/// The tensors of one transformer block. A parallel block (Phi) has no PostAttentionNorm: attention and MLP read the
+/// input norm's output. A plain MLP (Phi) has no Gate: Up is its first projection (fc1), Down its second (fc2).
+/// </summary>
+public sealed record LayerParameters(
+    NormParameters InputNorm, LinearParameters Query, LinearParameters Key, LinearParameters Value, LinearParameters Output,
+    NormParameters? PostAttentionNorm, LinearParameters? Gate, LinearParameters Up, LinearParameters Down);
+
+/// <summary>
+/// Where every parameter of a model lives, in a fixed order under its Hugging Face name: consecutive tensors are
 /// packed into chunks of at most <see cref="MaxChunkLength"/> elements (a tensor larger than that gets a chunk of its
 /// own), so a model of any size is a few buffers that each stay under the 2³¹ elements one buffer can index.
 /// Gradients, master weights and AdamW moments use the same layout, so one entry addresses all of them.
@@ -57,26 +68,35 @@ public sealed class ParameterLayout
         }
 
         int hidden = config.HiddenSize, ffn = config.IntermediateSize;
-        Embedding = Add("model.embed_tokens.weight", config.VocabSize, hidden);
+        var family = config.Family;
+        var names = family.Names;
+        NormParameters Norm(string name) =>
+            new(Add(name + ".weight", hidden), family.Norm == NormKind.LayerNorm ? Add(name + ".bias", hidden) : null);
+        LinearParameters Linear(string name, int outDim, int inDim, bool bias) =>
+            new(Add(name + ".weight", outDim, inDim), bias ? Add(name + ".bias", outDim) : null);
+
+        Embedding = Add(names.Embedding + ".weight", config.VocabSize, hidden);
         var layers = new List<LayerParameters>();
         for (var i = 0; i < config.NumHiddenLayers; i++)
         {
-            var prefix = $"model.layers.{i}.";
+            var prefix = TensorNames.LayerPrefix(i);
+            bool attentionBias = family.HasAttentionBias(isOutput: false), outputBias = family.HasAttentionBias(isOutput: true), mlpBias = family.MlpBiases;
             layers.Add(new LayerParameters(
-                Add(prefix + "input_layernorm.weight", hidden),
-                Add(prefix + "self_attn.q_proj.weight", config.QueryWidth, hidden),
-                Add(prefix + "self_attn.k_proj.weight", config.KvWidth, hidden),
-                Add(prefix + "self_attn.v_proj.weight", config.KvWidth, hidden),
-                Add(prefix + "self_attn.o_proj.weight", hidden, config.QueryWidth),
-                Add(prefix + "post_attention_layernorm.weight", hidden),
-                Add(prefix + "mlp.gate_proj.weight", ffn, hidden),
-                Add(prefix + "mlp.up_proj.weight", ffn, hidden),
-                Add(prefix + "mlp.down_proj.weight", hidden, ffn)));
+                Norm(prefix + names.InputNorm),
+                Linear(prefix + names.Query, config.QueryWidth, hidden, attentionBias),
+                Linear(prefix + names.Key, config.KvWidth, hidden, attentionBias),
+                Linear(prefix + names.Value, config.KvWidth, hidden, attentionBias),
+                Linear(prefix + names.Output, hidden, config.QueryWidth, outputBias),
+                family.ParallelBlock ? null : Norm(prefix + names.PostAttentionNorm!),
+                family.GatedMlp ? Linear(prefix + names.Gate!, ffn, hidden, mlpBias) : null,
+                Linear(prefix + names.Up, ffn, hidden, mlpBias),
+                Linear(prefix + names.Down, hidden, ffn, mlpBias)));
         }
         Layers = layers;
-        FinalNorm = Add("model.norm.weight", hidden);
-        // A tied model has no lm_head tensor: the output projection reads the embedding table.
-        OutputProjection = config.TieWordEmbeddings ? Embedding : Add("lm_head.weight", config.VocabSize, hidden);
+        FinalNorm = Norm(names.FinalNorm);
+        // A tied model has no head weight of its own: the output projection reads the embedding table (a head bias stays its own).
+        OutputProjection = config.TieWordEmbeddings ? Embedding : Add(names.Head + ".weight", config.VocabSize, hidden);
+        OutputBias = family.HeadBias ? Add(names.Head + ".bias", config.VocabSize) : null;
         Entries = entries;
         ChunkLengths = chunks;
         TotalLength = start;
@@ -99,12 +119,17 @@ public sealed class ParameterLayout
 
     public ParameterEntry Embedding { get; }
     public IReadOnlyList<LayerParameters> Layers { get; }
-    public ParameterEntry FinalNorm { get; }
+    public NormParameters FinalNorm { get; }
     public ParameterEntry OutputProjection { get; }
+    /// <summary>lm_head's bias (Phi); null in the families without one.</summary>
+    public ParameterEntry? OutputBias { get; }
 
     /// <summary>The entries of one chunk, in order.</summary>
     public IEnumerable<ParameterEntry> EntriesOf(int chunk) => Entries.Where(entry => entry.Chunk == chunk);
 
-    /// <summary>The norms' weights start at 1 in a fresh model; every other tensor is random.</summary>
+    /// <summary>A norm's weight (every family names its norms "…norm.weight"): 1 in a fresh model (0 in Gemma's, which scales by 1 + w).</summary>
     public static bool IsNormWeight(string name) => name.EndsWith("norm.weight", StringComparison.Ordinal);
+
+    /// <summary>A bias of a linear layer or a LayerNorm: 0 in a fresh model.</summary>
+    public static bool IsBias(string name) => name.EndsWith(".bias", StringComparison.Ordinal);
 }

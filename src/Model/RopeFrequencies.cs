@@ -1,14 +1,17 @@
 namespace SimNpo.Model;
 
-/// <summary>The rotary inverse frequencies θ^(−2i/d), with Llama 3's rope_scaling applied as Hugging Face does.</summary>
+/// <summary>
+/// The rotary inverse frequencies θ^(−2i/d) over the rotated dims d (<see cref="LlamaConfig.RotaryDim"/>: head_dim,
+/// or Phi's partial share of it), with Llama 3's rope_scaling applied as Hugging Face does.
+/// </summary>
 public static class RopeFrequencies
 {
     public static double[] Compute(LlamaConfig config)
     {
-        var half = config.HeadDim / 2;
+        var half = config.RotaryDim / 2;
         var frequencies = new double[half];
         for (var i = 0; i < half; i++)
-            frequencies[i] = 1.0 / Math.Pow(config.RopeTheta, 2.0 * i / config.HeadDim);
+            frequencies[i] = 1.0 / Math.Pow(config.RopeTheta, 2.0 * i / config.RotaryDim);
         if (config.RopeScaling is { } scaling)
             for (var i = 0; i < half; i++)
                 frequencies[i] = Llama3Scaled(frequencies[i], scaling);

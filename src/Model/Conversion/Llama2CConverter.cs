@@ -51,17 +51,17 @@ public static class Llama2CConverter
         for (var i = 0; i < header.Layers; i++)
         {
             var layer = layout.Layers[i];
-            Copy("rms_att", i, layer.InputNorm);
-            CopyRotary("wq", i, layer.Query, header.Heads);
-            CopyRotary("wk", i, layer.Key, header.KvHeads);
-            Copy("wv", i, layer.Value);
-            Copy("wo", i, layer.Output);
-            Copy("rms_ffn", i, layer.PostAttentionNorm);
-            Copy("w1", i, layer.Gate);
-            Copy("w2", i, layer.Down);
-            Copy("w3", i, layer.Up);
+            Copy("rms_att", i, layer.InputNorm.Weight);
+            CopyRotary("wq", i, layer.Query.Weight, header.Heads);
+            CopyRotary("wk", i, layer.Key.Weight, header.KvHeads);
+            Copy("wv", i, layer.Value.Weight);
+            Copy("wo", i, layer.Output.Weight);
+            Copy("rms_ffn", i, layer.PostAttentionNorm!.Weight);
+            Copy("w1", i, layer.Gate!.Weight);
+            Copy("w2", i, layer.Down.Weight);
+            Copy("w3", i, layer.Up.Weight);
         }
-        Copy("rms_final", 0, layout.FinalNorm);
+        Copy("rms_final", 0, layout.FinalNorm.Weight);
         if (!header.SharedWeights) Copy("wcls", 0, layout.OutputProjection);
         return parameters;
     }

@@ -58,7 +58,6 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
     private float[] Step(IReadOnlyList<int> tokens, int start)
     {
         var config = _model.Config;
-        var ops = _model.Ops;
         var layout = _model.Layout;
         var rows = tokens.Count;
         var buffers = Buffers(rows);
@@ -66,7 +65,7 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
         buffers.Indices.Positions.CopyFrom(Enumerable.Range(start, rows).ToArray());
         buffers.Indices.Lengths.CopyFrom([start + rows]);
         var (current, next) = (buffers.Residual, buffers.NextResidual);
-        ops.GatherRows(current, buffers.Indices.Tokens, _model.Weight(layout.Embedding), config.HiddenSize);
+        _model.Embed(current, buffers.Indices.Tokens);
         var shape = config.Attention(1, rows, Capacity, start);
         for (var l = 0; l < config.NumHiddenLayers; l++)
         {
@@ -77,8 +76,8 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
             (current, next) = (next, current);
         }
         var last = current.Slice((rows - 1) * config.HiddenSize, config.HiddenSize);
-        ops.RmsNorm(buffers.FinalNorm, buffers.FinalInvRms, last, _model.Weight(layout.FinalNorm), config.HiddenSize, (float)config.RmsNormEps);
-        ops.MatMul(buffers.Logits, buffers.FinalNorm, _model.Weight(layout.OutputProjection), 1, config.HiddenSize, config.VocabSize);
+        _model.Normalize(buffers.FinalNorm, buffers.FinalInvRms, buffers.FinalMean, last, layout.FinalNorm);
+        _model.ProjectToLogits(buffers.Logits, buffers.FinalNorm, 1);
         return buffers.Logits.ToArray().Select(float.CreateTruncating).ToArray();
     }
 
@@ -114,18 +113,18 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
         {
             Rows = rows;
             _buffers = new ActivationBuffers<T>(model.Ops, model.Precision.Bulk);
-            (Layer, Residual, NextResidual, Projection, FinalNorm, FinalInvRms, Logits) = _buffers.Carve(take => Carve(model.Config, rows, take));
+            (Layer, Residual, NextResidual, Projection, FinalNorm, (FinalInvRms, FinalMean), Logits) = _buffers.Carve(take => Carve(model.Config, rows, take));
             _ints = model.Ops.AllocateInts(BatchIndices.Count(1, rows, 0));
             Indices = new BatchIndices(1, rows, 0, new ViewCarver<int>(_ints).Take);
         }
 
-        private static (LayerActivations<T>, View<T>, View<T>, View<T>, View<T>, View<T>, View<T>) Carve(LlamaConfig config, int rows,
+        private static (LayerActivations<T>, View<T>, View<T>, View<T>, View<T>, (View<T>, View<T>?), View<T>) Carve(LlamaConfig config, int rows,
             ActivationCarving<T> take)
         {
             // Shaped as one sequence of `rows` queries; its own key and value views go unused (the cache holds them).
             var layer = new LayerActivations<T>(config, 1, rows, take);
             return (layer, take.Bulk(rows * config.HiddenSize), take.Bulk(rows * config.HiddenSize), take.Bulk(rows * config.HiddenSize),
-                take.Bulk(config.HiddenSize), take.Statistics(1), take.Bulk(config.VocabSize));
+                take.Bulk(config.HiddenSize), LayerActivations<T>.NormStatistics(config, 1, take), take.Bulk(config.VocabSize));
         }
 
         public int Rows { get; }
@@ -135,6 +134,7 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
         public View<T> Projection { get; }
         public View<T> FinalNorm { get; }
         public View<T> FinalInvRms { get; }
+        public View<T>? FinalMean { get; }
         public View<T> Logits { get; }
         public BatchIndices Indices { get; }
 

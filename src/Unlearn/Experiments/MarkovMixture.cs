@@ -66,7 +66,7 @@ public static class MarkovMixture
         NumKeyValueHeads = 4,
         HeadDim = width / 4,
         VocabSize = States,
-        RmsNormEps = 1e-5,
+        NormEps = 1e-5,
         MaxPositionEmbeddings = 64,
         // Never used (no sequence carries BOS or EOS), but a config must name ids inside the vocabulary.
         BosTokenId = 0,

@@ -63,7 +63,7 @@ public sealed class TorchBench(string python, string script, string device, int 
         [
             "--hidden-size", Int(c.HiddenSize), "--intermediate-size", Int(c.IntermediateSize), "--layers", Int(c.NumHiddenLayers),
             "--heads", Int(c.NumAttentionHeads), "--kv-heads", Int(c.NumKeyValueHeads), "--head-dim", Int(c.HeadDim), "--vocab", Int(c.VocabSize),
-            "--rope-theta", c.RopeTheta.ToString("R", CultureInfo.InvariantCulture), "--rms-norm-eps", c.RmsNormEps.ToString("R", CultureInfo.InvariantCulture),
+            "--rope-theta", c.RopeTheta.ToString("R", CultureInfo.InvariantCulture), "--rms-norm-eps", c.NormEps.ToString("R", CultureInfo.InvariantCulture),
             "--batch", Int(shape.BatchSize), "--seq", Int(shape.SequenceLength), "--prompt-len", Int(SyntheticStep.PromptLength),
         ];
         if (c.TieWordEmbeddings) arguments.Add("--tied");

@@ -3,16 +3,18 @@ namespace SimNpo.Unlearn.Training;
 /// <summary>
 /// AdamW hyperparameters other than the learning rate (which the schedule gives per step); the defaults are
 /// torch.optim.AdamW's betas and eps, the weight decay of the public TOFU code, and Hugging Face Trainer's
-/// max_grad_norm. MaxGradNorm 0 turns gradient clipping off. The norms' weights get no weight decay, as in Hugging Face
-/// Trainer's optimizer (get_decay_parameter_names leaves out every parameter of a layer in ALL_LAYERNORM_LAYERS, which
-/// LlamaRMSNorm joins, and every bias, of which Llama has none); DecayNormWeights puts them back: no command sets it, the
-/// test against torch.optim.AdamW with one parameter group does.
+/// max_grad_norm. MaxGradNorm 0 turns gradient clipping off. The norms' weights and every bias get no weight decay, as
+/// in Hugging Face Trainer's optimizer (get_decay_parameter_names leaves out every parameter of a layer in
+/// ALL_LAYERNORM_LAYERS, which nn.LayerNorm and the families' RMSNorms join, and every parameter named "bias");
+/// DecayNormWeights puts them all back: no command sets it, the test against torch.optim.AdamW with one parameter
+/// group does.
 /// </summary>
 public sealed record AdamWSettings(double Beta1 = 0.9, double Beta2 = 0.999, double Epsilon = 1e-8, double WeightDecay = 0.01, double MaxGradNorm = 1.0,
     bool DecayNormWeights = false)
 {
-    /// <summary>Whether the parameter named so is decayed: every tensor but the norms' weights (unless DecayNormWeights).</summary>
-    public bool Decays(string parameterName) => DecayNormWeights || !Model.ParameterLayout.IsNormWeight(parameterName);
+    /// <summary>Whether the parameter named so is decayed: every tensor but the norms' weights and the biases (unless DecayNormWeights).</summary>
+    public bool Decays(string parameterName) =>
+        DecayNormWeights || !(Model.ParameterLayout.IsNormWeight(parameterName) || Model.ParameterLayout.IsBias(parameterName));
 
     public void Validate()
     {

@@ -45,7 +45,7 @@ public class Stories260KConversionTests
         Assert.That((config.NumHiddenLayers, config.HiddenSize, config.NumAttentionHeads, config.NumKeyValueHeads, config.HeadDim),
             Is.EqualTo((5, 64, 8, 4, 8)));
         Assert.That((config.VocabSize, config.IntermediateSize, config.MaxPositionEmbeddings), Is.EqualTo((512, 172, 512)));
-        Assert.That((config.TieWordEmbeddings, config.RmsNormEps, config.RopeTheta, config.BosTokenId, config.EosTokenId),
+        Assert.That((config.TieWordEmbeddings, config.NormEps, config.RopeTheta, config.BosTokenId, config.EosTokenId),
             Is.EqualTo((true, 1e-5, 10000.0, 1, 2)));
     }
 

@@ -13,7 +13,7 @@ public class ActivationMemoryTests
     private static LlamaConfig Llama2_7B() => new()
     {
         HiddenSize = 4096, IntermediateSize = 11008, NumHiddenLayers = 32, NumAttentionHeads = 32, NumKeyValueHeads = 32, HeadDim = 128,
-        VocabSize = 32000, MaxPositionEmbeddings = 4096, RmsNormEps = 1e-5,
+        VocabSize = 32000, MaxPositionEmbeddings = 4096, NormEps = 1e-5,
     };
 
     /// <summary>The fixture's widths (tools/fixtures/make_llama_fixture.py) with four layers, so three layers' worth can go.</summary>

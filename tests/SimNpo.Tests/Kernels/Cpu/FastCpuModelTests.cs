@@ -17,7 +17,7 @@ public class FastCpuModelTests
     private static readonly LlamaConfig Config = new()
     {
         HiddenSize = 96, IntermediateSize = 160, NumHiddenLayers = 2, NumAttentionHeads = 6, NumKeyValueHeads = 2, HeadDim = 16, VocabSize = 300,
-        RmsNormEps = 1e-5,
+        NormEps = 1e-5,
     };
 
     /// <summary>Per-sequence loss weights: Backward adds the gradient of Σ weight·log-prob.</summary>
