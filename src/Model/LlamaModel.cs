@@ -101,7 +101,8 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     {
         var activations = ForwardToHidden(batch, fullLogits: false);
         Ops.ChunkedOutputLoss(activations.TokenLogProbs, activations.LogitsLogSumExp, activations.Logits, activations.ScoredHidden,
-            Weight(Layout.OutputProjection), _indices!.ScoredTargets, activations.ScoredRows, Config.HiddenSize, Config.VocabSize, Activations<T>.OutputChunk);
+            Weight(Layout.OutputProjection), null, _indices!.ScoredTargets, activations.ScoredRows, Config.HiddenSize, Config.VocabSize,
+            Activations<T>.OutputChunk);
 
         // Each sequence's log-prob is the sum of its scored tokens': a scatter-add of width 1 onto the sequences.
         Ops.Zero(activations.SequenceLogProbs);
@@ -122,7 +123,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         Ops.GatherRows(activations.TokenLogProbGrad, _indices!.ScoredSequences, activations.SequenceWeights, 1);
         Ops.Zero(activations.ScoredHiddenGrad);
         Ops.ChunkedOutputLossBackward(activations.ScoredHiddenGrad, Gradient(Layout.OutputProjection), activations.Logits, activations.ScoredHidden,
-            Weight(Layout.OutputProjection), activations.LogitsLogSumExp, _indices!.ScoredTargets, activations.TokenLogProbGrad,
+            Weight(Layout.OutputProjection), null, null, activations.LogitsLogSumExp, _indices!.ScoredTargets, activations.TokenLogProbGrad,
             activations.ScoredRows, Config.HiddenSize, Config.VocabSize, Activations<T>.OutputChunk);
         BackwardFromHidden(activations);
     }
@@ -148,7 +149,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         ops.GatherRows(activations.Residuals[0], indices.Tokens, Weight(Layout.Embedding), Config.HiddenSize);
         for (var l = 0; l < Config.NumHiddenLayers; l++) BlockForward(activations, l, activations.Residuals[l + 1]);
         ops.RmsNorm(activations.FinalNorm, activations.FinalInvRms, activations.Residuals[^1], Weight(Layout.FinalNorm), Config.HiddenSize,
-            (float)Config.RmsNormEps);
+            (float)Config.RmsNormEps, 0);
         ops.GatherRows(activations.ScoredHidden, indices.ScoredRows, activations.FinalNorm, Config.HiddenSize);
         return activations;
     }
@@ -182,7 +183,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         ops.ScatterAddRows(activations.NormGrad, indices.ScoredRows, activations.ScoredHiddenGrad, hidden);
         ops.Zero(activations.ResidualGrad);
         ops.RmsNormBackward(activations.ResidualGrad, Gradient(Layout.FinalNorm), activations.NormGrad, activations.Residuals[^1],
-            Weight(Layout.FinalNorm), activations.FinalInvRms, hidden);
+            Weight(Layout.FinalNorm), activations.FinalInvRms, hidden, 0);
 
         for (var l = Config.NumHiddenLayers - 1; l >= 0; l--)
         {
@@ -206,7 +207,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         var ops = Ops;
         int hidden = Config.HiddenSize, ffn = Config.IntermediateSize;
         var eps = (float)Config.RmsNormEps;
-        ops.RmsNorm(a.AttentionNorm, a.AttentionInvRms, input, Weight(weights.InputNorm), hidden, eps);
+        ops.RmsNorm(a.AttentionNorm, a.AttentionInvRms, input, Weight(weights.InputNorm), hidden, eps, 0);
         ops.MatMul(a.Query, a.AttentionNorm, Weight(weights.Query), rows, hidden, Config.QueryWidth);
         ops.MatMul(keys.Write, a.AttentionNorm, Weight(weights.Key), rows, hidden, Config.KvWidth);
         ops.MatMul(values.Write, a.AttentionNorm, Weight(weights.Value), rows, hidden, Config.KvWidth);
@@ -215,7 +216,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         ops.Attention(a.AttentionOutput, a.AttentionLogSumExp, a.Query, keys.Read, values.Read, lengths, shape);
         ops.MatMul(projectionScratch, a.AttentionOutput, Weight(weights.Output), rows, Config.QueryWidth, hidden);
         ops.Add(a.Mid, input, projectionScratch);
-        ops.RmsNorm(a.MlpNorm, a.MlpInvRms, a.Mid, Weight(weights.PostAttentionNorm), hidden, eps);
+        ops.RmsNorm(a.MlpNorm, a.MlpInvRms, a.Mid, Weight(weights.PostAttentionNorm), hidden, eps, 0);
         ops.MatMul(a.Gate, a.MlpNorm, Weight(weights.Gate), rows, hidden, ffn);
         ops.MatMul(a.Up, a.MlpNorm, Weight(weights.Up), rows, hidden, ffn);
         ops.SwiGlu(a.SwiGlu, a.Gate, a.Up);
@@ -241,7 +242,8 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         ops.Zero(g.NormGrad);
         ops.MatMulBackward(g.NormGrad, Gradient(weights.Gate), g.GateGrad, a.MlpNorm, Weight(weights.Gate), rows, hidden, ffn);
         ops.MatMulBackward(g.NormGrad, Gradient(weights.Up), g.UpGrad, a.MlpNorm, Weight(weights.Up), rows, hidden, ffn);
-        ops.RmsNormBackward(g.ResidualGrad, Gradient(weights.PostAttentionNorm), g.NormGrad, a.Mid, Weight(weights.PostAttentionNorm), a.MlpInvRms, hidden);
+        ops.RmsNormBackward(g.ResidualGrad, Gradient(weights.PostAttentionNorm), g.NormGrad, a.Mid, Weight(weights.PostAttentionNorm), a.MlpInvRms, hidden,
+            0);
 
         ops.Zero(g.AttentionOutputGrad);
         ops.MatMulBackward(g.AttentionOutputGrad, Gradient(weights.Output), g.ResidualGrad, a.AttentionOutput, Weight(weights.Output), rows, Config.QueryWidth,
@@ -257,7 +259,8 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         ops.MatMulBackward(g.NormGrad, Gradient(weights.Query), g.QueryGrad, a.AttentionNorm, Weight(weights.Query), rows, hidden, Config.QueryWidth);
         ops.MatMulBackward(g.NormGrad, Gradient(weights.Key), g.KeyGrad, a.AttentionNorm, Weight(weights.Key), rows, hidden, Config.KvWidth);
         ops.MatMulBackward(g.NormGrad, Gradient(weights.Value), g.ValueGrad, a.AttentionNorm, Weight(weights.Value), rows, hidden, Config.KvWidth);
-        ops.RmsNormBackward(g.ResidualGrad, Gradient(weights.InputNorm), g.NormGrad, input, Weight(weights.InputNorm), a.AttentionInvRms, hidden);
+        ops.RmsNormBackward(g.ResidualGrad, Gradient(weights.InputNorm), g.NormGrad, input, Weight(weights.InputNorm), a.AttentionInvRms, hidden,
+            0);
     }
 
     /// <summary>

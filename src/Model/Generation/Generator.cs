@@ -77,7 +77,8 @@ public sealed class Generator<T> : IDisposable where T : unmanaged, IFloatingPoi
             (current, next) = (next, current);
         }
         var last = current.Slice((rows - 1) * config.HiddenSize, config.HiddenSize);
-        ops.RmsNorm(buffers.FinalNorm, buffers.FinalInvRms, last, _model.Weight(layout.FinalNorm), config.HiddenSize, (float)config.RmsNormEps);
+        ops.RmsNorm(buffers.FinalNorm, buffers.FinalInvRms, last, _model.Weight(layout.FinalNorm), config.HiddenSize, (float)config.RmsNormEps,
+            0);
         ops.MatMul(buffers.Logits, buffers.FinalNorm, _model.Weight(layout.OutputProjection), 1, config.HiddenSize, config.VocabSize);
         return buffers.Logits.ToArray().Select(float.CreateTruncating).ToArray();
     }
