@@ -35,6 +35,16 @@ public static class ChunkedOutputLoss
         ShapeCheck.Length(logitsScratchLength, ScratchLength(rows, vocab, chunk), "logitsScratch");
     }
 
+    /// <summary>The lm_head bias, if any, has one element per logit; the backward takes it and its gradient together or neither.</summary>
+    internal static void CheckBias(int? bias, int? biasGrad, int vocab, bool backward)
+    {
+        if (bias is { } length) ShapeCheck.Length(length, vocab, "bias");
+        if (!backward) return;
+        if (bias.HasValue != biasGrad.HasValue)
+            throw new ArgumentException("bias and biasGrad are given together (a head with a bias) or both null", nameof(biasGrad));
+        if (biasGrad is { } gradLength) ShapeCheck.Length(gradLength, vocab, "biasGrad");
+    }
+
     internal static void CheckLabels(ReadOnlySpan<int> labels, int vocab)
     {
         foreach (var label in labels)
@@ -49,19 +59,20 @@ public static class ChunkedOutputLoss
     public static class Reference
     {
         /// <summary>
-        /// logProb[r] = (hidden[r] · weightᵀ)[labels[r]] − logSumExp[r], the log-sum-exp kept for the backward; both 0 for rows
-        /// with a negative label.
+        /// logProb[r] = (hidden[r] · weightᵀ + bias)[labels[r]] − logSumExp[r], the log-sum-exp kept for the backward; both 0 for
+        /// rows with a negative label. A null bias is none.
         /// </summary>
         public static void Forward<T>(Memory<T> logProb, Memory<T> logSumExp, Memory<T> logitsScratch, ReadOnlyMemory<T> hidden, ReadOnlyMemory<T> weight,
-            ReadOnlyMemory<int> labels, int rows, int dim, int vocab, int chunk)
+            ReadOnlyMemory<T>? bias, ReadOnlyMemory<int> labels, int rows, int dim, int vocab, int chunk)
             where T : unmanaged, IFloatingPointIeee754<T>
         {
             CheckShapes(logitsScratch.Length, hidden.Length, weight.Length, labels.Length, logSumExp.Length, rows, dim, vocab, chunk);
+            CheckBias(bias?.Length, null, vocab, backward: false);
             ShapeCheck.Length(logProb.Length, rows, nameof(logProb));
             CheckLabels(labels.Span, vocab);
             var lse = Enumerable.Repeat(double.NegativeInfinity, rows).ToArray();
             var labelLogit = new double[rows];
-            ForEachChunk(logitsScratch, hidden, weight, rows, dim, vocab, chunk, (logits, first, width) => Parallel.For(0, rows, r =>
+            ForEachChunk(logitsScratch, hidden, weight, bias, rows, dim, vocab, chunk, (logits, first, width) => Parallel.For(0, rows, r =>
             {
                 var label = labels.Span[r];
                 if (label < 0) return;
@@ -80,18 +91,20 @@ public static class ChunkedOutputLoss
         /// <summary>
         /// hiddenGrad += dLogits · weight and weightGrad += dLogitsᵀ · hidden (adding, like every backward but the fused
         /// classifier's), with dLogits[r] = logProbGrad[r]·(onehot(labels[r]) − softmax) recomputed chunk by chunk, 0 for
-        /// ignored rows.
+        /// ignored rows; with a bias, biasGrad += Σ_r dLogits[r] (<see cref="Bias.Reference.Backward{T}"/> on the chunk).
         /// </summary>
         public static void Backward<T>(Memory<T> hiddenGrad, Memory<T> weightGrad, Memory<T> logitsScratch, ReadOnlyMemory<T> hidden, ReadOnlyMemory<T> weight,
-            ReadOnlyMemory<T> logSumExp, ReadOnlyMemory<int> labels, ReadOnlyMemory<T> logProbGrad, int rows, int dim, int vocab, int chunk)
+            ReadOnlyMemory<T>? bias, Memory<T>? biasGrad, ReadOnlyMemory<T> logSumExp, ReadOnlyMemory<int> labels, ReadOnlyMemory<T> logProbGrad, int rows,
+            int dim, int vocab, int chunk)
             where T : unmanaged, IFloatingPointIeee754<T>
         {
             CheckShapes(logitsScratch.Length, hidden.Length, weight.Length, labels.Length, logSumExp.Length, rows, dim, vocab, chunk);
+            CheckBias(bias?.Length, biasGrad?.Length, vocab, backward: true);
             ShapeCheck.Length(hiddenGrad.Length, rows * dim, nameof(hiddenGrad));
             ShapeCheck.Length(weightGrad.Length, vocab * dim, nameof(weightGrad));
             ShapeCheck.Length(logProbGrad.Length, rows, nameof(logProbGrad));
             CheckLabels(labels.Span, vocab);
-            ForEachChunk(logitsScratch, hidden, weight, rows, dim, vocab, chunk, (logits, first, width) =>
+            ForEachChunk(logitsScratch, hidden, weight, bias, rows, dim, vocab, chunk, (logits, first, width) =>
             {
                 Parallel.For(0, rows, r =>
                 {
@@ -100,16 +113,19 @@ public static class ChunkedOutputLoss
                     if (label < 0) gradRow.Clear();
                     else LogSoftmaxAtLabels.Reference.RowGradient<T>(gradRow, gradRow, logSumExp.Span[r], logProbGrad.Span[r], label - first);
                 });
+                if (biasGrad is { } grad) Bias.Reference.Backward(grad.Span.Slice(first, width), logits.Span, width);
                 MatMul.Reference.Backward(hiddenGrad, weightGrad.Slice(first * dim, width * dim), logits, hidden, weight.Slice(first * dim, width * dim),
                     rows, dim, width);
             });
         }
 
-        /// <summary>Computes each chunk's logits [rows, width] into the scratch, then hands them to <paramref name="useChunk"/> with the chunk's first
-        /// column.</summary>
-        private static void ForEachChunk<T>(Memory<T> logitsScratch, ReadOnlyMemory<T> hidden, ReadOnlyMemory<T> weight, int rows, int dim, int vocab,
-            int chunk,
-            Action<Memory<T>, int, int> useChunk)
+        /// <summary>
+        /// Computes each chunk's logits [rows, width] into the scratch (the matmul, then the bias added as
+        /// <see cref="Bias.Reference.Forward{T}"/> adds it, so they equal the unfused ops' bits), then hands them to
+        /// <paramref name="useChunk"/> with the chunk's first column.
+        /// </summary>
+        private static void ForEachChunk<T>(Memory<T> logitsScratch, ReadOnlyMemory<T> hidden, ReadOnlyMemory<T> weight, ReadOnlyMemory<T>? bias, int rows,
+            int dim, int vocab, int chunk, Action<Memory<T>, int, int> useChunk)
             where T : unmanaged, IFloatingPointIeee754<T>
         {
             var chunkWidth = ChunkWidth(vocab, chunk);
@@ -118,6 +134,7 @@ public static class ChunkedOutputLoss
                 var width = Math.Min(chunkWidth, vocab - first);
                 var logits = logitsScratch[..(rows * width)];
                 MatMul.Reference.Forward(logits, hidden, weight.Slice(first * dim, width * dim), rows, dim, width);
+                if (bias is { } b) Bias.Reference.Forward(logits.Span, b.Span.Slice(first, width), width);
                 useChunk(logits, first, width);
             }
         }

@@ -50,10 +50,28 @@ public interface IOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>table[indices[r], :] += rows[r, :], in row order: the gather's backward, and the per-sequence sums.</summary>
     void ScatterAddRows(View<T> table, View<int> indices, View<T> rows, int dim);
 
-    /// <summary>output = input / rms(input) * weight per row; invRms[r] = 1 / sqrt(mean(input[r]²) + eps) is kept for backward.</summary>
-    void RmsNorm(View<T> output, View<T> invRms, View<T> input, View<T> weight, int dim, float eps);
+    /// <summary>
+    /// output = input / rms(input) · (weightOffset + weight) per row; invRms[r] = 1 / sqrt(mean(input[r]²) + eps) is kept for
+    /// backward. weightOffset is 0 for Llama, 1 for Gemma (whose checkpoints store the gain minus one).
+    /// </summary>
+    void RmsNorm(View<T> output, View<T> invRms, View<T> input, View<T> weight, int dim, float eps, float weightOffset);
 
-    void RmsNormBackward(View<T> inputGrad, View<T> weightGrad, View<T> outputGrad, View<T> input, View<T> weight, View<T> invRms, int dim);
+    /// <summary>inputGrad += …, weightGrad += Σ_r outputGrad·input·invRms (the same whatever the offset).</summary>
+    void RmsNormBackward(View<T> inputGrad, View<T> weightGrad, View<T> outputGrad, View<T> input, View<T> weight, View<T> invRms, int dim,
+        float weightOffset);
+
+    /// <summary>output = (input − mean)/sqrt(var + eps) · weight + bias per row (population variance); mean[r], invStd[r] kept (statistics, T).</summary>
+    void LayerNorm(View<T> output, View<T> mean, View<T> invStd, View<T> input, View<T> weight, View<T> bias, int dim, float eps);
+
+    /// <summary>inputGrad += …, weightGrad += Σ_r outputGrad·x̂, biasGrad += Σ_r outputGrad (rows summed in order).</summary>
+    void LayerNormBackward(View<T> inputGrad, View<T> weightGrad, View<T> biasGrad, View<T> outputGrad, View<T> input, View<T> weight,
+        View<T> mean, View<T> invStd, int dim);
+
+    /// <summary>x[r, :] += bias (a linear layer's bias, applied after its MatMul, in place).</summary>
+    void AddBias(View<T> x, View<T> bias, int dim);
+
+    /// <summary>biasGrad += Σ_r outputGrad[r, :].</summary>
+    void AddBiasBackward(View<T> biasGrad, View<T> outputGrad, int dim);
 
     /// <summary>output[rows, outDim] = input[rows, inDim] · weightᵀ, weight stored [outDim, inDim] as Hugging Face does.</summary>
     void MatMul(View<T> output, View<T> input, View<T> weight, int rows, int inDim, int outDim);
@@ -120,17 +138,18 @@ public interface IOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// The output projection fused with <see cref="LogSoftmaxAtLabels"/> in vocabulary chunks: for hidden [rows, dim] and
     /// weight [vocab, dim], logProb[r] and logSumExp[r] as LogSoftmaxAtLabels gives them for hidden·weightᵀ, with only one
     /// chunk of logits alive at a time in logitsScratch (<see cref="ChunkedOutputLoss.ScratchLength"/> elements), so the
-    /// [rows, vocab] logits are never stored.
+    /// [rows, vocab] logits are never stored. With a bias [vocab] (Phi's lm_head) the logits are hidden·weightᵀ + bias;
+    /// null is no bias.
     /// </summary>
-    void ChunkedOutputLoss(View<T> logProb, View<T> logSumExp, View<T> logitsScratch, View<T> hidden, View<T> weight, View<int> labels,
-        int rows, int dim, int vocab, int chunk);
+    void ChunkedOutputLoss(View<T> logProb, View<T> logSumExp, View<T> logitsScratch, View<T> hidden, View<T> weight, View<T>? bias,
+        View<int> labels, int rows, int dim, int vocab, int chunk);
 
     /// <summary>
     /// Its backward, recomputing each chunk's logits: hiddenGrad += dLogits·weight, weightGrad += dLogitsᵀ·hidden with
-    /// dLogits = logProbGrad[r]·(onehot − softmax).
+    /// dLogits = logProbGrad[r]·(onehot − softmax), and with a bias biasGrad += Σ_r dLogits[r] (both null, or both given).
     /// </summary>
-    void ChunkedOutputLossBackward(View<T> hiddenGrad, View<T> weightGrad, View<T> logitsScratch, View<T> hidden, View<T> weight, View<T> logSumExp,
-        View<int> labels, View<T> logProbGrad, int rows, int dim, int vocab, int chunk);
+    void ChunkedOutputLossBackward(View<T> hiddenGrad, View<T> weightGrad, View<T> logitsScratch, View<T> hidden, View<T> weight, View<T>? bias,
+        View<T>? biasGrad, View<T> logSumExp, View<int> labels, View<T> logProbGrad, int rows, int dim, int vocab, int chunk);
 
     /// <summary>Σ x² (global gradient norms), returned in float64.</summary>
     double SumOfSquares(View<T> x);

@@ -61,6 +61,14 @@ public static class OpCosts
     public static OpCost RmsNorm(long elements, int dim, bool backward, int elementSize) =>
         new(0, elementSize * (elements * (backward ? 4 : 2) + dim * (backward ? 3L : 1L) + elements / dim));
 
+    /// <summary>
+    /// As <see cref="RmsNorm"/> with a second per-row statistic and a second [dim] parameter: forward reads input, weight and
+    /// bias and writes output, mean and 1/std; backward reads input, dO, weight and both statistics, adds into the input
+    /// gradient and both parameter gradients.
+    /// </summary>
+    public static OpCost LayerNorm(long elements, int dim, bool backward, int elementSize) =>
+        new(0, elementSize * (elements * (backward ? 4 : 2) + dim * (backward ? 5L : 2L) + 2 * elements / dim));
+
     /// <summary>Each row rotated in place (read, write), plus its position.</summary>
     public static OpCost Rope(int rows, int heads, int headDim, int elementSize) =>
         new(0, elementSize * 2L * rows * heads * headDim + sizeof(int) * (long)rows);

@@ -35,11 +35,24 @@ public sealed class ReferenceOps<T> : IOps<T> where T : unmanaged, IFloatingPoin
     void IOps<T>.ScatterAddRows(View<T> table, View<int> indices, View<T> rows, int dim) =>
         GatherRows.Reference.ScatterAdd(table.Span, indices.Span, rows.Span, dim);
 
-    void IOps<T>.RmsNorm(View<T> output, View<T> invRms, View<T> input, View<T> weight, int dim, float eps) =>
-        RmsNorm.Reference.Forward(output.Memory, invRms.Memory, input.Memory, weight.Memory, dim, eps);
+    void IOps<T>.RmsNorm(View<T> output, View<T> invRms, View<T> input, View<T> weight, int dim, float eps, float weightOffset) =>
+        RmsNorm.Reference.Forward(output.Memory, invRms.Memory, input.Memory, weight.Memory, dim, eps, weightOffset);
 
-    void IOps<T>.RmsNormBackward(View<T> inputGrad, View<T> weightGrad, View<T> outputGrad, View<T> input, View<T> weight, View<T> invRms, int dim) =>
-        RmsNorm.Reference.Backward(inputGrad.Memory, weightGrad.Memory, outputGrad.Memory, input.Memory, weight.Memory, invRms.Memory, dim);
+    void IOps<T>.RmsNormBackward(View<T> inputGrad, View<T> weightGrad, View<T> outputGrad, View<T> input, View<T> weight, View<T> invRms, int dim,
+        float weightOffset) =>
+        RmsNorm.Reference.Backward(inputGrad.Memory, weightGrad.Memory, outputGrad.Memory, input.Memory, weight.Memory, invRms.Memory, dim, weightOffset);
+
+    void IOps<T>.LayerNorm(View<T> output, View<T> mean, View<T> invStd, View<T> input, View<T> weight, View<T> bias, int dim, float eps) =>
+        LayerNorm.Reference.Forward(output.Memory, mean.Memory, invStd.Memory, input.Memory, weight.Memory, bias.Memory, dim, eps);
+
+    void IOps<T>.LayerNormBackward(View<T> inputGrad, View<T> weightGrad, View<T> biasGrad, View<T> outputGrad, View<T> input, View<T> weight,
+        View<T> mean, View<T> invStd, int dim) =>
+        LayerNorm.Reference.Backward(inputGrad.Memory, weightGrad.Memory, biasGrad.Memory, outputGrad.Memory, input.Memory, weight.Memory, mean.Memory,
+            invStd.Memory, dim);
+
+    void IOps<T>.AddBias(View<T> x, View<T> bias, int dim) => Bias.Reference.Forward(x.Span, bias.Span, dim);
+
+    void IOps<T>.AddBiasBackward(View<T> biasGrad, View<T> outputGrad, int dim) => Bias.Reference.Backward(biasGrad.Span, outputGrad.Span, dim);
 
     void IOps<T>.MatMul(View<T> output, View<T> input, View<T> weight, int rows, int inDim, int outDim) =>
         MatMul.Reference.Forward(output.Memory, input.Memory, weight.Memory, rows, inDim, outDim);
@@ -69,15 +82,15 @@ public sealed class ReferenceOps<T> : IOps<T> where T : unmanaged, IFloatingPoin
 
     void IOps<T>.Add(View<T> output, View<T> a, View<T> b) => Residual.Reference.Forward(output.Span, a.Span, b.Span);
 
-    void IOps<T>.ChunkedOutputLoss(View<T> logProb, View<T> logSumExp, View<T> logitsScratch, View<T> hidden, View<T> weight, View<int> labels,
-        int rows, int dim, int vocab, int chunk) =>
-        ChunkedOutputLoss.Reference.Forward(logProb.Memory, logSumExp.Memory, logitsScratch.Memory, hidden.Memory, weight.Memory,
+    void IOps<T>.ChunkedOutputLoss(View<T> logProb, View<T> logSumExp, View<T> logitsScratch, View<T> hidden, View<T> weight, View<T>? bias,
+        View<int> labels, int rows, int dim, int vocab, int chunk) =>
+        ChunkedOutputLoss.Reference.Forward(logProb.Memory, logSumExp.Memory, logitsScratch.Memory, hidden.Memory, weight.Memory, bias?.Memory,
             labels.Memory, rows, dim, vocab, chunk);
 
-    void IOps<T>.ChunkedOutputLossBackward(View<T> hiddenGrad, View<T> weightGrad, View<T> logitsScratch, View<T> hidden, View<T> weight,
-        View<T> logSumExp, View<int> labels, View<T> logProbGrad, int rows, int dim, int vocab, int chunk) =>
-        ChunkedOutputLoss.Reference.Backward(hiddenGrad.Memory, weightGrad.Memory, logitsScratch.Memory, hidden.Memory, weight.Memory,
-            logSumExp.Memory, labels.Memory, logProbGrad.Memory, rows, dim, vocab, chunk);
+    void IOps<T>.ChunkedOutputLossBackward(View<T> hiddenGrad, View<T> weightGrad, View<T> logitsScratch, View<T> hidden, View<T> weight, View<T>? bias,
+        View<T>? biasGrad, View<T> logSumExp, View<int> labels, View<T> logProbGrad, int rows, int dim, int vocab, int chunk) =>
+        ChunkedOutputLoss.Reference.Backward(hiddenGrad.Memory, weightGrad.Memory, logitsScratch.Memory, hidden.Memory, weight.Memory, bias?.Memory,
+            biasGrad?.Memory, logSumExp.Memory, labels.Memory, logProbGrad.Memory, rows, dim, vocab, chunk);
 
     void IOps<T>.LogSoftmaxAtLabels(View<T> logProb, View<T> logSumExp, View<T> logits, View<int> labels, int vocab) =>
         LogSoftmaxAtLabels.Reference.Forward(logProb.Memory, logSumExp.Memory, logits.Memory, labels.Memory, vocab);

@@ -10,6 +10,10 @@ public enum OpName
     ScatterAddRows,
     RmsNorm,
     RmsNormBackward,
+    LayerNorm,
+    LayerNormBackward,
+    AddBias,
+    AddBiasBackward,
     MatMul,
     MatMulBackward,
     Rope,
@@ -71,18 +75,48 @@ public sealed partial class TimedOps<T>
         Stop(OpName.ScatterAddRows, started, OpCosts.GatherRows(indices.Length, dim, scatterAdd: true, Bytes(rows)));
     }
 
-    public void RmsNorm(View<T> output, View<T> invRms, View<T> input, View<T> weight, int dim, float eps)
+    public void RmsNorm(View<T> output, View<T> invRms, View<T> input, View<T> weight, int dim, float eps, float weightOffset)
     {
         var started = Start();
-        _inner.RmsNorm(output, invRms, input, weight, dim, eps);
+        _inner.RmsNorm(output, invRms, input, weight, dim, eps, weightOffset);
         Stop(OpName.RmsNorm, started, OpCosts.RmsNorm(input.Length, dim, backward: false, Bytes(input)));
     }
 
-    public void RmsNormBackward(View<T> inputGrad, View<T> weightGrad, View<T> outputGrad, View<T> input, View<T> weight, View<T> invRms, int dim)
+    public void RmsNormBackward(View<T> inputGrad, View<T> weightGrad, View<T> outputGrad, View<T> input, View<T> weight, View<T> invRms, int dim,
+        float weightOffset)
     {
         var started = Start();
-        _inner.RmsNormBackward(inputGrad, weightGrad, outputGrad, input, weight, invRms, dim);
+        _inner.RmsNormBackward(inputGrad, weightGrad, outputGrad, input, weight, invRms, dim, weightOffset);
         Stop(OpName.RmsNormBackward, started, OpCosts.RmsNorm(input.Length, dim, backward: true, Bytes(input)));
+    }
+
+    public void LayerNorm(View<T> output, View<T> mean, View<T> invStd, View<T> input, View<T> weight, View<T> bias, int dim, float eps)
+    {
+        var started = Start();
+        _inner.LayerNorm(output, mean, invStd, input, weight, bias, dim, eps);
+        Stop(OpName.LayerNorm, started, OpCosts.LayerNorm(input.Length, dim, backward: false, Bytes(input)));
+    }
+
+    public void LayerNormBackward(View<T> inputGrad, View<T> weightGrad, View<T> biasGrad, View<T> outputGrad, View<T> input, View<T> weight,
+        View<T> mean, View<T> invStd, int dim)
+    {
+        var started = Start();
+        _inner.LayerNormBackward(inputGrad, weightGrad, biasGrad, outputGrad, input, weight, mean, invStd, dim);
+        Stop(OpName.LayerNormBackward, started, OpCosts.LayerNorm(input.Length, dim, backward: true, Bytes(input)));
+    }
+
+    public void AddBias(View<T> x, View<T> bias, int dim)
+    {
+        var started = Start();
+        _inner.AddBias(x, bias, dim);
+        Stop(OpName.AddBias, started, OpCosts.Elementwise(x.Length, reads: 1, writes: 1, Bytes(x)));
+    }
+
+    public void AddBiasBackward(View<T> biasGrad, View<T> outputGrad, int dim)
+    {
+        var started = Start();
+        _inner.AddBiasBackward(biasGrad, outputGrad, dim);
+        Stop(OpName.AddBiasBackward, started, OpCosts.Elementwise(outputGrad.Length, reads: 1, writes: 0, Bytes(outputGrad)));
     }
 
     public void MatMul(View<T> output, View<T> input, View<T> weight, int rows, int inDim, int outDim)
@@ -186,20 +220,20 @@ public sealed partial class TimedOps<T>
         Stop(OpName.KlDivergenceBackward, started, OpCosts.Softmax(logits.Length, rowWeight.Length, logitsAccesses: 3, Bytes(logits)));
     }
 
-    public void ChunkedOutputLoss(View<T> logProb, View<T> logSumExp, View<T> logitsScratch, View<T> hidden, View<T> weight, View<int> labels,
-        int rows, int dim, int vocab, int chunk)
+    public void ChunkedOutputLoss(View<T> logProb, View<T> logSumExp, View<T> logitsScratch, View<T> hidden, View<T> weight, View<T>? bias,
+        View<int> labels, int rows, int dim, int vocab, int chunk)
     {
         var started = Start();
-        _inner.ChunkedOutputLoss(logProb, logSumExp, logitsScratch, hidden, weight, labels, rows, dim, vocab, chunk);
+        _inner.ChunkedOutputLoss(logProb, logSumExp, logitsScratch, hidden, weight, bias, labels, rows, dim, vocab, chunk);
         Stop(OpName.ChunkedOutputLoss, started, OpCosts.ChunkedOutputLoss(rows, dim, vocab, Bytes(hidden)));
     }
 
     public void ChunkedOutputLossBackward(View<T> hiddenGrad, View<T> weightGrad, View<T> logitsScratch, View<T> hidden, View<T> weight,
-        View<T> logSumExp, View<int> labels, View<T> logProbGrad, int rows, int dim, int vocab, int chunk)
+        View<T>? bias, View<T>? biasGrad, View<T> logSumExp, View<int> labels, View<T> logProbGrad, int rows, int dim, int vocab, int chunk)
     {
         var started = Start();
-        _inner.ChunkedOutputLossBackward(hiddenGrad, weightGrad, logitsScratch, hidden, weight, logSumExp, labels, logProbGrad, rows, dim, vocab,
-            chunk);
+        _inner.ChunkedOutputLossBackward(hiddenGrad, weightGrad, logitsScratch, hidden, weight, bias, biasGrad, logSumExp, labels, logProbGrad, rows,
+            dim, vocab, chunk);
         Stop(OpName.ChunkedOutputLossBackward, started, OpCosts.ChunkedOutputLossBackward(rows, dim, vocab, Bytes(hidden)));
     }
 

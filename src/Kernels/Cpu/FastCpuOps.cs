@@ -53,20 +53,35 @@ public sealed class FastCpuOps : IOps<float>
         else FastGatherRows.ScatterAdd<float, Float32Format>(table.Memory, indices.Memory, rows.Memory, dim);
     }
 
-    public void RmsNorm(View<float> output, View<float> invRms, View<float> input, View<float> weight, int dim, float eps)
+    public void RmsNorm(View<float> output, View<float> invRms, View<float> input, View<float> weight, int dim, float eps, float weightOffset)
     {
         if (IsBFloat16(nameof(RmsNorm), [output, input, weight], [invRms]))
-            FastRmsNorm.Forward<ushort, BFloat16Format>(output.Bits(), invRms.Memory, input.Bits(), weight.Bits(), dim, eps);
-        else FastRmsNorm.Forward<float, Float32Format>(output.Memory, invRms.Memory, input.Memory, weight.Memory, dim, eps);
+            FastRmsNorm.Forward<ushort, BFloat16Format>(output.Bits(), invRms.Memory, input.Bits(), weight.Bits(), dim, eps, weightOffset);
+        else FastRmsNorm.Forward<float, Float32Format>(output.Memory, invRms.Memory, input.Memory, weight.Memory, dim, eps, weightOffset);
     }
 
     public void RmsNormBackward(View<float> inputGrad, View<float> weightGrad, View<float> outputGrad, View<float> input, View<float> weight,
-        View<float> invRms, int dim)
+        View<float> invRms, int dim, float weightOffset)
     {
         if (IsBFloat16(nameof(RmsNormBackward), [inputGrad, weightGrad, outputGrad, input, weight], [invRms]))
-            _rmsNorm.Backward<ushort, BFloat16Format>(inputGrad.Bits(), weightGrad.Bits(), outputGrad.Bits(), input.Bits(), weight.Bits(), invRms.Memory, dim);
-        else _rmsNorm.Backward<float, Float32Format>(inputGrad.Memory, weightGrad.Memory, outputGrad.Memory, input.Memory, weight.Memory, invRms.Memory, dim);
+            _rmsNorm.Backward<ushort, BFloat16Format>(inputGrad.Bits(), weightGrad.Bits(), outputGrad.Bits(), input.Bits(), weight.Bits(), invRms.Memory, dim,
+                weightOffset);
+        else
+            _rmsNorm.Backward<float, Float32Format>(inputGrad.Memory, weightGrad.Memory, outputGrad.Memory, input.Memory, weight.Memory, invRms.Memory, dim,
+                weightOffset);
     }
+
+    public void LayerNorm(View<float> output, View<float> mean, View<float> invStd, View<float> input, View<float> weight, View<float> bias, int dim,
+        float eps) => throw new NotSupportedException("LayerNorm on the fast CPU path is not written yet");
+
+    public void LayerNormBackward(View<float> inputGrad, View<float> weightGrad, View<float> biasGrad, View<float> outputGrad, View<float> input,
+        View<float> weight, View<float> mean, View<float> invStd, int dim) =>
+        throw new NotSupportedException("LayerNormBackward on the fast CPU path is not written yet");
+
+    public void AddBias(View<float> x, View<float> bias, int dim) => throw new NotSupportedException("AddBias on the fast CPU path is not written yet");
+
+    public void AddBiasBackward(View<float> biasGrad, View<float> outputGrad, int dim) =>
+        throw new NotSupportedException("AddBiasBackward on the fast CPU path is not written yet");
 
     public void Synchronize() { }
 
@@ -174,15 +189,18 @@ public sealed class FastCpuOps : IOps<float>
     }
 
     public void ChunkedOutputLoss(View<float> logProb, View<float> logSumExp, View<float> logitsScratch, View<float> hidden, View<float> weight,
-        View<int> labels, int rows, int dim, int vocab, int chunk)
+        View<float>? bias, View<int> labels, int rows, int dim, int vocab, int chunk)
     {
+        if (bias is not null) throw new NotSupportedException("the lm_head bias on the fast CPU path is not written yet");
         IsBFloat16(nameof(ChunkedOutputLoss), [hidden, weight], [logProb, logSumExp, logitsScratch]);
         _chunkedOutputLoss.Forward(logProb.Memory, logSumExp.Memory, logitsScratch, hidden, weight, labels.Memory, rows, dim, vocab, chunk);
     }
 
     public void ChunkedOutputLossBackward(View<float> hiddenGrad, View<float> weightGrad, View<float> logitsScratch, View<float> hidden,
-        View<float> weight, View<float> logSumExp, View<int> labels, View<float> logProbGrad, int rows, int dim, int vocab, int chunk)
+        View<float> weight, View<float>? bias, View<float>? biasGrad, View<float> logSumExp, View<int> labels, View<float> logProbGrad, int rows, int dim,
+        int vocab, int chunk)
     {
+        if (bias is not null || biasGrad is not null) throw new NotSupportedException("the lm_head bias on the fast CPU path is not written yet");
         IsBFloat16(nameof(ChunkedOutputLossBackward), [hiddenGrad, weightGrad, hidden, weight], [logitsScratch, logSumExp, logProbGrad]);
         _chunkedOutputLoss.Backward(hiddenGrad, weightGrad, logitsScratch, hidden, weight, logSumExp.Memory, labels.Memory, logProbGrad.Memory, rows, dim,
             vocab, chunk);

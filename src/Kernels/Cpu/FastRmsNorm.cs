@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace SimNpo.Kernels.Cpu;
 
 /// <summary>
@@ -13,10 +15,11 @@ internal sealed class FastRmsNorm
     private float[] _partials = [];
 
     public static void Forward<TWord, TFormat>(Memory<TWord> output, Memory<float> invRms, ReadOnlyMemory<TWord> input, ReadOnlyMemory<TWord> weight, int dim,
-        float eps)
+        float eps, float weightOffset)
         where TWord : unmanaged where TFormat : struct, IStorageFormat<TWord>
     {
         var rows = RmsNorm.CheckForwardShapes(output.Length, invRms.Length, input.Length, weight.Length, dim);
+        var offset = new Vector<float>(weightOffset);
         Partitions.For(rows, Partitions.Rows(dim), part =>
         {
             var w = weight.Span;
@@ -26,15 +29,17 @@ internal sealed class FastRmsNorm
                 var y = output.Span.Slice(r * dim, dim);
                 var s = (float)(1 / Math.Sqrt(Vectors.Dot<TWord, TFormat>(x, x) / dim + eps));
                 // Normalise, then apply the gain, in this order as Hugging Face's LlamaRMSNorm does.
-                for (var i = 0; i < dim; i += Vectors.Width) TFormat.Store(TFormat.Load(x, i) * s * TFormat.Load(w, i), y, i);
+                for (var i = 0; i < dim; i += Vectors.Width) TFormat.Store(TFormat.Load(x, i) * s * (offset + TFormat.Load(w, i)), y, i);
                 invRms.Span[r] = s;
             }
         });
     }
 
-    /// <summary>inputGrad[r, j] += s·w_j·g_j − s³/dim · x_j · Σ_i g_i w_i x_i; weightGrad[j] += Σ_r g_rj · x_rj · s_r.</summary>
+    /// <summary>
+    /// inputGrad[r, j] += s·w_j·g_j − s³/dim · x_j · Σ_i g_i w_i x_i with w the gain o + weight; weightGrad[j] += Σ_r g_rj · x_rj · s_r.
+    /// </summary>
     public void Backward<TWord, TFormat>(Memory<TWord> inputGrad, Memory<TWord> weightGrad, ReadOnlyMemory<TWord> outputGrad, ReadOnlyMemory<TWord> input,
-        ReadOnlyMemory<TWord> weight, ReadOnlyMemory<float> invRms, int dim)
+        ReadOnlyMemory<TWord> weight, ReadOnlyMemory<float> invRms, int dim, float weightOffset)
         where TWord : unmanaged where TFormat : struct, IStorageFormat<TWord>
     {
         var rows = RmsNorm.CheckBackwardShapes(inputGrad.Length, weightGrad.Length, outputGrad.Length, input.Length, weight.Length, invRms.Length, dim);
@@ -42,6 +47,7 @@ internal sealed class FastRmsNorm
         var ranges = Partitions.Count(rows, grain);
         if (_partials.Length < ranges * dim) _partials = new float[ranges * dim];
         var sums = _partials;
+        var offset = new Vector<float>(weightOffset);
         Partitions.For(rows, grain, part =>
         {
             var w = weight.Span;
@@ -53,11 +59,11 @@ internal sealed class FastRmsNorm
                 var g = outputGrad.Span.Slice(r * dim, dim);
                 var dx = inputGrad.Span.Slice(r * dim, dim);
                 var s = invRms.Span[r];
-                var correction = (float)((double)s * s * s / dim * Vectors.Dot<TWord, TFormat>(g, x, w));
+                var correction = (float)((double)s * s * s / dim * Vectors.Dot<TWord, TFormat>(g, x, w, weightOffset));
                 for (var i = 0; i < dim; i += Vectors.Width)
                 {
                     var (xi, gi) = (TFormat.Load(x, i), TFormat.Load(g, i));
-                    TFormat.Store(TFormat.Load(dx, i) + (s * TFormat.Load(w, i) * gi - correction * xi), dx, i);
+                    TFormat.Store(TFormat.Load(dx, i) + (s * (offset + TFormat.Load(w, i)) * gi - correction * xi), dx, i);
                     Vectors.Store(Vectors.Load(partial, i) + gi * xi * s, partial, i);
                 }
             }

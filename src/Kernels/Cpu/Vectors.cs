@@ -39,16 +39,17 @@ internal static class Vectors
     }
 
     /// <summary>
-    /// Σ x·y, or with <paramref name="weight"/> Σ (x·w)·y, x·w rounded to float32: each product with y exact in float64
-    /// lanes, the lanes summed in a fixed order.
+    /// Σ x·y, or with <paramref name="weight"/> Σ (x·(o + w))·y with o the <paramref name="weightOffset"/>, x·(o + w) rounded
+    /// to float32: each product with y exact in float64 lanes, the lanes summed in a fixed order.
     /// </summary>
-    public static double Dot<TWord, TFormat>(ReadOnlySpan<TWord> x, ReadOnlySpan<TWord> y, ReadOnlySpan<TWord> weight = default)
+    public static double Dot<TWord, TFormat>(ReadOnlySpan<TWord> x, ReadOnlySpan<TWord> y, ReadOnlySpan<TWord> weight = default, float weightOffset = 0)
         where TWord : unmanaged where TFormat : struct, IStorageFormat<TWord>
     {
         Vector<double> low = default, high = default;
+        var offset = new Vector<float>(weightOffset);
         for (var i = 0; i < x.Length; i += Width)
         {
-            var xi = weight.IsEmpty ? TFormat.Load(x, i) : TFormat.Load(x, i) * TFormat.Load(weight, i);
+            var xi = weight.IsEmpty ? TFormat.Load(x, i) : TFormat.Load(x, i) * (offset + TFormat.Load(weight, i));
             Vector.Widen(xi, out var x0, out var x1);
             Vector.Widen(TFormat.Load(y, i), out var y0, out var y1);
             low += x0 * y0;

@@ -123,22 +123,35 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         else _gatherRows.Float32.ScatterAdd(table.ArrayView(), indices.ArrayView(), rows.ArrayView(), dim);
     }
 
-    void IOps<float>.RmsNorm(View<float> output, View<float> invRms, View<float> input, View<float> weight, int dim, float eps)
+    void IOps<float>.RmsNorm(View<float> output, View<float> invRms, View<float> input, View<float> weight, int dim, float eps, float weightOffset)
     {
         if (IsBFloat16(nameof(IOps<float>.RmsNorm), [output, input, weight], [invRms]))
-            _rmsNorm.BFloat16.Forward(output.Words(), invRms.ArrayView(), input.Words(), weight.Words(), dim, eps);
-        else _rmsNorm.Float32.Forward(output.ArrayView(), invRms.ArrayView(), input.ArrayView(), weight.ArrayView(), dim, eps);
+            _rmsNorm.BFloat16.Forward(output.Words(), invRms.ArrayView(), input.Words(), weight.Words(), dim, eps, weightOffset);
+        else _rmsNorm.Float32.Forward(output.ArrayView(), invRms.ArrayView(), input.ArrayView(), weight.ArrayView(), dim, eps, weightOffset);
     }
 
     void IOps<float>.RmsNormBackward(View<float> inputGrad, View<float> weightGrad, View<float> outputGrad, View<float> input, View<float> weight,
-        View<float> invRms, int dim)
+        View<float> invRms, int dim, float weightOffset)
     {
         if (IsBFloat16(nameof(IOps<float>.RmsNormBackward), [inputGrad, weightGrad, outputGrad, input, weight], [invRms]))
-            _rmsNorm.BFloat16.Backward(inputGrad.Words(), weightGrad.Words(), outputGrad.Words(), input.Words(), weight.Words(), invRms.ArrayView(), dim);
+            _rmsNorm.BFloat16.Backward(inputGrad.Words(), weightGrad.Words(), outputGrad.Words(), input.Words(), weight.Words(), invRms.ArrayView(), dim,
+                weightOffset);
         else
             _rmsNorm.Float32.Backward(inputGrad.ArrayView(), weightGrad.ArrayView(), outputGrad.ArrayView(), input.ArrayView(), weight.ArrayView(),
-                invRms.ArrayView(), dim);
+                invRms.ArrayView(), dim, weightOffset);
     }
+
+    void IOps<float>.LayerNorm(View<float> output, View<float> mean, View<float> invStd, View<float> input, View<float> weight, View<float> bias, int dim,
+        float eps) => throw new NotSupportedException("LayerNorm on the ILGPU path is not written yet");
+
+    void IOps<float>.LayerNormBackward(View<float> inputGrad, View<float> weightGrad, View<float> biasGrad, View<float> outputGrad, View<float> input,
+        View<float> weight, View<float> mean, View<float> invStd, int dim) =>
+        throw new NotSupportedException("LayerNormBackward on the ILGPU path is not written yet");
+
+    void IOps<float>.AddBias(View<float> x, View<float> bias, int dim) => throw new NotSupportedException("AddBias on the ILGPU path is not written yet");
+
+    void IOps<float>.AddBiasBackward(View<float> biasGrad, View<float> outputGrad, int dim) =>
+        throw new NotSupportedException("AddBiasBackward on the ILGPU path is not written yet");
 
     void IOps<float>.MatMul(View<float> output, View<float> input, View<float> weight, int rows, int inDim, int outDim)
     {
@@ -210,8 +223,9 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     }
 
     void IOps<float>.ChunkedOutputLoss(View<float> logProb, View<float> logSumExp, View<float> logitsScratch, View<float> hidden, View<float> weight,
-        View<int> labels, int rows, int dim, int vocab, int chunk)
+        View<float>? bias, View<int> labels, int rows, int dim, int vocab, int chunk)
     {
+        if (bias is not null) throw new NotSupportedException("the lm_head bias on the ILGPU path is not written yet");
         if (IsBFloat16(nameof(IOps<float>.ChunkedOutputLoss), [hidden, weight], [logProb, logSumExp, logitsScratch]))
             _chunkedOutputLoss.Value.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logitsScratch.ArrayView(), hidden.Words(), weight.Words(),
                 labels.ArrayView(), rows, dim, vocab, chunk);
@@ -220,8 +234,10 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     }
 
     void IOps<float>.ChunkedOutputLossBackward(View<float> hiddenGrad, View<float> weightGrad, View<float> logitsScratch, View<float> hidden,
-        View<float> weight, View<float> logSumExp, View<int> labels, View<float> logProbGrad, int rows, int dim, int vocab, int chunk)
+        View<float> weight, View<float>? bias, View<float>? biasGrad, View<float> logSumExp, View<int> labels, View<float> logProbGrad, int rows, int dim,
+        int vocab, int chunk)
     {
+        if (bias is not null || biasGrad is not null) throw new NotSupportedException("the lm_head bias on the ILGPU path is not written yet");
         if (IsBFloat16(nameof(IOps<float>.ChunkedOutputLossBackward), [hiddenGrad, weightGrad, hidden, weight], [logitsScratch, logSumExp, logProbGrad]))
             _chunkedOutputLoss.Value.Backward(hiddenGrad.Words(), weightGrad.Words(), logitsScratch.ArrayView(), hidden.Words(), weight.Words(),
                 logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), rows, dim, vocab, chunk);

@@ -28,11 +28,11 @@ public class ChunkedOutputLossTests
         var (hidden, weight) = RandomInputs(seed: 31);
         var (logProb, logSumExp) = (new double[Rows], new double[Rows]);
         var scratch = new double[ChunkedOutputLoss.ScratchLength(Rows, Vocab, chunk)];
-        ChunkedOutputLoss.Reference.Forward<double>(logProb, logSumExp, scratch, hidden, weight, Labels, Rows, Dim, Vocab, chunk);
+        ChunkedOutputLoss.Reference.Forward<double>(logProb, logSumExp, scratch, hidden, weight, null, Labels, Rows, Dim, Vocab, chunk);
         // Both backwards add: start from the same nonzero gradients.
         var (hiddenGrad, weightGrad) = (OpData.Random(new Random(32), Rows * Dim), OpData.Random(new Random(33), Vocab * Dim));
         var (unfusedHiddenGrad, unfusedWeightGrad) = (hiddenGrad.ToArray(), weightGrad.ToArray());
-        ChunkedOutputLoss.Reference.Backward<double>(hiddenGrad, weightGrad, scratch, hidden, weight, logSumExp, Labels, LogProbGrad, Rows, Dim, Vocab, chunk);
+        ChunkedOutputLoss.Reference.Backward<double>(hiddenGrad, weightGrad, scratch, hidden, weight, null, null, logSumExp, Labels, LogProbGrad, Rows, Dim, Vocab, chunk);
 
         var logits = new double[Rows * Vocab];
         MatMul.Reference.Forward<double>(logits, hidden, weight, Rows, Dim, Vocab);
@@ -58,13 +58,13 @@ public class ChunkedOutputLossTests
         double Loss()
         {
             var logProb = new double[Rows];
-            ChunkedOutputLoss.Reference.Forward<double>(logProb, new double[Rows], scratch, hidden, weight, Labels, Rows, Dim, Vocab, chunk);
+            ChunkedOutputLoss.Reference.Forward<double>(logProb, new double[Rows], scratch, hidden, weight, null, Labels, Rows, Dim, Vocab, chunk);
             return logProb.Select((lp, r) => LogProbGrad[r] * lp).Sum();
         }
         var logSumExp = new double[Rows];
-        ChunkedOutputLoss.Reference.Forward<double>(new double[Rows], logSumExp, scratch, hidden, weight, Labels, Rows, Dim, Vocab, chunk);
+        ChunkedOutputLoss.Reference.Forward<double>(new double[Rows], logSumExp, scratch, hidden, weight, null, Labels, Rows, Dim, Vocab, chunk);
         var (hiddenGrad, weightGrad) = (new double[hidden.Length], new double[weight.Length]);
-        ChunkedOutputLoss.Reference.Backward<double>(hiddenGrad, weightGrad, scratch, hidden, weight, logSumExp, Labels, LogProbGrad, Rows, Dim, Vocab, chunk);
+        ChunkedOutputLoss.Reference.Backward<double>(hiddenGrad, weightGrad, scratch, hidden, weight, null, null, logSumExp, Labels, LogProbGrad, Rows, Dim, Vocab, chunk);
 
         // Central differences with step 1e-5: truncation h²·|f'''|/6 ≈ 1e-10 (third derivatives of a log-softmax are O(1) here),
         // rounding 1e-16·|loss| / h ≈ 1e-10; the gradients are O(0.1 to 1).

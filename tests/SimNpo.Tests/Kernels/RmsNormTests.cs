@@ -8,7 +8,8 @@ namespace SimNpo.Tests.Kernels;
 /// the NVIDIA-like device and several strides of a 16-thread group on the default one; 300 rows of 70, two ranges of the
 /// fast CPU path's weight-gradient partials.
 /// </summary>
-public class RmsNormCase(int rows, int dim, CaseSize size) : OpCase($"rmsnorm {rows}x{dim}", rows * dim, dim)
+public class RmsNormCase(int rows, int dim, CaseSize size, float weightOffset = 0)
+    : OpCase(weightOffset == 0 ? $"rmsnorm {rows}x{dim}" : $"rmsnorm {rows}x{dim} gain {weightOffset} + w", rows * dim, dim)
 {
     public const float Eps = 1e-5f;
 
@@ -28,15 +29,15 @@ public class RmsNormCase(int rows, int dim, CaseSize size) : OpCase($"rmsnorm {r
     public override View<T> Forward<T>(IOps<T> ops, View<T>[] inputs)
     {
         var output = ops.Allocate(rows * dim, inputs[0].Storage).All;
-        ops.RmsNorm(output, ops.Allocate(rows).All, inputs[0], inputs[1], dim, Eps);
+        ops.RmsNorm(output, ops.Allocate(rows).All, inputs[0], inputs[1], dim, Eps, weightOffset);
         return output;
     }
 
     public override void Backward<T>(IOps<T> ops, View<T>[] inputs, View<T> outputGrad, View<T>[] inputGrads)
     {
         var invRms = ops.Allocate(rows).All;
-        ops.RmsNorm(ops.Allocate(rows * dim, inputs[0].Storage).All, invRms, inputs[0], inputs[1], dim, Eps);
-        ops.RmsNormBackward(inputGrads[0], inputGrads[1], outputGrad, inputs[0], inputs[1], invRms, dim);
+        ops.RmsNorm(ops.Allocate(rows * dim, inputs[0].Storage).All, invRms, inputs[0], inputs[1], dim, Eps, weightOffset);
+        ops.RmsNormBackward(inputGrads[0], inputGrads[1], outputGrad, inputs[0], inputs[1], invRms, dim, weightOffset);
     }
 }
 
@@ -50,7 +51,7 @@ public class RmsNormTests
         var random = new Random(8);
         var (input, weight) = (OpData.Random(random, rows * dim), OpData.Random(random, dim));
         var (output, invRms) = (ops.Allocate(input.Length).All, ops.Allocate(rows).All);
-        ops.RmsNorm(output, invRms, ops.Upload(input), ops.Upload(weight), dim, RmsNormCase.Eps);
+        ops.RmsNorm(output, invRms, ops.Upload(input), ops.Upload(weight), dim, RmsNormCase.Eps, 0);
         for (var r = 0; r < rows; r++)
         {
             var row = input.Skip(r * dim).Take(dim).ToArray();

@@ -100,7 +100,7 @@ public class FastCpuOpsTests
         var (native, bf16) = (_fast.Allocate(8).All, _fast.Allocate(8, Storage.BFloat16).All);
         Assert.That(() => _fast.Add(bf16, native, bf16), Throws.ArgumentException.With.Message.Contains("Add").And.Message.Contains("mix"));
         Assert.That(() => _fast.MatMul(native, bf16, native, 2, 4, 4), Throws.ArgumentException.With.Message.Contains("MatMul"));
-        Assert.That(() => _fast.RmsNorm(bf16, _fast.Allocate(2, Storage.BFloat16).All, bf16, bf16.Slice(0, 4), 4, 1e-5f),
+        Assert.That(() => _fast.RmsNorm(bf16, _fast.Allocate(2, Storage.BFloat16).All, bf16, bf16.Slice(0, 4), 4, 1e-5f, 0),
             Throws.ArgumentException.With.Message.Contains("RmsNorm").And.Message.Contains("statistics"));
         Assert.DoesNotThrow(() => _fast.GatherRows(native.Slice(0, 2), _fast.UploadInts(1, 0), native.Slice(2, 2), 1),
             "a width-1 gather of native per-sequence values in a bf16 run");
@@ -120,9 +120,9 @@ public class FastCpuOpsTests
         {
             var invRms = _fast.Allocate(rows).All;
             var (x, w) = (_fast.Upload(input), _fast.Upload(weight));
-            _fast.RmsNorm(_fast.Allocate(rows * dim).All, invRms, x, w, dim, 1e-5f);
+            _fast.RmsNorm(_fast.Allocate(rows * dim).All, invRms, x, w, dim, 1e-5f, 0);
             var (inputGrad, weightGrad) = (_fast.Allocate(rows * dim).All, _fast.Allocate(dim).All);
-            _fast.RmsNormBackward(inputGrad, weightGrad, _fast.Upload(outputGrad), x, w, invRms, dim);
+            _fast.RmsNormBackward(inputGrad, weightGrad, _fast.Upload(outputGrad), x, w, invRms, dim, 0);
             return (OpData.Download(weightGrad), _fast.SumOfSquares(inputGrad));
         }
         var (first, second) = (Run(), Run());

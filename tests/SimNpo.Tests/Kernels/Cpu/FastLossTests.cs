@@ -48,16 +48,16 @@ public class FastLossTests
             InStorage(storage, OpData.Random(random, vocab * dim)));
         var (expectedLogProb, expectedLogSumExp) = (new double[rows], new double[rows]);
         var scratch = new double[ChunkedOutputLoss.ScratchLength(rows, vocab, chunk)];
-        ChunkedOutputLoss.Reference.Forward<double>(expectedLogProb, expectedLogSumExp, scratch, hidden, weight, labels, rows, dim, vocab, chunk);
+        ChunkedOutputLoss.Reference.Forward<double>(expectedLogProb, expectedLogSumExp, scratch, hidden, weight, null, labels, rows, dim, vocab, chunk);
         var (expectedHiddenGrad, expectedWeightGrad) = (initialHiddenGrad.ToArray(), initialWeightGrad.ToArray());
-        ChunkedOutputLoss.Reference.Backward<double>(expectedHiddenGrad, expectedWeightGrad, scratch, hidden, weight, expectedLogSumExp, labels, logProbGrad,
+        ChunkedOutputLoss.Reference.Backward<double>(expectedHiddenGrad, expectedWeightGrad, scratch, hidden, weight, null, null, expectedLogSumExp, labels, logProbGrad,
             rows, dim, vocab, chunk);
 
         var (hiddenView, weightView, labelsView) = (_ops.Upload(storage, hidden), _ops.Upload(storage, weight), _ops.UploadInts(labels));
         var (logProb, logSumExp, scratchView) = (_ops.Allocate(rows).All, _ops.Allocate(rows).All, _ops.Allocate(scratch.Length).All);
-        _ops.ChunkedOutputLoss(logProb, logSumExp, scratchView, hiddenView, weightView, labelsView, rows, dim, vocab, chunk);
+        _ops.ChunkedOutputLoss(logProb, logSumExp, scratchView, hiddenView, weightView, null, labelsView, rows, dim, vocab, chunk);
         var (hiddenGrad, weightGrad) = (_ops.Upload(storage, initialHiddenGrad), _ops.Upload(storage, initialWeightGrad));
-        _ops.ChunkedOutputLossBackward(hiddenGrad, weightGrad, scratchView, hiddenView, weightView, logSumExp, labelsView, _ops.Upload(logProbGrad),
+        _ops.ChunkedOutputLossBackward(hiddenGrad, weightGrad, scratchView, hiddenView, weightView, null, null, logSumExp, labelsView, _ops.Upload(logProbGrad),
             rows, dim, vocab, chunk);
 
         var logitError = (double)dim * dim * U;

@@ -26,9 +26,9 @@ public class BFloat16ChunkedOutputLossKernelTests() : CpuAcceleratorFixture(CPUD
 
         var (expectedLogProb, expectedLogSumExp) = (new double[rows], new double[rows]);
         var scratch = new double[ChunkedOutputLoss.ScratchLength(rows, vocab, chunk)];
-        ChunkedOutputLoss.Reference.Forward<double>(expectedLogProb, expectedLogSumExp, scratch, Widen(hidden), Widen(weight), labels, rows, dim, vocab, chunk);
+        ChunkedOutputLoss.Reference.Forward<double>(expectedLogProb, expectedLogSumExp, scratch, Widen(hidden), Widen(weight), null, labels, rows, dim, vocab, chunk);
         var (expectedHiddenGrad, expectedWeightGrad) = (Widen(initialHiddenGrad), Widen(initialWeightGrad));
-        ChunkedOutputLoss.Reference.Backward<double>(expectedHiddenGrad, expectedWeightGrad, scratch, Widen(hidden), Widen(weight), expectedLogSumExp, labels,
+        ChunkedOutputLoss.Reference.Backward<double>(expectedHiddenGrad, expectedWeightGrad, scratch, Widen(hidden), Widen(weight), null, null, expectedLogSumExp, labels,
             logProbGrad, rows, dim, vocab, chunk);
 
         var sgemm = new MatMul.Ilgpu.Launcher(Accelerator);

@@ -25,11 +25,11 @@ public class ChunkedOutputLossKernelTests(CPUDeviceKind kind) : CpuAcceleratorFi
         var (hidden, weight) = ChunkedOutputLossTests.RandomInputs(seed: 6);
         var (expectedLogProb, expectedLogSumExp) = (new double[rows], new double[rows]);
         var scratch = new double[ChunkedOutputLoss.ScratchLength(rows, vocab, chunk)];
-        ChunkedOutputLoss.Reference.Forward<double>(expectedLogProb, expectedLogSumExp, scratch, hidden, weight, labels, rows, dim, vocab, chunk);
+        ChunkedOutputLoss.Reference.Forward<double>(expectedLogProb, expectedLogSumExp, scratch, hidden, weight, null, labels, rows, dim, vocab, chunk);
         // The backwards add: both start from the same nonzero gradients.
         var (initialHiddenGrad, initialWeightGrad) = (Narrow(OpData.Random(new Random(7), rows * dim)), Narrow(OpData.Random(new Random(8), vocab * dim)));
         var (expectedHiddenGrad, expectedWeightGrad) = (Widen(initialHiddenGrad), Widen(initialWeightGrad));
-        ChunkedOutputLoss.Reference.Backward<double>(expectedHiddenGrad, expectedWeightGrad, scratch, hidden, weight, expectedLogSumExp, labels, logProbGrad,
+        ChunkedOutputLoss.Reference.Backward<double>(expectedHiddenGrad, expectedWeightGrad, scratch, hidden, weight, null, null, expectedLogSumExp, labels, logProbGrad,
             rows, dim, vocab, chunk);
 
         var launcher = new ChunkedOutputLoss.Ilgpu.Launcher(Accelerator, new MatMul.Ilgpu.Launcher(Accelerator));
