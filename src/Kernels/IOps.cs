@@ -154,7 +154,11 @@ public interface IOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Σ x² (global gradient norms), returned in float64.</summary>
     double SumOfSquares(View<T> x);
 
-    void Scale(View<T> x, float factor);
+    /// <summary>
+    /// x *= factor, the factor rounded to the compute type (float64 keeps it whole: Gemma's √hidden embedding scale is
+    /// exact in a float64 model, as transformers casts it to the hidden dtype).
+    /// </summary>
+    void Scale(View<T> x, double factor);
 
     /// <summary>
     /// One AdamW step with decoupled weight decay: p -= lr·(m̂ / (sqrt(v̂) + eps) + weightDecay·p), step counted from 1.

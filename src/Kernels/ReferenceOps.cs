@@ -109,7 +109,7 @@ public sealed class ReferenceOps<T> : IOps<T> where T : unmanaged, IFloatingPoin
 
     double IOps<T>.SumOfSquares(View<T> x) => SumOfSquares.Reference.Compute<T>(x.Span);
 
-    void IOps<T>.Scale(View<T> x, float factor) => Scale.Reference.Apply(x.Span, factor);
+    void IOps<T>.Scale(View<T> x, double factor) => Scale.Reference.Apply(x.Span, factor);
 
     /// <summary>The reference stores everything in T, so it has no narrower parameters that master weights would stand behind.</summary>
     void IOps<T>.AdamW(View<T> parameters, View<T> gradients, View<T> firstMoment, View<T> secondMoment, AdamWStep step, View<T>? masterWeights)

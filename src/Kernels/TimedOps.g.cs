@@ -245,7 +245,7 @@ public sealed partial class TimedOps<T>
         return result;
     }
 
-    public void Scale(View<T> x, float factor)
+    public void Scale(View<T> x, double factor)
     {
         var started = Start();
         _inner.Scale(x, factor);

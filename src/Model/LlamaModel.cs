@@ -50,15 +50,15 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
 
     /// <summary>
     /// What the embeddings are multiplied by: √hidden_size for Gemma, rounded as transformers rounds it (it casts the
-    /// normalizer to the hidden states' dtype: float32, or bfloat16 for a bf16 model, where √2048 = 45.25 becomes 45.25
-    /// and √3072 = 55.43 becomes 55.5); 1 for the other families.
+    /// normalizer to the hidden states' dtype: float64 keeps it whole, float32 rounds it, and a bf16 model rounds it to
+    /// bfloat16, where √3072 = 55.43 becomes 55.5); 1 for the other families.
     /// </summary>
-    public float EmbeddingScale { get; }
+    public double EmbeddingScale { get; }
 
-    private static float EmbeddingNormalizer(int hidden, Storage bulk)
+    private static double EmbeddingNormalizer(int hidden, Storage bulk)
     {
-        var normalizer = (float)Math.Sqrt(hidden);
-        return bulk == Storage.BFloat16 ? BFloat16.Round(normalizer) : normalizer;
+        var normalizer = double.CreateTruncating(T.CreateTruncating(Math.Sqrt(hidden)));
+        return bulk == Storage.BFloat16 ? BFloat16.Round((float)normalizer) : normalizer;
     }
     public IOps<T> Ops { get; }
     public Precision Precision { get; }

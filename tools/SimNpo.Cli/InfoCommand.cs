@@ -20,7 +20,8 @@ public static class InfoCommand
         var recompute = CommonOptions.Recompute();
         var optimizerState = CommonOptions.OptimizerState();
         var deviceMemory = CommonOptions.DeviceMemory();
-        var command = new Command("info", "Describe a model: architecture, parameter count, dtype, and a memory plan to train it with AdamW")
+        var command = new Command("info",
+            "Describe a model: architecture, family and its features, parameter count, dtype, and a memory plan to train it with AdamW")
         {
             model, batchSize, sequenceLength, device, precision, recompute, optimizerState, deviceMemory,
         };
@@ -40,6 +41,7 @@ public static class InfoCommand
             Line("model", directory);
             Line("device", ops.Name);
             Line("architecture", config.Architecture);
+            foreach (var (name, value) in config.Family.Describe(config)) Line(name, value);
             Line("layers", config.NumHiddenLayers);
             Line("dim", config.HiddenSize);
             Line("heads", config.NumAttentionHeads);

@@ -210,10 +210,10 @@ public sealed class FastCpuOps : IOps<float>
         ? _sumOfSquares.Compute<ushort, BFloat16Format>(x.Bits())
         : _sumOfSquares.Compute<float, Float32Format>(x.Memory);
 
-    public void Scale(View<float> x, float factor)
+    public void Scale(View<float> x, double factor)
     {
-        if (x.Storage == Storage.BFloat16) FastElementwise.Scale<ushort, BFloat16Format>(x.Bits(), factor);
-        else FastElementwise.Scale<float, Float32Format>(x.Memory, factor);
+        if (x.Storage == Storage.BFloat16) FastElementwise.Scale<ushort, BFloat16Format>(x.Bits(), (float)factor);
+        else FastElementwise.Scale<float, Float32Format>(x.Memory, (float)factor);
     }
 
     public void AdamW(View<float> parameters, View<float> gradients, View<float> firstMoment, View<float> secondMoment, AdamWStep step,

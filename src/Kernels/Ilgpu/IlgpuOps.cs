@@ -290,10 +290,10 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     double IOps<float>.SumOfSquares(View<float> x) =>
         x.Storage == Storage.BFloat16 ? _sumOfSquares.BFloat16.Compute(x.Words()) : _sumOfSquares.Float32.Compute(x.ArrayView());
 
-    void IOps<float>.Scale(View<float> x, float factor)
+    void IOps<float>.Scale(View<float> x, double factor)
     {
-        if (x.Storage == Storage.BFloat16) _scale.BFloat16.Apply(x.Words(), factor);
-        else _scale.Float32.Apply(x.ArrayView(), factor);
+        if (x.Storage == Storage.BFloat16) _scale.BFloat16.Apply(x.Words(), (float)factor);
+        else _scale.Float32.Apply(x.ArrayView(), (float)factor);
     }
 
     void IOps<float>.AdamW(View<float> parameters, View<float> gradients, View<float> firstMoment, View<float> secondMoment, AdamWStep step,
