@@ -14,14 +14,15 @@ namespace SimNpo.Tests.Model;
 /// </summary>
 public class LlamaFixtureTests
 {
-    private static string FixtureDirectory(string configuration) =>
+    internal static string FixtureDirectory(string configuration) =>
         Path.Combine(AppContext.BaseDirectory, "Fixtures", "llama", configuration);
 
+    /// <summary>A fixture directory in this format (the family fixtures share it): the model, its batch, what PyTorch computed.</summary>
     private sealed class Fixture : IDisposable
     {
-        public Fixture(string configuration)
+        public Fixture(string directory)
         {
-            Directory = FixtureDirectory(configuration);
+            Directory = directory;
             Expected = SafeTensorsFile.Open(Path.Combine(Directory, "expected.safetensors"));
             var config = ModelFiles.LoadConfig(Directory);
             Examples = ExampleFiles.Load(Path.Combine(Directory, "batch.jsonl"), Directory, config);
@@ -38,8 +39,9 @@ public class LlamaFixtureTests
             ? Expected.ReadFloat32(name).Select(x => (double)x).ToArray()
             : Expected.ReadFloat64(name);
 
+        /// <summary>The fixture's objective: NPO with β 0.1 against its ref_seq_logprob, the others with β 2.5, γ 0.5.</summary>
         public ISequenceObjective Objective(string name) =>
-            TrainingMethods.Get(name).Objective(name == "npo" ? 0.1 : 2.5, 0.5, Get("ref_seq_logprob"));
+            TrainingMethods.Get(name).Objective(name == "npo" ? 0.1 : 2.5, 0.5, name == "npo" ? Get("ref_seq_logprob") : null);
 
         public void Dispose() => Expected.Dispose();
     }
@@ -53,7 +55,7 @@ public class LlamaFixtureTests
     [TestCase("tied")]
     public void BatchAndRopeMatchTheFixture(string configuration)
     {
-        using var fixture = new Fixture(configuration);
+        using var fixture = new Fixture(FixtureDirectory(configuration));
         Assert.That(fixture.Batch.Tokens, Is.EqualTo(fixture.Expected.ReadInt64("tokens").Select(x => (int)x)));
         Assert.That(fixture.Batch.Targets, Is.EqualTo(fixture.Expected.ReadInt64("targets").Select(x => (int)x)));
         Assert.That(fixture.Batch.Lengths, Is.EqualTo(fixture.Expected.ReadInt64("lengths").Select(x => (int)x)));
@@ -92,9 +94,18 @@ public class LlamaFixtureTests
         Compare(configuration, objective, 36 * BFloat16.UnitRoundoff, new FastCpuOps(), Precision.Bf16, 72 * BFloat16.UnitRoundoff);
 
     internal static void Compare<T>(string configuration, string objectiveName, double tolerance, IOps<T> ops, Precision? precision = null,
+        double? gradientTolerance = null) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> =>
+        CompareWithFixture(FixtureDirectory(configuration), objectiveName, tolerance, ops, precision, gradientTolerance);
+
+    /// <summary>
+    /// Loads the fixture directory's model on the ops and compares the scored rows' logits, the per-sequence log-probs and
+    /// lengths, the objective's loss and every parameter's gradient with what PyTorch computed, each within the tolerance
+    /// scaled by the tensor's largest magnitude (gradients within gradientTolerance when given).
+    /// </summary>
+    internal static void CompareWithFixture<T>(string directory, string objectiveName, double tolerance, IOps<T> ops, Precision? precision = null,
         double? gradientTolerance = null) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        using var fixture = new Fixture(configuration);
+        using var fixture = new Fixture(directory);
         using var model = ModelFiles.Load(fixture.Directory, ops, precision);
         AssertClose(model.ForwardLogits(fixture.Batch).ToArray().Select(double.CreateTruncating).ToArray(), ScoredRows(fixture), tolerance, "logits");
         var pass = model.Forward(fixture.Batch);
@@ -128,7 +139,7 @@ public class LlamaFixtureTests
 
     private static void IdkPoAndKl<T>(string configuration, double tolerance) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        using var fixture = new Fixture(configuration);
+        using var fixture = new Fixture(FixtureDirectory(configuration));
         using var model = ModelFiles.Load(fixture.Directory, new ReferenceOps<T>());
         using var reference = ModelFiles.Load(Path.Combine(fixture.Directory, "ref"), new ReferenceOps<T>());
         double[] Gradients() => model.Gradients.ToArray().Select(double.CreateTruncating).ToArray();
@@ -176,7 +187,7 @@ public class LlamaFixtureTests
     [TestCase("tied")]
     public void FiveAdamWStepsMatchPyTorch(string configuration)
     {
-        using var fixture = new Fixture(configuration);
+        using var fixture = new Fixture(FixtureDirectory(configuration));
         IOps<double> ops = new ReferenceOps<double>();
         using var model = ModelFiles.Load(fixture.Directory, ops);
         var objective = fixture.Objective("simnpo");
