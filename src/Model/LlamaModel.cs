@@ -210,15 +210,15 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         ops.MatMul(a.Query, a.AttentionNorm, Weight(weights.Query), rows, hidden, Config.QueryWidth);
         ops.MatMul(keys.Write, a.AttentionNorm, Weight(weights.Key), rows, hidden, Config.KvWidth);
         ops.MatMul(values.Write, a.AttentionNorm, Weight(weights.Value), rows, hidden, Config.KvWidth);
-        ops.Rope(a.Query, positions, RopeInverseFrequencies, Config.NumAttentionHeads, Config.HeadDim);
-        ops.Rope(keys.Write, positions, RopeInverseFrequencies, Config.NumKeyValueHeads, Config.HeadDim);
+        ops.Rope(a.Query, positions, RopeInverseFrequencies, Config.NumAttentionHeads, Config.HeadDim, Config.HeadDim);
+        ops.Rope(keys.Write, positions, RopeInverseFrequencies, Config.NumKeyValueHeads, Config.HeadDim, Config.HeadDim);
         ops.Attention(a.AttentionOutput, a.AttentionLogSumExp, a.Query, keys.Read, values.Read, lengths, shape);
         ops.MatMul(projectionScratch, a.AttentionOutput, Weight(weights.Output), rows, Config.QueryWidth, hidden);
         ops.Add(a.Mid, input, projectionScratch);
         ops.RmsNorm(a.MlpNorm, a.MlpInvRms, a.Mid, Weight(weights.PostAttentionNorm), hidden, eps);
         ops.MatMul(a.Gate, a.MlpNorm, Weight(weights.Gate), rows, hidden, ffn);
         ops.MatMul(a.Up, a.MlpNorm, Weight(weights.Up), rows, hidden, ffn);
-        ops.SwiGlu(a.SwiGlu, a.Gate, a.Up);
+        ops.GatedActivation(a.SwiGlu, a.Gate, a.Up, Activation.Silu);
         if (output is not { } blockOutput) return;
         ops.MatMul(projectionScratch, a.SwiGlu, Weight(weights.Down), rows, ffn, hidden);
         ops.Add(blockOutput, a.Mid, projectionScratch);
@@ -237,7 +237,7 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         ops.MatMulBackward(g.SwiGluGrad, Gradient(weights.Down), g.ResidualGrad, a.SwiGlu, Weight(weights.Down), rows, ffn, hidden);
         ops.Zero(g.GateGrad);
         ops.Zero(g.UpGrad);
-        ops.SwiGluBackward(g.GateGrad, g.UpGrad, g.SwiGluGrad, a.Gate, a.Up);
+        ops.GatedActivationBackward(g.GateGrad, g.UpGrad, g.SwiGluGrad, a.Gate, a.Up, Activation.Silu);
         ops.Zero(g.NormGrad);
         ops.MatMulBackward(g.NormGrad, Gradient(weights.Gate), g.GateGrad, a.MlpNorm, Weight(weights.Gate), rows, hidden, ffn);
         ops.MatMulBackward(g.NormGrad, Gradient(weights.Up), g.UpGrad, a.MlpNorm, Weight(weights.Up), rows, hidden, ffn);
@@ -251,8 +251,8 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         ops.Zero(g.ValueGrad);
         ops.AttentionBackward(g.QueryGrad, g.KeyGrad, g.ValueGrad, g.AttentionOutputGrad, a.Query, a.Key, a.Value, a.AttentionOutput,
             a.AttentionLogSumExp, indices.Lengths, g.Attention);
-        ops.RopeBackward(g.QueryGrad, indices.Positions, RopeInverseFrequencies, Config.NumAttentionHeads, Config.HeadDim);
-        ops.RopeBackward(g.KeyGrad, indices.Positions, RopeInverseFrequencies, Config.NumKeyValueHeads, Config.HeadDim);
+        ops.RopeBackward(g.QueryGrad, indices.Positions, RopeInverseFrequencies, Config.NumAttentionHeads, Config.HeadDim, Config.HeadDim);
+        ops.RopeBackward(g.KeyGrad, indices.Positions, RopeInverseFrequencies, Config.NumKeyValueHeads, Config.HeadDim, Config.HeadDim);
         ops.Zero(g.NormGrad);
         ops.MatMulBackward(g.NormGrad, Gradient(weights.Query), g.QueryGrad, a.AttentionNorm, Weight(weights.Query), rows, hidden, Config.QueryWidth);
         ops.MatMulBackward(g.NormGrad, Gradient(weights.Key), g.KeyGrad, a.AttentionNorm, Weight(weights.Key), rows, hidden, Config.KvWidth);
