@@ -80,13 +80,14 @@ public interface IOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     void MatMulBackward(View<T> inputGrad, View<T> weightGrad, View<T> outputGrad, View<T> input, View<T> weight, int rows, int inDim, int outDim);
 
     /// <summary>
-    /// Rotates x[rows, heads, headDim] in place, Hugging Face layout (element i pairs with i + headDim/2) at angle
-    /// positions[r] · inverseFrequencies[i].
+    /// Rotates x[rows, heads, headDim] in place, Hugging Face layout: within each head the first rotaryDim elements (even,
+    /// at most headDim; headDim for Llama, less for Phi's partial rotary) rotate, element i paired with i + rotaryDim/2 at
+    /// angle positions[r] · inverseFrequencies[i] (rotaryDim/2 of them); the rest of the head passes unchanged.
     /// </summary>
-    void Rope(View<T> x, View<int> positions, View<T> inverseFrequencies, int heads, int headDim);
+    void Rope(View<T> x, View<int> positions, View<T> inverseFrequencies, int heads, int headDim, int rotaryDim);
 
     /// <summary>The rotation is orthogonal: its backward rotates the gradient in place by the opposite angle.</summary>
-    void RopeBackward(View<T> xGrad, View<int> positions, View<T> inverseFrequencies, int heads, int headDim);
+    void RopeBackward(View<T> xGrad, View<int> positions, View<T> inverseFrequencies, int heads, int headDim, int rotaryDim);
 
     /// <summary>
     /// Causal grouped-query attention with scale 1/sqrt(headDim). q [batch, queryLength, heads·headDim], k and v
@@ -98,10 +99,17 @@ public interface IOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     void AttentionBackward(View<T> qGrad, View<T> kGrad, View<T> vGrad, View<T> outputGrad,
         View<T> q, View<T> k, View<T> v, View<T> output, View<T> logSumExp, View<int> lengths, AttentionShape shape);
 
-    /// <summary>output = silu(gate) * up, elementwise.</summary>
-    void SwiGlu(View<T> output, View<T> gate, View<T> up);
+    /// <summary>output = act(gate) · up, elementwise: SwiGLU with <see cref="Activation.Silu"/>, GeGLU with <see cref="Activation.GeluTanh"/>.</summary>
+    void GatedActivation(View<T> output, View<T> gate, View<T> up, Activation activation);
 
-    void SwiGluBackward(View<T> gateGrad, View<T> upGrad, View<T> outputGrad, View<T> gate, View<T> up);
+    /// <summary>gateGrad += outputGrad · up · act'(gate); upGrad += outputGrad · act(gate).</summary>
+    void GatedActivationBackward(View<T> gateGrad, View<T> upGrad, View<T> outputGrad, View<T> gate, View<T> up, Activation activation);
+
+    /// <summary>output = act(input), elementwise (Phi's MLP: fc1 → gelu_new → fc2).</summary>
+    void Activate(View<T> output, View<T> input, Activation activation);
+
+    /// <summary>inputGrad += outputGrad · act'(input).</summary>
+    void ActivateBackward(View<T> inputGrad, View<T> outputGrad, View<T> input, Activation activation);
 
     /// <summary>output = a + b (the residual connection; its backward is the identity on both inputs).</summary>
     void Add(View<T> output, View<T> a, View<T> b);

@@ -69,9 +69,9 @@ public static class OpCosts
     public static OpCost LayerNorm(long elements, int dim, bool backward, int elementSize) =>
         new(0, elementSize * (elements * (backward ? 4 : 2) + dim * (backward ? 5L : 2L) + 2 * elements / dim));
 
-    /// <summary>Each row rotated in place (read, write), plus its position.</summary>
-    public static OpCost Rope(int rows, int heads, int headDim, int elementSize) =>
-        new(0, elementSize * 2L * rows * heads * headDim + sizeof(int) * (long)rows);
+    /// <summary>Each head's rotated part rotated in place (read, write), plus its position; the rest of the head is not touched.</summary>
+    public static OpCost Rope(int rows, int heads, int rotaryDim, int elementSize) =>
+        new(0, elementSize * 2L * rows * heads * rotaryDim + sizeof(int) * (long)rows);
 
     /// <summary>
     /// A softmax over rows of the vocabulary: arrays of logits' size accessed that many times (logits read, targets read,

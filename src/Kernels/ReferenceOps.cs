@@ -60,11 +60,11 @@ public sealed class ReferenceOps<T> : IOps<T> where T : unmanaged, IFloatingPoin
     void IOps<T>.MatMulBackward(View<T> inputGrad, View<T> weightGrad, View<T> outputGrad, View<T> input, View<T> weight, int rows, int inDim, int outDim) =>
         MatMul.Reference.Backward(inputGrad.Memory, weightGrad.Memory, outputGrad.Memory, input.Memory, weight.Memory, rows, inDim, outDim);
 
-    void IOps<T>.Rope(View<T> x, View<int> positions, View<T> inverseFrequencies, int heads, int headDim) =>
-        Rope.Reference.Forward(x.Span, positions.Span, inverseFrequencies.Span, heads, headDim);
+    void IOps<T>.Rope(View<T> x, View<int> positions, View<T> inverseFrequencies, int heads, int headDim, int rotaryDim) =>
+        Rope.Reference.Forward(x.Span, positions.Span, inverseFrequencies.Span, heads, headDim, rotaryDim);
 
-    void IOps<T>.RopeBackward(View<T> xGrad, View<int> positions, View<T> inverseFrequencies, int heads, int headDim) =>
-        Rope.Reference.Backward(xGrad.Span, positions.Span, inverseFrequencies.Span, heads, headDim);
+    void IOps<T>.RopeBackward(View<T> xGrad, View<int> positions, View<T> inverseFrequencies, int heads, int headDim, int rotaryDim) =>
+        Rope.Reference.Backward(xGrad.Span, positions.Span, inverseFrequencies.Span, heads, headDim, rotaryDim);
 
     void IOps<T>.Attention(View<T> output, View<T> logSumExp, View<T> q, View<T> k, View<T> v, View<int> lengths, AttentionShape shape) =>
         Attention.Reference.Forward(output.Memory, logSumExp.Memory, q.Memory, k.Memory, v.Memory, lengths.Memory, shape);
@@ -74,11 +74,16 @@ public sealed class ReferenceOps<T> : IOps<T> where T : unmanaged, IFloatingPoin
         Attention.Reference.Backward(qGrad.Memory, kGrad.Memory, vGrad.Memory, outputGrad.Memory,
             q.Memory, k.Memory, v.Memory, output.Memory, logSumExp.Memory, lengths.Memory, shape);
 
-    void IOps<T>.SwiGlu(View<T> output, View<T> gate, View<T> up) =>
-        SwiGlu.Reference.Forward(output.Span, gate.Span, up.Span);
+    void IOps<T>.GatedActivation(View<T> output, View<T> gate, View<T> up, Activation activation) =>
+        GatedActivation.Reference.Forward(output.Span, gate.Span, up.Span, activation);
 
-    void IOps<T>.SwiGluBackward(View<T> gateGrad, View<T> upGrad, View<T> outputGrad, View<T> gate, View<T> up) =>
-        SwiGlu.Reference.Backward(gateGrad.Span, upGrad.Span, outputGrad.Span, gate.Span, up.Span);
+    void IOps<T>.GatedActivationBackward(View<T> gateGrad, View<T> upGrad, View<T> outputGrad, View<T> gate, View<T> up, Activation activation) =>
+        GatedActivation.Reference.Backward(gateGrad.Span, upGrad.Span, outputGrad.Span, gate.Span, up.Span, activation);
+
+    void IOps<T>.Activate(View<T> output, View<T> input, Activation activation) => Activate.Reference.Forward(output.Span, input.Span, activation);
+
+    void IOps<T>.ActivateBackward(View<T> inputGrad, View<T> outputGrad, View<T> input, Activation activation) =>
+        Activate.Reference.Backward(inputGrad.Span, outputGrad.Span, input.Span, activation);
 
     void IOps<T>.Add(View<T> output, View<T> a, View<T> b) => Residual.Reference.Forward(output.Span, a.Span, b.Span);
 

@@ -20,8 +20,10 @@ public enum OpName
     RopeBackward,
     Attention,
     AttentionBackward,
-    SwiGlu,
-    SwiGluBackward,
+    GatedActivation,
+    GatedActivationBackward,
+    Activate,
+    ActivateBackward,
     Add,
     LogSoftmaxAtLabels,
     LogSoftmaxAtLabelsBackward,
@@ -134,18 +136,18 @@ public sealed partial class TimedOps<T>
         Stop(OpName.MatMulBackward, started, OpCosts.MatMulBackward(rows, inDim, outDim, Bytes(outputGrad)));
     }
 
-    public void Rope(View<T> x, View<int> positions, View<T> inverseFrequencies, int heads, int headDim)
+    public void Rope(View<T> x, View<int> positions, View<T> inverseFrequencies, int heads, int headDim, int rotaryDim)
     {
         var started = Start();
-        _inner.Rope(x, positions, inverseFrequencies, heads, headDim);
-        Stop(OpName.Rope, started, OpCosts.Rope(positions.Length, heads, headDim, Bytes(x)));
+        _inner.Rope(x, positions, inverseFrequencies, heads, headDim, rotaryDim);
+        Stop(OpName.Rope, started, OpCosts.Rope(positions.Length, heads, rotaryDim, Bytes(x)));
     }
 
-    public void RopeBackward(View<T> xGrad, View<int> positions, View<T> inverseFrequencies, int heads, int headDim)
+    public void RopeBackward(View<T> xGrad, View<int> positions, View<T> inverseFrequencies, int heads, int headDim, int rotaryDim)
     {
         var started = Start();
-        _inner.RopeBackward(xGrad, positions, inverseFrequencies, heads, headDim);
-        Stop(OpName.RopeBackward, started, OpCosts.Rope(positions.Length, heads, headDim, Bytes(xGrad)));
+        _inner.RopeBackward(xGrad, positions, inverseFrequencies, heads, headDim, rotaryDim);
+        Stop(OpName.RopeBackward, started, OpCosts.Rope(positions.Length, heads, rotaryDim, Bytes(xGrad)));
     }
 
     public void Attention(View<T> output, View<T> logSumExp, View<T> q, View<T> k, View<T> v, View<int> lengths, AttentionShape shape)
@@ -163,19 +165,34 @@ public sealed partial class TimedOps<T>
         Stop(OpName.AttentionBackward, started, OpCosts.AttentionBackward(shape, Bytes(q)));
     }
 
-    public void SwiGlu(View<T> output, View<T> gate, View<T> up)
+    public void GatedActivation(View<T> output, View<T> gate, View<T> up, Activation activation)
     {
         var started = Start();
-        _inner.SwiGlu(output, gate, up);
-        Stop(OpName.SwiGlu, started, OpCosts.Elementwise(output.Length, reads: 2, writes: 1, Bytes(output)));
+        _inner.GatedActivation(output, gate, up, activation);
+        Stop(OpName.GatedActivation, started, OpCosts.Elementwise(output.Length, reads: 2, writes: 1, Bytes(output)));
     }
 
-    public void SwiGluBackward(View<T> gateGrad, View<T> upGrad, View<T> outputGrad, View<T> gate, View<T> up)
+    public void GatedActivationBackward(View<T> gateGrad, View<T> upGrad, View<T> outputGrad, View<T> gate, View<T> up, Activation activation)
     {
         var started = Start();
-        _inner.SwiGluBackward(gateGrad, upGrad, outputGrad, gate, up);
+        _inner.GatedActivationBackward(gateGrad, upGrad, outputGrad, gate, up, activation);
         // Reads dO, gate, up; adds into both gradients (read and written).
-        Stop(OpName.SwiGluBackward, started, OpCosts.Elementwise(outputGrad.Length, reads: 5, writes: 2, Bytes(outputGrad)));
+        Stop(OpName.GatedActivationBackward, started, OpCosts.Elementwise(outputGrad.Length, reads: 5, writes: 2, Bytes(outputGrad)));
+    }
+
+    public void Activate(View<T> output, View<T> input, Activation activation)
+    {
+        var started = Start();
+        _inner.Activate(output, input, activation);
+        Stop(OpName.Activate, started, OpCosts.Elementwise(output.Length, reads: 1, writes: 1, Bytes(output)));
+    }
+
+    public void ActivateBackward(View<T> inputGrad, View<T> outputGrad, View<T> input, Activation activation)
+    {
+        var started = Start();
+        _inner.ActivateBackward(inputGrad, outputGrad, input, activation);
+        // Reads dO and the input; adds into the gradient (read and written).
+        Stop(OpName.ActivateBackward, started, OpCosts.Elementwise(outputGrad.Length, reads: 3, writes: 1, Bytes(outputGrad)));
     }
 
     public void Add(View<T> output, View<T> a, View<T> b)

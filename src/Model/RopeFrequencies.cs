@@ -1,17 +1,23 @@
 namespace SimNpo.Model;
 
 /// <summary>
-/// The rotary inverse frequencies θ^(−2i/d) over the rotated dims d (<see cref="LlamaConfig.RotaryDim"/>: head_dim,
-/// or Phi's partial share of it), with Llama 3's rope_scaling applied as Hugging Face does.
+/// The rotary inverse frequencies θ^(−2i/d) over the rotated part of a head, d = rotaryDim (the head's dimension for Llama,
+/// Phi's rotary_ndims = head_dim · partial_rotary_factor, over which Hugging Face's PhiRotaryEmbedding forms inv_freq), with
+/// Llama 3's rope_scaling applied as Hugging Face does.
 /// </summary>
 public static class RopeFrequencies
 {
-    public static double[] Compute(LlamaConfig config)
+    /// <summary>The model's own: d = <see cref="LlamaConfig.RotaryDim"/> (head_dim, or Phi's partial share of it).</summary>
+    public static double[] Compute(LlamaConfig config) => Compute(config, config.RotaryDim);
+
+    /// <summary>rotaryDim/2 frequencies, 1/θ^(2i/rotaryDim); rotaryDim even, positive and at most head_dim.</summary>
+    public static double[] Compute(LlamaConfig config, int rotaryDim)
     {
-        var half = config.RotaryDim / 2;
+        Kernels.Rope.CheckRotaryDim(config.HeadDim, rotaryDim);
+        var half = rotaryDim / 2;
         var frequencies = new double[half];
         for (var i = 0; i < half; i++)
-            frequencies[i] = 1.0 / Math.Pow(config.RopeTheta, 2.0 * i / config.RotaryDim);
+            frequencies[i] = 1.0 / Math.Pow(config.RopeTheta, 2.0 * i / rotaryDim);
         if (config.RopeScaling is { } scaling)
             for (var i = 0; i < half; i++)
                 frequencies[i] = Llama3Scaled(frequencies[i], scaling);

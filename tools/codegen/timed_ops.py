@@ -26,13 +26,16 @@ COSTS = {
     "AddBiasBackward": "OpCosts.Elementwise(outputGrad.Length, reads: 1, writes: 0, Bytes(outputGrad))",
     "MatMul": "OpCosts.MatMul(rows, inDim, outDim, Bytes(output))",
     "MatMulBackward": "OpCosts.MatMulBackward(rows, inDim, outDim, Bytes(outputGrad))",
-    "Rope": "OpCosts.Rope(positions.Length, heads, headDim, Bytes(x))",
-    "RopeBackward": "OpCosts.Rope(positions.Length, heads, headDim, Bytes(xGrad))",
+    "Rope": "OpCosts.Rope(positions.Length, heads, rotaryDim, Bytes(x))",
+    "RopeBackward": "OpCosts.Rope(positions.Length, heads, rotaryDim, Bytes(xGrad))",
     "Attention": "OpCosts.Attention(shape, Bytes(q))",
     "AttentionBackward": "OpCosts.AttentionBackward(shape, Bytes(q))",
-    "SwiGlu": "OpCosts.Elementwise(output.Length, reads: 2, writes: 1, Bytes(output))",
-    "SwiGluBackward": "OpCosts.Elementwise(outputGrad.Length, reads: 5, writes: 2, Bytes(outputGrad))"
-                      " # Reads dO, gate, up; adds into both gradients (read and written).",
+    "GatedActivation": "OpCosts.Elementwise(output.Length, reads: 2, writes: 1, Bytes(output))",
+    "GatedActivationBackward": "OpCosts.Elementwise(outputGrad.Length, reads: 5, writes: 2, Bytes(outputGrad))"
+                               " # Reads dO, gate, up; adds into both gradients (read and written).",
+    "Activate": "OpCosts.Elementwise(output.Length, reads: 1, writes: 1, Bytes(output))",
+    "ActivateBackward": "OpCosts.Elementwise(outputGrad.Length, reads: 3, writes: 1, Bytes(outputGrad))"
+                        " # Reads dO and the input; adds into the gradient (read and written).",
     "Add": "OpCosts.Elementwise(output.Length, reads: 2, writes: 1, Bytes(output))",
     "LogSoftmaxAtLabels": "OpCosts.Softmax(logits.Length, labels.Length, logitsAccesses: 1, Bytes(logits))",
     "LogSoftmaxAtLabelsBackward": "OpCosts.Softmax(logits.Length, labels.Length, logitsAccesses: 2, Bytes(logits))",

@@ -98,18 +98,18 @@ public sealed class FastCpuOps : IOps<float>
         FastMatMul.Backward(inputGrad, weightGrad, outputGrad, input, weight, rows, inDim, outDim);
     }
 
-    public void Rope(View<float> x, View<int> positions, View<float> inverseFrequencies, int heads, int headDim)
+    public void Rope(View<float> x, View<int> positions, View<float> inverseFrequencies, int heads, int headDim, int rotaryDim)
     {
         if (IsBFloat16(nameof(Rope), [x], [inverseFrequencies]))
-            _rope.Forward<ushort, BFloat16Format>(x.Bits(), positions.Memory, inverseFrequencies.Memory, heads, headDim);
-        else _rope.Forward<float, Float32Format>(x.Memory, positions.Memory, inverseFrequencies.Memory, heads, headDim);
+            _rope.Forward<ushort, BFloat16Format>(x.Bits(), positions.Memory, inverseFrequencies.Memory, heads, headDim, rotaryDim);
+        else _rope.Forward<float, Float32Format>(x.Memory, positions.Memory, inverseFrequencies.Memory, heads, headDim, rotaryDim);
     }
 
-    public void RopeBackward(View<float> xGrad, View<int> positions, View<float> inverseFrequencies, int heads, int headDim)
+    public void RopeBackward(View<float> xGrad, View<int> positions, View<float> inverseFrequencies, int heads, int headDim, int rotaryDim)
     {
         if (IsBFloat16(nameof(RopeBackward), [xGrad], [inverseFrequencies]))
-            _rope.Backward<ushort, BFloat16Format>(xGrad.Bits(), positions.Memory, inverseFrequencies.Memory, heads, headDim);
-        else _rope.Backward<float, Float32Format>(xGrad.Memory, positions.Memory, inverseFrequencies.Memory, heads, headDim);
+            _rope.Backward<ushort, BFloat16Format>(xGrad.Bits(), positions.Memory, inverseFrequencies.Memory, heads, headDim, rotaryDim);
+        else _rope.Backward<float, Float32Format>(xGrad.Memory, positions.Memory, inverseFrequencies.Memory, heads, headDim, rotaryDim);
     }
 
     public void Attention(View<float> output, View<float> logSumExp, View<float> q, View<float> k, View<float> v, View<int> lengths, AttentionShape shape)
@@ -129,17 +129,32 @@ public sealed class FastCpuOps : IOps<float>
             output.Memory, logSumExp.Memory, lengths.Memory, shape);
     }
 
-    public void SwiGlu(View<float> output, View<float> gate, View<float> up)
+    public void GatedActivation(View<float> output, View<float> gate, View<float> up, Activation activation)
     {
-        if (IsBFloat16(nameof(SwiGlu), [output, gate, up])) FastSwiGlu.Forward<ushort, BFloat16Format>(output.Bits(), gate.Bits(), up.Bits());
-        else FastSwiGlu.Forward<float, Float32Format>(output.Memory, gate.Memory, up.Memory);
+        if (IsBFloat16(nameof(GatedActivation), [output, gate, up]))
+            FastGatedActivation.Forward<ushort, BFloat16Format>(output.Bits(), gate.Bits(), up.Bits(), activation);
+        else FastGatedActivation.Forward<float, Float32Format>(output.Memory, gate.Memory, up.Memory, activation);
     }
 
-    public void SwiGluBackward(View<float> gateGrad, View<float> upGrad, View<float> outputGrad, View<float> gate, View<float> up)
+    public void GatedActivationBackward(View<float> gateGrad, View<float> upGrad, View<float> outputGrad, View<float> gate, View<float> up,
+        Activation activation)
     {
-        if (IsBFloat16(nameof(SwiGluBackward), [gateGrad, upGrad, outputGrad, gate, up]))
-            FastSwiGlu.Backward<ushort, BFloat16Format>(gateGrad.Bits(), upGrad.Bits(), outputGrad.Bits(), gate.Bits(), up.Bits());
-        else FastSwiGlu.Backward<float, Float32Format>(gateGrad.Memory, upGrad.Memory, outputGrad.Memory, gate.Memory, up.Memory);
+        if (IsBFloat16(nameof(GatedActivationBackward), [gateGrad, upGrad, outputGrad, gate, up]))
+            FastGatedActivation.Backward<ushort, BFloat16Format>(gateGrad.Bits(), upGrad.Bits(), outputGrad.Bits(), gate.Bits(), up.Bits(), activation);
+        else FastGatedActivation.Backward<float, Float32Format>(gateGrad.Memory, upGrad.Memory, outputGrad.Memory, gate.Memory, up.Memory, activation);
+    }
+
+    public void Activate(View<float> output, View<float> input, Activation activation)
+    {
+        if (IsBFloat16(nameof(Activate), [output, input])) FastActivate.Forward<ushort, BFloat16Format>(output.Bits(), input.Bits(), activation);
+        else FastActivate.Forward<float, Float32Format>(output.Memory, input.Memory, activation);
+    }
+
+    public void ActivateBackward(View<float> inputGrad, View<float> outputGrad, View<float> input, Activation activation)
+    {
+        if (IsBFloat16(nameof(ActivateBackward), [inputGrad, outputGrad, input]))
+            FastActivate.Backward<ushort, BFloat16Format>(inputGrad.Bits(), outputGrad.Bits(), input.Bits(), activation);
+        else FastActivate.Backward<float, Float32Format>(inputGrad.Memory, outputGrad.Memory, input.Memory, activation);
     }
 
     public void Add(View<float> output, View<float> a, View<float> b)

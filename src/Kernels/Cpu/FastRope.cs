@@ -1,7 +1,7 @@
 namespace SimNpo.Kernels.Cpu;
 
 /// <summary>
-/// <see cref="Rope"/> on fixed ranges of rows in parallel, vectorised along the half head. The cosines and sines of
+/// <see cref="Rope"/> on fixed ranges of rows in parallel, vectorised along each half of a head's rotated part. The cosines and sines of
 /// position·inverseFrequencies[i] come from a table with a row per position, formed in float64 (positions reach
 /// thousands, where a float32 angle would be off by 1e-4 radian) and rounded to float32 once: it grows to the largest
 /// position seen and is rebuilt only when the frequencies change, so a training step computes no trigonometry at all.
@@ -13,22 +13,24 @@ internal sealed class FastRope
     private float[] _sines = [];
     private int _positionCount;
 
-    public void Forward<TWord, TFormat>(Memory<TWord> x, ReadOnlyMemory<int> positions, ReadOnlyMemory<float> inverseFrequencies, int heads, int headDim)
+    public void Forward<TWord, TFormat>(Memory<TWord> x, ReadOnlyMemory<int> positions, ReadOnlyMemory<float> inverseFrequencies, int heads, int headDim,
+        int rotaryDim)
         where TWord : unmanaged where TFormat : struct, IStorageFormat<TWord> =>
-        Rotate<TWord, TFormat>(x, positions, inverseFrequencies, heads, headDim, direction: 1);
+        Rotate<TWord, TFormat>(x, positions, inverseFrequencies, heads, headDim, rotaryDim, direction: 1);
 
     /// <summary>The rotation is orthogonal, so its transpose, the rotation by the opposite angle, maps the gradient back.</summary>
-    public void Backward<TWord, TFormat>(Memory<TWord> xGrad, ReadOnlyMemory<int> positions, ReadOnlyMemory<float> inverseFrequencies, int heads, int headDim)
+    public void Backward<TWord, TFormat>(Memory<TWord> xGrad, ReadOnlyMemory<int> positions, ReadOnlyMemory<float> inverseFrequencies, int heads,
+        int headDim, int rotaryDim)
         where TWord : unmanaged where TFormat : struct, IStorageFormat<TWord> =>
-        Rotate<TWord, TFormat>(xGrad, positions, inverseFrequencies, heads, headDim, direction: -1);
+        Rotate<TWord, TFormat>(xGrad, positions, inverseFrequencies, heads, headDim, rotaryDim, direction: -1);
 
     /// <summary>x (a bulk tensor) rotated in float32 and rounded once to its storage; the frequencies and the table are float32.</summary>
     private void Rotate<TWord, TFormat>(Memory<TWord> x, ReadOnlyMemory<int> positions, ReadOnlyMemory<float> inverseFrequencies, int heads, int headDim,
-        float direction)
+        int rotaryDim, float direction)
         where TWord : unmanaged where TFormat : struct, IStorageFormat<TWord>
     {
-        if (headDim % 2 != 0) throw new ArgumentException($"headDim {headDim} is odd", nameof(headDim));
-        var half = headDim / 2;
+        Kernels.Rope.CheckRotaryDim(headDim, rotaryDim);
+        var half = rotaryDim / 2;
         ShapeCheck.Length(inverseFrequencies.Length, half, nameof(inverseFrequencies));
         ShapeCheck.Length(x.Length, positions.Length * heads * headDim, nameof(x));
         EnsureTable(inverseFrequencies.Span, positions.Span);
@@ -45,7 +47,7 @@ internal sealed class FastRope
                 {
                     var head = x.Span.Slice((r * heads + h) * headDim, headDim);
                     var first = head[..half];
-                    var second = head[half..];
+                    var second = head[half..rotaryDim];
                     for (var i = 0; i < half; i += Vectors.Width)
                     {
                         var (a, b) = (TFormat.Load(first, i), TFormat.Load(second, i));

@@ -18,7 +18,8 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     private readonly PerStorage<GatherRows.Ilgpu.Launcher<float, Float32Words>, GatherRows.Ilgpu.Launcher<ushort, BFloat16Words>> _gatherRows;
     private readonly PerStorage<RmsNorm.Ilgpu.Launcher<float, Float32Words>, RmsNorm.Ilgpu.Launcher<ushort, BFloat16Words>> _rmsNorm;
     private readonly PerStorage<Rope.Ilgpu.Launcher<float, Float32Words>, Rope.Ilgpu.Launcher<ushort, BFloat16Words>> _rope;
-    private readonly PerStorage<SwiGlu.Ilgpu.Launcher<float, Float32Words>, SwiGlu.Ilgpu.Launcher<ushort, BFloat16Words>> _swiGlu;
+    private readonly PerStorage<GatedActivation.Ilgpu.Launcher<float, Float32Words>, GatedActivation.Ilgpu.Launcher<ushort, BFloat16Words>> _gatedActivation;
+    private readonly PerStorage<Activate.Ilgpu.Launcher<float, Float32Words>, Activate.Ilgpu.Launcher<ushort, BFloat16Words>> _activate;
     private readonly PerStorage<Residual.Ilgpu.Launcher<float, Float32Words>, Residual.Ilgpu.Launcher<ushort, BFloat16Words>> _residual;
     private readonly PerStorage<Scale.Ilgpu.Launcher<float, Float32Words>, Scale.Ilgpu.Launcher<ushort, BFloat16Words>> _scale;
     private readonly PerStorage<SumOfSquares.Ilgpu.Launcher<float, Float32Words>, SumOfSquares.Ilgpu.Launcher<ushort, BFloat16Words>> _sumOfSquares;
@@ -51,7 +52,8 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         _gatherRows = new(() => new(accelerator), () => new(accelerator));
         _rmsNorm = new(() => new(accelerator), () => new(accelerator));
         _rope = new(() => new(accelerator), () => new(accelerator));
-        _swiGlu = new(() => new(accelerator), () => new(accelerator));
+        _gatedActivation = new(() => new(accelerator), () => new(accelerator));
+        _activate = new(() => new(accelerator), () => new(accelerator));
         _residual = new(() => new(accelerator), () => new(accelerator));
         _scale = new(() => new(accelerator), () => new(accelerator));
         _sumOfSquares = new(() => new(accelerator), () => new(accelerator));
@@ -170,18 +172,18 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
                 outDim);
     }
 
-    void IOps<float>.Rope(View<float> x, View<int> positions, View<float> inverseFrequencies, int heads, int headDim)
+    void IOps<float>.Rope(View<float> x, View<int> positions, View<float> inverseFrequencies, int heads, int headDim, int rotaryDim)
     {
         if (IsBFloat16(nameof(IOps<float>.Rope), [x], [inverseFrequencies]))
-            _rope.BFloat16.Forward(x.Words(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
-        else _rope.Float32.Forward(x.ArrayView(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
+            _rope.BFloat16.Forward(x.Words(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim, rotaryDim);
+        else _rope.Float32.Forward(x.ArrayView(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim, rotaryDim);
     }
 
-    void IOps<float>.RopeBackward(View<float> xGrad, View<int> positions, View<float> inverseFrequencies, int heads, int headDim)
+    void IOps<float>.RopeBackward(View<float> xGrad, View<int> positions, View<float> inverseFrequencies, int heads, int headDim, int rotaryDim)
     {
         if (IsBFloat16(nameof(IOps<float>.RopeBackward), [xGrad], [inverseFrequencies]))
-            _rope.BFloat16.Backward(xGrad.Words(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
-        else _rope.Float32.Backward(xGrad.ArrayView(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim);
+            _rope.BFloat16.Backward(xGrad.Words(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim, rotaryDim);
+        else _rope.Float32.Backward(xGrad.ArrayView(), positions.ArrayView(), inverseFrequencies.ArrayView(), heads, headDim, rotaryDim);
     }
 
     void IOps<float>.Attention(View<float> output, View<float> logSumExp, View<float> q, View<float> k, View<float> v, View<int> lengths, AttentionShape shape)
@@ -203,17 +205,32 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
                 q.ArrayView(), k.ArrayView(), v.ArrayView(), output.ArrayView(), logSumExp.ArrayView(), lengths.ArrayView(), shape);
     }
 
-    void IOps<float>.SwiGlu(View<float> output, View<float> gate, View<float> up)
+    void IOps<float>.GatedActivation(View<float> output, View<float> gate, View<float> up, Activation activation)
     {
-        if (IsBFloat16(nameof(IOps<float>.SwiGlu), [output, gate, up])) _swiGlu.BFloat16.Forward(output.Words(), gate.Words(), up.Words());
-        else _swiGlu.Float32.Forward(output.ArrayView(), gate.ArrayView(), up.ArrayView());
+        if (IsBFloat16(nameof(IOps<float>.GatedActivation), [output, gate, up]))
+            _gatedActivation.BFloat16.Forward(output.Words(), gate.Words(), up.Words(), activation);
+        else _gatedActivation.Float32.Forward(output.ArrayView(), gate.ArrayView(), up.ArrayView(), activation);
     }
 
-    void IOps<float>.SwiGluBackward(View<float> gateGrad, View<float> upGrad, View<float> outputGrad, View<float> gate, View<float> up)
+    void IOps<float>.GatedActivationBackward(View<float> gateGrad, View<float> upGrad, View<float> outputGrad, View<float> gate, View<float> up,
+        Activation activation)
     {
-        if (IsBFloat16(nameof(IOps<float>.SwiGluBackward), [gateGrad, upGrad, outputGrad, gate, up]))
-            _swiGlu.BFloat16.Backward(gateGrad.Words(), upGrad.Words(), outputGrad.Words(), gate.Words(), up.Words());
-        else _swiGlu.Float32.Backward(gateGrad.ArrayView(), upGrad.ArrayView(), outputGrad.ArrayView(), gate.ArrayView(), up.ArrayView());
+        if (IsBFloat16(nameof(IOps<float>.GatedActivationBackward), [gateGrad, upGrad, outputGrad, gate, up]))
+            _gatedActivation.BFloat16.Backward(gateGrad.Words(), upGrad.Words(), outputGrad.Words(), gate.Words(), up.Words(), activation);
+        else _gatedActivation.Float32.Backward(gateGrad.ArrayView(), upGrad.ArrayView(), outputGrad.ArrayView(), gate.ArrayView(), up.ArrayView(), activation);
+    }
+
+    void IOps<float>.Activate(View<float> output, View<float> input, Activation activation)
+    {
+        if (IsBFloat16(nameof(IOps<float>.Activate), [output, input])) _activate.BFloat16.Forward(output.Words(), input.Words(), activation);
+        else _activate.Float32.Forward(output.ArrayView(), input.ArrayView(), activation);
+    }
+
+    void IOps<float>.ActivateBackward(View<float> inputGrad, View<float> outputGrad, View<float> input, Activation activation)
+    {
+        if (IsBFloat16(nameof(IOps<float>.ActivateBackward), [inputGrad, outputGrad, input]))
+            _activate.BFloat16.Backward(inputGrad.Words(), outputGrad.Words(), input.Words(), activation);
+        else _activate.Float32.Backward(inputGrad.ArrayView(), outputGrad.ArrayView(), input.ArrayView(), activation);
     }
 
     void IOps<float>.Add(View<float> output, View<float> a, View<float> b)
@@ -313,7 +330,8 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         _gatherRows.Dispose();
         _rmsNorm.Dispose();
         _rope.Dispose();
-        _swiGlu.Dispose();
+        _gatedActivation.Dispose();
+        _activate.Dispose();
         _residual.Dispose();
         _scale.Dispose();
         _sumOfSquares.Dispose();

@@ -8,7 +8,7 @@ namespace SimNpo.Tests.Kernels;
 /// inverse frequencies (the spec); four rows of three heads of ten (an odd half, 5) at positions up to 4000, where a
 /// float32 angle would be off by 1e-4, with Llama's frequencies.
 /// </summary>
-public class RopeCase(string name, int heads, int headDim, int[] positions, double[] inverseFrequencies, CaseSize size)
+public class RopeCase(string name, int heads, int headDim, int[] positions, double[] inverseFrequencies, CaseSize size, int? rotaryDim = null)
     : OpCase(name, positions.Length * heads * headDim)
 {
     public static readonly RopeCase Small = new("rope", 2, 6, [0, 5, 17], [1, 0.125, 0.015625], CaseSize.Small);
@@ -17,6 +17,7 @@ public class RopeCase(string name, int heads, int headDim, int[] positions, doub
 
     public int Heads => heads;
     public int HeadDim => headDim;
+    public int RotaryDim => rotaryDim ?? headDim;
     public int[] Positions => positions;
     public double[] InverseFrequencies => inverseFrequencies;
 
@@ -38,14 +39,14 @@ public class RopeCase(string name, int heads, int headDim, int[] positions, doub
     {
         var x = ops.Allocate(inputs[0].Length, inputs[0].Storage).All;
         ops.Copy(x, inputs[0]);
-        ops.Rope(x, ops.UploadInts(positions), ops.Upload(inverseFrequencies), heads, headDim);
+        ops.Rope(x, ops.UploadInts(positions), ops.Upload(inverseFrequencies), heads, headDim, RotaryDim);
         return x;
     }
 
     public override void Backward<T>(IOps<T> ops, View<T>[] inputs, View<T> outputGrad, View<T>[] inputGrads)
     {
         ops.Copy(inputGrads[0], outputGrad);
-        ops.RopeBackward(inputGrads[0], ops.UploadInts(positions), ops.Upload(inverseFrequencies), heads, headDim);
+        ops.RopeBackward(inputGrads[0], ops.UploadInts(positions), ops.Upload(inverseFrequencies), heads, headDim, RotaryDim);
     }
 }
 

@@ -37,7 +37,7 @@ public class TimedOpsTests
             [OpName.RmsNorm] = 2 * Layers + 1, [OpName.RmsNormBackward] = 2 * Layers + 1,
             [OpName.Rope] = 2 * Layers, [OpName.RopeBackward] = 2 * Layers,
             [OpName.Attention] = Layers, [OpName.AttentionBackward] = Layers,
-            [OpName.SwiGlu] = Layers, [OpName.SwiGluBackward] = Layers, [OpName.Add] = 2 * Layers,
+            [OpName.GatedActivation] = Layers, [OpName.GatedActivationBackward] = Layers, [OpName.Add] = 2 * Layers,
             [OpName.ChunkedOutputLoss] = 1, [OpName.ChunkedOutputLossBackward] = 1,
             [OpName.GatherRows] = 3, [OpName.ScatterAddRows] = 3,
             [OpName.Zero] = 5 + 9 * Layers, [OpName.SumOfSquares] = 1, [OpName.AdamW] = 4 * Layers + 3,

@@ -30,9 +30,9 @@ public class FastCpuOpsTests
         {
             var x = OpData.Random(random, positions.Length * heads * headDim);
             var expected = x.ToArray();
-            Rope.Reference.Forward<double>(expected, positions, frequencies, heads, headDim);
+            Rope.Reference.Forward<double>(expected, positions, frequencies, heads, headDim, headDim);
             var view = _fast.Upload(x);
-            _fast.Rope(view, _fast.UploadInts(positions), _fast.Upload(frequencies), heads, headDim);
+            _fast.Rope(view, _fast.UploadInts(positions), _fast.Upload(frequencies), heads, headDim, headDim);
             Assert.That(OpData.Download(view), Is.EqualTo(expected).Within(10 * Math.ScaleB(1.0, -24)), $"positions {string.Join(", ", positions)}");
         }
     }

@@ -22,12 +22,12 @@ public class SwiGluCase(int length, double inputScale, CaseSize size) : OpCase($
     public override View<T> Forward<T>(IOps<T> ops, View<T>[] inputs)
     {
         var output = ops.Allocate(length, inputs[0].Storage).All;
-        ops.SwiGlu(output, inputs[0], inputs[1]);
+        ops.GatedActivation(output, inputs[0], inputs[1], Activation.Silu);
         return output;
     }
 
     public override void Backward<T>(IOps<T> ops, View<T>[] inputs, View<T> outputGrad, View<T>[] inputGrads) =>
-        ops.SwiGluBackward(inputGrads[0], inputGrads[1], outputGrad, inputs[0], inputs[1]);
+        ops.GatedActivationBackward(inputGrads[0], inputGrads[1], outputGrad, inputs[0], inputs[1], Activation.Silu);
 }
 
 public class SwiGluTests
@@ -47,8 +47,8 @@ public class SwiGluTests
         IOps<double> ops = new ReferenceOps<double>();
         var (output, gateGrad, upGrad) = (ops.Allocate(1).All, ops.Allocate(1).All, ops.Allocate(1).All);
         var (gate, up) = (ops.Upload(-1000), ops.Upload(2));
-        ops.SwiGlu(output, gate, up);
-        ops.SwiGluBackward(gateGrad, upGrad, ops.Upload(1), gate, up);
+        ops.GatedActivation(output, gate, up, Activation.Silu);
+        ops.GatedActivationBackward(gateGrad, upGrad, ops.Upload(1), gate, up, Activation.Silu);
         Assert.That(OpData.Download(output).Concat(OpData.Download(gateGrad)).Concat(OpData.Download(upGrad)), Is.All.EqualTo(0));
     }
 
@@ -64,10 +64,10 @@ public class SwiGluTests
     {
         var ops = backend.Ops;
         var (gate, up, output) = (ops.Upload(-100, 100), ops.Upload(3, 3), ops.Allocate(2).All);
-        ops.SwiGlu(output, gate, up);
+        ops.GatedActivation(output, gate, up, Activation.Silu);
         Assert.That(OpData.Download(output), Is.EqualTo(new[] { 0.0, 300 }).Within(1e-30));
         var (gateGrad, upGrad) = (ops.Allocate(2).All, ops.Allocate(2).All);
-        ops.SwiGluBackward(gateGrad, upGrad, ops.Upload(1, 1), gate, up);
+        ops.GatedActivationBackward(gateGrad, upGrad, ops.Upload(1, 1), gate, up, Activation.Silu);
         Assert.That(OpData.Download(gateGrad), Is.EqualTo(new[] { 0.0, 3 }).Within(1e-30));
         Assert.That(OpData.Download(upGrad), Is.EqualTo(new[] { 0.0, 100 }).Within(1e-30));
     }
