@@ -138,7 +138,10 @@ public class ActivationMemoryTests
         Assert.That(activations.Residuals.Select(r => r.Storage), Is.All.EqualTo(Storage.BFloat16));
     }
 
+    /// <summary>Every view the owner holds, the optional ones (a LayerNorm's means, a gated MLP's gate) where present.</summary>
     private static IEnumerable<(string Name, View<float> View)> Views(object owner) =>
-        owner.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.PropertyType == typeof(View<float>))
-            .Select(p => (p.Name, (View<float>)p.GetValue(owner)!));
+        owner.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.PropertyType == typeof(View<float>) || p.PropertyType == typeof(View<float>?))
+            .Select(p => (p.Name, View: (View<float>?)p.GetValue(owner)))
+            .Where(v => v.View is not null).Select(v => (v.Name, v.View!.Value));
 }

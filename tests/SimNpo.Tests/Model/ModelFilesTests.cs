@@ -28,7 +28,7 @@ public class ModelFilesTests
         Rewrite(directory.Path, weights, layout, skip: entries[1].Name);
         Assert.That(Refusal(directory.Path), Is.EqualTo($"checkpoint lacks tensor '{entries[1].Name}'"));
 
-        var key = layout.Layers[0].Key; // [16, 32]: transposed, the same number of values in the wrong shape
+        var key = layout.Layers[0].Key.Weight; // [16, 32]: transposed, the same number of values in the wrong shape
         Rewrite(directory.Path, weights, layout, skip: key.Name,
             extra: [new(key.Name, [key.Shape[1], key.Shape[0]], weights.AsMemory((int)key.Start, key.Length))]);
         Assert.That(Refusal(directory.Path),

@@ -27,11 +27,28 @@ public class ModelGradientTests
     [TestCase(true, true, "simnpo")]
     [TestCase(false, true, "nll")]
     [TestCase(true, false, "npo")]
-    public void EveryParameterGradientMatchesFiniteDifferences(bool tied, bool scaled, string objectiveName)
+    public void EveryParameterGradientMatchesFiniteDifferences(bool tied, bool scaled, string objectiveName) =>
+        CompareWithFiniteDifferences(TinyConfig(tied, scaled ? new Llama3RopeScaling(4, 1, 2, 8) : null), objectiveName);
+
+    /// <summary>
+    /// Each family's features on the same tiny shape, with random biases (0.3) so that every bias term counts: Qwen2's
+    /// q/k/v biases (tied head), Phi's LayerNorms, parallel block, partial rotary (2 of 4 dims), plain GELU MLP and
+    /// biases everywhere including lm_head, Gemma's (1 + w) norms, √hidden embeddings, GeGLU and head_dim 6 ≠ hidden/heads.
+    /// </summary>
+    [TestCase("qwen2")]
+    [TestCase("phi")]
+    [TestCase("gemma")]
+    public void EveryParameterGradientMatchesFiniteDifferencesInEachFamily(string family) => CompareWithFiniteDifferences(family switch
     {
-        var config = TinyConfig(tied, scaled ? new Llama3RopeScaling(4, 1, 2, 8) : null);
+        "qwen2" => TinyConfig(tied: true, null) with { Architecture = "Qwen2ForCausalLM" },
+        "phi" => TinyConfig(tied: false, null) with { Architecture = "PhiForCausalLM", PartialRotaryFactor = 0.5 },
+        _ => TinyConfig(tied: true, null) with { Architecture = "GemmaForCausalLM", HeadDim = 6 },
+    }, "simnpo");
+
+    private static void CompareWithFiniteDifferences(LlamaConfig config, string objectiveName)
+    {
         using var model = new LlamaModel<double>(config, new ReferenceOps<double>());
-        ModelInitializer.Randomize(model, seed: 7, std: 0.4, normStd: 0.2);
+        ModelInitializer.Randomize(model, seed: 7, std: 0.4, normStd: 0.2, biasStd: 0.3);
         var batch = Batch();
         var objective = TrainingMethods.Get(objectiveName).Objective(beta: 1.5, gamma: 0.3, referenceLogProbs: [-9.0, -4.0, -5.5]);
 

@@ -17,8 +17,9 @@ public class RecomputeTests
 {
     private static string Fixture(string configuration) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "llama", configuration);
 
+    /// <summary>The Llama fixtures and each family's (its LayerNorms, biases, parallel block, scaled embeddings, GELU MLPs).</summary>
     private static IEnumerable<TestCaseData> Cases() =>
-        from configuration in new[] { "untied", "tied" }
+        from configuration in new[] { "untied", "tied" }.Concat(FamilyFixtureTests.Families)
         from backend in new[] { "reference-float64", "reference-float32", "fast-cpu", "fast-cpu-bf16" }
         select new TestCaseData(configuration, backend);
 
@@ -34,11 +35,14 @@ public class RecomputeTests
         }
     }
 
+    /// <summary>The Llama fixtures bring their NPO reference model (ref/); for a family's, the KL head's reference is a random model of its config.</summary>
     private static void Compare<T>(string configuration, IOps<T> ops, Precision? precision = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var directory = Fixture(configuration);
+        var isFamily = FamilyFixtureTests.Families.Contains(configuration);
+        var directory = isFamily ? FamilyFixtureTests.Directory(configuration) : Fixture(configuration);
         using var model = ModelFiles.Load(directory, ops, precision);
-        using var reference = ModelFiles.Load(Path.Combine(directory, "ref"), ops, precision);
+        using var reference = isFamily ? new LlamaModel<T>(model.Config, ops, precision) : ModelFiles.Load(Path.Combine(directory, "ref"), ops, precision);
+        if (isFamily) ModelInitializer.Randomize(reference, seed: 5, std: 0.3, normStd: 0.1, biasStd: 0.1);
         var batch = TokenBatch.FromExamples(ExampleFiles.Load(Path.Combine(directory, "batch.jsonl"), directory, model.Config));
         var objective = TrainingMethods.Get("simnpo").Objective(2.5, 0.5, null);
 

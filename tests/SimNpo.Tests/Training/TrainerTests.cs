@@ -117,7 +117,7 @@ public class TrainerTests
 
         public void StepDone(StepRecord record, int totalSteps)
         {
-            if (record.Step == step) model.Weight(model.Layout.FinalNorm).Span[0] = float.NaN;
+            if (record.Step == step) model.Weight(model.Layout.FinalNorm.Weight).Span[0] = float.NaN;
         }
     }
 
