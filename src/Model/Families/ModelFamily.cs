@@ -94,7 +94,7 @@ public abstract class ModelFamily
             NormKind.RmsNorm => "RMSNorm",
             NormKind.RmsNormPlusOne => "RMSNorm scaled by (1 + w)",
             _ => "LayerNorm with bias",
-        } + $", eps {config.NormEps}"),
+        } + $", eps {config.NormEps.ToString("0.###e+0", System.Globalization.CultureInfo.InvariantCulture)}"),
         ("attention biases", AttentionBiases switch
         {
             AttentionBiases.None => "none",
