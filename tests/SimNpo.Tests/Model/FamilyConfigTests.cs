@@ -118,6 +118,25 @@ public class FamilyConfigTests
         Assert.That(biases, Is.EqualTo(biasTensors));
     }
 
+    /// <summary>
+    /// The memory plan sizes activations by the carving itself: against a Llama of Phi's shape, Phi keeps each LayerNorm's
+    /// means (2 per layer with the final one: one norm per parallel block, plus the final) but no second norm's output or
+    /// statistic, no gate and no gate gradient.
+    /// </summary>
+    [Test]
+    public void TheMemoryPlanCountsLayerNormMeansAndNoGate()
+    {
+        var phi = ModelFiles.LoadConfig(FamilyFixtureTests.Directory("phi"));
+        var llama = phi with { Architecture = "LlamaForCausalLM", PartialRotaryFactor = 1 };
+        var shape = new ActivationShape(2, 16, 32, FullLogits: false);
+        var (phiSize, llamaSize) = (Activations<float>.Count(phi, shape), Activations<float>.Count(llama, shape));
+        int rows = shape.Rows, layers = phi.NumHiddenLayers, hidden = phi.HiddenSize, ffn = phi.IntermediateSize;
+        Assert.That(phiSize.StatisticElements - llamaSize.StatisticElements, Is.EqualTo((long)rows * (layers + 1) - (long)rows * layers));
+        Assert.That(llamaSize.BulkElements - phiSize.BulkElements, Is.EqualTo((long)layers * rows * (hidden + ffn) + (long)rows * ffn));
+        var plan = MemoryPlan.ForTraining(phi, Precision.Fp32, Storage.Native, Recompute.None, 2, 16);
+        Assert.That(plan.Parameters, Is.EqualTo(6_528), "biases and LayerNorm biases included");
+    }
+
     /// <summary>Hugging Face Trainer's groups: no decay for any bias nor any norm weight (LayerNorm, RMSNorm), decay for the rest.</summary>
     [Test]
     public void AdamWDecaysNeitherBiasesNorNormWeights()

@@ -52,6 +52,24 @@ public class FamilyFixtureTests
     }
 
     /// <summary>
+    /// Saving writes every tensor under the family's names (here in shards of at most 8 kB with their index, as
+    /// transformers shards), and loading them back gives the same config and the same bits.
+    /// </summary>
+    [TestCase("qwen2")]
+    [TestCase("phi")]
+    [TestCase("gemma")]
+    public void ASavedModelLoadsBackBitForBit(string family)
+    {
+        using var directory = new TempDirectory();
+        using var model = ModelFiles.Load(Directory(family), new ReferenceOps<float>());
+        ModelFiles.Save(model, directory.Path, maxShardBytes: 8_000);
+        Assert.That(File.Exists(Path.Combine(directory.Path, SafeTensorsCheckpoint.IndexFileName)), "sharded");
+        using var loaded = ModelFiles.Load(directory.Path, new ReferenceOps<float>());
+        Assert.That(loaded.Config, Is.EqualTo(model.Config));
+        Assert.That(loaded.Parameters.ToArray(), Is.EqualTo(model.Parameters.ToArray()));
+    }
+
+    /// <summary>
     /// Generation goes through the same graph with a KV cache: for each record, every logit row of a cached decode (prefill
     /// of the prompt, then one token at a time) equals the training forward's row at that position, in float64 to ~1e-12
     /// (the generator hands its rows over as float32: 1e-6 of the row's largest logit).
