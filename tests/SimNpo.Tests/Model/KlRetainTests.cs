@@ -21,7 +21,7 @@ public class KlRetainTests
     private static LlamaModel<double> Model(LlamaConfig config, IOps<double> ops, int seed)
     {
         var model = new LlamaModel<double>(config, ops);
-        ModelInitializer.Randomize(model, seed, std: 0.5, normStd: 0.2);
+        ModelInitializer.Randomize(model, seed, std: 0.5, normStd: 0.2, biasStd: 0.3);
         return model;
     }
 
@@ -65,14 +65,16 @@ public class KlRetainTests
     /// The embedding rows pass through an RMSNorm that makes |f′′′| large: the truncation error h²·|f′′′|/6 measured
     /// 6e-6, 6e-8, 6e-10 relative at h = 1e-4, 1e-5, 1e-6 (h² scaling, so the analytic side is right). At h = 1e-6 rounding
     /// ε·|L|/h with |L| < 10 adds ~2e-9 (largest error seen 3.6e-9), so 1e-7 relative to max(1, |gradient|) leaves a
-    /// margin of 30 while a wrong or missing term is off by O(0.01) or more.
+    /// margin of 30 while a wrong or missing term is off by O(0.01) or more. Phi adds lm_head's bias to both heads (the
+    /// full logits' AddBias and its backward in the KL head, the fused loss's bias in the other) and its LayerNorms.
     /// </summary>
-    [TestCase(false)]
-    [TestCase(true)]
-    public void GradientsMatchCentralDifferences(bool tied)
+    [TestCase(false, false)]
+    [TestCase(true, false)]
+    [TestCase(false, true)]
+    public void GradientsMatchCentralDifferences(bool tied, bool phi)
     {
         var ops = new ReferenceOps<double>();
-        var config = Tiny(tied);
+        var config = phi ? Tiny(tied) with { Architecture = "PhiForCausalLM", PartialRotaryFactor = 0.5 } : Tiny(tied);
         using var reference = Model(config, ops, seed: 2);
         using var model = Model(config, ops, seed: 1);
         var batch = Batch();
