@@ -31,7 +31,7 @@ public sealed record LlamaConfig
     public required int NumKeyValueHeads { get; init; }
     public required int HeadDim { get; init; }
     public required int VocabSize { get; init; }
-    /// <summary>The norms' eps: rms_norm_eps, or layer_norm_eps for a LayerNorm family (the family's <see cref="ModelFamily.NormEpsKey"/>).</summary>
+    /// <summary>The norms' eps: rms_norm_eps, or layer_norm_eps for a LayerNorm family (the family's <see cref="ConfigDefaults.NormEpsKey"/>).</summary>
     public double NormEps { get; init; } = 1e-6;
     public double RopeTheta { get; init; } = 10000;
     public Llama3RopeScaling? RopeScaling { get; init; }
@@ -93,7 +93,7 @@ public sealed record LlamaConfig
         Require(HeadDim % 2 == 0, $"head_dim ({HeadDim}) must be even for rotary embeddings");
         Require(PartialRotaryFactor is > 0 and <= 1 && RotaryDim > 0 && RotaryDim % 2 == 0,
             $"partial_rotary_factor ({PartialRotaryFactor}) must turn an even, positive number of head_dim's {HeadDim} dims, got {RotaryDim}");
-        Require(NormEps > 0, $"{Family.NormEpsKey} must be positive");
+        Require(NormEps > 0, $"{Family.Defaults.NormEpsKey} must be positive");
         Require(RopeTheta > 0, "rope_theta must be positive");
         Require(MaxPositionEmbeddings > 0, "max_position_embeddings must be positive");
         Require(BosTokenId >= 0 && BosTokenId < VocabSize, $"bos_token_id {BosTokenId} is outside the vocabulary of {VocabSize}");
@@ -124,7 +124,7 @@ public sealed record LlamaConfig
 
         var hidden = reader.Int("hidden_size");
         var heads = reader.Int("num_attention_heads");
-        if (heads > 0 && json["head_dim"] is null && family.DefaultHeadDim is null && hidden % heads != 0)
+        if (heads > 0 && json["head_dim"] is null && family.Defaults.HeadDim is null && hidden % heads != 0)
             throw new BadInputException(source, $"hidden_size ({hidden}) is not a multiple of num_attention_heads ({heads}) and no head_dim is given");
         var eosTokenIds = reader.TokenIds("eos_token_id", 2);
         var config = new LlamaConfig
@@ -135,13 +135,13 @@ public sealed record LlamaConfig
             NumHiddenLayers = reader.Int("num_hidden_layers"),
             NumAttentionHeads = heads,
             NumKeyValueHeads = reader.Int("num_key_value_heads", heads),
-            HeadDim = reader.Int("head_dim", family.DefaultHeadDim ?? (heads > 0 ? hidden / heads : 0)),
+            HeadDim = reader.Int("head_dim", family.Defaults.HeadDim ?? (heads > 0 ? hidden / heads : 0)),
             VocabSize = reader.Int("vocab_size"),
-            NormEps = reader.Number(family.NormEpsKey, family.DefaultNormEps),
+            NormEps = reader.Number(family.Defaults.NormEpsKey, family.Defaults.NormEps),
             RopeTheta = reader.Number("rope_theta", 10000),
             RopeScaling = ReadRopeScaling(json["rope_scaling"], source),
-            TieWordEmbeddings = reader.Flag("tie_word_embeddings", family.DefaultTiedEmbeddings),
-            MaxPositionEmbeddings = reader.Int("max_position_embeddings", family.DefaultMaxPositions),
+            TieWordEmbeddings = reader.Flag("tie_word_embeddings", family.Defaults.TiedEmbeddings),
+            MaxPositionEmbeddings = reader.Int("max_position_embeddings", family.Defaults.MaxPositions),
             BosTokenId = reader.TokenIds("bos_token_id", 1)[0],
             EosTokenId = eosTokenIds[0],
             OtherEosTokenIds = eosTokenIds.Length > 1 ? new TokenIdList(eosTokenIds[1..]) : null,
@@ -182,7 +182,7 @@ public sealed record LlamaConfig
             ["num_key_value_heads"] = NumKeyValueHeads,
             ["head_dim"] = HeadDim,
             ["vocab_size"] = VocabSize,
-            [Family.NormEpsKey] = NormEps,
+            [Family.Defaults.NormEpsKey] = NormEps,
             ["rope_theta"] = RopeTheta,
             ["tie_word_embeddings"] = TieWordEmbeddings,
             ["max_position_embeddings"] = MaxPositionEmbeddings,

@@ -9,19 +9,10 @@ namespace SimNpo.Model.Families;
 /// GemmaConfig defaults it), lm_head tied to the embeddings by default. Gemma-2 is another architecture
 /// (Gemma2ForCausalLM) and is refused.
 /// </summary>
-public sealed class Gemma : ModelFamily
+public sealed class Gemma() : ModelFamily("Gemma", "GemmaForCausalLM", "gemma", "Gemma 2B, 7B (not Gemma-2)",
+    new FamilyFeatures(NormKind.RmsNormPlusOne, Activation: Activation.GeluTanh, ScalesEmbedding: true),
+    new ConfigDefaults(TiedEmbeddings: true, MaxPositions: 8192, HeadDim: 256))
 {
-    public override string Name => "Gemma";
-    public override string Architecture => "GemmaForCausalLM";
-    public override string ModelType => "gemma";
-    public override string Models => "Gemma 2B, 7B (not Gemma-2)";
-    public override NormKind Norm => NormKind.RmsNormPlusOne;
-    public override Activation Activation => Activation.GeluTanh;
-    public override bool ScalesEmbedding => true;
-    public override bool DefaultTiedEmbeddings => true;
-    public override int DefaultMaxPositions => 8192;
-    public override int? DefaultHeadDim => 256;
-
     /// <summary>
     /// hidden_activation names the MLP's function when present; without it transformers' Gemma uses the tanh GELU
     /// whatever hidden_act says (the first released configs say "gelu" and mean it so).

@@ -8,10 +8,14 @@ namespace SimNpo.Model.Families;
 /// </summary>
 public class Llama : ModelFamily
 {
-    public override string Name => "Llama";
-    public override string Architecture => "LlamaForCausalLM";
-    public override string ModelType => "llama";
-    public override string Models => "Llama 1/2/3/3.1/3.2, TinyLlama, llama2.c";
+    public Llama() : this("Llama", "LlamaForCausalLM", "llama", "Llama 1/2/3/3.1/3.2, TinyLlama, llama2.c", new ConfigDefaults())
+    {
+    }
+
+    private protected Llama(string name, string architecture, string modelType, string models, ConfigDefaults defaults)
+        : base(name, architecture, modelType, models, new FamilyFeatures(), defaults)
+    {
+    }
 
     internal override LlamaConfig ReadFeatures(ConfigReader reader, LlamaConfig config)
     {
@@ -34,11 +38,4 @@ public class Llama : ModelFamily
 /// Mistral and Zephyr (MistralForCausalLM): Llama's block with sliding-window attention over sliding_window tokens
 /// (null: the whole sequence); the attention ops do the masking, this family only carries the value.
 /// </summary>
-public sealed class Mistral : Llama
-{
-    public override string Name => "Mistral";
-    public override string Architecture => "MistralForCausalLM";
-    public override string ModelType => "mistral";
-    public override string Models => "Mistral 7B, Zephyr 7B";
-    public override int DefaultMaxPositions => 4096 * 32;
-}
+public sealed class Mistral() : Llama("Mistral", "MistralForCausalLM", "mistral", "Mistral 7B, Zephyr 7B", new ConfigDefaults(MaxPositions: 4096 * 32));

@@ -24,55 +24,50 @@ public sealed record TensorNames(string Embedding, string InputNorm, string Quer
         "self_attn.v_proj", "self_attn.o_proj", "post_attention_layernorm", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj", "model.norm", "lm_head");
 }
 
+/// <summary>What sets a family's graph apart from Llama's; the defaults are Llama's.</summary>
+/// <param name="MlpBiases">Whether every MLP projection has a bias (Phi's fc1 and fc2).</param>
+/// <param name="GatedMlp">down(act(gate)·up) when gated (SwiGLU, GeGLU); down(act(up)) otherwise (Phi's fc2(gelu(fc1))).</param>
+/// <param name="ParallelBlock">out = x + attn(norm(x)) + mlp(norm(x)) from one norm (Phi), instead of attention then MLP each after its own norm.</param>
+/// <param name="ScalesEmbedding">Whether the embeddings are multiplied by √hidden_size (Gemma).</param>
+/// <param name="HeadBias">Whether lm_head has a bias (Phi).</param>
+public sealed record FamilyFeatures(NormKind Norm = NormKind.RmsNorm, AttentionBiases AttentionBiases = AttentionBiases.None, bool MlpBiases = false,
+    bool GatedMlp = true, Activation Activation = Activation.Silu, bool ParallelBlock = false, bool ScalesEmbedding = false, bool HeadBias = false);
+
+/// <summary>
+/// The defaults of transformers' config class for the keys a config.json may leave out: the norms' eps under its key,
+/// tie_word_embeddings, max_position_embeddings, and head_dim (null: hidden/heads, as most families compute it).
+/// </summary>
+public sealed record ConfigDefaults(string NormEpsKey = "rms_norm_eps", double NormEps = 1e-6, bool TiedEmbeddings = false, int MaxPositions = 2048,
+    int? HeadDim = null);
+
 /// <summary>
 /// One architecture of Hugging Face transformers that the engine runs: the features that choose the graph's ops, the
 /// tensor names, and the config.json keys it reads beyond the common ones (and refuses where the engine lacks a
 /// feature). One subclass per family in this folder; <see cref="ModelFamilies"/> lists them.
 /// </summary>
-public abstract class ModelFamily
+/// <param name="name">The family's name for people: "Llama", "Phi".</param>
+/// <param name="architecture">config.json's architectures[0]: "LlamaForCausalLM".</param>
+/// <param name="modelType">config.json's model_type: "llama".</param>
+/// <param name="models">The released models of the family, for the list of what is supported.</param>
+public abstract class ModelFamily(string name, string architecture, string modelType, string models, FamilyFeatures features, ConfigDefaults defaults,
+    TensorNames? names = null)
 {
-    /// <summary>The family's name for people: "Llama", "Phi".</summary>
-    public abstract string Name { get; }
+    public string Name => name;
+    public string Architecture => architecture;
+    public string ModelType => modelType;
+    public string Models => models;
+    public FamilyFeatures Features => features;
+    public ConfigDefaults Defaults => defaults;
+    public TensorNames Names => names ?? TensorNames.Llama;
 
-    /// <summary>config.json's architectures[0]: "LlamaForCausalLM".</summary>
-    public abstract string Architecture { get; }
-
-    /// <summary>config.json's model_type: "llama".</summary>
-    public abstract string ModelType { get; }
-
-    /// <summary>The released models of the family, for the list of what is supported.</summary>
-    public abstract string Models { get; }
-
-    public virtual NormKind Norm => NormKind.RmsNorm;
-    public virtual AttentionBiases AttentionBiases => AttentionBiases.None;
-
-    /// <summary>Whether every MLP projection has a bias (Phi's fc1 and fc2).</summary>
-    public virtual bool MlpBiases => false;
-
-    /// <summary>down(act(gate)·up) when gated (SwiGLU, GeGLU); down(act(up)) otherwise (Phi's fc2(gelu(fc1))).</summary>
-    public virtual bool GatedMlp => true;
-
-    public virtual Activation Activation => Activation.Silu;
-
-    /// <summary>out = x + attn(norm(x)) + mlp(norm(x)) from one norm (Phi), instead of attention then MLP each after its own norm.</summary>
-    public virtual bool ParallelBlock => false;
-
-    /// <summary>Whether the embeddings are multiplied by √hidden_size (Gemma).</summary>
-    public virtual bool ScalesEmbedding => false;
-
-    /// <summary>Whether lm_head has a bias (Phi).</summary>
-    public virtual bool HeadBias => false;
-
-    public virtual TensorNames Names => TensorNames.Llama;
-
-    /// <summary>The config.json key of the norms' eps and its default in transformers' config class.</summary>
-    public virtual string NormEpsKey => "rms_norm_eps";
-    public virtual double DefaultNormEps => 1e-6;
-    public virtual bool DefaultTiedEmbeddings => false;
-    public virtual int DefaultMaxPositions => 2048;
-
-    /// <summary>head_dim when config.json gives none; null: hidden/heads, as most families compute it.</summary>
-    public virtual int? DefaultHeadDim => null;
+    public NormKind Norm => features.Norm;
+    public AttentionBiases AttentionBiases => features.AttentionBiases;
+    public bool MlpBiases => features.MlpBiases;
+    public bool GatedMlp => features.GatedMlp;
+    public Activation Activation => features.Activation;
+    public bool ParallelBlock => features.ParallelBlock;
+    public bool ScalesEmbedding => features.ScalesEmbedding;
+    public bool HeadBias => features.HeadBias;
 
     public bool HasAttentionBias(bool isOutput) => AttentionBiases == AttentionBiases.All || (AttentionBiases == AttentionBiases.QueryKeyValue && !isOutput);
 

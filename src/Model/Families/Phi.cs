@@ -9,27 +9,14 @@ namespace SimNpo.Model.Families;
 /// int(head_dim · partial_rotary_factor) dims of each head; MLP fc2(gelu_new(fc1(h))) with biases; final_layernorm;
 /// lm_head with a bias. qk_layernorm true (a LayerNorm on queries and keys) is refused.
 /// </summary>
-public sealed class Phi : ModelFamily
-{
-    public override string Name => "Phi";
-    public override string Architecture => "PhiForCausalLM";
-    public override string ModelType => "phi";
-    public override string Models => "Phi-1, Phi-1.5, Phi-2";
-    public override NormKind Norm => NormKind.LayerNorm;
-    public override AttentionBiases AttentionBiases => AttentionBiases.All;
-    public override bool MlpBiases => true;
-    public override bool GatedMlp => false;
-    public override Activation Activation => Activation.GeluTanh;
-    public override bool ParallelBlock => true;
-    public override bool HeadBias => true;
-    public override string NormEpsKey => "layer_norm_eps";
-    public override double DefaultNormEps => 1e-5;
-
-    public override TensorNames Names { get; } = TensorNames.Llama with
+public sealed class Phi() : ModelFamily("Phi", "PhiForCausalLM", "phi", "Phi-1, Phi-1.5, Phi-2",
+    new FamilyFeatures(NormKind.LayerNorm, AttentionBiases.All, MlpBiases: true, GatedMlp: false, Activation.GeluTanh, ParallelBlock: true, HeadBias: true),
+    new ConfigDefaults(NormEpsKey: "layer_norm_eps", NormEps: 1e-5),
+    TensorNames.Llama with
     {
         Output = "self_attn.dense", PostAttentionNorm = null, Gate = null, Up = "mlp.fc1", Down = "mlp.fc2", FinalNorm = "model.final_layernorm",
-    };
-
+    })
+{
     /// <summary>gelu_new and gelu_pytorch_tanh are the same tanh approximation of GELU in transformers.</summary>
     internal override LlamaConfig ReadFeatures(ConfigReader reader, LlamaConfig config)
     {

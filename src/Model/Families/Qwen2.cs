@@ -7,15 +7,9 @@ namespace SimNpo.Model.Families;
 /// config carries sliding_window with use_sliding_window false in every released model, and transformers then ignores
 /// the window; use_sliding_window true (windows on the layers from max_window_layers on) is refused.
 /// </summary>
-public sealed class Qwen2 : ModelFamily
+public sealed class Qwen2() : ModelFamily("Qwen2", "Qwen2ForCausalLM", "qwen2", "Qwen2, Qwen2.5",
+    new FamilyFeatures(AttentionBiases: AttentionBiases.QueryKeyValue), new ConfigDefaults(MaxPositions: 32768))
 {
-    public override string Name => "Qwen2";
-    public override string Architecture => "Qwen2ForCausalLM";
-    public override string ModelType => "qwen2";
-    public override string Models => "Qwen2, Qwen2.5";
-    public override AttentionBiases AttentionBiases => AttentionBiases.QueryKeyValue;
-    public override int DefaultMaxPositions => 32768;
-
     internal override LlamaConfig ReadFeatures(ConfigReader reader, LlamaConfig config)
     {
         RequireActivation(reader, "hidden_act", null, "silu");
