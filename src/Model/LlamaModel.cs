@@ -141,8 +141,8 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
         Ops.GatherRows(activations.TokenLogProbGrad, _indices!.ScoredSequences, activations.SequenceWeights, 1);
         Ops.Zero(activations.ScoredHiddenGrad);
         Ops.ChunkedOutputLossBackward(activations.ScoredHiddenGrad, Gradient(Layout.OutputProjection), activations.Logits, activations.ScoredHidden,
-            Weight(Layout.OutputProjection), OptionalWeight(Layout.OutputBias), OptionalGradient(Layout.OutputBias), activations.LogitsLogSumExp, _indices!.ScoredTargets, activations.TokenLogProbGrad,
-            activations.ScoredRows, Config.HiddenSize, Config.VocabSize, Activations<T>.OutputChunk);
+            Weight(Layout.OutputProjection), OptionalWeight(Layout.OutputBias), OptionalGradient(Layout.OutputBias), activations.LogitsLogSumExp,
+            _indices!.ScoredTargets, activations.TokenLogProbGrad, activations.ScoredRows, Config.HiddenSize, Config.VocabSize, Activations<T>.OutputChunk);
         BackwardFromHidden(activations);
     }
 
