@@ -6,7 +6,8 @@ namespace SimNpo.Tests.Kernels;
 /// The tanh GELU elementwise (Phi's MLP): eight inputs in [−3, 3] (the spec); 37 in [−8, 8], from an output of ~1e−22 to
 /// one equal to the input in float32; 40000 of those, three of the fast CPU path's ranges.
 /// </summary>
-public class ActivateCase(Activation activation, int length, double inputScale, CaseSize size) : OpCase($"{(activation == Activation.GeluTanh ? "gelu" : "silu")} {length}", length)
+public class ActivateCase(Activation activation, int length, double inputScale, CaseSize size)
+    : OpCase($"{(activation == Activation.GeluTanh ? "gelu" : "silu")} {length}", length)
 {
     public static readonly ActivateCase Small = new(Activation.GeluTanh, 8, 3, CaseSize.Small);
 

@@ -65,6 +65,27 @@ public class GatedActivationTests
         Assert.That(output, Is.EqualTo(expected).Within(1e-15)); // float64, values below 3
     }
 
+    /// <summary>
+    /// SiLU through <see cref="ActivationFunctions"/> is bit for bit SwiGLU's arithmetic before the activations were made
+    /// one op, written out here in its order (float32 reference): g · σ(g) · u; dO · u · σ · (1 + g(1 − σ)); dO · g · σ.
+    /// </summary>
+    [Test]
+    public void SiluKeepsSwiGlusOrderOfOperations()
+    {
+        var op = new GatedActivationCase(Activation.Silu, 64, 8, CaseSize.Small);
+        var inputs = op.RandomInputs(seed: 15);
+        var (gate, up) = (inputs[0].Select(x => (float)x).ToArray(), inputs[1].Select(x => (float)x).ToArray());
+        var outputGrad = OpData.Random(new Random(16), gate.Length);
+        float Sigmoid(float x) => 1 / (1 + MathF.Exp(-x));
+        var output = gate.Select((g, i) => (double)(g * Sigmoid(g) * up[i]));
+        var gateGrad = gate.Select((g, i) => (double)((float)outputGrad[i] * up[i] * Sigmoid(g) * (1 + g * (1 - Sigmoid(g)))));
+        var upGrad = gate.Select((g, i) => (double)((float)outputGrad[i] * g * Sigmoid(g)));
+        Assert.That(op.RunForward<float>(inputs), Is.EqualTo(output));
+        var grads = op.RunBackward<float>(inputs, outputGrad);
+        Assert.That(grads[0], Is.EqualTo(gateGrad));
+        Assert.That(grads[1], Is.EqualTo(upGrad));
+    }
+
     /// <summary>GeGLU is the tanh GELU of the gate times up, the GELU written from its definition (float64, values below 3).</summary>
     [Test]
     public void GeluTanhForwardIsGeluOfGateTimesUp()

@@ -124,7 +124,8 @@ public class PartialRopeTests
         var x = ops.Upload(new double[8]);
         foreach (var rotaryDim in new[] { 3, 10, 0 })
         {
-            var refusal = Assert.Throws<ArgumentException>(() => ops.Rope(x, ops.UploadInts(0), ops.Upload(new double[Math.Max(rotaryDim / 2, 1)]), 1, 8, rotaryDim));
+            var frequencies = ops.Upload(new double[Math.Max(rotaryDim / 2, 1)]);
+            var refusal = Assert.Throws<ArgumentException>(() => ops.Rope(x, ops.UploadInts(0), frequencies, 1, 8, rotaryDim));
             Assert.That(refusal!.Message, Does.Contain($"rotaryDim {rotaryDim}").And.Contain("headDim 8"));
         }
     }
