@@ -146,15 +146,15 @@ public sealed class FastCpuOps : IOps<float>
 
     public void Activate(View<float> output, View<float> input, Activation activation)
     {
-        if (IsBFloat16(nameof(Activate), [output, input])) FastActivate.Forward<ushort, BFloat16Format>(output.Bits(), input.Bits(), activation);
-        else FastActivate.Forward<float, Float32Format>(output.Memory, input.Memory, activation);
+        if (IsBFloat16(nameof(Activate), [output, input])) FastGatedActivation.Activate<ushort, BFloat16Format>(output.Bits(), input.Bits(), activation);
+        else FastGatedActivation.Activate<float, Float32Format>(output.Memory, input.Memory, activation);
     }
 
     public void ActivateBackward(View<float> inputGrad, View<float> outputGrad, View<float> input, Activation activation)
     {
         if (IsBFloat16(nameof(ActivateBackward), [inputGrad, outputGrad, input]))
-            FastActivate.Backward<ushort, BFloat16Format>(inputGrad.Bits(), outputGrad.Bits(), input.Bits(), activation);
-        else FastActivate.Backward<float, Float32Format>(inputGrad.Memory, outputGrad.Memory, input.Memory, activation);
+            FastGatedActivation.ActivateBackward<ushort, BFloat16Format>(inputGrad.Bits(), outputGrad.Bits(), input.Bits(), activation);
+        else FastGatedActivation.ActivateBackward<float, Float32Format>(inputGrad.Memory, outputGrad.Memory, input.Memory, activation);
     }
 
     public void Add(View<float> output, View<float> a, View<float> b)

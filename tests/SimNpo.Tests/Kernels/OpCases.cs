@@ -8,7 +8,7 @@ public static class OpCases
 {
     public static IEnumerable<OpCase> All =>
     [
-        .. GatherRowsCase.Cases, .. RmsNormCase.Cases, .. MatMulCase.Cases, .. RopeCase.Cases, .. AttentionCase.Cases, .. SwiGluCase.Cases,
-        .. LogSoftmaxAtLabelsCase.Cases, .. KlDivergenceCase.Cases,
+        .. GatherRowsCase.Cases, .. RmsNormCase.Cases, .. MatMulCase.Cases, .. RopeCase.Cases, .. AttentionCase.Cases, .. GatedActivationCase.Cases,
+        .. ActivateCase.Cases, .. LogSoftmaxAtLabelsCase.Cases, .. KlDivergenceCase.Cases,
     ];
 }
