@@ -1,20 +1,27 @@
 #!/usr/bin/env python3
 """GPU check of SimNpo against Hugging Face transformers (run on the lent GPU machine by tools/gpu/run.sh).
 
-  model   DIR [SHAPE SEQ PAD_STEP]   writes a random Llama (shape mid by default, sequences of SEQ tokens, each
-                PAD_STEP shorter than the last) in the Hugging Face layout (config.json, model.safetensors, float32) and a
-                pre-tokenized batch (batch.jsonl) with right padding of several lengths
-  compare DIR OBJECTIVE GRAD.safetensors...   runs transformers' LlamaForCausalLM in float64 on the same weights and
-                batch, computes the objective (nll, or simnpo:GAMMA with beta 2.5) and its gradient, and prints
-                ||ours - hf|| / ||hf|| for the loss, the per-sequence log-probs and every parameter gradient of each
-                `simnpo grad` output given
+  model   DIR [SHAPE SEQ PAD_STEP] [--arch ARCH]   writes a random model (shape mid by default, sequences of SEQ
+                tokens, each PAD_STEP shorter than the last) in the Hugging Face layout (config.json, model.safetensors,
+                float32) and a pre-tokenized batch (batch.jsonl) with right padding of several lengths. ARCH is llama
+                (default, no transformers needed) or mistral, qwen2, phi, gemma: that family's features on SHAPE, its
+                parameter names taken from transformers' own class (so transformers is needed)
+  compare DIR OBJECTIVE GRAD.safetensors...   runs transformers' own class for the config's architecture (eager, in
+                float64) on the same weights and batch, computes the objective (nll, or simnpo:GAMMA with beta 2.5) and
+                its gradient, and prints ||ours - hf|| / ||hf|| for the loss, the per-sequence log-probs and every
+                parameter gradient of each `simnpo grad` output given
+  arch    ARCH [--app SIMNPO] [--devices cuda,cpu] [--work DIR] [--shape tiny] [--seq 96] [--pad-step 7]   the whole
+                check of one architecture: `model --arch`, `simnpo grad` NLL on the CPU (for the SimNPO margin), SimNPO
+                in fp32 on each device, and `compare` of both; exits 1 if any comparison fails or the CLI fails
   diff A.safetensors B.safetensors   ||a - b|| / ||b|| for every tensor
   gamma GRAD.safetensors   the SimNPO margin that puts the median sequence of a `simnpo grad` output at the middle of
                 the sigmoid (random weights predict near-uniformly, where SimNPO's weights would all be ~0)
 """
+import argparse
 import json
 import os
 import struct
+import subprocess
 import sys
 
 import numpy as np
@@ -28,6 +35,7 @@ SHAPES = {  # width, layers, heads, kv heads, ffn, vocab
 }
 BATCH, SEQ, PROMPT = 8, 256, 16
 SIMNPO_BETA = 2.5  # `simnpo grad --objective simnpo` default
+ARCHES = ("llama", "mistral", "qwen2", "phi", "gemma")
 
 
 def hf_config(width, layers, heads, kv_heads, ffn, vocab):
@@ -35,6 +43,76 @@ def hf_config(width, layers, heads, kv_heads, ffn, vocab):
                 num_attention_heads=heads, num_key_value_heads=kv_heads, intermediate_size=ffn, vocab_size=vocab,
                 max_position_embeddings=SEQ, rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=False,
                 hidden_act="silu", bos_token_id=1, eos_token_id=2, torch_dtype="float32")
+
+
+def family_config(arch, shape, seq):
+    """A random model's config.json for ARCH on SHAPE, with the family's own features switched on so that each one
+    matters: Mistral's window is a quarter of the longest sequence; Qwen2 has q/k/v biases, rope_theta 1e6, tied
+    embeddings and a (short) sliding_window that use_sliding_window false says to ignore; Phi has LayerNorm, partial
+    rotary 0.5, parallel attention and MLP, gelu_new and biases everywhere; Gemma has head_dim 2·width/heads (query width
+    twice the hidden size), one kv head, (1 + w) norms, sqrt(hidden) embeddings and the tanh GeGLU, tied."""
+    width, layers, heads, kv_heads, ffn, vocab = SHAPES[shape]
+    if arch == "llama":
+        return dict(hf_config(width, layers, heads, kv_heads, ffn, vocab), max_position_embeddings=seq)
+    common = dict(hidden_size=width, num_hidden_layers=layers, num_attention_heads=heads, intermediate_size=ffn,
+                  vocab_size=vocab, max_position_embeddings=seq, rope_theta=10000.0, attention_dropout=0.0, torch_dtype="float32")
+    if arch == "mistral":
+        return dict(common, architectures=["MistralForCausalLM"], model_type="mistral", num_key_value_heads=kv_heads,
+                    hidden_act="silu", rms_norm_eps=1e-5, sliding_window=seq // 4, tie_word_embeddings=False,
+                    bos_token_id=1, eos_token_id=2)
+    if arch == "qwen2":
+        return dict(common, architectures=["Qwen2ForCausalLM"], model_type="qwen2", num_key_value_heads=kv_heads,
+                    hidden_act="silu", rms_norm_eps=1e-6, rope_theta=1000000.0, sliding_window=seq // 8,
+                    use_sliding_window=False, max_window_layers=layers, tie_word_embeddings=True, bos_token_id=1, eos_token_id=2)
+    if arch == "phi":  # microsoft/phi-1_5's keys; num_key_value_heads null means one kv head per head
+        return dict(common, architectures=["PhiForCausalLM"], model_type="phi", num_key_value_heads=None,
+                    hidden_act="gelu_new", layer_norm_eps=1e-5, partial_rotary_factor=0.5, qk_layernorm=False,
+                    resid_pdrop=0.0, embd_pdrop=0.0, rope_scaling=None, tie_word_embeddings=False, bos_token_id=None,
+                    eos_token_id=None)
+    if arch == "gemma":  # google/gemma-2b's keys: one kv head, head_dim not hidden/heads, both activation keys
+        return dict(common, architectures=["GemmaForCausalLM"], model_type="gemma", num_key_value_heads=1,
+                    head_dim=2 * width // heads, hidden_act="gelu", hidden_activation="gelu_pytorch_tanh", rms_norm_eps=1e-6,
+                    tie_word_embeddings=True, bos_token_id=2, eos_token_id=1, pad_token_id=0)
+    raise SystemExit(f"--arch {arch}: not one of {', '.join(ARCHES)}")
+
+
+def hf_model(config_dict):
+    """transformers' own class for the config's architecture (LlamaForCausalLM, MistralForCausalLM, ...), eager attention."""
+    import transformers
+    settings = {k: v for k, v in config_dict.items() if k not in ("architectures", "model_type")}
+    config = transformers.AutoConfig.for_model(config_dict["model_type"], **settings)
+    config.architectures = config_dict["architectures"]
+    config._attn_implementation = "eager"
+    return getattr(transformers, config_dict["architectures"][0])(config)
+
+
+def load_into(model, tensors, tied):
+    """Loads our safetensors into the HF model; every one of its parameters must be there, tied lm_head excepted."""
+    missing, unexpected = model.load_state_dict(tensors, strict=False)
+    allowed_missing = {"lm_head.weight"} if tied else set()
+    assert not unexpected and set(missing) <= allowed_missing, f"names differ: missing {missing}, unexpected {unexpected}"
+    if tied:
+        model.tie_weights()
+
+
+def family_weights(config, seed):
+    """Random weights under the names and shapes of transformers' class (tied weights once, as named_parameters gives
+    them): norm weights 1 + 0.1·N (Gemma's w of (1 + w): 0.3·N), biases 0.1·N, embeddings and head 0.05·N, linear
+    layers N·0.6/sqrt(in) as random_weights does for Llama."""
+    g = torch.Generator().manual_seed(seed)
+    weights = {}
+    for name, parameter in hf_model(config).named_parameters():
+        shape = tuple(parameter.shape)
+        noise = torch.randn(shape, generator=g)
+        if name.endswith("norm.weight"):
+            weights[name] = 0.3 * noise if config["model_type"] == "gemma" else 1 + 0.1 * noise
+        elif name.endswith(".bias"):
+            weights[name] = 0.1 * noise
+        elif name in ("model.embed_tokens.weight", "lm_head.weight"):
+            weights[name] = 0.05 * noise
+        else:
+            weights[name] = noise * (0.6 / shape[1] ** 0.5)
+    return weights
 
 
 def save_file(tensors, path):
@@ -85,10 +163,11 @@ def random_weights(config, seed):
     return weights
 
 
-def make_model(directory, shape="mid", seq=SEQ, pad_step=29, seed=1234):
+def make_model(directory, shape="mid", seq=SEQ, pad_step=29, seed=1234, arch="llama"):
     os.makedirs(directory, exist_ok=True)
-    config = hf_config(*SHAPES[shape])
-    save_file(random_weights(config, seed), os.path.join(directory, "model.safetensors"))
+    config = family_config(arch, shape, seq)
+    weights = random_weights(config, seed) if arch == "llama" else family_weights(config, seed)
+    save_file(weights, os.path.join(directory, "model.safetensors"))
     with open(os.path.join(directory, "config.json"), "w") as f:
         json.dump(config, f, indent=1)
     g = torch.Generator().manual_seed(seed + 1)
@@ -103,12 +182,12 @@ def make_model(directory, shape="mid", seq=SEQ, pad_step=29, seed=1234):
 
 
 def hf_reference(directory, objective, device):
-    from transformers import LlamaConfig, LlamaForCausalLM
+    """transformers' class in float64 (Gemma's RMSNorm still computes in float32 inside it: x.float())."""
     with open(os.path.join(directory, "config.json")) as f:
-        config = LlamaConfig(**json.load(f))
-    config._attn_implementation = "eager"
-    model = LlamaForCausalLM(config)
-    model.load_state_dict(load_file(os.path.join(directory, "model.safetensors")), strict=True)
+        config = json.load(f)
+    model = hf_model(config)
+    load_into(model, load_file(os.path.join(directory, "model.safetensors")), config.get("tie_word_embeddings", False))
+    print(f"hf class: {type(model).__name__}")
     model = model.double().to(device)
     records = [json.loads(line) for line in open(os.path.join(directory, "batch.jsonl"))]
     seq_logprob, seq_len = [], []
@@ -136,6 +215,7 @@ def relative(ours, ref):
 
 
 def compare(directory, objective, grad_files):
+    """Prints the comparison and returns whether every file is within the bound."""
     device = "cuda" if torch.cuda.is_available() else "cpu"
     loss, seq_logprob, grads = hf_reference(directory, objective, device)
     print(f"hf float64: {objective} loss {loss.item():.9g}, seq_logprob[0] {seq_logprob[0].item():.6f}")
@@ -154,26 +234,75 @@ def compare(directory, objective, grad_files):
     bound = float(os.environ.get("HF_BOUND", "1e-3"))
     verdict = "PASS" if worst_overall < bound else "FAIL"
     print(f"hf check: worst relative error {worst_overall:.2e} (against float64; bound {bound:g}): {verdict}")
-    if verdict == "FAIL":
-        sys.exit(1)
+    return verdict == "PASS"
 
 
 def centring_gamma(path):
     t = load_file(path)
-    print(f"{(-SIMNPO_BETA * t['seq_logprob'] / t['seq_len']).median().item():.4f}")
+    return f"{(-SIMNPO_BETA * t['seq_logprob'] / t['seq_len']).median().item():.4f}"
+
+
+def check_arch(argv):
+    """`arch ARCH ...`: one family end to end against transformers' class (see the module docstring)."""
+    parser = argparse.ArgumentParser(prog="hf_check.py arch")
+    parser.add_argument("arch", choices=ARCHES)
+    parser.add_argument("--app", default="/tmp/app/simnpo")
+    parser.add_argument("--devices", default="cuda,cpu")
+    parser.add_argument("--work", default="/tmp/gpu-work")
+    parser.add_argument("--shape", default="tiny", choices=SHAPES)
+    parser.add_argument("--seq", type=int, default=96)
+    parser.add_argument("--pad-step", type=int, default=7)
+    args = parser.parse_args(argv)
+    directory = os.path.join(args.work, args.arch)
+    make_model(directory, args.shape, args.seq, args.pad_step, arch=args.arch)
+    print(f"== {args.arch}: {json.dumps(family_config(args.arch, args.shape, args.seq), sort_keys=True)}")
+
+    def grad(objective, device, out, *extra):
+        command = [args.app, "grad", "--model", directory, "--data", os.path.join(directory, "batch.jsonl"), "--objective", objective,
+                   "--device", device, "--precision", "fp32", "--out", out, *extra]
+        result = subprocess.run(command)
+        if result.returncode != 0:
+            print(f"hf check {args.arch}: FAIL: {' '.join(command)} exited {result.returncode}")
+        return result.returncode == 0
+
+    nll = os.path.join(directory, "nll-cpu.safetensors")
+    if not grad("nll", "cpu", nll):
+        return False
+    gamma = centring_gamma(nll)
+    simnpo = [os.path.join(directory, f"simnpo-{device}.safetensors") for device in args.devices.split(",")]
+    ran = [path for device, path in zip(args.devices.split(","), simnpo) if grad("simnpo", device, path, "--gamma", gamma)]
+    verdicts = [compare(directory, "nll", [nll]), compare(directory, f"simnpo:{gamma}", ran), len(ran) == len(simnpo)]
+    passed = all(verdicts)
+    print(f"hf check {args.arch}: {'PASS' if passed else 'FAIL'}")
+    return passed
+
+
+def arch_option(argv):
+    """Removes `--arch ARCH` from argv and returns ARCH (llama when absent)."""
+    if "--arch" not in argv:
+        return "llama"
+    at = argv.index("--arch")
+    arch = argv[at + 1] if at + 1 < len(argv) else ""
+    del argv[at:at + 2]
+    if arch not in ARCHES:
+        sys.exit(f"--arch {arch!r}: not one of {', '.join(ARCHES)}")
+    return arch
 
 
 if __name__ == "__main__":
-    verb = sys.argv[1]
+    verb = sys.argv[1] if len(sys.argv) > 1 else ""
     if verb == "model":
-        make_model(sys.argv[2], *(sys.argv[3:4] or ["mid"]), *map(int, sys.argv[4:6]))
+        arch = arch_option(sys.argv)
+        make_model(sys.argv[2], *(sys.argv[3:4] or ["mid"]), *map(int, sys.argv[4:6]), arch=arch)
     elif verb == "diff":
         a, b = load_file(sys.argv[2]), load_file(sys.argv[3])
         for name in a:
             print(f"{name:50s} {relative(a[name], b[name].double()):.2e}")
     elif verb == "compare":
-        compare(sys.argv[2], sys.argv[3], sys.argv[4:])
+        sys.exit(0 if compare(sys.argv[2], sys.argv[3], sys.argv[4:]) else 1)
     elif verb == "gamma":
-        centring_gamma(sys.argv[2])
+        print(centring_gamma(sys.argv[2]))
+    elif verb == "arch":
+        sys.exit(0 if check_arch(sys.argv[2:]) else 1)
     else:
         sys.exit(__doc__)

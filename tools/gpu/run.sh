@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU check, in one device call (see tools/gpu/README.md). Expects the self-contained build unpacked at /tmp/app,
 # runs from the repository root and writes its logs and results under $OUT. Every stage has its own time limit, so one
-# that hangs or fails leaves the others' numbers. The whole script stays under eight minutes on an H100 or H200.
+# that hangs or fails leaves the others' numbers. The whole script stays under eight minutes on an H100 or H200, plus
+# the families stage (at most 90 s per architecture by its time limits, not yet timed on a GPU; ARCHES="" skips it).
 set -uo pipefail
 export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/gpu-out}; mkdir -p "$OUT"
@@ -9,6 +10,7 @@ app=${APP:-/tmp/app/simnpo}; gpu=${GPU_DEVICE:-cuda}; python=${PYTHON:-python3}
 # Shapes, overridable for a dry run on a machine without a GPU.
 model=${MODEL_SHAPE:-mid}; step=${STEP_SHAPE:-1B}; layers=${LAYER_SHAPES:-1B,7B}; sizes=${SGEMM_SIZES-4096}
 big=${BIG_SHAPE:-7B}; lengths=${ATTENTION_LENGTHS:-512,2048}
+arches=${ARCHES-llama mistral qwen2 phi gemma}  # the families stage; ARCHES="" skips it
 check="$python tools/gpu/hf_check.py"; work=/tmp/gpu-work; mkdir -p $work
 bench="$app bench --device $gpu --rounds 3 --against-torch --python $python --torch-script tools/bench/torch_bench.py"
 torch_step="$python tools/bench/torch_bench.py step --device ${TORCH_DEVICE:-cuda} --rounds 2"
@@ -46,6 +48,11 @@ timeout 150 bash -c "
   $check compare $work/mid nll $work/nll-$gpu.safetensors $work/nll-cpu.safetensors
   $check compare $work/mid simnpo:\$gamma $work/simnpo-$gpu-fp32.safetensors $work/simnpo-cpu-fp32.safetensors
   HF_BOUND=0.05 $check compare $work/mid simnpo:\$gamma $work/simnpo-$gpu-bf16.safetensors $work/simnpo-cpu-bf16.safetensors"
+
+stage "model families: tiny random $arches built by transformers' own classes, SimNPO in fp32 on $gpu and cpu, against them in float64"
+for arch in $arches; do  # hf_check.py arch: model --arch, simnpo grad (NLL for the margin, SimNPO per device), compare
+  timeout 90 $check arch $arch --app $app --devices $gpu,cpu --work $work/families --shape ${FAMILY_SHAPE:-tiny}
+done
 
 stage "bf16 GEMM on tensor cores: $sizes squared and the $layers layer shapes, against torch.matmul bf16 (cuBLAS)"
 timeout 90 $bench --suite sgemm --precision bf16 --sizes $sizes --shapes $layers --out $OUT/gemm
