@@ -8,9 +8,9 @@ namespace SimNpo.Tests.Model;
 /// <summary>The whole graph's backward against central finite differences of the loss, in float64, for every parameter.</summary>
 public class ModelGradientTests
 {
-    private static LlamaConfig TinyConfig(bool tied, Llama3RopeScaling? scaling) =>
+    private static LlamaConfig TinyConfig(bool tied, Llama3RopeScaling? scaling, int? window = null) =>
         LlamaConfig.Shaped(hidden: 8, intermediate: 12, layers: 2, heads: 4, kvHeads: 2, headDim: 4, vocab: 11, maxPositions: 32)
-            with { RopeTheta = 300, RopeScaling = scaling, TieWordEmbeddings = tied };
+            with { RopeTheta = 300, RopeScaling = scaling, TieWordEmbeddings = tied, SlidingWindow = window };
 
     private static TokenBatch Batch() => TokenBatch.FromExamples(
     [
@@ -27,9 +27,10 @@ public class ModelGradientTests
     [TestCase(true, true, "simnpo")]
     [TestCase(false, true, "nll")]
     [TestCase(true, false, "npo")]
-    public void EveryParameterGradientMatchesFiniteDifferences(bool tied, bool scaled, string objectiveName)
+    [TestCase(false, false, "simnpo", 3)] // a sliding window of 3 over sequences of 4 to 7 tokens
+    public void EveryParameterGradientMatchesFiniteDifferences(bool tied, bool scaled, string objectiveName, int? window = null)
     {
-        var config = TinyConfig(tied, scaled ? new Llama3RopeScaling(4, 1, 2, 8) : null);
+        var config = TinyConfig(tied, scaled ? new Llama3RopeScaling(4, 1, 2, 8) : null, window);
         using var model = new LlamaModel<double>(config, new ReferenceOps<double>());
         ModelInitializer.Randomize(model, seed: 7, std: 0.4, normStd: 0.2);
         var batch = Batch();
