@@ -129,9 +129,7 @@ public class AttentionTests
     public void ForwardMatchesANaiveMaskedSoftmax(AttentionCase attention)
     {
         var shape = attention.Shape;
-        var (q, k, v) = RandomInputs(attention);
-        var (output, logSumExp) = attention.Run(_ops, [_ops.Upload(q), _ops.Upload(k), _ops.Upload(v)]);
-        var (actual, actualLse) = (OpData.Download(output), OpData.Download(logSumExp));
+        var (q, k, v, actual, actualLse) = RunOnReference(attention);
         for (var b = 0; b < shape.Batch; b++)
             for (var h = 0; h < shape.Heads; h++)
                 for (var i = 0; i < shape.QueryLength; i++)
@@ -188,9 +186,7 @@ public class AttentionTests
     public void AWindowedQueryIsFullAttentionOverItsWindowsKeysAlone(AttentionCase attention)
     {
         var shape = attention.Shape;
-        var (q, k, v) = RandomInputs(attention);
-        var (output, logSumExp) = attention.Run(_ops, [_ops.Upload(q), _ops.Upload(k), _ops.Upload(v)]);
-        var (actual, actualLse) = (OpData.Download(output), OpData.Download(logSumExp));
+        var (q, k, v, actual, actualLse) = RunOnReference(attention);
         for (var b = 0; b < shape.Batch; b++)
             for (var i = 0; shape.QueryStart + i < attention.Lengths[b] && i < shape.QueryLength; i++)
             {
@@ -231,7 +227,8 @@ public class AttentionTests
         {
             var windowed = new AttentionCase($"window {window}", shape with { Window = window }, lengths, CaseSize.Shaped);
             Assert.That(OpRuns.Forward(windowed, backend.Ops, inputs, bulk), Is.EqualTo(expected), $"window {window}: output");
-            Assert.That(OpRuns.Backward(windowed, backend.Ops, inputs, outputGrad, initialGrads, bulk), Is.EqualTo(expectedGrads), $"window {window}: gradients");
+            Assert.That(OpRuns.Backward(windowed, backend.Ops, inputs, outputGrad, initialGrads, bulk), Is.EqualTo(expectedGrads),
+                $"window {window}: gradients");
         }
     }
 
@@ -244,6 +241,14 @@ public class AttentionTests
         from backend in OpBackend.All
         from storage in backend.StoresBFloat16 && !backend.IsSimulator ? new[] { Storage.Native, Storage.BFloat16 } : [Storage.Native]
         select new TestCaseData(backend, storage).SetArgDisplayNames(backend.ToString(), storage.ToString());
+
+    /// <summary>The case's random inputs and the float64 reference's output and log-sum-exps on them.</summary>
+    private (double[] Q, double[] K, double[] V, double[] Output, double[] LogSumExp) RunOnReference(AttentionCase attention)
+    {
+        var (q, k, v) = RandomInputs(attention);
+        var (output, logSumExp) = attention.Run(_ops, [_ops.Upload(q), _ops.Upload(k), _ops.Upload(v)]);
+        return (q, k, v, OpData.Download(output), OpData.Download(logSumExp));
+    }
 
     private static (double[] Q, double[] K, double[] V) RandomInputs(AttentionCase attention)
     {

@@ -75,8 +75,9 @@ public class AttentionBf16KernelTests(CPUDeviceKind kind) : CpuAcceleratorFixtur
         var shape = new AttentionShape(1, rows, rows, 2, 1, 16);
         int[] lengths = [rows - 3];
         var random = new Random(7);
-        var inputs = Enumerable.Range(0, 5).Select(n => Bf16Floats(random, n is 1 or 2 ? shape.KeyLength * shape.KvWidth : shape.QueryLength * shape.QueryWidth))
-            .ToArray();
+        // q, k, v, the output gradient and the query gradient's start values.
+        var inputs = Enumerable.Range(0, 5)
+            .Select(n => Bf16Floats(random, n is 1 or 2 ? shape.KeyLength * shape.KvWidth : shape.QueryLength * shape.QueryWidth)).ToArray();
         float[][] Run(AttentionShape runShape)
         {
             var (q, k, v, outputGrad) = (UploadWords(inputs[0]), UploadWords(inputs[1]), UploadWords(inputs[2]), UploadWords(inputs[3]));
