@@ -7,7 +7,8 @@ namespace SimNpo.Kernels;
 
 /// <summary>
 /// Causal grouped-query self-attention with scale 1/sqrt(headDim). Query i of sequence b sits at absolute position
-/// p = QueryStart + i and sees keys j ≤ p with j &lt; lengths[b]; query head h reads kv head h / (heads / kvHeads).
+/// p = QueryStart + i and sees keys j ≤ p with j &lt; lengths[b], and with a window W also p − W &lt; j (Mistral's sliding
+/// window, transformers' mask); query head h reads kv head h / (heads / kvHeads).
 /// q and output are [batch, queryLength, heads·headDim], k and v [batch, keyLength, kvHeads·headDim], logSumExp
 /// [batch, heads, queryLength]. Query rows at or past their sequence's length output 0 (log-sum-exp 0) and have no gradient.
 /// </summary>
@@ -38,8 +39,8 @@ public static class Attention
                 {
                     var outputRow = output.Span.Slice(QueryOffset(shape, b, i, h), dim);
                     var lseIndex = (b * shape.Heads + h) * shape.QueryLength + i;
-                    var visible = VisibleKeys(shape, lengths.Span[b], i);
-                    if (visible == 0)
+                    var (first, end) = VisibleKeys(shape, lengths.Span[b], i);
+                    if (first == end)
                     {
                         outputRow.Clear();
                         logSumExp.Span[lseIndex] = T.Zero;
@@ -47,16 +48,16 @@ public static class Attention
                     }
                     var queryRow = queries.Slice(QueryOffset(shape, b, i, h), dim);
                     var max = double.NegativeInfinity;
-                    for (var j = 0; j < visible; j++)
+                    for (var j = first; j < end; j++)
                     {
                         scores[j] = scale * Dot(queryRow, keys.Slice(KeyOffset(shape, b, j, kvHead), dim));
                         max = Math.Max(max, scores[j]);
                     }
                     var sum = 0.0;
-                    for (var j = 0; j < visible; j++) sum += Math.Exp(scores[j] - max);
+                    for (var j = first; j < end; j++) sum += Math.Exp(scores[j] - max);
                     var lse = max + Math.Log(sum);
                     Array.Clear(weighted);
-                    for (var j = 0; j < visible; j++)
+                    for (var j = first; j < end; j++)
                     {
                         var probability = Math.Exp(scores[j] - lse);
                         var valueRow = values.Slice(KeyOffset(shape, b, j, kvHead), dim);
@@ -93,15 +94,15 @@ public static class Attention
                 for (var h = kvHead * group; h < (kvHead + 1) * group; h++)
                     for (var i = 0; i < shape.QueryLength; i++)
                     {
-                        var visible = VisibleKeys(shape, lengths.Span[b], i);
-                        if (visible == 0) continue;
+                        var (first, end) = VisibleKeys(shape, lengths.Span[b], i);
+                        if (first == end) continue;
                         var rowOffset = QueryOffset(shape, b, i, h);
                         var queryRow = queries.Slice(rowOffset, dim);
                         var outputGradRow = outputGrads.Slice(rowOffset, dim);
                         var lse = double.CreateTruncating(logSumExp.Span[(b * shape.Heads + h) * shape.QueryLength + i]);
                         var rowDelta = Dot(outputGradRow, outputs.Slice(rowOffset, dim)); // D_i
                         Array.Clear(queryGrad);
-                        for (var j = 0; j < visible; j++)
+                        for (var j = first; j < end; j++)
                         {
                             var keyRow = keys.Slice(KeyOffset(shape, b, j, kvHead), dim);
                             var valueRow = values.Slice(KeyOffset(shape, b, j, kvHead), dim);
@@ -238,19 +239,20 @@ public static class Attention
             var values = shared.SubView(2 * warps * dim + warpSize * (dim + 1), warpSize * dim);
             var probabilities = shared.SubView(2 * warps * dim + warpSize * (2 * dim + 1) + Warp.WarpIdx * warpSize, warpSize);
 
-            var visible = i < shape.QueryLength ? VisibleKeys(shape, length, i) : 0;
+            var (first, end) = i < shape.QueryLength ? VisibleKeys(shape, length, i) : (0, 0);
             var rowOffset = QueryOffset(shape, b, i, h);
-            if (visible > 0)
+            if (first < end)
                 for (var d = lane; d < dim; d += warpSize)
                 {
                     query[d] = q[rowOffset + d];
                     weighted[d] = 0;
                 }
-            // The block's last row sees the most keys; none when even its first row is padding.
+            // The block's last row sees the latest keys, none when even its first row is padding; its first row the earliest.
             var lastRow = Math.Min(firstRow + warps, shape.QueryLength) - 1;
             var blockKeys = shape.QueryStart + firstRow < length ? Math.Min(shape.QueryStart + lastRow + 1, length) : 0;
+            var blockFirstKey = FirstVisibleKey(shape, shape.QueryStart + firstRow) / warpSize * warpSize;
             float runningMax = float.NegativeInfinity, runningSum = 0;
-            for (var k0 = 0; k0 < blockKeys; k0 += warpSize)
+            for (var k0 = blockFirstKey; k0 < blockKeys; k0 += warpSize)
             {
                 Group.Barrier(); // the previous block is used up, and every warp's query row is written
                 for (var e = Group.IdxX; e < warpSize * dim; e += Group.DimX)
@@ -262,8 +264,8 @@ public static class Attention
                     values[e] = inside ? v[offset] : 0;
                 }
                 Group.Barrier();
-                if (k0 >= visible) continue; // the same for the whole warp
-                var seen = k0 + lane < visible;
+                if (k0 >= end || k0 + warpSize <= first) continue; // the same for the whole warp: no key of the block in the row's range
+                var seen = first <= k0 + lane && k0 + lane < end;
                 var score = float.NegativeInfinity;
                 if (seen)
                 {
@@ -271,10 +273,11 @@ public static class Attention
                     for (var d = 0; d < dim; d++) dot += query[d] * keys[lane * (dim + 1) + d];
                     score = dot * scale;
                 }
-                // Key k0 is always seen, so the max is finite from the first block on; exp never meets −∞.
+                // The row's first block (the one holding its first key) sees that key, so the max is finite from there on
+                // and exp never meets −∞.
                 var max = Math.Max(runningMax, WarpMax(score));
                 var probability = seen ? XMath.Exp(score - max) : 0;
-                var rescale = k0 == 0 ? 0 : XMath.Exp(runningMax - max);
+                var rescale = k0 <= first ? 0 : XMath.Exp(runningMax - max);
                 runningSum = runningSum * rescale + WarpSum(probability);
                 runningMax = max;
                 probabilities[lane] = probability;
@@ -287,8 +290,8 @@ public static class Attention
                 }
             }
             if (i >= shape.QueryLength) return;
-            for (var d = lane; d < dim; d += warpSize) output[rowOffset + d] = visible > 0 ? weighted[d] / runningSum : 0;
-            if (lane == 0) logSumExp[(b * shape.Heads + h) * shape.QueryLength + i] = visible > 0 ? runningMax + XMath.Log(runningSum) : 0;
+            for (var d = lane; d < dim; d += warpSize) output[rowOffset + d] = first < end ? weighted[d] / runningSum : 0;
+            if (lane == 0) logSumExp[(b * shape.Heads + h) * shape.QueryLength + i] = first < end ? runningMax + XMath.Log(runningSum) : 0;
         }
 
         /// <summary>
@@ -323,8 +326,9 @@ public static class Attention
             var j = k0 + lane;
             var keyOffset = KeyOffset(shape, b, j, kvHead);
             var keysHere = Math.Min(warpSize, length - k0);
-            // The rows at positions from k0 on that are not padding.
-            int firstRow = Math.Max(0, k0 - shape.QueryStart), endRow = Math.Min(shape.QueryLength, length - shape.QueryStart);
+            // The rows that see a key of the block: at positions from k0 on, not padding, and (window) before the last key's sight ends.
+            int firstRow = Math.Max(0, k0 - shape.QueryStart);
+            var endRow = Math.Min(length - shape.QueryStart, EndOfSightRow(shape, k0 + keysHere - 1));
             var group = shape.Heads / shape.KvHeads;
             for (var h = kvHead * group; h < (kvHead + 1) * group; h++)
                 for (var r0 = firstRow; r0 < endRow; r0 += warps)
@@ -344,7 +348,7 @@ public static class Attention
                         delta = WarpSum(delta);
                         Warp.Barrier();
                         float probability = 0, scoreGrad = 0;
-                        if (j < length && j <= shape.QueryStart + i)
+                        if (j < length && Sees(shape, shape.QueryStart + i, j))
                         {
                             float dot = 0, outputGradDotValue = 0;
                             for (var d = 0; d < dim; d++)
@@ -413,12 +417,36 @@ public static class Attention
                 throw new ArgumentException($"sequence length {length} outside 0..{shape.KeyLength} keys", nameof(lengths));
     }
 
-    /// <summary>How many keys query i of a sequence of the given length sees: 0 for a padding row.</summary>
-    internal static int VisibleKeys(AttentionShape shape, int length, int i)
+    /// <summary>The keys [First, End) query i of a sequence of the given length sees: none for a padding row.</summary>
+    internal static (int First, int End) VisibleKeys(AttentionShape shape, int length, int i)
     {
         var position = shape.QueryStart + i;
-        return position < length ? position + 1 : 0;
+        return position < length ? (FirstVisibleKey(shape, position), position + 1) : (0, 0);
     }
+
+    /// <summary>The earliest key a query at this absolute position sees: 0 without a window, else the window's first.</summary>
+    internal static int FirstVisibleKey(AttentionShape shape, int position) => shape.Window > 0 ? Math.Max(0, position - shape.Window + 1) : 0;
+
+    /// <summary>How many keys back a query sees, itself included: the window, or (none) every earlier key.</summary>
+    internal static int Reach(AttentionShape shape) => shape.Window > 0 ? shape.Window : int.MaxValue;
+
+    /// <summary>
+    /// Whether the query at this absolute position sees the key, length aside: 0 ≤ position − key &lt; reach, in one
+    /// unsigned comparison (a key after the position wraps to a huge distance).
+    /// </summary>
+    internal static bool Sees(int reach, int position, int key) => (uint)(position - key) < (uint)reach;
+
+    internal static bool Sees(AttentionShape shape, int position, int key) => Sees(Reach(shape), position, key);
+
+    /// <summary>Whether the query at this absolute position is past the key's sight: the key is before its window.</summary>
+    internal static bool PastSight(int reach, int position, int key) => position - key >= reach;
+
+    /// <summary>
+    /// The first query row (counted from QueryStart) whose position no longer sees the key, at most QueryLength; in int
+    /// arithmetic that cannot overflow with no window (reach int.MaxValue).
+    /// </summary>
+    internal static int EndOfSightRow(AttentionShape shape, int key) =>
+        Math.Min(Reach(shape), shape.QueryLength + shape.QueryStart - key) + key - shape.QueryStart;
 
     internal static int QueryOffset(AttentionShape shape, int b, int i, int head) =>
         (b * shape.QueryLength + i) * shape.QueryWidth + head * shape.HeadDim;
@@ -432,6 +460,7 @@ public static class Attention
         if (shape.KvHeads <= 0 || shape.Heads % shape.KvHeads != 0)
             throw new ArgumentException($"{shape.Heads} heads cannot share {shape.KvHeads} kv heads", nameof(shape));
         if (shape.QueryStart < 0) throw new ArgumentException($"negative QueryStart {shape.QueryStart}", nameof(shape));
+        if (shape.Window < 0) throw new ArgumentException($"negative Window {shape.Window} (0: no window)", nameof(shape));
         ShapeCheck.Length(qLength, shape.Batch * shape.QueryLength * shape.QueryWidth, "q");
         ShapeCheck.Length(outputLength, qLength, "output");
         ShapeCheck.Length(kLength, shape.Batch * shape.KeyLength * shape.KvWidth, "k");

@@ -6,8 +6,11 @@ namespace SimNpo.Kernels;
 /// Shape of one attention call. Queries of sequence b sit at absolute positions QueryStart .. QueryStart+QueryLength-1
 /// and see keys 0..position (causal) that are also below the sequence's length (right padding). Training uses
 /// QueryStart 0 and QueryLength = KeyLength; decoding with a KV cache uses one query at the current position.
+/// A positive Window (Mistral's sliding_window) keeps only the last Window of those keys: the query at position p sees
+/// keys j with p − Window &lt; j ≤ p, as transformers' sliding-window masks define it; 0 means no window.
 /// </summary>
-public readonly record struct AttentionShape(int Batch, int QueryLength, int KeyLength, int Heads, int KvHeads, int HeadDim, int QueryStart = 0)
+public readonly record struct AttentionShape(int Batch, int QueryLength, int KeyLength, int Heads, int KvHeads, int HeadDim, int QueryStart = 0,
+    int Window = 0)
 {
     public int QueryWidth => Heads * HeadDim;
     public int KvWidth => KvHeads * HeadDim;
@@ -90,7 +93,7 @@ public interface IOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     void RopeBackward(View<T> xGrad, View<int> positions, View<T> inverseFrequencies, int heads, int headDim, int rotaryDim);
 
     /// <summary>
-    /// Causal grouped-query attention with scale 1/sqrt(headDim). q [batch, queryLength, heads·headDim], k and v
+    /// Causal grouped-query attention with scale 1/sqrt(headDim), within the shape's window if it has one. q [batch, queryLength, heads·headDim], k and v
     /// [batch, keyLength, kvHeads·headDim], output like q, logSumExp [batch, heads, queryLength] kept for backward.
     /// Query rows at or past a sequence's length get output 0.
     /// </summary>

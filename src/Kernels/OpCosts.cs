@@ -20,8 +20,8 @@ public static class OpCosts
         new(4L * rows * inDim * outDim, elementSize * ((long)rows * outDim + 3L * rows * inDim + 3L * inDim * outDim));
 
     /// <summary>
-    /// The causal triangle: query i of each (sequence, head) sees min(QueryStart + i + 1, KeyLength) keys (sequences
-    /// taken at full length), and each key costs a q·k and a p·v of 2·headDim each. Reads q, k, v; writes output and
+    /// The causal triangle (a band with a window): query i of each (sequence, head) sees min(QueryStart + i + 1, KeyLength)
+    /// keys, at most Window of them (sequences taken at full length), and each key costs a q·k and a p·v of 2·headDim each. Reads q, k, v; writes output and
     /// the log-sum-exps.
     /// </summary>
     public static OpCost Attention(AttentionShape shape, int elementSize) =>
@@ -83,7 +83,11 @@ public static class OpCosts
     private static long VisibleKeys(AttentionShape shape)
     {
         long total = 0;
-        for (var i = 0; i < shape.QueryLength; i++) total += Math.Min(shape.QueryStart + i + 1, shape.KeyLength);
+        for (var i = 0; i < shape.QueryLength; i++)
+        {
+            var position = shape.QueryStart + i;
+            total += Math.Max(0, Math.Min(position + 1, shape.KeyLength) - Kernels.Attention.FirstVisibleKey(shape, position));
+        }
         return total;
     }
 }

@@ -14,8 +14,8 @@ public sealed record Llama3RopeScaling(double Factor, double LowFrequencyFactor,
 /// is historical: Llama came first). The architecture picks the <see cref="Family"/>, whose features choose the
 /// graph's ops and whose own keys (Phi's partial_rotary_factor, Mistral's sliding_window) it reads. Anything the
 /// engine does not implement (another architecture, activation, rope scaling, a bias the family lacks) is refused
-/// rather than ignored. A sliding window is taken (Mistral-7B-v0.1, Zephyr): attention over a sequence no longer than
-/// the window is the same as without it, and sequences are held to <see cref="MaxSequenceLength"/>.
+/// rather than ignored. A sliding window (Mistral-7B-v0.1, Zephyr) is honoured: every attention call carries it
+/// (<see cref="Attention"/>), in training, evaluation and generation alike.
 /// </summary>
 public sealed record LlamaConfig
 {
@@ -43,18 +43,17 @@ public sealed record LlamaConfig
     public int EosTokenId { get; init; } = 2;
     /// <summary>Further end-of-sequence ids (Llama 3's eos_token_id list after its first): generation stops on these too.</summary>
     public TokenIdList? OtherEosTokenIds { get; init; }
-    /// <summary>How far back a token attends (Mistral's sliding_window); null: the whole sequence.</summary>
+    /// <summary>How many keys a token attends to, itself included (Mistral's sliding_window); null: the whole sequence.</summary>
     public int? SlidingWindow { get; init; }
 
     /// <summary>
-    /// The longest sequence the engine computes as the model defines it: max_position_embeddings, and the sliding window
-    /// when there is one (beyond it windowed attention would differ from the full attention computed here).
+    /// The longest sequence the engine computes as the model defines it: max_position_embeddings (a sliding window
+    /// does not limit it; attention honours the window at any length).
     /// </summary>
-    public int MaxSequenceLength => Math.Min(MaxPositionEmbeddings, SlidingWindow ?? int.MaxValue);
+    public int MaxSequenceLength => MaxPositionEmbeddings;
 
     /// <summary>What limits <see cref="MaxSequenceLength"/>, in config.json's words, for messages.</summary>
-    public string MaxSequenceLengthSource => SlidingWindow < MaxPositionEmbeddings ? $"sliding_window {SlidingWindow}"
-        : $"max_position_embeddings {MaxPositionEmbeddings}";
+    public string MaxSequenceLengthSource => $"max_position_embeddings {MaxPositionEmbeddings}";
 
     public bool IsEndOfSequence(int token) => token == EosTokenId || OtherEosTokenIds?.Contains(token) == true;
 
@@ -74,9 +73,12 @@ public sealed record LlamaConfig
     /// <summary>The leading dims of each head the rotary embedding turns: int(head_dim · partial_rotary_factor), as transformers' Phi truncates it.</summary>
     public int RotaryDim => (int)(HeadDim * PartialRotaryFactor);
 
-    /// <summary>The shape of an attention call with this model's heads (<see cref="AttentionShape"/> says what each length is).</summary>
+    /// <summary>
+    /// The shape of an attention call with this model's heads and sliding window (<see cref="AttentionShape"/> says what
+    /// each length is).
+    /// </summary>
     public AttentionShape Attention(int batch, int queryLength, int keyLength, int queryStart = 0) =>
-        new(batch, queryLength, keyLength, NumAttentionHeads, NumKeyValueHeads, HeadDim, queryStart);
+        new(batch, queryLength, keyLength, NumAttentionHeads, NumKeyValueHeads, HeadDim, queryStart, SlidingWindow ?? 0);
 
     /// <summary>Throws with the problem named when the numbers do not describe a model the engine can run.</summary>
     public void Validate(string source)

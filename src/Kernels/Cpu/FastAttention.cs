@@ -101,7 +101,7 @@ internal static unsafe class FastAttention<TWord, TFormat> where TWord : unmanag
     /// <summary>
     /// One (sequence, head): its keys packed as the B operand of q·kᵀ (panels of 16 keys along the head dimension) and its
     /// values as that of p·v (per key tile, panels of 16 dimensions along the keys), then each query tile against the key
-    /// tiles its rows see, the last one masked causally.
+    /// tiles its rows see, the last one masked causally (and, with a window, the first ones at the window's start).
     /// </summary>
     private static void ForwardHead(Tensors t, int b, int h)
     {
@@ -130,16 +130,16 @@ internal static unsafe class FastAttention<TWord, TFormat> where TWord : unmanag
             new Span<float>(rowSum, rows).Clear();
             new Span<float>(weighted, rows * paddedDim).Clear();
             var keysSeen = KeysSeen(t, i0, rows, keyEnd);
-            for (var j0 = 0; j0 < keysSeen; j0 += Tile)
+            for (var j0 = FirstKeyTile(t, i0); j0 < keysSeen; j0 += Tile)
             {
                 var width = Math.Min(Tile, keyEnd - j0);
                 Multiply(probabilities, Tile, query, queryStride, 1, keys + j0 * dim, rows, RoundUp(width, Panel), dim, overwrite: true);
                 for (var r = 0; r < rows; r++)
                 {
                     var row = new Span<float>(probabilities + r * Tile, width);
-                    var visible = Visible(t, i0 + r, j0, width);
-                    if (visible == 0) row.Clear();
-                    else MergeTile(row, visible, t.Scale, ref rowMax[r], ref rowSum[r], new Span<float>(weighted + r * paddedDim, paddedDim));
+                    var (first, end) = Visible(t, i0 + r, j0, width);
+                    if (first == end) row.Clear();
+                    else MergeTile(row, first, end, t.Scale, ref rowMax[r], ref rowSum[r], new Span<float>(weighted + r * paddedDim, paddedDim));
                 }
                 Multiply(weighted, paddedDim, probabilities, Tile, 1, values + j0 * paddedDim, rows, paddedDim, width, overwrite: false);
             }
@@ -154,23 +154,24 @@ internal static unsafe class FastAttention<TWord, TFormat> where TWord : unmanag
     }
 
     /// <summary>
-    /// Turns one row of scores into probabilities relative to the row's new running maximum, in place (zero past the
-    /// visible keys), and folds them into the running sum, rescaling the row's weighted sum of values if the maximum grew.
+    /// Turns one row of scores into probabilities relative to the row's new running maximum, in place (zero outside the
+    /// visible keys [first, end)), and folds them into the running sum, rescaling the row's weighted sum of values if the maximum grew.
     /// </summary>
-    private static void MergeTile(Span<float> row, int visible, float scale, ref float runningMax, ref float runningSum, Span<float> weighted)
+    private static void MergeTile(Span<float> row, int first, int end, float scale, ref float runningMax, ref float runningSum, Span<float> weighted)
     {
-        var scores = row[..visible];
+        var scores = row[first..end];
         // x ↦ x·scale is monotonic, so the scaled maximum is the maximum scaled.
         var max = Math.Max(runningMax, TensorPrimitives.Max(scores) * scale);
         var shift = new Vector<float>(max);
         var sum = Vector<float>.Zero;
-        for (var i = 0; i < visible; i += Vectors.Width)
+        for (var i = 0; i < scores.Length; i += Vectors.Width)
         {
             var probability = Vector.Exp(Vectors.Load(scores, i, float.NegativeInfinity) * scale - shift);
             sum += probability;
             Vectors.Store(probability, scores, i);
         }
-        row[visible..].Clear();
+        row[..first].Clear();
+        row[end..].Clear();
         var rescale = MathF.Exp(runningMax - max); // 0 on the row's first tile, where the running maximum is −∞
         if (rescale != 1) TensorPrimitives.Multiply(weighted, rescale, weighted);
         runningSum = runningSum * rescale + Vector.Sum(sum);
@@ -217,7 +218,7 @@ internal static unsafe class FastAttention<TWord, TFormat> where TWord : unmanag
                     outputGrad = AsFloat32Rows(outputGradRows, ref outputGradStride, rows, dim, outputGradTile);
                 new Span<float>(queryGrad, rows * paddedDim).Clear();
                 var keysSeen = KeysSeen(t, i0, rows, keyEnd);
-                for (var j0 = 0; j0 < keysSeen; j0 += Tile)
+                for (var j0 = FirstKeyTile(t, i0); j0 < keysSeen; j0 += Tile)
                 {
                     var width = Math.Min(Tile, keyEnd - j0);
                     Multiply(probabilities, Tile, query, queryStride, 1, keys + j0 * dim, rows, RoundUp(width, Panel), dim, overwrite: true);
@@ -226,10 +227,13 @@ internal static unsafe class FastAttention<TWord, TFormat> where TWord : unmanag
                     {
                         var row = new Span<float>(probabilities + r * Tile, width);
                         var gradRow = new Span<float>(scoreGrads + r * Tile, width);
-                        var visible = Visible(t, i0 + r, j0, width);
-                        ProbabilitiesAndScoreGrads(row[..visible], gradRow[..visible], t.LogSumExp[t.LogSumExpIndex(b, h, i0 + r)], delta[r], t.Scale);
-                        row[visible..].Clear();
-                        gradRow[visible..].Clear();
+                        var (first, end) = Visible(t, i0 + r, j0, width);
+                        ProbabilitiesAndScoreGrads(row[first..end], gradRow[first..end], t.LogSumExp[t.LogSumExpIndex(b, h, i0 + r)], delta[r],
+                            t.Scale);
+                        row[..first].Clear();
+                        row[end..].Clear();
+                        gradRow[..first].Clear();
+                        gradRow[end..].Clear();
                     }
                     // dv[j] += Σ_i P_ij dO_i and dk[j] += Σ_i dS_ij q_i: A = Pᵀ and dSᵀ, read down the tiles' columns.
                     Multiply(valueGrad + j0 * paddedDim, paddedDim, probabilities, 1, Tile, outputGradPanels, width, paddedDim, rows, overwrite: false);
@@ -296,8 +300,19 @@ internal static unsafe class FastAttention<TWord, TFormat> where TWord : unmanag
     /// <summary>How many keys the last row of the query tile at i0 sees: the key tiles to visit end there.</summary>
     private static int KeysSeen(Tensors t, int i0, int rows, int keyEnd) => Math.Min(keyEnd, t.Shape.QueryStart + i0 + rows);
 
-    /// <summary>How many of the key tile's width keys at j0 query row i sees (it is no padding row): causal, 0 up to all.</summary>
-    private static int Visible(Tensors t, int i, int j0, int width) => Math.Clamp(t.Shape.QueryStart + i + 1 - j0, 0, width);
+    /// <summary>Where the key tiles to visit for the query tile at i0 start: the tile holding its first row's earliest key.</summary>
+    private static int FirstKeyTile(Tensors t, int i0) => Attention.FirstVisibleKey(t.Shape, t.Shape.QueryStart + i0) / Tile * Tile;
+
+    /// <summary>
+    /// Which of the key tile's width keys at j0 query row i sees (it is no padding row), as [first, end) within the tile:
+    /// causal and within the window, empty up to all.
+    /// </summary>
+    private static (int First, int End) Visible(Tensors t, int i, int j0, int width)
+    {
+        var position = t.Shape.QueryStart + i;
+        var end = Math.Clamp(position + 1 - j0, 0, width);
+        return (Math.Clamp(Attention.FirstVisibleKey(t.Shape, position) - j0, 0, end), end);
+    }
 
     /// <summary>A gradient row of the tensor += its float32 sum, rounded once.</summary>
     private static void AddRow(TWord* destination, float* values, int dim) =>

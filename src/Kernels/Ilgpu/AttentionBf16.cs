@@ -5,7 +5,7 @@ namespace SimNpo.Kernels.Ilgpu;
 
 /// <summary>
 /// <see cref="Attention"/> for bfloat16 q, k, v, output and gradients (log-sum-exp float32), with
-/// <see cref="Attention.Reference"/> as the specification: causal, right padding, GQA, QueryStart.
+/// <see cref="Attention.Reference"/> as the specification: causal, right padding, GQA, QueryStart, sliding window.
 /// On warps of 32 with head dimensions that are multiples of 16 up to 128 (Llama's 64 and 128 among them) it runs
 /// FlashAttention-2 on the tensor cores (bf16 mma.sync m16n8k16, float32 accumulation, online softmax in float32;
 /// AttentionBf16Forward.cs, AttentionBf16Backward.cs). Every other shape widens its tensors into private float32

@@ -64,12 +64,14 @@ public static partial class AttentionBf16
         float lseTop = lastTop >= 0 ? logSumExp[statRow + top] : 0, lseBottom = lastBottom >= 0 ? logSumExp[statRow + bottom] : 0;
         float deltaTop = lastTop >= 0 ? delta[statRow + top] : 0, deltaBottom = lastBottom >= 0 ? delta[statRow + bottom] : 0;
         var blockKeys = shape.QueryStart + firstRow < length ? Math.Min(shape.QueryStart + firstRow + queryRows, length) : 0;
+        var blockFirstKey = Attention.FirstVisibleKey(shape, shape.QueryStart + firstRow) / keyTile * keyTile;
         var warpLastKey = shape.QueryStart + firstRow + 16 * warp + 15;
-        int gradTiles = wide ? 8 : dim / 8, wideTiles = wide ? dim / 8 - 8 : 0;
+        var warpFirstKey = Attention.FirstVisibleKey(shape, shape.QueryStart + firstRow + 16 * warp);
+        int gradTiles = wide ? 8 : dim / 8, wideTiles = wide ? dim / 8 - 8 : 0, reach = Attention.Reach(shape);
 
         var low = Tile16x64.Zero(LowRegisters);
         var high = Tile16x64.Zero(HighRegisters);
-        for (var k0 = 0; k0 < blockKeys; k0 += keyTile)
+        for (var k0 = blockFirstKey; k0 < blockKeys; k0 += keyTile)
         {
             Group.Barrier();
             var keyStart = Attention.KeyOffset(shape, b, k0, kvHead);
@@ -77,11 +79,11 @@ public static partial class AttentionBf16
             PaddedTile.Load(keys, k, keyStart, shape.KvWidth, keyTile, keyRows, dim);
             PaddedTile.Load(values, v, keyStart, shape.KvWidth, keyTile, keyRows, dim);
             Group.Barrier();
-            if (16 * warp >= queryRows || k0 > warpLastKey) continue; // as in the forward
+            if (16 * warp >= queryRows || k0 > warpLastKey || k0 + keyTile <= warpFirstKey) continue; // as in the forward
 
             var scores = RowProducts(ScoreRegisters, queries, keys, 16 * warp, stride, dim, keyTile / 8);
             var valueProducts = RowProducts(ProductRegisters, outputGrads, values, 16 * warp, stride, dim, keyTile / 8);
-            scores.Map(new RowProbabilities(scale, k0, lastTop, lastBottom, lseTop, lseBottom), keyTile / 8);
+            scores.Map(new RowProbabilities(scale, k0, lastTop, lastBottom, lseTop, lseBottom, reach), keyTile / 8);
             scores.Zip(valueProducts, new RowScoreGrads(deltaTop, deltaBottom), keyTile / 8);
             MultiplyInto(ref low, ref high, scores, keyTile / 16, keys, stride, gradTiles, wideTiles);
         }
@@ -132,9 +134,11 @@ public static partial class AttentionBf16
         PaddedTile.Load(keys, k, keyStart, shape.KvWidth, blockKeys, Math.Min(blockKeys, length - k0), dim);
         PaddedTile.Load(values, v, keyStart, shape.KvWidth, blockKeys, Math.Min(blockKeys, length - k0), dim);
         int top = k0 + 16 * warp + lane / 4, warpFirstKey = k0 + 16 * warp;
-        // The query rows that see a key of this block: from position k0 on, and not padding.
-        int firstRow = Math.Max(0, k0 - shape.QueryStart), endRow = Math.Min(shape.QueryLength, length - shape.QueryStart);
-        int gradTiles = wide ? 8 : dim / 8, wideTiles = wide ? dim / 8 - 8 : 0, group = shape.Heads / shape.KvHeads;
+        // The query rows that see a key of this block: from position k0 on, not padding, and (window) before the last key's sight ends.
+        var lastKey = Math.Min(k0 + blockKeys, length) - 1;
+        int firstRow = Math.Max(0, k0 - shape.QueryStart);
+        var endRow = Math.Min(length - shape.QueryStart, Attention.EndOfSightRow(shape, lastKey));
+        int gradTiles = wide ? 8 : dim / 8, wideTiles = wide ? dim / 8 - 8 : 0, group = shape.Heads / shape.KvHeads, reach = Attention.Reach(shape);
 
         var keyLow = Tile16x64.Zero(LowRegisters);
         var keyHigh = Tile16x64.Zero(HighRegisters);
@@ -155,12 +159,13 @@ public static partial class AttentionBf16
                     deltas[e] = e < queryRows ? Interop.FloatAsInt(delta[statStart + e]) : 0u;
                 }
                 Group.Barrier();
-                // Uniform per warp: its keys are padding, or every row of the block precedes them.
-                if (warpFirstKey >= length || warpFirstKey > shape.QueryStart + i0 + queryRows - 1) continue;
+                // Uniform per warp: its keys are padding, or every row of the block precedes them, or (window) is past their sight.
+                if (warpFirstKey >= length || warpFirstKey > shape.QueryStart + i0 + queryRows - 1
+                    || Attention.PastSight(reach, shape.QueryStart + i0, warpFirstKey + 15)) continue;
 
                 var scores = RowProducts(ScoreRegisters, keys, queries, 16 * warp, stride, dim, queryTile / 8);
                 var valueProducts = RowProducts(ProductRegisters, values, outputGrads, 16 * warp, stride, dim, queryTile / 8);
-                scores.Map(new ColumnProbabilities(scale, top, shape.QueryStart + i0, queryRows, lses), queryTile / 8);
+                scores.Map(new ColumnProbabilities(scale, top, shape.QueryStart + i0, queryRows, lses, reach), queryTile / 8);
                 MultiplyInto(ref valueLow, ref valueHigh, scores, queryTile / 16, outputGrads, stride, gradTiles, wideTiles);
                 scores.Zip(valueProducts, new ColumnScoreGrads(deltas), queryTile / 8);
                 MultiplyInto(ref keyLow, ref keyHigh, scores, queryTile / 16, queries, stride, gradTiles, wideTiles);
@@ -174,16 +179,21 @@ public static partial class AttentionBf16
         StoreRows(vGrad, valueHigh.Fetched(wideTiles), gradStart, shape.KvWidth, top, length, 64, wideTiles, add: true);
     }
 
-    /// <summary>Rows are queries, columns keys k0 + n8 + 2t (+1): P = exp(scale·s − lse) where the row sees the key, else 0.</summary>
-    private readonly struct RowProbabilities(float scale, int k0, int lastTop, int lastBottom, float lseTop, float lseBottom) : IFragmentMap
+    /// <summary>
+    /// Rows are queries, columns keys k0 + n8 + 2t (+1): P = exp(scale·s − lse) where the row sees the key (as in
+    /// <see cref="CausalScores"/>), else 0.
+    /// </summary>
+    private readonly struct RowProbabilities(float scale, int k0, int lastTop, int lastBottom, float lseTop, float lseBottom, int reach) : IFragmentMap
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Accumulator Apply(Accumulator f, int n8)
         {
             var key = k0 + n8 + 2 * (Warp.LaneIdx % 4);
             return new Accumulator(
-                key <= lastTop ? XMath.Exp(f.C0 * scale - lseTop) : 0, key + 1 <= lastTop ? XMath.Exp(f.C1 * scale - lseTop) : 0,
-                key <= lastBottom ? XMath.Exp(f.C2 * scale - lseBottom) : 0, key + 1 <= lastBottom ? XMath.Exp(f.C3 * scale - lseBottom) : 0);
+                Attention.Sees(reach, lastTop, key) ? XMath.Exp(f.C0 * scale - lseTop) : 0,
+                Attention.Sees(reach, lastTop, key + 1) ? XMath.Exp(f.C1 * scale - lseTop) : 0,
+                Attention.Sees(reach, lastBottom, key) ? XMath.Exp(f.C2 * scale - lseBottom) : 0,
+                Attention.Sees(reach, lastBottom, key + 1) ? XMath.Exp(f.C3 * scale - lseBottom) : 0);
         }
     }
 
@@ -197,10 +207,10 @@ public static partial class AttentionBf16
 
     /// <summary>
     /// Rows are keys (top and top + 8), columns the staged query rows n8 + 2t (+1) at positions firstPosition + column:
-    /// Pᵀ = exp(scale·s − lse[column]) where the query sees the key (key ≤ position; the staged rows are not padding),
-    /// else 0.
+    /// Pᵀ = exp(scale·s − lse[column]) where the query sees the key (position − reach &lt; key ≤ position; the staged rows
+    /// are not padding), else 0.
     /// </summary>
-    private readonly struct ColumnProbabilities(float scale, int top, int firstPosition, int queryRows, ArrayView<uint> lses) : IFragmentMap
+    private readonly struct ColumnProbabilities(float scale, int top, int firstPosition, int queryRows, ArrayView<uint> lses, int reach) : IFragmentMap
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Accumulator Apply(Accumulator f, int n8)
@@ -210,8 +220,10 @@ public static partial class AttentionBf16
             bool seen0 = column < queryRows, seen1 = column + 1 < queryRows;
             int position0 = firstPosition + column, position1 = position0 + 1;
             return new Accumulator(
-                seen0 && top <= position0 ? XMath.Exp(f.C0 * scale - lse0) : 0, seen1 && top <= position1 ? XMath.Exp(f.C1 * scale - lse1) : 0,
-                seen0 && top + 8 <= position0 ? XMath.Exp(f.C2 * scale - lse0) : 0, seen1 && top + 8 <= position1 ? XMath.Exp(f.C3 * scale - lse1) : 0);
+                seen0 && Attention.Sees(reach, position0, top) ? XMath.Exp(f.C0 * scale - lse0) : 0,
+                seen1 && Attention.Sees(reach, position1, top) ? XMath.Exp(f.C1 * scale - lse1) : 0,
+                seen0 && Attention.Sees(reach, position0, top + 8) ? XMath.Exp(f.C2 * scale - lse0) : 0,
+                seen1 && Attention.Sees(reach, position1, top + 8) ? XMath.Exp(f.C3 * scale - lse1) : 0);
         }
     }
 

@@ -43,15 +43,17 @@ public static partial class AttentionBf16
         PaddedTile.Load(queries, q, Attention.QueryOffset(shape, b, firstRow, h), shape.QueryWidth, rows, queryRows, dim);
         int top = firstRow + 16 * warp + lane / 4, bottom = top + 8;
         var (lastTop, lastBottom) = (LastVisibleKey(shape, length, top), LastVisibleKey(shape, length, bottom));
-        // The block's last row sees the most keys; none when even its first row is padding.
+        // The block's last row sees the latest keys, none when even its first row is padding; its first row the earliest (window).
         var blockKeys = shape.QueryStart + firstRow < length ? Math.Min(shape.QueryStart + firstRow + queryRows, length) : 0;
+        var blockFirstKey = Attention.FirstVisibleKey(shape, shape.QueryStart + firstRow) / keyTile * keyTile;
         var warpLastKey = shape.QueryStart + firstRow + 16 * warp + 15;
-        int outputTiles = wide ? 8 : dim / 8, wideTiles = wide ? dim / 8 - 8 : 0;
+        var warpFirstKey = Attention.FirstVisibleKey(shape, shape.QueryStart + firstRow + 16 * warp);
+        int outputTiles = wide ? 8 : dim / 8, wideTiles = wide ? dim / 8 - 8 : 0, reach = Attention.Reach(shape);
 
         var low = Tile16x64.Zero(LowRegisters);
         var high = Tile16x64.Zero(HighRegisters);
         float maxTop = float.NegativeInfinity, maxBottom = float.NegativeInfinity, sumTop = 0, sumBottom = 0;
-        for (var k0 = 0; k0 < blockKeys; k0 += keyTile)
+        for (var k0 = blockFirstKey; k0 < blockKeys; k0 += keyTile)
         {
             Group.Barrier(); // the previous block is used up (and, the first time, nothing is pending)
             var keyRows = Math.Min(keyTile, blockKeys - k0);
@@ -59,11 +61,11 @@ public static partial class AttentionBf16
             PaddedTile.Load(keys, k, keyStart, shape.KvWidth, keyTile, keyRows, dim);
             PaddedTile.Load(values, v, keyStart, shape.KvWidth, keyTile, keyRows, dim);
             Group.Barrier();
-            // Uniform per warp: its rows are past the queries, or (causal) the whole block lies after them.
-            if (16 * warp >= queryRows || k0 > warpLastKey) continue;
+            // Uniform per warp: its rows are past the queries, or (causal) the whole block lies after them, or (window) before them.
+            if (16 * warp >= queryRows || k0 > warpLastKey || k0 + keyTile <= warpFirstKey) continue;
 
             var scores = RowProducts(ScoreRegisters, queries, keys, 16 * warp, stride, dim, keyTile / 8);
-            scores.Map(new CausalScores(scale, k0, lastTop, lastBottom), keyTile / 8);
+            scores.Map(new CausalScores(scale, k0, lastTop, lastBottom, reach), keyTile / 8);
             var (laneMaxTop, laneMaxBottom) = scores.LaneMax(keyTile / 8);
             float newMaxTop = Math.Max(maxTop, Quad.Max(laneMaxTop)), newMaxBottom = Math.Max(maxBottom, Quad.Max(laneMaxBottom));
             scores.Map(new Exponentials(newMaxTop, newMaxBottom), keyTile / 8);
@@ -121,7 +123,10 @@ public static partial class AttentionBf16
         }
     }
 
-    /// <summary>The last key row i sees (causal, its sequence's length), or −1 for a padding row or one past the queries.</summary>
+    /// <summary>
+    /// The last key row i sees (causal, its sequence's length), or −1 for a padding row or one past the queries: its
+    /// position, from which <see cref="Attention.Sees(int, int, int)"/> tells the keys it sees.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int LastVisibleKey(AttentionShape shape, int length, int i)
     {
@@ -167,16 +172,21 @@ public static partial class AttentionBf16
         target[offset + 1] = BFloat16.FromFloat(second);
     }
 
-    /// <summary>scale·(q·k) where key ≤ the row's last visible key, −∞ elsewhere; columns are keys k0 + n8 + 2t (+1).</summary>
-    private readonly struct CausalScores(float scale, int k0, int lastTop, int lastBottom) : IFragmentMap
+    /// <summary>
+    /// scale·(q·k) where the row sees the key (last − reach &lt; key ≤ last, the row's last visible key; a padding row's
+    /// −1 sees none), −∞ elsewhere; columns are keys k0 + n8 + 2t (+1).
+    /// </summary>
+    private readonly struct CausalScores(float scale, int k0, int lastTop, int lastBottom, int reach) : IFragmentMap
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Accumulator Apply(Accumulator f, int n8)
         {
             var key = k0 + n8 + 2 * (Warp.LaneIdx % 4);
             return new Accumulator(
-                key <= lastTop ? f.C0 * scale : float.NegativeInfinity, key + 1 <= lastTop ? f.C1 * scale : float.NegativeInfinity,
-                key <= lastBottom ? f.C2 * scale : float.NegativeInfinity, key + 1 <= lastBottom ? f.C3 * scale : float.NegativeInfinity);
+                Attention.Sees(reach, lastTop, key) ? f.C0 * scale : float.NegativeInfinity,
+                Attention.Sees(reach, lastTop, key + 1) ? f.C1 * scale : float.NegativeInfinity,
+                Attention.Sees(reach, lastBottom, key) ? f.C2 * scale : float.NegativeInfinity,
+                Attention.Sees(reach, lastBottom, key + 1) ? f.C3 * scale : float.NegativeInfinity);
         }
     }
 

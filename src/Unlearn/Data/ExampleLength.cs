@@ -5,8 +5,7 @@ namespace SimNpo.Unlearn.Data;
 /// <summary>
 /// Whether an example can be trained or scored as it stands. Sequences are cut to --max-length, so a prompt that fills
 /// it leaves no answer token to score (SimNPO then divides by zero several steps in; NPO and GA silently train on
-/// nothing); and a sequence longer than the model's max_position_embeddings (or sliding window) is outside what the
-/// model computes.
+/// nothing); and a sequence longer than the model's max_position_embeddings is outside what the model computes.
 /// </summary>
 public static class ExampleLength
 {

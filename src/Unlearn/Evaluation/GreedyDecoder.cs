@@ -16,7 +16,7 @@ public sealed class GreedyDecoder<T> : IDisposable where T : unmanaged, IFloatin
     private readonly TokenSampler _argmax = new(temperature: 0, topP: 1, seed: 0);
     private readonly LlamaConfig _config;
 
-    /// <param name="capacity">The longest prompt plus continuation, in tokens; cut to the model's max_position_embeddings (and sliding window).</param>
+    /// <param name="capacity">The longest prompt plus continuation, in tokens; cut to the model's max_position_embeddings.</param>
     public GreedyDecoder(LlamaModel<T> model, ITextTokenizer tokenizer, int capacity)
     {
         _generator = new Generator<T>(model, Math.Min(capacity, model.Config.MaxSequenceLength));

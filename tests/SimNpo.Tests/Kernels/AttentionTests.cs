@@ -12,6 +12,10 @@ namespace SimNpo.Tests.Kernels;
 /// its last keys none), 37 keys, and decoding (one query at position 5, one sequence too short to have it). For the fast
 /// CPU path's 48×48 tiles: several tiles with a causal diagonal inside each, queries that start late (50 over 70 cached
 /// keys), head dimensions 48 and 64 (padded to whole 16-wide panels or not) and a peaked softmax (queries in [−4, 4]).
+/// Sliding windows: a window of 1 (each query sees itself alone), windows shorter than the sequence with padding, grouped
+/// queries and queries that start late (decoding among them), and windows as long as the sequence or longer (full causal
+/// attention). With warps of 4 and 32 and the fast path's tiles of 48, the windows of 3, 5, 20 and 30 leave whole key
+/// blocks of a row (or of a block of rows) outside, which the kernels skip, and cut others in two, which they mask.
 /// </summary>
 public class AttentionCase(string name, AttentionShape shape, int[] lengths, CaseSize size, double queryScale = 1)
     : OpCase(name, shape.Batch * shape.QueryLength * shape.QueryWidth, shape.Batch * shape.KeyLength * shape.KvWidth,
@@ -26,15 +30,38 @@ public class AttentionCase(string name, AttentionShape shape, int[] lengths, Cas
         => new("attention, query offset", new(Batch: 2, QueryLength: 2, KeyLength: 5, Heads: 2, KvHeads: 1, HeadDim: 4, QueryStart: 3), [5, 4],
             CaseSize.Small);
 
+    /// <summary>
+    /// A window of one key: each query sees only itself, so its output is its own value row, and q and k get no gradient
+    /// (a softmax over one score is 1 whatever the score): shaped, not small, since GradientTests wants some gradient of each input.
+    /// </summary>
+    public static AttentionCase WindowOfOne
+        => new("attention window 1, padding", new(Batch: 2, QueryLength: 5, KeyLength: 5, Heads: 2, KvHeads: 1, HeadDim: 4, Window: 1), [5, 3],
+            CaseSize.Shaped);
+
+    /// <summary>Two queries at positions 3 and 4 over five cached keys, each seeing the last two keys up to itself.</summary>
+    public static AttentionCase WindowedQueryOffset
+        => new("attention, window 2, query offset", new(Batch: 2, QueryLength: 2, KeyLength: 5, Heads: 2, KvHeads: 1, HeadDim: 4, QueryStart: 3, Window: 2),
+            [5, 4], CaseSize.Small);
+
     public static readonly AttentionCase[] Cases =
     [
-        GroupedWithPadding, QueryOffset,
+        GroupedWithPadding, QueryOffset, WindowOfOne, WindowedQueryOffset,
+        new("attention, window 3 of 5, grouped, padded", new(Batch: 2, QueryLength: 5, KeyLength: 5, Heads: 4, KvHeads: 2, HeadDim: 3, Window: 3), [5, 4],
+            CaseSize.Small),
+        new("attention, window as long as the sequence", new(Batch: 2, QueryLength: 4, KeyLength: 4, Heads: 4, KvHeads: 2, HeadDim: 3, Window: 4), [4, 2],
+            CaseSize.Small),
+        new("attention window 3, gqa 4 over 2, padding", new AttentionShape(2, 7, 7, 4, 2, 6, Window: 3), [7, 5], CaseSize.Shaped),
+        new("attention window 5, 37 keys", new AttentionShape(1, 37, 37, 2, 1, 6, Window: 5), [37], CaseSize.Shaped),
+        new("attention decode, window 3", new AttentionShape(2, 1, 8, 4, 2, 6, QueryStart: 5, Window: 3), [6, 3], CaseSize.Shaped),
+        new("attention window past the keys", new AttentionShape(2, 7, 7, 2, 1, 6, Window: 100), [7, 5], CaseSize.Shaped),
         new("attention gqa 4 over 2, padding", new AttentionShape(2, 7, 7, 4, 2, 6), [7, 5], CaseSize.Shaped),
         new("attention 37 keys, dim 40", new AttentionShape(1, 37, 37, 2, 1, 40), [37], CaseSize.Shaped),
         new("attention decode", new AttentionShape(2, 1, 8, 4, 2, 6, QueryStart: 5), [6, 3], CaseSize.Shaped),
         new("attention 3 tiles, dim 48, padding", new AttentionShape(2, 100, 100, 4, 2, 48), [100, 61], CaseSize.Ranged),
         new("attention late queries", new AttentionShape(2, 20, 70, 3, 1, 20, QueryStart: 50), [70, 58], CaseSize.Ranged),
         new("attention dim 64, peaked", new AttentionShape(1, 130, 130, 2, 2, 64), [130], CaseSize.Ranged, queryScale: 4),
+        new("attention 3 tiles, window 20, padding", new AttentionShape(2, 100, 100, 4, 2, 48, Window: 20), [100, 61], CaseSize.Ranged),
+        new("attention late queries, window 30", new AttentionShape(2, 20, 130, 3, 1, 20, QueryStart: 100, Window: 30), [130, 110], CaseSize.Ranged),
     ];
 
     public AttentionShape Shape => shape;
@@ -102,9 +129,7 @@ public class AttentionTests
     public void ForwardMatchesANaiveMaskedSoftmax(AttentionCase attention)
     {
         var shape = attention.Shape;
-        var (q, k, v) = RandomInputs(attention);
-        var (output, logSumExp) = attention.Run(_ops, [_ops.Upload(q), _ops.Upload(k), _ops.Upload(v)]);
-        var (actual, actualLse) = (OpData.Download(output), OpData.Download(logSumExp));
+        var (q, k, v, actual, actualLse) = RunOnReference(attention);
         for (var b = 0; b < shape.Batch; b++)
             for (var h = 0; h < shape.Heads; h++)
                 for (var i = 0; i < shape.QueryLength; i++)
@@ -152,7 +177,78 @@ public class AttentionTests
         Assert.That(OpData.Download(lse), Is.EqualTo(lastRowLse).Within(1e-15));
     }
 
-    public static IEnumerable<AttentionCase> Cases => [AttentionCase.GroupedWithPadding, AttentionCase.QueryOffset];
+    /// <summary>
+    /// The window's definition without the implementation's mask: with window W the query at position p of a sequence is
+    /// full causal attention (no window) of that query over the sub-sequence of keys (p − W, p] alone, its last query.
+    /// Both sides are the float64 reference: the same terms summed in the same order, so they agree to a few ulps.
+    /// </summary>
+    [TestCaseSource(nameof(WindowedCases))]
+    public void AWindowedQueryIsFullAttentionOverItsWindowsKeysAlone(AttentionCase attention)
+    {
+        var shape = attention.Shape;
+        var (q, k, v, actual, actualLse) = RunOnReference(attention);
+        for (var b = 0; b < shape.Batch; b++)
+            for (var i = 0; shape.QueryStart + i < attention.Lengths[b] && i < shape.QueryLength; i++)
+            {
+                var position = shape.QueryStart + i;
+                var first = Math.Max(0, position - shape.Window + 1);
+                var keys = position + 1 - first;
+                var alone = new AttentionShape(1, 1, keys, shape.Heads, shape.KvHeads, shape.HeadDim, QueryStart: keys - 1);
+                var query = q.AsSpan((b * shape.QueryLength + i) * shape.QueryWidth, shape.QueryWidth).ToArray();
+                var keyRows = ((b * shape.KeyLength + first) * shape.KvWidth)..((b * shape.KeyLength + position + 1) * shape.KvWidth);
+                var (expected, expectedLse) = new AttentionCase("alone", alone, [keys], CaseSize.Small)
+                    .Run(_ops, [_ops.Upload(query), _ops.Upload(k[keyRows]), _ops.Upload(v[keyRows])]);
+                var row = actual.AsSpan((b * shape.QueryLength + i) * shape.QueryWidth, shape.QueryWidth).ToArray();
+                Assert.That(row, Is.EqualTo(OpData.Download(expected)).Within(1e-14), $"b {b}, query {i}");
+                var lses = Enumerable.Range(0, shape.Heads).Select(h => actualLse[(b * shape.Heads + h) * shape.QueryLength + i]);
+                Assert.That(lses, Is.EqualTo(OpData.Download(expectedLse)).Within(1e-14), $"b {b}, query {i}");
+            }
+    }
+
+    /// <summary>
+    /// A window as long as the sequence or longer is no window, to the bit, on every backend, forward and backward: the
+    /// kernels visit the same key blocks and sum in the same order as without one. In bfloat16 too on the fast CPU path
+    /// (its own tiles); the simulated devices run this head dimension's bfloat16 on the float32 kernels already run here,
+    /// and Ilgpu/AttentionBf16KernelTests checks the tensor-core kernels.
+    /// </summary>
+    [TestCaseSource(nameof(BackendsAndStorages))]
+    public void AWindowAsLongAsTheSequenceChangesNoBit(OpBackend backend, Storage bulk)
+    {
+        var shape = new AttentionShape(2, 7, 7, 4, 2, 6);
+        int[] lengths = [7, 5];
+        var plain = new AttentionCase("no window", shape, lengths, CaseSize.Shaped);
+        var inputs = plain.RandomInputs(seed: 3);
+        var random = new Random(4);
+        var outputGrad = OpData.Random(random, inputs[0].Length);
+        var initialGrads = inputs.Select(x => OpData.Random(random, x.Length)).ToArray();
+        var expected = OpRuns.Forward(plain, backend.Ops, inputs, bulk);
+        var expectedGrads = OpRuns.Backward(plain, backend.Ops, inputs, outputGrad, initialGrads, bulk);
+        foreach (var window in new[] { 7, 1000 })
+        {
+            var windowed = new AttentionCase($"window {window}", shape with { Window = window }, lengths, CaseSize.Shaped);
+            Assert.That(OpRuns.Forward(windowed, backend.Ops, inputs, bulk), Is.EqualTo(expected), $"window {window}: output");
+            Assert.That(OpRuns.Backward(windowed, backend.Ops, inputs, outputGrad, initialGrads, bulk), Is.EqualTo(expectedGrads),
+                $"window {window}: gradients");
+        }
+    }
+
+    public static IEnumerable<AttentionCase> Cases =>
+        [AttentionCase.GroupedWithPadding, AttentionCase.QueryOffset, AttentionCase.WindowOfOne, AttentionCase.WindowedQueryOffset];
+
+    public static IEnumerable<AttentionCase> WindowedCases => AttentionCase.Cases.Where(c => c.Shape.Window > 0);
+
+    public static IEnumerable<TestCaseData> BackendsAndStorages() =>
+        from backend in OpBackend.All
+        from storage in backend.StoresBFloat16 && !backend.IsSimulator ? new[] { Storage.Native, Storage.BFloat16 } : [Storage.Native]
+        select new TestCaseData(backend, storage).SetArgDisplayNames(backend.ToString(), storage.ToString());
+
+    /// <summary>The case's random inputs and the float64 reference's output and log-sum-exps on them.</summary>
+    private (double[] Q, double[] K, double[] V, double[] Output, double[] LogSumExp) RunOnReference(AttentionCase attention)
+    {
+        var (q, k, v) = RandomInputs(attention);
+        var (output, logSumExp) = attention.Run(_ops, [_ops.Upload(q), _ops.Upload(k), _ops.Upload(v)]);
+        return (q, k, v, OpData.Download(output), OpData.Download(logSumExp));
+    }
 
     private static (double[] Q, double[] K, double[] V) RandomInputs(AttentionCase attention)
     {
@@ -160,7 +256,10 @@ public class AttentionTests
         return (inputs[0], inputs[1], inputs[2]);
     }
 
-    /// <summary>Softmax over the visible keys written out directly: exp(s_j) / Σ exp(s), without any max shift.</summary>
+    /// <summary>
+    /// Softmax over the visible keys written out directly: exp(s_j) / Σ exp(s), without any max shift, over the keys
+    /// j ≤ position and, with a window W, j &gt; position − W.
+    /// </summary>
     private static (double[] Output, double LogSumExp) NaiveRow(AttentionShape shape, int length, double[] q, double[] k, double[] v, int b, int h, int i)
     {
         var output = new double[shape.HeadDim];
@@ -170,11 +269,12 @@ public class AttentionTests
         double Q(int d) => q[(b * shape.QueryLength + i) * shape.QueryWidth + h * shape.HeadDim + d];
         double K(int j, int d) => k[(b * shape.KeyLength + j) * shape.KvWidth + kvHead * shape.HeadDim + d];
         double V(int j, int d) => v[(b * shape.KeyLength + j) * shape.KvWidth + kvHead * shape.HeadDim + d];
-        var weights = Enumerable.Range(0, position + 1)
+        var first = shape.Window == 0 ? 0 : Math.Max(0, position - shape.Window + 1);
+        var weights = Enumerable.Range(first, position + 1 - first)
             .Select(j => Math.Exp(Enumerable.Range(0, shape.HeadDim).Sum(d => Q(d) * K(j, d)) / Math.Sqrt(shape.HeadDim))).ToArray();
         var total = weights.Sum();
-        for (var j = 0; j <= position; j++)
-            for (var d = 0; d < shape.HeadDim; d++) output[d] += weights[j] / total * V(j, d);
+        for (var j = first; j <= position; j++)
+            for (var d = 0; d < shape.HeadDim; d++) output[d] += weights[j - first] / total * V(j, d);
         return (output, Math.Log(total));
     }
 }

@@ -43,6 +43,9 @@ public sealed class OpBackend(string name, Func<IOps<float>> open, bool storesBF
 
     private readonly Lazy<IOps<float>> _ops = new(open);
 
+    /// <summary>Whether the backend can keep bulk tensors in bfloat16 (said, not asked of the ops: no device opens to list cases).</summary>
+    public bool StoresBFloat16 => storesBFloat16;
+
     /// <summary>One of ILGPU's simulated devices, whose float32 bounds some cases state apart from the fast CPU path's.</summary>
     public bool IsSimulator => isSimulator;
 

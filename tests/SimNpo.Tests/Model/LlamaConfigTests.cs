@@ -45,7 +45,10 @@ public class LlamaConfigTests
         Assert.That(config.EosTokenId, Is.EqualTo(128001));
         Assert.That(new[] { 128001, 128009, 128008 }.Select(config.IsEndOfSequence), Is.EqualTo(new[] { true, true, false }));
         Assert.That((config.MaxSequenceLength, config.MaxSequenceLengthSource), Is.EqualTo((2048, "max_position_embeddings 2048")),
-            "a window longer than the positions limits nothing");
+            "a window limits no sequence's length");
+        Assert.That(config.Attention(1, 5, 5).Window, Is.EqualTo(4096), "every attention call carries the window");
+        Assert.That((config with { SlidingWindow = 8 }).MaxSequenceLength, Is.EqualTo(2048), "not even one shorter than the positions");
+        Assert.That((config with { SlidingWindow = null }).Attention(1, 5, 5).Window, Is.EqualTo(0), "no window: 0");
         File.Delete(path);
     }
 

@@ -8,9 +8,9 @@ namespace SimNpo.Tests.Model;
 /// <summary>The whole graph's backward against central finite differences of the loss, in float64, for every parameter.</summary>
 public class ModelGradientTests
 {
-    private static LlamaConfig TinyConfig(bool tied, Llama3RopeScaling? scaling) =>
+    private static LlamaConfig TinyConfig(bool tied, Llama3RopeScaling? scaling, int? window = null) =>
         LlamaConfig.Shaped(hidden: 8, intermediate: 12, layers: 2, heads: 4, kvHeads: 2, headDim: 4, vocab: 11, maxPositions: 32)
-            with { RopeTheta = 300, RopeScaling = scaling, TieWordEmbeddings = tied };
+            with { RopeTheta = 300, RopeScaling = scaling, TieWordEmbeddings = tied, SlidingWindow = window };
 
     private static TokenBatch Batch() => TokenBatch.FromExamples(
     [
@@ -27,8 +27,9 @@ public class ModelGradientTests
     [TestCase(true, true, "simnpo")]
     [TestCase(false, true, "nll")]
     [TestCase(true, false, "npo")]
-    public void EveryParameterGradientMatchesFiniteDifferences(bool tied, bool scaled, string objectiveName) =>
-        CompareWithFiniteDifferences(TinyConfig(tied, scaled ? new Llama3RopeScaling(4, 1, 2, 8) : null), objectiveName);
+    [TestCase(false, false, "simnpo", 3)] // a sliding window of 3 over sequences of 4 to 7 tokens
+    public void EveryParameterGradientMatchesFiniteDifferences(bool tied, bool scaled, string objectiveName, int? window = null) =>
+        CompareWithFiniteDifferences(TinyConfig(tied, scaled ? new Llama3RopeScaling(4, 1, 2, 8) : null, window), objectiveName);
 
     /// <summary>
     /// Each family's features on the same tiny shape, with random biases (0.3) so that every bias term counts: Qwen2's

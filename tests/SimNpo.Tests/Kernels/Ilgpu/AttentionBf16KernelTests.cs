@@ -15,7 +15,11 @@ namespace SimNpo.Tests.Kernels.Ilgpu;
 /// edge in both directions, 20 rows span two warps, and 40 rows at dimension 128 cross two 32-key blocks. (Every
 /// emulated mma is a dozen warp barriers of 32 OS threads on the simulator: shapes stay this small.) Cases cover GQA (4 heads over 2 kv heads,
 /// 2 over 1), right padding (a sequence shorter than the keys, its last rows output 0 and get no gradient), and
-/// decoding (one query at position 5; one sequence too short to have it).
+/// decoding (one query at position 5; one sequence too short to have it). Sliding windows: masked inside a block of keys
+/// (windows of 1 and 8 over 20 and 24 rows, narrow and wide kernels, and the fallback), and past whole blocks: a
+/// decoding query at position 70 with a window of 5 starts at the second block of 64 keys (the first key block of the
+/// dK/dV pass has no row that sees it), and 16 queries from position 84 with a window of 4 leave that pass's warp of
+/// keys 64–79 outside every row's window.
 /// </summary>
 [TestFixture(CPUDeviceKind.Nvidia)]
 [TestFixture(CPUDeviceKind.Default)]
@@ -48,6 +52,42 @@ public class AttentionBf16KernelTests(CPUDeviceKind kind) : CpuAcceleratorFixtur
         yield return new TestCaseData(new AttentionShape(1, 8, 8, 1, 1, 48), new[] { 8 }).SetArgDisplayNames("dim 48, 8 rows");
         yield return new TestCaseData(new AttentionShape(2, 1, 8, 4, 2, 16, QueryStart: 5), new[] { 6, 3 }).SetArgDisplayNames("decode, dim 16");
         yield return new TestCaseData(new AttentionShape(2, 9, 9, 2, 1, 8), new[] { 9, 4 }).SetArgDisplayNames("dim 8 (fallback), padding");
+        foreach (var (shape, lengths, name) in WindowedShapes) yield return new TestCaseData(shape, lengths).SetArgDisplayNames(name);
+    }
+
+    private static readonly (AttentionShape Shape, int[] Lengths, string Name)[] WindowedShapes =
+    [
+        (new AttentionShape(2, 20, 20, 2, 1, 16, Window: 1), [20, 13], "dim 16, 20 rows, window 1, padding"),
+        (new AttentionShape(1, 24, 24, 1, 1, 128, Window: 8), [22], "dim 128, 24 rows, window 8, padding"),
+        (new AttentionShape(2, 1, 80, 4, 2, 16, QueryStart: 70, Window: 5), [71, 40], "decode at 70, dim 16, window 5"),
+        (new AttentionShape(1, 16, 100, 2, 1, 16, QueryStart: 84, Window: 4), [100], "16 late queries, dim 16, window 4"),
+        (new AttentionShape(2, 9, 9, 2, 1, 8, Window: 3), [9, 4], "dim 8 (fallback), window 3, padding"),
+    ];
+
+    /// <summary>
+    /// A window as long as the sequence gives the same bits as none, forward and backward: the tensor-core kernels visit
+    /// the same key blocks, and their masks keep the same scores (AttentionTests also tries a longer one on every backend).
+    /// </summary>
+    [Test]
+    public void AWindowAsLongAsTheSequenceChangesNoBit()
+    {
+        const int rows = 20, window = rows;
+        var shape = new AttentionShape(1, rows, rows, 2, 1, 16);
+        int[] lengths = [rows - 3];
+        var random = new Random(7);
+        // q, k, v, the output gradient and the query gradient's start values.
+        var inputs = Enumerable.Range(0, 5)
+            .Select(n => Bf16Floats(random, n is 1 or 2 ? shape.KeyLength * shape.KvWidth : shape.QueryLength * shape.QueryWidth)).ToArray();
+        float[][] Run(AttentionShape runShape)
+        {
+            var (q, k, v, outputGrad) = (UploadWords(inputs[0]), UploadWords(inputs[1]), UploadWords(inputs[2]), UploadWords(inputs[3]));
+            var (output, lse, lengthsView) = (UploadWords(new float[inputs[0].Length]), Upload(new float[shape.Heads * rows]), Upload(lengths));
+            var (qGrad, kGrad, vGrad) = (UploadWords(inputs[4]), UploadWords(new float[inputs[1].Length]), UploadWords(new float[inputs[1].Length]));
+            _kernels!.Forward(output, lse, q, k, v, lengthsView, runShape);
+            _kernels!.Backward(qGrad, kGrad, vGrad, outputGrad, q, k, v, output, lse, lengthsView, runShape);
+            return [DownloadWords(output), Download(lse), DownloadWords(qGrad), DownloadWords(kGrad), DownloadWords(vGrad)];
+        }
+        Assert.That(Run(shape with { Window = window }), Is.EqualTo(Run(shape)));
     }
 
     [TestCaseSource(nameof(Cases))]
@@ -142,7 +182,8 @@ public class AttentionBf16KernelTests(CPUDeviceKind kind) : CpuAcceleratorFixtur
                 {
                     var row = (b * shape.QueryLength + i) * shape.QueryWidth + h * dim;
                     var rowDelta = Enumerable.Range(0, dim).Sum(d => outputGrad[row + d] * output[row + d]);
-                    for (var j = 0; shape.QueryStart + i < lengths[b] && j <= shape.QueryStart + i; j++)
+                    var first = shape.Window == 0 ? 0 : Math.Max(0, shape.QueryStart + i - shape.Window + 1);
+                    for (var j = first; shape.QueryStart + i < lengths[b] && j <= shape.QueryStart + i; j++)
                     {
                         var keyRow = (b * shape.KeyLength + j) * shape.KvWidth + h / group * dim;
                         var p = Math.Exp(scale * Dot(q, row, k, keyRow) - lse[(b * shape.Heads + h) * shape.QueryLength + i]);
