@@ -22,7 +22,8 @@ public class FamilyCommandTests
         @"mlp\s+down\(gelu_tanh\(up\)\) with biases", @"block\s+parallel: x \+ attention\(norm\(x\)\) \+ mlp\(norm\(x\)\)",
         @"rotary dims\s+4 of head_dim 8 \(partial_rotary_factor 0.5\)", @"lm_head\s+separate, with bias", @"parameters\s+6,528")]
     [TestCase("gemma", @"family\s+Gemma \(GemmaForCausalLM\)", @"norm\s+RMSNorm scaled by \(1 \+ w\), eps 1e-6",
-        @"mlp\s+gated: down\(gelu_tanh\(gate\) · up\)", @"embedding scale\s+x sqrt\(hidden_size\) = 4.89898", @"rotary dims\s+8 \(all of head_dim\)", @"head dim\s+8", @"block\s+sequential")]
+        @"mlp\s+gated: down\(gelu_tanh\(gate\) · up\)", @"embedding scale\s+x sqrt\(hidden_size\) = 4.89898", @"rotary dims\s+8 \(all of head_dim\)",
+        @"head dim\s+8", @"block\s+sequential")]
     public void InfoNamesTheFamilyAndItsFeatures(string family, params string[] lines)
     {
         var output = Info(family);
