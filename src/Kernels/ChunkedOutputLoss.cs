@@ -154,6 +154,8 @@ public static class ChunkedOutputLoss
     /// restricted to the chunk's columns), which the SGEMM's two backward products carry into the gradients. Between chunks a row's
     /// state is its maximum (in logSumExp), its sum of exponentials (the scratch's last rows elements) and its label's logit
     /// (in logProb); the last chunk turns them into the results. Labels are trusted as in <see cref="LogSoftmaxAtLabels.Ilgpu"/>.
+    /// An lm_head bias is added to each chunk's float32 logits after the GEMM (<see cref="Bias.Ilgpu"/>, the bias in the
+    /// bulk storage), and its gradient is the column sum of the chunk's float32 logit gradient.
     /// </summary>
     public static class Ilgpu
     {
@@ -169,7 +171,15 @@ public static class ChunkedOutputLoss
             private readonly Lazy<IBFloat16Gemm> _bf16Gemm = bf16Gemm ?? new(() => new TensorCoreGemm.Launcher(accelerator));
             private readonly Scratch<ushort> _logitsGradWords = new(accelerator, allocated);
 
-            public void Dispose() => _logitsGradWords.Dispose();
+            private readonly Lazy<Bias.Ilgpu.Launcher<float, Float32Words>> _biasFloats = new(() => new(accelerator));
+            private readonly Lazy<Bias.Ilgpu.Launcher<ushort, BFloat16Words>> _biasWords = new(() => new(accelerator));
+
+            public void Dispose()
+            {
+                _logitsGradWords.Dispose();
+                if (_biasFloats.IsValueCreated) _biasFloats.Value.Dispose();
+                if (_biasWords.IsValueCreated) _biasWords.Value.Dispose();
+            }
 
             private readonly Action<KernelConfig, Floats, Floats, Floats, Floats, Ints, int, int, int> _mergeChunk =
                 accelerator.LoadStreamKernel<Floats, Floats, Floats, Floats, Ints, int, int, int>(MergeChunkKernel);
@@ -178,37 +188,52 @@ public static class ChunkedOutputLoss
                 accelerator.LoadStreamKernel<Words, Floats, Floats, Ints, Floats, int, int>(ChunkGradientWordsKernel);
 
             /// <inheritdoc cref="Reference.Forward{T}"/>
-            public void Forward(Floats logProb, Floats logSumExp, Floats logitsScratch, Floats hidden, Floats weight, Ints labels, int rows, int dim, int vocab,
-                int chunk)
+            public void Forward(Floats logProb, Floats logSumExp, Floats logitsScratch, Floats hidden, Floats weight, Floats? bias, Ints labels, int rows,
+                int dim, int vocab, int chunk)
             {
                 CheckShapes((int)logitsScratch.Length, (int)hidden.Length, (int)weight.Length, (int)labels.Length, (int)logSumExp.Length, rows, dim, vocab,
                     chunk);
-                Merge(logProb, logSumExp, logitsScratch, labels, rows, vocab, chunk, (logits, first, width) =>
-                    matMul.Forward(logits, hidden, weight.SubView((long)first * dim, (long)width * dim), rows, dim, width));
+                CheckBias((int?)bias?.Length, null, vocab, backward: false);
+                Merge(logProb, logSumExp, logitsScratch, labels, rows, vocab, chunk, FloatLogits(hidden, weight, bias, rows, dim));
             }
 
             /// <summary>The forward on bfloat16 hidden states and weight, the chunk's logits summed and kept in float32.</summary>
-            public void Forward(Floats logProb, Floats logSumExp, Floats logitsScratch, Words hidden, Words weight, Ints labels, int rows, int dim, int vocab,
-                int chunk)
+            public void Forward(Floats logProb, Floats logSumExp, Floats logitsScratch, Words hidden, Words weight, Words? bias, Ints labels, int rows,
+                int dim, int vocab, int chunk)
             {
                 CheckShapes((int)logitsScratch.Length, (int)hidden.Length, (int)weight.Length, (int)labels.Length, (int)logSumExp.Length, rows, dim, vocab,
                     chunk);
-                Merge(logProb, logSumExp, logitsScratch, labels, rows, vocab, chunk, (logits, first, width) =>
-                    _bf16Gemm.Value.Forward(logits, hidden, weight.SubView((long)first * dim, (long)width * dim), rows, dim, width));
+                CheckBias((int?)bias?.Length, null, vocab, backward: false);
+                Merge(logProb, logSumExp, logitsScratch, labels, rows, vocab, chunk, WordLogits(hidden, weight, bias, rows, dim));
             }
 
+            /// <summary>A chunk's float32 logits from float32 views: the SGEMM, then the bias.</summary>
+            private Action<Floats, int, int> FloatLogits(Floats hidden, Floats weight, Floats? bias, int rows, int dim) => (logits, first, width) =>
+            {
+                matMul.Forward(logits, hidden, weight.SubView((long)first * dim, (long)width * dim), rows, dim, width);
+                if (bias is { } b) _biasFloats.Value.ForwardOnFloats(logits, b.SubView(first, width), width);
+            };
+
+            /// <summary>A chunk's float32 logits from bfloat16 views: the bfloat16 GEMM, then the bias.</summary>
+            private Action<Floats, int, int> WordLogits(Words hidden, Words weight, Words? bias, int rows, int dim) => (logits, first, width) =>
+            {
+                _bf16Gemm.Value.Forward(logits, hidden, weight.SubView((long)first * dim, (long)width * dim), rows, dim, width);
+                if (bias is { } b) _biasWords.Value.ForwardOnFloats(logits, b.SubView(first, width), width);
+            };
+
             /// <inheritdoc cref="Reference.Backward{T}"/>
-            public void Backward(Floats hiddenGrad, Floats weightGrad, Floats logitsScratch, Floats hidden, Floats weight, Floats logSumExp, Ints labels,
-                Floats logProbGrad, int rows, int dim, int vocab, int chunk)
+            public void Backward(Floats hiddenGrad, Floats weightGrad, Floats logitsScratch, Floats hidden, Floats weight, Floats? bias, Floats? biasGrad,
+                Floats logSumExp, Ints labels, Floats logProbGrad, int rows, int dim, int vocab, int chunk)
             {
                 CheckBackwardShapes((int)hiddenGrad.Length, (int)weightGrad.Length, (int)logitsScratch.Length, (int)hidden.Length, (int)weight.Length,
                     (int)logSumExp.Length, (int)labels.Length, (int)logProbGrad.Length, rows, dim, vocab, chunk);
+                CheckBias((int?)bias?.Length, (int?)biasGrad?.Length, vocab, backward: true);
                 if (rows == 0) return;
-                ForEachChunk(logitsScratch, rows, vocab, chunk,
-                    (logits, first, width) => matMul.Forward(logits, hidden, weight.SubView((long)first * dim, (long)width * dim), rows, dim, width),
+                ForEachChunk(logitsScratch, rows, vocab, chunk, FloatLogits(hidden, weight, bias, rows, dim),
                     (logits, first, width) =>
                     {
                         _logSoftmaxAtLabels.BackwardColumns(logits, logits, logSumExp, labels, logProbGrad, width, first);
+                        if (biasGrad is { } grad) _biasFloats.Value.BackwardFromFloats(grad.SubView(first, width), logits, width);
                         var (offset, length) = ((long)first * dim, (long)width * dim);
                         matMul.Backward(hiddenGrad, weightGrad.SubView(offset, length), logits, hidden, weight.SubView(offset, length), rows, dim, width);
                     });
@@ -216,22 +241,24 @@ public static class ChunkedOutputLoss
 
             /// <summary>
             /// The backward on bfloat16 views: each chunk's logit gradient is computed in float32 from the float32 logits and
-            /// stored once in bfloat16, then both products accumulate into the bfloat16 gradients with float32 sums.
+            /// stored once in bfloat16, then both products accumulate into the bfloat16 gradients with float32 sums. The float32
+            /// gradient is also written over the logits, where the bias's column sums read it.
             /// </summary>
-            public void Backward(Words hiddenGrad, Words weightGrad, Floats logitsScratch, Words hidden, Words weight, Floats logSumExp, Ints labels,
-                Floats logProbGrad, int rows, int dim, int vocab, int chunk)
+            public void Backward(Words hiddenGrad, Words weightGrad, Floats logitsScratch, Words hidden, Words weight, Words? bias, Words? biasGrad,
+                Floats logSumExp, Ints labels, Floats logProbGrad, int rows, int dim, int vocab, int chunk)
             {
                 CheckBackwardShapes((int)hiddenGrad.Length, (int)weightGrad.Length, (int)logitsScratch.Length, (int)hidden.Length, (int)weight.Length,
                     (int)logSumExp.Length, (int)labels.Length, (int)logProbGrad.Length, rows, dim, vocab, chunk);
+                CheckBias((int?)bias?.Length, (int?)biasGrad?.Length, vocab, backward: true);
                 if (rows == 0) return;
                 var gradWords = LogitsGradWords(rows * ChunkWidth(vocab, chunk));
-                ForEachChunk(logitsScratch, rows, vocab, chunk,
-                    (logits, first, width) => _bf16Gemm.Value.Forward(logits, hidden, weight.SubView((long)first * dim, (long)width * dim), rows, dim, width),
+                ForEachChunk(logitsScratch, rows, vocab, chunk, WordLogits(hidden, weight, bias, rows, dim),
                     (logits, first, width) =>
                     {
                         var logitsGrad = gradWords.SubView(0, (long)rows * width);
                         _chunkGradientWords(new KernelConfig(rows, LossReduction.RowGroupSize(accelerator, width)), logitsGrad, logits, logSumExp, labels,
                             logProbGrad, width, first);
+                        if (biasGrad is { } grad) _biasWords.Value.BackwardFromFloats(grad.SubView(first, width), logits, width);
                         var (offset, length) = ((long)first * dim, (long)width * dim);
                         _bf16Gemm.Value.Backward(hiddenGrad, weightGrad.SubView(offset, length), logitsGrad, hidden, weight.SubView(offset, length), rows, dim,
                             width);
@@ -279,7 +306,8 @@ public static class ChunkedOutputLoss
 
         /// <summary>
         /// The chunk's logit gradient (<see cref="LogSoftmaxAtLabels.Ilgpu"/>'s, over columns [first, first + width)), computed in
-        /// float32 and stored as bfloat16 words for the tensor-core products.
+        /// float32 and stored as bfloat16 words for the tensor-core products, and as float32 over the logits (each thread
+        /// overwrites only the logits it has read).
         /// </summary>
         private static void ChunkGradientWordsKernel(Words logitsGrad, Floats logits, Floats logSumExp, Ints labels, Floats logProbGrad, int width, int first)
         {
@@ -288,8 +316,11 @@ public static class ChunkedOutputLoss
             var label = labels[row];
             var (lse, g) = (logSumExp[row], logProbGrad[row]);
             for (var j = Group.IdxX; j < width; j += Group.DimX)
-                logitsGrad[start + j] = label < 0 ? (ushort)0
-                    : BFloat16.FromFloat(LogSoftmaxAtLabels.Ilgpu.LogitGradient(logits[start + j], lse, g, j == label - first));
+            {
+                var gradient = label < 0 ? 0f : LogSoftmaxAtLabels.Ilgpu.LogitGradient(logits[start + j], lse, g, j == label - first);
+                logitsGrad[start + j] = BFloat16.FromFloat(gradient);
+                logits[start + j] = gradient;
+            }
         }
 
         /// <summary>

@@ -1,4 +1,9 @@
 using System.Numerics;
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+using SimNpo.Kernels.Ilgpu;
+using Floats = ILGPU.ArrayView<float>;
 
 namespace SimNpo.Kernels;
 
@@ -99,6 +104,136 @@ public static class LayerNorm
                     sums[j] += double.CreateTruncating(outputGrad[r * dim + j]) * (double.CreateTruncating(input[r * dim + j]) - mu) * s;
             }
             for (var j = 0; j < dim; j++) weightGrad[j] += T.CreateTruncating(sums[j]);
+        }
+    }
+
+    /// <summary>
+    /// The device kernels, in either storage (statistics float32). Forward and the input gradient run one group per row:
+    /// each thread takes a strided share of the columns and sums in float, the group combines the shares
+    /// (<see cref="GroupReduce"/>); the variance in a second pass over the centred values, as the reference. The weight and
+    /// bias gradients, sums over every row, stay on the device in two passes (<see cref="ColumnSums{TWord, TStored}"/>),
+    /// one partials kernel computing both.
+    /// </summary>
+    public static class Ilgpu
+    {
+        public sealed class Launcher<TWord, TStored>(Accelerator accelerator) : IDisposable
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
+        {
+            private readonly Action<KernelConfig, ArrayView<TWord>, Floats, Floats, ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>, int, float> _forward =
+                accelerator.LoadStreamKernel<ArrayView<TWord>, Floats, Floats, ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>, int, float>(
+                    ForwardKernel<TWord, TStored>);
+
+            private readonly Action<KernelConfig, ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>, Floats, Floats, int> _inputGrad =
+                accelerator.LoadStreamKernel<ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>, ArrayView<TWord>, Floats, Floats, int>(
+                    InputGradKernel<TWord, TStored>);
+
+            private readonly Action<Index1D, Floats, ArrayView<TWord>, ArrayView<TWord>, Floats, Floats, int, int> _parameterPartials =
+                accelerator.LoadAutoGroupedStreamKernel<Index1D, Floats, ArrayView<TWord>, ArrayView<TWord>, Floats, Floats, int, int>(
+                    ParameterPartialsKernel<TWord, TStored>);
+
+            private readonly ColumnSums<TWord, TStored> _parameterGrads = new(accelerator);
+
+            public void Forward(ArrayView<TWord> output, Floats mean, Floats invStd, ArrayView<TWord> input, ArrayView<TWord> weight, ArrayView<TWord> bias,
+                int dim, float eps)
+            {
+                var rows = CheckForwardShapes((int)output.Length, (int)mean.Length, (int)invStd.Length, (int)input.Length, (int)weight.Length,
+                    (int)bias.Length, dim);
+                if (rows > 0) _forward(RowGroups(rows, dim), output, mean, invStd, input, weight, bias, dim, eps);
+            }
+
+            public void Backward(ArrayView<TWord> inputGrad, ArrayView<TWord> weightGrad, ArrayView<TWord> biasGrad, ArrayView<TWord> outputGrad,
+                ArrayView<TWord> input, ArrayView<TWord> weight, Floats mean, Floats invStd, int dim)
+            {
+                var rows = CheckBackwardShapes((int)inputGrad.Length, (int)weightGrad.Length, (int)biasGrad.Length, (int)outputGrad.Length,
+                    (int)input.Length, (int)weight.Length, (int)mean.Length, (int)invStd.Length, dim);
+                if (rows == 0) return;
+                _inputGrad(RowGroups(rows, dim), inputGrad, outputGrad, input, weight, mean, invStd, dim);
+                var rowsPerChunk = _parameterGrads.RowsPerChunk(rows, dim);
+                var partials = _parameterGrads.Partials(rows, dim, rowsPerChunk, sets: 2);
+                var set = partials.Length / 2;
+                _parameterPartials((int)set, partials, outputGrad, input, mean, invStd, dim, rowsPerChunk);
+                _parameterGrads.AddInto(weightGrad, partials.SubView(0, set), dim);
+                _parameterGrads.AddInto(biasGrad, partials.SubView(set, set), dim);
+            }
+
+            public void Dispose() => _parameterGrads.Dispose();
+
+            private KernelConfig RowGroups(int rows, int dim) => new(rows, GroupReduce.GroupSize(accelerator, dim));
+        }
+
+        private static void ForwardKernel<TWord, TStored>(ArrayView<TWord> output, Floats mean, Floats invStd, ArrayView<TWord> input,
+            ArrayView<TWord> weight, ArrayView<TWord> bias, int dim, float eps)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
+        {
+            var stored = default(TStored);
+            var start = (long)Grid.IdxX * dim;
+            var sum = 0f;
+            for (var j = Group.IdxX; j < dim; j += Group.DimX) sum += stored.Load(input, start + j);
+            var mu = GroupReduce.Sum(sum) / dim;
+            var squares = 0f;
+            for (var j = Group.IdxX; j < dim; j += Group.DimX)
+            {
+                var centred = stored.Load(input, start + j) - mu;
+                squares += centred * centred;
+            }
+            var s = 1f / XMath.Sqrt(GroupReduce.Sum(squares) / dim + eps);
+            for (var j = Group.IdxX; j < dim; j += Group.DimX)
+                stored.Store(output, start + j, (stored.Load(input, start + j) - mu) * s * stored.Load(weight, j) + stored.Load(bias, j));
+            if (!Group.IsFirstThread) return;
+            mean[Grid.IdxX] = mu;
+            invStd[Grid.IdxX] = s;
+        }
+
+        /// <summary>inputGrad[j] += s·(ĝ_j − mean(ĝ) − x̂_j·mean(ĝ·x̂)), as the reference.</summary>
+        private static void InputGradKernel<TWord, TStored>(ArrayView<TWord> inputGrad, ArrayView<TWord> outputGrad, ArrayView<TWord> input,
+            ArrayView<TWord> weight, Floats mean, Floats invStd, int dim)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
+        {
+            var stored = default(TStored);
+            var start = (long)Grid.IdxX * dim;
+            var (mu, s) = (mean[Grid.IdxX], invStd[Grid.IdxX]);
+            float gradSum = 0, gradDotNormalised = 0;
+            for (var j = Group.IdxX; j < dim; j += Group.DimX)
+            {
+                var g = stored.Load(outputGrad, start + j) * stored.Load(weight, j);
+                gradSum += g;
+                gradDotNormalised += g * ((stored.Load(input, start + j) - mu) * s);
+            }
+            var gradMean = GroupReduce.Sum(gradSum) / dim;
+            var dotMean = GroupReduce.Sum(gradDotNormalised) / dim;
+            for (var j = Group.IdxX; j < dim; j += Group.DimX)
+            {
+                var g = stored.Load(outputGrad, start + j) * stored.Load(weight, j);
+                var normalised = (stored.Load(input, start + j) - mu) * s;
+                stored.Store(inputGrad, start + j, stored.Load(inputGrad, start + j) + s * (g - gradMean - normalised * dotMean));
+            }
+        }
+
+        /// <summary>
+        /// One thread per (chunk of rows, column): partials[chunk, j] = Σ_{r in chunk} g_rj·x̂_rj (the weight's set) and,
+        /// one set further, Σ_{r in chunk} g_rj (the bias's).
+        /// </summary>
+        private static void ParameterPartialsKernel<TWord, TStored>(Index1D index, Floats partials, ArrayView<TWord> outputGrad, ArrayView<TWord> input,
+            Floats mean, Floats invStd, int dim, int rowsPerChunk)
+            where TWord : unmanaged
+            where TStored : struct, IStoredFloats<TWord>
+        {
+            var stored = default(TStored);
+            var column = index.X % dim;
+            var first = index.X / dim * rowsPerChunk;
+            var end = XMath.Min(first + rowsPerChunk, mean.IntLength);
+            float weightSum = 0, biasSum = 0;
+            for (var r = first; r < end; r++)
+            {
+                var g = stored.Load(outputGrad, (long)r * dim + column);
+                weightSum += g * ((stored.Load(input, (long)r * dim + column) - mean[r]) * invStd[r]);
+                biasSum += g;
+            }
+            partials[index] = weightSum;
+            partials[partials.Length / 2 + index] = biasSum;
         }
     }
 

@@ -87,10 +87,8 @@ public static class RmsNorm
     /// <summary>
     /// The device kernels, in either storage (statistics float32). Forward and the input gradient run one group per row:
     /// each thread takes a strided share of the columns, sums in float, and the group combines the shares by warp shuffles
-    /// (<see cref="GroupReduce"/>). The weight gradient, a sum over every row, stays on the device in two passes: one thread
-    /// per (chunk of rows, column) writes its float32 partial to scratch, then one thread per column adds the chunks' partials
-    /// onto the gradient in chunk order and stores once. No atomics, which a bfloat16 gradient could not take, so the result
-    /// is deterministic and rounded to the storage once.
+    /// (<see cref="GroupReduce"/>). The weight gradient, a sum over every row, stays on the device in two passes
+    /// (<see cref="ColumnSums{TWord, TStored}"/>): deterministic, and rounded to the storage once.
     /// </summary>
     public static class Ilgpu
     {
@@ -109,11 +107,7 @@ public static class RmsNorm
                 accelerator.LoadAutoGroupedStreamKernel<Index1D, Floats, ArrayView<TWord>, ArrayView<TWord>, Floats, int, int>(
                     WeightGradPartialsKernel<TWord, TStored>);
 
-            private readonly Action<Index1D, ArrayView<TWord>, Floats, int> _weightGrad =
-                accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<TWord>, Floats, int>(WeightGradKernel<TWord, TStored>);
-
-            /// <summary>The weight gradient's partial sums, [chunks, dim].</summary>
-            private readonly Scratch<float> _partials = new(accelerator);
+            private readonly ColumnSums<TWord, TStored> _weightGrad = new(accelerator);
 
             public void Forward(ArrayView<TWord> output, Floats invRms, ArrayView<TWord> input, ArrayView<TWord> weight, int dim, float eps,
                 float weightOffset)
@@ -129,15 +123,13 @@ public static class RmsNorm
                     (int)weight.Length, (int)invRms.Length, dim);
                 if (rows == 0) return;
                 _inputGrad(RowGroups(rows, dim), inputGrad, outputGrad, input, weight, invRms, dim, weightOffset);
-                // As many chunks as fill the device with one thread per (chunk, column); more would only lengthen the second pass.
-                var chunks = Math.Clamp(accelerator.MaxNumThreads / dim, 1, rows);
-                var rowsPerChunk = (rows + chunks - 1) / chunks;
-                var partials = _partials.View((long)(rows + rowsPerChunk - 1) / rowsPerChunk * dim);
+                var rowsPerChunk = _weightGrad.RowsPerChunk(rows, dim);
+                var partials = _weightGrad.Partials(rows, dim, rowsPerChunk);
                 _weightGradPartials((int)partials.Length, partials, outputGrad, input, invRms, dim, rowsPerChunk);
-                _weightGrad(dim, weightGrad, partials, dim);
+                _weightGrad.AddInto(weightGrad, partials, dim);
             }
 
-            public void Dispose() => _partials.Dispose();
+            public void Dispose() => _weightGrad.Dispose();
 
             private KernelConfig RowGroups(int rows, int dim) => new(rows, GroupReduce.GroupSize(accelerator, dim));
         }
@@ -194,17 +186,6 @@ public static class RmsNorm
             var sum = 0f;
             for (var r = first; r < end; r++) sum += stored.Load(outputGrad, (long)r * dim + column) * stored.Load(input, (long)r * dim + column) * invRms[r];
             partials[index] = sum;
-        }
-
-        /// <summary>One thread per column: weightGrad[j] += Σ_chunk partials[chunk, j], in chunk order.</summary>
-        private static void WeightGradKernel<TWord, TStored>(Index1D column, ArrayView<TWord> weightGrad, Floats partials, int dim)
-            where TWord : unmanaged
-            where TStored : struct, IStoredFloats<TWord>
-        {
-            var stored = default(TStored);
-            var sum = stored.Load(weightGrad, column.X);
-            for (var at = (long)column.X; at < partials.Length; at += dim) sum += partials[at];
-            stored.Store(weightGrad, column.X, sum);
         }
     }
 

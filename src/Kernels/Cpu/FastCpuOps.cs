@@ -15,6 +15,8 @@ namespace SimNpo.Kernels.Cpu;
 public sealed class FastCpuOps : IOps<float>
 {
     private readonly FastRmsNorm _rmsNorm = new();
+    private readonly FastLayerNorm _layerNorm = new();
+    private readonly FastBias _bias = new();
     private readonly FastRope _rope = new();
     private readonly FastChunkedOutputLoss _chunkedOutputLoss = new();
     private readonly FastSumOfSquares _sumOfSquares = new();
@@ -72,16 +74,35 @@ public sealed class FastCpuOps : IOps<float>
     }
 
     public void LayerNorm(View<float> output, View<float> mean, View<float> invStd, View<float> input, View<float> weight, View<float> bias, int dim,
-        float eps) => throw new NotSupportedException("LayerNorm on the fast CPU path is not written yet");
+        float eps)
+    {
+        if (IsBFloat16(nameof(LayerNorm), [output, input, weight, bias], [mean, invStd]))
+            FastLayerNorm.Forward<ushort, BFloat16Format>(output.Bits(), mean.Memory, invStd.Memory, input.Bits(), weight.Bits(), bias.Bits(), dim, eps);
+        else FastLayerNorm.Forward<float, Float32Format>(output.Memory, mean.Memory, invStd.Memory, input.Memory, weight.Memory, bias.Memory, dim, eps);
+    }
 
     public void LayerNormBackward(View<float> inputGrad, View<float> weightGrad, View<float> biasGrad, View<float> outputGrad, View<float> input,
-        View<float> weight, View<float> mean, View<float> invStd, int dim) =>
-        throw new NotSupportedException("LayerNormBackward on the fast CPU path is not written yet");
+        View<float> weight, View<float> mean, View<float> invStd, int dim)
+    {
+        if (IsBFloat16(nameof(LayerNormBackward), [inputGrad, weightGrad, biasGrad, outputGrad, input, weight], [mean, invStd]))
+            _layerNorm.Backward<ushort, BFloat16Format>(inputGrad.Bits(), weightGrad.Bits(), biasGrad.Bits(), outputGrad.Bits(), input.Bits(), weight.Bits(),
+                mean.Memory, invStd.Memory, dim);
+        else
+            _layerNorm.Backward<float, Float32Format>(inputGrad.Memory, weightGrad.Memory, biasGrad.Memory, outputGrad.Memory, input.Memory, weight.Memory,
+                mean.Memory, invStd.Memory, dim);
+    }
 
-    public void AddBias(View<float> x, View<float> bias, int dim) => throw new NotSupportedException("AddBias on the fast CPU path is not written yet");
+    public void AddBias(View<float> x, View<float> bias, int dim)
+    {
+        if (IsBFloat16(nameof(AddBias), [x, bias])) FastBias.Forward<ushort, BFloat16Format>(x.Bits(), bias.Bits(), dim);
+        else FastBias.Forward<float, Float32Format>(x.Memory, bias.Memory, dim);
+    }
 
-    public void AddBiasBackward(View<float> biasGrad, View<float> outputGrad, int dim) =>
-        throw new NotSupportedException("AddBiasBackward on the fast CPU path is not written yet");
+    public void AddBiasBackward(View<float> biasGrad, View<float> outputGrad, int dim)
+    {
+        if (IsBFloat16(nameof(AddBiasBackward), [biasGrad, outputGrad])) _bias.Backward<ushort, BFloat16Format>(biasGrad.Bits(), outputGrad.Bits(), dim);
+        else _bias.Backward<float, Float32Format>(biasGrad.Memory, outputGrad.Memory, dim);
+    }
 
     public void Synchronize() { }
 
@@ -206,19 +227,18 @@ public sealed class FastCpuOps : IOps<float>
     public void ChunkedOutputLoss(View<float> logProb, View<float> logSumExp, View<float> logitsScratch, View<float> hidden, View<float> weight,
         View<float>? bias, View<int> labels, int rows, int dim, int vocab, int chunk)
     {
-        if (bias is not null) throw new NotSupportedException("the lm_head bias on the fast CPU path is not written yet");
-        IsBFloat16(nameof(ChunkedOutputLoss), [hidden, weight], [logProb, logSumExp, logitsScratch]);
-        _chunkedOutputLoss.Forward(logProb.Memory, logSumExp.Memory, logitsScratch, hidden, weight, labels.Memory, rows, dim, vocab, chunk);
+        IsBFloat16(nameof(ChunkedOutputLoss), [hidden, weight, .. Present(bias)], [logProb, logSumExp, logitsScratch]);
+        _chunkedOutputLoss.Forward(logProb.Memory, logSumExp.Memory, logitsScratch, hidden, weight, bias, labels.Memory, rows, dim, vocab, chunk);
     }
 
     public void ChunkedOutputLossBackward(View<float> hiddenGrad, View<float> weightGrad, View<float> logitsScratch, View<float> hidden,
         View<float> weight, View<float>? bias, View<float>? biasGrad, View<float> logSumExp, View<int> labels, View<float> logProbGrad, int rows, int dim,
         int vocab, int chunk)
     {
-        if (bias is not null || biasGrad is not null) throw new NotSupportedException("the lm_head bias on the fast CPU path is not written yet");
-        IsBFloat16(nameof(ChunkedOutputLossBackward), [hiddenGrad, weightGrad, hidden, weight], [logitsScratch, logSumExp, logProbGrad]);
-        _chunkedOutputLoss.Backward(hiddenGrad, weightGrad, logitsScratch, hidden, weight, logSumExp.Memory, labels.Memory, logProbGrad.Memory, rows, dim,
-            vocab, chunk);
+        IsBFloat16(nameof(ChunkedOutputLossBackward), [hiddenGrad, weightGrad, hidden, weight, .. Present(bias, biasGrad)],
+            [logitsScratch, logSumExp, logProbGrad]);
+        _chunkedOutputLoss.Backward(hiddenGrad, weightGrad, logitsScratch, hidden, weight, bias, biasGrad, logSumExp.Memory, labels.Memory, logProbGrad.Memory,
+            rows, dim, vocab, chunk);
     }
 
     public double SumOfSquares(View<float> x) => x.Storage == Storage.BFloat16

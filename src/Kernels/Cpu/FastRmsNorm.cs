@@ -5,14 +5,13 @@ namespace SimNpo.Kernels.Cpu;
 /// <summary>
 /// <see cref="RmsNorm"/> on fixed ranges of rows in parallel, vectorised along the row. The row sums (the mean of squares,
 /// the backward's Σ g·w·x) are taken in float64 lanes like the reference's; the weight gradient, a sum over every row,
-/// is summed per range in float32 into that range's own partial row, the partials are added in range order and the total
-/// is added to the weight gradient once (one rounding to its storage), so no element has two writers and the result does
-/// not depend on the schedule. The inverse RMS is a statistic: float32 whatever the bulk storage.
+/// is summed per range in float32 into that range's own partial row and added once (<see cref="RangePartials"/>), so the
+/// result does not depend on the schedule. The inverse RMS is a statistic: float32 whatever the bulk storage.
 /// </summary>
 internal sealed class FastRmsNorm
 {
     /// <summary>The weight gradient's partial rows, one per range of rows, kept between calls.</summary>
-    private float[] _partials = [];
+    private readonly RangePartials _partials = new();
 
     public static void Forward<TWord, TFormat>(Memory<TWord> output, Memory<float> invRms, ReadOnlyMemory<TWord> input, ReadOnlyMemory<TWord> weight, int dim,
         float eps, float weightOffset)
@@ -44,15 +43,13 @@ internal sealed class FastRmsNorm
     {
         var rows = RmsNorm.CheckBackwardShapes(inputGrad.Length, weightGrad.Length, outputGrad.Length, input.Length, weight.Length, invRms.Length, dim);
         var grain = Partitions.Rows(dim);
-        var ranges = Partitions.Count(rows, grain);
-        if (_partials.Length < ranges * dim) _partials = new float[ranges * dim];
-        var sums = _partials;
+        var ranges = Math.Max(1, Partitions.Count(rows, grain)); // no rows: one zero row
+        var sums = _partials.Begin(ranges, dim);
         var offset = new Vector<float>(weightOffset);
         Partitions.For(rows, grain, part =>
         {
             var w = weight.Span;
             var partial = sums.AsSpan(part.Index * dim, dim);
-            partial.Clear();
             for (var r = part.Start; r < part.End; r++)
             {
                 var x = input.Span.Slice(r * dim, dim);
@@ -68,12 +65,6 @@ internal sealed class FastRmsNorm
                 }
             }
         });
-        var total = sums.AsSpan(0, dim);
-        for (var p = 1; p < ranges; p++)
-        {
-            var partial = sums.AsSpan(p * dim, dim);
-            for (var i = 0; i < dim; i += Vectors.Width) Vectors.Store(Vectors.Load(total, i) + Vectors.Load(partial, i), total, i);
-        }
-        Vectors.AddInto<TWord, TFormat>(weightGrad.Span, total);
+        Vectors.AddInto<TWord, TFormat>(weightGrad.Span, _partials.Total(ranges, dim));
     }
 }

@@ -17,6 +17,8 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     private readonly Lazy<Attention.Ilgpu.Launcher> _attention;
     private readonly PerStorage<GatherRows.Ilgpu.Launcher<float, Float32Words>, GatherRows.Ilgpu.Launcher<ushort, BFloat16Words>> _gatherRows;
     private readonly PerStorage<RmsNorm.Ilgpu.Launcher<float, Float32Words>, RmsNorm.Ilgpu.Launcher<ushort, BFloat16Words>> _rmsNorm;
+    private readonly PerStorage<LayerNorm.Ilgpu.Launcher<float, Float32Words>, LayerNorm.Ilgpu.Launcher<ushort, BFloat16Words>> _layerNorm;
+    private readonly PerStorage<Bias.Ilgpu.Launcher<float, Float32Words>, Bias.Ilgpu.Launcher<ushort, BFloat16Words>> _bias;
     private readonly PerStorage<Rope.Ilgpu.Launcher<float, Float32Words>, Rope.Ilgpu.Launcher<ushort, BFloat16Words>> _rope;
     private readonly PerStorage<GatedActivation.Ilgpu.Launcher<float, Float32Words>, GatedActivation.Ilgpu.Launcher<ushort, BFloat16Words>> _gatedActivation;
     private readonly PerStorage<Activate.Ilgpu.Launcher<float, Float32Words>, Activate.Ilgpu.Launcher<ushort, BFloat16Words>> _activate;
@@ -51,6 +53,8 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         _attention = new(() => new Attention.Ilgpu.Launcher(accelerator));
         _gatherRows = new(() => new(accelerator), () => new(accelerator));
         _rmsNorm = new(() => new(accelerator), () => new(accelerator));
+        _layerNorm = new(() => new(accelerator), () => new(accelerator));
+        _bias = new(() => new(accelerator), () => new(accelerator));
         _rope = new(() => new(accelerator), () => new(accelerator));
         _gatedActivation = new(() => new(accelerator), () => new(accelerator));
         _activate = new(() => new(accelerator), () => new(accelerator));
@@ -144,16 +148,36 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     }
 
     void IOps<float>.LayerNorm(View<float> output, View<float> mean, View<float> invStd, View<float> input, View<float> weight, View<float> bias, int dim,
-        float eps) => throw new NotSupportedException("LayerNorm on the ILGPU path is not written yet");
+        float eps)
+    {
+        if (IsBFloat16(nameof(IOps<float>.LayerNorm), [output, input, weight, bias], [mean, invStd]))
+            _layerNorm.BFloat16.Forward(output.Words(), mean.ArrayView(), invStd.ArrayView(), input.Words(), weight.Words(), bias.Words(), dim, eps);
+        else _layerNorm.Float32.Forward(output.ArrayView(), mean.ArrayView(), invStd.ArrayView(), input.ArrayView(), weight.ArrayView(), bias.ArrayView(), dim,
+                eps);
+    }
 
     void IOps<float>.LayerNormBackward(View<float> inputGrad, View<float> weightGrad, View<float> biasGrad, View<float> outputGrad, View<float> input,
-        View<float> weight, View<float> mean, View<float> invStd, int dim) =>
-        throw new NotSupportedException("LayerNormBackward on the ILGPU path is not written yet");
+        View<float> weight, View<float> mean, View<float> invStd, int dim)
+    {
+        if (IsBFloat16(nameof(IOps<float>.LayerNormBackward), [inputGrad, weightGrad, biasGrad, outputGrad, input, weight], [mean, invStd]))
+            _layerNorm.BFloat16.Backward(inputGrad.Words(), weightGrad.Words(), biasGrad.Words(), outputGrad.Words(), input.Words(), weight.Words(),
+                mean.ArrayView(), invStd.ArrayView(), dim);
+        else
+            _layerNorm.Float32.Backward(inputGrad.ArrayView(), weightGrad.ArrayView(), biasGrad.ArrayView(), outputGrad.ArrayView(), input.ArrayView(),
+                weight.ArrayView(), mean.ArrayView(), invStd.ArrayView(), dim);
+    }
 
-    void IOps<float>.AddBias(View<float> x, View<float> bias, int dim) => throw new NotSupportedException("AddBias on the ILGPU path is not written yet");
+    void IOps<float>.AddBias(View<float> x, View<float> bias, int dim)
+    {
+        if (IsBFloat16(nameof(IOps<float>.AddBias), [x, bias])) _bias.BFloat16.Forward(x.Words(), bias.Words(), dim);
+        else _bias.Float32.Forward(x.ArrayView(), bias.ArrayView(), dim);
+    }
 
-    void IOps<float>.AddBiasBackward(View<float> biasGrad, View<float> outputGrad, int dim) =>
-        throw new NotSupportedException("AddBiasBackward on the ILGPU path is not written yet");
+    void IOps<float>.AddBiasBackward(View<float> biasGrad, View<float> outputGrad, int dim)
+    {
+        if (IsBFloat16(nameof(IOps<float>.AddBiasBackward), [biasGrad, outputGrad])) _bias.BFloat16.Backward(biasGrad.Words(), outputGrad.Words(), dim);
+        else _bias.Float32.Backward(biasGrad.ArrayView(), outputGrad.ArrayView(), dim);
+    }
 
     void IOps<float>.MatMul(View<float> output, View<float> input, View<float> weight, int rows, int inDim, int outDim)
     {
@@ -242,25 +266,24 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     void IOps<float>.ChunkedOutputLoss(View<float> logProb, View<float> logSumExp, View<float> logitsScratch, View<float> hidden, View<float> weight,
         View<float>? bias, View<int> labels, int rows, int dim, int vocab, int chunk)
     {
-        if (bias is not null) throw new NotSupportedException("the lm_head bias on the ILGPU path is not written yet");
-        if (IsBFloat16(nameof(IOps<float>.ChunkedOutputLoss), [hidden, weight], [logProb, logSumExp, logitsScratch]))
+        if (IsBFloat16(nameof(IOps<float>.ChunkedOutputLoss), [hidden, weight, .. Present(bias)], [logProb, logSumExp, logitsScratch]))
             _chunkedOutputLoss.Value.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logitsScratch.ArrayView(), hidden.Words(), weight.Words(),
-                labels.ArrayView(), rows, dim, vocab, chunk);
+                bias?.Words(), labels.ArrayView(), rows, dim, vocab, chunk);
         else _chunkedOutputLoss.Value.Forward(logProb.ArrayView(), logSumExp.ArrayView(), logitsScratch.ArrayView(), hidden.ArrayView(), weight.ArrayView(),
-                labels.ArrayView(), rows, dim, vocab, chunk);
+                bias?.ArrayView(), labels.ArrayView(), rows, dim, vocab, chunk);
     }
 
     void IOps<float>.ChunkedOutputLossBackward(View<float> hiddenGrad, View<float> weightGrad, View<float> logitsScratch, View<float> hidden,
         View<float> weight, View<float>? bias, View<float>? biasGrad, View<float> logSumExp, View<int> labels, View<float> logProbGrad, int rows, int dim,
         int vocab, int chunk)
     {
-        if (bias is not null || biasGrad is not null) throw new NotSupportedException("the lm_head bias on the ILGPU path is not written yet");
-        if (IsBFloat16(nameof(IOps<float>.ChunkedOutputLossBackward), [hiddenGrad, weightGrad, hidden, weight], [logitsScratch, logSumExp, logProbGrad]))
-            _chunkedOutputLoss.Value.Backward(hiddenGrad.Words(), weightGrad.Words(), logitsScratch.ArrayView(), hidden.Words(), weight.Words(),
-                logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), rows, dim, vocab, chunk);
+        if (IsBFloat16(nameof(IOps<float>.ChunkedOutputLossBackward), [hiddenGrad, weightGrad, hidden, weight, .. Present(bias, biasGrad)],
+                [logitsScratch, logSumExp, logProbGrad]))
+            _chunkedOutputLoss.Value.Backward(hiddenGrad.Words(), weightGrad.Words(), logitsScratch.ArrayView(), hidden.Words(), weight.Words(), bias?.Words(),
+                biasGrad?.Words(), logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), rows, dim, vocab, chunk);
         else
             _chunkedOutputLoss.Value.Backward(hiddenGrad.ArrayView(), weightGrad.ArrayView(), logitsScratch.ArrayView(), hidden.ArrayView(), weight.ArrayView(),
-                logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), rows, dim, vocab, chunk);
+                bias?.ArrayView(), biasGrad?.ArrayView(), logSumExp.ArrayView(), labels.ArrayView(), logProbGrad.ArrayView(), rows, dim, vocab, chunk);
     }
 
     void IOps<float>.LogSoftmaxAtLabels(View<float> logProb, View<float> logSumExp, View<float> logits, View<int> labels, int vocab)
@@ -329,6 +352,8 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
         // Every per-storage pair, so that a launcher which comes to own device memory cannot leak it.
         _gatherRows.Dispose();
         _rmsNorm.Dispose();
+        _layerNorm.Dispose();
+        _bias.Dispose();
         _rope.Dispose();
         _gatedActivation.Dispose();
         _activate.Dispose();

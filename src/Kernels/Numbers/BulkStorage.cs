@@ -22,4 +22,7 @@ public static class BulkStorage
                 throw new ArgumentException($"{op}: its statistics (log-sum-exps, norms, log-probs, weights, scratch) are float32, not {view.Storage}");
         return storage == Storage.BFloat16;
     }
+
+    /// <summary>The optional views that are given (a head's bias and its gradient), for an op's list of bulk views.</summary>
+    public static View<float>[] Present(params View<float>?[] optional) => [.. optional.OfType<View<float>>()];
 }

@@ -10,5 +10,6 @@ public static class OpCases
     [
         .. GatherRowsCase.Cases, .. RmsNormCase.Cases, .. MatMulCase.Cases, .. RopeCase.Cases, .. AttentionCase.Cases, .. GatedActivationCase.Cases,
         .. ActivateCase.Cases, .. LogSoftmaxAtLabelsCase.Cases, .. KlDivergenceCase.Cases,
+        .. LayerNormCase.Cases, .. AddBiasCase.Cases,
     ];
 }

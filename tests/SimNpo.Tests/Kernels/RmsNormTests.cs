@@ -6,7 +6,7 @@ namespace SimNpo.Tests.Kernels;
 /// RMSNorm over rows, with the input and the gain both differentiated: three rows of six (the spec); rows of 37, a
 /// multiple of neither warp size (4 and 32), leaving a partial warp on both devices; rows of 70, spanning several warps on
 /// the NVIDIA-like device and several strides of a 16-thread group on the default one; 300 rows of 70, two ranges of the
-/// fast CPU path's weight-gradient partials.
+/// fast CPU path's weight-gradient partials; and Gemma's gain 1 + w on the spec and the partial-warp rows.
 /// </summary>
 public class RmsNormCase(int rows, int dim, CaseSize size, float weightOffset = 0)
     : OpCase(weightOffset == 0 ? $"rmsnorm {rows}x{dim}" : $"rmsnorm {rows}x{dim} gain {weightOffset} + w", rows * dim, dim)
@@ -15,11 +15,13 @@ public class RmsNormCase(int rows, int dim, CaseSize size, float weightOffset = 
 
     public static readonly OpCase[] Cases =
         [new RmsNormCase(3, 6, CaseSize.Small), new RmsNormCase(9, 37, CaseSize.Shaped), new RmsNormCase(4, 70, CaseSize.Shaped),
-        new RmsNormCase(300, 70, CaseSize.Ranged)];
+        new RmsNormCase(300, 70, CaseSize.Ranged), new RmsNormCase(3, 6, CaseSize.Small, weightOffset: 1),
+        new RmsNormCase(9, 37, CaseSize.Shaped, weightOffset: 1)];
 
     public override CaseSize Size => size;
 
-    public override int Float32Roundings => 8; // sums in float64; rounded: 1/rms, normalised value, gain product, result
+    // Sums in float64; rounded: 1/rms, normalised value, the gain o + w (Gemma's offset), gain product, result.
+    public override int Float32Roundings => 8;
 
     // Sums kept in float32: the row's sum of squares and the backward's dot product (dim terms each, ≤ dim roundings of
     // running sums bounded by the terms' total) and the weight gradient's sum over rows (≤ rows); a few more for the

@@ -19,14 +19,17 @@ public class FastLossTests
 
     public static IEnumerable<TestCaseData> OutputLossCases() =>
         from storage in new[] { Storage.Native, Storage.BFloat16 }
-        from shape in new (int Rows, int Dim, int Vocab, int Chunk, string Name)[]
+        from shape in new (int Rows, int Dim, int Vocab, int Chunk, bool Bias, string Name)[]
         {
-            (ChunkedOutputLossTests.Rows, ChunkedOutputLossTests.Dim, ChunkedOutputLossTests.Vocab, 8, "6x13, 37 in chunks of 8"),
-            (ChunkedOutputLossTests.Rows, ChunkedOutputLossTests.Dim, ChunkedOutputLossTests.Vocab, 64, "one chunk"),
+            (ChunkedOutputLossTests.Rows, ChunkedOutputLossTests.Dim, ChunkedOutputLossTests.Vocab, 8, false, "6x13, 37 in chunks of 8"),
+            (ChunkedOutputLossTests.Rows, ChunkedOutputLossTests.Dim, ChunkedOutputLossTests.Vocab, 64, false, "one chunk"),
             // Two 192-row GEMM blocks, a ragged last chunk, and four ranges of rows (54 each, the last shorter) for the row passes.
-            (200, 40, 1000, 300, "200x40, 1000 in chunks of 300"),
+            (200, 40, 1000, 300, false, "200x40, 1000 in chunks of 300"),
+            // With Phi's lm_head bias: the small chunks, and the ragged chunks over several ranges of the bias's column sums.
+            (ChunkedOutputLossTests.Rows, ChunkedOutputLossTests.Dim, ChunkedOutputLossTests.Vocab, 8, true, "6x13, 37 in chunks of 8, bias"),
+            (200, 40, 1000, 300, true, "200x40, 1000 in chunks of 300, bias"),
         }
-        select new TestCaseData(shape.Rows, shape.Dim, shape.Vocab, shape.Chunk, storage).SetArgDisplayNames(shape.Name, storage.ToString());
+        select new TestCaseData(shape.Rows, shape.Dim, shape.Vocab, shape.Chunk, shape.Bias, storage).SetArgDisplayNames(shape.Name, storage.ToString());
 
     /// <summary>
     /// Tolerances as <see cref="Ilgpu.ChunkedOutputLossKernelTests"/> derives them, for any size: a logit is a float32 dot product of dim terms
@@ -35,10 +38,11 @@ public class FastLossTests
     /// the gradients sum g·(onehot − p) (Σ|·| ≤ 2|g|) against values below 1 in float32: the hidden states' gradients over
     /// the vocabulary, |g|·(E + 2·vocab·u) per row; the weights' over the rows, (E + 2·rows·u)·Σ|g|; then each is added to
     /// its starting value below 1, a rounding of a sum below 2 (2u). Stored as bfloat16, each gradient is that float32
-    /// result rounded once (the hidden states' summed over every chunk first).
+    /// result rounded once (the hidden states' summed over every chunk first). A bias below 1 adds one rounding of a logit
+    /// below dim + 1, (dim + 1)·u, to every logit; its gradient sums the logit gradients down the rows, as the weights'.
     /// </summary>
     [TestCaseSource(nameof(OutputLossCases))]
-    public void ChunkedOutputLossMatchesTheReference(int rows, int dim, int vocab, int chunk, Storage storage)
+    public void ChunkedOutputLossMatchesTheReference(int rows, int dim, int vocab, int chunk, bool withBias, Storage storage)
     {
         var random = new Random(rows + chunk);
         var (hidden, weight) = (InStorage(storage, OpData.Random(random, rows * dim)), InStorage(storage, OpData.Random(random, vocab * dim)));
@@ -46,21 +50,24 @@ public class FastLossTests
         var logProbGrad = OpData.Random(random, rows, 3);
         var (initialHiddenGrad, initialWeightGrad) = (InStorage(storage, OpData.Random(random, rows * dim)),
             InStorage(storage, OpData.Random(random, vocab * dim)));
+        var (bias, initialBiasGrad) = (InStorage(storage, OpData.Random(random, vocab)), InStorage(storage, OpData.Random(random, vocab)));
         var (expectedLogProb, expectedLogSumExp) = (new double[rows], new double[rows]);
         var scratch = new double[ChunkedOutputLoss.ScratchLength(rows, vocab, chunk)];
-        ChunkedOutputLoss.Reference.Forward<double>(expectedLogProb, expectedLogSumExp, scratch, hidden, weight, null, labels, rows, dim, vocab, chunk);
-        var (expectedHiddenGrad, expectedWeightGrad) = (initialHiddenGrad.ToArray(), initialWeightGrad.ToArray());
-        ChunkedOutputLoss.Reference.Backward<double>(expectedHiddenGrad, expectedWeightGrad, scratch, hidden, weight, null, null, expectedLogSumExp, labels, logProbGrad,
-            rows, dim, vocab, chunk);
+        var expectedBias = ChunkedOutputLossTests.OptionalInput(withBias ? bias : null);
+        ChunkedOutputLoss.Reference.Forward<double>(expectedLogProb, expectedLogSumExp, scratch, hidden, weight, expectedBias, labels, rows, dim, vocab, chunk);
+        var (expectedHiddenGrad, expectedWeightGrad, expectedBiasGrad) = (initialHiddenGrad.ToArray(), initialWeightGrad.ToArray(), initialBiasGrad.ToArray());
+        ChunkedOutputLoss.Reference.Backward<double>(expectedHiddenGrad, expectedWeightGrad, scratch, hidden, weight, expectedBias,
+            ChunkedOutputLossTests.Optional(withBias ? expectedBiasGrad : null), expectedLogSumExp, labels, logProbGrad, rows, dim, vocab, chunk);
 
         var (hiddenView, weightView, labelsView) = (_ops.Upload(storage, hidden), _ops.Upload(storage, weight), _ops.UploadInts(labels));
+        var (biasView, biasGrad) = withBias ? (_ops.Upload(storage, bias), _ops.Upload(storage, initialBiasGrad)) : ((View<float>?)null, (View<float>?)null);
         var (logProb, logSumExp, scratchView) = (_ops.Allocate(rows).All, _ops.Allocate(rows).All, _ops.Allocate(scratch.Length).All);
-        _ops.ChunkedOutputLoss(logProb, logSumExp, scratchView, hiddenView, weightView, null, labelsView, rows, dim, vocab, chunk);
+        _ops.ChunkedOutputLoss(logProb, logSumExp, scratchView, hiddenView, weightView, biasView, labelsView, rows, dim, vocab, chunk);
         var (hiddenGrad, weightGrad) = (_ops.Upload(storage, initialHiddenGrad), _ops.Upload(storage, initialWeightGrad));
-        _ops.ChunkedOutputLossBackward(hiddenGrad, weightGrad, scratchView, hiddenView, weightView, null, null, logSumExp, labelsView, _ops.Upload(logProbGrad),
-            rows, dim, vocab, chunk);
+        _ops.ChunkedOutputLossBackward(hiddenGrad, weightGrad, scratchView, hiddenView, weightView, biasView, biasGrad, logSumExp, labelsView,
+            _ops.Upload(logProbGrad), rows, dim, vocab, chunk);
 
-        var logitError = (double)dim * dim * U;
+        var logitError = (double)dim * dim * U + (withBias ? (dim + 1) * U : 0);
         var (actualLogProb, actualLogSumExp) = (OpData.Download(logProb), OpData.Download(logSumExp));
         for (var r = 0; r < rows; r++)
         {
@@ -83,6 +90,12 @@ public class FastLossTests
             Assert.That(actualWeightGrad[i],
                 Is.EqualTo(expectedWeightGrad[i]).Within(Stored(storage, expectedWeightGrad[i], (probabilityError + 2 * rows * U) * sumOfWeights + 2 * U)),
                 $"weight element {i}");
+        if (biasGrad is not { } biasGradView) return;
+        var actualBiasGrad = OpData.Download(biasGradView);
+        for (var i = 0; i < vocab; i++)
+            Assert.That(actualBiasGrad[i],
+                Is.EqualTo(expectedBiasGrad[i]).Within(Stored(storage, expectedBiasGrad[i], (probabilityError + 2 * rows * U) * sumOfWeights + 2 * U)),
+                $"bias element {i}");
     }
 
     private static double[] InStorage(Storage storage, double[] values) => storage == Storage.BFloat16 ? OpData.RoundToBFloat16(values) : values;
