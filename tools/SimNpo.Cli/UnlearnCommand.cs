@@ -32,8 +32,9 @@ public static class UnlearnCommand
             var (retainPath, refusalsPath) = (Get(retain), Get(refusals));
             var inputs = new JsonObject { ["model"] = modelDirectory, ["forget"] = forgetPath, ["retain"] = retainPath, ["refusals"] = refusalsPath };
             var paths = new RunPaths(modelDirectory, forgetPath, retainPath, refusalsPath, Required(output), modelDirectory, inputs);
-            var template = options.Template(parse, config);
-            options.CheckMemory(parse, config, settings, ModelFiles.LoadConfig(modelDirectory));
+            var modelConfig = ModelFiles.LoadConfig(modelDirectory);
+            var template = options.Template(parse, config, modelConfig, modelDirectory);
+            options.CheckMemory(parse, config, settings, modelConfig);
             return TrainingRun.Execute(parse, settings, paths, (parse.GetValue(options.Resume), parse.GetValue(options.Overwrite)), template,
                 (ops, precision) => ModelFiles.Load(modelDirectory, ops, precision, masterWeights: true));
         });
