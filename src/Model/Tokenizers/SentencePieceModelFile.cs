@@ -7,7 +7,7 @@ namespace SimNpo.Model.Tokenizers;
 /// before the merges: each piece's text and type, the normalizer spec and the model type. Read here because the
 /// tokenizer library applies them but does not show them.
 /// </summary>
-public sealed record SentencePieceModelFile(IReadOnlyList<(string Piece, SentencePieceType Type)> Pieces, string NormalizerName, bool AddDummyPrefix,
+public sealed record SentencePieceModelFile(IReadOnlyList<(string Piece, float Score, SentencePieceType Type)> Pieces, string NormalizerName, bool AddDummyPrefix,
     bool RemoveExtraWhitespaces, bool EscapeWhitespaces, int ModelType)
 {
     /// <summary>TrainerSpec.ModelType's BPE, the only kind Llama, Mistral and Gemma ship.</summary>
@@ -16,7 +16,7 @@ public sealed record SentencePieceModelFile(IReadOnlyList<(string Piece, Sentenc
     /// <summary>Throws InvalidProtocolBufferException on bytes that are not a ModelProto.</summary>
     public static SentencePieceModelFile Parse(byte[] bytes)
     {
-        var pieces = new List<(string, SentencePieceType)>();
+        var pieces = new List<(string, float, SentencePieceType)>();
         // The proto2 defaults of NormalizerSpec and TrainerSpec, kept when a field is absent.
         var (name, addDummyPrefix, removeExtraWhitespaces, escapeWhitespaces, modelType) = ("", true, true, true, 1);
         var input = new CodedInputStream(bytes);
@@ -50,17 +50,18 @@ public sealed record SentencePieceModelFile(IReadOnlyList<(string Piece, Sentenc
         return new SentencePieceModelFile(pieces, name, addDummyPrefix, removeExtraWhitespaces, escapeWhitespaces, modelType);
     }
 
-    private static (string, SentencePieceType) ReadPiece(CodedInputStream input)
+    private static (string, float, SentencePieceType) ReadPiece(CodedInputStream input)
     {
-        var (piece, type) = ("", SentencePieceType.Normal);
+        var (piece, score, type) = ("", 0f, SentencePieceType.Normal);
         for (uint tag; (tag = input.ReadTag()) != 0;)
             switch (WireFormat.GetTagFieldNumber(tag))
             {
                 case 1: piece = input.ReadString(); break;
+                case 2: score = input.ReadFloat(); break;
                 case 3: type = (SentencePieceType)input.ReadEnum(); break;
                 default: input.SkipLastField(); break;
             }
-        return (piece, type);
+        return (piece, score, type);
     }
 
     private static int ReadTrainerModelType(CodedInputStream input)

@@ -5,7 +5,8 @@ using SimNpo.Model.IO;
 namespace SimNpo.Model.Tokenizers;
 
 /// <summary>
-/// A SentencePiece BPE model (tokenizer.model: Llama 2, Mistral, Gemma) through Microsoft.ML.Tokenizers. The model's
+/// A SentencePiece BPE model (tokenizer.model: Llama 2, Mistral, Gemma): encoded by <see cref="SentencePieceBpe"/>,
+/// decoded (and its BOS and EOS read) by Microsoft.ML.Tokenizers. The model's
 /// own normalizer spec is honoured: Llama's dummy prefix (a '▁' before the text) is added, Gemma's add_dummy_prefix =
 /// false adds none. Control, unknown and user-defined pieces (&lt;s&gt;, Gemma's &lt;start_of_turn&gt;) are matched whole in the
 /// text, as Hugging Face's tokenizers match them, and the text between two of them is encoded on its own (with the
@@ -15,17 +16,19 @@ namespace SimNpo.Model.Tokenizers;
 public sealed class SentencePieceTextTokenizer : ITextTokenizer
 {
     private readonly SentencePieceTokenizer tokenizer;
+    private readonly SentencePieceBpe bpe;
     private readonly AddedTokens matchedWhole;
     private readonly HashSet<int> control;
 
     private SentencePieceTextTokenizer(SentencePieceTokenizer tokenizer, SentencePieceModelFile model)
     {
         this.tokenizer = tokenizer;
+        bpe = new SentencePieceBpe(model);
         var whole = new Dictionary<string, int>(StringComparer.Ordinal);
         control = [];
         for (var id = 0; id < model.Pieces.Count; id++)
         {
-            var (piece, type) = model.Pieces[id];
+            var (piece, _, type) = model.Pieces[id];
             if (type is not (SentencePieceType.Control or SentencePieceType.Unknown or SentencePieceType.UserDefined)) continue;
             // A user-defined piece of whitespace (Gemma's runs of '▁') stands for the spaces of the text.
             whole.TryAdd(model.EscapeWhitespaces ? piece.Replace('▁', ' ') : piece, id);
@@ -72,8 +75,7 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
 
     public int EosId => tokenizer.EndOfSentenceId;
 
-    public IReadOnlyList<int> Encode(string text) =>
-        matchedWhole.Encode(text, segment => tokenizer.EncodeToIds(segment, addBeginningOfSentence: false, addEndOfSentence: false));
+    public IReadOnlyList<int> Encode(string text) => matchedWhole.Encode(text, bpe.Encode);
 
     /// <summary>As SentencePiece decodes: control pieces (BOS, EOS) to nothing, user-defined pieces to their text.</summary>
     public string Decode(IEnumerable<int> ids) =>
