@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -61,7 +60,7 @@ public sealed class ByteLevelBpeTextTokenizer : ITextTokenizer
 
     private IEnumerable<int> EncodeSegment(string segment)
     {
-        if (composeUnicode) segment = segment.Normalize(NormalizationForm.FormC);
+        if (composeUnicode) segment = UnicodeNfc.Normalize(segment);
         foreach (Match piece in split.Matches(segment))
         {
             if (ignoreMerges && vocabulary.TryGetValue(ByteLevelAlphabet.Spell(piece.Value), out var whole))
