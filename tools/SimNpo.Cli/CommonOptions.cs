@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SimNpo.Kernels.Runtime;
 using SimNpo.Model;
+using SimNpo.Model.IO;
 using SimNpo.Unlearn;
 using SimNpo.Unlearn.Data;
 
@@ -65,7 +66,8 @@ public static partial class CommonOptions
 
         /// <summary>The template the options name for the model in modelDirectory (its config and tokenizer).</summary>
         public PromptTemplate Resolve(ParseResult parse, string modelDirectory) =>
-            Template(parse.GetValue(ChatTemplate), parse.GetValue(PromptFormat), parse.GetValue(AnswerPrefix), ModelFiles.LoadConfig(modelDirectory),
+            Template(parse.GetValue(ChatTemplate), parse.GetValue(PromptFormat), parse.GetValue(AnswerPrefix), () =>
+                Directory.Exists(modelDirectory) ? ModelFiles.LoadConfig(modelDirectory) : throw new BadInputException(modelDirectory, "model directory not found"),
                 modelDirectory);
     }
 
@@ -73,11 +75,14 @@ public static partial class CommonOptions
     /// The named chat template (default: the model's), its text replaced by a given format or prefix; a format without
     /// {question} is a usage error. The tokenizer directory is read only to tell Llama 3 from Llama 2.
     /// </summary>
-    public static PromptTemplate Template(string? chatTemplate, string? promptFormat, string? answerPrefix, LlamaConfig config, string? tokenizerDirectory)
+    public static PromptTemplate Template(string? chatTemplate, string? promptFormat, string? answerPrefix, Func<LlamaConfig> config,
+        string? tokenizerDirectory)
     {
         try
         {
-            return ChatTemplates.Resolve(chatTemplate, config, tokenizerDirectory).WithText(promptFormat, answerPrefix);
+            // The format is checked before the model's files are read: a mistake in it is a usage error wherever the model is.
+            if (promptFormat is not null) _ = new PromptTemplate(promptFormat, "");
+            return ChatTemplates.Resolve(chatTemplate, config(), tokenizerDirectory).WithText(promptFormat, answerPrefix);
         }
         catch (ArgumentException e)
         {

@@ -63,7 +63,7 @@ public static class TofuCommand
             var defaultPreset = $"tofu-{parse.GetRequiredValue(forget)}";
             var perMethod = chosen.Distinct().ToDictionary(m => m, m => options.Resolve(parse, config, unlearning: true, m, defaultPreset));
             var modelConfig = ModelFiles.LoadConfig(parse.GetRequiredValue(model).FullName);
-            var template = options.Template(parse, config, modelConfig, parse.GetRequiredValue(model).FullName);
+            var template = options.Template(parse, config, () => modelConfig, parse.GetRequiredValue(model).FullName);
             foreach (var methodSettings in perMethod.Values) options.CheckMemory(parse, config, methodSettings, modelConfig);
             var settings = new TofuProtocolSettings
             {

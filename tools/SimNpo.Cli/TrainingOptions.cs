@@ -151,7 +151,7 @@ public sealed class TrainingOptions
     /// The chat template, from the command line or the config file like every other training option; by default the
     /// model's (modelConfig's architecture, and for Llama the tokenizer in tokenizerDirectory).
     /// </summary>
-    public PromptTemplate Template(ParseResult parse, JsonObject config, LlamaConfig modelConfig, string? tokenizerDirectory)
+    public PromptTemplate Template(ParseResult parse, JsonObject config, Func<LlamaConfig> modelConfig, string? tokenizerDirectory)
     {
         string? Text(Option<string?> option) => Value(parse, option, config, ConfigPath(parse));
         var name = Text(ChatTemplate);
