@@ -55,20 +55,17 @@ public static partial class CommonOptions
     public static Option<string?> AnswerPrefix() =>
         new("--answer-prefix") { Description = "text between the prompt and the answer (default: the chat template's)" };
 
-    /// <summary>The three options of a prompt, added together to a command.</summary>
+    /// <summary>The three options of a prompt, made together for a command.</summary>
     public sealed record TemplateOptions(Option<string?> ChatTemplate, Option<string?> PromptFormat, Option<string?> AnswerPrefix)
     {
         public TemplateOptions() : this(CommonOptions.ChatTemplate(), CommonOptions.PromptFormat(), CommonOptions.AnswerPrefix())
         {
         }
 
-        public IEnumerable<Option> All => [ChatTemplate, PromptFormat, AnswerPrefix];
-
         /// <summary>The template the options name for the model in modelDirectory (its config and tokenizer).</summary>
         public PromptTemplate Resolve(ParseResult parse, string modelDirectory) =>
-            Template(parse.GetValue(ChatTemplate), parse.GetValue(PromptFormat), parse.GetValue(AnswerPrefix), () =>
-                Directory.Exists(modelDirectory) ? ModelFiles.LoadConfig(modelDirectory) : throw new BadInputException(modelDirectory, "model directory not found"),
-                modelDirectory);
+            Template(parse.GetValue(ChatTemplate), parse.GetValue(PromptFormat), parse.GetValue(AnswerPrefix), () => Directory.Exists(modelDirectory)
+                ? ModelFiles.LoadConfig(modelDirectory) : throw new BadInputException(modelDirectory, "model directory not found"), modelDirectory);
     }
 
     /// <summary>

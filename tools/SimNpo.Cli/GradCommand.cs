@@ -34,8 +34,8 @@ public static class GradCommand
         var output = new Option<FileInfo>("--out") { Description = "output .safetensors file", Required = true };
         var command = new Command("grad", "One forward and backward over all records as one batch; writes loss, seq_logprob, seq_len and grad.<parameter>")
         {
-            model, data, objective, beta, gamma, gammaForm, referenceModel, prompt.ChatTemplate, prompt.PromptFormat, prompt.AnswerPrefix, device, precision, recompute,
-                output,
+            model, data, objective, beta, gamma, gammaForm, referenceModel, prompt.ChatTemplate, prompt.PromptFormat, prompt.AnswerPrefix, device, precision,
+                recompute, output,
         };
         command.SetAction(parse =>
         {

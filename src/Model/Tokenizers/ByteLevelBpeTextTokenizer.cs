@@ -116,7 +116,8 @@ public sealed class ByteLevelBpeTextTokenizer : ITextTokenizer
             _ => throw new BadInputException(path, $"model.merges holds {merge?.ToJsonString()}, not a merge"),
         });
         var parts = new TokenizerParts(path, ReadVocabulary(vocab, path), ReadMerges(mergeLines, path), ReadAddedTokens(root["added_tokens"], path),
-            ReadSplitPattern(root["pre_tokenizer"], path), ReadNormalizer(root["normalizer"], path), model["ignore_merges"]?.GetValueKind() == JsonValueKind.True);
+            ReadSplitPattern(root["pre_tokenizer"], path), ReadNormalizer(root["normalizer"], path),
+            model["ignore_merges"]?.GetValueKind() == JsonValueKind.True);
         return new ByteLevelBpeTextTokenizer(parts, bosId, eosId);
     }
 

@@ -7,8 +7,8 @@ namespace SimNpo.Model.Tokenizers;
 /// before the merges: each piece's text and type, the normalizer spec and the model type. Read here because the
 /// tokenizer library applies them but does not show them.
 /// </summary>
-public sealed record SentencePieceModelFile(IReadOnlyList<(string Piece, float Score, SentencePieceType Type)> Pieces, string NormalizerName, bool AddDummyPrefix,
-    bool RemoveExtraWhitespaces, bool EscapeWhitespaces, int ModelType)
+public sealed record SentencePieceModelFile(IReadOnlyList<(string Piece, float Score, SentencePieceType Type)> Pieces, string NormalizerName,
+    bool AddDummyPrefix, bool RemoveExtraWhitespaces, bool EscapeWhitespaces, int ModelType)
 {
     /// <summary>TrainerSpec.ModelType's BPE, the only kind Llama, Mistral and Gemma ship.</summary>
     public const int BpeModelType = 2;
@@ -75,12 +75,4 @@ public sealed record SentencePieceModelFile(IReadOnlyList<(string Piece, float S
 }
 
 /// <summary>SentencePiece.Type of sentencepiece_model.proto.</summary>
-public enum SentencePieceType
-{
-    Normal = 1,
-    Unknown = 2,
-    Control = 3,
-    UserDefined = 4,
-    Unused = 5,
-    Byte = 6,
-}
+public enum SentencePieceType { Normal = 1, Unknown, Control, UserDefined, Unused, Byte }

@@ -6,12 +6,11 @@ namespace SimNpo.Model.Tokenizers;
 
 /// <summary>
 /// A SentencePiece BPE model (tokenizer.model: Llama 2, Mistral, Gemma): encoded by <see cref="SentencePieceBpe"/>,
-/// decoded (and its BOS and EOS read) by Microsoft.ML.Tokenizers. The model's
-/// own normalizer spec is honoured: Llama's dummy prefix (a '▁' before the text) is added, Gemma's add_dummy_prefix =
-/// false adds none. Control, unknown and user-defined pieces (&lt;s&gt;, Gemma's &lt;start_of_turn&gt;) are matched whole in the
-/// text, as Hugging Face's tokenizers match them, and the text between two of them is encoded on its own (with the
-/// dummy prefix where the model has one, as Hugging Face's legacy Llama tokenizers do). BOS and EOS are not added: the
-/// chat template places them.
+/// decoded (and its BOS and EOS read) by Microsoft.ML.Tokenizers. The model's own normalizer spec is honoured: Llama's
+/// dummy prefix (a '▁' before the text) is added, Gemma's add_dummy_prefix = false adds none. Control, unknown and
+/// user-defined pieces (&lt;s&gt;, Gemma's &lt;start_of_turn&gt;) are matched whole in the text, as Hugging Face's tokenizers
+/// match them, and the text between two of them is encoded on its own (with the dummy prefix where the model has one,
+/// as Hugging Face's legacy Llama tokenizers do). BOS and EOS are not added: the chat template places them.
 /// </summary>
 public sealed class SentencePieceTextTokenizer : ITextTokenizer
 {

@@ -79,5 +79,6 @@ public static class ChatTemplates
     }
 
     private static bool HasToken(string? tokenizerDirectory, LlamaConfig config, string token) =>
-        tokenizerDirectory is not null && TokenizerLoader.HasTokenizer(tokenizerDirectory) && TokenizerLoader.Load(tokenizerDirectory, config).TokenId(token) is not null;
+        tokenizerDirectory is not null && TokenizerLoader.HasTokenizer(tokenizerDirectory)
+        && TokenizerLoader.Load(tokenizerDirectory, config).TokenId(token) is not null;
 }

@@ -19,7 +19,10 @@ public class ChatTemplateTests
     public void TheDefaultFollowsTheArchitecture(string architecture, bool hasBeginOfText, string expected) =>
         Assert.That(ChatTemplates.Default(architecture, token => hasBeginOfText && token == "<|begin_of_text|>").Name, Is.EqualTo(expected));
 
-    /// <summary>A Llama model is told Llama 3 by its tokenizer: the fixture's tokenizer.json has &lt;|begin_of_text|&gt;, Mistral's tokenizer.model does not.</summary>
+    /// <summary>
+    /// A Llama model is told Llama 3 by its tokenizer: the fixture's tokenizer.json has &lt;|begin_of_text|&gt;, Mistral's
+    /// tokenizer.model does not.
+    /// </summary>
     [TestCase("llama3", "llama3")]
     [TestCase("mistral", "llama2")]
     public void ALlamaDefaultReadsTheTokenizer(string tokenizer, string expected)
@@ -34,7 +37,8 @@ public class ChatTemplateTests
     public void NoneKeepsTheFamilysBos(string architecture, bool addsBos)
     {
         var none = ChatTemplates.Resolve("none", Config(architecture), null);
-        Assert.That((none.Name, none.PromptFormat, none.AnswerPrefix, none.AddsBos, none.EndToken), Is.EqualTo(("none", "{question}", "", addsBos, (string?)null)));
+        Assert.That((none.Name, none.PromptFormat, none.AnswerPrefix, none.AddsBos, none.EndToken),
+            Is.EqualTo(("none", "{question}", "", addsBos, (string?)null)));
     }
 
     [Test]
