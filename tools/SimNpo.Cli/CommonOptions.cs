@@ -1,5 +1,7 @@
 using System.CommandLine;
 using SimNpo.Kernels.Runtime;
+using SimNpo.Model;
+using SimNpo.Model.IO;
 using SimNpo.Unlearn;
 using SimNpo.Unlearn.Data;
 
@@ -39,22 +41,45 @@ public static partial class CommonOptions
         }
     }
 
-    public static Option<string> PromptFormat() =>
-        new("--prompt-format") { Description = "how a question becomes the prompt; {question} is replaced",
-            DefaultValueFactory = _ => PromptTemplate.Llama2Chat.PromptFormat };
+    public static Option<string?> ChatTemplate() =>
+        new Option<string?>("--chat-template")
+        {
+            Description = $"chat template around each question and answer: {string.Join(", ", ChatTemplates.Names)} (default: the model family's, "
+                + "from config.json's architecture: llama2, or llama3 when the tokenizer has <|begin_of_text|>, for Llama; zephyr for Mistral; "
+                + "chatml for Qwen2; phi for Phi; gemma for Gemma)",
+        }.AcceptOnlyFromAmong([.. ChatTemplates.Names]);
 
-    public static Option<string> AnswerPrefix() =>
-        new("--answer-prefix") { Description = "text between the prompt and the answer", DefaultValueFactory = _ => PromptTemplate.Llama2Chat.AnswerPrefix };
+    public static Option<string?> PromptFormat() =>
+        new("--prompt-format") { Description = "how a question becomes the prompt, {question} replaced (default: the chat template's)" };
 
-    /// <summary>The template the two options above describe; a format without {question} is a usage error.</summary>
-    public static PromptTemplate Template(ParseResult parse, Option<string> promptFormat, Option<string> answerPrefix) =>
-        Template(parse.GetRequiredValue(promptFormat), parse.GetRequiredValue(answerPrefix));
+    public static Option<string?> AnswerPrefix() =>
+        new("--answer-prefix") { Description = "text between the prompt and the answer (default: the chat template's)" };
 
-    public static PromptTemplate Template(string promptFormat, string answerPrefix)
+    /// <summary>The three options of a prompt, made together for a command.</summary>
+    public sealed record TemplateOptions(Option<string?> ChatTemplate, Option<string?> PromptFormat, Option<string?> AnswerPrefix)
+    {
+        public TemplateOptions() : this(CommonOptions.ChatTemplate(), CommonOptions.PromptFormat(), CommonOptions.AnswerPrefix())
+        {
+        }
+
+        /// <summary>The template the options name for the model in modelDirectory (its config and tokenizer).</summary>
+        public PromptTemplate Resolve(ParseResult parse, string modelDirectory) =>
+            Template(parse.GetValue(ChatTemplate), parse.GetValue(PromptFormat), parse.GetValue(AnswerPrefix), () => Directory.Exists(modelDirectory)
+                ? ModelFiles.LoadConfig(modelDirectory) : throw new BadInputException(modelDirectory, "model directory not found"), modelDirectory);
+    }
+
+    /// <summary>
+    /// The named chat template (default: the model's), its text replaced by a given format or prefix; a format without
+    /// {question} is a usage error. The tokenizer directory is read only to tell Llama 3 from Llama 2.
+    /// </summary>
+    public static PromptTemplate Template(string? chatTemplate, string? promptFormat, string? answerPrefix, Func<LlamaConfig> config,
+        string? tokenizerDirectory)
     {
         try
         {
-            return new PromptTemplate(promptFormat, answerPrefix);
+            // The format is checked before the model's files are read: a mistake in it is a usage error wherever the model is.
+            if (promptFormat is not null) _ = new PromptTemplate(promptFormat, "");
+            return ChatTemplates.Resolve(chatTemplate, config(), tokenizerDirectory).WithText(promptFormat, answerPrefix);
         }
         catch (ArgumentException e)
         {

@@ -31,13 +31,12 @@ public static class EvalCommand
         var output = new Option<FileInfo>("--out") { Description = "report.json to write (report.md beside it)", Required = true };
         var device = CommonOptions.Device();
         var precision = CommonOptions.Precision();
-        var promptFormat = CommonOptions.PromptFormat();
-        var answerPrefix = CommonOptions.AnswerPrefix();
+        var prompt = new CommonOptions.TemplateOptions();
         var command = new Command("tofu",
             "TOFU: Prob, truth ratio and ROUGE-L recall on forget, retain, real authors and world facts; model utility; forget quality")
         {
-            model, dataDirectory, forget, retainResults, retainModel, maxItems, maxLength, maxNewTokens, batchSize, output, device, precision, promptFormat,
-                answerPrefix,
+            model, dataDirectory, forget, retainResults, retainModel, maxItems, maxLength, maxNewTokens, batchSize, output, device, precision,
+                prompt.ChatTemplate, prompt.PromptFormat, prompt.AnswerPrefix,
         };
         command.SetAction(parse =>
         {
@@ -54,7 +53,7 @@ public static class EvalCommand
                 MaxLength = parse.GetValue(maxLength),
                 MaxNewTokens = parse.GetValue(maxNewTokens),
                 BatchSize = parse.GetValue(batchSize),
-                Template = CommonOptions.Template(parse, promptFormat, answerPrefix),
+                Template = prompt.Resolve(parse, parse.GetRequiredValue(model).FullName),
                 Precision = CommonOptions.Precision(parse, precision, ops).Name,
             };
             var writer = parse.InvocationConfiguration.Output;

@@ -47,9 +47,9 @@ public static class FinetuneCommand
                 ["tokenizer"] = tokenizerDirectory, ["init-std"] = std,
             };
             var paths = new RunPaths(modelDirectory, dataPath, null, null, Required(output), tokenizerDirectory ?? modelDirectory, inputs);
-            var template = options.Template(parse, config);
-            options.CheckMemory(parse, config, settings, modelDirectory is not null ? ModelFiles.LoadConfig(modelDirectory)
-                : LlamaConfig.Load(modelConfigPath!));
+            LlamaConfig ModelConfig() => modelDirectory is not null ? ModelFiles.LoadConfig(modelDirectory) : LlamaConfig.Load(modelConfigPath!);
+            var template = options.Template(parse, config, ModelConfig, paths.TokenizerSource);
+            options.CheckMemory(parse, config, settings, ModelConfig());
             return TrainingRun.Execute(parse, settings, paths, (parse.GetValue(options.Resume), parse.GetValue(options.Overwrite)), template,
                 (ops, precision) =>
             {

@@ -4,6 +4,7 @@ using SimNpo.Model;
 using SimNpo.Model.Generation;
 using SimNpo.Model.Tokenizers;
 using SimNpo.Unlearn;
+using SimNpo.Unlearn.Data;
 
 namespace SimNpo.Cli;
 
@@ -14,6 +15,9 @@ public static class GenerateCommand
     {
         var model = CommonOptions.Model();
         var prompt = new Option<string?>("--prompt") { Description = "text to continue; without it generation starts from BOS alone" };
+        var chatTemplate = CommonOptions.ChatTemplate();
+        chatTemplate.Description = $"answer --prompt as a question in this chat template ({string.Join(", ", ChatTemplates.Names)}), stopping at "
+            + "its end of turn; without it the prompt is continued as plain text";
         var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "stop after this many tokens", DefaultValueFactory = _ => 256 };
         var temperature = new Option<double>("--temperature") { Description = "0 for greedy decoding", DefaultValueFactory = _ => 0 };
         var topP = new Option<double>("--top-p") { Description = "nucleus sampling mass", DefaultValueFactory = _ => 1 };
@@ -22,7 +26,7 @@ public static class GenerateCommand
         var precision = CommonOptions.Precision();
         var command = new Command("generate", "Generate text with a KV cache, stopping at EOS or the token limit")
         {
-            model, prompt, maxNewTokens, temperature, topP, seed, device, precision,
+            model, prompt, chatTemplate, maxNewTokens, temperature, topP, seed, device, precision,
         };
         command.SetAction(parse =>
         {
@@ -33,16 +37,21 @@ public static class GenerateCommand
             using var llama = ModelFiles.Load(directory, ops, CommonOptions.Precision(parse, precision, ops));
             var tokenizer = TokenizerLoader.Load(directory, llama.Config);
             var sampler = new TokenSampler(parse.GetRequiredValue(temperature), parse.GetRequiredValue(topP), parse.GetRequiredValue(seed));
-            List<int> promptIds = [llama.Config.BosTokenId, .. tokenizer.Encode(parse.GetValue(prompt) ?? "")];
+            // A template places BOS (or not) and names the token that ends its turn; plain text starts from BOS.
+            var encoder = parse.GetValue(chatTemplate) is { } name
+                ? new ExampleEncoder(tokenizer, CommonOptions.Template(name, null, null, () => llama.Config, directory)) : null;
+            List<int> promptIds = encoder is not null ? [.. encoder.EncodePrompt(parse.GetValue(prompt) ?? "")]
+                : [llama.Config.BosTokenId, .. tokenizer.Encode(parse.GetValue(prompt) ?? "")];
+            var bosCount = encoder is null || encoder.Template.AddsBos ? 1 : 0;
             using var generator = new Generator<float>(llama, Math.Min(promptIds.Count + limit, llama.Config.MaxSequenceLength));
 
             var output = parse.InvocationConfiguration.Output;
-            var shown = tokenizer.Decode(promptIds.Skip(1));
+            var shown = tokenizer.Decode(promptIds.Skip(bosCount));
             output.Write(shown);
-            var produced = new List<int>(promptIds.Skip(1));
+            var produced = new List<int>(promptIds.Skip(bosCount));
             foreach (var token in generator.Generate(promptIds, limit, logits => sampler.Next(logits)))
             {
-                if (llama.Config.IsEndOfSequence(token)) break;
+                if (llama.Config.IsEndOfSequence(token) || token == encoder?.EndId) break;
                 produced.Add(token);
                 // Decoding the whole text each time keeps multi-token characters and SentencePiece spaces right.
                 var text = tokenizer.Decode(produced);

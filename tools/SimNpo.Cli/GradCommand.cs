@@ -27,15 +27,15 @@ public static class GradCommand
         var gammaForm = CommonOptions.GammaFormOption();
         var referenceModel = new Option<DirectoryInfo?>("--ref-model")
             { Description = "reference model for the methods that need one (default: --model itself)" };
-        var promptFormat = CommonOptions.PromptFormat();
-        var answerPrefix = CommonOptions.AnswerPrefix();
+        var prompt = new CommonOptions.TemplateOptions();
         var device = CommonOptions.Device();
         var recompute = CommonOptions.Recompute();
         var precision = CommonOptions.Precision();
         var output = new Option<FileInfo>("--out") { Description = "output .safetensors file", Required = true };
         var command = new Command("grad", "One forward and backward over all records as one batch; writes loss, seq_logprob, seq_len and grad.<parameter>")
         {
-            model, data, objective, beta, gamma, gammaForm, referenceModel, promptFormat, answerPrefix, device, precision, recompute, output,
+            model, data, objective, beta, gamma, gammaForm, referenceModel, prompt.ChatTemplate, prompt.PromptFormat, prompt.AnswerPrefix, device, precision,
+                recompute, output,
         };
         command.SetAction(parse =>
         {
@@ -49,7 +49,7 @@ public static class GradCommand
             using var llama = ModelFiles.Load(modelDirectory, ops, storage);
             llama.Recompute = RecomputeNames.Parse(parse.GetRequiredValue(recompute));
             var batch = TokenBatch.FromExamples(ExampleFiles.Load(parse.GetRequiredValue(data).FullName, modelDirectory, llama.Config,
-                CommonOptions.Template(parse, promptFormat, answerPrefix)));
+                prompt.Resolve(parse, modelDirectory)));
             var method = TrainingMethods.Get(parse.GetRequiredValue(objective));
             double[]? referenceLogProbs = null;
             if (method.NeedsReferenceLogProbs)

@@ -34,15 +34,14 @@ public static class RelearnCommand
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
         var precision = CommonOptions.Precision();
-        var promptFormat = CommonOptions.PromptFormat();
-        var answerPrefix = CommonOptions.AnswerPrefix();
+        var prompt = new CommonOptions.TemplateOptions();
         var output = new Option<DirectoryInfo>("--out") { Description = "run folder: recovery.json, log.jsonl, the relearned model", Required = true };
         var overwrite = CommonOptions.Overwrite();
         var command = new Command("relearn",
             "Relearning attack: fine-tune an unlearned model on (part of) its forget set and record how the forget metrics recover")
         {
             model, data, steps, learningRate, batchSize, fraction, evalEvery, evalItems, maxLength, maxNewTokens, weightDecay, seed, device, precision,
-                promptFormat, answerPrefix, output, overwrite,
+                prompt.ChatTemplate, prompt.PromptFormat, prompt.AnswerPrefix, output, overwrite,
         };
         command.SetAction(parse =>
         {
@@ -63,7 +62,7 @@ public static class RelearnCommand
             var modelDirectory = parse.GetRequiredValue(model).FullName;
             using var claim = RunFolder.Claim(runDirectory, [("--model", modelDirectory)], parse.GetValue(overwrite), writer);
             var curve = RelearningAttack.Run(modelDirectory, parse.GetRequiredValue(data).FullName, runDirectory, settings,
-                CommonOptions.Template(parse, promptFormat, answerPrefix), ConsoleTrainingObserver.For(writer));
+                prompt.Resolve(parse, modelDirectory), ConsoleTrainingObserver.For(writer));
             writer.WriteLine($"relearned on {curve.TrainedRecords} of {curve.ForgetRecords} forget records for {settings.Steps} steps");
             foreach (var point in curve.Points)
                 writer.WriteLine($"step {point.Step}: " + string.Join(", ", point.Metrics.Select(m => $"{m.Key} {m.Value:F4}")));

@@ -60,10 +60,10 @@ public static class TofuCommand
                     $"{refusing.Name} needs refusal answers, which the protocol does not take; run `simnpo unlearn --method {refusing.Name}` instead");
             if (parse.GetValue(maxItems) < 1 || parse.GetValue(evalMaxLength) < 2 || parse.GetValue(maxNewTokens) < 1 || parse.GetValue(finetuneEpochs) < 1)
                 throw new UsageException("--max-items, --max-new-tokens and --finetune-epochs must be at least 1, --eval-max-length at least 2");
-            var template = options.Template(parse, config);
             var defaultPreset = $"tofu-{parse.GetRequiredValue(forget)}";
             var perMethod = chosen.Distinct().ToDictionary(m => m, m => options.Resolve(parse, config, unlearning: true, m, defaultPreset));
             var modelConfig = ModelFiles.LoadConfig(parse.GetRequiredValue(model).FullName);
+            var template = options.Template(parse, config, () => modelConfig, parse.GetRequiredValue(model).FullName);
             foreach (var methodSettings in perMethod.Values) options.CheckMemory(parse, config, methodSettings, modelConfig);
             var settings = new TofuProtocolSettings
             {

@@ -84,8 +84,9 @@ public sealed class TrainingOptions
     public Option<string?> SaveDType { get; } = new Option<string?>("--save-dtype")
         { Description = "dtype of the saved model: f32, bf16 or f16 (default: the dtype it was loaded in)" }.AcceptOnlyFromAmong(
         [.. Model.ModelFiles.SaveDTypes.Keys]);
-    public Option<string> PromptFormat { get; } = CommonOptions.PromptFormat();
-    public Option<string> AnswerPrefix { get; } = CommonOptions.AnswerPrefix();
+    public Option<string?> ChatTemplate { get; } = CommonOptions.ChatTemplate();
+    public Option<string?> PromptFormat { get; } = CommonOptions.PromptFormat();
+    public Option<string?> AnswerPrefix { get; } = CommonOptions.AnswerPrefix();
     public Option<string> Recompute { get; } = CommonOptions.Recompute();
     public Option<double?> DeviceMemory { get; } = CommonOptions.DeviceMemory();
 
@@ -94,7 +95,7 @@ public sealed class TrainingOptions
 
     private IEnumerable<Option> Shared =>
         [Config, Resume, Overwrite, LearningRate, Epochs, BatchSize, GradAccum, Batching, Warmup, Schedule, WeightDecay, MaxGradNorm, Seed, MaxLength, SkipLong,
-            SaveEvery, EvalEvery, Device, Precision, OptimizerState, SaveDType, PromptFormat, AnswerPrefix, Recompute, DeviceMemory];
+            SaveEvery, EvalEvery, Device, Precision, OptimizerState, SaveDType, ChatTemplate, PromptFormat, AnswerPrefix, Recompute, DeviceMemory];
 
     public void AddTo(Command command, bool unlearning)
     {
@@ -146,9 +147,18 @@ public sealed class TrainingOptions
 
     public string ConfigPath(ParseResult parse) => parse.GetValue(Config)?.FullName ?? "--config";
 
-    /// <summary>The prompt template, from the command line or the config file like every other training option.</summary>
-    public PromptTemplate Template(ParseResult parse, JsonObject config) =>
-        CommonOptions.Template(Value(parse, PromptFormat, config, ConfigPath(parse)), Value(parse, AnswerPrefix, config, ConfigPath(parse)));
+    /// <summary>
+    /// The chat template, from the command line or the config file like every other training option; by default the
+    /// model's (modelConfig's architecture, and for Llama the tokenizer in tokenizerDirectory).
+    /// </summary>
+    public PromptTemplate Template(ParseResult parse, JsonObject config, Func<LlamaConfig> modelConfig, string? tokenizerDirectory)
+    {
+        string? Text(Option<string?> option) => Value(parse, option, config, ConfigPath(parse));
+        var name = Text(ChatTemplate);
+        if (name is not null && ChatTemplates.Find(name) is null)
+            throw new BadInputException(ConfigPath(parse), $"chat-template '{name}' is not one of {string.Join(", ", ChatTemplates.Names)}");
+        return CommonOptions.Template(name, Text(PromptFormat), Text(AnswerPrefix), modelConfig, tokenizerDirectory);
+    }
 
     /// <summary>A file or folder option, from the command line or the config file, as a full path.</summary>
     public string? PathValue(ParseResult parse, Option<string?> option, JsonObject config) =>

@@ -89,7 +89,7 @@ public static class TrainingRun
     {
         var options = command.Options.Select(o => o.Name.TrimStart('-')).ToHashSet();
         var json = new JsonObject();
-        var prompt = new JsonObject { ["prompt-format"] = template.PromptFormat, ["answer-prefix"] = template.AnswerPrefix };
+        var prompt = new JsonObject { ["chat-template"] = template.Name, ["prompt-format"] = template.PromptFormat, ["answer-prefix"] = template.AnswerPrefix };
         foreach (var (key, value) in JsonNode.Parse(settings.ToJson())!.AsObject().Concat(paths.Inputs).Concat(prompt))
             if (options.Contains(key) && value is not null) json[key] = value.DeepClone();
         return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";

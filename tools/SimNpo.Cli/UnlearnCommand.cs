@@ -32,7 +32,7 @@ public static class UnlearnCommand
             var (retainPath, refusalsPath) = (Get(retain), Get(refusals));
             var inputs = new JsonObject { ["model"] = modelDirectory, ["forget"] = forgetPath, ["retain"] = retainPath, ["refusals"] = refusalsPath };
             var paths = new RunPaths(modelDirectory, forgetPath, retainPath, refusalsPath, Required(output), modelDirectory, inputs);
-            var template = options.Template(parse, config);
+            var template = options.Template(parse, config, () => ModelFiles.LoadConfig(modelDirectory), modelDirectory);
             options.CheckMemory(parse, config, settings, ModelFiles.LoadConfig(modelDirectory));
             return TrainingRun.Execute(parse, settings, paths, (parse.GetValue(options.Resume), parse.GetValue(options.Overwrite)), template,
                 (ops, precision) => ModelFiles.Load(modelDirectory, ops, precision, masterWeights: true));

@@ -37,7 +37,7 @@ public static class BpeTrainer
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(vocabSize, MinimumVocabSize);
         var tokens = new List<string>(SpecialTokens);
-        tokens.AddRange(Enumerable.Range(0, 256).Select(b => ByteSymbols[b].ToString()));
+        tokens.AddRange(Enumerable.Range(0, 256).Select(b => ByteLevelAlphabet.Symbol((byte)b).ToString()));
         var ids = tokens.Select((token, id) => (token, id)).ToDictionary(pair => pair.token, pair => pair.id, StringComparer.Ordinal);
         var words = CountWords(texts).Select(pair => (Symbols: pair.Key.Select(symbol => ids[symbol.ToString()]).ToList(), Count: pair.Value)).ToList();
         var merges = new List<(string Left, string Right)>();
@@ -75,7 +75,7 @@ public static class BpeTrainer
         foreach (var text in texts)
             foreach (Match piece in regex.Matches(text))
             {
-                var word = string.Concat(Encoding.UTF8.GetBytes(piece.Value).Select(b => ByteSymbols[b]));
+                var word = ByteLevelAlphabet.Spell(piece.Value);
                 counts[word] = counts.GetValueOrDefault(word) + 1;
             }
         return counts;
@@ -102,21 +102,6 @@ public static class BpeTrainer
                 symbols[write] = symbols[read];
         }
         symbols.RemoveRange(write, symbols.Count - write);
-    }
-
-    /// <summary>
-    /// GPT-2's byte-to-character table, which Microsoft.ML.Tokenizers' byte-level BPE uses: printable Latin-1 bytes
-    /// stand for themselves, the other 68 take the characters from U+0100 on in byte order (a space becomes 'Ġ').
-    /// </summary>
-    private static readonly char[] ByteSymbols = MakeByteSymbols();
-
-    private static char[] MakeByteSymbols()
-    {
-        static bool Printable(int b) => b is >= '!' and <= '~' or >= '¡' and <= '¬' or >= '®' and <= 'ÿ';
-        var symbols = new char[256];
-        var next = 256;
-        for (var b = 0; b < 256; b++) symbols[b] = Printable(b) ? (char)b : (char)next++;
-        return symbols;
     }
 }
 

@@ -5,6 +5,11 @@ namespace SimNpo.Model.Tokenizers;
 /// <summary>Finds a model directory's tokenizer: tokenizer.model (SentencePiece) first, then tokenizer.json, then vocab.json + merges.txt.</summary>
 public static class TokenizerLoader
 {
+    /// <summary>Whether the directory holds any of the tokenizer files Load reads.</summary>
+    public static bool HasTokenizer(string modelDirectory) =>
+        File.Exists(Path.Combine(modelDirectory, "tokenizer.model")) || File.Exists(Path.Combine(modelDirectory, "tokenizer.json"))
+        || File.Exists(Path.Combine(modelDirectory, TrainedBpe.VocabFile)) && File.Exists(Path.Combine(modelDirectory, TrainedBpe.MergesFile));
+
     public static ITextTokenizer Load(string modelDirectory, LlamaConfig config)
     {
         if (!Directory.Exists(modelDirectory)) throw new BadInputException(modelDirectory, "model directory not found");

@@ -1,19 +1,17 @@
 namespace SimNpo.Unlearn.Data;
 
 /// <summary>
-/// How a question and its answer become text: the prompt is PromptFormat with {question} replaced, and the answer text
-/// is AnswerPrefix followed by the answer. The properties have no setters, so a `with` cannot skip the check.
+/// How a question and its answer become token ids: the prompt is PromptFormat with {question} replaced, the answer text
+/// is AnswerPrefix followed by the answer, BOS goes first when AddsBos, and the answer ends with EndToken (null: the
+/// tokenizer's EOS). PromptFormat and AnswerPrefix have no setters, so a `with` cannot skip the check; the named
+/// templates are in <see cref="ChatTemplates"/>.
 /// </summary>
 public sealed record PromptTemplate
 {
     public const string QuestionSlot = "{question}";
 
-    /// <summary>
-    /// The Llama-2 chat template that the TOFU models were fine-tuned with: question_start_tag "[INST] ", question_end_tag
-    /// " [/INST]" and an empty answer_tag (locuslab/tofu and OPTML-Group/Unlearn-Simple config/model_config.yaml, llama2-7b),
-    /// so the answer follows "]" directly: "[/INST]The" is ']' 'The' (1576), not ']' '▁The' (450).
-    /// </summary>
-    public static PromptTemplate Llama2Chat { get; } = new("[INST] {question} [/INST]", "");
+    /// <summary>The Llama-2 chat template the TOFU models were fine-tuned with (<see cref="ChatTemplates.Llama2"/>).</summary>
+    public static PromptTemplate Llama2Chat => ChatTemplates.Llama2;
 
     public PromptTemplate(string promptFormat, string answerPrefix)
     {
@@ -23,12 +21,26 @@ public sealed record PromptTemplate
         AnswerPrefix = answerPrefix;
     }
 
+    /// <summary>The --chat-template name this came from ("custom" when only a format was given).</summary>
+    public string Name { get; init; } = "custom";
+
     public string PromptFormat { get; }
 
     public string AnswerPrefix { get; }
 
+    /// <summary>Whether BOS is the first token (Llama 2 and 3, Mistral, Gemma: yes; Qwen2's ChatML and Phi: no).</summary>
+    public bool AddsBos { get; init; } = true;
+
+    /// <summary>The token that ends an answer, as its text (&lt;|eot_id|&gt;, &lt;|im_end|&gt;); null: the tokenizer's EOS.</summary>
+    public string? EndToken { get; init; }
+
     public string Prompt(string question) => PromptFormat.Replace(QuestionSlot, question, StringComparison.Ordinal);
 
-    /// <summary>The whole text of an example: prompt, answer prefix, answer.</summary>
+    /// <summary>The whole text of an example: prompt, answer prefix, answer (BOS and the end token are ids, added by the encoder).</summary>
     public string FullText(string question, string answer) => Prompt(question) + AnswerPrefix + answer;
+
+    /// <summary>This template with its text replaced where a format or prefix is given, its BOS and end kept.</summary>
+    public PromptTemplate WithText(string? promptFormat, string? answerPrefix) =>
+        promptFormat is null && answerPrefix is null ? this
+            : new PromptTemplate(promptFormat ?? PromptFormat, answerPrefix ?? AnswerPrefix) { Name = Name, AddsBos = AddsBos, EndToken = EndToken };
 }

@@ -18,6 +18,9 @@ public sealed class CharacterTokenizer : ITextTokenizer
 
     public string Decode(IEnumerable<int> ids) => new(ids.Where(id => id >= 3).Select(id => (char)(id - 3 + ' ')).ToArray());
 
+    /// <summary>Only single printable characters are tokens.</summary>
+    public int? TokenId(string token) => token.Length == 1 && token[0] is >= ' ' and <= '~' ? Id(token[0]) : null;
+
     public static int Id(char c) =>
         c is >= ' ' and <= '~' ? 3 + (c - ' ') : throw new ArgumentException($"'{c}' is not printable ASCII");
 

@@ -91,5 +91,6 @@ public class ExampleEncoderTests
         public int EosId => 2;
         public IReadOnlyList<int> Encode(string text) => [3];
         public string Decode(IEnumerable<int> ids) => "";
+        public int? TokenId(string token) => null;
     }
 }
