@@ -238,29 +238,13 @@ public static class LayerNorm
     }
 
     /// <summary>The forward's shapes (input [rows, dim], output like it, mean and invStd [rows], weight and bias [dim]); returns rows.</summary>
-    internal static int CheckForwardShapes(int output, int mean, int invStd, int input, int weight, int bias, int dim)
-    {
-        var rows = ShapeCheck.Rows(input, dim, nameof(input));
-        ShapeCheck.Length(output, input, nameof(output));
-        ShapeCheck.Length(mean, rows, nameof(mean));
-        ShapeCheck.Length(invStd, rows, nameof(invStd));
-        ShapeCheck.Length(weight, dim, nameof(weight));
-        ShapeCheck.Length(bias, dim, nameof(bias));
-        return rows;
-    }
+    internal static int CheckForwardShapes(int output, int mean, int invStd, int input, int weight, int bias, int dim) =>
+        ShapeCheck.RowNorm(input, dim, [(output, nameof(output))], [(mean, nameof(mean)), (invStd, nameof(invStd))],
+            [(weight, nameof(weight)), (bias, nameof(bias))]);
 
     /// <summary>The backward's shapes: each gradient like its tensor; returns rows.</summary>
     internal static int CheckBackwardShapes(int inputGrad, int weightGrad, int biasGrad, int outputGrad, int input, int weight, int mean, int invStd,
-        int dim)
-    {
-        var rows = ShapeCheck.Rows(input, dim, nameof(input));
-        ShapeCheck.Length(inputGrad, input, nameof(inputGrad));
-        ShapeCheck.Length(outputGrad, input, nameof(outputGrad));
-        ShapeCheck.Length(weightGrad, dim, nameof(weightGrad));
-        ShapeCheck.Length(biasGrad, dim, nameof(biasGrad));
-        ShapeCheck.Length(weight, dim, nameof(weight));
-        ShapeCheck.Length(mean, rows, nameof(mean));
-        ShapeCheck.Length(invStd, rows, nameof(invStd));
-        return rows;
-    }
+        int dim) =>
+        ShapeCheck.RowNorm(input, dim, [(inputGrad, nameof(inputGrad)), (outputGrad, nameof(outputGrad))], [(mean, nameof(mean)), (invStd, nameof(invStd))],
+            [(weightGrad, nameof(weightGrad)), (biasGrad, nameof(biasGrad)), (weight, nameof(weight))]);
 }

@@ -190,24 +190,11 @@ public static class RmsNorm
     }
 
     /// <summary>The forward's shapes (input [rows, dim], output like it, invRms [rows], weight [dim]); returns rows.</summary>
-    internal static int CheckForwardShapes(int output, int invRms, int input, int weight, int dim)
-    {
-        var rows = ShapeCheck.Rows(input, dim, nameof(input));
-        ShapeCheck.Length(output, input, nameof(output));
-        ShapeCheck.Length(invRms, rows, nameof(invRms));
-        ShapeCheck.Length(weight, dim, nameof(weight));
-        return rows;
-    }
+    internal static int CheckForwardShapes(int output, int invRms, int input, int weight, int dim) =>
+        ShapeCheck.RowNorm(input, dim, [(output, nameof(output))], [(invRms, nameof(invRms))], [(weight, nameof(weight))]);
 
     /// <summary>The backward's shapes: each gradient like its tensor; returns rows.</summary>
-    internal static int CheckBackwardShapes(int inputGrad, int weightGrad, int outputGrad, int input, int weight, int invRms, int dim)
-    {
-        var rows = ShapeCheck.Rows(input, dim, nameof(input));
-        ShapeCheck.Length(inputGrad, input, nameof(inputGrad));
-        ShapeCheck.Length(outputGrad, input, nameof(outputGrad));
-        ShapeCheck.Length(weightGrad, dim, nameof(weightGrad));
-        ShapeCheck.Length(weight, dim, nameof(weight));
-        ShapeCheck.Length(invRms, rows, nameof(invRms));
-        return rows;
-    }
+    internal static int CheckBackwardShapes(int inputGrad, int weightGrad, int outputGrad, int input, int weight, int invRms, int dim) =>
+        ShapeCheck.RowNorm(input, dim, [(inputGrad, nameof(inputGrad)), (outputGrad, nameof(outputGrad))], [(invRms, nameof(invRms))],
+            [(weightGrad, nameof(weightGrad)), (weight, nameof(weight))]);
 }

@@ -15,4 +15,18 @@ internal static class ShapeCheck
             throw new ArgumentException($"{name} has {length} elements, not a whole number of rows of {width}", name);
         return length / width;
     }
+
+    /// <summary>
+    /// A row normalisation's shapes: input [rows, dim]; each of <paramref name="likeInput"/> as long as the input, each
+    /// per-row statistic [rows], each parameter or parameter gradient [dim]. Returns rows.
+    /// </summary>
+    public static int RowNorm(int input, int dim, (int Length, string Name)[] likeInput, (int Length, string Name)[] perRow,
+        (int Length, string Name)[] perColumn)
+    {
+        var rows = Rows(input, dim, nameof(input));
+        foreach (var (length, name) in likeInput) Length(length, input, name);
+        foreach (var (length, name) in perRow) Length(length, rows, name);
+        foreach (var (length, name) in perColumn) Length(length, dim, name);
+        return rows;
+    }
 }
