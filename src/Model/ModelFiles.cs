@@ -2,6 +2,7 @@ using System.Numerics;
 using SimNpo.Kernels;
 using SimNpo.Model.IO;
 using SimNpo.Model.SafeTensors;
+using SimNpo.Model.Tokenizers;
 
 namespace SimNpo.Model;
 
@@ -20,7 +21,13 @@ public static class ModelFiles
     /// <summary>Tensors some checkpoints carry that are not parameters (old Llama exports store rotary tables).</summary>
     private static bool IsIgnorable(string name) => name.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal);
 
-    public static LlamaConfig LoadConfig(string directory) => LlamaConfig.Load(Path.Combine(directory, ConfigFileName));
+    /// <summary>The directory's config.json, with ids it gives as null taken from the tokenizer (<see cref="NullSpecialTokenIds"/>).</summary>
+    public static LlamaConfig LoadConfig(string directory)
+    {
+        var path = Path.Combine(directory, ConfigFileName);
+        var json = JsonFile.ReadObject(path);
+        return NullSpecialTokenIds.FromTokenizer(json, LlamaConfig.FromJson(json, path), directory);
+    }
 
     /// <param name="precision">How the weights are stored (the backend's own type by default).</param>
     /// <param name="masterWeights">
