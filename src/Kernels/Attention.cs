@@ -329,7 +329,9 @@ public static class Attention
             // The rows that see a key of the block: at positions from k0 on, not padding, and (window) before the last key's sight ends.
             int firstRow = Math.Max(0, k0 - shape.QueryStart);
             var endRow = Math.Min(length - shape.QueryStart, EndOfSightRow(shape, k0 + keysHere - 1));
-            var group = shape.Heads / shape.KvHeads;
+            // The lane's key is seen from its own position up to here: a bound kept per lane, not a window tested per row
+            // (which cost the kernel 8 more registers, ptxas sm_90).
+            int group = shape.Heads / shape.KvHeads, sightEnd = EndOfSight(Reach(shape), j);
             for (var h = kvHead * group; h < (kvHead + 1) * group; h++)
                 for (var r0 = firstRow; r0 < endRow; r0 += warps)
                 {
@@ -348,7 +350,7 @@ public static class Attention
                         delta = WarpSum(delta);
                         Warp.Barrier();
                         float probability = 0, scoreGrad = 0;
-                        if (j < length && Sees(shape, shape.QueryStart + i, j))
+                        if (j < length && j <= shape.QueryStart + i && shape.QueryStart + i < sightEnd)
                         {
                             float dot = 0, outputGradDotValue = 0;
                             for (var d = 0; d < dim; d++)
@@ -436,7 +438,8 @@ public static class Attention
     /// </summary>
     internal static bool Sees(int reach, int position, int key) => (uint)(position - key) < (uint)reach;
 
-    internal static bool Sees(AttentionShape shape, int position, int key) => Sees(Reach(shape), position, key);
+    /// <summary>The first absolute position that no longer sees the key: int.MaxValue without a window (no overflow).</summary>
+    internal static int EndOfSight(int reach, int key) => key + Math.Min(reach, int.MaxValue - key);
 
     /// <summary>Whether the query at this absolute position is past the key's sight: the key is before its window.</summary>
     internal static bool PastSight(int reach, int position, int key) => position - key >= reach;
