@@ -4,4 +4,7 @@ namespace SimNpo.Unlearn.Distributed;
 public static class Communicators
 {
     public static ICommunicator FromEnvironment() => SingleProcess.Instance;
+
+    /// <summary>This process's group, for code that trains or evaluates: one process unless the command line set it from the environment.</summary>
+    public static ICommunicator World { get; set; } = SingleProcess.Instance;
 }

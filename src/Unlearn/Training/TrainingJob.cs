@@ -1,5 +1,6 @@
 using System.Numerics;
 using SimNpo.Model;
+using SimNpo.Unlearn.Distributed;
 
 namespace SimNpo.Unlearn.Training;
 
@@ -27,6 +28,9 @@ public sealed record TrainingJob<T>(LlamaModel<T> Model, TrainingSettings Settin
 
     /// <summary>The files the run reads, recorded in inputs.json so that a resume with other ones is refused.</summary>
     public RunInputs? Inputs { get; init; }
+
+    /// <summary>The ranks that train together (data-parallel): rank 0 alone writes the run folder and tells the observer.</summary>
+    public ICommunicator Communicator { get; init; } = Communicators.World;
 
     public TrainingSummary Run(bool resume) => new Trainer<T>(this).Run(resume);
 }
