@@ -64,6 +64,7 @@ public static class TrainingRun
             TokenizerSource = paths.TokenizerSource,
             RunSettingsJson = RunSettings(parse.CommandResult.Command, settings, paths, template),
             Inputs = Inputs(paths, settings),
+            ShardOptimizer = parse.GetValue<bool>("--shard-optimizer"),
         };
         var summary = job.Run(start.Resume);
         var plots = TrainingCurves.Save(paths.Output, paths.Output + Path.DirectorySeparatorChar, settings.Method);

@@ -33,7 +33,7 @@ public static class Checkpoint
         using var gathered = optimizer.GatherWeightsToSave();
         if (!writes)
         {
-            optimizer.Save(Path.Combine(final, AdamWOptimizer<T>.FileName));
+            if (optimizer.IsSharded) optimizer.Save(Path.Combine(final, AdamWOptimizer<T>.FileName));
             return final;
         }
         var temporary = Path.Combine(root, $".{Prefix}{step:D6}.tmp-{Guid.NewGuid():N}");

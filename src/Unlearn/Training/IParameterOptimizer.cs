@@ -12,6 +12,9 @@ public interface IParameterOptimizer<T> : IDisposable where T : unmanaged, IFloa
 {
     AdamWSettings Settings { get; }
 
+    /// <summary>Whether the state is split across ranks: then saving is collective (<see cref="Save"/>, <see cref="GatherWeightsToSave"/>).</summary>
+    bool IsSharded => false;
+
     /// <summary>Steps taken so far; the next step is bias-corrected as step StepCount + 1.</summary>
     int StepCount { get; }
 

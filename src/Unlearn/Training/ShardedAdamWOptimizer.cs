@@ -69,6 +69,8 @@ public sealed class ShardedAdamWOptimizer<T> : IParameterOptimizer<T> where T : 
 
     public int StepCount { get; private set; }
 
+    public bool IsSharded => true;
+
     /// <summary>
     /// Clips the (reduced, identical on every rank) gradients, updates this rank's slice and all-gathers the weights.
     /// Returns the gradient norm before clipping; a non-finite one throws on every rank before anything changes.

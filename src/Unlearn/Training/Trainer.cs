@@ -74,7 +74,9 @@ public sealed class Trainer<T>
         var schedule = new LearningRateSchedule(LearningRateSchedule.ParseKind(settings.Schedule), settings.LearningRate, totalSteps, steps.WarmupSteps);
         if (model.Precision.Name != settings.Precision)
             throw new ArgumentException($"the settings ask for precision {settings.Precision} but the model stores {model.Precision.Name}");
-        using var optimizer = new AdamWOptimizer<T>(model, settings.AdamW, settings.MomentStorage);
+        using IParameterOptimizer<T> optimizer = _job.ShardOptimizer && communicator.Size > 1
+            ? new ShardedAdamWOptimizer<T>(model, settings.AdamW, communicator, settings.MomentStorage)
+            : new AdamWOptimizer<T>(model, settings.AdamW, settings.MomentStorage);
         model.Recompute = RecomputeNames.Parse(settings.Recompute);
 
         // Rank 0 checks and prepares the folder (reference log-probs, trimmed log) before the others read from it.
@@ -111,15 +113,17 @@ public sealed class Trainer<T>
             log.WriteLine(JsonSerializer.Serialize(record, LogJson));
             log.Flush();
             observer.StepDone(record, totalSteps);
-            if (writes && (step == totalSteps || (settings.SaveEvery > 0 ? step % settings.SaveEvery == 0 : steps.EndsEpoch(step))))
+            // Every rank takes part (a sharded optimizer gathers its state to rank 0); rank 0 alone writes.
+            if ((writes || optimizer.IsSharded) && (step == totalSteps || (settings.SaveEvery > 0 ? step % settings.SaveEvery == 0 : steps.EndsEpoch(step))))
             {
-                lastCheckpoint = Checkpoint.Save(runDirectory, step, model, optimizer, settings, _job.TokenizerSource);
+                lastCheckpoint = Checkpoint.Save(runDirectory, step, model, optimizer, settings, _job.TokenizerSource, writes);
                 observer.Message($"checkpoint {lastCheckpoint}");
             }
         }
+        using var gathered = optimizer.GatherWeightsToSave();
         if (writes)
         {
-            ModelFiles.Save(model, runDirectory, _job.TokenizerSource, settings.SaveDType is { } dtype ? ModelFiles.SaveDTypes[dtype] : null);
+            ModelFiles.Save(model, runDirectory, _job.TokenizerSource, settings.SaveDType is { } dtype ? ModelFiles.SaveDTypes[dtype] : null, weights: gathered);
             observer.Message($"model written to {runDirectory}");
         }
         // No rank leaves before the model is on disk: a failure while writing it still ends the whole job.
@@ -128,7 +132,7 @@ public sealed class Trainer<T>
     }
 
     private StepRecord TrainStep(int step, int epoch, IReadOnlyList<(int[] Forget, int[] Retain)> microBatches, MicroBatchLoss<T> loss,
-        OrderedGradients<T> gradients, AdamWOptimizer<T> optimizer, double learningRate, string? lastCheckpoint)
+        OrderedGradients<T> gradients, IParameterOptimizer<T> optimizer, double learningRate, string? lastCheckpoint)
     {
         var started = Stopwatch.GetTimestamp();
         var scale = 1.0 / microBatches.Count;
@@ -170,7 +174,7 @@ public sealed class Trainer<T>
     }
 
     /// <summary>Restores the newest checkpoint and trims the log to it (a killed run may have logged past it).</summary>
-    private (int Step, string? Checkpoint) Resume(AdamWOptimizer<T> optimizer)
+    private (int Step, string? Checkpoint) Resume(IParameterOptimizer<T> optimizer)
     {
         if (Checkpoint.LoadNewest(runDirectory, model, optimizer, settings, observer.Message) is not var (checkpoint, step))
         {

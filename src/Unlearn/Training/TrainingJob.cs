@@ -32,6 +32,9 @@ public sealed record TrainingJob<T>(LlamaModel<T> Model, TrainingSettings Settin
     /// <summary>The ranks that train together (data-parallel): rank 0 alone writes the run folder and tells the observer.</summary>
     public ICommunicator Communicator { get; init; } = Communicators.World;
 
+    /// <summary>ZeRO stage 1 over the communicator's ranks (--shard-optimizer): each keeps its slice of the optimizer state only.</summary>
+    public bool ShardOptimizer { get; init; }
+
     public TrainingSummary Run(bool resume) => new Trainer<T>(this).Run(resume);
 }
 
@@ -49,6 +52,6 @@ public static class TrainingJob
         {
             TokenizerSource = startModel,
             LoadKlReference = () => ModelFiles.Load(startModel ?? throw new ArgumentException("the KL retain term needs --model"), model.Ops, model.Precision),
-            Evaluate = settings.EvalEvery > 0 ? Evaluation.LogProbCurve.For(data, settings) : null,
+            Evaluate = settings.EvalEvery > 0 ? Evaluation.LogProbCurve.For(data, settings, Communicators.World) : null,
         };
 }
