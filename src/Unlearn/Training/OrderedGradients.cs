@@ -17,7 +17,7 @@ namespace SimNpo.Unlearn.Training;
 /// A single process with one micro-batch per step keeps the plain path (backward adds into the model's gradients),
 /// which gives the same bits: g₀ is then the whole sum.
 /// </summary>
-internal sealed class OrderedGradients<T>(LlamaModel<T> model, ICommunicator communicator)
+internal sealed class OrderedGradients<T>(LlamaModel<T> model, ICommunicator communicator) : IStepGradients
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>ForgetLoss, RetainLoss, whether there is one, ForgetNormalisedLogProb, Tokens: how a result travels.</summary>

@@ -103,7 +103,8 @@ public sealed class Trainer<T>
         var initialEval = startStep == 0 ? _job.Evaluate?.Invoke(model) : null;
         var clock = Stopwatch.StartNew();
         using var log = writes ? new StreamWriter(Path.Combine(runDirectory, LogFileName), append: true) : TextWriter.Null;
-        var gradients = new OrderedGradients<T>(model, communicator);
+        var gradients = StepGradients.For(model, communicator, observer.Message);
+        using var disposeGradients = gradients as IDisposable;
         StepRecord? record = null;
         for (var step = startStep + 1; step <= totalSteps; step++)
         {
@@ -132,7 +133,7 @@ public sealed class Trainer<T>
     }
 
     private StepRecord TrainStep(int step, int epoch, IReadOnlyList<(int[] Forget, int[] Retain)> microBatches, MicroBatchLoss<T> loss,
-        OrderedGradients<T> gradients, IParameterOptimizer<T> optimizer, double learningRate, string? lastCheckpoint)
+        IStepGradients gradients, IParameterOptimizer<T> optimizer, double learningRate, string? lastCheckpoint)
     {
         var started = Stopwatch.GetTimestamp();
         var scale = 1.0 / microBatches.Count;
