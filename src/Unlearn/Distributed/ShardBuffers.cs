@@ -19,16 +19,7 @@ public sealed class ShardBuffers<T> : IDisposable where T : unmanaged
     public ShardBuffers(ParameterShard shard, Func<int, DeviceBuffer<T>> allocate)
     {
         Shard = shard;
-        _segments = new DeviceBuffer<T>[shard.Segments.Count];
-        try
-        {
-            for (var i = 0; i < _segments.Length; i++) _segments[i] = allocate(shard.Segments[i].Length);
-        }
-        catch
-        {
-            Dispose();
-            throw;
-        }
+        _segments = ParameterSet<T>.AllocateAll(shard.Segments.Select(segment => segment.Length).ToArray(), allocate);
     }
 
     public ParameterShard Shard { get; }
@@ -103,6 +94,6 @@ public sealed class ShardBuffers<T> : IDisposable where T : unmanaged
 
     public void Dispose()
     {
-        foreach (var segment in _segments) segment?.Dispose();
+        foreach (var segment in _segments) segment.Dispose();
     }
 }

@@ -1,23 +1,16 @@
 using SimNpo.Cli;
-using SimNpo.Tests.Model;
 
 namespace SimNpo.Tests.Cli;
 
 /// <summary>`simnpo info --ranks N [--shard-optimizer]`: the memory plan of each data-parallel rank.</summary>
 public class InfoRanksTests
 {
-    private static string Llama2_7B(TempDirectory directory)
-    {
-        File.WriteAllText(directory.File("config.json"), MemoryPlanTests.Llama2_7BConfigJson);
-        return directory.Path;
-    }
-
     /// <summary>The figures of ShardedMemoryPlanTests: 68.527 GB a rank, the master weights and moments halved.</summary>
     [Test]
     public void Llama2_7BInBf16ShardedAcrossTwoFitsAn80GigabyteDevicePerRank()
     {
         using var directory = new TempDirectory();
-        var (code, output, error) = Simnpo.Run("info", "--model", Llama2_7B(directory), "--precision", "bf16", "--recompute", "layers",
+        var (code, output, error) = Simnpo.Run("info", "--model", InfoPlanTests.Llama2_7B(directory), "--precision", "bf16", "--recompute", "layers",
             "--batch-size", "4", "--seq-len", "512", "--ranks", "2", "--shard-optimizer", "--device-memory", "80");
         TestContext.Out.WriteLine(output);
         Assert.That(code, Is.EqualTo(CommandRunner.Success), error);
@@ -34,7 +27,7 @@ public class InfoRanksTests
     public void UnshardedEachRankNeedsWhatOneProcessNeedsAndIsToldToShard()
     {
         using var directory = new TempDirectory();
-        var (code, output, error) = Simnpo.Run("info", "--model", Llama2_7B(directory), "--precision", "bf16", "--recompute", "layers",
+        var (code, output, error) = Simnpo.Run("info", "--model", InfoPlanTests.Llama2_7B(directory), "--precision", "bf16", "--recompute", "layers",
             "--batch-size", "4", "--seq-len", "512", "--ranks", "2", "--device-memory", "80");
         Assert.That(code, Is.EqualTo(CommandRunner.Failure));
         Assert.That(output, Does.Match(@"total\s+108\.958 GB"));
@@ -45,7 +38,7 @@ public class InfoRanksTests
     public void ZeroRanksIsAUsageError()
     {
         using var directory = new TempDirectory();
-        var (code, _, error) = Simnpo.Run("info", "--model", Llama2_7B(directory), "--ranks", "0");
+        var (code, _, error) = Simnpo.Run("info", "--model", InfoPlanTests.Llama2_7B(directory), "--ranks", "0");
         Assert.That(code, Is.EqualTo(CommandRunner.Usage));
         Assert.That(error, Does.Contain("--ranks must be at least 1"));
     }

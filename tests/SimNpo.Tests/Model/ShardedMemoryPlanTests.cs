@@ -10,13 +10,6 @@ namespace SimNpo.Tests.Model;
 /// </summary>
 public class ShardedMemoryPlanTests
 {
-    private static LlamaConfig Llama2_7B()
-    {
-        using var directory = new TempDirectory();
-        File.WriteAllText(directory.File("config.json"), MemoryPlanTests.Llama2_7BConfigJson);
-        return ModelFiles.LoadConfig(directory.Path);
-    }
-
     /// <summary>
     /// P = 6,738,415,616 splits evenly: 3,369,207,808 parameters a rank. Master weights 4 B and two fp32 moments 8 B per
     /// parameter of the slice: 13.477 + 26.954 GB; weights and gradients (2 B each, whole) and the activations stay as in
@@ -25,7 +18,7 @@ public class ShardedMemoryPlanTests
     [Test]
     public void Llama2_7BInBf16ShardedAcrossTwoRanksFits80GigabytesPerRank()
     {
-        var single = MemoryPlan.ForTraining(Llama2_7B(), Precision.Bf16, Storage.Native, Recompute.Layers, 4, 512);
+        var single = MemoryPlan.ForTraining(MemoryPlanTests.Llama2_7B(), Precision.Bf16, Storage.Native, Recompute.Layers, 4, 512);
         var plan = single.ForRanks(2, shardOptimizer: true);
         const long slice = MemoryPlanTests.Llama2_7BParameters / 2;
         Assert.That(plan.Weights, Is.EqualTo(single.Weights));
