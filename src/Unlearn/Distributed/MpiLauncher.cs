@@ -39,7 +39,9 @@ public sealed record MpiLauncher(string Path, MpiLauncher.Flavor Kind)
     /// <summary>
     /// The launcher's arguments for ranks copies of command. Open MPI refuses root without --allow-run-as-root and more
     /// ranks than cores without --oversubscribe, and by default binds each rank to one core, which would leave one core to
-    /// each rank's threads: --bind-to none. Hosts (a,b) go to -H (Open MPI) or -hosts (MPICH).
+    /// each rank's threads: --bind-to none. A rank waiting in a collective yields its core instead of spinning
+    /// (mpi_yield_when_idle), which the CPU path's worker threads and other programs need. Hosts (a,b) go to -H (Open MPI)
+    /// or -hosts (MPICH).
     /// </summary>
     public IReadOnlyList<string> Arguments(int ranks, IReadOnlyList<string> command, bool asRoot, int cores, string? hosts = null)
     {
@@ -48,7 +50,7 @@ public sealed record MpiLauncher(string Path, MpiLauncher.Flavor Kind)
         {
             if (asRoot) arguments.Add("--allow-run-as-root");
             if (ranks > cores || hosts is not null) arguments.Add("--oversubscribe");
-            arguments.AddRange(["--bind-to", "none"]);
+            arguments.AddRange(["--bind-to", "none", "--mca", "mpi_yield_when_idle", "1"]);
             if (hosts is not null) arguments.AddRange(["-H", hosts]);
         }
         else if (hosts is not null) arguments.AddRange(["-hosts", hosts]);
