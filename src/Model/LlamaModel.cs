@@ -82,6 +82,13 @@ public sealed partial class LlamaModel<T> : IDisposable where T : unmanaged, IFl
     /// <summary>Whether <see cref="MasterWeights"/> exist yet (a loader fills them when they do).</summary>
     public bool HasMasterWeights => _masterWeights is not null;
 
+    /// <summary>Frees the master weights: an optimizer that keeps them in slices across ranks (ZeRO stage 1) holds its own.</summary>
+    public void ReleaseMasterWeights()
+    {
+        _masterWeights?.Dispose();
+        _masterWeights = null;
+    }
+
     public View<T> Weight(ParameterEntry entry) => Parameters[entry];
 
     public View<T> Gradient(ParameterEntry entry) => Gradients[entry];

@@ -20,12 +20,20 @@ public sealed record MemoryPlan(
 
     public long Total => Weights + MasterWeights + Moments + Gradients + Activations + LossScratch;
 
+    /// <summary>Data-parallel ranks this plan is one of (1: a single process).</summary>
+    public int Ranks { get; init; } = 1;
+
+    /// <summary>Whether each rank holds only its slice of the master weights and moments (ZeRO stage 1, --shard-optimizer).</summary>
+    public bool ShardedOptimizer { get; init; }
+
+    private string SliceNote => ShardedOptimizer ? $", 1/{Ranks} slice" : "";
+
     /// <summary>The lines a plan prints, in order, total last.</summary>
     public IReadOnlyList<(string Name, long Bytes)> Lines =>
     [
         ($"weights ({Precision.Name})", Weights),
-        ("master weights (fp32)", MasterWeights),
-        ($"AdamW moments ({OptimizerState.Name()})", Moments),
+        ($"master weights (fp32{SliceNote})", MasterWeights),
+        ($"AdamW moments ({OptimizerState.Name()}{SliceNote})", Moments),
         ($"gradients ({Precision.Name})", Gradients),
         ($"activations (recompute {Recompute.Name()})", Activations),
         ("loss scratch (fp32)", LossScratch),
@@ -54,6 +62,26 @@ public sealed record MemoryPlan(
             activations, lossScratch);
     }
 
+    /// <summary>
+    /// The plan of each of N data-parallel ranks: every rank holds the whole model, its gradients and one micro-batch's
+    /// activations, as one process does; with a sharded optimizer (ZeRO stage 1) only its slice of the master weights and
+    /// moments, sized for the largest slice (⌈P/N⌉ parameters, <see cref="ParameterShard"/>). Not counted: the host
+    /// buffer the MPI path stages the gradients in (host memory), NCCL's own buffers.
+    /// </summary>
+    public MemoryPlan ForRanks(int ranks, bool shardOptimizer)
+    {
+        if (ranks < 1) throw new ArgumentOutOfRangeException(nameof(ranks), $"ranks must be at least 1, got {ranks}");
+        if (!shardOptimizer) return this with { Ranks = ranks, ShardedOptimizer = false };
+        var slice = ParameterShard.LargestLength(Parameters, ranks);
+        return this with
+        {
+            Ranks = ranks,
+            ShardedOptimizer = true,
+            MasterWeights = Precision.HasMasterWeights ? slice * ComputeBytes : 0,
+            Moments = 2 * slice * OptimizerState.ElementBytes(ComputeBytes),
+        };
+    }
+
     /// <summary>Decimal gigabytes (10^9 bytes), the unit devices are sold in (an H200 has 141 GB).</summary>
     public static double Gigabytes(long bytes) => bytes / 1e9;
 
@@ -72,9 +100,10 @@ public sealed record MemoryPlan(
         if (Recompute == Recompute.None) remedies.Add("--recompute layers");
         if (Precision.Bulk == Storage.Native) remedies.Add("--precision bf16");
         if (OptimizerState == Storage.Native) remedies.Add("--optimizer-state bf16");
+        if (Ranks > 1 && !ShardedOptimizer) remedies.Add("--shard-optimizer");
         if (BatchSize > 1) remedies.Add("a smaller --batch-size");
         throw new InsufficientMemoryException(
-            $"training needs {Format(Gigabytes(Total))} GB at batch {BatchSize} x {SequenceLength} ({Precision.Name}, recompute {Recompute.Name()}), "
+            $"training needs {Format(Gigabytes(Total))} GB{(Ranks > 1 ? " per rank" : "")} at batch {BatchSize} x {SequenceLength} ({Precision.Name}, recompute {Recompute.Name()}), "
             + $"more than the device's {deviceGigabytes:G} GB" + (remedies.Count > 0 ? $"; try {string.Join(", ", remedies)}" : ""));
     }
 }

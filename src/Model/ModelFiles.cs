@@ -119,14 +119,15 @@ public static class ModelFiles
     /// save keeps everything training computed. Each tensor streams from the model's buffers a piece at a time.
     /// </summary>
     /// <param name="maxShardBytes">Larger models are written as shards of at most this size with an index, as transformers does.</param>
+    /// <param name="weights">The weights to write instead of the model's own: master weights gathered from the ranks that hold them in slices.</param>
     public static void Save<T>(LlamaModel<T> model, string directory, string? tokenizerSource = null, SafeTensorsDType? dtype = null,
-        long maxShardBytes = SafeTensorsCheckpoint.DefaultShardBytes)
+        long maxShardBytes = SafeTensorsCheckpoint.DefaultShardBytes, ParameterSet<T>? weights = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var written = dtype ?? model.StoredDType ?? SafeTensorsDType.F32;
         if (!TorchDTypes.ContainsKey(written)) throw new ArgumentException($"models are saved as F32, BF16 or F16, not {written.HeaderName()}", nameof(dtype));
         Directory.CreateDirectory(directory);
-        var weights = model.HasMasterWeights ? model.MasterWeights : model.Parameters;
+        weights ??= model.HasMasterWeights ? model.MasterWeights : model.Parameters;
         var tensors = model.Layout.Entries
             .Select(entry => ParameterTensors.ToWrite(entry.Name, entry, weights[entry], written))
             .ToArray();

@@ -17,14 +17,21 @@ public sealed class ParameterSet<T> : IDisposable where T : unmanaged
     public ParameterSet(ParameterLayout layout, Func<int, DeviceBuffer<T>> allocate)
     {
         Layout = layout;
-        _chunks = new DeviceBuffer<T>[layout.ChunkLengths.Count];
+        _chunks = AllocateAll(layout.ChunkLengths, allocate);
+    }
+
+    /// <summary>One buffer per length; when one allocation fails, the ones made before it are freed and the failure stands.</summary>
+    public static DeviceBuffer<T>[] AllocateAll(IReadOnlyList<int> lengths, Func<int, DeviceBuffer<T>> allocate)
+    {
+        var buffers = new DeviceBuffer<T>[lengths.Count];
         try
         {
-            for (var i = 0; i < _chunks.Length; i++) _chunks[i] = allocate(layout.ChunkLengths[i]);
+            for (var i = 0; i < buffers.Length; i++) buffers[i] = allocate(lengths[i]);
+            return buffers;
         }
         catch
         {
-            Dispose();
+            foreach (var buffer in buffers) buffer?.Dispose();
             throw;
         }
     }

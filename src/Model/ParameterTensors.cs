@@ -24,7 +24,7 @@ public static class ParameterTensors
             && !(dtype == SafeTensorsDType.F64 && typeof(T) == typeof(double)))
             throw new ArgumentException($"tensor '{name}' cannot be written from {typeof(T).Name} as {dtype.HeaderName()}", nameof(dtype));
         ShapeOf(entry, values.Length);
-        return new TensorToWrite(name, entry.Shape.Select(d => (long)d).ToArray(), dtype, stream => Write(values, dtype, stream));
+        return new TensorToWrite(name, entry.Shape.Select(d => (long)d).ToArray(), dtype, stream => WriteValues(values, dtype, stream));
     }
 
     /// <summary>
@@ -32,8 +32,9 @@ public static class ParameterTensors
     /// from any float dtype (<see cref="ITensorReader.ReadFloat32(string, long, Span{float})"/>). Each piece goes through
     /// check (its values and the index of its first) before it is stored, so a damaged file names the bad value.
     /// </summary>
+    /// <param name="firstElement">Where in the tensor values begins: a rank that owns part of it (ZeRO stage 1) reads that part only.</param>
     public static void Read<T>(ITensorReader reader, string source, string name, ParameterEntry entry, View<T> values,
-        Action<ReadOnlySpan<T>, long>? check = null)
+        Action<ReadOnlySpan<T>, long>? check = null, long firstElement = 0)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var info = reader.Info(name);
@@ -44,9 +45,9 @@ public static class ParameterTensors
         for (var start = 0; start < values.Length; start += piece.Length)
         {
             var span = piece.AsSpan(0, Math.Min(piece.Length, values.Length - start));
-            if (typeof(T) == typeof(double)) reader.ReadFloat64(name, start, MemoryMarshal.Cast<T, double>(span));
-            else reader.ReadFloat32(name, start, MemoryMarshal.Cast<T, float>(span));
-            check?.Invoke(span, start);
+            if (typeof(T) == typeof(double)) reader.ReadFloat64(name, firstElement + start, MemoryMarshal.Cast<T, double>(span));
+            else reader.ReadFloat32(name, firstElement + start, MemoryMarshal.Cast<T, float>(span));
+            check?.Invoke(span, firstElement + start);
             values.Buffer.Upload(span, values.Offset + start);
         }
     }
@@ -56,8 +57,11 @@ public static class ParameterTensors
         if (entry.Length != length) throw new ArgumentException($"a view of {length} elements is not tensor '{entry.Name}' of {entry.Length}");
     }
 
-    /// <summary>Downloads, narrows to float32 unless the dtype is F64, encodes and writes, a piece at a time.</summary>
-    private static void Write<T>(View<T> view, SafeTensorsDType dtype, Stream stream) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// Downloads, narrows to float32 unless the dtype is F64, encodes and writes, a piece at a time: a tensor's bytes as
+    /// <see cref="ToWrite"/> writes them, for a writer that gathers the values itself first (a sharded optimizer's state).
+    /// </summary>
+    public static void WriteValues<T>(View<T> view, SafeTensorsDType dtype, Stream stream) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var length = Math.Min(Piece, view.Length);
         var values = new T[length];

@@ -42,15 +42,20 @@ public static class BenchCommand
             DefaultValueFactory = _ => TorchBench.FindScript() };
         var output = new Option<DirectoryInfo>("--out") { Description = "results folder",
             DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("docs", "results")) };
+        var ranks = BenchRanks.Option();
         var command = new Command("bench",
             "Measure sgemm GFLOP/s and SimNPO step tokens/s (optionally against PyTorch); write docs/results/bench-<device>-<date>.md and .json")
         {
             suite, device, precisions, recompute, shapes, sizes, attentionLengths, batchSize, sequenceLength, rounds, minSeconds, againstTorch, python, script,
-                output,
+                output, ranks,
         };
         command.SetAction(parse =>
         {
             var which = parse.GetRequiredValue(suite);
+            if (parse.GetValue(ranks) is { } rankList)
+                return BenchRanks.Run(parse, Integers(rankList, "--ranks"), Shapes(parse.GetRequiredValue(shapes), parse.GetValue(batchSize),
+                    parse.GetValue(sequenceLength), RecomputeNames.Parse(parse.GetRequiredValue(recompute)))[0], parse.GetRequiredValue(rounds),
+                    parse.GetRequiredValue(output).FullName, CommandLine(parse));
             var ops = Devices.Create(parse.GetRequiredValue(device));
             var settings = new BenchSettings(which is "all" or "sgemm", which is "all" or "step",
                 Shapes(parse.GetRequiredValue(shapes), parse.GetValue(batchSize), parse.GetValue(sequenceLength),

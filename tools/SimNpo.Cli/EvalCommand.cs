@@ -2,11 +2,15 @@ using System.CommandLine;
 using SimNpo.Kernels.Runtime;
 using SimNpo.Model.IO;
 using SimNpo.Unlearn;
+using SimNpo.Unlearn.Distributed;
 using SimNpo.Unlearn.Evaluation;
 
 namespace SimNpo.Cli;
 
-/// <summary>`simnpo eval tofu` and `simnpo eval muse`: benchmark metrics of a model, as report.json and report.md.</summary>
+/// <summary>
+/// `simnpo eval tofu` and `simnpo eval muse`: benchmark metrics of a model, as report.json and report.md. Under mpirun the
+/// ranks share the items (<see cref="ParallelItems"/>, the same report as one process) and rank 0 alone writes.
+/// </summary>
 public static class EvalCommand
 {
     public static Command Create() => new("eval", "Evaluate a model on the TOFU or MUSE benchmark") { Tofu(), Muse() };
@@ -56,7 +60,8 @@ public static class EvalCommand
                 Template = prompt.Resolve(parse, parse.GetRequiredValue(model).FullName),
                 Precision = CommonOptions.Precision(parse, precision, ops).Name,
             };
-            var writer = parse.InvocationConfiguration.Output;
+            var group = Communicators.World;
+            var writer = group.IsRoot ? parse.InvocationConfiguration.Output : TextWriter.Null;
             var outPath = parse.GetRequiredValue(output).FullName;
             var retainReference = parse.GetValue(retainResults)?.FullName;
             // Checked before the evaluation, which takes hours on a real model, rather than after it (the item count only then).
@@ -67,15 +72,16 @@ public static class EvalCommand
             if (parse.GetValue(retainModel) is { } retain)
             {
                 writer.WriteLine($"retain model {retain.FullName}:");
-                var retainReport = TofuEvaluation.Evaluate(retain.FullName, ops, settings, writer.WriteLine);
+                var retainReport = TofuEvaluation.Evaluate(retain.FullName, ops, settings, writer.WriteLine, group);
                 retainReference = Path.ChangeExtension(outPath, ".retain.json");
-                retainReport.Write(retainReference);
+                if (group.IsRoot) retainReport.Write(retainReference);
                 retainRatios = retainReport.ForgetTruthRatios;
                 writer.WriteLine($"retain model's report: {retainReference}");
             }
 
             writer.WriteLine($"model {parse.GetRequiredValue(model).FullName}:");
-            var report = TofuEvaluation.Evaluate(parse.GetRequiredValue(model).FullName, ops, settings, writer.WriteLine);
+            var report = TofuEvaluation.Evaluate(parse.GetRequiredValue(model).FullName, ops, settings, writer.WriteLine, group);
+            if (!group.IsRoot) return CommandRunner.Success;
             if (retainReference is not null)
             {
                 retainRatios ??= TofuReport.ReadForgetTruthRatios(retainReference, settings.ForgetSet, report.Forget.Items.Count);
@@ -145,11 +151,13 @@ public static class EvalCommand
                 BatchSize = parse.GetValue(batchSize),
                 Precision = CommonOptions.Precision(parse, precision, ops).Name,
             };
-            var writer = parse.InvocationConfiguration.Output;
+            var group = Communicators.World;
+            var writer = group.IsRoot ? parse.InvocationConfiguration.Output : TextWriter.Null;
             var outPath = parse.GetRequiredValue(output).FullName;
             AtomicFile.CheckWritable(outPath);
             var report = MuseEvaluation.Evaluate(parse.GetRequiredValue(model).FullName, ops, settings,
-                parse.GetValue(retrainAuc), parse.GetValue(retrainModel)?.FullName, writer.WriteLine);
+                parse.GetValue(retrainAuc), parse.GetValue(retrainModel)?.FullName, writer.WriteLine, group);
+            if (!group.IsRoot) return CommandRunner.Success;
             report.Write(outPath);
             if (report.PrivLeak?.Value is { } leak) writer.WriteLine($"PrivLeak {leak:F2}");
             foreach (var reason in report.NotComputed) writer.WriteLine($"not computed: {reason}");

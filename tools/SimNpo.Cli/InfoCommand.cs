@@ -20,10 +20,12 @@ public static class InfoCommand
         var recompute = CommonOptions.Recompute();
         var optimizerState = CommonOptions.OptimizerState();
         var deviceMemory = CommonOptions.DeviceMemory();
+        var ranks = CommonOptions.Ranks();
+        var shardOptimizer = CommonOptions.ShardOptimizer();
         var command = new Command("info",
             "Describe a model: architecture, family and its features, parameter count, dtype, and a memory plan to train it with AdamW")
         {
-            model, batchSize, sequenceLength, device, precision, recompute, optimizerState, deviceMemory,
+            model, batchSize, sequenceLength, device, precision, recompute, optimizerState, deviceMemory, ranks, shardOptimizer,
         };
         command.SetAction(parse =>
         {
@@ -32,9 +34,11 @@ public static class InfoCommand
             var batch = parse.GetRequiredValue(batchSize);
             var length = parse.GetValue(sequenceLength) ?? Math.Min(512, config.MaxPositionEmbeddings);
             if (batch < 1 || length < 1) throw new UsageException("--batch-size and --seq-len must be at least 1");
+            var rankCount = parse.GetRequiredValue(ranks);
+            if (rankCount < 1) throw new UsageException("--ranks must be at least 1");
             var ops = Devices.Create(parse.GetRequiredValue(device));
             var plan = CommonOptions.Plan(parse, config, Devices.NamedPrecision(parse.GetRequiredValue(precision), ops), recompute, optimizerState, batch,
-                length);
+                length).ForRanks(rankCount, parse.GetValue(shardOptimizer));
 
             var output = parse.InvocationConfiguration.Output;
             void Line(string label, object value) => output.WriteLine($"{label,-32}{value}");
@@ -54,7 +58,8 @@ public static class InfoCommand
             Line("tied embeddings", config.TieWordEmbeddings ? "yes" : "no");
             Line("parameters", $"{plan.Parameters:N0}");
             Line("checkpoint dtype", CheckpointDTypes(directory));
-            output.WriteLine($"memory to train with AdamW, batch {batch} x {length}, every position scored (GB = 10^9 bytes):");
+            var perRank = rankCount > 1 ? $", per rank of {rankCount}" + (plan.ShardedOptimizer ? " with the optimizer sharded (ZeRO stage 1)" : "") : "";
+            output.WriteLine($"memory to train with AdamW, batch {batch} x {length}, every position scored{perRank} (GB = 10^9 bytes):");
             foreach (var (name, bytes) in plan.Lines) Line("  " + name, $"{MemoryPlan.Gigabytes(bytes),9:F3} GB {bytes,19:N0} bytes");
             var other = plan.Recompute == Recompute.None ? Recompute.Layers : Recompute.None;
             var otherPlan = MemoryPlan.ForTraining(config, plan.Precision, plan.OptimizerState, other, batch, length);

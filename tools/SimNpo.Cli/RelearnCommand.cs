@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SimNpo.Unlearn.Distributed;
 using SimNpo.Kernels.Runtime;
 using SimNpo.Unlearn;
 using SimNpo.Unlearn.Evaluation;
@@ -60,14 +61,14 @@ public static class RelearnCommand
             var writer = parse.InvocationConfiguration.Output;
             var runDirectory = parse.GetRequiredValue(output).FullName;
             var modelDirectory = parse.GetRequiredValue(model).FullName;
-            using var claim = RunFolder.Claim(runDirectory, [("--model", modelDirectory)], parse.GetValue(overwrite), writer);
+            using var claim = !Communicators.World.IsRoot ? null : RunFolder.Claim(runDirectory, [("--model", modelDirectory)], parse.GetValue(overwrite), writer);
             var curve = RelearningAttack.Run(modelDirectory, parse.GetRequiredValue(data).FullName, runDirectory, settings,
                 prompt.Resolve(parse, modelDirectory), ConsoleTrainingObserver.For(writer));
             writer.WriteLine($"relearned on {curve.TrainedRecords} of {curve.ForgetRecords} forget records for {settings.Steps} steps");
             foreach (var point in curve.Points)
                 writer.WriteLine($"step {point.Step}: " + string.Join(", ", point.Metrics.Select(m => $"{m.Key} {m.Value:F4}")));
             var plot = Path.Combine(runDirectory, RecoveryPlot.FileName);
-            RecoveryPlot.Save(curve, plot);
+            if (Communicators.World.IsRoot) RecoveryPlot.Save(curve, plot);
             writer.WriteLine($"recovery curve: {Path.Combine(runDirectory, RecoveryCurve.FileName)} and {plot}");
             return CommandRunner.Success;
         });

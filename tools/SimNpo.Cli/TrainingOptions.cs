@@ -89,13 +89,15 @@ public sealed class TrainingOptions
     public Option<string?> AnswerPrefix { get; } = CommonOptions.AnswerPrefix();
     public Option<string> Recompute { get; } = CommonOptions.Recompute();
     public Option<double?> DeviceMemory { get; } = CommonOptions.DeviceMemory();
+    public Option<bool> ShardOptimizer { get; } = CommonOptions.ShardOptimizer();
 
     /// <summary>The options that only exist for unlearning; finetune fixes method nll and has no retain set.</summary>
     private IEnumerable<Option> UnlearningOnly => [Method, Preset, Beta, Gamma, GammaForm, ForgetWeight, RetainWeight, RetainLoss, KlReduction];
 
     private IEnumerable<Option> Shared =>
         [Config, Resume, Overwrite, LearningRate, Epochs, BatchSize, GradAccum, Batching, Warmup, Schedule, WeightDecay, MaxGradNorm, Seed, MaxLength, SkipLong,
-            SaveEvery, EvalEvery, Device, Precision, OptimizerState, SaveDType, ChatTemplate, PromptFormat, AnswerPrefix, Recompute, DeviceMemory];
+            SaveEvery, EvalEvery, Device, Precision, OptimizerState, SaveDType, ChatTemplate, PromptFormat, AnswerPrefix, Recompute, DeviceMemory,
+            ShardOptimizer];
 
     public void AddTo(Command command, bool unlearning)
     {
@@ -176,7 +178,8 @@ public sealed class TrainingOptions
         if (Value(parse, DeviceMemory, config, ConfigPath(parse)) is not { } gigabytes) return;
         MemoryPlan.ForTraining(model, Kernels.Precision.Parse(settings.Precision), settings.MomentStorage, RecomputeNames.Parse(settings.Recompute),
             settings.BatchSize,
-            Math.Min(settings.MaxLength, model.MaxPositionEmbeddings)).EnsureFits(gigabytes);
+            Math.Min(settings.MaxLength, model.MaxPositionEmbeddings))
+            .ForRanks(Unlearn.Distributed.Communicators.World.Size, Value(parse, ShardOptimizer, config, ConfigPath(parse))).EnsureFits(gigabytes);
     }
 
     /// <summary>

@@ -6,6 +6,7 @@ using SimNpo.Kernels.Runtime;
 using SimNpo.Model;
 using SimNpo.Unlearn;
 using SimNpo.Unlearn.Data;
+using SimNpo.Unlearn.Distributed;
 using SimNpo.Unlearn.Reports;
 using SimNpo.Unlearn.Training;
 
@@ -27,7 +28,8 @@ public static class TrainingRun
         Func<IOps<float>, Precision, LlamaModel<float>> createModel)
     {
         var output = parse.InvocationConfiguration.Output;
-        using var claim = RunFolder.Claim(paths.Output,
+        // Under MPI, rank 0 claims and writes the folder; the others only read from it.
+        using var claim = !Communicators.World.IsRoot ? null : RunFolder.Claim(paths.Output,
             [("--model", paths.Model), ("--tokenizer", paths.TokenizerSource), ("--model-config", (string?)paths.Inputs["model-config"])],
             start.Overwrite, output);
         var ops = Devices.Create(settings.Device);
@@ -64,9 +66,10 @@ public static class TrainingRun
             TokenizerSource = paths.TokenizerSource,
             RunSettingsJson = RunSettings(parse.CommandResult.Command, settings, paths, template),
             Inputs = Inputs(paths, settings),
+            ShardOptimizer = parse.GetValue<bool>("--shard-optimizer"),
         };
         var summary = job.Run(start.Resume);
-        var plots = TrainingCurves.Save(paths.Output, paths.Output + Path.DirectorySeparatorChar, settings.Method);
+        var plots = Communicators.World.IsRoot ? TrainingCurves.Save(paths.Output, paths.Output + Path.DirectorySeparatorChar, settings.Method) : [];
         output.WriteLine(summary.AlreadyFinished
             ? $"already finished: {summary.Steps} steps; the model, run.json, log.jsonl and "
                 + $"{string.Join(", ", plots.Select(Path.GetFileName))} are in {paths.Output}"

@@ -81,7 +81,7 @@ internal static unsafe class FastAttention<TWord, TFormat> where TWord : unmanag
         Attention.CheckSequenceLengths(lengths.Span, shape);
         using var pins = new Pins();
         var tensors = new Tensors(shape, pins.Of(lengths), pins.Of(q), pins.Of(k), pins.Of(v), pins.Of<TWord>(output), pins.Of<float>(logSumExp));
-        Parallel.For(0, shape.Batch * shape.Heads, bh => ForwardHead(tensors, bh / shape.Heads, bh % shape.Heads));
+        Parallel.For(0, shape.Batch * shape.Heads, CpuThreads.Options, bh => ForwardHead(tensors, bh / shape.Heads, bh % shape.Heads));
     }
 
     /// <summary>qGrad, kGrad and vGrad are added to, as <see cref="Attention.Reference.Backward{T}"/> defines them.</summary>
@@ -95,7 +95,7 @@ internal static unsafe class FastAttention<TWord, TFormat> where TWord : unmanag
         using var pins = new Pins();
         var tensors = new Tensors(shape, pins.Of(lengths), pins.Of(q), pins.Of(k), pins.Of(v), pins.Of(output), pins.Of(logSumExp), pins.Of(outputGrad),
             pins.Of<TWord>(qGrad), pins.Of<TWord>(kGrad), pins.Of<TWord>(vGrad));
-        Parallel.For(0, shape.Batch * shape.KvHeads, bkv => BackwardKvHead(tensors, bkv / shape.KvHeads, bkv % shape.KvHeads));
+        Parallel.For(0, shape.Batch * shape.KvHeads, CpuThreads.Options, bkv => BackwardKvHead(tensors, bkv / shape.KvHeads, bkv % shape.KvHeads));
     }
 
     /// <summary>

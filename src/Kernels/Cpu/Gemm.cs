@@ -44,7 +44,7 @@ internal static unsafe class Gemm
             return;
         }
         int blocksN = (n + BlockN - 1) / BlockN, blocks = (m + BlockM - 1) / BlockM * blocksN;
-        Parallel.For(0, blocks, block =>
+        Parallel.For(0, blocks, CpuThreads.Options, block =>
         {
             int m0 = block / blocksN * BlockM, n0 = block % blocksN * BlockN;
             ComputeBlock(c, a, b, m0, Math.Min(BlockM, m - m0), n0, Math.Min(BlockN, n - n0), k, accumulate);

@@ -33,7 +33,7 @@ internal static class Partitions
             if (count > 0) body(new Part(0, 0, count));
             return;
         }
-        Parallel.For(0, Count(count, grain), p => body(new Part(p, p * grain, (int)Math.Min(count, (long)(p + 1) * grain))));
+        Parallel.For(0, Count(count, grain), CpuThreads.Options, p => body(new Part(p, p * grain, (int)Math.Min(count, (long)(p + 1) * grain))));
     }
 
     /// <summary>Runs <paramref name="row"/> on every row of a [rows, width] tensor, in ranges of <see cref="Rows"/> rows in parallel.</summary>

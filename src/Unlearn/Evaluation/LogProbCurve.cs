@@ -1,4 +1,5 @@
 using SimNpo.Model;
+using SimNpo.Unlearn.Distributed;
 using SimNpo.Unlearn.Training;
 
 namespace SimNpo.Unlearn.Evaluation;
@@ -13,14 +14,15 @@ public static class LogProbCurve
     public const string RetainLogProb = "retain_logprob";
     public const int Examples = 64;
 
-    public static Func<LlamaModel<float>, IReadOnlyDictionary<string, double>> For(TrainingData data, TrainingSettings settings)
+    /// <param name="group">The data-parallel group of a training run: every rank evaluates its share of the batches (collective).</param>
+    public static Func<LlamaModel<float>, IReadOnlyDictionary<string, double>> For(TrainingData data, TrainingSettings settings, ICommunicator? group = null)
     {
         var forget = data.Forget.Take(Examples).ToArray();
         var retain = data.Retain.Take(Examples).ToArray();
         return model =>
         {
-            var values = new Dictionary<string, double> { [ForgetLogProb] = NormalisedLogProb.Mean(model, forget, settings.BatchSize, settings.MaxLength) };
-            if (retain.Length > 0) values[RetainLogProb] = NormalisedLogProb.Mean(model, retain, settings.BatchSize, settings.MaxLength);
+            var values = new Dictionary<string, double> { [ForgetLogProb] = NormalisedLogProb.Mean(model, forget, settings.BatchSize, settings.MaxLength, group) };
+            if (retain.Length > 0) values[RetainLogProb] = NormalisedLogProb.Mean(model, retain, settings.BatchSize, settings.MaxLength, group);
             return values;
         };
     }

@@ -3,6 +3,7 @@ using System.Numerics;
 using SimNpo.Kernels;
 using SimNpo.Model;
 using SimNpo.Model.Tokenizers;
+using SimNpo.Unlearn.Distributed;
 
 namespace SimNpo.Unlearn.Evaluation;
 
@@ -36,13 +37,14 @@ public static class MuseEvaluation
     /// model's AUC, given as a number or as a model directory whose AUC is measured on the same texts; what is missing is
     /// named in NotComputed.
     /// </summary>
+    /// <param name="group">Ranks that share the items (<see cref="ParallelItems"/>); every rank gets the whole report, the same bits for any N.</param>
     public static MuseReport Evaluate(string modelDirectory, IOps<float> ops, MuseSettings settings, double? retrainAuc, string? retrainModel,
-        Action<string>? progress = null)
+        Action<string>? progress = null, ICommunicator? group = null)
     {
         var clock = Stopwatch.StartNew();
         MuseReport report;
         using (var model = ModelFiles.Load(modelDirectory, ops, Kernels.Precision.Parse(settings.Precision)))
-            report = Run(model, TokenizerLoader.Load(modelDirectory, model.Config), settings, progress);
+            report = Run(model, TokenizerLoader.Load(modelDirectory, model.Config), settings, progress, group);
         var missing = new List<string>();
         if (report.KnowMemRetain is null) missing.Add("KnowMem on retain QA: no retain questions given (--retain-qa)");
         PrivLeak? leak = null;
@@ -53,7 +55,7 @@ public static class MuseEvaluation
         else if (retrainModel is not null)
         {
             using var retrain = ModelFiles.Load(retrainModel, ops, Kernels.Precision.Parse(settings.Precision));
-            var scores = MinK(retrain, TokenizerLoader.Load(retrainModel, retrain.Config), PrivLeakTexts(MuseFiles.Of(settings))!.Value, settings);
+            var scores = MinK(retrain, TokenizerLoader.Load(retrainModel, retrain.Config), PrivLeakTexts(MuseFiles.Of(settings))!.Value, settings, group);
             leak = new PrivLeak(report.MinK.Auc, scores.Auc, Path.GetFullPath(retrainModel));
             progress?.Invoke($"retrained model's AUC: {scores.Auc:F4}");
         }
@@ -90,7 +92,8 @@ public static class MuseEvaluation
     public static string VerbMemReference(ITextTokenizer tokenizer, string continuation, int newTokens) =>
         tokenizer.Decode(tokenizer.Encode(continuation).Take(newTokens - 1));
 
-    public static MuseReport Run<T>(LlamaModel<T> model, ITextTokenizer tokenizer, MuseSettings settings, Action<string>? progress = null)
+    public static MuseReport Run<T>(LlamaModel<T> model, ITextTokenizer tokenizer, MuseSettings settings, Action<string>? progress = null,
+        ICommunicator? group = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var files = MuseFiles.Of(settings);
@@ -111,20 +114,27 @@ public static class MuseEvaluation
         }
 
         // MUSE scores with rouge_score's use_stemmer=False (muse_bench metrics/logger.py).
-        var verbMem = verbatim.Select(passage =>
+        var verbMemGenerations = ParallelItems.Map(group, verbatim.Count,
+            i => decoder.Complete(Prompt(verbatim[i].Prompt, settings.VerbMemNewTokens), settings.VerbMemNewTokens), ItemCodecs.Text);
+        var verbMem = verbatim.Select((passage, i) =>
         {
-            var generation = decoder.Complete(Prompt(passage.Prompt, settings.VerbMemNewTokens), settings.VerbMemNewTokens);
+            var generation = verbMemGenerations[i];
             var reference = VerbMemReference(tokenizer, passage.Continuation, settings.VerbMemNewTokens);
             return new MuseGeneration(passage.Prompt, reference, generation, 100 * RougeL.Score(generation, reference, useStemmer: false).F1);
         }).ToArray();
         progress?.Invoke($"VerbMem: {verbMem.Average(g => g.RougeLF1):F2} ({verbMem.Length} passages)");
 
-        MuseGeneration[] KnowMem(IReadOnlyList<QuestionAnswer> questions, IReadOnlyList<QuestionAnswer> shots) => questions.Select(qa =>
+        MuseGeneration[] KnowMem(IReadOnlyList<QuestionAnswer> questions, IReadOnlyList<QuestionAnswer> shots)
         {
-            var raw = decoder.Complete(Prompt(KnowMemPrompt.Build(shots, qa.Question), settings.KnowMemNewTokens), settings.KnowMemNewTokens);
-            var answer = KnowMemPrompt.CutAnswer(raw);
-            return new MuseGeneration(qa.Question, qa.Answer, answer, 100 * RougeL.Score(answer, qa.Answer, useStemmer: false).F1);
-        }).ToArray();
+            var raw = ParallelItems.Map(group, questions.Count,
+                i => decoder.Complete(Prompt(KnowMemPrompt.Build(shots, questions[i].Question), settings.KnowMemNewTokens), settings.KnowMemNewTokens),
+                ItemCodecs.Text);
+            return questions.Select((qa, i) =>
+            {
+                var answer = KnowMemPrompt.CutAnswer(raw[i]);
+                return new MuseGeneration(qa.Question, qa.Answer, answer, 100 * RougeL.Score(answer, qa.Answer, useStemmer: false).F1);
+            }).ToArray();
+        }
         var knowMemForget = KnowMem(forgetQa, examples);
         progress?.Invoke($"KnowMem (forget): {knowMemForget.Average(g => g.RougeLF1):F2} ({knowMemForget.Length} questions)");
         var knowMemRetain = retainQa is null ? null : KnowMem(retainQa, retainExamples);
@@ -133,7 +143,7 @@ public static class MuseEvaluation
         MinKScores? minK = null;
         if (privLeakTexts is { } texts)
         {
-            minK = MinK(model, tokenizer, texts, settings);
+            minK = MinK(model, tokenizer, texts, settings, group);
             progress?.Invoke($"Min-{settings.MinK * 100:0}% AUC, forget vs holdout (holdout positive, as MUSE): {minK.Auc:F4}");
         }
         return new MuseReport
@@ -149,15 +159,16 @@ public static class MuseEvaluation
     }
 
     private static MinKScores MinK<T>(LlamaModel<T> model, ITextTokenizer tokenizer, (IReadOnlyList<string> Forget, IReadOnlyList<string> Holdout) texts,
-        MuseSettings settings) where T : unmanaged, IFloatingPointIeee754<T> =>
-        new(Scores(model, tokenizer, texts.Forget, settings), Scores(model, tokenizer, texts.Holdout, settings));
+        MuseSettings settings, ICommunicator? group) where T : unmanaged, IFloatingPointIeee754<T> =>
+        new(Scores(model, tokenizer, texts.Forget, settings, group), Scores(model, tokenizer, texts.Holdout, settings, group));
 
     /// <summary>Min-K% score of each text (BOS, then every token of the text scored), cut to the model's context.</summary>
-    public static double[] Scores<T>(LlamaModel<T> model, ITextTokenizer tokenizer, IReadOnlyList<string> texts, MuseSettings settings)
+    public static double[] Scores<T>(LlamaModel<T> model, ITextTokenizer tokenizer, IReadOnlyList<string> texts, MuseSettings settings,
+        ICommunicator? group = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var examples = texts.Select(text => new TokenizedExample([tokenizer.BosId], tokenizer.Encode(text))).ToArray();
-        return TokenLogProbs.Compute(model, examples, settings.BatchSize, model.Config.MaxPositionEmbeddings)
+        return TokenLogProbs.Compute(model, examples, settings.BatchSize, model.Config.MaxPositionEmbeddings, group)
             .Select(logProbs => MinKProbability.Score(logProbs, settings.MinK)).ToArray();
     }
 }

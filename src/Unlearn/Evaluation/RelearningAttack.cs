@@ -96,7 +96,8 @@ public static class RelearningAttack
         }
         var curve = new RecoveryCurve(Path.GetFullPath(modelDirectory), ModelFingerprint.Sha256(modelDirectory), Path.GetFullPath(dataPath), examples.Length,
             subset.Length, settings, points);
-        AtomicFile.WriteAllText(Path.Combine(runDirectory, RecoveryCurve.FileName), JsonSerializer.Serialize(curve, TofuReport.Json) + "\n");
+        if (job.Communicator.IsRoot) // under MPI rank 0 alone writes the run folder
+            AtomicFile.WriteAllText(Path.Combine(runDirectory, RecoveryCurve.FileName), JsonSerializer.Serialize(curve, TofuReport.Json) + "\n");
         return curve;
     }
 

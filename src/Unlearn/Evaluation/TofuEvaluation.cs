@@ -4,6 +4,7 @@ using SimNpo.Kernels;
 using SimNpo.Model;
 using SimNpo.Model.Tokenizers;
 using SimNpo.Unlearn.Data;
+using SimNpo.Unlearn.Distributed;
 
 namespace SimNpo.Unlearn.Evaluation;
 
@@ -37,12 +38,16 @@ public sealed record TofuSettings
 /// </summary>
 public static class TofuEvaluation
 {
-    /// <summary>Loads the model directory (weights and tokenizer) and evaluates it into a report, without forget quality.</summary>
-    public static TofuReport Evaluate(string modelDirectory, IOps<float> ops, TofuSettings settings, Action<string>? progress = null)
+    /// <summary>
+    /// Loads the model directory (weights and tokenizer) and evaluates it into a report, without forget quality. With a
+    /// group every rank loads the model and scores its share of the batches and generations; every rank gets the whole report.
+    /// </summary>
+    public static TofuReport Evaluate(string modelDirectory, IOps<float> ops, TofuSettings settings, Action<string>? progress = null,
+        ICommunicator? group = null)
     {
         var clock = Stopwatch.StartNew();
         using var model = ModelFiles.Load(modelDirectory, ops, Kernels.Precision.Parse(settings.Precision));
-        var splits = Run(model, TokenizerLoader.Load(modelDirectory, model.Config), settings, progress);
+        var splits = Run(model, TokenizerLoader.Load(modelDirectory, model.Config), settings, progress, group);
         return new TofuReport
         {
             Model = Path.GetFullPath(modelDirectory),
@@ -55,7 +60,9 @@ public static class TofuEvaluation
         };
     }
 
-    public static IReadOnlyList<TofuSplitResult> Run<T>(LlamaModel<T> model, ITextTokenizer tokenizer, TofuSettings settings, Action<string>? progress = null)
+    /// <summary>The splits' results; with a group, items split across its ranks (<see cref="ParallelItems"/>), the same bits for any N.</summary>
+    public static IReadOnlyList<TofuSplitResult> Run<T>(LlamaModel<T> model, ITextTokenizer tokenizer, TofuSettings settings, Action<string>? progress = null,
+        ICommunicator? group = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         // Read every split first: a bad file should fail before minutes of scoring.
@@ -68,7 +75,7 @@ public static class TofuEvaluation
         using var decoder = new GreedyDecoder<T>(model, tokenizer, settings.MaxLength);
         return splits.Select(s =>
         {
-            var result = Evaluate(model, encoder, decoder, s.split, s.items, settings);
+            var result = Evaluate(model, encoder, decoder, s.split, s.items, settings, group);
             progress?.Invoke($"{s.split.Name}: Prob {result.Prob:F4}, ROUGE-L recall {result.RougeLRecall:F4}, truth ratio {result.TruthRatio:F4} "
                 + $"({result.Items.Count} items)");
             return result;
@@ -76,7 +83,7 @@ public static class TofuEvaluation
     }
 
     private static TofuSplitResult Evaluate<T>(LlamaModel<T> model, ExampleEncoder encoder, GreedyDecoder<T> decoder, TofuSplit split,
-        IReadOnlyList<TofuItem> items, TofuSettings settings)
+        IReadOnlyList<TofuItem> items, TofuSettings settings, ICommunicator? group)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         // One list of every answer to score, so the batches fill across items: answers, base answers when they differ, perturbed.
@@ -85,17 +92,22 @@ public static class TofuEvaluation
             .Concat(sameBase ? [] : items.Select(i => (i.Question, Text: i.BaseAnswer)))
             .Concat(items.SelectMany(i => i.PerturbedAnswers.Select(p => (i.Question, Text: p))))
             .ToArray();
-        var losses = AnswerLosses.Compute(model, texts.Select(t => encoder.Encode(t.Question, t.Text)).ToArray(), settings.BatchSize, settings.MaxLength);
+        var losses = AnswerLosses.Compute(model, texts.Select(t => encoder.Encode(t.Question, t.Text)).ToArray(), settings.BatchSize, settings.MaxLength,
+            group);
         var perturbedStart = sameBase ? items.Count : 2 * items.Count;
         var perturbedCount = items[0].PerturbedAnswers.Count;
+        var generations = ParallelItems.Map(group, items.Count, i =>
+        {
+            var prompt = encoder.EncodePrompt(items[i].Question);
+            return decoder.Complete(prompt, Math.Min(settings.MaxNewTokens ?? int.MaxValue, settings.MaxLength - prompt.Count));
+        }, ItemCodecs.Text);
 
         var results = items.Select((item, i) =>
         {
             var answerLoss = losses[i];
             var baseLoss = sameBase ? answerLoss : losses[items.Count + i];
             var perturbed = losses.AsSpan(perturbedStart + i * perturbedCount, perturbedCount).ToArray();
-            var prompt = encoder.EncodePrompt(item.Question);
-            var generation = decoder.Complete(prompt, Math.Min(settings.MaxNewTokens ?? int.MaxValue, settings.MaxLength - prompt.Count));
+            var generation = generations[i];
             return new TofuItemResult
             {
                 Line = item.Line,

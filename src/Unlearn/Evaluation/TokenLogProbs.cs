@@ -1,32 +1,34 @@
 using System.Numerics;
 using SimNpo.Model;
+using SimNpo.Unlearn.Distributed;
 
 namespace SimNpo.Unlearn.Evaluation;
 
 /// <summary>The log-prob of every scored token, per sequence: what Min-K% ranks (the model itself returns only sums).</summary>
 public static class TokenLogProbs
 {
-    public static double[][] Compute<T>(LlamaModel<T> model, IReadOnlyList<TokenizedExample> examples, int batchSize, int maxLength)
+    /// <summary>Per example, in order; with a group, the batches (those of one process) are split across its ranks.</summary>
+    public static double[][] Compute<T>(LlamaModel<T> model, IReadOnlyList<TokenizedExample> examples, int batchSize, int maxLength,
+        ICommunicator? group = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        var result = new double[examples.Count][];
-        var offset = 0;
-        foreach (var chunk in examples.Chunk(batchSize))
+        var batches = examples.Chunk(batchSize).ToArray();
+        return ParallelItems.Map(group, batches.Length, b =>
         {
-            var batch = TokenBatch.FromExamples(chunk, maxLength);
+            var batch = TokenBatch.FromExamples(batches[b], maxLength);
             var pass = model.Forward(batch);
             var scores = pass.Scores;
             // The scored tokens come in row order: sequence by sequence, position by position.
             var tokens = pass.TokenLogProbs.ToArray();
+            var rows = new double[batch.Batch][];
             var row = 0;
-            for (var b = 0; b < batch.Batch; b++)
+            for (var s = 0; s < batch.Batch; s++)
             {
-                result[offset + b] = tokens[row..(row + scores.Length[b])].Select(double.CreateTruncating).ToArray();
-                row += scores.Length[b];
+                rows[s] = tokens[row..(row + scores.Length[s])].Select(double.CreateTruncating).ToArray();
+                row += scores.Length[s];
             }
-            offset += batch.Batch;
-        }
-        return result;
+            return rows;
+        }, ItemCodecs.DoubleArrays).SelectMany(rows => rows).ToArray();
     }
 }

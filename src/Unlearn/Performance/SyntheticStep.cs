@@ -81,10 +81,14 @@ public sealed class SyntheticStep : IDisposable
     private static int ScoredTokensOf(int batchSize, int sequenceLength) => batchSize * (sequenceLength - PromptLength);
 
     /// <summary>One optimizer step; returns its loss (before the update, as the trainer logs it).</summary>
-    public double Run()
+    public double Run() => Run(afterBackward: null);
+
+    /// <summary>One optimizer step with afterBackward run between the backward and AdamW: a data-parallel step's gradient all-reduce.</summary>
+    public double Run(Action<LlamaModel<float>>? afterBackward)
     {
         _model.ZeroGradients();
         var result = _loss.Run(_model, _forgetIndices, [], scale: 1);
+        afterBackward?.Invoke(_model);
         _optimizer.Step(_settings.LearningRate);
         return _settings.ForgetWeight * result.ForgetLoss;
     }

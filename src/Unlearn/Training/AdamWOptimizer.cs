@@ -14,12 +14,12 @@ namespace SimNpo.Unlearn.Training;
 /// model's layout, stored in T or (<see cref="Storage.BFloat16"/> moments) bfloat16 to halve their memory; a model that
 /// stores its weights narrower than T is updated through its float32 master weights, which the step rounds into it.
 /// </summary>
-public sealed class AdamWOptimizer<T> : IDisposable where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class AdamWOptimizer<T> : IParameterOptimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public const string FileName = "optimizer.safetensors";
-    private const string FirstMomentName = "exp_avg";
-    private const string SecondMomentName = "exp_avg_sq";
-    private const string MasterName = "master";
+    internal const string FirstMomentName = "exp_avg";
+    internal const string SecondMomentName = "exp_avg_sq";
+    internal const string MasterName = "master";
     private const string StepKey = "step";
 
     /// <summary>torch's clip_grad_norm_ adds this to the norm before dividing, so a zero gradient never divides by zero.</summary>
@@ -69,20 +69,9 @@ public sealed class AdamWOptimizer<T> : IDisposable where T : unmanaged, IFloati
     {
         if (!double.IsFinite(learningRate) || learningRate < 0)
             throw new ArgumentOutOfRangeException(nameof(learningRate), $"learning rate must be finite and non-negative, got {learningRate}");
+        var norm = ClipGradients(_model, Settings);
+        var (decayed, undecayed) = StepsAt(Settings, learningRate, StepCount + 1);
         var ops = _model.Ops;
-        var gradients = _model.Gradients.Chunks;
-        // Chunk by chunk in a fixed order: the same bits on every run of the same layout.
-        var norm = Math.Sqrt(gradients.Sum(chunk => ops.SumOfSquares(chunk.All)));
-        if (!double.IsFinite(norm)) throw new InvalidOperationException($"the gradient norm is {norm}");
-        if (Settings.MaxGradNorm > 0)
-        {
-            // torch multiplies by min(1, maxNorm / (norm + 1e-6)); a factor of 1 changes nothing, so it is skipped.
-            var factor = Settings.MaxGradNorm / (norm + ClipNormEpsilon);
-            if (factor < 1)
-                foreach (var chunk in gradients) ops.Scale(chunk.All, (float)factor);
-        }
-        var decayed = new AdamWStep(learningRate, Settings.Beta1, Settings.Beta2, Settings.Epsilon, Settings.WeightDecay, StepCount + 1);
-        var undecayed = decayed with { WeightDecay = 0 };
         foreach (var run in _runs)
         {
             View<T> Part(ParameterSet<T> set) => set.Chunks[run.Chunk].All.Slice(run.Offset, run.Length);
@@ -94,22 +83,42 @@ public sealed class AdamWOptimizer<T> : IDisposable where T : unmanaged, IFloati
     }
 
     /// <summary>
+    /// torch.nn.utils.clip_grad_norm_ over every gradient: the norm summed chunk by chunk in a fixed order (the same bits on
+    /// every run of the same layout, and on every rank once the gradients are reduced), then a scale when it passes the
+    /// maximum. Returns the norm before clipping; a non-finite one throws before anything changes.
+    /// </summary>
+    internal static double ClipGradients(LlamaModel<T> model, AdamWSettings settings)
+    {
+        var ops = model.Ops;
+        var gradients = model.Gradients.Chunks;
+        var norm = Math.Sqrt(gradients.Sum(chunk => ops.SumOfSquares(chunk.All)));
+        if (!double.IsFinite(norm)) throw new InvalidOperationException($"the gradient norm is {norm}");
+        if (settings.MaxGradNorm > 0)
+        {
+            // torch multiplies by min(1, maxNorm / (norm + 1e-6)); a factor of 1 changes nothing, so it is skipped.
+            var factor = settings.MaxGradNorm / (norm + ClipNormEpsilon);
+            if (factor < 1)
+                foreach (var chunk in gradients) ops.Scale(chunk.All, (float)factor);
+        }
+        return norm;
+    }
+
+    /// <summary>The step's constants for the parameters that decay and for those that do not (the norms' weights, by default).</summary>
+    internal static (AdamWStep Decayed, AdamWStep Undecayed) StepsAt(AdamWSettings settings, double learningRate, int step)
+    {
+        var decayed = new AdamWStep(learningRate, settings.Beta1, settings.Beta2, settings.Epsilon, settings.WeightDecay, step);
+        return (decayed, decayed with { WeightDecay = 0 });
+    }
+
+    /// <summary>
     /// Writes, per parameter, the moments under torch's state names (exp_avg.NAME, exp_avg_sq.NAME: F64 for a float64
     /// model, BF16 for bfloat16 moments, F32 otherwise) and the master weights (master.NAME, F32) when the model has them,
     /// with the step count and settings as metadata, atomically. Every value is written exactly, so resuming is bitwise.
     /// </summary>
     public void Save(string path)
     {
-        var metadata = new Dictionary<string, string>
-        {
-            [StepKey] = StepCount.ToString(CultureInfo.InvariantCulture),
-            ["beta1"] = Format(Settings.Beta1),
-            ["beta2"] = Format(Settings.Beta2),
-            ["epsilon"] = Format(Settings.Epsilon),
-            ["weight_decay"] = Format(Settings.WeightDecay),
-            ["max_grad_norm"] = Format(Settings.MaxGradNorm),
-        };
-        var native = typeof(T) == typeof(double) ? SafeTensorsDType.F64 : SafeTensorsDType.F32;
+        var metadata = Metadata(Settings, StepCount);
+        var native = NativeDType;
         var momentDType = FirstMoment.Storage == Storage.BFloat16 ? SafeTensorsDType.BF16 : native;
         var tensors = new List<TensorToWrite>();
         foreach (var entry in _model.Layout.Entries)
@@ -121,6 +130,56 @@ public sealed class AdamWOptimizer<T> : IDisposable where T : unmanaged, IFloati
         SafeTensorsWriter.Write(path, tensors, metadata);
     }
 
+    /// <summary>The file's metadata: the step count and the settings (a record for the reader).</summary>
+    internal static Dictionary<string, string> Metadata(AdamWSettings settings, int stepCount) => new()
+    {
+        [StepKey] = stepCount.ToString(CultureInfo.InvariantCulture),
+        ["beta1"] = Format(settings.Beta1),
+        ["beta2"] = Format(settings.Beta2),
+        ["epsilon"] = Format(settings.Epsilon),
+        ["weight_decay"] = Format(settings.WeightDecay),
+        ["max_grad_norm"] = Format(settings.MaxGradNorm),
+    };
+
+    /// <summary>How T itself is written: F64 for a float64 model, F32 otherwise.</summary>
+    internal static SafeTensorsDType NativeDType => typeof(T) == typeof(double) ? SafeTensorsDType.F64 : SafeTensorsDType.F32;
+
+    /// <summary>The tensors a file must hold for a model of this layout, with or without master weights.</summary>
+    internal static IEnumerable<string> TensorNames(ParameterLayout layout, bool master) =>
+        layout.Entries.SelectMany(entry => (string[])[$"{FirstMomentName}.{entry.Name}", $"{SecondMomentName}.{entry.Name}",
+            .. master ? [$"{MasterName}.{entry.Name}"] : Array.Empty<string>()]);
+
+    /// <summary>Opens a file written by <see cref="Save"/> and reads its step, refusing one that lacks any tensor this model needs.</summary>
+    internal static (SafeTensorsFile File, int Step) OpenChecked(string path, ParameterLayout layout, bool master)
+    {
+        var file = Open(path);
+        try
+        {
+            var step = ReadStep(file);
+            foreach (var name in TensorNames(layout, master))
+            {
+                if (!file.Tensors.ContainsKey(name))
+                    throw new BadInputException(path, $"lacks tensor '{name}' (written for another model or precision, or by an older version?)");
+            }
+            return (file, step);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Refuses a non-finite value, or a negative one where none may be (a second moment), naming the tensor and index.</summary>
+    internal static void CheckValues(string path, string name, ReadOnlySpan<T> piece, long start, bool negativeAllowed)
+    {
+        for (var i = 0; i < piece.Length; i++)
+        {
+            if (!T.IsFinite(piece[i])) throw new BadInputException(path, $"tensor '{name}' holds {piece[i]} at index {start + i}");
+            if (!negativeAllowed && piece[i] < T.Zero) throw new BadInputException(path, $"tensor '{name}' holds a negative value at index {start + i}");
+        }
+    }
+
     /// <summary>
     /// Restores the moments, the master weights (and the model's weights as their rounding) and the step count written by
     /// <see cref="Save"/>; the settings stay this optimizer's own (the saved ones are a record for the reader). The step
@@ -129,15 +188,8 @@ public sealed class AdamWOptimizer<T> : IDisposable where T : unmanaged, IFloati
     /// </summary>
     public void Load(string path)
     {
-        using var file = Open(path);
-        var step = ReadStep(file);
-        var names = _model.Layout.Entries.SelectMany(entry => (string[])[$"{FirstMomentName}.{entry.Name}", $"{SecondMomentName}.{entry.Name}",
-            .. _master is null ? Array.Empty<string>() : [$"{MasterName}.{entry.Name}"]]);
-        foreach (var name in names)
-        {
-            if (!file.Tensors.ContainsKey(name))
-                throw new BadInputException(path, $"lacks tensor '{name}' (written for another model or precision, or by an older version?)");
-        }
+        var (file, step) = OpenChecked(path, _model.Layout, _master is not null);
+        using var opened = file;
         foreach (var entry in _model.Layout.Entries)
         {
             Read($"{FirstMomentName}.{entry.Name}", entry, FirstMoment[entry], negativeAllowed: true);
@@ -149,15 +201,7 @@ public sealed class AdamWOptimizer<T> : IDisposable where T : unmanaged, IFloati
         StepCount = step;
 
         void Read(string name, ParameterEntry entry, View<T> values, bool negativeAllowed) =>
-            ParameterTensors.Read(file, path, name, entry, values, (piece, start) =>
-            {
-                for (var i = 0; i < piece.Length; i++)
-                {
-                    if (!T.IsFinite(piece[i])) throw new BadInputException(path, $"tensor '{name}' holds {piece[i]} at index {start + i}");
-                    if (!negativeAllowed && piece[i] < T.Zero)
-                        throw new BadInputException(path, $"tensor '{name}' holds a negative value at index {start + i}");
-                }
-            });
+            ParameterTensors.Read(file, path, name, entry, values, (piece, start) => CheckValues(path, name, piece, start, negativeAllowed));
     }
 
     public void Dispose()
@@ -191,7 +235,7 @@ public sealed class AdamWOptimizer<T> : IDisposable where T : unmanaged, IFloati
     }
 
     /// <summary>Consecutive parameters of one chunk that share a decay flag: one AdamW call each.</summary>
-    private readonly record struct DecayRun(int Chunk, int Offset, int Length, bool Decays)
+    internal readonly record struct DecayRun(int Chunk, int Offset, int Length, bool Decays)
     {
         public static IReadOnlyList<DecayRun> Of(ParameterLayout layout, AdamWSettings settings)
         {

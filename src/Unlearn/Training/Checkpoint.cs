@@ -19,17 +19,28 @@ public static class Checkpoint
     private const string Prefix = "step-";
     private const int Kept = 2;
 
-    public static string Save<T>(string runDirectory, int step, LlamaModel<T> model, AdamWOptimizer<T> optimizer, TrainingSettings settings,
-        string? tokenizerSource)
+    /// <param name="writes">
+    /// False on the ranks of a data-parallel group other than the root: they take part in the gathers of a sharded
+    /// optimizer (<see cref="IParameterOptimizer{T}.Save"/>) and write nothing.
+    /// </param>
+    public static string Save<T>(string runDirectory, int step, LlamaModel<T> model, IParameterOptimizer<T> optimizer, TrainingSettings settings,
+        string? tokenizerSource, bool writes = true)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var root = Path.Combine(runDirectory, FolderName);
         var final = Path.Combine(root, $"{Prefix}{step:D6}");
+        // Collective under ZeRO stage 1: every rank sends its slices of the master weights and optimizer state, the root writes.
+        using var gathered = optimizer.GatherWeightsToSave();
+        if (!writes)
+        {
+            if (optimizer.IsSharded) optimizer.Save(Path.Combine(final, AdamWOptimizer<T>.FileName));
+            return final;
+        }
         var temporary = Path.Combine(root, $".{Prefix}{step:D6}.tmp-{Guid.NewGuid():N}");
         Directory.CreateDirectory(temporary);
         try
         {
-            ModelFiles.Save(model, temporary, tokenizerSource);
+            ModelFiles.Save(model, temporary, tokenizerSource, weights: gathered);
             optimizer.Save(Path.Combine(temporary, AdamWOptimizer<T>.FileName));
             var state = new JsonObject { ["step"] = step, ["settings"] = JsonNode.Parse(settings.ToJson()) };
             AtomicFile.WriteAllText(Path.Combine(temporary, StateFileName), state.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
@@ -75,7 +86,7 @@ public static class Checkpoint
     /// damaged newest one (a disk error, a file cut short) gives way to the older kept one, with a warning naming both;
     /// when that fails too, the newest one's error stands.
     /// </summary>
-    public static (string Path, int Step)? LoadNewest<T>(string runDirectory, LlamaModel<T> model, AdamWOptimizer<T> optimizer, TrainingSettings settings,
+    public static (string Path, int Step)? LoadNewest<T>(string runDirectory, LlamaModel<T> model, IParameterOptimizer<T> optimizer, TrainingSettings settings,
         Action<string> warn)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -140,7 +151,7 @@ public static class Checkpoint
     /// Loads a checkpoint into the model and optimizer and returns its step. Refuses one made with other settings
     /// (the batches and schedule would differ) and any damaged file, naming it.
     /// </summary>
-    public static int Load<T>(string checkpoint, LlamaModel<T> model, AdamWOptimizer<T> optimizer, TrainingSettings settings)
+    public static int Load<T>(string checkpoint, LlamaModel<T> model, IParameterOptimizer<T> optimizer, TrainingSettings settings)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var statePath = Path.Combine(checkpoint, StateFileName);

@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Text.Json;
 using SimNpo.Model;
 using SimNpo.Model.IO;
+using SimNpo.Unlearn.Distributed;
 
 namespace SimNpo.Unlearn.Training;
 
@@ -31,12 +32,17 @@ public sealed class Trainer<T>
     private readonly TrainingData data;
     private readonly string runDirectory;
     private readonly ITrainingObserver observer;
+    private readonly ICommunicator communicator;
+    private readonly bool writes;
 
     /// <summary>Built by <see cref="TrainingJob{T}.Run"/> only: a job is how a run is described.</summary>
     internal Trainer(TrainingJob<T> job)
     {
         _job = job;
-        (model, settings, data, runDirectory, observer) = (job.Model, job.Settings, job.Data, job.RunDirectory, job.Observer);
+        (model, settings, data, runDirectory, communicator) = (job.Model, job.Settings, job.Data, job.RunDirectory, job.Communicator);
+        // Under MPI every rank runs this loop on the same data; rank 0 alone writes files and reports.
+        writes = communicator.IsRoot;
+        observer = writes ? job.Observer : new SilentObserver();
     }
 
     public const string LogFileName = "log.jsonl";
@@ -52,9 +58,12 @@ public sealed class Trainer<T>
     {
         if (settings.Problem() is { } problem) throw new ArgumentException(problem);
         data.Validate(settings);
-        Directory.CreateDirectory(runDirectory);
-        foreach (var stale in Checkpoint.RemoveTemporaries(runDirectory))
-            observer.Message($"removed {stale}, left by a run stopped while writing a checkpoint");
+        if (writes)
+        {
+            Directory.CreateDirectory(runDirectory);
+            foreach (var stale in Checkpoint.RemoveTemporaries(runDirectory))
+                observer.Message($"removed {stale}, left by a run stopped while writing a checkpoint");
+        }
         var inputs = _job.Inputs;
         var recordedInputs = resume ? RunInputs.Load(runDirectory) : null;
         if (inputs is not null && recordedInputs is not null) inputs.CheckContinues(recordedInputs, runDirectory, observer.Message);
@@ -65,49 +74,70 @@ public sealed class Trainer<T>
         var schedule = new LearningRateSchedule(LearningRateSchedule.ParseKind(settings.Schedule), settings.LearningRate, totalSteps, steps.WarmupSteps);
         if (model.Precision.Name != settings.Precision)
             throw new ArgumentException($"the settings ask for precision {settings.Precision} but the model stores {model.Precision.Name}");
-        using var optimizer = new AdamWOptimizer<T>(model, settings.AdamW, settings.MomentStorage);
+        using IParameterOptimizer<T> optimizer = _job.ShardOptimizer && communicator.Size > 1
+            ? new ShardedAdamWOptimizer<T>(model, settings.AdamW, communicator, settings.MomentStorage)
+            : new AdamWOptimizer<T>(model, settings.AdamW, settings.MomentStorage);
         model.Recompute = RecomputeNames.Parse(settings.Recompute);
 
-        var reference = settings.TrainingMethod.NeedsReferenceLogProbs ? ReferenceFor(resume) : null;
-        var (startStep, lastCheckpoint) = resume ? Resume(optimizer) : (Fresh(), null);
-        // Recorded when the run starts (or starts over), and for a run from before inputs were recorded, from now on.
-        if (inputs is not null && (startStep == 0 || recordedInputs is null)) inputs.Save(runDirectory);
-        if (startStep == totalSteps) observer.Message($"the run in {runDirectory} had already finished its {totalSteps} steps: nothing to resume");
-        // Written only now: a refused start must not overwrite the settings of the run already in the folder.
-        if (_job.RunSettingsJson is { } runSettingsJson) AtomicFile.WriteAllText(Path.Combine(runDirectory, RunSettingsFileName), runSettingsJson);
+        // Rank 0 checks and prepares the folder (reference log-probs, trimmed log) before the others read from it.
+        var reference = settings.TrainingMethod.NeedsReferenceLogProbs && writes ? ReferenceFor(resume) : null;
+        var (startStep, lastCheckpoint) = writes ? (resume ? Resume(optimizer) : (Fresh(), null)) : (0, null);
+        communicator.Barrier();
+        if (!writes)
+        {
+            if (settings.TrainingMethod.NeedsReferenceLogProbs) reference = ReferenceLogProbs.Load(Path.Combine(runDirectory, ReferenceLogProbs.FileName), data);
+            if (resume && Checkpoint.LoadNewest(runDirectory, model, optimizer, settings, observer.Message) is var (checkpoint, step))
+                (startStep, lastCheckpoint) = (step, checkpoint);
+        }
+        if (writes)
+        {
+            // Recorded when the run starts (or starts over), and for a run from before inputs were recorded, from now on.
+            if (inputs is not null && (startStep == 0 || recordedInputs is null)) inputs.Save(runDirectory);
+            if (startStep == totalSteps) observer.Message($"the run in {runDirectory} had already finished its {totalSteps} steps: nothing to resume");
+            // Written only now: a refused start must not overwrite the settings of the run already in the folder.
+            if (_job.RunSettingsJson is { } runSettingsJson) AtomicFile.WriteAllText(Path.Combine(runDirectory, RunSettingsFileName), runSettingsJson);
+        }
 
         using var klReference = settings.UsesRetainTerm && settings.RetainLoss == "kl" ? LoadKlReference() : null;
         var loss = new MicroBatchLoss<T>(settings, data, reference, klReference);
         var initialEval = startStep == 0 ? _job.Evaluate?.Invoke(model) : null;
         var clock = Stopwatch.StartNew();
-        using var log = new StreamWriter(Path.Combine(runDirectory, LogFileName), append: true);
+        using var log = writes ? new StreamWriter(Path.Combine(runDirectory, LogFileName), append: true) : TextWriter.Null;
+        var gradients = StepGradients.For(model, communicator, observer.Message);
+        using var disposeGradients = gradients as IDisposable;
         StepRecord? record = null;
         for (var step = startStep + 1; step <= totalSteps; step++)
         {
-            record = TrainStep(step, steps.EpochOf(step), steps.MicroBatches(step), loss, optimizer, schedule.At(step - 1), lastCheckpoint);
+            record = TrainStep(step, steps.EpochOf(step), steps.MicroBatches(step), loss, gradients, optimizer, schedule.At(step - 1), lastCheckpoint);
             if (settings.EvalEvery > 0 && (step % settings.EvalEvery == 0 || step == totalSteps))
                 record = record with { Eval = _job.Evaluate?.Invoke(model) };
             log.WriteLine(JsonSerializer.Serialize(record, LogJson));
             log.Flush();
             observer.StepDone(record, totalSteps);
-            if (step == totalSteps || (settings.SaveEvery > 0 ? step % settings.SaveEvery == 0 : steps.EndsEpoch(step)))
+            // Every rank takes part (a sharded optimizer gathers its state to rank 0); rank 0 alone writes.
+            if ((writes || optimizer.IsSharded) && (step == totalSteps || (settings.SaveEvery > 0 ? step % settings.SaveEvery == 0 : steps.EndsEpoch(step))))
             {
-                lastCheckpoint = Checkpoint.Save(runDirectory, step, model, optimizer, settings, _job.TokenizerSource);
+                lastCheckpoint = Checkpoint.Save(runDirectory, step, model, optimizer, settings, _job.TokenizerSource, writes);
                 observer.Message($"checkpoint {lastCheckpoint}");
             }
         }
-        ModelFiles.Save(model, runDirectory, _job.TokenizerSource, settings.SaveDType is { } dtype ? ModelFiles.SaveDTypes[dtype] : null);
-        observer.Message($"model written to {runDirectory}");
+        using var gathered = optimizer.GatherWeightsToSave();
+        if (writes)
+        {
+            ModelFiles.Save(model, runDirectory, _job.TokenizerSource, settings.SaveDType is { } dtype ? ModelFiles.SaveDTypes[dtype] : null, weights: gathered);
+            observer.Message($"model written to {runDirectory}");
+        }
+        // No rank leaves before the model is on disk: a failure while writing it still ends the whole job.
+        communicator.Barrier();
         return new TrainingSummary(totalSteps, record?.Loss ?? double.NaN, clock.Elapsed.TotalSeconds, initialEval, record?.Eval, startStep);
     }
 
     private StepRecord TrainStep(int step, int epoch, IReadOnlyList<(int[] Forget, int[] Retain)> microBatches, MicroBatchLoss<T> loss,
-        AdamWOptimizer<T> optimizer, double learningRate, string? lastCheckpoint)
+        IStepGradients gradients, IParameterOptimizer<T> optimizer, double learningRate, string? lastCheckpoint)
     {
         var started = Stopwatch.GetTimestamp();
-        model.ZeroGradients();
         var scale = 1.0 / microBatches.Count;
-        var results = microBatches.Select(batch => loss.Run(model, batch.Forget, batch.Retain, scale)).ToList();
+        var results = gradients.Run(microBatches.Count, m => loss.Run(model, microBatches[m].Forget, microBatches[m].Retain, scale));
         var forgetLoss = results.Average(r => r.ForgetLoss);
         double? retainLoss = settings.UsesRetainTerm ? results.Average(r => r.RetainLoss!.Value) : null;
         var total = settings.ForgetWeight * forgetLoss + settings.RetainWeight * (retainLoss ?? 0);
@@ -145,7 +175,7 @@ public sealed class Trainer<T>
     }
 
     /// <summary>Restores the newest checkpoint and trims the log to it (a killed run may have logged past it).</summary>
-    private (int Step, string? Checkpoint) Resume(AdamWOptimizer<T> optimizer)
+    private (int Step, string? Checkpoint) Resume(IParameterOptimizer<T> optimizer)
     {
         if (Checkpoint.LoadNewest(runDirectory, model, optimizer, settings, observer.Message) is not var (checkpoint, step))
         {

@@ -1,5 +1,6 @@
 using System.Numerics;
 using SimNpo.Model;
+using SimNpo.Unlearn.Distributed;
 
 namespace SimNpo.Unlearn.Training;
 
@@ -28,6 +29,12 @@ public sealed record TrainingJob<T>(LlamaModel<T> Model, TrainingSettings Settin
     /// <summary>The files the run reads, recorded in inputs.json so that a resume with other ones is refused.</summary>
     public RunInputs? Inputs { get; init; }
 
+    /// <summary>The ranks that train together (data-parallel): rank 0 alone writes the run folder and tells the observer.</summary>
+    public ICommunicator Communicator { get; init; } = Communicators.World;
+
+    /// <summary>ZeRO stage 1 over the communicator's ranks (--shard-optimizer): each keeps its slice of the optimizer state only.</summary>
+    public bool ShardOptimizer { get; init; }
+
     public TrainingSummary Run(bool resume) => new Trainer<T>(this).Run(resume);
 }
 
@@ -45,6 +52,6 @@ public static class TrainingJob
         {
             TokenizerSource = startModel,
             LoadKlReference = () => ModelFiles.Load(startModel ?? throw new ArgumentException("the KL retain term needs --model"), model.Ops, model.Precision),
-            Evaluate = settings.EvalEvery > 0 ? Evaluation.LogProbCurve.For(data, settings) : null,
+            Evaluate = settings.EvalEvery > 0 ? Evaluation.LogProbCurve.For(data, settings, Communicators.World) : null,
         };
 }

@@ -6,7 +6,7 @@ namespace SimNpo.Tests.Cli;
 /// <summary>`simnpo info` as a memory plan: a config.json alone is enough; --device-memory turns the plan into a check.</summary>
 public class InfoPlanTests
 {
-    private static string Llama2_7B(TempDirectory directory)
+    internal static string Llama2_7B(TempDirectory directory)
     {
         File.WriteAllText(directory.File("config.json"), MemoryPlanTests.Llama2_7BConfigJson);
         return directory.Path;

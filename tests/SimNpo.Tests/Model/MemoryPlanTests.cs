@@ -36,7 +36,7 @@ public class MemoryPlanTests
     /// </summary>
     public const long Llama2_7BParameters = 6_738_415_616;
 
-    private static LlamaConfig Llama2_7B()
+    internal static LlamaConfig Llama2_7B()
     {
         using var directory = new TempDirectory();
         File.WriteAllText(directory.File("config.json"), Llama2_7BConfigJson);

@@ -1,0 +1,60 @@
+using System.Diagnostics;
+
+namespace SimNpo.Unlearn.Distributed;
+
+/// <summary>The MPI launcher installed here: its path and whose it is (the flags differ).</summary>
+public sealed record MpiLauncher(string Path, MpiLauncher.Flavor Kind)
+{
+    public enum Flavor { OpenMpi, Mpich }
+
+    public const string NotFound =
+        "no MPI launcher (mpirun or mpiexec) on the PATH: install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev) "
+        + "or MPICH (apt-get install mpich), or run the command without launch for one process";
+
+    /// <summary>mpirun, then mpiexec, then MPICH's own names, on the PATH; null when there is none.</summary>
+    public static MpiLauncher? Find(string? path = null)
+    {
+        var folders = (path ?? Environment.GetEnvironmentVariable("PATH") ?? "").Split(System.IO.Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
+        foreach (var name in new[] { "mpirun", "mpiexec", "mpirun.mpich", "mpiexec.mpich" })
+            foreach (var folder in folders)
+            {
+                var candidate = System.IO.Path.Combine(folder, name);
+                if (File.Exists(candidate)) return new MpiLauncher(candidate, KindOf(candidate));
+            }
+        return null;
+    }
+
+    /// <summary>Open MPI's mpirun says "Open MPI" (or "OpenRTE") in its --version; MPICH's Hydra says "HYDRA".</summary>
+    private static Flavor KindOf(string launcher)
+    {
+        var start = new ProcessStartInfo(launcher, "--version") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var text = process.StandardOutput.ReadToEnd() + error.Result;
+        process.WaitForExit();
+        return text.Contains("Open MPI", StringComparison.OrdinalIgnoreCase) || text.Contains("OpenRTE", StringComparison.OrdinalIgnoreCase)
+            ? Flavor.OpenMpi : Flavor.Mpich;
+    }
+
+    /// <summary>
+    /// The launcher's arguments for ranks copies of command. Open MPI refuses root without --allow-run-as-root and more
+    /// ranks than cores without --oversubscribe, and by default binds each rank to one core, which would leave one core to
+    /// each rank's threads: --bind-to none. A rank waiting in a collective yields its core instead of spinning
+    /// (mpi_yield_when_idle), which the CPU path's worker threads and other programs need. Hosts (a,b) go to -H (Open MPI)
+    /// or -hosts (MPICH).
+    /// </summary>
+    public IReadOnlyList<string> Arguments(int ranks, IReadOnlyList<string> command, bool asRoot, int cores, string? hosts = null)
+    {
+        var arguments = new List<string> { "-n", ranks.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        if (Kind == Flavor.OpenMpi)
+        {
+            if (asRoot) arguments.Add("--allow-run-as-root");
+            if (ranks > cores || hosts is not null) arguments.Add("--oversubscribe");
+            arguments.AddRange(["--bind-to", "none", "--mca", "mpi_yield_when_idle", "1"]);
+            if (hosts is not null) arguments.AddRange(["-H", hosts]);
+        }
+        else if (hosts is not null) arguments.AddRange(["-hosts", hosts]);
+        arguments.AddRange(command);
+        return arguments;
+    }
+}

@@ -1,0 +1,37 @@
+using System.Runtime.InteropServices;
+using SimNpo.Kernels;
+using SimNpo.Kernels.Ilgpu;
+
+namespace SimNpo.Unlearn.Distributed.Nccl;
+
+/// <summary>
+/// An NCCL communicator over the same ranks as an MPI group, one CUDA device each: rank 0 makes the unique id, the group
+/// broadcasts it (over MPI), every rank joins with ncclCommInitRank. Sums run in place on device buffers, on the stream the
+/// kernels use, so no host copy is made. NCCL's sum order is its own (ring or tree, fixed for a given topology and N):
+/// the result does not depend on the run, but differs in the last bits from the MPI path's rank-order sum.
+/// </summary>
+public sealed class NcclGroup : IDisposable
+{
+    private readonly NcclLibrary _library;
+    private readonly IlgpuOps _ops;
+    private readonly IntPtr _comm;
+
+    public NcclGroup(NcclLibrary library, IlgpuOps ops, ICommunicator group)
+    {
+        _library = library;
+        _ops = ops;
+        var id = group.IsRoot ? library.GetUniqueId() : default;
+        group.Broadcast(MemoryMarshal.AsBytes(new Span<NcclUniqueId>(ref id)), root: 0);
+        _comm = library.CommInitRank(group.Size, id, group.Rank);
+    }
+
+    /// <summary>Sums a device view across the ranks, in place; returns once the sum is complete (the stream is synchronised).</summary>
+    public void AllReduceSum(View<float> values)
+    {
+        var (address, bf16) = values.DeviceAddress();
+        _library.AllReduceSumInPlace(address, values.Length, bf16 ? NcclLibrary.BFloat16 : NcclLibrary.Float32, _comm, _ops.CudaStream());
+        _ops.Accelerator.Synchronize();
+    }
+
+    public void Dispose() => _library.CommDestroy(_comm);
+}

@@ -1,0 +1,77 @@
+using System.Text;
+
+namespace SimNpo.Unlearn.Distributed;
+
+/// <summary>How one item's result travels between ranks: written to and read from bytes, exactly (doubles bit for bit).</summary>
+public sealed record ItemCodec<T>(Action<BinaryWriter, T> Write, Func<BinaryReader, T> Read);
+
+/// <summary>The codecs evaluation needs: generated text, and the per-sequence numbers of one batch.</summary>
+public static class ItemCodecs
+{
+    public static readonly ItemCodec<string> Text = new((writer, text) => writer.Write(text), reader => reader.ReadString());
+
+    public static readonly ItemCodec<double[]> Doubles = new((writer, values) =>
+    {
+        writer.Write(values.Length);
+        foreach (var value in values) writer.Write(value);
+    }, reader =>
+    {
+        var values = new double[reader.ReadInt32()];
+        for (var i = 0; i < values.Length; i++) values[i] = reader.ReadDouble();
+        return values;
+    });
+
+    public static readonly ItemCodec<double[][]> DoubleArrays = new((writer, arrays) =>
+    {
+        writer.Write(arrays.Length);
+        foreach (var array in arrays) Doubles.Write(writer, array);
+    }, reader =>
+    {
+        var arrays = new double[reader.ReadInt32()][];
+        for (var i = 0; i < arrays.Length; i++) arrays[i] = Doubles.Read(reader);
+        return arrays;
+    });
+}
+
+/// <summary>
+/// Evaluation items split across the ranks of a group: item i is computed by rank i mod N (strided, so that items sorted by
+/// length share the work evenly), and every rank receives every result in item order. Each item's result is computed as
+/// one process computes it (the same batch of the same examples), so the gathered list, and any aggregate taken over it in
+/// order, are the same bits for any N.
+/// </summary>
+public static class ParallelItems
+{
+    /// <summary>compute(i) for every i in [0, count), split across the group (null: this process alone). Collective.</summary>
+    public static T[] Map<T>(ICommunicator? group, int count, Func<int, T> compute, ItemCodec<T> codec)
+    {
+        if (group is null || group.Size == 1) return Enumerable.Range(0, count).Select(compute).ToArray();
+        var (rank, size) = (group.Rank, group.Size);
+        using var mine = new MemoryStream();
+        using (var writer = new BinaryWriter(mine, Encoding.UTF8, leaveOpen: true))
+            for (var i = rank; i < count; i += size) codec.Write(writer, compute(i));
+        var counts = ByteCounts(group, (int)mine.Length);
+        var all = new byte[counts.Sum(c => (long)c)];
+        group.AllGather(mine.GetBuffer().AsSpan(0, (int)mine.Length), all, counts);
+
+        var readers = new BinaryReader[size];
+        var offset = 0;
+        for (var r = 0; r < size; r++)
+        {
+            readers[r] = new BinaryReader(new MemoryStream(all, offset, counts[r], writable: false), Encoding.UTF8);
+            offset += counts[r];
+        }
+        var results = new T[count];
+        for (var i = 0; i < count; i++) results[i] = codec.Read(readers[i % size]);
+        foreach (var reader in readers) reader.Dispose();
+        return results;
+    }
+
+    /// <summary>Every rank's byte count, gathered so that each knows how much the others send.</summary>
+    private static int[] ByteCounts(ICommunicator group, int mine)
+    {
+        var all = new int[group.Size];
+        group.AllGather(BitConverter.GetBytes(mine), System.Runtime.InteropServices.MemoryMarshal.AsBytes(all.AsSpan()),
+            Enumerable.Repeat(sizeof(int), group.Size).ToArray());
+        return all;
+    }
+}

@@ -1,0 +1,79 @@
+using System.Numerics;
+using SimNpo.Kernels.Ilgpu;
+using SimNpo.Model;
+using SimNpo.Unlearn.Distributed;
+using SimNpo.Unlearn.Distributed.Nccl;
+
+namespace SimNpo.Unlearn.Training;
+
+/// <summary>How an optimizer step's micro-batches run across the ranks and leave the step gradient in the model on every rank.</summary>
+internal interface IStepGradients
+{
+    /// <summary>runOne(m) runs micro-batch m forward and backward; returns every micro-batch's result in micro-batch order.</summary>
+    IReadOnlyList<MicroBatchResult> Run(int microBatches, Func<int, MicroBatchResult> runOne);
+}
+
+/// <summary>
+/// Picks the gradient path of a data-parallel run. On a CUDA device with several ranks: NCCL on the device buffers when
+/// libnccl.so.2 loads, else one message saying so and the MPI host path (<see cref="OrderedGradients{T}"/>: copy to host,
+/// all-reduce in rank order, copy back). Everywhere else the host path, silently (a CPU backend's buffers are host memory).
+/// </summary>
+public static class StepGradients
+{
+    internal static IStepGradients For<T>(LlamaModel<T> model, ICommunicator group, Action<string> message) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var onCuda = model.Ops is IlgpuOps ilgpu && ilgpu.IsCuda();
+        NcclLibrary? library = null;
+        var (useNccl, note) = Decide(onCuda, group.Size, () => (library = NcclLibrary.TryLoad(out var problem)) is null ? problem : null);
+        if (note is not null) message(note);
+        if (useNccl && model is LlamaModel<float> floats && floats.Ops is IlgpuOps cuda)
+            return new NcclStepGradients(floats, new NcclGroup(library!, cuda, group), group);
+        return new OrderedGradients<T>(model, group);
+    }
+
+    /// <summary>
+    /// Whether NCCL sums the gradients, and the message to print: none off CUDA or on one rank (nothing to reduce on the
+    /// device); on CUDA, which path was taken and why. tryLoad returns null when the library loaded, else the problem.
+    /// </summary>
+    public static (bool UseNccl, string? Message) Decide(bool onCuda, int ranks, Func<string?> tryLoad)
+    {
+        if (!onCuda || ranks < 2) return (false, null);
+        return tryLoad() is { } problem
+            ? (false, $"NCCL: {problem}; gradients are summed over MPI through host memory instead (copy to host, all-reduce, copy back)")
+            : (true, $"NCCL: gradients are summed on the GPUs with {NcclLibrary.FileName} across {ranks} ranks");
+    }
+}
+
+/// <summary>
+/// The NCCL path: rank r runs micro-batches r, r + N, … into the model's gradients (backward adds), then one in-place NCCL sum
+/// per gradient chunk on the device; the results travel as <see cref="ParallelItems"/> items. The step gradient is the
+/// same on every rank but summed in NCCL's order, so it differs from one process's in the last bits (float32 rounding
+/// of a sum of at most M terms: within M·2⁻²⁴ relative of each element's magnitude sum).
+/// </summary>
+internal sealed class NcclStepGradients(LlamaModel<float> model, NcclGroup nccl, ICommunicator group) : IStepGradients, IDisposable
+{
+    private static readonly ItemCodec<MicroBatchResult> ResultCodec = new((writer, r) =>
+    {
+        writer.Write(r.ForgetLoss);
+        writer.Write(r.RetainLoss.HasValue);
+        writer.Write(r.RetainLoss ?? 0);
+        writer.Write(r.ForgetNormalisedLogProb);
+        writer.Write(r.Tokens);
+    }, reader =>
+    {
+        var forget = reader.ReadDouble();
+        var hasRetain = reader.ReadBoolean();
+        var retain = reader.ReadDouble();
+        return new MicroBatchResult(forget, hasRetain ? retain : null, reader.ReadDouble(), reader.ReadInt32());
+    });
+
+    public IReadOnlyList<MicroBatchResult> Run(int microBatches, Func<int, MicroBatchResult> runOne)
+    {
+        model.ZeroGradients();
+        var results = ParallelItems.Map(group, microBatches, runOne, ResultCodec);
+        foreach (var chunk in model.Gradients.Chunks) nccl.AllReduceSum(chunk.All);
+        return results;
+    }
+
+    public void Dispose() => nccl.Dispose();
+}

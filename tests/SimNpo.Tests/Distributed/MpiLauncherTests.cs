@@ -1,0 +1,48 @@
+using SimNpo.Cli;
+using SimNpo.Unlearn.Distributed;
+
+namespace SimNpo.Tests.Distributed;
+
+public class MpiLauncherTests
+{
+    private static readonly string[] Command = ["simnpo", "unlearn"];
+
+    [Test]
+    public void OpenMpiGetsRootOversubscribeAndNoBindingFlags()
+    {
+        var launcher = new MpiLauncher("/usr/bin/mpirun", MpiLauncher.Flavor.OpenMpi);
+        Assert.That(launcher.Arguments(4, Command, asRoot: true, cores: 2),
+            Is.EqualTo(new[] { "-n", "4", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "--mca", "mpi_yield_when_idle", "1", "simnpo", "unlearn" }));
+        Assert.That(launcher.Arguments(2, Command, asRoot: false, cores: 2),
+            Is.EqualTo(new[] { "-n", "2", "--bind-to", "none", "--mca", "mpi_yield_when_idle", "1", "simnpo", "unlearn" }));
+    }
+
+    [Test]
+    public void MpichNeedsOnlyTheCountAndHosts()
+    {
+        var launcher = new MpiLauncher("/usr/bin/mpiexec.mpich", MpiLauncher.Flavor.Mpich);
+        Assert.That(launcher.Arguments(2, Command, asRoot: true, cores: 1, hosts: "a,b"), Is.EqualTo(new[] { "-n", "2", "-hosts", "a,b", "simnpo", "unlearn" }));
+    }
+
+    [Test]
+    public void NoLauncherOnThePathIsFoundAsNone() => Assert.That(MpiLauncher.Find(path: ""), Is.Null);
+
+    /// <summary>launch without an MPI launcher on the PATH: exit 1 saying what to install. (PATH is the process's: run alone.)</summary>
+    [Test]
+    [NonParallelizable]
+    public void LaunchWithoutMpiSaysWhatToInstall()
+    {
+        var path = Environment.GetEnvironmentVariable("PATH");
+        var error = new StringWriter();
+        try
+        {
+            Environment.SetEnvironmentVariable("PATH", "");
+            Assert.That(CommandRunner.Run(Commands.Root(), ["launch", "-n", "2", "--", "info"], new StringWriter(), error), Is.EqualTo(1));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("PATH", path);
+        }
+        Assert.That(error.ToString(), Does.Contain("no MPI launcher (mpirun or mpiexec) on the PATH: install Open MPI"));
+    }
+}
