@@ -53,5 +53,6 @@ public static class LaunchCommand
         return launch;
     }
 
-    private static string Quoted(string word) => word.Length > 0 && word.All(c => char.IsLetterOrDigit(c) || "-_./=,:+@".Contains(c)) ? word : $"'{word.Replace("'", "'\\''")}'";
+    private static string Quoted(string word) =>
+        word.Length > 0 && word.All(c => char.IsLetterOrDigit(c) || "-_./=,:+@".Contains(c)) ? word : $"'{word.Replace("'", "'\\''")}'";
 }

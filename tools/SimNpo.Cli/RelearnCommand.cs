@@ -61,7 +61,8 @@ public static class RelearnCommand
             var writer = parse.InvocationConfiguration.Output;
             var runDirectory = parse.GetRequiredValue(output).FullName;
             var modelDirectory = parse.GetRequiredValue(model).FullName;
-            using var claim = !Communicators.World.IsRoot ? null : RunFolder.Claim(runDirectory, [("--model", modelDirectory)], parse.GetValue(overwrite), writer);
+            using var claim = !Communicators.World.IsRoot ? null
+                : RunFolder.Claim(runDirectory, [("--model", modelDirectory)], parse.GetValue(overwrite), writer);
             var curve = RelearningAttack.Run(modelDirectory, parse.GetRequiredValue(data).FullName, runDirectory, settings,
                 prompt.Resolve(parse, modelDirectory), ConsoleTrainingObserver.For(writer));
             writer.WriteLine($"relearned on {curve.TrainedRecords} of {curve.ForgetRecords} forget records for {settings.Steps} steps");

@@ -85,7 +85,8 @@ public sealed class Trainer<T>
         communicator.Barrier();
         if (!writes)
         {
-            if (settings.TrainingMethod.NeedsReferenceLogProbs) reference = ReferenceLogProbs.Load(Path.Combine(runDirectory, ReferenceLogProbs.FileName), data);
+            if (settings.TrainingMethod.NeedsReferenceLogProbs)
+                reference = ReferenceLogProbs.Load(Path.Combine(runDirectory, ReferenceLogProbs.FileName), data);
             if (resume && Checkpoint.LoadNewest(runDirectory, model, optimizer, settings, observer.Message) is var (checkpoint, step))
                 (startStep, lastCheckpoint) = (step, checkpoint);
         }

@@ -26,16 +26,6 @@ public class DataParallelTrainingTests
 
     private static TrainingData Data => new(TinyTask.Forget, TinyTask.Retain);
 
-    private sealed class StopAfter(int step) : ITrainingObserver
-    {
-        public void Message(string text) { }
-
-        public void StepDone(StepRecord record, int totalSteps)
-        {
-            if (record.Step == step) throw new OperationCanceledException("killed");
-        }
-    }
-
     /// <summary>Trains on `ranks` threads into folder; returns every rank's final weights.</summary>
     private static float[][] Train(int ranks, TrainingSettings settings, string folder, bool resume = false, ITrainingObserver? observer = null)
     {
@@ -80,7 +70,7 @@ public class DataParallelTrainingTests
         using var directory = new TempDirectory();
         var whole = Train(1, Settings("simnpo"), directory.File("whole"))[0];
         var split = directory.File("split");
-        var error = Assert.Throws<AggregateException>(() => Train(2, Settings("simnpo"), split, observer: new StopAfter(3)));
+        var error = Assert.Throws<AggregateException>(() => Train(2, Settings("simnpo"), split, observer: new TrainerTests.StopAfter(3)));
         Assert.That(error!.InnerException, Is.TypeOf<OperationCanceledException>());
         Assert.That(Checkpoint.Latest(split), Does.EndWith("step-000002"), "step 3 stopped before its checkpoint");
         Assert.That(Train(3, Settings("simnpo"), split, resume: true), Has.All.EqualTo(whole));

@@ -12,7 +12,10 @@ public class MpiLauncherTests
     {
         var launcher = new MpiLauncher("/usr/bin/mpirun", MpiLauncher.Flavor.OpenMpi);
         Assert.That(launcher.Arguments(4, Command, asRoot: true, cores: 2),
-            Is.EqualTo(new[] { "-n", "4", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "--mca", "mpi_yield_when_idle", "1", "simnpo", "unlearn" }));
+            Is.EqualTo(new[]
+            {
+                "-n", "4", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "--mca", "mpi_yield_when_idle", "1", "simnpo", "unlearn",
+            }));
         Assert.That(launcher.Arguments(2, Command, asRoot: false, cores: 2),
             Is.EqualTo(new[] { "-n", "2", "--bind-to", "none", "--mca", "mpi_yield_when_idle", "1", "simnpo", "unlearn" }));
     }
@@ -21,7 +24,8 @@ public class MpiLauncherTests
     public void MpichNeedsOnlyTheCountAndHosts()
     {
         var launcher = new MpiLauncher("/usr/bin/mpiexec.mpich", MpiLauncher.Flavor.Mpich);
-        Assert.That(launcher.Arguments(2, Command, asRoot: true, cores: 1, hosts: "a,b"), Is.EqualTo(new[] { "-n", "2", "-hosts", "a,b", "simnpo", "unlearn" }));
+        Assert.That(launcher.Arguments(2, Command, asRoot: true, cores: 1, hosts: "a,b"),
+            Is.EqualTo(new[] { "-n", "2", "-hosts", "a,b", "simnpo", "unlearn" }));
     }
 
     [Test]

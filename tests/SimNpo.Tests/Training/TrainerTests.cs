@@ -22,7 +22,7 @@ public class TrainerTests
     private static TrainingData Data => new(TinyTask.Forget, TinyTask.Retain);
 
     /// <summary>Stops a run after a given step, as a kill would (the step's checkpoint, if any, is already written).</summary>
-    private sealed class StopAfter(int step) : ITrainingObserver
+    internal sealed class StopAfter(int step) : ITrainingObserver
     {
         public void Message(string text) { }
 
