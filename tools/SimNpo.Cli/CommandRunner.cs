@@ -2,6 +2,7 @@ using System.CommandLine;
 using SimNpo.Model.IO;
 using SimNpo.Unlearn.Training;
 using SimNpo.Model.SafeTensors;
+using SimNpo.Cli.Progress;
 
 namespace SimNpo.Cli;
 
@@ -17,6 +18,7 @@ public static class CommandRunner
 
     public static int Run(RootCommand root, string[] args, TextWriter? output = null, TextWriter? error = null)
     {
+        var consoleWriters = output is null && error is null;
         output ??= Console.Out;
         error ??= Console.Error;
         var parsed = root.Parse(args);
@@ -27,6 +29,8 @@ public static class CommandRunner
             return Usage;
         }
         using var nonFinite = parsed.GetValue<bool>(CommonOptions.AllowNonFiniteName) ? NonFiniteWeights.Allow() : null;
+        using var progress = new ProgressSession(parsed.GetValue<bool>(CommonOptions.QuietName), output, error, consoleWriters);
+        (output, error) = (progress.Output, progress.Error);
         try
         {
             return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });

@@ -97,5 +97,11 @@ public static partial class CommonOptions
     public static Option<bool> AllowNonFinite() =>
         new(AllowNonFiniteName) { Description = "load model weights that hold NaN or infinite values instead of refusing them", Recursive = true };
 
+    public const string QuietName = "--quiet";
+
+    /// <summary>Every command's: no progress bars or progress lines (stderr keeps warnings and errors).</summary>
+    public static Option<bool> Quiet() =>
+        new(QuietName) { Description = "show no progress bars or progress lines", Recursive = true };
+
     public static Option<int> Seed() => new("--seed") { Description = "random seed", DefaultValueFactory = _ => 0 };
 }
