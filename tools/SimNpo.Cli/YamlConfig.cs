@@ -28,7 +28,8 @@ public static partial class YamlConfig
         catch (YamlException e)
         {
             // YamlDotNet's marks count lines from 1; its message repeats the position, which the exception already names.
-            var message = Regex.Replace(e.InnerException?.Message ?? e.Message, @"^\(Line: \d+, Col: \d+, Idx: \d+\) - \(Line: \d+, Col: \d+, Idx: \d+\): ", "");
+            var message = Regex.Replace(e.InnerException?.Message ?? e.Message,
+                @"^\(Line: \d+, Col: \d+, Idx: \d+\) - \(Line: \d+, Col: \d+, Idx: \d+\): ", "");
             throw new BadInputException(path, $"not valid YAML (column {e.Start.Column}: {message})", (int)e.Start.Line, e);
         }
         if (stream.Documents.Count == 0) return [];

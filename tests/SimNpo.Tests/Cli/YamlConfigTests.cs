@@ -55,7 +55,8 @@ public class YamlConfigTests
             return File.ReadAllText(Path.Combine(run.File(output), "run.json"));
         }
         var (fromYaml, fromJson) = (RunJson("run.yaml", "yaml"), RunJson("run.json", "json"));
-        Assert.That(fromYaml, Does.Contain("\"beta\": 4.5").And.Contain("{question} -\\u003E").And.Contain("\"lr\": 0.01").And.Contain("\"schedule\": \"constant\""));
+        Assert.That(fromYaml, Does.Contain("\"beta\": 4.5").And.Contain("{question} -\\u003E").And.Contain("\"lr\": 0.01")
+            .And.Contain("\"schedule\": \"constant\""));
         Assert.That(fromYaml, Is.EqualTo(fromJson));
     }
 
