@@ -16,7 +16,8 @@ public static class CommandRunner
     public const int Failure = 1;
     public const int Usage = 2;
 
-    public static int Run(RootCommand root, string[] args, TextWriter? output = null, TextWriter? error = null)
+    /// <param name="nested">a command run by another (a sweep's point): it reports progress through the caller's reporter</param>
+    public static int Run(RootCommand root, string[] args, TextWriter? output = null, TextWriter? error = null, bool nested = false)
     {
         var consoleWriters = output is null && error is null;
         output ??= Console.Out;
@@ -29,8 +30,8 @@ public static class CommandRunner
             return Usage;
         }
         using var nonFinite = parsed.GetValue<bool>(CommonOptions.AllowNonFiniteName) ? NonFiniteWeights.Allow() : null;
-        using var progress = new ProgressSession(parsed.GetValue<bool>(CommonOptions.QuietName), output, error, consoleWriters);
-        (output, error) = (progress.Output, progress.Error);
+        using var progress = nested ? null : new ProgressSession(parsed.GetValue<bool>(CommonOptions.QuietName), output, error, consoleWriters);
+        (output, error) = progress is null ? (output, error) : (progress.Output, progress.Error);
         try
         {
             return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });

@@ -28,6 +28,7 @@ public static class Commands
         EvalCommand.Create(),
         RelearnCommand.Create(),
         TofuCommand.Create(),
+        SweepCommand.Create(),
         ProfileCommand.Create(),
         BenchCommand.Create(),
         BenchCommand.CreateWorker(),
