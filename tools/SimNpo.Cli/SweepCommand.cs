@@ -71,7 +71,8 @@ public static class SweepCommand
             throw new UsageException($"sweep needs the command to run after --: {string.Join(" or ", Sweepable)} with its options");
         var target = Commands.Root().Subcommands.Single(c => c.Name == args[0]);
         var options = target.Options.Select(o => o.Name).Where(name => name is not "--out" and not "--resume").ToHashSet();
-        if (args.Contains("--out")) throw new UsageException("sweep chooses each point's --out (a folder under the sweep's --out): leave it out of the command");
+        if (args.Contains("--out"))
+            throw new UsageException("sweep chooses each point's --out (a folder under the sweep's --out): leave it out of the command");
         List<GridAxis> axes;
         try
         {
