@@ -91,8 +91,8 @@ public sealed class Trainer<T>
             record = TrainStep(step, steps.EpochOf(step), steps.MicroBatches(step), loss, optimizer, schedule.At(step - 1), lastCheckpoint);
             if (settings.EvalEvery > 0 && (step % settings.EvalEvery == 0 || step == totalSteps))
                 record = record with { Eval = _job.Evaluate?.Invoke(model) };
-            progress.Advance();
             progress.Describe(FormattableString.Invariant($"step {step}/{totalSteps} loss {record.Loss:F4}"));
+            progress.Advance();
             log.WriteLine(JsonSerializer.Serialize(record, LogJson));
             log.Flush();
             observer.StepDone(record, totalSteps);

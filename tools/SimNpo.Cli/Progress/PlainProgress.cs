@@ -27,46 +27,23 @@ public sealed class PlainProgress(TextWriter writer, TimeProvider clock) : IProg
         writer.Flush();
     }
 
-    private sealed class Phase(PlainProgress owner, ProgressState state) : IProgressTask
+    private sealed class Phase(PlainProgress owner, ProgressState state) : ProgressPhase(owner._lock, state)
     {
         private TimeSpan _lastLine = state.Started;
         private int _lastTenth;
-        private bool _ended;
 
-        public void Advance(long amount = 1)
+        protected override void Advanced()
         {
-            lock (owner._lock)
+            var now = owner.Now;
+            var tenth = State.HasTotal ? (int)Math.Floor(State.Fraction * 10) : 0;
+            var sinceLast = now - _lastLine;
+            if ((tenth > _lastTenth && tenth < 10 && sinceLast >= MinimumGap) || sinceLast >= Heartbeat)
             {
-                state.Done += amount;
-                var now = owner.Now;
-                var tenth = state.HasTotal ? (int)Math.Floor(state.Fraction * 10) : 0;
-                var sinceLast = now - _lastLine;
-                if ((tenth > _lastTenth && tenth < 10 && sinceLast >= MinimumGap) || sinceLast >= Heartbeat)
-                {
-                    owner.Write(state.Line(now));
-                    (_lastLine, _lastTenth) = (now, tenth);
-                }
+                owner.Write(State.Line(now));
+                (_lastLine, _lastTenth) = (now, tenth);
             }
         }
 
-        public void SetTotal(long total)
-        {
-            lock (owner._lock) state.Total = total;
-        }
-
-        public void Describe(string status)
-        {
-            lock (owner._lock) state.Status = status;
-        }
-
-        public void Dispose()
-        {
-            lock (owner._lock)
-            {
-                if (_ended) return;
-                _ended = true;
-                owner.Write(state.Summary(owner.Now));
-            }
-        }
+        protected override void Ended() => owner.Write(State.Summary(owner.Now));
     }
 }

@@ -88,37 +88,10 @@ public sealed class TerminalProgress(TextWriter terminal, TimeProvider clock, Fu
         }
     }
 
-    private sealed class Phase(TerminalProgress owner, ProgressState state) : IProgressTask
+    private sealed class Phase(TerminalProgress owner, ProgressState state) : ProgressPhase(owner._lock, state)
     {
-        private bool _ended;
+        protected override void Advanced() => owner.Draw(force: false);
 
-        public void Advance(long amount = 1)
-        {
-            lock (owner._lock)
-            {
-                state.Done += amount;
-                owner.Draw(force: false);
-            }
-        }
-
-        public void SetTotal(long total)
-        {
-            lock (owner._lock) state.Total = total;
-        }
-
-        public void Describe(string status)
-        {
-            lock (owner._lock) state.Status = status;
-        }
-
-        public void Dispose()
-        {
-            lock (owner._lock)
-            {
-                if (_ended) return;
-                _ended = true;
-                owner.End(state);
-            }
-        }
+        protected override void Ended() => owner.End(State);
     }
 }
