@@ -5,6 +5,7 @@ using SimNpo.Model.Tokenizers;
 using SimNpo.Unlearn.Data;
 using SimNpo.Unlearn.Progress;
 using SimNpo.Unlearn.Reports;
+using SimNpo.Unlearn.Reports.TensorBoard;
 using SimNpo.Unlearn.Training;
 
 namespace SimNpo.Unlearn.Evaluation;
@@ -26,6 +27,8 @@ public sealed record TofuProtocolSettings
     /// <summary>Data folder, forget set and evaluation limits.</summary>
     public required TofuSettings Evaluation { get; init; }
     public required string OutputDirectory { get; init; }
+    /// <summary>With a folder, each trained model's steps also go to TensorBoard event files in its subfolder (target, retain, a method).</summary>
+    public string? TensorBoardDirectory { get; init; }
 
     /// <summary>retain90 for forget10: the authors the retain model is trained on.</summary>
     public string RetainSplit => $"retain{100 - int.Parse(Evaluation.ForgetSet["forget".Length..], System.Globalization.CultureInfo.InvariantCulture):D2}";
@@ -121,8 +124,9 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
             var steps = StepPlan.CountSteps(data.Forget.Count, training);
             training = training with { EvalEvery = training.EvalEvery > 0 ? training.EvalEvery : (int)Math.Max(1, steps / CurvePoints) };
         }
-        (TrainingJob.FromModelFolder(model, start, training, data, directory,
-            observer) with { RunSettingsJson = training.ToJson() + "\n" }).Run(resume: Directory.Exists(directory));
+        using var events = settings.TensorBoardDirectory is { } board ? new EventFileWriter(Path.Combine(board, name)) : null;
+        (TrainingJob.FromModelFolder(model, start, training, data, directory, events is null ? observer : new TensorBoardObserver(observer, events))
+            with { RunSettingsJson = training.ToJson() + "\n" }).Run(resume: Directory.Exists(directory));
         return directory;
     }
 }
