@@ -43,6 +43,7 @@ public static class TofuCommand
             model, forget, methods, targetModel, retainModel, dataDirectory, maxItems, evalMaxLength, maxNewTokens, finetuneEpochs, finetuneLr, output,
         };
         options.AddTo(command, unlearning: true);
+        command.Options.Add(CommonOptions.TensorBoard());
         // Finished models are always reused and unfinished runs always resumed, so there is nothing to ask for.
         // The protocol resumes and caches by itself and claims no run folder: neither flag would mean anything here.
         command.Options.Remove(options.Resume);
@@ -89,6 +90,7 @@ public static class TofuCommand
                     Precision = unlearning.Precision,
                 },
                 OutputDirectory = parse.GetRequiredValue(output).FullName,
+                TensorBoardDirectory = parse.GetValue<string?>(CommonOptions.TensorBoardName) is { } board ? Path.GetFullPath(board) : null,
             };
             var writer = parse.InvocationConfiguration.Output;
             var report = new TofuProtocol(settings, ConsoleTrainingObserver.For(writer)).Run();

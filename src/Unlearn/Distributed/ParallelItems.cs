@@ -1,4 +1,5 @@
 using System.Text;
+using SimNpo.Unlearn.Progress;
 
 namespace SimNpo.Unlearn.Distributed;
 
@@ -41,9 +42,17 @@ public static class ItemCodecs
 /// </summary>
 public static class ParallelItems
 {
-    /// <summary>compute(i) for every i in [0, count), split across the group (null: this process alone). Collective.</summary>
-    public static T[] Map<T>(ICommunicator? group, int count, Func<int, T> compute, ItemCodec<T> codec)
+    /// <summary>
+    /// compute(i) for every i in [0, count), split across the group (null: this process alone), shown as a progress phase
+    /// when labelled (each rank counts its own items; only rank 0 draws). Collective.
+    /// </summary>
+    public static T[] Map<T>(ICommunicator? group, int count, Func<int, T> compute, ItemCodec<T> codec, (string Label, string Unit)? progress = null)
     {
+        if (progress is var (label, unit))
+        {
+            using var phase = ProgressReporting.Start(label, group is null ? count : (count - group.Rank + group.Size - 1) / group.Size, unit);
+            return Map(group, count, i => { var result = compute(i); phase.Advance(); return result; }, codec);
+        }
         if (group is null || group.Size == 1) return Enumerable.Range(0, count).Select(compute).ToArray();
         var (rank, size) = (group.Rank, group.Size);
         using var mine = new MemoryStream();

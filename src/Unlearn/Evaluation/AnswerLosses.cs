@@ -31,7 +31,7 @@ public static class AnswerLosses
                         + $"{examples[chunk[j]].PromptIds.Count} tokens)");
                 return -scores.NormalisedLogProb(j);
             }).ToArray();
-        }, ItemCodecs.Doubles);
+        }, ItemCodecs.Doubles, ("score answers", "batches"));
         for (var b = 0; b < batches.Length; b++)
             for (var j = 0; j < batches[b].Length; j++) losses[batches[b][j]] = batchLosses[b][j];
         return losses;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Numerics;
 using SimNpo.Kernels;
 using SimNpo.Model;
+using SimNpo.Unlearn.Progress;
 using SimNpo.Model.Tokenizers;
 using SimNpo.Unlearn.Distributed;
 
@@ -115,7 +116,8 @@ public static class MuseEvaluation
 
         // MUSE scores with rouge_score's use_stemmer=False (muse_bench metrics/logger.py).
         var verbMemGenerations = ParallelItems.Map(group, verbatim.Count,
-            i => decoder.Complete(Prompt(verbatim[i].Prompt, settings.VerbMemNewTokens), settings.VerbMemNewTokens), ItemCodecs.Text);
+            i => decoder.Complete(Prompt(verbatim[i].Prompt, settings.VerbMemNewTokens), settings.VerbMemNewTokens), ItemCodecs.Text,
+            ("VerbMem", "passages"));
         var verbMem = verbatim.Select((passage, i) =>
         {
             var generation = verbMemGenerations[i];
@@ -128,7 +130,7 @@ public static class MuseEvaluation
         {
             var raw = ParallelItems.Map(group, questions.Count,
                 i => decoder.Complete(Prompt(KnowMemPrompt.Build(shots, questions[i].Question), settings.KnowMemNewTokens), settings.KnowMemNewTokens),
-                ItemCodecs.Text);
+                ItemCodecs.Text, ("KnowMem", "questions"));
             return questions.Select((qa, i) =>
             {
                 var answer = KnowMemPrompt.CutAnswer(raw[i]);

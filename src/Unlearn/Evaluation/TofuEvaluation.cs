@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Numerics;
 using SimNpo.Kernels;
 using SimNpo.Model;
+using SimNpo.Unlearn.Progress;
 using SimNpo.Model.Tokenizers;
 using SimNpo.Unlearn.Data;
 using SimNpo.Unlearn.Distributed;
@@ -100,7 +101,7 @@ public static class TofuEvaluation
         {
             var prompt = encoder.EncodePrompt(items[i].Question);
             return decoder.Complete(prompt, Math.Min(settings.MaxNewTokens ?? int.MaxValue, settings.MaxLength - prompt.Count));
-        }, ItemCodecs.Text);
+        }, ItemCodecs.Text, ($"generate {split.Name}", "answers"));
 
         var results = items.Select((item, i) =>
         {

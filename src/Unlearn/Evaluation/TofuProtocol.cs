@@ -3,7 +3,9 @@ using SimNpo.Kernels.Runtime;
 using SimNpo.Model;
 using SimNpo.Model.Tokenizers;
 using SimNpo.Unlearn.Data;
+using SimNpo.Unlearn.Progress;
 using SimNpo.Unlearn.Reports;
+using SimNpo.Unlearn.Reports.TensorBoard;
 using SimNpo.Unlearn.Training;
 
 namespace SimNpo.Unlearn.Evaluation;
@@ -25,6 +27,8 @@ public sealed record TofuProtocolSettings
     /// <summary>Data folder, forget set and evaluation limits.</summary>
     public required TofuSettings Evaluation { get; init; }
     public required string OutputDirectory { get; init; }
+    /// <summary>With a folder, each trained model's steps also go to TensorBoard event files in its subfolder (target, retain, a method).</summary>
+    public string? TensorBoardDirectory { get; init; }
 
     /// <summary>retain90 for forget10: the authors the retain model is trained on.</summary>
     public string RetainSplit => $"retain{100 - int.Parse(Evaluation.ForgetSet["forget".Length..], System.Globalization.CultureInfo.InvariantCulture):D2}";
@@ -44,6 +48,8 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
     /// <summary>Unlearning runs are evaluated about this many times, so each has a log-prob curve.</summary>
     private const int CurvePoints = 20;
 
+    private IProgressTask _progress = SilentProgress.Instance;
+
     private string DataFile(string split) => Path.Combine(settings.Evaluation.DataDirectory, split + ".jsonl");
 
     private string Output(string name) => Path.Combine(settings.OutputDirectory, name);
@@ -52,6 +58,9 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
     {
         if (settings.Methods.Count == 0) throw new ArgumentException("no unlearning method given");
         Directory.CreateDirectory(settings.OutputDirectory);
+        // Each model is trained (or found) once and evaluated once: target, retain and one per method.
+        _progress = ProgressReporting.Start("tofu protocol", 2 * (2 + settings.Methods.Count), "phases");
+        using var progress = _progress;
         var ops = Devices.Create(settings.Unlearning.Device);
         // general_knowledge.jsonl (generated data only) holds what a model trained from scratch must know beforehand.
         var general = DataFile(Path.GetFileNameWithoutExtension(Experiments.FictitiousAuthorsDataset.GeneralKnowledgeFile));
@@ -82,7 +91,9 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
     private TofuReport Evaluate(IOps<float> ops, string name, string directory)
     {
         observer.Message($"evaluating {name} ({directory})");
-        return TofuEvaluation.Evaluate(directory, ops, settings.Evaluation, observer.Message);
+        var report = TofuEvaluation.Evaluate(directory, ops, settings.Evaluation, observer.Message);
+        _progress.Advance();
+        return report;
     }
 
     /// <summary>
@@ -90,6 +101,13 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
     /// an interrupted run is resumed from its last checkpoint.
     /// </summary>
     private string Train(IOps<float> ops, string name, string start, TrainingSettings training, string[] dataFiles, string? retainFile)
+    {
+        var directory = TrainOnce(ops, name, start, training, dataFiles, retainFile);
+        _progress.Advance();
+        return directory;
+    }
+
+    private string TrainOnce(IOps<float> ops, string name, string start, TrainingSettings training, string[] dataFiles, string? retainFile)
     {
         var directory = Output(name);
         if (File.Exists(Path.Combine(directory, "model.safetensors")))
@@ -106,8 +124,9 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
             var steps = StepPlan.CountSteps(data.Forget.Count, training);
             training = training with { EvalEvery = training.EvalEvery > 0 ? training.EvalEvery : (int)Math.Max(1, steps / CurvePoints) };
         }
-        (TrainingJob.FromModelFolder(model, start, training, data, directory,
-            observer) with { RunSettingsJson = training.ToJson() + "\n" }).Run(resume: Directory.Exists(directory));
+        using var events = settings.TensorBoardDirectory is { } board ? new EventFileWriter(Path.Combine(board, name)) : null;
+        (TrainingJob.FromModelFolder(model, start, training, data, directory, events is null ? observer : new TensorBoardObserver(observer, events))
+            with { RunSettingsJson = training.ToJson() + "\n" }).Run(resume: Directory.Exists(directory));
         return directory;
     }
 }

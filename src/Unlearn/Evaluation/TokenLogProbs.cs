@@ -29,6 +29,6 @@ public static class TokenLogProbs
                 row += scores.Length[s];
             }
             return rows;
-        }, ItemCodecs.DoubleArrays).SelectMany(rows => rows).ToArray();
+        }, ItemCodecs.DoubleArrays, ("score texts", "batches")).SelectMany(rows => rows).ToArray();
     }
 }

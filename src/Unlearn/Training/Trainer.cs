@@ -4,6 +4,7 @@ using System.Text.Json;
 using SimNpo.Model;
 using SimNpo.Model.IO;
 using SimNpo.Unlearn.Distributed;
+using SimNpo.Unlearn.Progress;
 
 namespace SimNpo.Unlearn.Training;
 
@@ -107,11 +108,16 @@ public sealed class Trainer<T>
         var gradients = StepGradients.For(model, communicator, observer.Message);
         using var disposeGradients = gradients as IDisposable;
         StepRecord? record = null;
+        using var progress = startStep < totalSteps
+            ? ProgressReporting.Start($"{settings.Method} {Path.GetFileName(Path.TrimEndingDirectorySeparator(runDirectory))}", totalSteps - startStep, "steps")
+            : SilentProgress.Instance;
         for (var step = startStep + 1; step <= totalSteps; step++)
         {
             record = TrainStep(step, steps.EpochOf(step), steps.MicroBatches(step), loss, gradients, optimizer, schedule.At(step - 1), lastCheckpoint);
             if (settings.EvalEvery > 0 && (step % settings.EvalEvery == 0 || step == totalSteps))
                 record = record with { Eval = _job.Evaluate?.Invoke(model) };
+            progress.Describe(FormattableString.Invariant($"step {step}/{totalSteps} loss {record.Loss:F4}"));
+            progress.Advance();
             log.WriteLine(JsonSerializer.Serialize(record, LogJson));
             log.Flush();
             observer.StepDone(record, totalSteps);

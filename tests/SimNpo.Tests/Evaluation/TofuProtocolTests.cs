@@ -42,7 +42,7 @@ public class TofuProtocolTests
             string.Join(",", Methods),
             "--out", directory.File("run"), "--device", "cpu", "--finetune-epochs", "12", "--finetune-lr", "1e-2", "--epochs", "2", "--lr", "1e-3",
             "--batch-size", "8", "--grad-accum", "1", "--warmup", "0", "--max-length", "160", "--eval-max-length", "160", "--max-items", "4",
-            "--max-new-tokens", "16", "--batching", "epoch"];
+            "--max-new-tokens", "16", "--batching", "epoch", "--tensorboard", directory.File("tb")];
 
         var first = Simnpo.Run(args);
         Assert.That(first.Code, Is.EqualTo(CommandRunner.Success), first.Error + first.Output);
@@ -67,6 +67,12 @@ public class TofuProtocolTests
         Assert.That((simnpo["preset"]!.GetValue<string>(), simnpo["forget-weight"]!.GetValue<double>(), simnpo["beta"]!.GetValue<double>(),
             simnpo["gamma-form"]!.GetValue<string>(), simnpo["epochs"]!.GetValue<int>()), Is.EqualTo(("tofu-forget10", 0.125, 4.5, "code", 2)));
         Assert.That(JsonNode.Parse(File.ReadAllText(directory.File("run/npo/run.json")))!["beta"]!.GetValue<double>(), Is.EqualTo(0.1));
+        // --tensorboard: one event file per trained model, a scalar event for each of its logged steps.
+        foreach (var name in Models)
+        {
+            var events = Reports.EventFileReader.Read(Directory.GetFiles(directory.File("tb/" + name), "events.out.tfevents.*").Single());
+            Assert.That(events.Count - 1, Is.EqualTo(File.ReadLines(directory.File($"run/{name}/log.jsonl")).Count()), name);
+        }
 
         string[] plots = ["forget_quality_vs_utility.png", .. Methods.SelectMany(m => new[] { $"truth_ratio_{m}.png", $"{m}_loss.png", $"{m}_logprob.png" })];
         foreach (var plot in plots)
