@@ -30,5 +30,6 @@ public static class Commands
         ProfileCommand.Create(),
         BenchCommand.Create(),
         BenchCommand.CreateWorker(),
+        DownloadCommand.Create(),
     ];
 }

@@ -10,8 +10,11 @@ namespace SimNpo.Cli;
 /// <summary>Options several commands share, defined once so their names, defaults and help agree everywhere.</summary>
 public static partial class CommonOptions
 {
-    public static Option<DirectoryInfo> Model(string description = "model directory (Hugging Face layout: config.json, model.safetensors, tokenizer)") =>
-        new("--model") { Description = description, Required = true };
+    public const string ModelDescription = "model directory (Hugging Face layout: config.json, model.safetensors, tokenizer)";
+
+    /// <summary>A model option: a local folder, or a Hub id `org/name[@revision]` (fetched into the Hugging Face cache).</summary>
+    public static Option<string> Model(string description = ModelDescription) =>
+        new("--model") { Description = description + HubModelNote, Required = true };
 
     public static Option<string> Device() =>
         new Option<string>("--device") { Description = $"where to run: {string.Join(", ", Devices.Names)}", DefaultValueFactory = _ => Devices.Default }

@@ -59,7 +59,7 @@ public static class RelearnCommand
             if ((settings.Problem() ?? training.Problem()) is { } problem) throw new UsageException(problem);
             var writer = parse.InvocationConfiguration.Output;
             var runDirectory = parse.GetRequiredValue(output).FullName;
-            var modelDirectory = parse.GetRequiredValue(model).FullName;
+            var modelDirectory = CommonOptions.ModelFolder(parse.GetRequiredValue(model));
             using var claim = RunFolder.Claim(runDirectory, [("--model", modelDirectory)], parse.GetValue(overwrite), writer);
             var curve = RelearningAttack.Run(modelDirectory, parse.GetRequiredValue(data).FullName, runDirectory, settings,
                 prompt.Resolve(parse, modelDirectory), ConsoleTrainingObserver.For(writer));

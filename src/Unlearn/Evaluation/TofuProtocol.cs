@@ -27,7 +27,7 @@ public sealed record TofuProtocolSettings
     public required string OutputDirectory { get; init; }
 
     /// <summary>retain90 for forget10: the authors the retain model is trained on.</summary>
-    public string RetainSplit => $"retain{100 - int.Parse(Evaluation.ForgetSet["forget".Length..], System.Globalization.CultureInfo.InvariantCulture):D2}";
+    public string RetainSplit => TofuDataFiles.RetainSplit(Evaluation.ForgetSet);
 }
 
 /// <summary>
@@ -44,7 +44,7 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
     /// <summary>Unlearning runs are evaluated about this many times, so each has a log-prob curve.</summary>
     private const int CurvePoints = 20;
 
-    private string DataFile(string split) => Path.Combine(settings.Evaluation.DataDirectory, split + ".jsonl");
+    private string DataFile(string split) => TofuDataFiles.Find(settings.Evaluation.DataDirectory, split);
 
     private string Output(string name) => Path.Combine(settings.OutputDirectory, name);
 
