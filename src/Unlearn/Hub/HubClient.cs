@@ -80,12 +80,13 @@ public sealed class HubClient : IDisposable
     private HttpResponseMessage Send(HttpMethod method, Uri url, HubRepo repo, string? file, bool followAbsolute, RangeHeaderValue? range = null,
         HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
     {
-        var origin = url;
+        var hub = new Uri(settings.Endpoint).Authority;
         for (var redirects = 0; ; redirects++)
         {
             using var request = new HttpRequestMessage(method, url);
-            // The Hub's host gets the token; a CDN's signed URL needs none and must not see it.
-            if (settings.Token is { } token && url.Authority == origin.Authority) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            // The Hub's host gets the token; a CDN on another host serves signed URLs and must not see it (file_download.py drops
+            // "authorization" when the download's netloc differs from the resolve URL's).
+            if (settings.Token is { } token && url.Authority == hub) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
             request.Headers.Range = range;
             request.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("identity"));
             HttpResponseMessage response;
