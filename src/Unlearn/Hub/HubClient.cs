@@ -21,6 +21,9 @@ public sealed class HubClient : IDisposable
 {
     private const int MaxRedirects = 10;
 
+    /// <summary>constants.HF_HUB_ETAG_TIMEOUT: how long a lookup or a connection may take before the Hub counts as unreachable.</summary>
+    private static readonly TimeSpan MetadataTimeout = TimeSpan.FromSeconds(10);
+
     private readonly HubSettings settings;
     private readonly HttpClient http;
 
@@ -28,7 +31,10 @@ public sealed class HubClient : IDisposable
     {
         this.settings = settings;
         // Redirects are followed by hand: HEAD must stop at the CDN's, and the token must not follow a redirect to another host.
-        http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, AutomaticDecompression = DecompressionMethods.None })
+        http = new HttpClient(new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false, AutomaticDecompression = DecompressionMethods.None, ConnectTimeout = MetadataTimeout,
+        })
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };
@@ -90,11 +96,13 @@ public sealed class HubClient : IDisposable
             request.Headers.Range = range;
             request.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("identity"));
             HttpResponseMessage response;
+            // A lookup has MetadataTimeout in all; a download's body may take as long as it takes.
+            using var timeout = completion == HttpCompletionOption.ResponseContentRead ? new CancellationTokenSource(MetadataTimeout) : null;
             try
             {
-                response = http.Send(request, completion);
+                response = http.Send(request, completion, timeout?.Token ?? CancellationToken.None);
             }
-            catch (HttpRequestException e)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
                 throw new HubUnreachableException($"{repo}: cannot reach the Hub at {settings.Endpoint} ({e.Message}); set HF_HUB_OFFLINE=1 to use the cache only", e);
             }
