@@ -9,30 +9,14 @@ namespace SimNpo.Tests.Hub;
 /// TOFU and MUSE from their Hub data sets, served by a loopback Hub: the commands' defaults fetch only the files they
 /// read, and evaluate exactly as on local copies of the same records.
 /// </summary>
-public class HubDatasetTests
+public class HubDatasetTests : LoopbackHubFixture
 {
     private const string Commit = "fedcba9876543210fedcba9876543210fedcba98";
 
-    private TempDirectory work = null!;
-    private LoopbackHub hub = null!;
     private string model = null!;
 
     [SetUp]
-    public void SetUp()
-    {
-        work = new TempDirectory();
-        hub = new LoopbackHub();
-        model = TinyModelFiles.SaveModel(work.File("model"));
-    }
-
-    [TearDown]
-    public void TearDown()
-    {
-        hub.Dispose();
-        work.Dispose();
-    }
-
-    private HubSettings Settings(bool offline = false) => new(hub.Endpoint, work.File("cache"), null, offline);
+    public void SaveModel() => model = TinyModelFiles.SaveModel(Work.File("model"));
 
     /// <summary>
     /// `eval tofu` without --data-dir reads locuslab/TOFU's {split}.json (JSON Lines, as on the Hub) and fetches the four
@@ -42,7 +26,7 @@ public class HubDatasetTests
     public void EvalTofuDefaultsToLocuslabTofuOnTheHub()
     {
         var shared = Path.GetDirectoryName(SharedFiles.Require("data/tofu/forget01_perturbed.jsonl"))!;
-        var local = Directory.CreateDirectory(work.File("tofu")).FullName;
+        var local = Directory.CreateDirectory(Work.File("tofu")).FullName;
         var files = new Dictionary<string, byte[]> { ["README.md"] = "# TOFU"u8.ToArray() };
         foreach (var split in TofuDataFiles.AllSplits)
         {
@@ -50,13 +34,13 @@ public class HubDatasetTests
             File.WriteAllLines(Path.Combine(local, split + ".jsonl"), lines);
             files[split + ".json"] = System.Text.Encoding.UTF8.GetBytes(string.Join("\n", lines) + "\n");
         }
-        hub.Add("datasets", HubDatasets.Tofu, Commit, files);
+        Server.Add("datasets", HubDatasets.Tofu, Commit, files);
         // TOFU's questions need more positions than the tiny model's 32: stories260K has 512.
         using var stories = new TempDirectory();
         Stories260K.ConvertInto(stories);
 
         string[] Eval(string output, params string[] data) =>
-            ["eval", "tofu", "--model", stories.Path, "--forget", "forget01", "--max-items", "1", "--max-new-tokens", "2", "--out", work.File(output), .. data];
+            ["eval", "tofu", "--model", stories.Path, "--forget", "forget01", "--max-items", "1", "--max-new-tokens", "2", "--out", Work.File(output), .. data];
         var fromFolder = Simnpo.Run(Eval("local.json", "--data-dir", local));
         Assert.That(fromFolder.Code, Is.EqualTo(0), fromFolder.Error);
         using (new HubEnvironment(Settings()))
@@ -65,9 +49,9 @@ public class HubDatasetTests
             Assert.That(fromHub.Code, Is.EqualTo(0), fromHub.Error);
             Assert.That(Utility(fromHub.Output), Is.EqualTo(Utility(fromFolder.Output)).And.Not.Empty);
         }
-        var fetched = hub.Requests.Where(r => r.StartsWith("GET /datasets/", StringComparison.Ordinal)).Select(r => r.Split('/')[^1]).Order();
+        var fetched = Server.Requests.Where(r => r.StartsWith("GET /datasets/", StringComparison.Ordinal)).Select(r => r.Split('/')[^1]).Order();
         Assert.That(fetched, Is.EqualTo(new[] { "forget01_perturbed.json", "real_authors_perturbed.json", "retain_perturbed.json", "world_facts_perturbed.json" }));
-        var snapshot = work.File($"cache/datasets--locuslab--TOFU/snapshots/{Commit}");
+        var snapshot = Work.File($"cache/datasets--locuslab--TOFU/snapshots/{Commit}");
         Assert.That(new FileInfo(Path.Combine(snapshot, "retain_perturbed.json")).LinkTarget, Does.StartWith("../../blobs/"));
 
         using (new HubEnvironment(Settings()))
@@ -90,7 +74,7 @@ public class HubDatasetTests
     public void EvalMuseDefaultsToMuseNewsParquetOnTheHub()
     {
         var news = Path.GetDirectoryName(Path.GetDirectoryName(SharedFiles.Require("data/muse-news/verbmem/forget.json")))!;
-        var local = work.File("muse");
+        var local = Work.File("muse");
         var files = new Dictionary<string, byte[]> { ["raw/forget-00000-of-00001.parquet"] = ParquetFixtures.Strings(["text"], [["never read"]]) };
         JsonArray Records(string file, int count) => new(JsonNode.Parse(File.ReadAllText(Path.Combine(news, file)))!.AsArray().Take(count)
             .Select(node => node!.DeepClone()).ToArray());
@@ -108,10 +92,10 @@ public class HubDatasetTests
             Both(qa, ["question", "answer"], p => [p["question"]!.GetValue<string>(), p["answer"]!.GetValue<string>()], 2);
         Both("privleak/forget.json", ["text"], text => [Short(text)], 3);
         Both("privleak/holdout.json", ["text"], text => [Short(text)], 3);
-        hub.Add("datasets", HubDatasets.MuseNews, Commit, files);
+        Server.Add("datasets", HubDatasets.MuseNews, Commit, files);
 
         string[] Eval(string output, params string[] data) => ["eval", "muse", "--model", model, "--retrain-auc", "0.4772", "--verbmem-new-tokens", "2",
-            "--knowmem-new-tokens", "2", "--out", work.File(output), .. data];
+            "--knowmem-new-tokens", "2", "--out", Work.File(output), .. data];
         var fromFolder = Simnpo.Run(Eval("local.json", "--data", local));
         Assert.That(fromFolder.Code, Is.EqualTo(0), fromFolder.Error);
         using (new HubEnvironment(Settings()))
@@ -119,11 +103,11 @@ public class HubDatasetTests
             var fromHub = Simnpo.Run(Eval("hub.json"));
             Assert.That(fromHub.Code, Is.EqualTo(0), fromHub.Error);
         }
-        var (a, b) = (JsonNode.Parse(File.ReadAllText(work.File("local.json")))!, JsonNode.Parse(File.ReadAllText(work.File("hub.json")))!);
+        var (a, b) = (JsonNode.Parse(File.ReadAllText(Work.File("local.json")))!, JsonNode.Parse(File.ReadAllText(Work.File("hub.json")))!);
         foreach (var key in new[] { "verb_mem_items", "know_mem_forget_items", "know_mem_retain_items", "min_k", "priv_leak", "not_computed" })
             Assert.That(b[key]!.ToJsonString(), Is.EqualTo(a[key]!.ToJsonString()), key);
         Assert.That(b["files"]!["verb_mem"]!.GetValue<string>(), Does.EndWith("verbmem/forget-00000-of-00001.parquet"));
-        Assert.That(hub.Requests, Has.None.Contains("raw/"), "only the parts the evaluation reads are fetched");
-        Assert.That(hub.Count(r => r.StartsWith("GET /cdn/", StringComparison.Ordinal)), Is.EqualTo(7));
+        Assert.That(Server.Requests, Has.None.Contains("raw/"), "only the parts the evaluation reads are fetched");
+        Assert.That(Server.Count(r => r.StartsWith("GET /cdn/", StringComparison.Ordinal)), Is.EqualTo(7));
     }
 }

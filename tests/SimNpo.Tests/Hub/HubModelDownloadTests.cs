@@ -8,34 +8,21 @@ namespace SimNpo.Tests.Hub;
 /// Models fetched from a Hub on the loopback interface into huggingface_hub's cache layout: what is fetched, where it
 /// lands, that the cache then answers without a download, resumption of cut transfers, gated and missing repositories.
 /// </summary>
-public class HubModelDownloadTests
+public class HubModelDownloadTests : LoopbackHubFixture
 {
     private const string Commit = "0123456789abcdef0123456789abcdef01234567";
 
-    private TempDirectory work = null!;
-    private LoopbackHub hub = null!;
     private Dictionary<string, byte[]> files = null!;
 
     [SetUp]
-    public void SetUp()
+    public void AddTinyModel()
     {
-        work = new TempDirectory();
-        files = ModelFiles(TinyModelFiles.SaveModel(work.File("plain")));
+        files = ModelFiles(TinyModelFiles.SaveModel(Work.File("plain")));
         // Files of the repository that a model load does not read: they must not be downloaded.
         files["README.md"] = "# tiny"u8.ToArray();
         files["pytorch_model.bin"] = new byte[4096];
-        hub = new LoopbackHub();
-        hub.Add("models", "tiny/llama", Commit, files, gated: false, "v1");
+        Server.Add("models", "tiny/llama", Commit, files, gated: false, "v1");
     }
-
-    [TearDown]
-    public void TearDown()
-    {
-        hub.Dispose();
-        work.Dispose();
-    }
-
-    private HubSettings Settings(bool offline = false, string? token = null) => new(hub.Endpoint, work.File("cache"), token, offline);
 
     private static Dictionary<string, byte[]> ModelFiles(string folder) =>
         Directory.GetFiles(folder).ToDictionary(path => Path.GetFileName(path), File.ReadAllBytes);
@@ -45,10 +32,10 @@ public class HubModelDownloadTests
     {
         var folder = HubModels.Resolve("tiny/llama", Settings());
 
-        var repository = work.File("cache/models--tiny--llama");
+        var repository = Work.File("cache/models--tiny--llama");
         Assert.That(folder, Is.EqualTo(Path.Combine(repository, "snapshots", Commit)));
         Assert.That(File.ReadAllText(Path.Combine(repository, "refs", "main")), Is.EqualTo(Commit), "refs/main holds the commit, without a newline");
-        Assert.That(File.ReadAllText(work.File("cache/CACHEDIR.TAG")), Does.StartWith("Signature: 8a477f597d28d172789f06886806bc55\n"));
+        Assert.That(File.ReadAllText(Work.File("cache/CACHEDIR.TAG")), Does.StartWith("Signature: 8a477f597d28d172789f06886806bc55\n"));
         string[] expected = ["config.json", "merges.txt", SafeTensorsCheckpoint.SingleFileName, "vocab.json"];
         Assert.That(Directory.GetFiles(folder).Select(Path.GetFileName).Order(), Is.EqualTo(expected));
         foreach (var name in expected)
@@ -62,16 +49,16 @@ public class HubModelDownloadTests
         Assert.That(LoopbackHub.Etag("config.json", files["config.json"]), Has.Length.EqualTo(40));
         Assert.That(Directory.GetFiles(Path.Combine(repository, "blobs")), Has.Length.EqualTo(expected.Length), "no .incomplete left behind");
         Assert.That(File.Exists(Path.Combine(repository, ".no_exist", Commit, HubModels.GenerationConfigFileName)), "absent optional files are recorded");
-        Assert.That(hub.Count(r => r.Contains("pytorch_model.bin") || r.Contains("README.md")), Is.Zero);
-        Assert.That(hub.Count(r => r.StartsWith("GET /cdn/", StringComparison.Ordinal)), Is.EqualTo(1), "the weights came through the 302 to the CDN");
+        Assert.That(Server.Count(r => r.Contains("pytorch_model.bin") || r.Contains("README.md")), Is.Zero);
+        Assert.That(Server.Count(r => r.StartsWith("GET /cdn/", StringComparison.Ordinal)), Is.EqualTo(1), "the weights came through the 302 to the CDN");
 
-        var before = hub.Requests.Count;
+        var before = Server.Requests.Count;
         Assert.That(HubModels.Resolve("tiny/llama", Settings()), Is.EqualTo(folder));
-        Assert.That(hub.Requests.Skip(before).ToArray(), Is.EqualTo(new[] { "GET /api/models/tiny/llama/revision/main" }),
+        Assert.That(Server.Requests.Skip(before).ToArray(), Is.EqualTo(new[] { "GET /api/models/tiny/llama/revision/main" }),
             "a cached model costs the revision lookup alone");
-        before = hub.Requests.Count;
+        before = Server.Requests.Count;
         Assert.That(HubModels.Resolve("tiny/llama", Settings(offline: true)), Is.EqualTo(folder));
-        Assert.That(hub.Requests, Has.Count.EqualTo(before), "offline, not one request");
+        Assert.That(Server.Requests, Has.Count.EqualTo(before), "offline, not one request");
     }
 
     [Test]
@@ -79,25 +66,25 @@ public class HubModelDownloadTests
     {
         var folder = HubModels.Resolve("tiny/llama@v1", Settings());
         Assert.That(folder, Does.EndWith(Path.Combine("snapshots", Commit)));
-        Assert.That(File.ReadAllText(work.File("cache/models--tiny--llama/refs/v1")), Is.EqualTo(Commit));
-        Assert.That(hub.Requests, Has.Some.EqualTo("GET /api/models/tiny/llama/revision/v1"));
+        Assert.That(File.ReadAllText(Work.File("cache/models--tiny--llama/refs/v1")), Is.EqualTo(Commit));
+        Assert.That(Server.Requests, Has.Some.EqualTo("GET /api/models/tiny/llama/revision/v1"));
         Assert.That(HubModels.Resolve($"tiny/llama@{Commit}", Settings(offline: true)), Is.EqualTo(folder), "a commit hash needs no ref");
     }
 
     [Test]
     public void ShardsNamedByTheIndexAreFetchedAndNothingElse()
     {
-        var sharded = work.File("sharded");
+        var sharded = Work.File("sharded");
         TinyModelFiles.SaveModel(sharded);
         HuggingFaceCacheTests.SplitIntoShards(sharded);
         var shardedFiles = ModelFiles(sharded);
         shardedFiles["model-00009-of-00009.safetensors"] = new byte[100]; // in the repository, named by no index
-        hub.Add("models", "tiny/sharded", Commit, shardedFiles);
+        Server.Add("models", "tiny/sharded", Commit, shardedFiles);
 
         var folder = HubModels.Resolve("tiny/sharded", Settings());
         Assert.That(Directory.GetFiles(folder).Select(Path.GetFileName).Where(name => name!.StartsWith("model", StringComparison.Ordinal)).Order(),
             Is.EqualTo(new[] { "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", SafeTensorsCheckpoint.IndexFileName }));
-        var plain = Simnpo.Run("generate", "--model", work.File("plain"), "--prompt", "ab", "--max-new-tokens", "5");
+        var plain = Simnpo.Run("generate", "--model", Work.File("plain"), "--prompt", "ab", "--max-new-tokens", "5");
         using (new HubEnvironment(Settings(offline: true)))
         {
             var cached = Simnpo.Run("generate", "--model", "tiny/sharded", "--prompt", "ab", "--max-new-tokens", "5");
@@ -109,22 +96,22 @@ public class HubModelDownloadTests
     [Test]
     public void ACutTransferResumesWithARangeRequest()
     {
-        hub.CutNextTransferAfter = 1000;
+        Server.CutNextTransferAfter = 1000;
         var folder = HubModels.Resolve("tiny/llama", Settings());
         Assert.That(File.ReadAllBytes(Path.Combine(folder, "model.safetensors")), Is.EqualTo(files["model.safetensors"]));
         var sha = LoopbackHub.Sha256(files["model.safetensors"]);
-        Assert.That(hub.Requests, Has.Some.EqualTo($"GET /cdn/{sha} Range: bytes=1000-"));
+        Assert.That(Server.Requests, Has.Some.EqualTo($"GET /cdn/{sha} Range: bytes=1000-"));
     }
 
     [Test]
     public void AnIncompleteBlobLeftByAnEarlierRunIsResumed()
     {
         var sha = LoopbackHub.Sha256(files["model.safetensors"]);
-        var blobs = Directory.CreateDirectory(work.File("cache/models--tiny--llama/blobs")).FullName;
+        var blobs = Directory.CreateDirectory(Work.File("cache/models--tiny--llama/blobs")).FullName;
         File.WriteAllBytes(Path.Combine(blobs, sha + ".incomplete"), files["model.safetensors"][..777]);
         var folder = HubModels.Resolve("tiny/llama", Settings());
         Assert.That(File.ReadAllBytes(Path.Combine(folder, "model.safetensors")), Is.EqualTo(files["model.safetensors"]));
-        Assert.That(hub.Requests.Where(r => r.StartsWith("GET /cdn/", StringComparison.Ordinal)), Is.EqualTo(new[] { $"GET /cdn/{sha} Range: bytes=777-" }));
+        Assert.That(Server.Requests.Where(r => r.StartsWith("GET /cdn/", StringComparison.Ordinal)), Is.EqualTo(new[] { $"GET /cdn/{sha} Range: bytes=777-" }));
         Assert.That(File.Exists(Path.Combine(blobs, sha + ".incomplete")), Is.False);
     }
 
@@ -132,7 +119,7 @@ public class HubModelDownloadTests
     public void BytesThatDoNotHashToTheLfsEtagAreRefusedAndRemoved()
     {
         var sha = LoopbackHub.Sha256(files["model.safetensors"]);
-        var blobs = Directory.CreateDirectory(work.File("cache/models--tiny--llama/blobs")).FullName;
+        var blobs = Directory.CreateDirectory(Work.File("cache/models--tiny--llama/blobs")).FullName;
         var wrong = files["model.safetensors"][..100].ToArray();
         wrong[0] ^= 1;
         File.WriteAllBytes(Path.Combine(blobs, sha + ".incomplete"), wrong);
@@ -144,7 +131,7 @@ public class HubModelDownloadTests
     [Test]
     public void AGatedRepositoryNeedsHfTokenAndSaysSo()
     {
-        hub.Add("models", "locked/llama", Commit, files, gated: true);
+        Server.Add("models", "locked/llama", Commit, files, gated: true);
         using (new HubEnvironment(Settings()))
         {
             var refused = Simnpo.Run("info", "--model", "locked/llama");
@@ -154,12 +141,12 @@ public class HubModelDownloadTests
         }
         using (new HubEnvironment(Settings(token: "hf_wrong")))
             Assert.That(Simnpo.Run("info", "--model", "locked/llama").Error, Does.Contain("with the token in HF_TOKEN"));
-        using (new HubEnvironment(Settings(token: hub.Token)))
+        using (new HubEnvironment(Settings(token: Server.Token)))
         {
             var allowed = Simnpo.Run("info", "--model", "locked/llama");
             Assert.That(allowed.Code, Is.EqualTo(0), allowed.Error);
-            Assert.That(hub.Requests, Has.Some.EndsWith($"Authorization: Bearer {hub.Token}"));
-            Assert.That(hub.Requests.Where(r => r.StartsWith("GET /cdn/", StringComparison.Ordinal)), Has.None.Contains("Authorization"),
+            Assert.That(Server.Requests, Has.Some.EndsWith($"Authorization: Bearer {Server.Token}"));
+            Assert.That(Server.Requests.Where(r => r.StartsWith("GET /cdn/", StringComparison.Ordinal)), Has.None.Contains("Authorization"),
                 "the token is not sent to the CDN");
         }
     }
@@ -180,7 +167,7 @@ public class HubModelDownloadTests
             Assert.That(offline.Code, Is.EqualTo(1));
             Assert.That(offline.Error, Does.Contain("model tiny/llama is not in the cache").And.Contain("HF_HUB_OFFLINE").And.Contain("simnpo download tiny/llama"));
         }
-        Assert.That(hub.Requests, Has.None.Contains("/resolve/"), "no file request for a missing repository or offline");
+        Assert.That(Server.Requests, Has.None.Contains("/resolve/"), "no file request for a missing repository or offline");
     }
 
     [Test]
@@ -192,30 +179,30 @@ public class HubModelDownloadTests
             Assert.That(run.Code, Is.EqualTo(0), run.Error);
             Assert.That(run.Output, Does.Contain($"model tiny/llama@v1 at commit {Commit}"));
         }
-        var before = hub.Requests.Count;
+        var before = Server.Requests.Count;
         using (new HubEnvironment(Settings(offline: true)))
         {
             var generated = Simnpo.Run("generate", "--model", "tiny/llama@v1", "--prompt", "ab", "--max-new-tokens", "5");
             Assert.That(generated.Code, Is.EqualTo(0), generated.Error);
-            Assert.That(generated.Output, Is.EqualTo(Simnpo.Run("generate", "--model", work.File("plain"), "--prompt", "ab", "--max-new-tokens", "5").Output));
+            Assert.That(generated.Output, Is.EqualTo(Simnpo.Run("generate", "--model", Work.File("plain"), "--prompt", "ab", "--max-new-tokens", "5").Output));
         }
-        Assert.That(hub.Requests, Has.Count.EqualTo(before));
+        Assert.That(Server.Requests, Has.Count.EqualTo(before));
     }
 
     [Test]
     public void AnExistingLocalFolderWinsOverARepositoryOfTheSameName()
     {
-        var local = Directory.CreateDirectory(work.File("tiny/llama")).FullName;
+        var local = Directory.CreateDirectory(Work.File("tiny/llama")).FullName;
         var previous = Environment.CurrentDirectory;
         try
         {
-            Environment.CurrentDirectory = work.Path;
+            Environment.CurrentDirectory = Work.Path;
             Assert.That(HubModels.Resolve("tiny/llama", Settings()), Is.EqualTo(local));
         }
         finally
         {
             Environment.CurrentDirectory = previous;
         }
-        Assert.That(hub.Requests, Is.Empty);
+        Assert.That(Server.Requests, Is.Empty);
     }
 }
