@@ -2,6 +2,7 @@ using System.CommandLine;
 using SimNpo.Model.IO;
 using SimNpo.Unlearn.Training;
 using SimNpo.Model.SafeTensors;
+using SimNpo.Cli.Progress;
 
 namespace SimNpo.Cli;
 
@@ -15,8 +16,10 @@ public static class CommandRunner
     public const int Failure = 1;
     public const int Usage = 2;
 
-    public static int Run(RootCommand root, string[] args, TextWriter? output = null, TextWriter? error = null)
+    /// <param name="nested">a command run by another (a sweep's point): it reports progress through the caller's reporter</param>
+    public static int Run(RootCommand root, string[] args, TextWriter? output = null, TextWriter? error = null, bool nested = false)
     {
+        var consoleWriters = output is null && error is null;
         output ??= Console.Out;
         error ??= Console.Error;
         var parsed = root.Parse(args);
@@ -27,6 +30,8 @@ public static class CommandRunner
             return Usage;
         }
         using var nonFinite = parsed.GetValue<bool>(CommonOptions.AllowNonFiniteName) ? NonFiniteWeights.Allow() : null;
+        using var progress = nested ? null : new ProgressSession(parsed.GetValue<bool>(CommonOptions.QuietName), output, error, consoleWriters);
+        (output, error) = progress is null ? (output, error) : (progress.Output, progress.Error);
         try
         {
             return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });

@@ -11,6 +11,7 @@ public static class Commands
         var root = new RootCommand("simnpo: LLM unlearning with SimNPO, on a from-scratch Llama engine (CPU reference and ILGPU kernels).");
         foreach (var command in All()) root.Subcommands.Add(command);
         root.Options.Add(CommonOptions.AllowNonFinite());
+        root.Options.Add(CommonOptions.Quiet());
         return root;
     }
 
@@ -27,6 +28,7 @@ public static class Commands
         EvalCommand.Create(),
         RelearnCommand.Create(),
         TofuCommand.Create(),
+        SweepCommand.Create(),
         ProfileCommand.Create(),
         BenchCommand.Create(),
         BenchCommand.CreateWorker(),

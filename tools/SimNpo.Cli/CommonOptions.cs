@@ -4,6 +4,8 @@ using SimNpo.Model;
 using SimNpo.Model.IO;
 using SimNpo.Unlearn;
 using SimNpo.Unlearn.Data;
+using SimNpo.Unlearn.Reports.TensorBoard;
+using SimNpo.Unlearn.Training;
 
 namespace SimNpo.Cli;
 
@@ -99,6 +101,25 @@ public static partial class CommonOptions
     /// <summary>Every command's: load weights holding NaN or infinity instead of refusing them (to inspect a broken model).</summary>
     public static Option<bool> AllowNonFinite() =>
         new(AllowNonFiniteName) { Description = "load model weights that hold NaN or infinite values instead of refusing them", Recursive = true };
+
+    public const string TensorBoardName = "--tensorboard";
+
+    /// <summary>unlearn, finetune and relearn: each step's losses, gradient norm, learning rate and evaluations as TensorBoard scalars.</summary>
+    public static Option<string?> TensorBoard() =>
+        new(TensorBoardName) { Description = "write TensorBoard event files (losses, gradient norm, learning rate, log-probs, evaluations) into this folder" };
+
+    /// <summary>The observer a run reports to: the console's, and with --tensorboard DIR an event file in DIR as well (null: none).</summary>
+    public static ITrainingObserver WithTensorBoard(ITrainingObserver console, string? directory, out EventFileWriter? events)
+    {
+        events = directory is null ? null : new EventFileWriter(Path.GetFullPath(directory));
+        return events is null ? console : new TensorBoardObserver(console, events);
+    }
+
+    public const string QuietName = "--quiet";
+
+    /// <summary>Every command's: no progress bars or progress lines (stderr keeps warnings and errors).</summary>
+    public static Option<bool> Quiet() =>
+        new(QuietName) { Description = "show no progress bars or progress lines", Recursive = true };
 
     public static Option<int> Seed() => new("--seed") { Description = "random seed", DefaultValueFactory = _ => 0 };
 }

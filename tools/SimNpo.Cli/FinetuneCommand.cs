@@ -25,6 +25,7 @@ public static class FinetuneCommand
         var command = new Command("finetune", "Train a model with token-mean NLL on a data set (also from random weights)") { model, data, output, init,
             modelConfig, tokenizer, initStd };
         options.AddTo(command, unlearning: false);
+        command.Options.Add(CommonOptions.TensorBoard());
         command.SetAction(parse =>
         {
             // `--init random --config config.json` with a Hugging Face config means the model's config, not run options.

@@ -5,6 +5,7 @@ using SimNpo.Model.Generation;
 using SimNpo.Model.Tokenizers;
 using SimNpo.Unlearn;
 using SimNpo.Unlearn.Data;
+using SimNpo.Unlearn.Progress;
 
 namespace SimNpo.Cli;
 
@@ -49,8 +50,10 @@ public static class GenerateCommand
             var shown = tokenizer.Decode(promptIds.Skip(bosCount));
             output.Write(shown);
             var produced = new List<int>(promptIds.Skip(bosCount));
+            using var progress = ProgressReporting.Start("generate", limit, "tokens");
             foreach (var token in generator.Generate(promptIds, limit, logits => sampler.Next(logits)))
             {
+                progress.Advance();
                 if (llama.Config.IsEndOfSequence(token) || token == encoder?.EndId) break;
                 produced.Add(token);
                 // Decoding the whole text each time keeps multi-token characters and SentencePiece spaces right.

@@ -37,11 +37,12 @@ public static class RelearnCommand
         var prompt = new CommonOptions.TemplateOptions();
         var output = new Option<DirectoryInfo>("--out") { Description = "run folder: recovery.json, log.jsonl, the relearned model", Required = true };
         var overwrite = CommonOptions.Overwrite();
+        var tensorBoard = CommonOptions.TensorBoard();
         var command = new Command("relearn",
             "Relearning attack: fine-tune an unlearned model on (part of) its forget set and record how the forget metrics recover")
         {
             model, data, steps, learningRate, batchSize, fraction, evalEvery, evalItems, maxLength, maxNewTokens, weightDecay, seed, device, precision,
-                prompt.ChatTemplate, prompt.PromptFormat, prompt.AnswerPrefix, output, overwrite,
+                prompt.ChatTemplate, prompt.PromptFormat, prompt.AnswerPrefix, output, overwrite, tensorBoard,
         };
         command.SetAction(parse =>
         {
@@ -61,8 +62,10 @@ public static class RelearnCommand
             var runDirectory = parse.GetRequiredValue(output).FullName;
             var modelDirectory = CommonOptions.ModelFolder(parse.GetRequiredValue(model));
             using var claim = RunFolder.Claim(runDirectory, [("--model", modelDirectory)], parse.GetValue(overwrite), writer);
+            var observer = CommonOptions.WithTensorBoard(ConsoleTrainingObserver.For(writer), parse.GetValue(tensorBoard), out var events);
+            using var eventFile = events;
             var curve = RelearningAttack.Run(modelDirectory, parse.GetRequiredValue(data).FullName, runDirectory, settings,
-                prompt.Resolve(parse, modelDirectory), ConsoleTrainingObserver.For(writer));
+                prompt.Resolve(parse, modelDirectory), observer);
             writer.WriteLine($"relearned on {curve.TrainedRecords} of {curve.ForgetRecords} forget records for {settings.Steps} steps");
             foreach (var point in curve.Points)
                 writer.WriteLine($"step {point.Step}: " + string.Join(", ", point.Metrics.Select(m => $"{m.Key} {m.Value:F4}")));

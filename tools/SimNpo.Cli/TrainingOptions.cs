@@ -13,7 +13,7 @@ using SimNpo.Unlearn.Training;
 namespace SimNpo.Cli;
 
 /// <summary>
-/// The options of `finetune` and `unlearn`. Each can also come from a JSON file given with --config, under the
+/// The options of `finetune` and `unlearn`. Each can also come from a JSON or YAML file given with --config, under the
 /// option's name without dashes ("lr", "batch-size", "forget", ...); the command line overrides the file, and the
 /// resolved values are saved as run.json in the output folder, which --config accepts back.
 /// </summary>
@@ -22,7 +22,7 @@ public sealed class TrainingOptions
     private static readonly TrainingSettings Defaults = new();
 
     public Option<FileInfo?> Config { get; } = new("--config")
-        { Description = "JSON file of option values (names without dashes); the command line overrides it" };
+        { Description = "JSON or YAML (.yaml, .yml) file of option values (names without dashes); the command line overrides it" };
     public Option<bool> Resume { get; } = new("--resume") { Description = "continue the run in --out from its last checkpoint" };
     public Option<bool> Overwrite { get; } = CommonOptions.Overwrite();
     public Option<string> Method { get; } = new Option<string>("--method")
@@ -106,7 +106,7 @@ public sealed class TrainingOptions
     public JsonObject ConfigFile(ParseResult parse, Command command)
     {
         if (parse.GetValue(Config) is not { } file) return [];
-        var json = JsonFile.ReadObject(file.FullName);
+        var json = YamlConfig.IsYaml(file.FullName) ? YamlConfig.ReadObject(file.FullName) : JsonFile.ReadObject(file.FullName);
         var known = command.Options.Select(o => o.Name.TrimStart('-')).ToHashSet();
         foreach (var key in json.Select(pair => pair.Key))
             if (!known.Contains(key)) throw new BadInputException(file.FullName, $"'{key}' is not an option of {command.Name}");

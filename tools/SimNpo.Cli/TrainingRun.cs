@@ -59,7 +59,9 @@ public static class TrainingRun
             throw new UsageException(e.Message);
         }
 
-        var job = TrainingJob.FromModelFolder(model, paths.Model, settings, data, paths.Output, ConsoleTrainingObserver.For(output)) with
+        var observer = CommonOptions.WithTensorBoard(ConsoleTrainingObserver.For(output), parse.GetValue<string?>(CommonOptions.TensorBoardName), out var events);
+        using var eventFile = events;
+        var job = TrainingJob.FromModelFolder(model, paths.Model, settings, data, paths.Output, observer) with
         {
             TokenizerSource = paths.TokenizerSource,
             RunSettingsJson = RunSettings(parse.CommandResult.Command, settings, paths, template),

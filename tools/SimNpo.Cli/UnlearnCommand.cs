@@ -21,6 +21,7 @@ public static class UnlearnCommand
         var command = new Command("unlearn", $"Unlearn a forget set with {TrainingMethods.NameList(TrainingMethods.Unlearning)}, keeping a retain set") { model,
             forget, retain, refusals, output };
         options.AddTo(command, unlearning: true);
+        command.Options.Add(CommonOptions.TensorBoard());
         command.SetAction(parse =>
         {
             var config = options.ConfigFile(parse, command);

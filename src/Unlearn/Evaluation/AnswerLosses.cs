@@ -1,5 +1,6 @@
 using System.Numerics;
 using SimNpo.Model;
+using SimNpo.Unlearn.Progress;
 
 namespace SimNpo.Unlearn.Evaluation;
 
@@ -16,6 +17,7 @@ public static class AnswerLosses
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         var losses = new double[examples.Count];
         var byLength = Enumerable.Range(0, examples.Count).OrderBy(i => examples[i].Length).ToArray();
+        using var progress = ProgressReporting.Start("score answers", examples.Count, "answers");
         foreach (var chunk in byLength.Chunk(batchSize))
         {
             var scores = model.Forward(TokenBatch.FromExamples(chunk.Select(i => examples[i]).ToArray(), maxLength)).Scores;
@@ -27,6 +29,7 @@ public static class AnswerLosses
                         + $"{examples[chunk[j]].PromptIds.Count} tokens)");
                 losses[chunk[j]] = -scores.NormalisedLogProb(j);
             }
+            progress.Advance(chunk.Length);
         }
         return losses;
     }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Numerics;
 using SimNpo.Kernels;
 using SimNpo.Model;
+using SimNpo.Unlearn.Progress;
 using SimNpo.Model.Tokenizers;
 
 namespace SimNpo.Unlearn.Evaluation;
@@ -111,7 +112,7 @@ public static class MuseEvaluation
         }
 
         // MUSE scores with rouge_score's use_stemmer=False (muse_bench metrics/logger.py).
-        var verbMem = verbatim.Select(passage =>
+        var verbMem = verbatim.Reported("VerbMem", "passages").Select(passage =>
         {
             var generation = decoder.Complete(Prompt(passage.Prompt, settings.VerbMemNewTokens), settings.VerbMemNewTokens);
             var reference = VerbMemReference(tokenizer, passage.Continuation, settings.VerbMemNewTokens);
@@ -119,7 +120,7 @@ public static class MuseEvaluation
         }).ToArray();
         progress?.Invoke($"VerbMem: {verbMem.Average(g => g.RougeLF1):F2} ({verbMem.Length} passages)");
 
-        MuseGeneration[] KnowMem(IReadOnlyList<QuestionAnswer> questions, IReadOnlyList<QuestionAnswer> shots) => questions.Select(qa =>
+        MuseGeneration[] KnowMem(IReadOnlyList<QuestionAnswer> questions, IReadOnlyList<QuestionAnswer> shots) => questions.Reported("KnowMem", "questions").Select(qa =>
         {
             var raw = decoder.Complete(Prompt(KnowMemPrompt.Build(shots, qa.Question), settings.KnowMemNewTokens), settings.KnowMemNewTokens);
             var answer = KnowMemPrompt.CutAnswer(raw);

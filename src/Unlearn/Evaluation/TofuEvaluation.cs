@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Numerics;
 using SimNpo.Kernels;
 using SimNpo.Model;
+using SimNpo.Unlearn.Progress;
 using SimNpo.Model.Tokenizers;
 using SimNpo.Unlearn.Data;
 
@@ -90,7 +91,7 @@ public static class TofuEvaluation
         var perturbedStart = sameBase ? items.Count : 2 * items.Count;
         var perturbedCount = items[0].PerturbedAnswers.Count;
 
-        var results = items.Select((item, i) =>
+        var results = items.Reported($"generate {split.Name}", "answers").Select((item, i) =>
         {
             var answerLoss = losses[i];
             var baseLoss = sameBase ? answerLoss : losses[items.Count + i];

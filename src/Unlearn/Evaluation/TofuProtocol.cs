@@ -3,6 +3,7 @@ using SimNpo.Kernels.Runtime;
 using SimNpo.Model;
 using SimNpo.Model.Tokenizers;
 using SimNpo.Unlearn.Data;
+using SimNpo.Unlearn.Progress;
 using SimNpo.Unlearn.Reports;
 using SimNpo.Unlearn.Training;
 
@@ -44,6 +45,8 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
     /// <summary>Unlearning runs are evaluated about this many times, so each has a log-prob curve.</summary>
     private const int CurvePoints = 20;
 
+    private IProgressTask _progress = SilentProgress.Instance;
+
     private string DataFile(string split) => TofuDataFiles.Find(settings.Evaluation.DataDirectory, split);
 
     private string Output(string name) => Path.Combine(settings.OutputDirectory, name);
@@ -52,6 +55,9 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
     {
         if (settings.Methods.Count == 0) throw new ArgumentException("no unlearning method given");
         Directory.CreateDirectory(settings.OutputDirectory);
+        // Each model is trained (or found) once and evaluated once: target, retain and one per method.
+        _progress = ProgressReporting.Start("tofu protocol", 2 * (2 + settings.Methods.Count), "phases");
+        using var progress = _progress;
         var ops = Devices.Create(settings.Unlearning.Device);
         // general_knowledge.jsonl (generated data only) holds what a model trained from scratch must know beforehand.
         var general = DataFile(Path.GetFileNameWithoutExtension(Experiments.FictitiousAuthorsDataset.GeneralKnowledgeFile));
@@ -82,7 +88,9 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
     private TofuReport Evaluate(IOps<float> ops, string name, string directory)
     {
         observer.Message($"evaluating {name} ({directory})");
-        return TofuEvaluation.Evaluate(directory, ops, settings.Evaluation, observer.Message);
+        var report = TofuEvaluation.Evaluate(directory, ops, settings.Evaluation, observer.Message);
+        _progress.Advance();
+        return report;
     }
 
     /// <summary>
@@ -90,6 +98,13 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
     /// an interrupted run is resumed from its last checkpoint.
     /// </summary>
     private string Train(IOps<float> ops, string name, string start, TrainingSettings training, string[] dataFiles, string? retainFile)
+    {
+        var directory = TrainOnce(ops, name, start, training, dataFiles, retainFile);
+        _progress.Advance();
+        return directory;
+    }
+
+    private string TrainOnce(IOps<float> ops, string name, string start, TrainingSettings training, string[] dataFiles, string? retainFile)
     {
         var directory = Output(name);
         if (File.Exists(Path.Combine(directory, "model.safetensors")))

@@ -1,5 +1,6 @@
 using System.Numerics;
 using SimNpo.Model;
+using SimNpo.Unlearn.Progress;
 
 namespace SimNpo.Unlearn.Evaluation;
 
@@ -12,6 +13,7 @@ public static class TokenLogProbs
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         var result = new double[examples.Count][];
         var offset = 0;
+        using var progress = ProgressReporting.Start("score texts", examples.Count, "texts");
         foreach (var chunk in examples.Chunk(batchSize))
         {
             var batch = TokenBatch.FromExamples(chunk, maxLength);
@@ -26,6 +28,7 @@ public static class TokenLogProbs
                 row += scores.Length[b];
             }
             offset += batch.Batch;
+            progress.Advance(batch.Batch);
         }
         return result;
     }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using SimNpo.Kernels.Runtime;
 using SimNpo.Model;
+using SimNpo.Unlearn.Progress;
 using SimNpo.Unlearn.Training;
 
 namespace SimNpo.Unlearn.Experiments;
@@ -51,6 +52,7 @@ public sealed class MarkovExperiment(string outputDirectory, string device, doub
         // Models are reused when found: their folder names the data they were trained on.
         var models = Path.Combine(outputDirectory, "models", string.Create(CultureInfo.InvariantCulture, $"seed{seed}-scale{scale}"));
         var retrainedDirectory = Path.Combine(models, "retrained");
+        using var progress = ProgressReporting.Start("markov", Variants.Length * Methods.Length, "runs");
         foreach (var variant in Variants)
         {
             var (retain, forget1, forget2) = Data(variant);
@@ -77,7 +79,10 @@ public sealed class MarkovExperiment(string outputDirectory, string device, doub
             MarkovPoint before;
             using (var model = ModelFiles.Load(pretrained, ops)) before = Measure(model, 0, fullSets);
             foreach (var method in Methods)
+            {
                 curves.Add(Unlearn(ops, variant, method, pretrained, new TrainingData(forget, retain.Train), curveSets, fullSets, before));
+                progress.Advance();
+            }
         }
         MarkovReport.Write(outputDirectory, curves, seed, scale, device, _clock.Elapsed.TotalSeconds);
         return curves;

@@ -3,6 +3,7 @@ using SimNpo.Kernels;
 using SimNpo.Kernels.Cpu;
 using SimNpo.Kernels.Ilgpu;
 using SimNpo.Model;
+using SimNpo.Unlearn.Progress;
 using RoundFigures = System.Collections.Generic.List<System.Collections.Generic.IReadOnlyDictionary<string, double>>;
 
 namespace SimNpo.Unlearn.Performance;
@@ -121,11 +122,13 @@ public sealed class Benchmark(BenchSettings settings, IOps<float> ops, Func<Benc
     private (RoundFigures Ours, RoundFigures? Theirs) Alternate(string what, IBenchRounds simnpo, IBenchRounds? pytorch)
     {
         var (ours, theirs) = (new RoundFigures(), pytorch is null ? null : new RoundFigures());
+        using var bar = ProgressReporting.Start($"bench {what}", settings.Rounds, "rounds");
         for (var round = 1; round <= settings.Rounds; round++)
         {
             progress.WriteLine($"bench: {what}: round {round}/{settings.Rounds}");
             ours.Add(simnpo.Round());
             theirs?.Add(pytorch!.Round());
+            bar.Advance();
         }
         return (ours, theirs);
     }

@@ -28,6 +28,8 @@ public static class LabelledScatter
         plot.YLabel(yLabel);
         // Room for the labels right of the rightmost point.
         plot.Axes.Margins(0.2, 0.15);
-        AtomicFile.Write(path, stream => stream.Write(plot.GetImageBytes(width, height, ScottPlot.ImageFormat.Png)));
+        // A .svg path gets vector graphics (text stays text); anything else a PNG.
+        if (path.EndsWith(".svg", StringComparison.OrdinalIgnoreCase)) AtomicFile.WriteAllText(path, plot.GetSvgXml(width, height));
+        else AtomicFile.Write(path, stream => stream.Write(plot.GetImageBytes(width, height, ScottPlot.ImageFormat.Png)));
     }
 }

@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Text.Json;
 using SimNpo.Model;
 using SimNpo.Model.IO;
+using SimNpo.Unlearn.Progress;
 
 namespace SimNpo.Unlearn.Training;
 
@@ -82,11 +83,16 @@ public sealed class Trainer<T>
         var clock = Stopwatch.StartNew();
         using var log = new StreamWriter(Path.Combine(runDirectory, LogFileName), append: true);
         StepRecord? record = null;
+        using var progress = startStep < totalSteps
+            ? ProgressReporting.Start($"{settings.Method} {Path.GetFileName(Path.TrimEndingDirectorySeparator(runDirectory))}", totalSteps - startStep, "steps")
+            : SilentProgress.Instance;
         for (var step = startStep + 1; step <= totalSteps; step++)
         {
             record = TrainStep(step, steps.EpochOf(step), steps.MicroBatches(step), loss, optimizer, schedule.At(step - 1), lastCheckpoint);
             if (settings.EvalEvery > 0 && (step % settings.EvalEvery == 0 || step == totalSteps))
                 record = record with { Eval = _job.Evaluate?.Invoke(model) };
+            progress.Advance();
+            progress.Describe(FormattableString.Invariant($"step {step}/{totalSteps} loss {record.Loss:F4}"));
             log.WriteLine(JsonSerializer.Serialize(record, LogJson));
             log.Flush();
             observer.StepDone(record, totalSteps);
