@@ -33,5 +33,6 @@ public static class Commands
         BenchCommand.Create(),
         BenchCommand.CreateWorker(),
         LaunchCommand.Create(),
+        DownloadCommand.Create(),
     ];
 }

@@ -4,6 +4,7 @@ using SimNpo.Model;
 using SimNpo.Model.IO;
 using SimNpo.Unlearn;
 using SimNpo.Unlearn.Data;
+using SimNpo.Unlearn.Distributed;
 using SimNpo.Unlearn.Reports.TensorBoard;
 using SimNpo.Unlearn.Training;
 
@@ -12,8 +13,11 @@ namespace SimNpo.Cli;
 /// <summary>Options several commands share, defined once so their names, defaults and help agree everywhere.</summary>
 public static partial class CommonOptions
 {
-    public static Option<DirectoryInfo> Model(string description = "model directory (Hugging Face layout: config.json, model.safetensors, tokenizer)") =>
-        new("--model") { Description = description, Required = true };
+    public const string ModelDescription = "model directory (Hugging Face layout: config.json, model.safetensors, tokenizer)";
+
+    /// <summary>A model option: a local folder, or a Hub id `org/name[@revision]` (fetched into the Hugging Face cache).</summary>
+    public static Option<string> Model(string description = ModelDescription) =>
+        new("--model") { Description = description + HubModelNote, Required = true };
 
     public static Option<string> Device() =>
         new Option<string>("--device") { Description = $"where to run: {string.Join(", ", Devices.Names)}", DefaultValueFactory = _ => Devices.Default }
@@ -108,7 +112,8 @@ public static partial class CommonOptions
     /// <summary>The observer a run reports to: the console's, and with --tensorboard DIR an event file in DIR as well (null: none).</summary>
     public static ITrainingObserver WithTensorBoard(ITrainingObserver console, string? directory, out EventFileWriter? events)
     {
-        events = directory is null ? null : new EventFileWriter(Path.GetFullPath(directory));
+        // Under several ranks only rank 0 writes, as with every other file of a run.
+        events = directory is null || !Communicators.World.IsRoot ? null : new EventFileWriter(Path.GetFullPath(directory));
         return events is null ? console : new TensorBoardObserver(console, events);
     }
 

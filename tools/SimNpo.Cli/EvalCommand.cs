@@ -18,13 +18,13 @@ public static class EvalCommand
     private static Command Tofu()
     {
         var model = CommonOptions.Model();
-        var dataDirectory = new Option<DirectoryInfo>("--data-dir") { Description = "folder of the TOFU splits (*_perturbed.jsonl)", Required = true };
+        var dataDirectory = CommonOptions.TofuData();
         var forget = new Option<string>("--forget") { Description = "forget set whose perturbed split is evaluated", DefaultValueFactory = _ => "forget10" }
             .AcceptOnlyFromAmong("forget01", "forget05", "forget10");
         var retainResults = new Option<FileInfo?>("--retain-results")
             { Description = "report.json of the retain model (same forget set): forget quality is computed against it" };
-        var retainModel = new Option<DirectoryInfo?>("--retain-model")
-            { Description = "retain model to evaluate as well (its report goes beside --out as *.retain.json), for forget quality" };
+        var retainModel = CommonOptions.OptionalModel("--retain-model",
+            "retain model to evaluate as well (its report goes beside --out as *.retain.json), for forget quality");
         var maxItems = new Option<int>("--max-items") { Description = "first rows of each split (TOFU: 300)",
             DefaultValueFactory = _ => TofuSettings.DefaultMaxItems };
         var maxLength = new Option<int>("--max-length")
@@ -49,15 +49,16 @@ public static class EvalCommand
             if (parse.GetValue(maxItems) < 1 || parse.GetValue(batchSize) < 1 || parse.GetValue(maxLength) < 2 || parse.GetValue(maxNewTokens) < 1)
                 throw new UsageException("--max-items, --batch-size and --max-new-tokens must be at least 1, --max-length at least 2");
             var ops = Devices.Create(parse.GetRequiredValue(device));
+            var modelDirectory = CommonOptions.ModelFolder(parse.GetRequiredValue(model));
             var settings = new TofuSettings
             {
-                DataDirectory = parse.GetRequiredValue(dataDirectory).FullName,
+                DataDirectory = CommonOptions.TofuFolder(parse.GetRequiredValue(dataDirectory), CommonOptions.TofuEvaluationSplits(parse.GetRequiredValue(forget))),
                 ForgetSet = parse.GetRequiredValue(forget),
                 MaxItems = parse.GetValue(maxItems),
                 MaxLength = parse.GetValue(maxLength),
                 MaxNewTokens = parse.GetValue(maxNewTokens),
                 BatchSize = parse.GetValue(batchSize),
-                Template = prompt.Resolve(parse, parse.GetRequiredValue(model).FullName),
+                Template = prompt.Resolve(parse, modelDirectory),
                 Precision = CommonOptions.Precision(parse, precision, ops).Name,
             };
             var group = Communicators.World;
@@ -69,18 +70,18 @@ public static class EvalCommand
             if (retainReference is not null) TofuReport.ReadForgetTruthRatios(retainReference, settings.ForgetSet, itemCount: null);
 
             double[]? retainRatios = null;
-            if (parse.GetValue(retainModel) is { } retain)
+            if (CommonOptions.ModelFolder(parse.GetValue(retainModel)) is { } retain)
             {
-                writer.WriteLine($"retain model {retain.FullName}:");
-                var retainReport = TofuEvaluation.Evaluate(retain.FullName, ops, settings, writer.WriteLine, group);
+                writer.WriteLine($"retain model {retain}:");
+                var retainReport = TofuEvaluation.Evaluate(retain, ops, settings, writer.WriteLine, group);
                 retainReference = Path.ChangeExtension(outPath, ".retain.json");
                 if (group.IsRoot) retainReport.Write(retainReference);
                 retainRatios = retainReport.ForgetTruthRatios;
                 writer.WriteLine($"retain model's report: {retainReference}");
             }
 
-            writer.WriteLine($"model {parse.GetRequiredValue(model).FullName}:");
-            var report = TofuEvaluation.Evaluate(parse.GetRequiredValue(model).FullName, ops, settings, writer.WriteLine, group);
+            writer.WriteLine($"model {modelDirectory}:");
+            var report = TofuEvaluation.Evaluate(modelDirectory, ops, settings, writer.WriteLine, group);
             if (!group.IsRoot) return CommandRunner.Success;
             if (retainReference is not null)
             {
@@ -102,12 +103,9 @@ public static class EvalCommand
     private static Command Muse()
     {
         var model = CommonOptions.Model();
-        var data = new Option<DirectoryInfo>("--data")
-        {
-            Description = $"MUSE-format folder: {MuseData.VerbMemFile}, {MuseData.KnowMemFile}, {MuseData.KnowMemExamplesFile}, or MUSE's released layout "
-                + "(verbmem/forget.json, knowmem/{forget,retain}_qa[_icl].json, privleak/{forget,holdout}.json; each used when there)",
-            Required = true,
-        };
+        var data = CommonOptions.MuseData(
+            $"MUSE-format folder: {MuseData.VerbMemFile}, {MuseData.KnowMemFile}, {MuseData.KnowMemExamplesFile}, or MUSE's released layout "
+                + "(verbmem/forget.json, knowmem/{forget,retain}_qa[_icl].json, privleak/{forget,holdout}.json; each used when there)");
         var holdout = new Option<FileInfo?>("--holdout") { Description = "JSON list of texts the model never saw, for PrivLeak against the VerbMem passages" };
         var privLeakDir = new Option<DirectoryInfo?>("--privleak-dir")
             { Description = $"MUSE's privleak folder: PrivLeak on its {MuseData.PrivLeakForgetFile} against {MuseData.PrivLeakHoldoutFile}, as MUSE" };
@@ -115,7 +113,7 @@ public static class EvalCommand
         var retainQaExamples = new Option<FileInfo?>("--retain-qa-icl") { Description = "in-context examples for the retain QA (default: the forget ones)" };
         var retrainAuc = new Option<double?>("--retrain-auc")
             { Description = "the retrained model's Min-K% AUC in MUSE's convention (forget vs holdout, holdout positive; MUSE-News: 0.4772), for PrivLeak" };
-        var retrainModel = new Option<DirectoryInfo?>("--retrain-model") { Description = "the retrained model, whose AUC is measured on the same texts" };
+        var retrainModel = CommonOptions.OptionalModel("--retrain-model", "the retrained model, whose AUC is measured on the same texts");
         var batchSize = new Option<int>("--batch-size") { Description = "texts per forward pass for Min-K%", DefaultValueFactory = _ => 8 };
         var verbMemTokens = new Option<int>("--verbmem-new-tokens") { Description = "greedy continuation length for VerbMem (MUSE: 128)",
             DefaultValueFactory = _ => 128 };
@@ -141,7 +139,7 @@ public static class EvalCommand
             var ops = Devices.Create(parse.GetRequiredValue(device));
             var settings = new MuseSettings
             {
-                DataDirectory = parse.GetRequiredValue(data).FullName,
+                DataDirectory = CommonOptions.MuseFolder(parse.GetRequiredValue(data)),
                 HoldoutPath = parse.GetValue(holdout)?.FullName,
                 PrivLeakDirectory = parse.GetValue(privLeakDir)?.FullName,
                 RetainQaPath = parse.GetValue(retainQa)?.FullName,
@@ -155,8 +153,8 @@ public static class EvalCommand
             var writer = group.IsRoot ? parse.InvocationConfiguration.Output : TextWriter.Null;
             var outPath = parse.GetRequiredValue(output).FullName;
             AtomicFile.CheckWritable(outPath);
-            var report = MuseEvaluation.Evaluate(parse.GetRequiredValue(model).FullName, ops, settings,
-                parse.GetValue(retrainAuc), parse.GetValue(retrainModel)?.FullName, writer.WriteLine, group);
+            var report = MuseEvaluation.Evaluate(CommonOptions.ModelFolder(parse.GetRequiredValue(model)), ops, settings,
+                parse.GetValue(retrainAuc), CommonOptions.ModelFolder(parse.GetValue(retrainModel)), writer.WriteLine, group);
             if (!group.IsRoot) return CommandRunner.Success;
             report.Write(outPath);
             if (report.PrivLeak?.Value is { } leak) writer.WriteLine($"PrivLeak {leak:F2}");

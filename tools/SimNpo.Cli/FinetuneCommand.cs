@@ -12,7 +12,7 @@ public static class FinetuneCommand
 {
     public static Command Create()
     {
-        var model = new Option<string?>("--model") { Description = "model to fine-tune (Hugging Face layout directory)" };
+        var model = CommonOptions.OptionalModel("--model", "model to fine-tune (Hugging Face layout directory)");
         var data = new Option<string?>("--data") { Description = "training set, JSON Lines" };
         var output = new Option<string?>("--out") { Description = "output folder: the trained model, run.json, log.jsonl, checkpoints/" };
         var init = new Option<string>("--init") { Description = "'model' to start from --model, 'random' to start from seeded random weights",
@@ -37,7 +37,7 @@ public static class FinetuneCommand
             string Required(Option<string?> option) => options.RequiredPath(parse, option, config);
             var settings = options.Resolve(parse, config, unlearning: false);
             var random = TrainingOptions.Value(parse, init, config, configPath) == "random";
-            var modelDirectory = random ? null : Required(model);
+            var modelDirectory = random ? null : CommonOptions.ModelFolder(options.RequiredValue(parse, model, config));
             var modelConfigPath = random ? modelConfigFromConfig ?? Required(modelConfig) : null;
             var dataPath = Required(data);
             var tokenizerDirectory = Get(tokenizer);

@@ -33,7 +33,7 @@ public static class GenerateCommand
         {
             var limit = parse.GetRequiredValue(maxNewTokens);
             if (limit < 1) throw new UsageException("--max-new-tokens must be at least 1");
-            var directory = parse.GetRequiredValue(model).FullName;
+            var directory = CommonOptions.ModelFolder(parse.GetRequiredValue(model));
             var ops = Devices.Create(parse.GetRequiredValue(device));
             using var llama = ModelFiles.Load(directory, ops, CommonOptions.Precision(parse, precision, ops));
             var tokenizer = TokenizerLoader.Load(directory, llama.Config);

@@ -25,8 +25,7 @@ public static class GradCommand
         var beta = new Option<double?>("--beta") { Description = CommonOptions.BetaDescription(TrainingMethods.Grad) };
         var gamma = new Option<double>("--gamma") { Description = "SimNPO margin γ (see --gamma-form)", DefaultValueFactory = _ => 0 };
         var gammaForm = CommonOptions.GammaFormOption();
-        var referenceModel = new Option<DirectoryInfo?>("--ref-model")
-            { Description = "reference model for the methods that need one (default: --model itself)" };
+        var referenceModel = CommonOptions.OptionalModel("--ref-model", "reference model for the methods that need one (default: --model itself)");
         var prompt = new CommonOptions.TemplateOptions();
         var device = CommonOptions.Device();
         var recompute = CommonOptions.Recompute();
@@ -45,7 +44,7 @@ public static class GradCommand
             if (checkedOptions.Problem() is { } problem) throw new UsageException(problem);
             var ops = Devices.Create(parse.GetRequiredValue(device));
             var storage = CommonOptions.Precision(parse, precision, ops);
-            var modelDirectory = parse.GetRequiredValue(model).FullName;
+            var modelDirectory = CommonOptions.ModelFolder(parse.GetRequiredValue(model));
             using var llama = ModelFiles.Load(modelDirectory, ops, storage);
             llama.Recompute = RecomputeNames.Parse(parse.GetRequiredValue(recompute));
             var batch = TokenBatch.FromExamples(ExampleFiles.Load(parse.GetRequiredValue(data).FullName, modelDirectory, llama.Config,
@@ -54,7 +53,7 @@ public static class GradCommand
             double[]? referenceLogProbs = null;
             if (method.NeedsReferenceLogProbs)
             {
-                var referenceDirectory = parse.GetValue(referenceModel)?.FullName ?? modelDirectory;
+                var referenceDirectory = CommonOptions.ModelFolder(parse.GetValue(referenceModel)) ?? modelDirectory;
                 using var reference = ModelFiles.Load(referenceDirectory, ops, storage);
                 referenceLogProbs = reference.Forward(batch).Scores.LogProb;
             }

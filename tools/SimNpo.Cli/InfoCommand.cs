@@ -29,7 +29,7 @@ public static class InfoCommand
         };
         command.SetAction(parse =>
         {
-            var directory = parse.GetRequiredValue(model).FullName;
+            var directory = CommonOptions.ModelFolder(parse.GetRequiredValue(model));
             var config = ModelFiles.LoadConfig(directory);
             var batch = parse.GetRequiredValue(batchSize);
             var length = parse.GetValue(sequenceLength) ?? Math.Min(512, config.MaxPositionEmbeddings);

@@ -18,7 +18,7 @@ public static class ProfileCommand
 
     public static Command Create()
     {
-        var model = new Option<DirectoryInfo?>("--model") { Description = "profile this model directory's weights (instead of --shape)" };
+        var model = CommonOptions.OptionalModel("--model", "profile this model directory's weights (instead of --shape)");
         var shape = new Option<string?>("--shape")
         {
             Description = $"a named model shape with random weights: {string.Join(", ", BenchmarkModels.Names)} (default {DefaultShape})",
@@ -51,7 +51,7 @@ public static class ProfileCommand
                 ? RandomModel(BenchmarkModels.Get(parse.GetValue(shape) ?? DefaultShape, parse.GetValue(batchSize), parse.GetValue(sequenceLength)), ops,
                     storage,
                     parse.GetRequiredValue(seed), progress)
-                : LoadedModel(directory, ops, storage, parse.GetValue(batchSize), parse.GetValue(sequenceLength), parse.GetRequiredValue(seed), progress);
+                : LoadedModel(CommonOptions.ModelFolder(directory), ops, storage, parse.GetValue(batchSize), parse.GetValue(sequenceLength), parse.GetRequiredValue(seed), progress);
             using (step)
             {
                 var profile = StepProfile.Measure(name, step, ops, warmupCount, stepCount, parse.GetValue(quickPeaks), progress);
@@ -74,13 +74,13 @@ public static class ProfileCommand
         return (shape.Name, SyntheticStep.Randomized(ops, shape.Config, shape.BatchSize, shape.SequenceLength, seed, precision: precision));
     }
 
-    private static (string, SyntheticStep) LoadedModel(DirectoryInfo directory, IOps<float> ops, Precision precision, int? batchSize, int? sequenceLength,
+    private static (string, SyntheticStep) LoadedModel(string directory, IOps<float> ops, Precision precision, int? batchSize, int? sequenceLength,
         int seed,
         TextWriter progress)
     {
-        progress.WriteLine($"loading {directory.FullName} in {precision} on {ops.Name}");
-        var model = ModelFiles.Load(directory.FullName, ops, precision);
+        progress.WriteLine($"loading {directory} in {precision} on {ops.Name}");
+        var model = ModelFiles.Load(directory, ops, precision);
         var length = sequenceLength ?? Math.Min(512, model.Config.MaxPositionEmbeddings);
-        return (directory.Name, new SyntheticStep(model, batchSize ?? 4, length, seed));
+        return (new DirectoryInfo(directory).Name, new SyntheticStep(model, batchSize ?? 4, length, seed));
     }
 }

@@ -61,10 +61,10 @@ public static class RelearnCommand
             if ((settings.Problem() ?? training.Problem()) is { } problem) throw new UsageException(problem);
             var writer = parse.InvocationConfiguration.Output;
             var runDirectory = parse.GetRequiredValue(output).FullName;
-            var modelDirectory = parse.GetRequiredValue(model).FullName;
+            var modelDirectory = CommonOptions.ModelFolder(parse.GetRequiredValue(model));
             using var claim = !Communicators.World.IsRoot ? null
                 : RunFolder.Claim(runDirectory, [("--model", modelDirectory)], parse.GetValue(overwrite), writer);
-            var observer = CommonOptions.WithTensorBoard(ConsoleTrainingObserver.For(writer), Communicators.World.IsRoot ? parse.GetValue(tensorBoard) : null, out var events);
+            var observer = CommonOptions.WithTensorBoard(ConsoleTrainingObserver.For(writer), parse.GetValue(tensorBoard), out var events);
             using var eventFile = events;
             var curve = RelearningAttack.Run(modelDirectory, parse.GetRequiredValue(data).FullName, runDirectory, settings,
                 prompt.Resolve(parse, modelDirectory), observer);

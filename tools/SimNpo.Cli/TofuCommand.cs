@@ -21,10 +21,9 @@ public static class TofuCommand
         var methods = new Option<string?>("--methods") { Description = "comma-separated unlearning methods to compare (overrides --method; each "
             + "takes the tofu-<forget> preset's settings where it has them, unless --preset says otherwise): "
             + $"{TrainingMethods.NameList(TrainingMethods.Unlearning.Where(m => !m.NeedsRefusals))}" };
-        var targetModel = new Option<DirectoryInfo?>("--target-model") { Description = "model already fine-tuned on full: used instead of training one" };
-        var retainModel = new Option<DirectoryInfo?>("--retain-model") { Description = "model already fine-tuned on retainXX: used instead of training one" };
-        var dataDirectory = new Option<DirectoryInfo>("--data-dir")
-            { Description = "folder of the TOFU files (full, retainXX, forgetXX and the *_perturbed splits)", Required = true };
+        var targetModel = CommonOptions.OptionalModel("--target-model", "model already fine-tuned on full: used instead of training one");
+        var retainModel = CommonOptions.OptionalModel("--retain-model", "model already fine-tuned on retainXX: used instead of training one");
+        var dataDirectory = CommonOptions.TofuData();
         var maxItems = new Option<int>("--max-items") { Description = "first rows of each evaluation split (TOFU: 300)",
             DefaultValueFactory = _ => TofuSettings.DefaultMaxItems };
         var evalMaxLength = new Option<int>("--eval-max-length")
@@ -63,14 +62,15 @@ public static class TofuCommand
                 throw new UsageException("--max-items, --max-new-tokens and --finetune-epochs must be at least 1, --eval-max-length at least 2");
             var defaultPreset = $"tofu-{parse.GetRequiredValue(forget)}";
             var perMethod = chosen.Distinct().ToDictionary(m => m, m => options.Resolve(parse, config, unlearning: true, m, defaultPreset));
-            var modelConfig = ModelFiles.LoadConfig(parse.GetRequiredValue(model).FullName);
-            var template = options.Template(parse, config, () => modelConfig, parse.GetRequiredValue(model).FullName);
+            var baseModel = CommonOptions.ModelFolder(parse.GetRequiredValue(model));
+            var modelConfig = ModelFiles.LoadConfig(baseModel);
+            var template = options.Template(parse, config, () => modelConfig, baseModel);
             foreach (var methodSettings in perMethod.Values) options.CheckMemory(parse, config, methodSettings, modelConfig);
             var settings = new TofuProtocolSettings
             {
-                BaseModel = parse.GetRequiredValue(model).FullName,
-                TargetModel = parse.GetValue(targetModel)?.FullName,
-                RetainModel = parse.GetValue(retainModel)?.FullName,
+                BaseModel = baseModel,
+                TargetModel = CommonOptions.ModelFolder(parse.GetValue(targetModel)),
+                RetainModel = CommonOptions.ModelFolder(parse.GetValue(retainModel)),
                 Methods = chosen.Distinct().ToArray(),
                 Unlearning = unlearning,
                 MethodSettings = perMethod,
@@ -81,7 +81,8 @@ public static class TofuCommand
                 },
                 Evaluation = new TofuSettings
                 {
-                    DataDirectory = parse.GetRequiredValue(dataDirectory).FullName,
+                    DataDirectory = CommonOptions.TofuFolder(parse.GetRequiredValue(dataDirectory),
+                        Unlearn.Evaluation.TofuDataFiles.ProtocolSplits(parse.GetRequiredValue(forget))),
                     ForgetSet = parse.GetRequiredValue(forget),
                     MaxItems = parse.GetValue(maxItems),
                     MaxLength = parse.GetValue(evalMaxLength),

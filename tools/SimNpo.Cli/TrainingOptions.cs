@@ -166,8 +166,11 @@ public sealed class TrainingOptions
     public string? PathValue(ParseResult parse, Option<string?> option, JsonObject config) =>
         Value(parse, option, config, ConfigPath(parse)) is { } value ? Path.GetFullPath(value) : null;
 
-    public string RequiredPath(ParseResult parse, Option<string?> option, JsonObject config) =>
-        PathValue(parse, option, config) ?? throw new UsageException($"{option.Name} is required (on the command line or in --config)");
+    public string RequiredPath(ParseResult parse, Option<string?> option, JsonObject config) => Path.GetFullPath(RequiredValue(parse, option, config));
+
+    /// <summary>An option's value as written, from the command line or the config file (a model may be a Hub id, not a path).</summary>
+    public string RequiredValue(ParseResult parse, Option<string?> option, JsonObject config) =>
+        Value(parse, option, config, ConfigPath(parse)) ?? throw new UsageException($"{option.Name} is required (on the command line or in --config)");
 
     /// <summary>
     /// Refuses, before any weights load, a run whose memory plan (a batch of batch-size × max-length, every position

@@ -10,7 +10,7 @@ public static class UnlearnCommand
 {
     public static Command Create()
     {
-        var model = new Option<string?>("--model") { Description = "model to unlearn (Hugging Face layout directory)" };
+        var model = CommonOptions.OptionalModel("--model", "model to unlearn (Hugging Face layout directory)");
         var forget = new Option<string?>("--forget") { Description = "forget set, JSON Lines" };
         var retain = new Option<string?>("--retain") { Description = "retain set, JSON Lines (needed unless --retain-weight 0 or --method "
             + $"{TrainingMethods.NameList(TrainingMethods.Unlearning.Where(m => !m.HasRetainTerm))})" };
@@ -27,7 +27,7 @@ public static class UnlearnCommand
             var config = options.ConfigFile(parse, command);
             string? Get(Option<string?> option) => options.PathValue(parse, option, config);
             string Required(Option<string?> option) => options.RequiredPath(parse, option, config);
-            var modelDirectory = Required(model);
+            var modelDirectory = CommonOptions.ModelFolder(options.RequiredValue(parse, model, config));
             var settings = options.Resolve(parse, config, unlearning: true);
             var forgetPath = Required(forget);
             var (retainPath, refusalsPath) = (Get(retain), Get(refusals));

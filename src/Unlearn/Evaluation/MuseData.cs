@@ -1,5 +1,6 @@
 using System.Text.Json;
 using SimNpo.Model.IO;
+using SimNpo.Unlearn.Data;
 
 namespace SimNpo.Unlearn.Evaluation;
 
@@ -11,7 +12,7 @@ public sealed record QuestionAnswer(string Question, string Answer);
 
 /// <summary>
 /// MUSE's JSON files: a list of objects ({prompt, gt} for VerbMem, {question, answer} for KnowMem) or of strings
-/// (PrivLeak texts). A record that lacks a field is refused with the file and the record's line.
+/// (PrivLeak texts), or the Hub's Parquet files of the same columns. A record that lacks a field is refused with the file and the record's line.
 /// </summary>
 public static class MuseData
 {
@@ -22,15 +23,18 @@ public static class MuseData
     public const string PrivLeakForgetFile = "forget.json";
     public const string PrivLeakHoldoutFile = "holdout.json";
 
-    public static IReadOnlyList<VerbatimPassage> ReadVerbMem(string path) =>
-        Read(path, (record, field) => new VerbatimPassage(field(record, "prompt"), field(record, "gt")));
+    public static IReadOnlyList<VerbatimPassage> ReadVerbMem(string path) => ParquetColumns.IsParquet(path)
+        ? ParquetColumns.ReadStrings(path, "prompt", "gt").Select(row => new VerbatimPassage(row[0], row[1])).ToArray()
+        : Read(path, (record, field) => new VerbatimPassage(field(record, "prompt"), field(record, "gt")));
 
-    public static IReadOnlyList<QuestionAnswer> ReadQa(string path) =>
-        Read(path, (record, field) => new QuestionAnswer(field(record, "question"), field(record, "answer")));
+    public static IReadOnlyList<QuestionAnswer> ReadQa(string path) => ParquetColumns.IsParquet(path)
+        ? ParquetColumns.ReadStrings(path, "question", "answer").Select(row => new QuestionAnswer(row[0], row[1])).ToArray()
+        : Read(path, (record, field) => new QuestionAnswer(field(record, "question"), field(record, "answer")));
 
     /// <summary>A list of texts; objects with a "text" field are accepted too.</summary>
-    public static IReadOnlyList<string> ReadTexts(string path) =>
-        Read(path, (record, field) => record.Value.ValueKind == JsonValueKind.String ? record.Value.GetString()! : field(record, "text"));
+    public static IReadOnlyList<string> ReadTexts(string path) => ParquetColumns.IsParquet(path)
+        ? ParquetColumns.ReadStrings(path, "text").Select(row => row[0]).ToArray()
+        : Read(path, (record, field) => record.Value.ValueKind == JsonValueKind.String ? record.Value.GetString()! : field(record, "text"));
 
     /// <summary>An element of the top-level list with the line it starts on.</summary>
     public readonly record struct JsonRecord(JsonElement Value, int Line);

@@ -68,7 +68,8 @@ public static class TofuEvaluation
     {
         // Read every split first: a bad file should fail before minutes of scoring.
         var splits = TofuSplit.All(settings.ForgetSet)
-            .Select(split => (split, items: TofuSplitFile.Read(Path.Combine(settings.DataDirectory, split.FileName), split, settings.MaxItems)))
+            .Select(split => (split, items: TofuSplitFile.Read(TofuDataFiles.Find(settings.DataDirectory, Path.GetFileNameWithoutExtension(split.FileName)), split,
+                settings.MaxItems)))
             .ToArray();
         var encoder = new ExampleEncoder(tokenizer, settings.Template);
         // A model with a shorter context than MaxLength is held to its own.

@@ -31,7 +31,7 @@ public sealed record TofuProtocolSettings
     public string? TensorBoardDirectory { get; init; }
 
     /// <summary>retain90 for forget10: the authors the retain model is trained on.</summary>
-    public string RetainSplit => $"retain{100 - int.Parse(Evaluation.ForgetSet["forget".Length..], System.Globalization.CultureInfo.InvariantCulture):D2}";
+    public string RetainSplit => TofuDataFiles.RetainSplit(Evaluation.ForgetSet);
 }
 
 /// <summary>
@@ -50,7 +50,7 @@ public sealed class TofuProtocol(TofuProtocolSettings settings, ITrainingObserve
 
     private IProgressTask _progress = SilentProgress.Instance;
 
-    private string DataFile(string split) => Path.Combine(settings.Evaluation.DataDirectory, split + ".jsonl");
+    private string DataFile(string split) => TofuDataFiles.Find(settings.Evaluation.DataDirectory, split);
 
     private string Output(string name) => Path.Combine(settings.OutputDirectory, name);
 

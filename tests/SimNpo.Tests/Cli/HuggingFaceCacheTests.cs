@@ -41,7 +41,7 @@ public class HuggingFaceCacheTests
     }
 
     /// <summary>Replaces model.safetensors by two shards and their index, as large checkpoints come.</summary>
-    private static void SplitIntoShards(string model)
+    internal static void SplitIntoShards(string model)
     {
         var single = Path.Combine(model, SafeTensorsCheckpoint.SingleFileName);
         var weightMap = new JsonObject();

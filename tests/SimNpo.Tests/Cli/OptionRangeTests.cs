@@ -55,9 +55,19 @@ public class OptionRangeTests
         Assert.That(error, Does.Contain("epochs 2000000000 over 12 examples make 24000000000 optimizer steps, more than a run can count (2147483647)"));
     }
 
-    /// <summary>No command's default points at files a user does not have: the TOFU data folder must be named.</summary>
+    /// <summary>
+    /// No command's default points at files a user does not have: without --data-dir, TOFU comes from the Hub's
+    /// locuslab/TOFU (here offline with an empty cache, so the message names it and no request is made).
+    /// </summary>
     [TestCase("eval", "tofu")]
     [TestCase("tofu")]
-    public void TheTofuDataFolderIsRequired(params string[] command) =>
-        Assert.That(UsageError([.. command, "--model", NoModel, "--out", NoOutput]), Does.Contain("--data-dir"));
+    public void TheTofuDataDefaultsToTheHubDataSet(params string[] command)
+    {
+        using var cache = new TempDirectory();
+        using var hub = new Hub.HubEnvironment(new SimNpo.Unlearn.Hub.HubSettings("http://127.0.0.1:9", cache.Path, null, Offline: true));
+        var model = TinyModelFiles.SaveModel(cache.File("model"));
+        var (code, _, error) = Simnpo.Run([.. command, "--model", model, "--out", cache.File("out")]);
+        Assert.That(code, Is.EqualTo(CommandRunner.Failure));
+        Assert.That(error, Does.Contain("dataset locuslab/TOFU is not in the cache"));
+    }
 }
