@@ -140,6 +140,25 @@ public class EvalCommandTests
         Assert.That(mismatched.Error, Does.Contain(output).And.Contain("the retain log's forget split has 1 items, the evaluation in").And.Contain("has 2"));
     }
 
+    /// <summary>
+    /// open-unlearning's retain99 log as --retain-results: a forget05 evaluation is refused before it runs (the log's 40
+    /// items are forget01), a 3-item forget01 evaluation once its count is known; --from-logs options alone are usage errors.
+    /// </summary>
+    [Test]
+    public void OfficialRetainLogsMustMatchTheEvaluation()
+    {
+        var retain = Path.Combine(SharedFiles.Require("data/reference-logs/open-unlearning/tofu_Llama-2-7b-chat-hf_retain99"), "TOFU_EVAL.json");
+        var output = Path.Combine(_work.Path, "official-retain.json");
+        var otherSet = Simnpo.Run("eval", "tofu", "--model", _model.Path, "--data-dir", _tofu, "--forget", "forget05", "--out", output, "--retain-results", retain);
+        Assert.That(otherSet.Code, Is.EqualTo(CommandRunner.Failure));
+        Assert.That(otherSet.Error, Does.Contain($"{retain}: the retain log is for forget set 'forget01' (40 items), the evaluation in {_tofu} for 'forget05'"));
+        var fewer = EvalTofu(output, 3, "--retain-results", retain);
+        Assert.That(fewer.Code, Is.EqualTo(CommandRunner.Failure));
+        Assert.That(fewer.Error, Does.Contain($"{retain}: the retain log's forget split has 40 items (forget01), the evaluation in {output} has 3"));
+        Assert.That(EvalTofu(output, 3, "--rescore").Code, Is.EqualTo(CommandRunner.Usage));
+        Assert.That(EvalTofu(output, 3, "--truth-ratio-mean", "arithmetic").Code, Is.EqualTo(CommandRunner.Usage));
+    }
+
     [Test]
     public void ABrokenSplitFailsWithItsFileAndLine()
     {

@@ -132,4 +132,25 @@ public class OfficialTofuLogsTests
         var reread = JsonNode.Parse(File.ReadAllText(Path.Combine(work.Path, "again", "report.json")))!;
         Assert.That(reread["layout"]!.GetValue<string>(), Does.Contain("open-unlearning"));
     }
+
+    /// <summary>A model log of one layout against a retain log of another: open-unlearning's forget01 against TOFU's retain99 (40 items each).</summary>
+    [Test]
+    public void LayoutsMixAcrossModelAndRetainLogs()
+    {
+        var mixed = TofuLogReport.Compute(OpenUnlearning("tofu_Llama-2-7b-chat-hf_full/evals_forget01"), Tofu("retain99"), TruthRatioMean.Geometric, false);
+        Assert.That(mixed.Retain!.Layout, Is.EqualTo(TofuLogLayout.Locuslab));
+        // Another retain model (TOFU's, not open-unlearning's): a forget quality of the same order, not the same value.
+        Assert.That(Value(mixed.Metrics.Summary(), "forget_quality"), Is.InRange(1e-4, 1e-1));
+    }
+
+    /// <summary>TOFU's logs stop at 300 forget10 items; open-unlearning's hold all 400.</summary>
+    [Test]
+    public void CappedLogAgainstFullEvaluationIsRefused()
+    {
+        var retain = Path.Combine(Tofu("retain90"), "eval_results", "ds_size300", "eval_log_aggregated.json");
+        var model = Path.Combine(OpenUnlearning("tofu_Llama-2-7b-chat-hf_full/evals_forget10"), "TOFU_EVAL.json");
+        var error = Assert.Throws<SimNpo.Model.IO.BadInputException>(() => TofuLogReport.Compute(model, retain, TruthRatioMean.Geometric, false))!;
+        Assert.That(error.Message, Is.EqualTo($"{retain}: the retain log's forget split has 300 items (forget10, capped at 300), the evaluation in {model} "
+            + "has 400 (forget10): forget quality compares the same questions"));
+    }
 }
