@@ -40,34 +40,33 @@ public static class MuseEvaluation
     /// model's AUC, given as a number or as a model directory whose AUC is measured on the same texts; what is missing is
     /// named in NotComputed.
     /// </summary>
-    public static MuseReport Evaluate(string modelDirectory, IOps<float> ops, MuseSettings settings, double? retrainAuc, string? retrainModel,
+    public static MuseReport Evaluate(string modelDirectory, IOps<float> ops, MuseSettings settings, Official.PrivLeakReference? retrain, string? retrainModel,
         Action<string>? progress = null)
     {
-        var retrainSource = "given";
         var clock = Stopwatch.StartNew();
         MuseReport report;
         using (var model = ModelFiles.Load(modelDirectory, ops, Kernels.Precision.Parse(settings.Precision)))
             report = Run(model, TokenizerLoader.Load(modelDirectory, model.Config), settings, progress);
         var missing = new List<string>();
-        if (retrainAuc is null && retrainModel is null && settings.Corpus is { } corpusName)
+        if (retrain is null && retrainModel is null && settings.Corpus is { } corpusName)
         {
             var corpus = Official.MuseCorpus.Parse(corpusName);
-            (retrainAuc, retrainSource) = (corpus.RetrainAuc, $"muse_bench constants.py AUC_RETRAIN['{corpus.Name}']['forget_holdout_Min-40%']");
+            retrain = new Official.PrivLeakReference(corpus.RetrainAuc, $"muse_bench constants.py AUC_RETRAIN['{corpus.Name}']['forget_holdout_Min-40%']");
         }
         if (report.KnowMemRetain is null) missing.Add("KnowMem on retain QA: no retain questions given (--retain-qa)");
         PrivLeak? leak = null;
         if (report.MinK is null)
             missing.Add("PrivLeak: no holdout texts (texts the model never saw) given (--holdout or --privleak-dir); the MUSE-format data has none");
-        else if (retrainAuc is { } auc)
-            leak = new PrivLeak(report.MinK.Auc, auc, retrainSource);
+        else if (retrain is not null)
+            leak = new PrivLeak(report.MinK.Auc, retrain.Auc, retrain.Source);
         else if (retrainModel is not null)
         {
-            using var retrain = ModelFiles.Load(retrainModel, ops, Kernels.Precision.Parse(settings.Precision));
-            var scores = MinK(retrain, TokenizerLoader.Load(retrainModel, retrain.Config), PrivLeakTexts(MuseFiles.Of(settings))!.Value, settings);
+            using var retrainedModel = ModelFiles.Load(retrainModel, ops, Kernels.Precision.Parse(settings.Precision));
+            var scores = MinK(retrainedModel, TokenizerLoader.Load(retrainModel, retrainedModel.Config), PrivLeakTexts(MuseFiles.Of(settings))!.Value, settings);
             leak = new PrivLeak(report.MinK.Auc, scores.Auc, Path.GetFullPath(retrainModel));
             progress?.Invoke($"retrained model's AUC: {scores.Auc:F4}");
         }
-        else missing.Add("PrivLeak: no retrained model's AUC (--retrain-auc) or model (--retrain-model); the AUC alone is reported");
+        else missing.Add("PrivLeak: no retrained model's AUC (--retrain-auc, --retrain-results, --corpus) or model (--retrain-model); the AUC alone is reported");
         if (leak is { Value: null }) missing.Add("PrivLeak: the retrained model's AUC is 0, so the relative difference is undefined; both AUCs are reported");
         var reference = leak is null ? null : new Official.PrivLeakReference(leak.RetrainAuc, leak.RetrainReference);
         return report with

@@ -58,9 +58,10 @@ public sealed record PrivLeak(double Auc, double RetrainAuc, string RetrainRefer
 /// </summary>
 public sealed record MuseReport
 {
-    public string Model { get; init; } = "";
-    public string ModelSha256 { get; init; } = "";
-    public string Device { get; init; } = "";
+    /// <summary>The evaluated model (null when aggregated from logs).</summary>
+    public string? Model { get; init; }
+    public string? ModelSha256 { get; init; }
+    public string? Device { get; init; }
     public MuseSettings? Config { get; init; }
     /// <summary>The files read: the data folder's, or the options' where given.</summary>
     public MuseFiles? Files { get; init; }

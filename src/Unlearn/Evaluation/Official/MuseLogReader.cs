@@ -69,7 +69,7 @@ public static class MuseLogReader
             double[] Scores(string split) => LogJson.ByIndex(LogJson.Object(LogJson.Object(mia, path, "mia_min_k")[split], path, $"mia_min_k.{split}")
                 ["value_by_index"], path, $"mia_min_k.{split}.value_by_index")
                 .Select((item, i) => LogJson.Number(item["score"], path, $"mia_min_k.{split}.value_by_index.{i}.score")).ToArray();
-            minK = new MinKScores(Scores("forget"), Scores("holdout"));
+            minK = NonEmpty(path, "mia_min_k", Scores("forget"), Scores("holdout"));
         }
         var known = RougeMetrics.Append("mia_min_k").Append("privleak").ToHashSet();
         return new MuseLog
@@ -106,7 +106,7 @@ public static class MuseLogReader
         {
             double[] Split(string split) => LogJson.Array(scores[split], path, $"min_k.{split}")
                 .Select((value, i) => LogJson.Number(value, path, $"min_k.{split}[{i}]")).ToArray();
-            minK = new MinKScores(Split("forget"), Split("holdout"));
+            minK = NonEmpty(path, "min_k", Split("forget"), Split("holdout"));
         }
         return new MuseLog
         {
@@ -125,7 +125,7 @@ public static class MuseLogReader
             double[] Scores(string file) => LogJson.Array(LogJson.Parse(In("privleak", file)), In("privleak", file), "(list)")
                 .Select((text, i) => LogJson.Number(LogJson.Object(LogJson.Object(text, In("privleak", file), $"[{i}]")["ppl"], In("privleak", file), $"[{i}].ppl")
                     [MinKField], In("privleak", file), $"[{i}].ppl.{MinKField}")).ToArray();
-            minK = new MinKScores(Scores("forget.json"), Scores("holdout.json"));
+            minK = NonEmpty(In("privleak"), "forget.json and holdout.json", Scores("forget.json"), Scores("holdout.json"));
         }
         return new MuseLog
         {
@@ -146,7 +146,7 @@ public static class MuseLogReader
             var log = LogJson.Object(LogJson.Parse(path), path, "(top level)");
             double[] Scores(string split) => LogJson.Array(log[split], path, split)
                 .Select((text, i) => LogJson.Number(LogJson.Object(text, path, $"{split}[{i}]")[MinKField], path, $"{split}[{i}].{MinKField}")).ToArray();
-            minK = new MinKScores(Scores("forget"), Scores("holdout"));
+            minK = NonEmpty(path, "forget and holdout", Scores("forget"), Scores("holdout"));
         }
         return new MuseLog
         {
@@ -154,6 +154,11 @@ public static class MuseLogReader
             KnowMemForget = History("knowmem_f"), KnowMemRetain = History("knowmem_r"), VerbMemForget = History("verbmem_f"), MinK = minK,
         };
     }
+
+    /// <summary>An AUC needs texts on both sides.</summary>
+    private static MinKScores NonEmpty(string path, string field, double[] forget, double[] holdout) =>
+        forget.Length > 0 && holdout.Length > 0 ? new MinKScores(forget, holdout)
+        : throw new BadInputException(path, $"'{field}' has {forget.Length} forget and {holdout.Length} holdout scores; the AUC needs both");
 
     /// <summary>metrics/logger.py's history: [{prompt, gt, response, rougeL, rougeL_recall, rouge1, rouge1_recall}].</summary>
     private static IReadOnlyList<RougeItem> MuseBenchHistory(string path)

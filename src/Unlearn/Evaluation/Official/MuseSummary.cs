@@ -53,7 +53,7 @@ public static class MuseSummary
     /// <summary>Our own evaluation's metrics, its items taken as a log of ours.</summary>
     public static OpenUnlearningMetrics Metrics(MuseReport report, PrivLeakReference? reference) => Metrics(new MuseLog
     {
-        Source = report.Model, Layout = MuseLogReader.Ours, RougeStemmer = report.Config?.RougeStemmer ?? false,
+        Source = report.Model ?? "(this evaluation)", Layout = MuseLogReader.Ours, RougeStemmer = report.Config?.RougeStemmer ?? false,
         KnowMemForget = Items(report.KnowMemForgetItems), KnowMemRetain = Items(report.KnowMemRetainItems), VerbMemForget = Items(report.VerbMemItems),
         MinK = report.MinK,
     }, reference);
