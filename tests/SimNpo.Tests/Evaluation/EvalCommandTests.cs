@@ -96,6 +96,20 @@ public class EvalCommandTests
         Assert.That(File.ReadAllText(Path.ChangeExtension(output, ".md")),
             Does.Contain("| forget |").And.Contain("**Model utility**").And.Contain("**Forget quality**"));
 
+        // open-unlearning's layout beside it: the same per-split numbers under its names (its truth ratios and the
+        // normalised Prob carry 1e-10 guards, so only the unguarded ones are compared exactly).
+        var summary = report["summary"]!.AsObject();
+        Assert.That(summary["retain_Q_A_ROUGE"]!.GetValue<double>(), Is.EqualTo(splits[0]!["rouge_l_recall"]!.GetValue<double>()).Within(1e-15));
+        Assert.That(summary["forget_Q_A_Prob"]!.GetValue<double>(), Is.EqualTo(splits[3]!["prob"]!.GetValue<double>()).Within(1e-15));
+        Assert.That(summary["forget_quality"]!.GetValue<double>(), Is.EqualTo(1));
+        var folder = Path.GetDirectoryName(output)!;
+        Assert.That(Read(Path.Combine(folder, "TOFU_SUMMARY.json")).ToJsonString(), Is.EqualTo(summary.ToJsonString()));
+        var eval = Read(Path.Combine(folder, "TOFU_EVAL.json"));
+        var forgetItem = eval["forget_Q_A_ROUGE"]!["value_by_index"]!["2"]!;
+        Assert.That(forgetItem["rougeL_recall"]!.GetValue<double>(), Is.EqualTo(splits[3]!["items"]![2]!["rouge_l_recall"]!.GetValue<double>()));
+        Assert.That(forgetItem["generation"]!.GetValue<string>(), Is.EqualTo(splits[3]!["items"]![2]!["generation"]!.GetValue<string>()));
+        Assert.That(eval["wf_Q_A_PERT_Prob"]!["value_by_index"]!["0"]!["avg_loss"]!.AsArray(), Has.Count.EqualTo(3));
+
         // The retain model's report, reused: same forget quality, and the same numbers for the same model (evaluation is deterministic).
         var retainResults = Path.ChangeExtension(output, ".retain.json");
         var reused = EvalTofu(Path.Combine(_work.Path, "reused.json"), 3, "--retain-results", retainResults);
@@ -104,6 +118,11 @@ public class EvalCommandTests
         Assert.That(second["forget_quality"]!.GetValue<double>(), Is.EqualTo(1));
         Assert.That(second["retain_reference"]!.GetValue<string>(), Is.EqualTo(retainResults));
         Assert.That(second["splits"]!.ToJsonString(), Is.EqualTo(report["splits"]!.ToJsonString()));
+
+        // The report aggregated again without the model, against the retain report: the same summary to the last bit.
+        var again = Simnpo.Run("eval", "tofu", "--from-logs", output, "--retain-results", retainResults, "--out", Path.Combine(_work.Path, "again", "report.json"));
+        Assert.That(again.Code, Is.EqualTo(CommandRunner.Success), again.Error);
+        Assert.That(Read(Path.Combine(_work.Path, "again", "report.json"))["summary"]!.ToJsonString(), Is.EqualTo(summary.ToJsonString()));
     }
 
     [Test]
@@ -118,7 +137,26 @@ public class EvalCommandTests
         // Results of another forget set are refused: they would compare different questions.
         var mismatched = EvalTofu(Path.Combine(_work.Path, "other.json"), 2, "--retain-results", output);
         Assert.That(mismatched.Code, Is.EqualTo(CommandRunner.Failure));
-        Assert.That(mismatched.Error, Does.Contain(output).And.Contain("1 items, this evaluation 2"));
+        Assert.That(mismatched.Error, Does.Contain(output).And.Contain("the retain log's forget split has 1 items, the evaluation in").And.Contain("has 2"));
+    }
+
+    /// <summary>
+    /// open-unlearning's retain99 log as --retain-results: a forget05 evaluation is refused before it runs (the log's 40
+    /// items are forget01), a 3-item forget01 evaluation once its count is known; --from-logs options alone are usage errors.
+    /// </summary>
+    [Test]
+    public void OfficialRetainLogsMustMatchTheEvaluation()
+    {
+        var retain = Path.Combine(SharedFiles.Require("data/reference-logs/open-unlearning/tofu_Llama-2-7b-chat-hf_retain99"), "TOFU_EVAL.json");
+        var output = Path.Combine(_work.Path, "official-retain.json");
+        var otherSet = Simnpo.Run("eval", "tofu", "--model", _model.Path, "--data-dir", _tofu, "--forget", "forget05", "--out", output, "--retain-results", retain);
+        Assert.That(otherSet.Code, Is.EqualTo(CommandRunner.Failure));
+        Assert.That(otherSet.Error, Does.Contain($"{retain}: the retain log is for forget set 'forget01' (40 items), the evaluation in {_tofu} for 'forget05'"));
+        var fewer = EvalTofu(output, 3, "--retain-results", retain);
+        Assert.That(fewer.Code, Is.EqualTo(CommandRunner.Failure));
+        Assert.That(fewer.Error, Does.Contain($"{retain}: the retain log's forget split has 40 items (forget01), the evaluation in {output} has 3"));
+        Assert.That(EvalTofu(output, 3, "--rescore").Code, Is.EqualTo(CommandRunner.Usage));
+        Assert.That(EvalTofu(output, 3, "--truth-ratio-mean", "arithmetic").Code, Is.EqualTo(CommandRunner.Usage));
     }
 
     [Test]

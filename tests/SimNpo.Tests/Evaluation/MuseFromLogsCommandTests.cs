@@ -85,9 +85,9 @@ public class MuseFromLogsCommandTests
     /// <summary>Each bad log: exit 1, an error naming the file and the field, and no report written.</summary>
     [TestCase("unknown layout", "MUSE_EVAL.json", "unknown MUSE log layout")]
     [TestCase("summary only", "MUSE_EVAL.json", "summary values only")]
-    [TestCase("gap in the indices", "MUSE_EVAL.json", "field 'forget_knowmem_ROUGE.value_by_index' has index '2' where index 1 was expected")]
-    [TestCase("NaN", "MUSE_EVAL.json", "field 'rougeL_f1' is NaN, not a number")]
-    [TestCase("string for a number", "MUSE_EVAL.json", "field 'mia_min_k.forget.value_by_index.0.score' must be a number")]
+    [TestCase("gap in the indices", "MUSE_EVAL.json", "forget_knowmem_ROUGE.value_by_index: has index '2' where index 1 was expected")]
+    [TestCase("NaN", "MUSE_EVAL.json", "forget_knowmem_ROUGE.value_by_index.0.rougeL_f1: is NaN")]
+    [TestCase("string for a number", "MUSE_EVAL.json", "mia_min_k.forget.value_by_index.0.score: must be a number")]
     [TestCase("retrain log of other texts", "retrain.json", "is not a log of the same texts: privleak holdout texts: 3 here against 2")]
     [TestCase("TOFU log", "MUSE_EVAL.json", "is a TOFU log")]
     public void RefusesBadLogs(string problem, string namedFile, string message)
