@@ -82,6 +82,19 @@ public class MuseFromLogsCommandTests
         Assert.That(Read(work.File("out/report.json"))["rescore"]!["differing"]!.GetValue<int>(), Is.Zero);
     }
 
+    /// <summary>--corpus books without a retrained log: muse_bench's AUC_RETRAIN['books'] (0.5393) is the reference.</summary>
+    [Test]
+    public void CorpusBooksTakesItsRetrainedAuc()
+    {
+        using var work = new TempDirectory();
+        File.WriteAllText(work.File("MUSE_EVAL.json"), Log().ToJsonString());
+        var run = Simnpo.Run("eval", "muse", "--from-logs", work.Path, "--corpus", "books", "--out", work.File("out/report.json"));
+        Assert.That(run.Code, Is.EqualTo(CommandRunner.Success), run.Error);
+        var report = Read(work.File("out/report.json"));
+        Assert.That(report["priv_leak"]!["retrain_auc"]!.GetValue<double>(), Is.EqualTo(0.5392999999999999));
+        Assert.That(report["summary"]!["privleak"]!.GetValue<double>(), Is.EqualTo(-0.5392999999999999 / (0.5392999999999999 + 1e-10) * 100));
+    }
+
     /// <summary>Each bad log: exit 1, an error naming the file and the field, and no report written.</summary>
     [TestCase("unknown layout", "MUSE_EVAL.json", "unknown MUSE log layout")]
     [TestCase("summary only", "MUSE_EVAL.json", "summary values only")]
