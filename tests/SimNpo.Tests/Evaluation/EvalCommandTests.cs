@@ -273,6 +273,24 @@ public class EvalCommandTests
         Assert.That(missing.Error, Does.Contain(Path.Combine(data.Path, "forget.json")).And.Contain("file not found"));
     }
 
+    /// <summary>MUSE-News's released layout in small: 2 records of each VerbMem and KnowMem file, privLeakTexts texts, texts shortened.</summary>
+    private static void ReleasedLayout(TempDirectory data, int characters, int privLeakTexts)
+    {
+        var news = Path.GetDirectoryName(Path.GetDirectoryName(SharedFiles.Require("data/muse-news/verbmem/forget.json")))!;
+        void Take(string file, int count, Func<JsonNode, JsonNode> shorten)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(data.File(file))!);
+            File.WriteAllText(data.File(file), new JsonArray(JsonNode.Parse(File.ReadAllText(Path.Combine(news, file)))!.AsArray().Take(count)
+                .Select(n => shorten(n!.DeepClone())).ToArray()).ToJsonString());
+        }
+        JsonNode Shorten(JsonNode text) => text.GetValue<string>()[..characters];
+        Take("verbmem/forget.json", 2, p => new JsonObject { ["prompt"] = Shorten(p["prompt"]!), ["gt"] = Shorten(p["gt"]!) });
+        foreach (var file in new[] { "knowmem/forget_qa.json", "knowmem/retain_qa.json", "knowmem/forget_qa_icl.json", "knowmem/retain_qa_icl.json" })
+            Take(file, 2, qa => qa);
+        Take("privleak/forget.json", privLeakTexts, Shorten);
+        Take("privleak/holdout.json", privLeakTexts, Shorten);
+    }
+
     /// <summary>
     /// MUSE's released layout (../shared/data/muse-news, a few records of each file, texts shortened): VerbMem, KnowMem
     /// on forget and retain QA with their own examples, and PrivLeak on privleak/forget.json against holdout.json, all
@@ -282,19 +300,7 @@ public class EvalCommandTests
     public void MuseReadsTheReleasedLayout()
     {
         using var data = new TempDirectory();
-        var news = Path.GetDirectoryName(Path.GetDirectoryName(SharedFiles.Require("data/muse-news/verbmem/forget.json")))!;
-        void Take(string file, int count, Func<JsonNode, JsonNode> shorten)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(data.File(file))!);
-            File.WriteAllText(data.File(file), new JsonArray(JsonNode.Parse(File.ReadAllText(Path.Combine(news, file)))!.AsArray().Take(count)
-                .Select(n => shorten(n!.DeepClone())).ToArray()).ToJsonString());
-        }
-        JsonNode Shorten(JsonNode text) => text.GetValue<string>()[..200];
-        Take("verbmem/forget.json", 2, p => new JsonObject { ["prompt"] = Shorten(p["prompt"]!), ["gt"] = Shorten(p["gt"]!) });
-        foreach (var file in new[] { "knowmem/forget_qa.json", "knowmem/retain_qa.json", "knowmem/forget_qa_icl.json", "knowmem/retain_qa_icl.json" })
-            Take(file, 2, qa => qa);
-        Take("privleak/forget.json", 3, Shorten);
-        Take("privleak/holdout.json", 3, Shorten);
+        ReleasedLayout(data, characters: 200, privLeakTexts: 3);
 
         var output = data.File("muse.json");
         var run = Simnpo.Run("eval", "muse", "--model", _model.Path, "--data", data.Path, "--retrain-auc", "0.4772",
@@ -321,19 +327,7 @@ public class EvalCommandTests
     public void MuseCorpusWritesOpenUnlearningsLayout()
     {
         using var data = new TempDirectory();
-        var news = Path.GetDirectoryName(Path.GetDirectoryName(SharedFiles.Require("data/muse-news/verbmem/forget.json")))!;
-        void Take(string file, int count, Func<JsonNode, JsonNode> shorten)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(data.File(file))!);
-            File.WriteAllText(data.File(file), new JsonArray(JsonNode.Parse(File.ReadAllText(Path.Combine(news, file)))!.AsArray().Take(count)
-                .Select(n => shorten(n!.DeepClone())).ToArray()).ToJsonString());
-        }
-        JsonNode Shorten(JsonNode text) => text.GetValue<string>()[..150];
-        Take("verbmem/forget.json", 2, p => new JsonObject { ["prompt"] = Shorten(p["prompt"]!), ["gt"] = Shorten(p["gt"]!) });
-        foreach (var file in new[] { "knowmem/forget_qa.json", "knowmem/retain_qa.json", "knowmem/forget_qa_icl.json", "knowmem/retain_qa_icl.json" })
-            Take(file, 2, qa => qa);
-        Take("privleak/forget.json", 2, Shorten);
-        Take("privleak/holdout.json", 2, Shorten);
+        ReleasedLayout(data, characters: 150, privLeakTexts: 2);
 
         var output = Path.Combine(data.Path, "out", "report.json");
         var run = Simnpo.Run("eval", "muse", "--model", _model.Path, "--data", data.Path, "--corpus", "news",

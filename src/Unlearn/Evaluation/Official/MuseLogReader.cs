@@ -20,7 +20,6 @@ public static class MuseLogReader
     public const string MuseBench = "muse_bench output folder";
     public const string MuseBenchEval = "muse_bench eval.py temp_dir";
 
-    private const string EvalFile = "MUSE_EVAL.json";
     private const string MinKField = "Min-40%";
     private static readonly string[] RougeMetrics = ["forget_knowmem_ROUGE", "retain_knowmem_ROUGE", "forget_verbmem_ROUGE"];
 
@@ -29,13 +28,13 @@ public static class MuseLogReader
         if (File.Exists(path)) return ReadFile(path);
         if (!Directory.Exists(path)) throw new BadInputException(path, "no such file or folder");
         string In(params string[] parts) => Path.Combine([path, .. parts]);
-        if (File.Exists(In(EvalFile))) return ReadFile(In(EvalFile));
+        if (File.Exists(In(MuseReport.EvalFile))) return ReadFile(In(MuseReport.EvalFile));
         if (File.Exists(In("report.json"))) return ReadFile(In("report.json"));
         if (new[] { In("knowmem", "forget", "history.json"), In("verbmem", "forget", "history.json"), In("privleak", "forget.json") }.Any(File.Exists))
             return ReadMuseBench(path);
         if (new[] { In("verbmem_f", "log.json"), In("knowmem_f", "log.json"), In("privleak", "log.json") }.Any(File.Exists))
             return ReadMuseBenchEval(path);
-        throw new BadInputException(path, $"unknown MUSE log layout: no {EvalFile} (open-unlearning), report.json (simnpo eval muse), "
+        throw new BadInputException(path, $"unknown MUSE log layout: no {MuseReport.EvalFile} (open-unlearning), report.json (simnpo eval muse), "
             + "knowmem/, verbmem/ or privleak/forget.json (muse_bench outputs), or verbmem_f/, knowmem_f/ or privleak/log.json (muse_bench eval.py)");
     }
 
