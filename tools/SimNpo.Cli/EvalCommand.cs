@@ -139,9 +139,9 @@ public static class EvalCommand
         var retrainModel = new Option<DirectoryInfo?>("--retrain-model") { Description = "the retrained model, whose AUC is measured on the same texts" };
         var batchSize = new Option<int>("--batch-size") { Description = "texts per forward pass for Min-K%", DefaultValueFactory = _ => 8 };
         var verbMemTokens = new Option<int>("--verbmem-new-tokens") { Description = "greedy continuation length for VerbMem (MUSE: 128)",
-            DefaultValueFactory = _ => 128 };
+            DefaultValueFactory = _ => MuseCorpus.News.VerbMemNewTokens };
         var knowMemTokens = new Option<int>("--knowmem-new-tokens") { Description = "greedy answer length for KnowMem (MUSE: 32)",
-            DefaultValueFactory = _ => 32 };
+            DefaultValueFactory = _ => MuseCorpus.News.KnowMemNewTokens };
         var output = new Option<FileInfo>("--out") { Description = "report.json to write (report.md beside it)", Required = true };
         var device = CommonOptions.Device();
         var precision = CommonOptions.Precision();

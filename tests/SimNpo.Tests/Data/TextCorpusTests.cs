@@ -29,8 +29,8 @@ public class TextCorpusTests
     }
 
     /// <summary>
-    /// `unlearn --forget raw/forget.txt` (the first 2,000 characters of MUSE-News's) on stories260K: the text, tokenized
-    /// whole, becomes ⌈n / 63⌉ chunks of 64 tokens (--max-length 64), and one epoch of GA runs over them.
+    /// `unlearn --forget raw/forget.txt` (the first 600 characters of MUSE-News's) on stories260K: the text, tokenized
+    /// whole, becomes ⌈n / 31⌉ chunks of 32 tokens (--max-length 32), and one epoch of GA runs over them.
     /// </summary>
     [Test]
     public void UnlearnTakesMusesForgetText()
@@ -39,14 +39,14 @@ public class TextCorpusTests
         using var model = new TempDirectory();
         Stories260K.ConvertInto(model);
         using var work = new TempDirectory();
-        var text = File.ReadAllText(forgetText)[..2000];
+        var text = File.ReadAllText(forgetText)[..600];
         File.WriteAllText(work.File("forget.txt"), text);
         var tokens = TokenizerLoader.Load(model.Path, ModelFiles.LoadConfig(model.Path)).Encode(text).Count;
-        var expected = (tokens + 62) / 63;
-        var run = Simnpo.Run("unlearn", "--model", model.Path, "--forget", work.File("forget.txt"), "--method", "ga", "--max-length", "64",
+        var expected = (tokens + 30) / 31;
+        var run = Simnpo.Run("unlearn", "--model", model.Path, "--forget", work.File("forget.txt"), "--method", "ga", "--max-length", "32",
             "--epochs", "1", "--batch-size", $"{expected}", "--grad-accum", "1", "--warmup", "0", "--out", work.File("out"));
         Assert.That(run.Code, Is.EqualTo(CommandRunner.Success), run.Error);
-        Assert.That(run.Output, Does.Contain($"{expected} chunks of 64 tokens"));
+        Assert.That(run.Output, Does.Contain($"{expected} chunks of 32 tokens"));
         Assert.That(run.Output, Does.Contain("done: 1 steps"));
     }
 }
