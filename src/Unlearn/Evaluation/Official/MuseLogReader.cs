@@ -28,13 +28,15 @@ public static class MuseLogReader
         if (File.Exists(path)) return ReadFile(path);
         if (!Directory.Exists(path)) throw new BadInputException(path, "no such file or folder");
         string In(params string[] parts) => Path.Combine([path, .. parts]);
+        // Our own output folder holds both: its report.json knows how its ROUGE was scored (no stemming), MUSE_EVAL.json does not.
+        if (File.Exists(In("report.json")) && new LogJson(In("report.json")).Parse() is JsonObject report && report.ContainsKey("verb_mem_items"))
+            return ReadOurs(new LogJson(In("report.json")), report);
         if (File.Exists(In(MuseReport.EvalFile))) return ReadFile(In(MuseReport.EvalFile));
-        if (File.Exists(In("report.json"))) return ReadFile(In("report.json"));
         if (new[] { In("knowmem", "forget", "history.json"), In("verbmem", "forget", "history.json"), In("privleak", "forget.json") }.Any(File.Exists))
             return ReadMuseBench(path);
         if (new[] { In("verbmem_f", "log.json"), In("knowmem_f", "log.json"), In("privleak", "log.json") }.Any(File.Exists))
             return ReadMuseBenchEval(path);
-        throw new BadInputException(path, $"unknown MUSE log layout: no {MuseReport.EvalFile} (open-unlearning), report.json (simnpo eval muse), "
+        throw new BadInputException(path, $"unknown MUSE log layout: no {MuseReport.EvalFile} (open-unlearning), report.json with items (simnpo eval muse), "
             + "knowmem/, verbmem/ or privleak/forget.json (muse_bench outputs), or verbmem_f/, knowmem_f/ or privleak/log.json (muse_bench eval.py)");
     }
 
