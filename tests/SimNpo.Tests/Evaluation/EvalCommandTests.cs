@@ -321,7 +321,8 @@ public class EvalCommandTests
     /// --corpus news on MUSE's released layout: PrivLeak against muse_bench's AUC_RETRAIN (0.4772) without a retrained
     /// model; MUSE_EVAL.json and MUSE_SUMMARY.json beside report.json in open-unlearning's layout, each ROUGE entry the
     /// mean of its items' rougeL_f1 (1e-12: the same 2 doubles summed), mia_min_k = 1 − MUSE's AUC, privleak from it with
-    /// open-unlearning's 1e-10 (1e-9, as MuseLogsTests); and --from-logs on that folder (its report.json, scored without stemming, read before MUSE_EVAL.json) gives the same summary, rescored with 0 differing.
+    /// open-unlearning's 1e-10 (1e-9, as MuseLogsTests); and --from-logs on that folder (its report.json, scored without
+    /// stemming, read before MUSE_EVAL.json) gives the same summary, rescored with 0 differing.
     /// </summary>
     [Test]
     public void MuseCorpusWritesOpenUnlearningsLayout()
