@@ -192,7 +192,8 @@ public static class EvalCommand
             var report = MuseEvaluation.Evaluate(parse.GetRequiredValue(model).FullName, ops, settings,
                 logs.Reference(parse, parse.GetValue(retrainAuc)).Reference, parse.GetValue(retrainModel)?.FullName, writer.WriteLine);
             report.Write(outPath);
-            if (report.PrivLeak?.Value is { } leak) writer.WriteLine($"PrivLeak {leak:F2} (against {report.PrivLeak.RetrainAuc:F4}, {report.PrivLeak.RetrainReference})");
+            if (report.PrivLeak?.Value is { } leak)
+                writer.WriteLine($"PrivLeak {leak:F2} (against {report.PrivLeak.RetrainAuc:F4}, {report.PrivLeak.RetrainReference})");
             foreach (var reason in report.NotComputed) writer.WriteLine($"not computed: {reason}");
             writer.WriteLine($"report: {outPath} and {Path.ChangeExtension(outPath, ".md")}");
             return CommandRunner.Success;

@@ -62,11 +62,13 @@ public static class MuseEvaluation
         else if (retrainModel is not null)
         {
             using var retrainedModel = ModelFiles.Load(retrainModel, ops, Kernels.Precision.Parse(settings.Precision));
-            var scores = MinK(retrainedModel, TokenizerLoader.Load(retrainModel, retrainedModel.Config), PrivLeakTexts(MuseFiles.Of(settings))!.Value, settings);
+            var scores = MinK(retrainedModel, TokenizerLoader.Load(retrainModel, retrainedModel.Config), PrivLeakTexts(MuseFiles.Of(settings))!.Value,
+                settings);
             leak = new PrivLeak(report.MinK.Auc, scores.Auc, Path.GetFullPath(retrainModel));
             progress?.Invoke($"retrained model's AUC: {scores.Auc:F4}");
         }
-        else missing.Add("PrivLeak: no retrained model's AUC (--retrain-auc, --retrain-results, --corpus) or model (--retrain-model); the AUC alone is reported");
+        else missing.Add("PrivLeak: no retrained model's AUC (--retrain-auc, --retrain-results, --corpus) or model (--retrain-model); "
+            + "the AUC alone is reported");
         if (leak is { Value: null }) missing.Add("PrivLeak: the retrained model's AUC is 0, so the relative difference is undefined; both AUCs are reported");
         var reference = leak is null ? null : new Official.PrivLeakReference(leak.RetrainAuc, leak.RetrainReference);
         return report with

@@ -19,7 +19,8 @@ public sealed record MuseGeneration(string Input, string Reference, string Gener
 
     /// <summary>Scored as MUSE scores (rouge_score, scorer.score(reference, generation)) with or without the stemmer.</summary>
     public static MuseGeneration Score(string input, string reference, string generation, bool useStemmer) =>
-        new(input, reference, generation, Evaluation.RougeL.Score(generation, reference, useStemmer), Evaluation.Rouge1.Score(generation, reference, useStemmer));
+        new(input, reference, generation, Evaluation.RougeL.Score(generation, reference, useStemmer),
+            Evaluation.Rouge1.Score(generation, reference, useStemmer));
 }
 
 /// <summary>

@@ -8,7 +8,8 @@ namespace SimNpo.Unlearn.Training;
 public sealed class MissingTrainingInputException(string message) : Exception(message);
 
 /// <summary>
-/// The data files of a run (JSON Lines, or plain text cut into chunks: <see cref="TextCorpus"/>): Forget (read in order and joined: the forget set, or the training set of fine-tuning), an
+/// The data files of a run (JSON Lines, or plain text cut into chunks: <see cref="TextCorpus"/>): Forget (read in order
+/// and joined: the forget set, or the training set of fine-tuning), an
 /// optional Retain file and, for a method that needs them, the refusal answers. Read turns them into
 /// <see cref="TrainingData"/> for a model, the one path from records to a trainer's data.
 /// </summary>

@@ -338,11 +338,13 @@ public class EvalCommandTests
         Assert.That(report["priv_leak"]!["retrain_auc"]!.GetValue<double>(), Is.EqualTo(0.47719999999999996));
         var eval = Read(data.File("out/MUSE_EVAL.json")).AsObject();
         var summary = Read(data.File("out/MUSE_SUMMARY.json")).AsObject();
-        Assert.That(summary.Select(p => p.Key), Is.EqualTo(new[] { "forget_knowmem_ROUGE", "forget_verbmem_ROUGE", "mia_min_k", "privleak", "retain_knowmem_ROUGE" }));
+        Assert.That(summary.Select(p => p.Key),
+            Is.EqualTo(new[] { "forget_knowmem_ROUGE", "forget_verbmem_ROUGE", "mia_min_k", "privleak", "retain_knowmem_ROUGE" }));
         Assert.That(report["summary"]!.ToJsonString(), Is.EqualTo(summary.ToJsonString()));
         var items = eval["forget_verbmem_ROUGE"]!["value_by_index"]!.AsObject();
         Assert.That(items.Select(p => p.Key), Is.EqualTo(new[] { "0", "1" }));
-        Assert.That(items["0"]!.AsObject().Select(p => p.Key), Is.EqualTo(new[] { "rouge1_recall", "rougeL_f1", "rougeL_recall", "input", "ground_truth", "generation" }));
+        Assert.That(items["0"]!.AsObject().Select(p => p.Key),
+            Is.EqualTo(new[] { "rouge1_recall", "rougeL_f1", "rougeL_recall", "input", "ground_truth", "generation" }));
         Assert.That(summary["forget_verbmem_ROUGE"]!.GetValue<double>(),
             Is.EqualTo(items.Average(p => p.Value!["rougeL_f1"]!.GetValue<double>())).Within(1e-12));
         var auc = report["min_k"]!["auc"]!.GetValue<double>();

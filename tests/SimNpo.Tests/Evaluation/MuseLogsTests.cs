@@ -61,7 +61,8 @@ public class MuseLogsTests
     {
         var log = MuseLogReader.Read(OpenUnlearning(model));
         Assert.That(log.Layout, Is.EqualTo(MuseLogReader.OpenUnlearning));
-        var reference = referenceAuc is { } auc ? new PrivLeakReference(auc, "ref_value") : PrivLeakReference.FromLog(MuseLogReader.Read(OpenUnlearning("retrain")));
+        var reference = referenceAuc is { } auc
+            ? new PrivLeakReference(auc, "ref_value") : PrivLeakReference.FromLog(MuseLogReader.Read(OpenUnlearning("retrain")));
         var summary = MuseSummary.Metrics(log, reference).Summary();
         var stored = Json(Path.Combine(OpenUnlearning(model), "MUSE_SUMMARY.json")).AsObject();
         Assert.That(summary.Select(pair => pair.Key), Is.EquivalentTo(stored.Select(pair => pair.Key)));

@@ -103,11 +103,13 @@ public static class MuseLogReader
                     });
             }).ToArray();
         MinKScores? minK = null;
-        if (json["min_k"] is JsonObject scores) minK = NonEmpty(log, "min_k", log.Numbers(scores["forget"], "min_k.forget"), log.Numbers(scores["holdout"], "min_k.holdout"));
+        if (json["min_k"] is JsonObject scores)
+            minK = NonEmpty(log, "min_k", log.Numbers(scores["forget"], "min_k.forget"), log.Numbers(scores["holdout"], "min_k.holdout"));
         return new MuseLog
         {
             Source = log.Path, Layout = Ours, RougeStemmer = json["config"]?["rouge_stemmer"]?.GetValue<bool>() ?? false,
-            VerbMemForget = Items("verb_mem_items"), KnowMemForget = Items("know_mem_forget_items"), KnowMemRetain = Items("know_mem_retain_items"), MinK = minK,
+            VerbMemForget = Items("verb_mem_items"), KnowMemForget = Items("know_mem_forget_items"), KnowMemRetain = Items("know_mem_retain_items"),
+            MinK = minK,
         };
     }
 
