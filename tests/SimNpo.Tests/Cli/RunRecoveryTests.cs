@@ -62,14 +62,16 @@ public class RunRecoveryTests
         using var run = new TinyRun();
         var underAFile = Path.Combine(run.Forget, "report.json");
         var otherSet = run.File("retain.json");
-        File.WriteAllText(otherSet, """{"config": {"forget_set": "forget05"}, "splits": []}""");
+        const string item = """{"answer_loss": 1, "base_loss": 1, "perturbed_losses": [2], "rouge_l_recall": 0, "question": "q", "generation": "g", "answer": "a"}""";
+        var splits = string.Join(", ", new[] { "retain", "real_authors", "world_facts", "forget" }.Select(name => $$"""{"name": "{{name}}", "items": [{{item}}]}"""));
+        File.WriteAllText(otherSet, $$"""{"config": {"forget_set": "forget05"}, "splits": [{{splits}}]}""");
         string[] evalTofu = ["eval", "tofu", "--model", run.Model, "--data-dir", run.File("tofu")];
         var cases = new (string[] Args, string Error)[]
         {
             ([.. evalTofu, "--out", underAFile], $"error: {underAFile}: cannot be written"),
             ([.. evalTofu, "--out", run.Model], $"error: {run.Model}: is a folder; give the path of the file to write"),
             ([.. evalTofu, "--forget", "forget01", "--retain-results", otherSet, "--out", run.File("report.json")],
-                $"error: {otherSet}: the results are for forget set 'forget05', not 'forget01'"),
+                $"error: {otherSet}: the retain log is for forget set 'forget05' (1 items), the evaluation in {run.File("tofu")} for 'forget01'"),
             (["eval", "muse", "--model", run.Model, "--data", run.File(""), "--out", underAFile], $"error: {underAFile}: cannot be written"),
         };
         foreach (var (args, error) in cases)
