@@ -54,6 +54,10 @@ public sealed class EvalMuseLogs
         var writer = parse.InvocationConfiguration.Output;
         AtomicFile.CheckWritable(outPath);
         var log = MuseLogReader.Read(Path.GetFullPath(parse.GetValue(FromLogs)!));
+        // MUSE_EVAL.json and MUSE_SUMMARY.json go beside report.json: never over the log that was read.
+        var logFolder = Directory.Exists(log.Source) ? log.Source : Path.GetDirectoryName(log.Source)!;
+        if (Path.GetFullPath(logFolder).TrimEnd(Path.DirectorySeparatorChar) == Path.GetDirectoryName(outPath))
+            throw new UsageException($"--out {outPath} would write {MuseReport.EvalFile} over the log's folder; write the report elsewhere");
         var (reference, retrain) = Reference(parse, retrainAuc);
         var report = MuseLogReport.Aggregate(log, reference, retrain, parse.GetValue(Rescore));
         report.Write(outPath);

@@ -80,6 +80,10 @@ public class MuseFromLogsCommandTests
         Assert.That(summary["privleak"]!.GetValue<double>(), Is.EqualTo(-0.5 / (0.5 + 1e-10) * 100));
         Assert.That(summary["forget_knowmem_ROUGE"]!.GetValue<double>(), Is.EqualTo(0.5));
         Assert.That(Read(work.File("out/report.json"))["rescore"]!["differing"]!.GetValue<int>(), Is.Zero);
+        // The official files beside report.json would overwrite the log read.
+        var over = Simnpo.Run("eval", "muse", "--from-logs", work.Path, "--retrain-auc", "0.5", "--out", work.File("report.json"));
+        Assert.That(over.Code, Is.EqualTo(CommandRunner.Usage));
+        Assert.That(over.Error, Does.Contain("over the log's folder"));
     }
 
     /// <summary>--corpus books without a retrained log: muse_bench's AUC_RETRAIN['books'] (0.5393) is the reference.</summary>
