@@ -129,6 +129,8 @@ public static class EvalCommand
     private static Command Muse()
     {
         var model = CommonOptions.Model();
+        model.Required = false;
+        var logs = new EvalMuseLogs();
         var data = CommonOptions.MuseData(
             $"MUSE-format folder: {MuseData.VerbMemFile}, {MuseData.KnowMemFile}, {MuseData.KnowMemExamplesFile}, or MUSE's released layout "
                 + "(verbmem/forget.json, knowmem/{forget,retain}_qa[_icl].json, privleak/{forget,holdout}.json; each used when there)");
@@ -142,30 +144,47 @@ public static class EvalCommand
         var retrainModel = CommonOptions.OptionalModel("--retrain-model", "the retrained model, whose AUC is measured on the same texts");
         var batchSize = new Option<int>("--batch-size") { Description = "texts per forward pass for Min-K%", DefaultValueFactory = _ => 8 };
         var verbMemTokens = new Option<int>("--verbmem-new-tokens") { Description = "greedy continuation length for VerbMem (MUSE: 128)",
-            DefaultValueFactory = _ => 128 };
+            DefaultValueFactory = _ => MuseCorpus.News.VerbMemNewTokens };
         var knowMemTokens = new Option<int>("--knowmem-new-tokens") { Description = "greedy answer length for KnowMem (MUSE: 32)",
-            DefaultValueFactory = _ => 32 };
+            DefaultValueFactory = _ => MuseCorpus.News.KnowMemNewTokens };
         var output = new Option<FileInfo>("--out") { Description = "report.json to write (report.md beside it)", Required = true };
         var device = CommonOptions.Device();
         var precision = CommonOptions.Precision();
-        var command = new Command("muse", "MUSE: VerbMem, KnowMem and PrivLeak (Min-K% with k = 40%)")
+        var command = new Command("muse", "MUSE: VerbMem, KnowMem and PrivLeak (Min-K% with k = 40%), of a model or aggregated from a log (--from-logs)")
         {
             model, data, holdout, privLeakDir, retainQa, retainQaExamples, retrainAuc, retrainModel, batchSize, verbMemTokens, knowMemTokens, output, device,
             precision,
         };
+        foreach (var option in logs.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
-            if (parse.GetValue(retrainAuc) is not null && parse.GetValue(retrainModel) is not null)
-                throw new UsageException("give either --retrain-auc or --retrain-model, not both");
+            if (new[] { parse.GetValue(retrainAuc) is not null, parse.GetValue(retrainModel) is not null, parse.GetValue(logs.RetrainResults) is not null }
+                .Count(given => given) > 1)
+                throw new UsageException("give one of --retrain-auc, --retrain-model and --retrain-results");
+            if (parse.GetValue(logs.FromLogs) is not null)
+            {
+                if (parse.GetValue(model) is not null || parse.GetResult(data) is { Implicit: false } || parse.GetValue(retrainModel) is not null)
+                    throw new UsageException("--from-logs aggregates a log without a model: --model, --data and --retrain-model do not apply");
+                return logs.Aggregate(parse, parse.GetValue(retrainAuc), parse.GetRequiredValue(output).FullName);
+            }
+            if (parse.GetValue(model) is null) throw new UsageException("give --model (and --data), or --from-logs");
+            if (parse.GetValue(logs.Rescore)) throw new UsageException("--rescore applies to --from-logs only");
             if (parse.GetValue(holdout) is not null && parse.GetValue(privLeakDir) is not null)
                 throw new UsageException("give either --holdout or --privleak-dir, not both");
             if (parse.GetValue(retrainAuc) is <= 0 or > 1) throw new UsageException("--retrain-auc must be in (0, 1]");
             if (parse.GetValue(batchSize) < 1 || parse.GetValue(verbMemTokens) < 1 || parse.GetValue(knowMemTokens) < 1)
                 throw new UsageException("--batch-size, --verbmem-new-tokens and --knowmem-new-tokens must be at least 1");
+            var dataFolder = CommonOptions.MuseFolder(parse.GetRequiredValue(data));
+            // MUSE's settings go with its own data: the released folders or the Hub data set's Parquet parts.
+            if (parse.GetValue(logs.Corpus) is { } corpus && !File.Exists(Path.Combine(dataFolder, "verbmem", "forget.json"))
+                && MuseHubLayout.Files(dataFolder) is null)
+                throw new UsageException($"--corpus {corpus} reads muse_bench's released layout (verbmem/forget.json, knowmem/, privleak/) or the Hub "
+                    + $"data set's Parquet files, which {dataFolder} is not");
             var ops = Devices.Create(parse.GetRequiredValue(device));
             var settings = new MuseSettings
             {
-                DataDirectory = CommonOptions.MuseFolder(parse.GetRequiredValue(data)),
+                DataDirectory = dataFolder,
+                Corpus = parse.GetValue(logs.Corpus),
                 HoldoutPath = parse.GetValue(holdout)?.FullName,
                 PrivLeakDirectory = parse.GetValue(privLeakDir)?.FullName,
                 RetainQaPath = parse.GetValue(retainQa)?.FullName,
@@ -180,10 +199,11 @@ public static class EvalCommand
             var outPath = parse.GetRequiredValue(output).FullName;
             AtomicFile.CheckWritable(outPath);
             var report = MuseEvaluation.Evaluate(CommonOptions.ModelFolder(parse.GetRequiredValue(model)), ops, settings,
-                parse.GetValue(retrainAuc), CommonOptions.ModelFolder(parse.GetValue(retrainModel)), writer.WriteLine, group);
+                logs.Reference(parse, parse.GetValue(retrainAuc)).Reference, CommonOptions.ModelFolder(parse.GetValue(retrainModel)), writer.WriteLine, group);
             if (!group.IsRoot) return CommandRunner.Success;
             report.Write(outPath);
-            if (report.PrivLeak?.Value is { } leak) writer.WriteLine($"PrivLeak {leak:F2}");
+            if (report.PrivLeak?.Value is { } leak)
+                writer.WriteLine($"PrivLeak {leak:F2} (against {report.PrivLeak.RetrainAuc:F4}, {report.PrivLeak.RetrainReference})");
             foreach (var reason in report.NotComputed) writer.WriteLine($"not computed: {reason}");
             writer.WriteLine($"report: {outPath} and {Path.ChangeExtension(outPath, ".md")}");
             return CommandRunner.Success;
