@@ -25,6 +25,10 @@ public sealed record TofuReport
     /// <summary>Where the retain model's truth ratios came from (a results file or a model directory).</summary>
     public string? RetainReference { get; init; }
     public required double Seconds { get; init; }
+    /// <summary>Metrics computed elsewhere (open-unlearning's memorisation and MIA metrics), in open-unlearning's layout;
+    /// TOFU_EVAL.json and report.json's `summary` include every entry.</summary>
+    [JsonIgnore]
+    public Official.OpenUnlearningMetrics? Extra { get; init; }
 
     public static readonly JsonSerializerOptions Json = new()
     {
