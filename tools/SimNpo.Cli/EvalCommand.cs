@@ -96,11 +96,12 @@ public static class EvalCommand
     private static Command Muse()
     {
         var model = CommonOptions.Model();
-        var data = new Option<DirectoryInfo>("--data")
+        model.Required = false;
+        var logs = new EvalMuseLogs();
+        var data = new Option<DirectoryInfo?>("--data")
         {
             Description = $"MUSE-format folder: {MuseData.VerbMemFile}, {MuseData.KnowMemFile}, {MuseData.KnowMemExamplesFile}, or MUSE's released layout "
                 + "(verbmem/forget.json, knowmem/{forget,retain}_qa[_icl].json, privleak/{forget,holdout}.json; each used when there)",
-            Required = true,
         };
         var holdout = new Option<FileInfo?>("--holdout") { Description = "JSON list of texts the model never saw, for PrivLeak against the VerbMem passages" };
         var privLeakDir = new Option<DirectoryInfo?>("--privleak-dir")
@@ -118,15 +119,28 @@ public static class EvalCommand
         var output = new Option<FileInfo>("--out") { Description = "report.json to write (report.md beside it)", Required = true };
         var device = CommonOptions.Device();
         var precision = CommonOptions.Precision();
-        var command = new Command("muse", "MUSE: VerbMem, KnowMem and PrivLeak (Min-K% with k = 40%)")
+        var command = new Command("muse", "MUSE: VerbMem, KnowMem and PrivLeak (Min-K% with k = 40%), of a model or aggregated from a log (--from-logs)")
         {
             model, data, holdout, privLeakDir, retainQa, retainQaExamples, retrainAuc, retrainModel, batchSize, verbMemTokens, knowMemTokens, output, device,
             precision,
         };
+        foreach (var option in logs.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
-            if (parse.GetValue(retrainAuc) is not null && parse.GetValue(retrainModel) is not null)
-                throw new UsageException("give either --retrain-auc or --retrain-model, not both");
+            if (new[] { parse.GetValue(retrainAuc) is not null, parse.GetValue(retrainModel) is not null, parse.GetValue(logs.RetrainResults) is not null }
+                .Count(given => given) > 1)
+                throw new UsageException("give one of --retrain-auc, --retrain-model and --retrain-results");
+            if (parse.GetValue(logs.FromLogs) is not null)
+            {
+                if (parse.GetValue(model) is not null || parse.GetValue(data) is not null || parse.GetValue(retrainModel) is not null)
+                    throw new UsageException("--from-logs aggregates a log without a model: --model, --data and --retrain-model do not apply");
+                return logs.Aggregate(parse, parse.GetValue(retrainAuc), parse.GetRequiredValue(output).FullName);
+            }
+            if (parse.GetValue(model) is null || parse.GetValue(data) is null) throw new UsageException("give --model and --data, or --from-logs");
+            if (parse.GetValue(logs.Rescore)) throw new UsageException("--rescore applies to --from-logs only");
+            if (parse.GetValue(logs.Corpus) is { } corpus && !File.Exists(Path.Combine(parse.GetValue(data)!.FullName, "verbmem", "forget.json")))
+                throw new UsageException($"--corpus {corpus} reads muse_bench's released layout (verbmem/forget.json, knowmem/, privleak/), "
+                    + $"which {parse.GetValue(data)!.FullName} is not");
             if (parse.GetValue(holdout) is not null && parse.GetValue(privLeakDir) is not null)
                 throw new UsageException("give either --holdout or --privleak-dir, not both");
             if (parse.GetValue(retrainAuc) is <= 0 or > 1) throw new UsageException("--retrain-auc must be in (0, 1]");
@@ -135,7 +149,8 @@ public static class EvalCommand
             var ops = Devices.Create(parse.GetRequiredValue(device));
             var settings = new MuseSettings
             {
-                DataDirectory = parse.GetRequiredValue(data).FullName,
+                DataDirectory = parse.GetValue(data)!.FullName,
+                Corpus = parse.GetValue(logs.Corpus),
                 HoldoutPath = parse.GetValue(holdout)?.FullName,
                 PrivLeakDirectory = parse.GetValue(privLeakDir)?.FullName,
                 RetainQaPath = parse.GetValue(retainQa)?.FullName,
@@ -149,9 +164,9 @@ public static class EvalCommand
             var outPath = parse.GetRequiredValue(output).FullName;
             AtomicFile.CheckWritable(outPath);
             var report = MuseEvaluation.Evaluate(parse.GetRequiredValue(model).FullName, ops, settings,
-                parse.GetValue(retrainAuc), parse.GetValue(retrainModel)?.FullName, writer.WriteLine);
+                logs.Reference(parse, parse.GetValue(retrainAuc)).Reference, parse.GetValue(retrainModel)?.FullName, writer.WriteLine);
             report.Write(outPath);
-            if (report.PrivLeak?.Value is { } leak) writer.WriteLine($"PrivLeak {leak:F2}");
+            if (report.PrivLeak?.Value is { } leak) writer.WriteLine($"PrivLeak {leak:F2} (against {report.PrivLeak.RetrainAuc:F4}, {report.PrivLeak.RetrainReference})");
             foreach (var reason in report.NotComputed) writer.WriteLine($"not computed: {reason}");
             writer.WriteLine($"report: {outPath} and {Path.ChangeExtension(outPath, ".md")}");
             return CommandRunner.Success;

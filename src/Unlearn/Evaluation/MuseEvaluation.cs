@@ -21,6 +21,10 @@ public sealed record MuseSettings
     public int KnowMemNewTokens { get; init; } = 32;
     public double MinK { get; init; } = MinKProbability.DefaultK;
     public int BatchSize { get; init; } = 8;
+    /// <summary>MUSE's corpus (news, books): its settings, and its retrained model's AUC as the default PrivLeak reference.</summary>
+    public string? Corpus { get; init; }
+    /// <summary>MUSE's scorer does not stem (muse_bench metrics/logger.py, use_stemmer=False); open-unlearning's does.</summary>
+    public bool RougeStemmer { get; init; }
     /// <summary>fp32 or bf16 (<see cref="Kernels.Precision"/>): how the evaluated model is stored.</summary>
     public string Precision { get; init; } = Kernels.Precision.Fp32.Name;
 }
@@ -36,7 +40,7 @@ public static class MuseEvaluation
     /// model's AUC, given as a number or as a model directory whose AUC is measured on the same texts; what is missing is
     /// named in NotComputed.
     /// </summary>
-    public static MuseReport Evaluate(string modelDirectory, IOps<float> ops, MuseSettings settings, double? retrainAuc, string? retrainModel,
+    public static MuseReport Evaluate(string modelDirectory, IOps<float> ops, MuseSettings settings, Official.PrivLeakReference? retrain, string? retrainModel,
         Action<string>? progress = null)
     {
         var clock = Stopwatch.StartNew();
@@ -44,23 +48,30 @@ public static class MuseEvaluation
         using (var model = ModelFiles.Load(modelDirectory, ops, Kernels.Precision.Parse(settings.Precision)))
             report = Run(model, TokenizerLoader.Load(modelDirectory, model.Config), settings, progress);
         var missing = new List<string>();
+        if (retrain is null && retrainModel is null && settings.Corpus is { } corpusName)
+        {
+            var corpus = Official.MuseCorpus.Parse(corpusName);
+            retrain = new Official.PrivLeakReference(corpus.RetrainAuc, $"muse_bench constants.py AUC_RETRAIN['{corpus.Name}']['forget_holdout_Min-40%']");
+        }
         if (report.KnowMemRetain is null) missing.Add("KnowMem on retain QA: no retain questions given (--retain-qa)");
         PrivLeak? leak = null;
         if (report.MinK is null)
             missing.Add("PrivLeak: no holdout texts (texts the model never saw) given (--holdout or --privleak-dir); the MUSE-format data has none");
-        else if (retrainAuc is { } auc)
-            leak = new PrivLeak(report.MinK.Auc, auc, "given");
+        else if (retrain is not null)
+            leak = new PrivLeak(report.MinK.Auc, retrain.Auc, retrain.Source);
         else if (retrainModel is not null)
         {
-            using var retrain = ModelFiles.Load(retrainModel, ops, Kernels.Precision.Parse(settings.Precision));
-            var scores = MinK(retrain, TokenizerLoader.Load(retrainModel, retrain.Config), PrivLeakTexts(MuseFiles.Of(settings))!.Value, settings);
+            using var retrainedModel = ModelFiles.Load(retrainModel, ops, Kernels.Precision.Parse(settings.Precision));
+            var scores = MinK(retrainedModel, TokenizerLoader.Load(retrainModel, retrainedModel.Config), PrivLeakTexts(MuseFiles.Of(settings))!.Value, settings);
             leak = new PrivLeak(report.MinK.Auc, scores.Auc, Path.GetFullPath(retrainModel));
             progress?.Invoke($"retrained model's AUC: {scores.Auc:F4}");
         }
-        else missing.Add("PrivLeak: no retrained model's AUC (--retrain-auc) or model (--retrain-model); the AUC alone is reported");
+        else missing.Add("PrivLeak: no retrained model's AUC (--retrain-auc, --retrain-results, --corpus) or model (--retrain-model); the AUC alone is reported");
         if (leak is { Value: null }) missing.Add("PrivLeak: the retrained model's AUC is 0, so the relative difference is undefined; both AUCs are reported");
+        var reference = leak is null ? null : new Official.PrivLeakReference(leak.RetrainAuc, leak.RetrainReference);
         return report with
         {
+            Official = Official.MuseSummary.Metrics(report, reference),
             Model = Path.GetFullPath(modelDirectory),
             ModelSha256 = ModelFingerprint.Sha256(modelDirectory),
             Device = ModelFingerprint.Device(ops.Name),
@@ -110,12 +121,11 @@ public static class MuseEvaluation
             return [tokenizer.BosId, .. ids.Skip(Math.Max(0, ids.Count - room))];
         }
 
-        // MUSE scores with rouge_score's use_stemmer=False (muse_bench metrics/logger.py).
         var verbMem = verbatim.Select(passage =>
         {
             var generation = decoder.Complete(Prompt(passage.Prompt, settings.VerbMemNewTokens), settings.VerbMemNewTokens);
             var reference = VerbMemReference(tokenizer, passage.Continuation, settings.VerbMemNewTokens);
-            return new MuseGeneration(passage.Prompt, reference, generation, 100 * RougeL.Score(generation, reference, useStemmer: false).F1);
+            return MuseGeneration.Score(passage.Prompt, reference, generation, settings.RougeStemmer);
         }).ToArray();
         progress?.Invoke($"VerbMem: {verbMem.Average(g => g.RougeLF1):F2} ({verbMem.Length} passages)");
 
@@ -123,7 +133,7 @@ public static class MuseEvaluation
         {
             var raw = decoder.Complete(Prompt(KnowMemPrompt.Build(shots, qa.Question), settings.KnowMemNewTokens), settings.KnowMemNewTokens);
             var answer = KnowMemPrompt.CutAnswer(raw);
-            return new MuseGeneration(qa.Question, qa.Answer, answer, 100 * RougeL.Score(answer, qa.Answer, useStemmer: false).F1);
+            return MuseGeneration.Score(qa.Question, qa.Answer, answer, settings.RougeStemmer);
         }).ToArray();
         var knowMemForget = KnowMem(forgetQa, examples);
         progress?.Invoke($"KnowMem (forget): {knowMemForget.Average(g => g.RougeLF1):F2} ({knowMemForget.Length} questions)");
