@@ -3,6 +3,7 @@ using SimNpo.Kernels.Runtime;
 using SimNpo.Model.IO;
 using SimNpo.Unlearn;
 using SimNpo.Unlearn.Evaluation;
+using SimNpo.Unlearn.Evaluation.Official;
 
 namespace SimNpo.Cli;
 
@@ -32,11 +33,12 @@ public static class EvalCommand
         var device = CommonOptions.Device();
         var precision = CommonOptions.Precision();
         var prompt = new CommonOptions.TemplateOptions();
+        var (holdoutSplit, referenceModel) = (MiaOptions.TofuHoldout(), MiaOptions.ReferenceModel());
         var command = new Command("tofu",
             "TOFU: Prob, truth ratio and ROUGE-L recall on forget, retain, real authors and world facts; model utility; forget quality")
         {
             model, dataDirectory, forget, retainResults, retainModel, maxItems, maxLength, maxNewTokens, batchSize, output, device, precision,
-                prompt.ChatTemplate, prompt.PromptFormat, prompt.AnswerPrefix,
+                prompt.ChatTemplate, prompt.PromptFormat, prompt.AnswerPrefix, holdoutSplit, referenceModel,
         };
         command.SetAction(parse =>
         {
@@ -55,6 +57,8 @@ public static class EvalCommand
                 BatchSize = parse.GetValue(batchSize),
                 Template = prompt.Resolve(parse, parse.GetRequiredValue(model).FullName),
                 Precision = CommonOptions.Precision(parse, precision, ops).Name,
+                Holdout = parse.GetValue(holdoutSplit),
+                ReferenceModel = parse.GetValue(referenceModel)?.FullName,
             };
             var writer = parse.InvocationConfiguration.Output;
             var outPath = parse.GetRequiredValue(output).FullName;
@@ -84,6 +88,7 @@ public static class EvalCommand
                 TofuProtocolPlots.SaveTruthRatioHistogram(histogram, "model", report.ForgetTruthRatios, retainRatios);
                 writer.WriteLine($"truth-ratio histogram: {histogram}");
             }
+            report = TofuMia.WithPrivLeak(report);
             report.Write(outPath);
             writer.WriteLine($"model utility {report.ModelUtility:F4}"
                 + (report.ForgetQuality is { } quality ? $", forget quality {quality:G4}" : ", forget quality not computed (no retain results)"));
@@ -119,10 +124,11 @@ public static class EvalCommand
         var output = new Option<FileInfo>("--out") { Description = "report.json to write (report.md beside it)", Required = true };
         var device = CommonOptions.Device();
         var precision = CommonOptions.Precision();
+        var museReferenceModel = MiaOptions.ReferenceModel();
         var command = new Command("muse", "MUSE: VerbMem, KnowMem and PrivLeak (Min-K% with k = 40%), of a model or aggregated from a log (--from-logs)")
         {
             model, data, holdout, privLeakDir, retainQa, retainQaExamples, retrainAuc, retrainModel, batchSize, verbMemTokens, knowMemTokens, output, device,
-            precision,
+            precision, museReferenceModel,
         };
         foreach (var option in logs.All) command.Options.Add(option);
         command.SetAction(parse =>
@@ -159,6 +165,7 @@ public static class EvalCommand
                 KnowMemNewTokens = parse.GetValue(knowMemTokens),
                 BatchSize = parse.GetValue(batchSize),
                 Precision = CommonOptions.Precision(parse, precision, ops).Name,
+                ReferenceModel = parse.GetValue(museReferenceModel)?.FullName,
             };
             var writer = parse.InvocationConfiguration.Output;
             var outPath = parse.GetRequiredValue(output).FullName;
