@@ -23,7 +23,8 @@ public static class OpenUnlearningExtras
             if (tokens[i].Count == 0)
                 throw new ArgumentException($"item {i} has no answer token left once cut to {maxLength} tokens (its prompt is {examples[i].PromptIds.Count})");
         return new MiaSetStatistics(tokens, texts, gradientNorms ? GradientNorms.Compute(model, examples, maxLength) : null,
-            reference is null ? null : AnswerLosses.Compute(reference, examples, batchSize, maxLength));
+            // The reference's losses come from the same logits path as the model's, so a model against itself differs by exactly 0.
+            reference is null ? null : TokenStatistics.Compute(reference, examples, batchSize, maxLength).Select(t => t.AverageLoss).ToArray());
     }
 
     /// <summary>The metrics in open-unlearning's order of its metric configs: memorisation first, then the attacks.</summary>
