@@ -15,11 +15,15 @@ public static class EvalCommand
     private static Command Tofu()
     {
         var model = CommonOptions.Model();
-        var dataDirectory = new Option<DirectoryInfo>("--data-dir") { Description = "folder of the TOFU splits (*_perturbed.jsonl)", Required = true };
+        model.Required = false; // not with --from-logs
+        var dataDirectory = new Option<DirectoryInfo>("--data-dir") { Description = "folder of the TOFU splits (*_perturbed.jsonl)" };
         var forget = new Option<string>("--forget") { Description = "forget set whose perturbed split is evaluated", DefaultValueFactory = _ => "forget10" }
             .AcceptOnlyFromAmong("forget01", "forget05", "forget10");
-        var retainResults = new Option<FileInfo?>("--retain-results")
-            { Description = "report.json of the retain model (same forget set): forget quality is computed against it" };
+        var retainResults = new Option<string?>("--retain-results")
+        {
+            Description = "the retain model's log (same forget set): our report.json, open-unlearning's TOFU_EVAL.json or TOFU's eval_log_aggregated.json "
+                + "(or their folder); forget quality is computed against it",
+        };
         var retainModel = new Option<DirectoryInfo?>("--retain-model")
             { Description = "retain model to evaluate as well (its report goes beside --out as *.retain.json), for forget quality" };
         var maxItems = new Option<int>("--max-items") { Description = "first rows of each split (TOFU: 300)",
@@ -29,7 +33,9 @@ public static class EvalCommand
             DefaultValueFactory = _ => TofuSettings.DefaultMaxLength };
         var maxNewTokens = new Option<int?>("--max-new-tokens") { Description = "cap on generated answer tokens (default: what --max-length leaves)" };
         var batchSize = new Option<int>("--batch-size") { Description = "sequences per forward pass", DefaultValueFactory = _ => 16 };
-        var output = new Option<FileInfo>("--out") { Description = "report.json to write (report.md beside it)", Required = true };
+        var output = new Option<FileInfo>("--out") { Description = "report.json to write (report.md, TOFU_EVAL.json and TOFU_SUMMARY.json beside it)",
+            Required = true };
+        var (fromLogs, rescore, truthRatioMean) = (EvalFromLogs.FromLogs(), EvalFromLogs.Rescore(), EvalFromLogs.TruthRatioMean());
         var device = CommonOptions.Device();
         var precision = CommonOptions.Precision();
         var prompt = new CommonOptions.TemplateOptions();
@@ -38,12 +44,24 @@ public static class EvalCommand
             "TOFU: Prob, truth ratio and ROUGE-L recall on forget, retain, real authors and world facts; model utility; forget quality")
         {
             model, dataDirectory, forget, retainResults, retainModel, maxItems, maxLength, maxNewTokens, batchSize, output, device, precision,
-                prompt.ChatTemplate, prompt.PromptFormat, prompt.AnswerPrefix, holdoutSplit, referenceModel,
+                prompt.ChatTemplate, prompt.PromptFormat, prompt.AnswerPrefix, fromLogs, rescore, truthRatioMean, holdoutSplit,
+                referenceModel,
         };
         command.SetAction(parse =>
         {
             if (parse.GetValue(retainResults) is not null && parse.GetValue(retainModel) is not null)
                 throw new UsageException("give either --retain-results or --retain-model, not both");
+            if (parse.GetValue(fromLogs) is { } logs)
+            {
+                if (parse.GetValue(model) is not null || parse.GetValue(dataDirectory) is not null || parse.GetValue(retainModel) is not null)
+                    throw new UsageException("--from-logs aggregates a log without a model: no --model, --data-dir or --retain-model");
+                return EvalFromLogs.Run(logs, parse.GetValue(retainResults), parse.GetRequiredValue(truthRatioMean), parse.GetValue(rescore),
+                    parse.GetRequiredValue(output).FullName, parse.InvocationConfiguration.Output);
+            }
+            if (parse.GetValue(model) is null || parse.GetValue(dataDirectory) is null)
+                throw new UsageException("--model and --data-dir are required (or --from-logs to aggregate a log)");
+            if (parse.GetValue(rescore) || parse.GetResult(truthRatioMean) is { Implicit: false })
+                throw new UsageException("--rescore and --truth-ratio-mean go with --from-logs");
             if (parse.GetValue(maxItems) < 1 || parse.GetValue(batchSize) < 1 || parse.GetValue(maxLength) < 2 || parse.GetValue(maxNewTokens) < 1)
                 throw new UsageException("--max-items, --batch-size and --max-new-tokens must be at least 1, --max-length at least 2");
             var ops = Devices.Create(parse.GetRequiredValue(device));
@@ -62,10 +80,11 @@ public static class EvalCommand
             };
             var writer = parse.InvocationConfiguration.Output;
             var outPath = parse.GetRequiredValue(output).FullName;
-            var retainReference = parse.GetValue(retainResults)?.FullName;
-            // Checked before the evaluation, which takes hours on a real model, rather than after it (the item count only then).
+            var retainReference = parse.GetValue(retainResults) is { } given ? Path.GetFullPath(given) : null;
+            // Read and checked before the evaluation, which takes hours on a real model, rather than after it (the item count only then).
             AtomicFile.CheckWritable(outPath);
-            if (retainReference is not null) TofuReport.ReadForgetTruthRatios(retainReference, settings.ForgetSet, itemCount: null);
+            var retainLog = retainReference is null ? null : TofuLogReader.Read(retainReference);
+            if (retainLog is not null) TofuLogReader.CheckForgetSet(retainLog, settings.DataDirectory, settings.ForgetSet);
 
             double[]? retainRatios = null;
             if (parse.GetValue(retainModel) is { } retain)
@@ -82,17 +101,24 @@ public static class EvalCommand
             var report = TofuEvaluation.Evaluate(parse.GetRequiredValue(model).FullName, ops, settings, writer.WriteLine);
             if (retainReference is not null)
             {
-                retainRatios ??= TofuReport.ReadForgetTruthRatios(retainReference, settings.ForgetSet, report.Forget.Items.Count);
-                report = report.WithForgetQuality(retainRatios, retainReference);
+                if (retainLog is not null)
+                {
+                    TofuLogReader.CheckComparable(retainLog, outPath, report.Forget.Items.Count, settings.ForgetSet);
+                    retainRatios = TofuReport.ForgetTruthRatiosOf(retainLog);
+                    retainReference = retainLog.Path;
+                }
+                report = report.WithForgetQuality(retainRatios!, retainReference);
                 var histogram = Path.ChangeExtension(outPath, ".truth_ratio.png");
-                TofuProtocolPlots.SaveTruthRatioHistogram(histogram, "model", report.ForgetTruthRatios, retainRatios);
+                TofuProtocolPlots.SaveTruthRatioHistogram(histogram, "model", report.ForgetTruthRatios, retainRatios!);
                 writer.WriteLine($"truth-ratio histogram: {histogram}");
             }
             report = TofuMia.WithPrivLeak(report);
             report.Write(outPath);
+            report.WriteOfficial(Path.GetDirectoryName(outPath)!);
             writer.WriteLine($"model utility {report.ModelUtility:F4}"
                 + (report.ForgetQuality is { } quality ? $", forget quality {quality:G4}" : ", forget quality not computed (no retain results)"));
-            writer.WriteLine($"report: {outPath} and {Path.ChangeExtension(outPath, ".md")}");
+            writer.WriteLine($"report: {outPath} and {Path.ChangeExtension(outPath, ".md")}, with {TofuLogReport.EvalFileName} and "
+                + $"{TofuLogReport.SummaryFileName} beside them");
             return CommandRunner.Success;
         });
         return command;

@@ -11,7 +11,7 @@ public static class UnlearnCommand
     public static Command Create()
     {
         var model = new Option<string?>("--model") { Description = "model to unlearn (Hugging Face layout directory)" };
-        var forget = new Option<string?>("--forget") { Description = "forget set, JSON Lines" };
+        var forget = new Option<string?>("--forget") { Description = "forget set, JSON Lines, or plain text (.txt, e.g. MUSE's raw/forget.txt) cut into --max-length chunks" };
         var retain = new Option<string?>("--retain") { Description = "retain set, JSON Lines (needed unless --retain-weight 0 or --method "
             + $"{TrainingMethods.NameList(TrainingMethods.Unlearning.Where(m => !m.HasRetainTerm))})" };
         var refusals = new Option<string?>("--refusals")

@@ -77,3 +77,21 @@ public static class RougeL
         return previous[b.Count];
     }
 }
+
+/// <summary>
+/// ROUGE-1 as rouge_score's _score_ngrams computes it: the clipped unigram overlap over each side's count (at least 1),
+/// on the same tokens as ROUGE-L. open-unlearning and TOFU log its recall beside ROUGE-L's.
+/// </summary>
+public static class Rouge1
+{
+    public static RougeScore Score(string prediction, string reference, bool useStemmer)
+    {
+        var predictionCounts = RougeL.Tokenize(prediction, useStemmer).CountBy(t => t).ToDictionary();
+        var referenceTokens = RougeL.Tokenize(reference, useStemmer);
+        double overlap = referenceTokens.CountBy(t => t).Sum(r => Math.Min(r.Value, predictionCounts.GetValueOrDefault(r.Key)));
+        var precision = overlap / Math.Max(predictionCounts.Values.Sum(), 1);
+        var recall = overlap / Math.Max(referenceTokens.Count, 1);
+        var f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0;
+        return new RougeScore(precision, recall, f1);
+    }
+}

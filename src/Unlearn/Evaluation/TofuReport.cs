@@ -96,21 +96,30 @@ public sealed record TofuReport
         return text.ToString();
     }
 
+    /// <summary>The retain model's per-item forget truth ratios R from its log (any layout), for forget quality.</summary>
+    public static double[] ForgetTruthRatiosOf(Official.TofuLog retain) =>
+        retain.Forget.Items.Select(i => TofuMetrics.TruthRatio(i.BaseLoss, i.PerturbedLosses)).ToArray();
+
     /// <summary>
-    /// The per-item forget truth ratios R of an earlier report (a retain model's), for forget quality. The report must
-    /// cover the same forget set with the same number of items, else the test would compare different questions. A null
-    /// itemCount checks all but the count, so that a command can refuse a wrong file before it evaluates anything.
+    /// Every number of this report in open-unlearning's layout and formulas (TOFU_EVAL.json), forget quality as computed
+    /// here, and the entries of Extra.
     /// </summary>
-    public static double[] ReadForgetTruthRatios(string path, string forgetSet, int? itemCount)
+    public Official.OpenUnlearningMetrics OfficialMetrics()
     {
-        var root = JsonFile.Read(path);
-        var reportedSet = root?["config"]?["forget_set"] is JsonValue set && set.GetValueKind() == JsonValueKind.String ? set.GetValue<string>() : null;
-        if (reportedSet != forgetSet) throw new BadInputException(path, $"the results are for forget set '{reportedSet}', not '{forgetSet}'");
-        var forget = (root!["splits"] as JsonArray)?.FirstOrDefault(s => s?["name"]?.GetValue<string>() == TofuSplit.ForgetName);
-        if (forget?["items"] is not JsonArray items) throw new BadInputException(path, "no forget split with items");
-        if (itemCount is not null && items.Count != itemCount)
-            throw new BadInputException(path, $"the forget split has {items.Count} items, this evaluation {itemCount}");
-        return items.Select((item, i) => item?["truth_ratio"]?.Deserialize<double>(Json)
-            ?? throw new BadInputException(path, $"forget item {i} has no truth_ratio")).ToArray();
+        var metrics = Official.TofuLogAggregation.Compute(Official.SimNpoTofuLog.FromReport(this, Model),
+            Official.TofuFormulas.For(Official.TofuLogLayout.SimNpo, Official.TruthRatioMean.Geometric), forgetQuality: ForgetQuality);
+        metrics.AddAll(Extra);
+        return metrics;
+    }
+
+    /// <summary>report.json's `summary`: open-unlearning's metric names → values.</summary>
+    public JsonObject Summary => OfficialMetrics().Summary();
+
+    /// <summary>TOFU_EVAL.json and TOFU_SUMMARY.json in the given folder (beside report.json).</summary>
+    public void WriteOfficial(string folder)
+    {
+        var metrics = OfficialMetrics();
+        metrics.WriteEval(Path.Combine(folder, Official.TofuLogReport.EvalFileName));
+        metrics.WriteSummary(Path.Combine(folder, Official.TofuLogReport.SummaryFileName));
     }
 }

@@ -8,7 +8,7 @@ namespace SimNpo.Unlearn.Training;
 public sealed class MissingTrainingInputException(string message) : Exception(message);
 
 /// <summary>
-/// The data files of a run: Forget (read in order and joined: the forget set, or the training set of fine-tuning), an
+/// The data files of a run (JSON Lines, or plain text cut into chunks: <see cref="TextCorpus"/>): Forget (read in order and joined: the forget set, or the training set of fine-tuning), an
 /// optional Retain file and, for a method that needs them, the refusal answers. Read turns them into
 /// <see cref="TrainingData"/> for a model, the one path from records to a trainer's data.
 /// </summary>
@@ -33,11 +33,20 @@ public sealed record TrainingFiles(IReadOnlyList<string> Forget, string? Retain 
         IReadOnlyList<TokenizedExample> Encode(IReadOnlyList<DataRecord> records) => ExampleFiles.Encode(records, encoder);
         ExampleFile ReadFile(string path)
         {
+            if (TextCorpus.IsTextFile(path)) return TextFile(path);
             var file = ExampleFiles.Read(path, config, Encode, settings.MaxLength, settings.SkipLong);
             if (file.Skipped > 0)
                 say($"--skip-long: dropped {file.Skipped} of {file.Skipped + file.Examples.Count} records of {path}, too long for --max-length "
                     + $"{settings.MaxLength} or the model");
             return file;
+        }
+        // A .txt corpus (MUSE's raw/forget.txt) becomes chunks of --max-length tokens (MUSE: 2048), or of the model's context if shorter.
+        ExampleFile TextFile(string path)
+        {
+            var chunkLength = Math.Min(settings.MaxLength, config.MaxSequenceLength);
+            var chunks = TextCorpus.Read(path, encoder().Tokenizer, chunkLength);
+            say($"{path}: {chunks.Count} chunks of {chunkLength} tokens (BOS included)");
+            return new ExampleFile(chunks.Select(chunk => (DataRecord)new PretokenizedRecord(chunk)).ToArray(), chunks, 0);
         }
         var forget = Forget.Select(ReadFile).ToArray();
         var retain = Retain is null ? [] : ReadFile(Retain).Examples;

@@ -96,6 +96,20 @@ public class EvalCommandTests
         Assert.That(File.ReadAllText(Path.ChangeExtension(output, ".md")),
             Does.Contain("| forget |").And.Contain("**Model utility**").And.Contain("**Forget quality**"));
 
+        // open-unlearning's layout beside it: the same per-split numbers under its names (its truth ratios and the
+        // normalised Prob carry 1e-10 guards, so only the unguarded ones are compared exactly).
+        var summary = report["summary"]!.AsObject();
+        Assert.That(summary["retain_Q_A_ROUGE"]!.GetValue<double>(), Is.EqualTo(splits[0]!["rouge_l_recall"]!.GetValue<double>()).Within(1e-15));
+        Assert.That(summary["forget_Q_A_Prob"]!.GetValue<double>(), Is.EqualTo(splits[3]!["prob"]!.GetValue<double>()).Within(1e-15));
+        Assert.That(summary["forget_quality"]!.GetValue<double>(), Is.EqualTo(1));
+        var folder = Path.GetDirectoryName(output)!;
+        Assert.That(Read(Path.Combine(folder, "TOFU_SUMMARY.json")).ToJsonString(), Is.EqualTo(summary.ToJsonString()));
+        var eval = Read(Path.Combine(folder, "TOFU_EVAL.json"));
+        var forgetItem = eval["forget_Q_A_ROUGE"]!["value_by_index"]!["2"]!;
+        Assert.That(forgetItem["rougeL_recall"]!.GetValue<double>(), Is.EqualTo(splits[3]!["items"]![2]!["rouge_l_recall"]!.GetValue<double>()));
+        Assert.That(forgetItem["generation"]!.GetValue<string>(), Is.EqualTo(splits[3]!["items"]![2]!["generation"]!.GetValue<string>()));
+        Assert.That(eval["wf_Q_A_PERT_Prob"]!["value_by_index"]!["0"]!["avg_loss"]!.AsArray(), Has.Count.EqualTo(3));
+
         // The retain model's report, reused: same forget quality, and the same numbers for the same model (evaluation is deterministic).
         var retainResults = Path.ChangeExtension(output, ".retain.json");
         var reused = EvalTofu(Path.Combine(_work.Path, "reused.json"), 3, "--retain-results", retainResults);
@@ -104,6 +118,11 @@ public class EvalCommandTests
         Assert.That(second["forget_quality"]!.GetValue<double>(), Is.EqualTo(1));
         Assert.That(second["retain_reference"]!.GetValue<string>(), Is.EqualTo(retainResults));
         Assert.That(second["splits"]!.ToJsonString(), Is.EqualTo(report["splits"]!.ToJsonString()));
+
+        // The report aggregated again without the model, against the retain report: the same summary to the last bit.
+        var again = Simnpo.Run("eval", "tofu", "--from-logs", output, "--retain-results", retainResults, "--out", Path.Combine(_work.Path, "again", "report.json"));
+        Assert.That(again.Code, Is.EqualTo(CommandRunner.Success), again.Error);
+        Assert.That(Read(Path.Combine(_work.Path, "again", "report.json"))["summary"]!.ToJsonString(), Is.EqualTo(summary.ToJsonString()));
     }
 
     [Test]
@@ -118,7 +137,26 @@ public class EvalCommandTests
         // Results of another forget set are refused: they would compare different questions.
         var mismatched = EvalTofu(Path.Combine(_work.Path, "other.json"), 2, "--retain-results", output);
         Assert.That(mismatched.Code, Is.EqualTo(CommandRunner.Failure));
-        Assert.That(mismatched.Error, Does.Contain(output).And.Contain("1 items, this evaluation 2"));
+        Assert.That(mismatched.Error, Does.Contain(output).And.Contain("the retain log's forget split has 1 items, the evaluation in").And.Contain("has 2"));
+    }
+
+    /// <summary>
+    /// open-unlearning's retain99 log as --retain-results: a forget05 evaluation is refused before it runs (the log's 40
+    /// items are forget01), a 3-item forget01 evaluation once its count is known; --from-logs options alone are usage errors.
+    /// </summary>
+    [Test]
+    public void OfficialRetainLogsMustMatchTheEvaluation()
+    {
+        var retain = Path.Combine(SharedFiles.Require("data/reference-logs/open-unlearning/tofu_Llama-2-7b-chat-hf_retain99"), "TOFU_EVAL.json");
+        var output = Path.Combine(_work.Path, "official-retain.json");
+        var otherSet = Simnpo.Run("eval", "tofu", "--model", _model.Path, "--data-dir", _tofu, "--forget", "forget05", "--out", output, "--retain-results", retain);
+        Assert.That(otherSet.Code, Is.EqualTo(CommandRunner.Failure));
+        Assert.That(otherSet.Error, Does.Contain($"{retain}: the retain log is for forget set 'forget01' (40 items), the evaluation in {_tofu} for 'forget05'"));
+        var fewer = EvalTofu(output, 3, "--retain-results", retain);
+        Assert.That(fewer.Code, Is.EqualTo(CommandRunner.Failure));
+        Assert.That(fewer.Error, Does.Contain($"{retain}: the retain log's forget split has 40 items (forget01), the evaluation in {output} has 3"));
+        Assert.That(EvalTofu(output, 3, "--rescore").Code, Is.EqualTo(CommandRunner.Usage));
+        Assert.That(EvalTofu(output, 3, "--truth-ratio-mean", "arithmetic").Code, Is.EqualTo(CommandRunner.Usage));
     }
 
     [Test]
@@ -235,6 +273,24 @@ public class EvalCommandTests
         Assert.That(missing.Error, Does.Contain(Path.Combine(data.Path, "forget.json")).And.Contain("file not found"));
     }
 
+    /// <summary>MUSE-News's released layout in small: 2 records of each VerbMem and KnowMem file, privLeakTexts texts, texts shortened.</summary>
+    private static void ReleasedLayout(TempDirectory data, int characters, int privLeakTexts)
+    {
+        var news = Path.GetDirectoryName(Path.GetDirectoryName(SharedFiles.Require("data/muse-news/verbmem/forget.json")))!;
+        void Take(string file, int count, Func<JsonNode, JsonNode> shorten)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(data.File(file))!);
+            File.WriteAllText(data.File(file), new JsonArray(JsonNode.Parse(File.ReadAllText(Path.Combine(news, file)))!.AsArray().Take(count)
+                .Select(n => shorten(n!.DeepClone())).ToArray()).ToJsonString());
+        }
+        JsonNode Shorten(JsonNode text) => text.GetValue<string>()[..characters];
+        Take("verbmem/forget.json", 2, p => new JsonObject { ["prompt"] = Shorten(p["prompt"]!), ["gt"] = Shorten(p["gt"]!) });
+        foreach (var file in new[] { "knowmem/forget_qa.json", "knowmem/retain_qa.json", "knowmem/forget_qa_icl.json", "knowmem/retain_qa_icl.json" })
+            Take(file, 2, qa => qa);
+        Take("privleak/forget.json", privLeakTexts, Shorten);
+        Take("privleak/holdout.json", privLeakTexts, Shorten);
+    }
+
     /// <summary>
     /// MUSE's released layout (../shared/data/muse-news, a few records of each file, texts shortened): VerbMem, KnowMem
     /// on forget and retain QA with their own examples, and PrivLeak on privleak/forget.json against holdout.json, all
@@ -244,19 +300,7 @@ public class EvalCommandTests
     public void MuseReadsTheReleasedLayout()
     {
         using var data = new TempDirectory();
-        var news = Path.GetDirectoryName(Path.GetDirectoryName(SharedFiles.Require("data/muse-news/verbmem/forget.json")))!;
-        void Take(string file, int count, Func<JsonNode, JsonNode> shorten)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(data.File(file))!);
-            File.WriteAllText(data.File(file), new JsonArray(JsonNode.Parse(File.ReadAllText(Path.Combine(news, file)))!.AsArray().Take(count)
-                .Select(n => shorten(n!.DeepClone())).ToArray()).ToJsonString());
-        }
-        JsonNode Shorten(JsonNode text) => text.GetValue<string>()[..200];
-        Take("verbmem/forget.json", 2, p => new JsonObject { ["prompt"] = Shorten(p["prompt"]!), ["gt"] = Shorten(p["gt"]!) });
-        foreach (var file in new[] { "knowmem/forget_qa.json", "knowmem/retain_qa.json", "knowmem/forget_qa_icl.json", "knowmem/retain_qa_icl.json" })
-            Take(file, 2, qa => qa);
-        Take("privleak/forget.json", 3, Shorten);
-        Take("privleak/holdout.json", 3, Shorten);
+        ReleasedLayout(data, characters: 200, privLeakTexts: 3);
 
         var output = data.File("muse.json");
         var run = Simnpo.Run("eval", "muse", "--model", _model.Path, "--data", data.Path, "--retrain-auc", "0.4772",
@@ -271,5 +315,43 @@ public class EvalCommandTests
         Assert.That(report["min_k"]!["holdout"]!.AsArray(), Has.Count.EqualTo(3));
         var auc = report["min_k"]!["auc"]!.GetValue<double>();
         Assert.That(report["priv_leak"]!["value"]!.GetValue<double>(), Is.EqualTo((auc - 0.4772) / 0.4772 * 100).Within(1e-12));
+    }
+
+    /// <summary>
+    /// --corpus news on MUSE's released layout: PrivLeak against muse_bench's AUC_RETRAIN (0.4772) without a retrained
+    /// model; MUSE_EVAL.json and MUSE_SUMMARY.json beside report.json in open-unlearning's layout, each ROUGE entry the
+    /// mean of its items' rougeL_f1 (1e-12: the same 2 doubles summed), mia_min_k = 1 − MUSE's AUC, privleak from it with
+    /// open-unlearning's 1e-10 (1e-9, as MuseLogsTests); and --from-logs on that report.json gives the same summary.
+    /// </summary>
+    [Test]
+    public void MuseCorpusWritesOpenUnlearningsLayout()
+    {
+        using var data = new TempDirectory();
+        ReleasedLayout(data, characters: 150, privLeakTexts: 2);
+
+        var output = Path.Combine(data.Path, "out", "report.json");
+        var run = Simnpo.Run("eval", "muse", "--model", _model.Path, "--data", data.Path, "--corpus", "news",
+            "--verbmem-new-tokens", "2", "--knowmem-new-tokens", "2", "--out", output);
+        Assert.That(run.Code, Is.EqualTo(CommandRunner.Success), run.Error);
+        var report = Read(output);
+        Assert.That(report["priv_leak"]!["retrain_auc"]!.GetValue<double>(), Is.EqualTo(0.47719999999999996));
+        var eval = Read(data.File("out/MUSE_EVAL.json")).AsObject();
+        var summary = Read(data.File("out/MUSE_SUMMARY.json")).AsObject();
+        Assert.That(summary.Select(p => p.Key), Is.EqualTo(new[] { "forget_knowmem_ROUGE", "forget_verbmem_ROUGE", "mia_min_k", "privleak", "retain_knowmem_ROUGE" }));
+        Assert.That(report["summary"]!.ToJsonString(), Is.EqualTo(summary.ToJsonString()));
+        var items = eval["forget_verbmem_ROUGE"]!["value_by_index"]!.AsObject();
+        Assert.That(items.Select(p => p.Key), Is.EqualTo(new[] { "0", "1" }));
+        Assert.That(items["0"]!.AsObject().Select(p => p.Key), Is.EqualTo(new[] { "rouge1_recall", "rougeL_f1", "rougeL_recall", "input", "ground_truth", "generation" }));
+        Assert.That(summary["forget_verbmem_ROUGE"]!.GetValue<double>(),
+            Is.EqualTo(items.Average(p => p.Value!["rougeL_f1"]!.GetValue<double>())).Within(1e-12));
+        var auc = report["min_k"]!["auc"]!.GetValue<double>();
+        Assert.That(summary["mia_min_k"]!.GetValue<double>(), Is.EqualTo(1 - auc).Within(1e-12));
+        Assert.That(summary["privleak"]!.GetValue<double>(), Is.EqualTo((1 - (1 - auc) - 0.4772) / (0.4772 + 1e-10) * 100).Within(1e-9));
+
+        var again = Path.Combine(data.Path, "again", "report.json");
+        var fromLogs = Simnpo.Run("eval", "muse", "--from-logs", output, "--corpus", "news", "--rescore", "--out", again);
+        Assert.That(fromLogs.Code, Is.EqualTo(CommandRunner.Success), fromLogs.Error);
+        Assert.That(Read(again)["summary"]!.ToJsonString(), Is.EqualTo(summary.ToJsonString()));
+        Assert.That(Read(again)["rescore"]!["differing"]!.GetValue<int>(), Is.Zero);
     }
 }

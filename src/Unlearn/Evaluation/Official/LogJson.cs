@@ -1,73 +1,78 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using SimNpo.Model.IO;
 
 namespace SimNpo.Unlearn.Evaluation.Official;
 
 /// <summary>
-/// Reading the JSON of an official log with errors that name the file and the field. Python's json.dump writes a NaN
-/// as a bare NaN token, which is not JSON: it is reported as a NaN value, with its line, rather than as a syntax error.
+/// Reading official logs field by field, every refusal naming the file and the field. Python's json.dump writes NaN and
+/// Infinity bare, which is not JSON: they are read as strings first so that the error can say which value it was.
 /// </summary>
-public static partial class LogJson
+public sealed class LogJson(string path)
 {
-    public static JsonNode Parse(string path)
+    public string Path { get; } = path;
+
+    public BadInputException Bad(string field, string problem) => new(Path, $"{field}: {problem}");
+
+    public JsonNode Parse()
     {
-        if (!File.Exists(path)) throw new BadInputException(path, "file not found");
-        var text = File.ReadAllText(path);
+        if (!File.Exists(Path)) throw new BadInputException(Path, "file not found");
         try
         {
-            return JsonNode.Parse(text) ?? throw new BadInputException(path, "empty JSON (null)");
+            return JsonNode.Parse(QuoteBareNonFinite(File.ReadAllText(Path))) ?? throw new BadInputException(Path, "is JSON null");
         }
         catch (JsonException e)
         {
-            var line = (int?)e.LineNumber + 1;
-            var lineText = line is { } l ? text.Split('\n').ElementAtOrDefault(l - 1) ?? "" : "";
-            var field = FieldBeforeNonNumber().Match(lineText);
-            throw field.Success
-                ? new BadInputException(path, $"field '{field.Groups[1].Value}' is {field.Groups[2].Value}, not a number", line, e)
-                : new BadInputException(path, $"not valid JSON ({e.Message})", line, e);
+            throw new BadInputException(Path, $"not valid JSON ({e.Message})", inner: e);
         }
     }
 
-    /// <summary>A finite number at node, or an error naming the field (path and field as a reader would look for them).</summary>
-    public static double Number(JsonNode? node, string path, string field)
+    public JsonObject Object(JsonNode? node, string field) => node as JsonObject ?? throw Bad(field, node is null ? "missing" : "must be a JSON object");
+
+    public JsonArray Array(JsonNode? node, string field) => node as JsonArray ?? throw Bad(field, node is null ? "missing" : "must be a list");
+
+    public string Text(JsonNode? node, string field) =>
+        node is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : throw Bad(field, "must be a string");
+
+    /// <summary>A finite number; NaN or ±Infinity (as Python writes them) is refused, since every aggregate it enters is meaningless.</summary>
+    public double Number(JsonNode? node, string field)
     {
-        if (node is not JsonValue value || value.GetValueKind() != JsonValueKind.Number)
-            throw new BadInputException(path, $"field '{field}' must be a number, got {Describe(node)}");
-        var number = value.GetValue<double>();
-        return double.IsFinite(number) ? number : throw new BadInputException(path, $"field '{field}' is {number}, not a finite number");
+        if (node is not JsonValue value) throw Bad(field, node is null ? "missing" : "must be a number");
+        if (value.GetValueKind() == JsonValueKind.String && value.GetValue<string>() is "NaN" or "Infinity" or "-Infinity")
+            throw Bad(field, $"is {value.GetValue<string>()}");
+        if (value.GetValueKind() != JsonValueKind.Number) throw Bad(field, "must be a number");
+        return value.GetValue<double>();
     }
 
-    public static string Text(JsonNode? node, string path, string field) =>
-        node is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>()
-        : throw new BadInputException(path, $"field '{field}' must be a string, got {Describe(node)}");
+    public double[] Numbers(JsonNode? node, string field) => Array(node, field).Select((x, i) => Number(x, $"{field}[{i}]")).ToArray();
 
-    public static JsonObject Object(JsonNode? node, string path, string field) =>
-        node as JsonObject ?? throw new BadInputException(path, $"field '{field}' must be an object, got {Describe(node)}");
-
-    public static JsonArray Array(JsonNode? node, string path, string field) =>
-        node as JsonArray ?? throw new BadInputException(path, $"field '{field}' must be a list, got {Describe(node)}");
-
-    /// <summary>
-    /// open-unlearning's value_by_index: an object keyed "0", "1", ... in order. Other keys (gaps, repeats, words) mean a
-    /// log whose lists do not line up, refused with the field.
-    /// </summary>
-    public static IReadOnlyList<JsonObject> ByIndex(JsonNode? node, string path, string field)
+    /// <summary>Bare NaN, Infinity and -Infinity outside strings become "NaN", "Infinity", "-Infinity".</summary>
+    private static string QuoteBareNonFinite(string text)
     {
-        var items = Object(node, path, field);
-        var list = new List<JsonObject>(items.Count);
-        foreach (var (key, item) in items)
+        if (!text.Contains("NaN") && !text.Contains("Infinity")) return text;
+        var result = new StringBuilder(text.Length + 16);
+        var inString = false;
+        for (var i = 0; i < text.Length; i++)
         {
-            if (key != list.Count.ToString(System.Globalization.CultureInfo.InvariantCulture))
-                throw new BadInputException(path, $"field '{field}' has index '{key}' where index {list.Count} was expected (indices must run 0, 1, 2, ...)");
-            list.Add(Object(item, path, $"{field}.{key}"));
+            var c = text[i];
+            if (inString)
+            {
+                result.Append(c);
+                if (c == '\\' && i + 1 < text.Length) result.Append(text[++i]);
+                else if (c == '"') inString = false;
+                continue;
+            }
+            if (c == '"') inString = true;
+            var word = new[] { "-Infinity", "Infinity", "NaN" }.FirstOrDefault(w => string.CompareOrdinal(text, i, w, 0, w.Length) == 0);
+            if (word is null)
+            {
+                result.Append(c);
+                continue;
+            }
+            result.Append('"').Append(word).Append('"');
+            i += word.Length - 1;
         }
-        return list.Count > 0 ? list : throw new BadInputException(path, $"field '{field}' has no items");
+        return result.ToString();
     }
-
-    private static string Describe(JsonNode? node) => node is null ? "nothing (missing or null)" : node.GetValueKind().ToString();
-
-    [GeneratedRegex("\"([^\"]+)\"\\s*:\\s*(-?NaN|-?Infinity)")]
-    private static partial Regex FieldBeforeNonNumber();
 }
