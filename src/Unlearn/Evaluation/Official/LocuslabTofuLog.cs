@@ -55,20 +55,8 @@ public static class LocuslabTofuLog
                 text = new TofuLogText(log.Text(triple[0], Field("generated_text") + "[0]"), log.Text(triple[1], Field("generated_text") + "[1]"),
                     log.Text(triple[2], Field("generated_text") + "[2]"));
             }
-            // TOFU's aggregation takes every probability as exp(−loss) in float64 (aggregate_eval_stat.py lines 47-51).
-            return new TofuLogItem
-            {
-                Index = index,
-                AnswerLoss = answerLoss,
-                AnswerProb = Math.Exp(-answerLoss),
-                BaseLoss = baseLoss,
-                BaseProb = Math.Exp(-baseLoss),
-                PerturbedLosses = perturbedLosses,
-                PerturbedProbs = perturbedLosses.Select(l => Math.Exp(-l)).ToArray(),
-                RougeLRecall = log.Number(rougeL[index], Field("rougeL_recall")),
-                Rouge1Recall = rouge1 is null ? null : log.Number(rouge1[index], Field("rouge1_recall")),
-                Text = text,
-            };
+            return TofuLogItem.FromLosses(index, answerLoss, baseLoss, perturbedLosses, log.Number(rougeL[index], Field("rougeL_recall")),
+                rouge1 is null ? null : log.Number(rouge1[index], Field("rouge1_recall")), null, text);
         }).ToArray();
         LogIndices.CheckPerturbedCounts(log, $"{fileName}.average_perturb_loss", items);
         return new TofuLogSplit(prefix, TofuLogSplit.HasParaphraseFor(prefix), items);

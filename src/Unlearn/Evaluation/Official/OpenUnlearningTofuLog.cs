@@ -37,23 +37,15 @@ public static class OpenUnlearningTofuLog
             var baseAnswer = log.Object(bases[index], Item(baseName));
             var wrong = log.Object(perturbed[index], Item($"{prefix}_Q_A_PERT_Prob"));
             var scores = log.Object(rouge[index], Item($"{prefix}_Q_A_ROUGE"));
-            return new TofuLogItem
-            {
-                Index = index,
-                AnswerLoss = log.Number(answer["avg_loss"], Field(answerName, "avg_loss")),
-                AnswerProb = log.Number(answer["prob"], Field(answerName, "prob")),
-                BaseLoss = log.Number(baseAnswer["avg_loss"], Field(baseName, "avg_loss")),
-                BaseProb = log.Number(baseAnswer["prob"], Field(baseName, "prob")),
-                PerturbedLosses = log.Numbers(wrong["avg_loss"], Field($"{prefix}_Q_A_PERT_Prob", "avg_loss")),
-                PerturbedProbs = log.Numbers(wrong["prob"], Field($"{prefix}_Q_A_PERT_Prob", "prob")),
-                RougeLRecall = log.Number(scores["rougeL_recall"], Field(rougeName, "rougeL_recall")),
-                Rouge1Recall = scores.ContainsKey("rouge1_recall") ? log.Number(scores["rouge1_recall"], Field(rougeName, "rouge1_recall")) : null,
-                RougeLF1 = scores.ContainsKey("rougeL_f1") ? log.Number(scores["rougeL_f1"], Field(rougeName, "rougeL_f1")) : null,
-                Text = scores.ContainsKey("generation")
-                    ? new TofuLogText(log.Text(scores["input"], Field(rougeName, "input")), log.Text(scores["generation"], Field(rougeName, "generation")),
-                        log.Text(scores["ground_truth"], Field(rougeName, "ground_truth")))
-                    : null,
-            };
+            TofuLogText? text = scores.ContainsKey("generation")
+                ? new(log.Text(scores["input"], Field(rougeName, "input")), log.Text(scores["generation"], Field(rougeName, "generation")),
+                    log.Text(scores["ground_truth"], Field(rougeName, "ground_truth")))
+                : null;
+            double? Optional(string name) => scores.ContainsKey(name) ? log.Number(scores[name], Field(rougeName, name)) : null;
+            return new TofuLogItem(index, log.Number(answer["avg_loss"], Field(answerName, "avg_loss")), log.Number(answer["prob"], Field(answerName, "prob")),
+                log.Number(baseAnswer["avg_loss"], Field(baseName, "avg_loss")), log.Number(baseAnswer["prob"], Field(baseName, "prob")),
+                log.Numbers(wrong["avg_loss"], Field($"{prefix}_Q_A_PERT_Prob", "avg_loss")), log.Numbers(wrong["prob"], Field($"{prefix}_Q_A_PERT_Prob", "prob")),
+                log.Number(scores["rougeL_recall"], Field(rougeName, "rougeL_recall")), Optional("rouge1_recall"), Optional("rougeL_f1"), text);
         }).ToArray();
         LogIndices.CheckPerturbedCounts(log, $"{prefix}_Q_A_PERT_Prob", items);
         return new TofuLogSplit(prefix, hasParaphrase, items);

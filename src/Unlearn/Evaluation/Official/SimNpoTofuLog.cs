@@ -55,18 +55,6 @@ public static class SimNpoTofuLog
 
     /// <summary>Our losses with probabilities exp(−loss) in float64, and ROUGE-1 and the ROUGE-L F1 from the texts (TOFU's stemmed rouge_score).</summary>
     private static TofuLogItem Item(int index, double answerLoss, double baseLoss, IReadOnlyList<double> perturbedLosses, double rougeLRecall, TofuLogText text) =>
-        new()
-        {
-            Index = index.ToString(CultureInfo.InvariantCulture),
-            AnswerLoss = answerLoss,
-            AnswerProb = Math.Exp(-answerLoss),
-            BaseLoss = baseLoss,
-            BaseProb = Math.Exp(-baseLoss),
-            PerturbedLosses = perturbedLosses,
-            PerturbedProbs = perturbedLosses.Select(l => Math.Exp(-l)).ToArray(),
-            RougeLRecall = rougeLRecall,
-            Rouge1Recall = Rouge1.Score(text.Generation, text.GroundTruth, useStemmer: true).Recall,
-            RougeLF1 = RougeL.Score(text.Generation, text.GroundTruth, useStemmer: true).F1,
-            Text = text,
-        };
+        TofuLogItem.FromLosses(index.ToString(CultureInfo.InvariantCulture), answerLoss, baseLoss, perturbedLosses, rougeLRecall,
+            Rouge1.Score(text.Generation, text.GroundTruth, useStemmer: true).Recall, RougeL.Score(text.Generation, text.GroundTruth, useStemmer: true).F1, text);
 }

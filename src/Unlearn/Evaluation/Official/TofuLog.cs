@@ -15,25 +15,19 @@ public enum TofuLogLayout
 public sealed record TofuLogText(string Input, string Generation, string GroundTruth);
 
 /// <summary>
-/// One question's per-item values, whatever layout they came from. Losses are per-token mean NLL (avg_loss); the
-/// probabilities are the ones the log stored where it stored them (open-unlearning's float32 exp), else exp(−loss).
+/// One question's per-item values, whatever layout they came from: its key in the log ("0", "1", ...); per-token mean
+/// NLL (avg_loss) and probability of the answer, of the answer the truth ratio treats as true (the paraphrase on forget
+/// and retain, the answer elsewhere) and of each perturbed answer; ROUGE, with the fields and texts the log holds.
+/// The probabilities are the ones the log stored (open-unlearning's float32 exp), else exp(−loss).
 /// </summary>
-public sealed record TofuLogItem
+public sealed record TofuLogItem(string Index, double AnswerLoss, double AnswerProb, double BaseLoss, double BaseProb, IReadOnlyList<double> PerturbedLosses,
+    IReadOnlyList<double> PerturbedProbs, double RougeLRecall, double? Rouge1Recall = null, double? RougeLF1 = null, TofuLogText? Text = null)
 {
-    /// <summary>The log's key for the item ("0", "1", ...), kept for the layout written back.</summary>
-    public required string Index { get; init; }
-    public required double AnswerLoss { get; init; }
-    public required double AnswerProb { get; init; }
-    /// <summary>The answer the truth ratio treats as true: the paraphrase on forget and retain, the answer elsewhere.</summary>
-    public required double BaseLoss { get; init; }
-    public required double BaseProb { get; init; }
-    public required IReadOnlyList<double> PerturbedLosses { get; init; }
-    public required IReadOnlyList<double> PerturbedProbs { get; init; }
-    public required double RougeLRecall { get; init; }
-    /// <summary>Absent where the log did not store it and has no texts to compute it from.</summary>
-    public double? Rouge1Recall { get; init; }
-    public double? RougeLF1 { get; init; }
-    public TofuLogText? Text { get; init; }
+    /// <summary>From losses alone, each probability exp(−loss) in float64 (as TOFU's aggregate_eval_stat.py lines 47-51).</summary>
+    public static TofuLogItem FromLosses(string index, double answerLoss, double baseLoss, IReadOnlyList<double> perturbedLosses, double rougeLRecall,
+        double? rouge1Recall, double? rougeLF1, TofuLogText? text) =>
+        new(index, answerLoss, Math.Exp(-answerLoss), baseLoss, Math.Exp(-baseLoss), perturbedLosses, perturbedLosses.Select(l => Math.Exp(-l)).ToArray(),
+            rougeLRecall, rouge1Recall, rougeLF1, text);
 }
 
 /// <summary>One split of a log under open-unlearning's prefix: forget, retain, ra (real authors) or wf (world facts).</summary>
