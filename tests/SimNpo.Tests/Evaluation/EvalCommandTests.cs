@@ -42,7 +42,8 @@ public class EvalCommandTests
     /// report.json keeps only their summary values, so an aggregation from it (--from-logs) has the rest.
     /// </summary>
     private static JsonObject WithoutModelMetrics(JsonObject summary, string[] keep) => new(summary
-        .Where(p => keep.Contains(p.Key) || !(p.Key is "exact_memorization" or "extraction_strength" or "privleak" || p.Key.StartsWith("mia_", StringComparison.Ordinal)))
+        .Where(p => keep.Contains(p.Key)
+            || !(p.Key is "exact_memorization" or "extraction_strength" or "privleak" || p.Key.StartsWith("mia_", StringComparison.Ordinal)))
         .Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone())));
 
     private (int Code, string Output, string Error) EvalTofu(string output, int maxItems, params string[] extra) =>
@@ -365,7 +366,8 @@ public class EvalCommandTests
         var again = Path.Combine(data.Path, "again", "report.json");
         var fromLogs = Simnpo.Run("eval", "muse", "--from-logs", output, "--corpus", "news", "--rescore", "--out", again);
         Assert.That(fromLogs.Code, Is.EqualTo(CommandRunner.Success), fromLogs.Error);
-        Assert.That(Read(again)["summary"]!.ToJsonString(), Is.EqualTo(WithoutModelMetrics(summary, keep: ["mia_min_k", "privleak"]).ToJsonString()));
+        Assert.That(Read(again)["summary"]!.ToJsonString(),
+            Is.EqualTo(WithoutModelMetrics(summary, keep: ["mia_min_k", "privleak"]).ToJsonString()));
         Assert.That(Read(again)["rescore"]!["differing"]!.GetValue<int>(), Is.Zero);
     }
 }

@@ -40,7 +40,8 @@ public static class TofuMia
         if (settings.Holdout is not null && !File.Exists(holdoutPath)) throw new BadInputException(holdoutPath, "holdout file not found");
         var holdout = File.Exists(holdoutPath)
             ? JsonlRecords.Read(holdoutPath, tokenizer.VocabSize).Take(settings.MaxItems)
-                .Select(r => r as QaRecord ?? throw new BadInputException(holdoutPath, "expected question and answer records")).Select(r => (r.Question, r.Answer)).ToArray()
+                .Select(r => r as QaRecord ?? throw new BadInputException(holdoutPath, "expected question and answer records"))
+                .Select(r => (r.Question, r.Answer)).ToArray()
             : null;
         using var reference = settings.ReferenceModel is { } referencePath ? ModelFiles.Load(referencePath, ops, model.Precision) : null;
 
