@@ -43,11 +43,13 @@ public static class EvalCommand
         var device = CommonOptions.Device();
         var precision = CommonOptions.Precision();
         var prompt = new CommonOptions.TemplateOptions();
+        var (holdoutSplit, referenceModel) = (MiaOptions.TofuHoldout(), MiaOptions.ReferenceModel());
         var command = new Command("tofu",
             "TOFU: Prob, truth ratio and ROUGE-L recall on forget, retain, real authors and world facts; model utility; forget quality")
         {
             model, dataDirectory, forget, retainResults, retainModel, maxItems, maxLength, maxNewTokens, batchSize, output, device, precision,
-                prompt.ChatTemplate, prompt.PromptFormat, prompt.AnswerPrefix, fromLogs, rescore, truthRatioMean,
+                prompt.ChatTemplate, prompt.PromptFormat, prompt.AnswerPrefix, fromLogs, rescore, truthRatioMean, holdoutSplit,
+                referenceModel,
         };
         command.SetAction(parse =>
         {
@@ -78,6 +80,8 @@ public static class EvalCommand
                 BatchSize = parse.GetValue(batchSize),
                 Template = prompt.Resolve(parse, modelDirectory),
                 Precision = CommonOptions.Precision(parse, precision, ops).Name,
+                Holdout = parse.GetValue(holdoutSplit),
+                ReferenceModel = parse.GetValue(referenceModel)?.FullName,
             };
             var group = Communicators.World;
             var writer = group.IsRoot ? parse.InvocationConfiguration.Output : TextWriter.Null;
@@ -115,6 +119,7 @@ public static class EvalCommand
                 TofuProtocolPlots.SaveTruthRatioHistogram(histogram, "model", report.ForgetTruthRatios, retainRatios!);
                 writer.WriteLine($"truth-ratio histogram: {histogram}");
             }
+            report = TofuMia.WithPrivLeak(report);
             report.Write(outPath);
             report.WriteOfficial(Path.GetDirectoryName(outPath)!);
             writer.WriteLine($"model utility {report.ModelUtility:F4}"
@@ -150,10 +155,11 @@ public static class EvalCommand
         var output = new Option<FileInfo>("--out") { Description = "report.json to write (report.md beside it)", Required = true };
         var device = CommonOptions.Device();
         var precision = CommonOptions.Precision();
+        var museReferenceModel = MiaOptions.ReferenceModel();
         var command = new Command("muse", "MUSE: VerbMem, KnowMem and PrivLeak (Min-K% with k = 40%), of a model or aggregated from a log (--from-logs)")
         {
             model, data, holdout, privLeakDir, retainQa, retainQaExamples, retrainAuc, retrainModel, batchSize, verbMemTokens, knowMemTokens, output, device,
-            precision,
+            precision, museReferenceModel,
         };
         foreach (var option in logs.All) command.Options.Add(option);
         command.SetAction(parse =>
@@ -193,6 +199,7 @@ public static class EvalCommand
                 KnowMemNewTokens = parse.GetValue(knowMemTokens),
                 BatchSize = parse.GetValue(batchSize),
                 Precision = CommonOptions.Precision(parse, precision, ops).Name,
+                ReferenceModel = parse.GetValue(museReferenceModel)?.FullName,
             };
             var group = Communicators.World;
             var writer = group.IsRoot ? parse.InvocationConfiguration.Output : TextWriter.Null;

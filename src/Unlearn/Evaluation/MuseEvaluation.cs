@@ -22,6 +22,8 @@ public sealed record MuseSettings
     public int VerbMemNewTokens { get; init; } = 128;
     public int KnowMemNewTokens { get; init; } = 32;
     public double MinK { get; init; } = MinKProbability.DefaultK;
+    /// <summary>A reference model for open-unlearning's mia_reference (e.g. the retrained model); null: no mia_reference.</summary>
+    public string? ReferenceModel { get; init; }
     public int BatchSize { get; init; } = 8;
     /// <summary>MUSE's corpus (news, books): its settings, and its retrained model's AUC as the default PrivLeak reference.</summary>
     public string? Corpus { get; init; }
@@ -48,8 +50,14 @@ public static class MuseEvaluation
     {
         var clock = Stopwatch.StartNew();
         MuseReport report;
+        Official.OpenUnlearningMetrics extra;
         using (var model = ModelFiles.Load(modelDirectory, ops, Kernels.Precision.Parse(settings.Precision)))
-            report = Run(model, TokenizerLoader.Load(modelDirectory, model.Config), settings, progress, group);
+        {
+            var tokenizer = TokenizerLoader.Load(modelDirectory, model.Config);
+            report = Run(model, tokenizer, settings, progress, group);
+            // The evaluation names mia_min_k and privleak itself (Official), from muse_bench's Min-K% over every text token.
+            extra = Official.MuseMia.Compute(model, tokenizer, settings, ops, new HashSet<string> { "mia_min_k", "privleak" }, progress);
+        }
         var missing = new List<string>();
         if (retrain is null && retrainModel is null && settings.Corpus is { } corpusName)
         {
@@ -77,6 +85,7 @@ public static class MuseEvaluation
         return report with
         {
             Official = Official.MuseSummary.Metrics(report, reference),
+            Extra = extra,
             Model = Path.GetFullPath(modelDirectory),
             ModelSha256 = ModelFingerprint.Sha256(modelDirectory),
             Device = ModelFingerprint.Device(ops.Name),

@@ -31,6 +31,10 @@ public sealed record TofuSettings
     public PromptTemplate Template { get; init; } = PromptTemplate.Llama2Chat;
     /// <summary>fp32 or bf16 (<see cref="Kernels.Precision"/>): how the evaluated model is stored.</summary>
     public string Precision { get; init; } = Kernels.Precision.Fp32.Name;
+    /// <summary>open-unlearning's MIA holdout split (a name in the data folder or a file); null: the one matching the forget set.</summary>
+    public string? Holdout { get; init; }
+    /// <summary>A reference model for open-unlearning's mia_reference (e.g. the retain model); null: no mia_reference.</summary>
+    public string? ReferenceModel { get; init; }
 }
 
 /// <summary>
@@ -48,7 +52,9 @@ public static class TofuEvaluation
     {
         var clock = Stopwatch.StartNew();
         using var model = ModelFiles.Load(modelDirectory, ops, Kernels.Precision.Parse(settings.Precision));
-        var splits = Run(model, TokenizerLoader.Load(modelDirectory, model.Config), settings, progress, group);
+        var tokenizer = TokenizerLoader.Load(modelDirectory, model.Config);
+        var splits = Run(model, tokenizer, settings, progress, group);
+        var extra = Official.TofuMia.Compute(model, tokenizer, settings, ops, progress);
         return new TofuReport
         {
             Model = Path.GetFullPath(modelDirectory),
@@ -57,6 +63,7 @@ public static class TofuEvaluation
             Config = settings,
             Splits = splits,
             ModelUtility = TofuReport.ModelUtilityOf(splits),
+            Extra = extra,
             Seconds = clock.Elapsed.TotalSeconds,
         };
     }
