@@ -16,12 +16,15 @@ internal interface IStepGradients
 /// <summary>
 /// Picks the gradient path of a data-parallel run. On a CUDA device with several ranks: NCCL on the device buffers when
 /// libnccl.so.2 loads, else one message saying so and the MPI host path (<see cref="OrderedGradients{T}"/>: copy to host,
-/// all-reduce in rank order, copy back). Everywhere else the host path, silently (a CPU backend's buffers are host memory).
+/// all-reduce in rank order, copy back). One process on an accelerator accumulates on the device (<see cref="DeviceAccumulation{T}"/>):
+/// the ordered path would copy a 7B model's gradient to the host per micro-batch. Everywhere else the host path, silently
+/// (a CPU backend's buffers are host memory, and the ordered sum makes one process and N ranks the same bits).
 /// </summary>
 public static class StepGradients
 {
     internal static IStepGradients For<T>(LlamaModel<T> model, ICommunicator group, Action<string> message) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (group.Size == 1 && model.Ops is IlgpuOps) return new DeviceAccumulation<T>(model);
         var onCuda = model.Ops is IlgpuOps ilgpu && ilgpu.IsCuda();
         NcclLibrary? library = null;
         var (useNccl, note) = Decide(onCuda, group.Size, () => (library = NcclLibrary.TryLoad(out var problem)) is null ? problem : null);
@@ -76,4 +79,18 @@ internal sealed class NcclStepGradients(LlamaModel<float> model, NcclGroup nccl,
     }
 
     public void Dispose() => nccl.Dispose();
+}
+
+/// <summary>
+/// One process on an accelerator: every micro-batch's backward adds into the model's gradients on the device, in
+/// micro-batch order (deterministic for a given device; not the ordered host sum's bits, which would cost a download of
+/// the gradient per micro-batch and two host copies of it).
+/// </summary>
+internal sealed class DeviceAccumulation<T>(LlamaModel<T> model) : IStepGradients where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public IReadOnlyList<MicroBatchResult> Run(int microBatches, Func<int, MicroBatchResult> runOne)
+    {
+        model.ZeroGradients();
+        return Enumerable.Range(0, microBatches).Select(runOne).ToArray();
+    }
 }
