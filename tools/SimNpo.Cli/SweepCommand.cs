@@ -24,8 +24,14 @@ public static class SweepCommand
         var output = new Option<string>("--out") { Description = "sweep folder: a run folder per point, sweep.csv, sweep.md, sweep.svg", Required = true };
         var inner = new Argument<string[]>("command")
             { Description = $"after --: the command to run per point ({string.Join(" or ", Sweepable)}) with its options, without --out" };
+        var evalForget = new Option<string?>("--eval-tofu")
+        {
+            Description = "after each point, `eval tofu` on its model with this forget set: forget quality and model utility in the table and on the plot",
+        }.AcceptOnlyFromAmong("forget01", "forget05", "forget10");
+        var retainResults = new Option<string?>("--retain-results") { Description = "with --eval-tofu: the retain model's log, for forget quality (as eval tofu)" };
+        var dataDirectory = new Option<string?>("--data-dir") { Description = "with --eval-tofu: the TOFU files (as eval tofu; default locuslab/TOFU)" };
         var command = new Command("sweep", "Run a training command over a grid of option values (resumable), then tabulate and plot every point")
-            { grid, output, inner };
+            { grid, output, evalForget, retainResults, dataDirectory, inner };
         command.SetAction(parse =>
         {
             var args = parse.GetValue(inner) ?? [];
@@ -51,6 +57,13 @@ public static class SweepCommand
                         succeeded = code == CommandRunner.Success;
                         if (!succeeded) writer.WriteLine($"{point.Name}: failed (exit {code}); the sweep goes on");
                     }
+                    if (succeeded && parse.GetValue(evalForget) is { } forget && !File.Exists(SweepResult.EvalReport(run)))
+                    {
+                        writer.WriteLine($"{point.Name}: eval tofu ({forget})");
+                        var code = CommandRunner.Run(Commands.Root(),
+                            EvalArguments(run, forget, parse.GetValue(retainResults), parse.GetValue(dataDirectory), args), writer, error, nested: true);
+                        if (code != CommandRunner.Success) writer.WriteLine($"{point.Name}: eval tofu failed (exit {code}); the sweep goes on");
+                    }
                     results.Add(SweepResult.Read(point, run, succeeded));
                     progress.Advance();
                 }
@@ -62,6 +75,19 @@ public static class SweepCommand
             return results.All(r => r.Status == SweepResult.Finished) ? CommandRunner.Success : CommandRunner.Failure;
         });
         return command;
+    }
+
+    /// <summary>`eval tofu` on a point's model, on the device the training command names (if it names one).</summary>
+    private static string[] EvalArguments(string run, string forget, string? retainResults, string? dataDirectory, string[] trainingArgs)
+    {
+        var device = Array.IndexOf(trainingArgs, "--device") is var at and >= 0 && at + 1 < trainingArgs.Length ? trainingArgs[at + 1] : null;
+        return
+        [
+            "eval", "tofu", "--model", run, "--forget", forget, "--out", SweepResult.EvalReport(run),
+            .. retainResults is null ? [] : new[] { "--retain-results", retainResults },
+            .. dataDirectory is null ? [] : new[] { "--data-dir", dataDirectory },
+            .. device is null ? [] : new[] { "--device", device },
+        ];
     }
 
     /// <summary>The grid's axes, each checked against the options of the command after --.</summary>
