@@ -43,13 +43,13 @@ public static class EvalCommand
         var device = CommonOptions.Device();
         var precision = CommonOptions.Precision();
         var prompt = new CommonOptions.TemplateOptions();
-        var (holdoutSplit, referenceModel) = (MiaOptions.TofuHoldout(), MiaOptions.ReferenceModel());
+        var (holdoutSplit, referenceModel, noGradNorm) = (MiaOptions.TofuHoldout(), MiaOptions.ReferenceModel(), MiaOptions.NoGradientNorms());
         var command = new Command("tofu",
             "TOFU: Prob, truth ratio and ROUGE-L recall on forget, retain, real authors and world facts; model utility; forget quality")
         {
             model, dataDirectory, forget, retainResults, retainModel, maxItems, maxLength, maxNewTokens, batchSize, output, device, precision,
                 prompt.ChatTemplate, prompt.PromptFormat, prompt.AnswerPrefix, fromLogs, rescore, truthRatioMean, holdoutSplit,
-                referenceModel,
+                referenceModel, noGradNorm,
         };
         command.SetAction(parse =>
         {
@@ -82,6 +82,7 @@ public static class EvalCommand
                 Precision = CommonOptions.Precision(parse, precision, ops).Name,
                 Holdout = parse.GetValue(holdoutSplit),
                 ReferenceModel = parse.GetValue(referenceModel)?.FullName,
+                MiaGradientNorms = !parse.GetValue(noGradNorm),
             };
             var group = Communicators.World;
             var writer = group.IsRoot ? parse.InvocationConfiguration.Output : TextWriter.Null;
@@ -155,11 +156,11 @@ public static class EvalCommand
         var output = new Option<FileInfo>("--out") { Description = "report.json to write (report.md beside it)", Required = true };
         var device = CommonOptions.Device();
         var precision = CommonOptions.Precision();
-        var museReferenceModel = MiaOptions.ReferenceModel();
+        var (museReferenceModel, museNoGradNorm) = (MiaOptions.ReferenceModel(), MiaOptions.NoGradientNorms());
         var command = new Command("muse", "MUSE: VerbMem, KnowMem and PrivLeak (Min-K% with k = 40%), of a model or aggregated from a log (--from-logs)")
         {
             model, data, holdout, privLeakDir, retainQa, retainQaExamples, retrainAuc, retrainModel, batchSize, verbMemTokens, knowMemTokens, output, device,
-            precision, museReferenceModel,
+            precision, museReferenceModel, museNoGradNorm,
         };
         foreach (var option in logs.All) command.Options.Add(option);
         command.SetAction(parse =>
@@ -200,6 +201,7 @@ public static class EvalCommand
                 BatchSize = parse.GetValue(batchSize),
                 Precision = CommonOptions.Precision(parse, precision, ops).Name,
                 ReferenceModel = parse.GetValue(museReferenceModel)?.FullName,
+                MiaGradientNorms = !parse.GetValue(museNoGradNorm),
             };
             var group = Communicators.World;
             var writer = group.IsRoot ? parse.InvocationConfiguration.Output : TextWriter.Null;

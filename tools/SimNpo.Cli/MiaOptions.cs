@@ -10,6 +10,12 @@ internal static class MiaOptions
         Description = "reference model for open-unlearning's mia_reference (the loss difference to it), e.g. the retain model; default: no mia_reference",
     };
 
+    public static Option<bool> NoGradientNorms() => new("--no-mia-gradnorm")
+    {
+        Description = "skip open-unlearning's mia_gradnorm (a forward and backward per forget and holdout item, with gradient buffers: "
+            + "the costly attack on a large model)",
+    };
+
     public static Option<string?> TofuHoldout() => new("--holdout")
     {
         Description = "TOFU holdout split for open-unlearning's MIA metrics (forget vs holdout): a name in --data-dir or a file "

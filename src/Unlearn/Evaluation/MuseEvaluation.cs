@@ -24,6 +24,8 @@ public sealed record MuseSettings
     public double MinK { get; init; } = MinKProbability.DefaultK;
     /// <summary>A reference model for open-unlearning's mia_reference (e.g. the retrained model); null: no mia_reference.</summary>
     public string? ReferenceModel { get; init; }
+    /// <summary>open-unlearning's mia_gradnorm: one forward and backward per forget and holdout item (off: the other attacks only).</summary>
+    public bool MiaGradientNorms { get; init; } = true;
     public int BatchSize { get; init; } = 8;
     /// <summary>MUSE's corpus (news, books): its settings, and its retrained model's AUC as the default PrivLeak reference.</summary>
     public string? Corpus { get; init; }

@@ -35,6 +35,8 @@ public sealed record TofuSettings
     public string? Holdout { get; init; }
     /// <summary>A reference model for open-unlearning's mia_reference (e.g. the retain model); null: no mia_reference.</summary>
     public string? ReferenceModel { get; init; }
+    /// <summary>open-unlearning's mia_gradnorm: one forward and backward per forget and holdout item (off: the other attacks only).</summary>
+    public bool MiaGradientNorms { get; init; } = true;
 }
 
 /// <summary>

@@ -13,8 +13,19 @@ public static class HubDatasets
     public const string MuseBooks = "muse-bench/MUSE-Books";
 
     /// <summary>A TOFU folder holding the given splits (`{split}.json` on the Hub).</summary>
+    /// <remarks>The holdout split of each forget set read (open-unlearning's MIA metrics) comes along when the revision has it.</remarks>
     public static string ResolveTofu(string value, IEnumerable<string> splits, HubSettings? settings = null) =>
-        Resolve(value, settings, snapshot => splits.Select(split => split + ".json").ToArray());
+        Resolve(value, settings, snapshot => WithHoldouts(snapshot, splits.ToArray()));
+
+    private static string[] WithHoldouts(HubSnapshot snapshot, IReadOnlyList<string> splits) =>
+    [
+        .. splits.Select(split => split + ".json"),
+        .. splits.Where(split => split.StartsWith("forget", StringComparison.Ordinal))
+            .Select(split => TofuMiaHoldout(split) + ".json").Distinct().Where(snapshot.Files.Contains),
+    ];
+
+    /// <summary>forget01_perturbed or forget01 → holdout01.</summary>
+    private static string TofuMiaHoldout(string forgetSplit) => "holdout" + forgetSplit["forget".Length..("forget".Length + 2)];
 
     /// <summary>A MUSE folder: on the Hub, the Parquet files of the parts the evaluation reads.</summary>
     public static string ResolveMuse(string value, HubSettings? settings = null) =>
@@ -28,7 +39,7 @@ public static class HubDatasets
     public static (IReadOnlyList<string> Files, string What) DownloadSelection(HubSnapshot snapshot)
     {
         if (snapshot.Repo.Id.Equals(Tofu, StringComparison.OrdinalIgnoreCase))
-            return (TofuDataFiles.AllSplits.Select(split => split + ".json").ToArray(), "the TOFU splits that `tofu` and `eval tofu` read");
+            return (WithHoldouts(snapshot, TofuDataFiles.AllSplits), "the TOFU splits that `tofu` and `eval tofu` read");
         if (MuseHubLayout.Needed(snapshot.Files) is { Count: > 0 } muse) return (muse, "the MUSE parts that `eval muse` reads");
         return (snapshot.Files.Order(StringComparer.Ordinal).ToArray(), "every file of the revision");
     }

@@ -33,10 +33,13 @@ public static class MuseMia
 
         using var reference = settings.ReferenceModel is { } referencePath ? ModelFiles.Load(referencePath, ops, model.Precision) : null;
         MiaSetStatistics Measure(IReadOnlyList<TokenizedExample> examples, bool attacks) => OpenUnlearningExtras.Measure(model, examples,
-            examples.Select(Scored).ToArray(), settings.BatchSize, context, gradientNorms: attacks, attacks ? reference : null);
+            examples.Select(Scored).ToArray(), settings.BatchSize, context, gradientNorms: attacks && settings.MiaGradientNorms,
+            attacks ? reference : null);
 
         var verbatim = MuseData.ReadVerbMem(files.VerbMem).Select(p => Completion(p.Prompt, " ", p.Continuation)).ToArray();
-        var memorisation = Measure(verbatim, attacks: false);
+        // A prompt that fills the model's context leaves no continuation token to score: the memorisation metrics are then not computed.
+        var memorisation = verbatim.Any(e => e.PromptIds.Count >= context) ? null : Measure(verbatim, attacks: false);
+        if (memorisation is null) progress?.Invoke($"not computed: exact_memorization, extraction_strength (a VerbMem prompt fills the {context}-token context)");
         MiaSetStatistics? forget = null, holdout = null;
         if (MuseEvaluation.PrivLeakTexts(files) is { } texts)
         {

@@ -27,13 +27,16 @@ public static class OpenUnlearningExtras
             reference is null ? null : TokenStatistics.Compute(reference, examples, batchSize, maxLength).Select(t => t.AverageLoss).ToArray());
     }
 
-    /// <summary>The metrics in open-unlearning's order of its metric configs: memorisation first, then the attacks.</summary>
-    public static OpenUnlearningMetrics Metrics(MiaSetStatistics memorisation, MiaSetStatistics? forget, MiaSetStatistics? holdout, double k)
+    /// <summary>The metrics in open-unlearning's order of its metric configs: memorisation first (when measured), then the attacks.</summary>
+    public static OpenUnlearningMetrics Metrics(MiaSetStatistics? memorisation, MiaSetStatistics? forget, MiaSetStatistics? holdout, double k)
     {
         var metrics = new OpenUnlearningMetrics();
-        metrics.Add(Memorization.ExactMemorization, MiaAttacks.Side(memorisation.Tokens.Select(Memorization.ExactMemorizationScore).ToArray()));
-        metrics.Add(Memorization.ExtractionStrength,
-            MiaAttacks.Side(memorisation.Tokens.Select(t => (double?)Memorization.ExtractionStrengthScore(t)).ToArray()));
+        if (memorisation is not null)
+        {
+            metrics.Add(Memorization.ExactMemorization, MiaAttacks.Side(memorisation.Tokens.Select(Memorization.ExactMemorizationScore).ToArray()));
+            metrics.Add(Memorization.ExtractionStrength,
+                MiaAttacks.Side(memorisation.Tokens.Select(t => (double?)Memorization.ExtractionStrengthScore(t)).ToArray()));
+        }
         if (forget is null || holdout is null) return metrics;
         var holdoutScores = MiaAttacks.Scores(holdout, k).ToDictionary(a => a.Name, a => a.Scores);
         foreach (var (name, scores) in MiaAttacks.Scores(forget, k))

@@ -25,7 +25,7 @@ public static class TofuMia
     {
         var name = settings.Holdout ?? DefaultHoldout(settings.ForgetSet);
         if (File.Exists(name)) return name;
-        return Path.Combine(settings.DataDirectory, name.EndsWith(".jsonl", StringComparison.Ordinal) ? name : name + ".jsonl");
+        return TofuDataFiles.Find(settings.DataDirectory, name.EndsWith(".jsonl", StringComparison.Ordinal) ? name[..^".jsonl".Length] : name);
     }
 
     public static OpenUnlearningMetrics Compute<T>(LlamaModel<T> model, ITextTokenizer tokenizer, TofuSettings settings, IOps<T> ops,
@@ -33,7 +33,7 @@ public static class TofuMia
     {
         var encoder = new ExampleEncoder(tokenizer, settings.Template);
         var maxLength = Math.Min(settings.MaxLength, model.Config.MaxPositionEmbeddings);
-        var forgetPath = Path.Combine(settings.DataDirectory, TofuSplit.Forget(settings.ForgetSet).FileName);
+        var forgetPath = TofuDataFiles.Find(settings.DataDirectory, Path.GetFileNameWithoutExtension(TofuSplit.Forget(settings.ForgetSet).FileName));
         var forget = TofuSplitFile.Read(forgetPath, TofuSplit.Forget(settings.ForgetSet), settings.MaxItems).Select(i => (i.Question, i.Answer)).ToArray();
         var holdoutPath = HoldoutPath(settings);
         // Without the holdout split (an older copy of TOFU) only the memorisation metrics can be computed; an explicit one must exist.
@@ -51,7 +51,8 @@ public static class TofuMia
             // zlib compresses the labelled tokens decoded without special tokens (extract_target_texts_from_processed_data).
             var special = new HashSet<int> { tokenizer.BosId, tokenizer.EosId, encoder.EndId };
             var texts = examples.Select(e => tokenizer.Decode(e.AnswerIds.Where(id => !special.Contains(id)))).ToArray();
-            return OpenUnlearningExtras.Measure(model, examples, texts, settings.BatchSize, maxLength, gradientNorms: attacks, attacks ? reference : null);
+            return OpenUnlearningExtras.Measure(model, examples, texts, settings.BatchSize, maxLength, gradientNorms: attacks && settings.MiaGradientNorms,
+                attacks ? reference : null);
         }
 
         var forgetStatistics = Measure(forget, attacks: holdout is not null);
