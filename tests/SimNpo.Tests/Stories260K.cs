@@ -16,3 +16,20 @@ public static class Stories260K
         return directory.Path;
     }
 }
+
+/// <summary>A test class whose tests share one converted stories260K directory (Model), made once and removed at the end.</summary>
+public abstract class ConvertedStories260KTests
+{
+    protected TempDirectory Model { get; private set; } = null!;
+
+    [OneTimeSetUp]
+    public void ConvertStories260K()
+    {
+        Model = new TempDirectory();
+        Stories260K.ConvertInto(Model);
+    }
+
+    /// <summary>Also after a setup stopped by a missing shared file.</summary>
+    [OneTimeTearDown]
+    public void RemoveStories260K() => Model?.Dispose();
+}

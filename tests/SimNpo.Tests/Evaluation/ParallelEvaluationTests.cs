@@ -13,28 +13,16 @@ namespace SimNpo.Tests.Evaluation;
 /// over the gathered list in item order. Compared as their JSON (doubles written round-trip), on stories260K with batches
 /// of 2 so that there are more batches than ranks, and with 3 ranks more ranks than some lists have items.
 /// </summary>
-public class ParallelEvaluationTests
+public class ParallelEvaluationTests : ConvertedStories260KTests
 {
-    private TempDirectory _model = null!;
-
-    [OneTimeSetUp]
-    public void ConvertStories260K()
-    {
-        _model = new TempDirectory();
-        Stories260K.ConvertInto(_model);
-    }
-
-    [OneTimeTearDown]
-    public void Clean() => _model?.Dispose();
-
     /// <summary>Every rank's result of body(model, tokenizer, group), as JSON; the ranks must agree among themselves too.</summary>
     private string OnRanks(int ranks, Func<LlamaModel<float>, ITextTokenizer, ICommunicator, object> body)
     {
         var reports = new string[ranks];
         InProcessGroup.Run(ranks, group =>
         {
-            using var model = ModelFiles.Load(_model.Path, new FastCpuOps());
-            reports[group.Rank] = JsonSerializer.Serialize(body(model, TokenizerLoader.Load(_model.Path, model.Config), group));
+            using var model = ModelFiles.Load(Model.Path, new FastCpuOps());
+            reports[group.Rank] = JsonSerializer.Serialize(body(model, TokenizerLoader.Load(Model.Path, model.Config), group));
         });
         Assert.That(reports.Distinct().Count(), Is.EqualTo(1), "every rank holds the same report");
         return reports[0];

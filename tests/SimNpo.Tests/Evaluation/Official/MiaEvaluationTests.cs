@@ -13,20 +13,8 @@ namespace SimNpo.Tests.Evaluation.Official;
 /// open-unlearning's metrics inside our TOFU and MUSE evaluations (stories260K, a few items): every entry in its layout,
 /// one score per item, each AUC the one its stored scores give, privleak against a retain log's mia_min_k.
 /// </summary>
-public class MiaEvaluationTests
+public class MiaEvaluationTests : ConvertedStories260KTests
 {
-    private TempDirectory _model = null!;
-
-    [OneTimeSetUp]
-    public void ConvertStories260K()
-    {
-        _model = new TempDirectory();
-        Stories260K.ConvertInto(_model);
-    }
-
-    [OneTimeTearDown]
-    public void Clean() => _model?.Dispose();
-
     private static double[] Scores(JsonNode side) => side["value_by_index"]!.AsObject().Select(p => p.Value!["score"]!.GetValue<double>()).ToArray();
 
     private static void AssertMiaEntries(OpenUnlearningMetrics metrics, IEnumerable<string> names, int forget, int holdout)
@@ -46,10 +34,10 @@ public class MiaEvaluationTests
     public void TofuMetricsAndPrivLeakAgainstTheRetainLog()
     {
         var data = Path.GetDirectoryName(SharedFiles.Require("data/tofu/holdout01.jsonl"))!;
-        var settings = new TofuSettings { DataDirectory = data, ForgetSet = "forget01", MaxItems = 3, ReferenceModel = _model.Path };
+        var settings = new TofuSettings { DataDirectory = data, ForgetSet = "forget01", MaxItems = 3, ReferenceModel = Model.Path };
         var ops = new FastCpuOps();
-        using var model = ModelFiles.Load(_model.Path, ops);
-        var extra = TofuMia.Compute(model, TokenizerLoader.Load(_model.Path, model.Config), settings, ops);
+        using var model = ModelFiles.Load(Model.Path, ops);
+        var extra = TofuMia.Compute(model, TokenizerLoader.Load(Model.Path, model.Config), settings, ops);
         Assert.That(extra.Select(e => e.Key), Is.EqualTo(new[]
         {
             "exact_memorization", "extraction_strength", "mia_loss", "mia_zlib", "mia_min_k", "mia_min_k_plus_plus", "mia_gradnorm", "mia_reference",
@@ -62,7 +50,7 @@ public class MiaEvaluationTests
 
         var report = new TofuReport
         {
-            Model = _model.Path, ModelSha256 = "", Device = "cpu", Config = settings, Splits = [], ModelUtility = 0, Seconds = 0, Extra = extra,
+            Model = Model.Path, ModelSha256 = "", Device = "cpu", Config = settings, Splits = [], ModelUtility = 0, Seconds = 0, Extra = extra,
         };
         using var work = new TempDirectory();
         File.WriteAllText(work.File("TOFU_SUMMARY.json"), """{"mia_min_k": 0.38666875, "model_utility": 0.6}""");
@@ -83,8 +71,8 @@ public class MiaEvaluationTests
         File.WriteAllText(data.File(MuseData.KnowMemExamplesFile), """[{"question": "What?", "answer": "A ball"}]""");
         File.WriteAllText(data.File("holdout.json"), """["The committee adjourned at noon.", "Tom saw a big red car.", "Rain fell on the city."]""");
         var output = data.File("muse.json");
-        var run = Simnpo.Run("eval", "muse", "--model", _model.Path, "--data", data.Path, "--holdout", data.File("holdout.json"), "--retrain-auc", "0.5",
-            "--verbmem-new-tokens", "2", "--knowmem-new-tokens", "2", "--reference-model", _model.Path, "--out", output);
+        var run = Simnpo.Run("eval", "muse", "--model", Model.Path, "--data", data.Path, "--holdout", data.File("holdout.json"), "--retrain-auc", "0.5",
+            "--verbmem-new-tokens", "2", "--knowmem-new-tokens", "2", "--reference-model", Model.Path, "--out", output);
         Assert.That(run.Code, Is.EqualTo(CommandRunner.Success), run.Error);
         var written = JsonNode.Parse(File.ReadAllText(data.File(MuseReport.EvalFile)))!.AsObject();
         var metrics = new OpenUnlearningMetrics();
