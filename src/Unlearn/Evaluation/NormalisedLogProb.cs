@@ -17,7 +17,7 @@ public static class NormalisedLogProb
         {
             var scores = model.Forward(TokenBatch.FromExamples(batches[b], maxLength)).Scores;
             return Enumerable.Range(0, scores.Count).Select(scores.NormalisedLogProb).ToArray();
-        }, ItemCodecs.Doubles);
+        }, ItemCodecs.Doubles, ("mean log-prob", "batches"));
         var sum = 0.0;
         foreach (var value in values.SelectMany(batch => batch)) sum += value;
         return sum / examples.Count;

@@ -3,6 +3,7 @@ using System.Numerics;
 using SimNpo.Model;
 using SimNpo.Model.IO;
 using SimNpo.Model.SafeTensors;
+using SimNpo.Unlearn.Progress;
 
 namespace SimNpo.Unlearn.Training;
 
@@ -21,7 +22,8 @@ public sealed record ReferenceLogProbs(double[] Forget, double[]? Refusals)
 
     private static double[] Score<T>(LlamaModel<T> model, IReadOnlyList<TokenizedExample> examples, int batchSize, int maxLength)
         where T : unmanaged, IFloatingPointIeee754<T> =>
-        examples.Chunk(batchSize).SelectMany(chunk => model.Forward(TokenBatch.FromExamples(chunk, maxLength)).Scores.LogProb).ToArray();
+        examples.Chunk(batchSize).ToArray().Reported("reference log-probs", "batches")
+            .SelectMany(chunk => model.Forward(TokenBatch.FromExamples(chunk, maxLength)).Scores.LogProb).ToArray();
 
     public void Save(string path)
     {
