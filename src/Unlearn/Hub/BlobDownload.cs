@@ -8,7 +8,8 @@ namespace SimNpo.Unlearn.Hub;
 /// One file's bytes into blobs/&lt;etag&gt;: written to blobs/&lt;etag&gt;.incomplete, resumed from its length with a Range
 /// request after an interrupted transfer (within this run, as file_download.py http_get retries, or in a later run, as
 /// huggingface_hub did before it moved to per-process temporary names), its size checked against the Hub's and, for an
-/// LFS file (whose ETag is its sha256), its hash, then renamed into place, so that a blob is whole or absent.
+/// LFS file (whose ETag is its sha256), its hash, or for a file in git (whose ETag is its git blob id, the sha1 of
+/// "blob &lt;size&gt;\0" and its bytes) that id, then renamed into place, so that a blob is whole or absent.
 /// </summary>
 public static partial class BlobDownload
 {
@@ -19,6 +20,9 @@ public static partial class BlobDownload
 
     [GeneratedRegex("^[0-9a-f]{64}$")]
     private static partial Regex Sha256Pattern();
+
+    [GeneratedRegex("^[0-9a-f]{40}$")]
+    private static partial Regex GitSha1Pattern();
 
     public static void Fetch(HubClient client, HubRepo repo, string file, HubFileMetadata metadata, string blob)
     {
@@ -72,10 +76,23 @@ public static partial class BlobDownload
     {
         var length = new FileInfo(incomplete).Length;
         if (metadata.Size is { } size && length != size) throw Corrupt(repo, file, incomplete, $"{length} bytes, the Hub reports {size}");
-        if (!Sha256Pattern().IsMatch(metadata.Etag)) return;
-        using var stream = File.OpenRead(incomplete);
-        var hash = Convert.ToHexStringLower(SHA256.HashData(stream));
-        if (hash != metadata.Etag) throw Corrupt(repo, file, incomplete, $"sha256 {hash}, the Hub reports {metadata.Etag}");
+        if (Sha256Pattern().IsMatch(metadata.Etag))
+        {
+            using var stream = File.OpenRead(incomplete);
+            var hash = Convert.ToHexStringLower(SHA256.HashData(stream));
+            if (hash != metadata.Etag) throw Corrupt(repo, file, incomplete, $"sha256 {hash}, the Hub reports {metadata.Etag}");
+        }
+        else if (GitSha1Pattern().IsMatch(metadata.Etag) && GitBlobId(incomplete, length) is var id && id != metadata.Etag)
+            throw Corrupt(repo, file, incomplete, $"git blob id {id}, the Hub reports {metadata.Etag}");
+    }
+
+    /// <summary>git hash-object: the sha1 of "blob &lt;size&gt;\0" followed by the bytes.</summary>
+    private static string GitBlobId(string path, long length)
+    {
+        using var sha1 = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
+        sha1.AppendData(System.Text.Encoding.ASCII.GetBytes($"blob {length}\0"));
+        sha1.AppendData(File.ReadAllBytes(path));
+        return Convert.ToHexStringLower(sha1.GetHashAndReset());
     }
 
     private static HubException Corrupt(HubRepo repo, string file, string incomplete, string problem)

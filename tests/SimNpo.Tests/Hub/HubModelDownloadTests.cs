@@ -128,6 +128,20 @@ public class HubModelDownloadTests : LoopbackHubFixture
         Assert.That(Directory.GetFiles(blobs, sha + "*"), Is.Empty, "neither the bad blob nor its partial file stays");
     }
 
+    /// <summary>A file kept in git (not LFS) is checked against its ETag, the git blob id: sha1 of "blob &lt;size&gt;\0" and the bytes.</summary>
+    [Test]
+    public void BytesThatDoNotHashToTheGitBlobIdAreRefusedAndRemoved()
+    {
+        var id = LoopbackHub.GitBlobSha1(files["config.json"]);
+        var blobs = Directory.CreateDirectory(Work.File("cache/models--tiny--llama/blobs")).FullName;
+        var wrong = files["config.json"][..10].ToArray();
+        wrong[0] ^= 1;
+        File.WriteAllBytes(Path.Combine(blobs, id + ".incomplete"), wrong);
+        var error = Assert.Throws<HubException>(() => HubModels.Resolve("tiny/llama", Settings()))!;
+        Assert.That(error.Message, Does.Contain("config.json of model tiny/llama").And.Contain($"the Hub reports {id}"));
+        Assert.That(Directory.GetFiles(blobs, id + "*"), Is.Empty, "neither the bad blob nor its partial file stays");
+    }
+
     [Test]
     public void AGatedRepositoryNeedsHfTokenAndSaysSo()
     {

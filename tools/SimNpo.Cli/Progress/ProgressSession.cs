@@ -1,3 +1,4 @@
+using SimNpo.Unlearn.Distributed;
 using SimNpo.Unlearn.Progress;
 
 namespace SimNpo.Cli.Progress;
@@ -6,7 +7,7 @@ namespace SimNpo.Cli.Progress;
 /// The reporter one command runs under, installed as <see cref="ProgressReporting.Current"/> for its duration. Progress
 /// always goes to stderr, so stdout carries only the command's own output (what scripts and tests read). On a terminal
 /// (stderr not redirected, TERM not dumb, no CI variable): bars, with stdout and stderr routed around them; otherwise, and
-/// for writers a caller supplies (tests): plain lines. --quiet: none.
+/// for writers a caller supplies (tests) and for rank 0 of several: plain lines. --quiet, and ranks other than 0: none.
 /// </summary>
 public sealed class ProgressSession : IDisposable
 {
@@ -20,8 +21,11 @@ public sealed class ProgressSession : IDisposable
     public ProgressSession(bool quiet, TextWriter output, TextWriter error, bool consoleWriters)
     {
         (Output, Error) = (output, error);
-        if (quiet) ProgressReporting.Current = SilentProgress.Instance;
-        else if (consoleWriters && IsTerminal())
+        // Under several ranks rank 0 alone reports, in plain lines: mpirun gives each rank a pseudo-terminal, where .NET's
+        // terminal setup (for the bars' width) writes control codes into stdout, and where other ranks' output would land.
+        var world = Communicators.World;
+        if (quiet || !world.IsRoot) ProgressReporting.Current = SilentProgress.Instance;
+        else if (consoleWriters && world.Size == 1 && IsTerminal())
         {
             _bars = new TerminalProgress(error, TimeProvider.System, TerminalWidth);
             // Both streams reach the same screen: each write lifts the bars first. stdout redirected needs no care.
