@@ -21,11 +21,8 @@ public static class HubDatasets
     [
         .. splits.Select(split => split + ".json"),
         .. splits.Where(split => split.StartsWith("forget", StringComparison.Ordinal))
-            .Select(split => TofuMiaHoldout(split) + ".json").Distinct().Where(snapshot.Files.Contains),
+            .Select(split => Evaluation.Official.TofuMia.DefaultHoldout(split[.."forget01".Length]) + ".json").Distinct().Where(snapshot.Files.Contains),
     ];
-
-    /// <summary>forget01_perturbed or forget01 → holdout01.</summary>
-    private static string TofuMiaHoldout(string forgetSplit) => "holdout" + forgetSplit["forget".Length..("forget".Length + 2)];
 
     /// <summary>A MUSE folder: on the Hub, the Parquet files of the parts the evaluation reads.</summary>
     public static string ResolveMuse(string value, HubSettings? settings = null) =>

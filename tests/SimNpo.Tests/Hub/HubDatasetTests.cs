@@ -34,6 +34,10 @@ public class HubDatasetTests : LoopbackHubFixture
             File.WriteAllLines(Path.Combine(local, split + ".jsonl"), lines);
             files[split + ".json"] = System.Text.Encoding.UTF8.GetBytes(string.Join("\n", lines) + "\n");
         }
+        // The holdout split goes with the forget set read (open-unlearning's MIA metrics); holdout05 is never asked for.
+        foreach (var holdout in new[] { "holdout01", "holdout05" })
+            files[holdout + ".json"] = System.Text.Encoding.UTF8.GetBytes(string.Join("\n", File.ReadLines(Path.Combine(shared, holdout + ".jsonl")).Take(3)) + "\n");
+        File.WriteAllLines(Path.Combine(local, "holdout01.jsonl"), File.ReadLines(Path.Combine(shared, "holdout01.jsonl")).Take(3));
         Server.Add("datasets", HubDatasets.Tofu, Commit, files);
         // TOFU's questions need more positions than the tiny model's 32: stories260K has 512.
         using var stories = new TempDirectory();
@@ -49,8 +53,12 @@ public class HubDatasetTests : LoopbackHubFixture
             Assert.That(fromHub.Code, Is.EqualTo(0), fromHub.Error);
             Assert.That(Utility(fromHub.Output), Is.EqualTo(Utility(fromFolder.Output)).And.Not.Empty);
         }
+        // The whole summary, open-unlearning's MIA metrics over holdout01 included, is the local folder's.
+        string Summary(string report) => System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Work.File(report)))!["summary"]!.ToJsonString();
+        Assert.That(Summary("hub.json"), Is.EqualTo(Summary("local.json")).And.Contain("\"mia_loss\""));
         var fetched = Server.Requests.Where(r => r.StartsWith("GET /datasets/", StringComparison.Ordinal)).Select(r => r.Split('/')[^1]).Order();
-        Assert.That(fetched, Is.EqualTo(new[] { "forget01_perturbed.json", "real_authors_perturbed.json", "retain_perturbed.json", "world_facts_perturbed.json" }));
+        Assert.That(fetched, Is.EqualTo(new[]
+            { "forget01_perturbed.json", "holdout01.json", "real_authors_perturbed.json", "retain_perturbed.json", "world_facts_perturbed.json" }));
         var snapshot = Work.File($"cache/datasets--locuslab--TOFU/snapshots/{Commit}");
         Assert.That(new FileInfo(Path.Combine(snapshot, "retain_perturbed.json")).LinkTarget, Does.StartWith("../../blobs/"));
 
@@ -58,10 +66,11 @@ public class HubDatasetTests : LoopbackHubFixture
         {
             var download = Simnpo.Run("download", HubDatasets.Tofu, "--repo-type", "dataset");
             Assert.That(download.Code, Is.EqualTo(0), download.Error);
-            Assert.That(download.Output, Does.Contain($"{TofuDataFiles.AllSplits.Count} files: the TOFU splits"));
+            Assert.That(download.Output, Does.Contain($"{TofuDataFiles.AllSplits.Count + 2} files: the TOFU splits"));
         }
-        Assert.That(Directory.GetFiles(snapshot).Select(Path.GetFileName).Order(), Is.EqualTo(TofuDataFiles.AllSplits.Select(split => split + ".json").Order()),
-            "every split the commands read, and not the README");
+        Assert.That(Directory.GetFiles(snapshot).Select(Path.GetFileName).Order(),
+            Is.EqualTo(TofuDataFiles.AllSplits.Append("holdout01").Append("holdout05").Select(split => split + ".json").Order()),
+            "every split the commands read with the holdouts the revision has, and not the README");
     }
 
     private static string Utility(string output) => output.Split('\n').Single(line => line.StartsWith("model utility", StringComparison.Ordinal));
