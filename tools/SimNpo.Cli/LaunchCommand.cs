@@ -48,7 +48,9 @@ public static class LaunchCommand
             foreach (var argument in arguments) start.ArgumentList.Add(argument);
             using var process = Process.Start(start)!;
             process.WaitForExit();
-            return process.ExitCode;
+            var (code, message) = MpiLauncher.Outcome(process.ExitCode);
+            if (message is not null) parse.InvocationConfiguration.Error.WriteLine(message);
+            return code;
         });
         return launch;
     }

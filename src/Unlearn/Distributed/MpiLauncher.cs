@@ -41,7 +41,8 @@ public sealed record MpiLauncher(string Path, MpiLauncher.Flavor Kind)
     /// ranks than cores without --oversubscribe, and by default binds each rank to one core, which would leave one core to
     /// each rank's threads: --bind-to none. A rank waiting in a collective yields its core instead of spinning
     /// (mpi_yield_when_idle), which the CPU path's worker threads and other programs need. Hosts (a,b) go to -H (Open MPI)
-    /// or -hosts (MPICH).
+    /// or -hosts (MPICH). Each rank's output goes through a pseudo-terminal, on which .NET writes the terminal's keypad-mode
+    /// codes (ESC [?1h ESC =) when it starts: TERM=dumb, a terminal without them, keeps them out of the job's output.
     /// </summary>
     public IReadOnlyList<string> Arguments(int ranks, IReadOnlyList<string> command, bool asRoot, int cores, string? hosts = null)
     {
@@ -50,11 +51,30 @@ public sealed record MpiLauncher(string Path, MpiLauncher.Flavor Kind)
         {
             if (asRoot) arguments.Add("--allow-run-as-root");
             if (ranks > cores || hosts is not null) arguments.Add("--oversubscribe");
-            arguments.AddRange(["--bind-to", "none", "--mca", "mpi_yield_when_idle", "1"]);
+            arguments.AddRange(["--bind-to", "none", "--mca", "mpi_yield_when_idle", "1", "-x", "TERM=dumb"]);
             if (hosts is not null) arguments.AddRange(["-H", hosts]);
         }
-        else if (hosts is not null) arguments.AddRange(["-hosts", hosts]);
+        else
+        {
+            arguments.AddRange(["-genv", "TERM", "dumb"]);
+            if (hosts is not null) arguments.AddRange(["-hosts", hosts]);
+        }
         arguments.AddRange(command);
         return arguments;
+    }
+
+    /// <summary>
+    /// launch's exit code and what it adds to the launcher's own report, from the launcher's exit code. The ranks exit 0, 1
+    /// or 2 (simnpo's codes), which the launcher passes on; anything else means a rank died without exiting (Open MPI
+    /// reports 128 + the signal), which is a failure (1), said in words with what a training run keeps.
+    /// </summary>
+    public static (int ExitCode, string? Message) Outcome(int launcherExitCode)
+    {
+        if (launcherExitCode is 0 or 1 or 2) return (launcherExitCode, null);
+        var cause = launcherExitCode is > 128 and < 160
+            ? $"a rank ended on signal {launcherExitCode - 128}{(launcherExitCode == 137 ? " (SIGKILL: killed, e.g. by the out-of-memory killer)" : "")}"
+            : $"the launcher exited with code {launcherExitCode}";
+        return (1, $"error: the job failed: {cause}, and the launcher ended the other ranks. A training run keeps its last complete "
+            + "checkpoint: the same command with --resume continues it (with any number of ranks).");
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 using SimNpo.Cli;
 
 namespace SimNpo.Tests.Cli;
@@ -8,13 +9,50 @@ public static class SimnpoProcess
 {
     public static (int Code, string Output) Run(params string[] args)
     {
+        using var running = Start(args);
+        return running.Wait();
+    }
+
+    /// <summary>Starts simnpo and returns at once; the output is collected while it runs.</summary>
+    public static Running Start(params string[] args)
+    {
         var (file, prefix) = BenchCommand.SimnpoExecutable();
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in prefix.Concat(args)) start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output + error.Result);
+        return new Running(Process.Start(start)!);
+    }
+
+    public sealed class Running : IDisposable
+    {
+        private readonly StringBuilder _output = new();
+        private readonly Task _outputRead;
+        private readonly Task<string> _errorRead;
+
+        internal Running(Process process)
+        {
+            Process = process;
+            _errorRead = process.StandardError.ReadToEndAsync();
+            _outputRead = Task.Run(() =>
+            {
+                while (process.StandardOutput.ReadLine() is { } line) lock (_output) _output.AppendLine(line);
+            });
+        }
+
+        public Process Process { get; }
+
+        public bool HasExited => Process.HasExited;
+
+        public (int Code, string Output) Wait()
+        {
+            Process.WaitForExit();
+            _outputRead.Wait();
+            lock (_output) return (Process.ExitCode, _output + _errorRead.Result);
+        }
+
+        public void Dispose()
+        {
+            if (!Process.HasExited) Process.Kill(entireProcessTree: true);
+            Process.Dispose();
+        }
     }
 }

@@ -14,10 +14,10 @@ public class MpiLauncherTests
         Assert.That(launcher.Arguments(4, Command, asRoot: true, cores: 2),
             Is.EqualTo(new[]
             {
-                "-n", "4", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "--mca", "mpi_yield_when_idle", "1", "simnpo", "unlearn",
+                "-n", "4", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "--mca", "mpi_yield_when_idle", "1", "-x", "TERM=dumb", "simnpo", "unlearn",
             }));
         Assert.That(launcher.Arguments(2, Command, asRoot: false, cores: 2),
-            Is.EqualTo(new[] { "-n", "2", "--bind-to", "none", "--mca", "mpi_yield_when_idle", "1", "simnpo", "unlearn" }));
+            Is.EqualTo(new[] { "-n", "2", "--bind-to", "none", "--mca", "mpi_yield_when_idle", "1", "-x", "TERM=dumb", "simnpo", "unlearn" }));
     }
 
     [Test]
@@ -25,7 +25,23 @@ public class MpiLauncherTests
     {
         var launcher = new MpiLauncher("/usr/bin/mpiexec.mpich", MpiLauncher.Flavor.Mpich);
         Assert.That(launcher.Arguments(2, Command, asRoot: true, cores: 1, hosts: "a,b"),
-            Is.EqualTo(new[] { "-n", "2", "-hosts", "a,b", "simnpo", "unlearn" }));
+            Is.EqualTo(new[] { "-n", "2", "-genv", "TERM", "dumb", "-hosts", "a,b", "simnpo", "unlearn" }));
+    }
+
+    /// <summary>The ranks' own codes pass through; a rank killed by a signal (Open MPI: 128 + the signal) is a failure, said in words.</summary>
+    [TestCase(0)]
+    [TestCase(1)]
+    [TestCase(2)]
+    public void TheRanksExitCodesPassThrough(int code) => Assert.That(MpiLauncher.Outcome(code), Is.EqualTo((code, (string?)null)));
+
+    [Test]
+    public void ARankKilledBySignalIsAFailureThatSaysSoAndHowToResume()
+    {
+        var (code, message) = MpiLauncher.Outcome(137);
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(message, Does.Contain("a rank ended on signal 9 (SIGKILL").And.Contain("--resume"));
+        Assert.That(MpiLauncher.Outcome(134).Message, Does.Contain("signal 6,"));
+        Assert.That(MpiLauncher.Outcome(255).Message, Does.Contain("the launcher exited with code 255"));
     }
 
     [Test]

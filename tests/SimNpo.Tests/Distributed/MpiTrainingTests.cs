@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using SimNpo.Tests.Cli;
 using SimNpo.Unlearn.Distributed;
+using SimNpo.Unlearn.Training;
 
 namespace SimNpo.Tests.Distributed;
 
@@ -50,10 +51,47 @@ public class MpiTrainingTests
         Assert.That(code, Is.Zero, output);
         Assert.That(TinyRun.Weights(folder), Is.EqualTo(TinyRun.Weights(_single)), "model.safetensors bit for bit");
         Assert.That(Log(folder), Is.EqualTo(Log(_single)), "the same losses and gradient norms in the log");
-        // mpirun gives each rank a pseudo-terminal, on which .NET's console writes the keypad-mode codes (ESC [?1h ESC =) when it
-        // starts, at whatever point of the merged output that rank gets there: they are not lines of ours.
-        var lines = Regex.Replace(output, "\u001b\\[\\?1h\u001b=", "");
-        Assert.That(Regex.Matches(lines, "^done: ", RegexOptions.Multiline), Has.Count.EqualTo(1), "rank 0 alone reports:\n" + output);
+        Assert.That(Regex.Matches(output, "^done: ", RegexOptions.Multiline), Has.Count.EqualTo(1), "rank 0 alone reports:\n" + output);
+        Assert.That(output, Does.Not.Contain("\u001b"), "no terminal codes (launch runs the ranks with TERM=dumb)");
+    }
+
+    /// <summary>
+    /// SIGKILL rank 1 of a `launch -n 2` run after its first checkpoint, at whatever point of a step it is: the whole job
+    /// ends with an error naming the killed rank, the checkpoint is kept, and `--resume` on 2 ranks ends on the very bits of
+    /// a run never interrupted (one process: the same bits as two, see above).
+    /// </summary>
+    [Test]
+    public void ARankKilledMidStepEndsTheJobAndTheResumeContinuesBitwise()
+    {
+        string[] Long(string folder, params string[] extra) => Unlearn(folder, ["--epochs", "100", .. extra]);
+        var uninterrupted = _run.File("uninterrupted");
+        var (code, output) = SimnpoProcess.Run(Long(uninterrupted));
+        Assert.That(code, Is.Zero, output);
+
+        var folder = _run.File("killed");
+        using (var job = SimnpoProcess.Start(["launch", "-n", "2", "--", .. Long(folder)]))
+        {
+            // Training is a fraction of the job (most of it is starting .NET and MPI): find rank 1 while the ranks start,
+            // then kill it as soon as the first checkpoint is complete, a few steps into the run.
+            int? victim = null;
+            while (!job.HasExited && (victim = RankProcesses.Find(job.Process.Id, rank: 1)) is null) Thread.Sleep(10);
+            while (!job.HasExited && Checkpoint.Latest(folder) is null) Thread.Sleep(1);
+            if (victim is null || job.HasExited) Assert.Fail("the run ended before rank 1 could be killed:\n" + job.Wait().Output);
+            RankProcesses.Kill(victim!.Value);
+            (code, output) = job.Wait();
+        }
+        Assert.That(code, Is.EqualTo(1), output);
+        Assert.That(output, Does.Contain("process rank 1").And.Contain("signal 9"), "the launcher names the killed rank");
+        Assert.That(output, Does.Contain("error: the job failed: a rank ended on signal 9"), "launch says what happened");
+        Assert.That(File.Exists(Path.Combine(folder, "model.safetensors")), Is.False, "the run did not finish");
+        var kept = Checkpoint.Latest(folder);
+        Assert.That(kept, Is.Not.Null, "the last good checkpoint is kept");
+        TestContext.Out.WriteLine($"killed after {Path.GetFileName(kept)}");
+
+        (code, output) = SimnpoProcess.Run(["launch", "-n", "2", "--", .. Long(folder, "--resume")]);
+        Assert.That(code, Is.Zero, output);
+        Assert.That(TinyRun.Weights(folder), Is.EqualTo(TinyRun.Weights(uninterrupted)), "model.safetensors bit for bit");
+        Assert.That(Log(folder), Is.EqualTo(Log(uninterrupted)), "the same losses and gradient norms in the log");
     }
 
     /// <summary>A failure in rank 0 alone (its claim of --out is refused; rank 1 is already waiting in a collective) ends the
