@@ -47,6 +47,7 @@ public static class TofuCommand
         // The protocol resumes and caches by itself and claims no run folder: neither flag would mean anything here.
         command.Options.Remove(options.Resume);
         command.Options.Remove(options.Overwrite);
+        foreach (var option in options.DataParallel) command.Options.Remove(option);
         command.SetAction(parse =>
         {
             var config = options.ConfigFile(parse, command);

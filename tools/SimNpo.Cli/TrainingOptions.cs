@@ -90,6 +90,8 @@ public sealed class TrainingOptions
     public Option<string> Recompute { get; } = CommonOptions.Recompute();
     public Option<double?> DeviceMemory { get; } = CommonOptions.DeviceMemory();
     public Option<bool> ShardOptimizer { get; } = CommonOptions.ShardOptimizer();
+    public Option<string> GradientSum { get; } = CommonOptions.GradientSum();
+    public Option<string> NcclLibrary { get; } = CommonOptions.NcclLibrary();
 
     /// <summary>The options that only exist for unlearning; finetune fixes method nll and has no retain set.</summary>
     private IEnumerable<Option> UnlearningOnly => [Method, Preset, Beta, Gamma, GammaForm, ForgetWeight, RetainWeight, RetainLoss, KlReduction];
@@ -97,7 +99,10 @@ public sealed class TrainingOptions
     private IEnumerable<Option> Shared =>
         [Config, Resume, Overwrite, LearningRate, Epochs, BatchSize, GradAccum, Batching, Warmup, Schedule, WeightDecay, MaxGradNorm, Seed, MaxLength, SkipLong,
             SaveEvery, EvalEvery, Device, Precision, OptimizerState, SaveDType, ChatTemplate, PromptFormat, AnswerPrefix, Recompute, DeviceMemory,
-            ShardOptimizer];
+            ShardOptimizer, GradientSum, NcclLibrary];
+
+    /// <summary>How a data-parallel run shares its work, which the TOFU protocol's runs do not take.</summary>
+    public IEnumerable<Option> DataParallel => [ShardOptimizer, GradientSum, NcclLibrary];
 
     public void AddTo(Command command, bool unlearning)
     {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SimNpo.Kernels;
+using SimNpo.Kernels.Ilgpu;
 using SimNpo.Kernels.Runtime;
 using SimNpo.Model;
 using SimNpo.Unlearn;
@@ -24,6 +25,15 @@ public static class TrainingRun
     /// <summary>The options in RunPaths.Inputs that name a file or model the run reads: recorded so that --resume continues only the same run.</summary>
     private static readonly string[] ReadInputs = ["model", "model-config", "forget", "data", "retain", "refusals"];
 
+    /// <summary>--gradient-sum; nccl only on CUDA, the one device NCCL serves (the trainer itself also takes ILGPU's simulators, for tests).</summary>
+    private static GradientSum GradientSumOn(ParseResult parse, IOps<float> ops)
+    {
+        var mode = Enum.Parse<GradientSum>(parse.GetValue<string>("--gradient-sum")!, ignoreCase: true);
+        if (mode == GradientSum.Nccl && !(ops is IlgpuOps device && device.IsCuda()))
+            throw new UsageException($"--gradient-sum nccl sums GPU buffers: it needs a CUDA device (--device cuda), not {ops.Name}");
+        return mode;
+    }
+
     public static int Execute(ParseResult parse, TrainingSettings settings, RunPaths paths, (bool Resume, bool Overwrite) start, PromptTemplate template, 
         Func<IOps<float>, Precision, LlamaModel<float>> createModel)
     {
@@ -33,6 +43,7 @@ public static class TrainingRun
             [("--model", paths.Model), ("--tokenizer", paths.TokenizerSource), ("--model-config", (string?)paths.Inputs["model-config"])],
             start.Overwrite, output);
         var ops = Devices.Create(settings.Device);
+        var gradientSum = GradientSumOn(parse, ops);
         // A resume with other settings (a recompute setting among them) is refused before any weights load.
         if (start.Resume) Checkpoint.RefuseOtherSettings(paths.Output, settings);
         var precision = Precision.Parse(settings.Precision);
@@ -69,6 +80,8 @@ public static class TrainingRun
             RunSettingsJson = RunSettings(parse.CommandResult.Command, settings, paths, template),
             Inputs = Inputs(paths, settings),
             ShardOptimizer = parse.GetValue<bool>("--shard-optimizer"),
+            GradientSum = gradientSum,
+            NcclLibrary = parse.GetValue<string>("--nccl-library")!,
         };
         var summary = job.Run(start.Resume);
         var plots = Communicators.World.IsRoot ? TrainingCurves.Save(paths.Output, paths.Output + Path.DirectorySeparatorChar, settings.Method) : [];

@@ -54,6 +54,21 @@ for arch in $arches; do  # hf_check.py arch: model --arch, simnpo grad (NLL for 
   timeout 90 $check arch $arch --app $app --devices $gpu,cpu --work $work/families --shape ${FAMILY_SHAPE:-tiny}
 done
 
+stage "NCCL on one GPU: unlearning the mid model with --gradient-sum nccl (PyTorch's libnccl) must end on the default path's bits"
+# One rank: every chunk's all-reduce leaves it as it is, so any difference is the binding's (address, count, type, stream).
+nccl=$($python -c "import glob, os, torch; print(next(iter(sorted(glob.glob(os.path.join(os.path.dirname(torch.__file__), '..', 'nvidia', 'nccl', 'lib', 'libnccl.so*')))), 'libnccl.so.2'))")
+echo "NCCL library: $nccl"
+timeout 150 bash -c "
+  for precision in bf16 fp32; do
+    for sum in auto nccl; do
+      $app unlearn --model $work/mid --forget $work/mid/batch.jsonl --retain $work/mid/batch.jsonl --device $gpu --precision \$precision \
+        --epochs 1 --batch-size 2 --grad-accum 2 --warmup 0 --lr 1e-5 --gradient-sum \$sum --nccl-library $nccl --out $work/nccl-\$precision-\$sum --quiet \
+        | tail -2
+    done
+    cmp $work/nccl-\$precision-auto/model.safetensors $work/nccl-\$precision-nccl/model.safetensors \
+      && echo \"NCCL one-GPU check \$precision: the same model.safetensors, bit for bit\" || echo \"NCCL one-GPU check \$precision: DIFFERENT\"
+  done" 2>&1 | tee $OUT/nccl-one-gpu.txt
+
 stage "bf16 GEMM on tensor cores: $sizes squared and the $layers layer shapes, against torch.matmul bf16 (cuBLAS)"
 timeout 90 $bench --suite sgemm --precision bf16 --sizes $sizes --shapes $layers --out $OUT/gemm
 

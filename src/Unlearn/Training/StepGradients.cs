@@ -14,36 +14,42 @@ internal interface IStepGradients
 }
 
 /// <summary>
-/// Picks the gradient path of a data-parallel run. On a CUDA device with several ranks: NCCL on the device buffers when
-/// libnccl.so.2 loads, else one message saying so and the MPI host path (<see cref="OrderedGradients{T}"/>: copy to host,
-/// all-reduce in rank order, copy back). One process on an accelerator accumulates on the device (<see cref="DeviceAccumulation{T}"/>):
-/// the ordered path would copy a 7B model's gradient to the host per micro-batch. Everywhere else the host path, silently
-/// (a CPU backend's buffers are host memory, and the ordered sum makes one process and N ranks the same bits).
+/// Picks the gradient path of a data-parallel run (<see cref="GradientSum"/>). Auto: on a CUDA device with several ranks,
+/// NCCL on the device buffers when its library loads, else one message saying so and the MPI host path
+/// (<see cref="OrderedGradients{T}"/>: copy to host, all-reduce in rank order, copy back); one process on an accelerator
+/// accumulates on the device (<see cref="DeviceAccumulation{T}"/>: the ordered path would copy a 7B model's gradient to the
+/// host per micro-batch); everywhere else the host path, silently (a CPU backend's buffers are host memory, and the ordered
+/// sum makes one process and N ranks the same bits).
 /// </summary>
 public static class StepGradients
 {
-    internal static IStepGradients For<T>(LlamaModel<T> model, ICommunicator group, Action<string> message) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static IStepGradients For<T>(LlamaModel<T> model, ICommunicator group, Action<string> message, GradientSum mode = GradientSum.Auto,
+        string ncclLibrary = NcclLibrary.FileName) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (group.Size == 1 && model.Ops is IlgpuOps) return new DeviceAccumulation<T>(model);
-        var onCuda = model.Ops is IlgpuOps ilgpu && ilgpu.IsCuda();
+        var device = model.Ops as IlgpuOps;
+        if (mode == GradientSum.Nccl && (device is null || model is not LlamaModel<float>))
+            throw new NotSupportedException("--gradient-sum nccl sums device buffers: it needs a device (--device cuda)");
+        if (mode == GradientSum.Auto && group.Size == 1 && device is not null) return new DeviceAccumulation<T>(model);
         NcclLibrary? library = null;
-        var (useNccl, note) = Decide(onCuda, group.Size, () => (library = NcclLibrary.TryLoad(out var problem)) is null ? problem : null);
+        var (useNccl, note) = Decide(mode, device?.IsCuda() == true, group.Size, ncclLibrary,
+            () => (library = NcclLibrary.TryLoad(out var problem, ncclLibrary)) is null ? problem : null);
         if (note is not null) message(note);
-        if (useNccl && model is LlamaModel<float> floats && floats.Ops is IlgpuOps cuda)
-            return new NcclStepGradients(floats, new NcclGroup(library!, cuda, group), group);
-        return new OrderedGradients<T>(model, group);
+        return useNccl
+            ? new NcclStepGradients((LlamaModel<float>)(object)model, new NcclGroup(library!, device!, group), group)
+            : new OrderedGradients<T>(model, group);
     }
 
     /// <summary>
-    /// Whether NCCL sums the gradients, and the message to print: none off CUDA or on one rank (nothing to reduce on the
-    /// device); on CUDA, which path was taken and why. tryLoad returns null when the library loaded, else the problem.
+    /// Whether NCCL sums the gradients, and the message to print. Auto: none off CUDA or on one rank (nothing to reduce on
+    /// the device); on CUDA, which path was taken and why. Nccl: NCCL, or an error saying why it cannot load. Host: the
+    /// host path, without looking for NCCL. tryLoad returns null when the library loaded, else the problem.
     /// </summary>
-    public static (bool UseNccl, string? Message) Decide(bool onCuda, int ranks, Func<string?> tryLoad)
+    public static (bool UseNccl, string? Message) Decide(GradientSum mode, bool onCuda, int ranks, string library, Func<string?> tryLoad)
     {
-        if (!onCuda || ranks < 2) return (false, null);
-        return tryLoad() is { } problem
-            ? (false, $"NCCL: {problem}; gradients are summed over MPI through host memory instead (copy to host, all-reduce, copy back)")
-            : (true, $"NCCL: gradients are summed on the GPUs with {NcclLibrary.FileName} across {ranks} ranks");
+        if (mode == GradientSum.Host || (mode == GradientSum.Auto && (!onCuda || ranks < 2))) return (false, null);
+        if (tryLoad() is not { } problem) return (true, $"NCCL: gradients are summed on the device with {library} across {ranks} rank(s)");
+        if (mode == GradientSum.Nccl) throw new NotSupportedException($"--gradient-sum nccl: {problem}");
+        return (false, $"NCCL: {problem}; gradients are summed over MPI through host memory instead (copy to host, all-reduce, copy back)");
     }
 }
 

@@ -105,7 +105,7 @@ public sealed class Trainer<T>
         var initialEval = startStep == 0 ? _job.Evaluate?.Invoke(model) : null;
         var clock = Stopwatch.StartNew();
         using var log = writes ? new StreamWriter(Path.Combine(runDirectory, LogFileName), append: true) : TextWriter.Null;
-        var gradients = StepGradients.For(model, communicator, observer.Message);
+        var gradients = StepGradients.For(model, communicator, observer.Message, _job.GradientSum, _job.NcclLibrary);
         using var disposeGradients = gradients as IDisposable;
         StepRecord? record = null;
         using var progress = startStep < totalSteps

@@ -35,6 +35,12 @@ public sealed record TrainingJob<T>(LlamaModel<T> Model, TrainingSettings Settin
     /// <summary>ZeRO stage 1 over the communicator's ranks (--shard-optimizer): each keeps its slice of the optimizer state only.</summary>
     public bool ShardOptimizer { get; init; }
 
+    /// <summary>How the step's gradients are summed across the ranks (--gradient-sum).</summary>
+    public GradientSum GradientSum { get; init; }
+
+    /// <summary>The NCCL library loaded when NCCL sums the gradients: a file name on the loader's path, or a path (--nccl-library).</summary>
+    public string NcclLibrary { get; init; } = Distributed.Nccl.NcclLibrary.FileName;
+
     public TrainingSummary Run(bool resume) => new Trainer<T>(this).Run(resume);
 }
 

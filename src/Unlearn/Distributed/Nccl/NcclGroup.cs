@@ -15,6 +15,7 @@ public sealed class NcclGroup : IDisposable
     private readonly NcclLibrary _library;
     private readonly IlgpuOps _ops;
     private readonly IntPtr _comm;
+    private readonly IntPtr _stream;
 
     public NcclGroup(NcclLibrary library, IlgpuOps ops, ICommunicator group)
     {
@@ -23,13 +24,15 @@ public sealed class NcclGroup : IDisposable
         var id = group.IsRoot ? library.GetUniqueId() : default;
         group.Broadcast(MemoryMarshal.AsBytes(new Span<NcclUniqueId>(ref id)), root: 0);
         _comm = library.CommInitRank(group.Size, id, group.Rank);
+        // On ILGPU's CPU simulator (tests, with a host-memory stand-in for the library) there is no CUDA stream: 0, the default.
+        _stream = ops.IsCuda() ? ops.CudaStream() : IntPtr.Zero;
     }
 
     /// <summary>Sums a device view across the ranks, in place; returns once the sum is complete (the stream is synchronised).</summary>
     public void AllReduceSum(View<float> values)
     {
         var (address, bf16) = values.DeviceAddress();
-        _library.AllReduceSumInPlace(address, values.Length, bf16 ? NcclLibrary.BFloat16 : NcclLibrary.Float32, _comm, _ops.CudaStream());
+        _library.AllReduceSumInPlace(address, values.Length, bf16 ? NcclLibrary.BFloat16 : NcclLibrary.Float32, _comm, _stream);
         _ops.Accelerator.Synchronize();
     }
 

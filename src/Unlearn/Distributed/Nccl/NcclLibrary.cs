@@ -37,12 +37,16 @@ public sealed unsafe class NcclLibrary
         _getErrorString = (delegate* unmanaged<int, IntPtr>)NativeLibrary.GetExport(handle, "ncclGetErrorString");
     }
 
-    /// <summary>Loads libnccl.so.2 (the loader's search path: LD_LIBRARY_PATH, the system's), or says why it could not.</summary>
+    /// <summary>
+    /// Loads libnccl.so.2 (the loader's search path: LD_LIBRARY_PATH, the system's) or the file named (--nccl-library,
+    /// e.g. the copy pip's nvidia-nccl-cu12 puts beside PyTorch), or says why it could not.
+    /// </summary>
     public static NcclLibrary? TryLoad(out string? problem, string fileName = FileName)
     {
         if (!NativeLibrary.TryLoad(fileName, out var handle))
         {
-            problem = $"{fileName} was not found (install NCCL, e.g. Debian's libnccl2, or put it on LD_LIBRARY_PATH)";
+            problem = $"{fileName} was not found or could not be loaded (install NCCL, e.g. Debian's libnccl2, put it on LD_LIBRARY_PATH, "
+                + "or name the file with --nccl-library)";
             return null;
         }
         try
@@ -79,6 +83,7 @@ public sealed unsafe class NcclLibrary
 
     private void Check(int result, string call)
     {
-        if (result != 0) throw new InvalidOperationException($"{call} failed: {Marshal.PtrToStringAnsi(_getErrorString(result))} (ncclResult_t {result})");
+        // A communication failure, not a bug: reported to the user in one line (IOException).
+        if (result != 0) throw new IOException($"{call} failed: {Marshal.PtrToStringAnsi(_getErrorString(result))} (ncclResult_t {result})");
     }
 }
