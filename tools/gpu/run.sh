@@ -66,7 +66,7 @@ timeout 150 bash -c "
         | tail -2
     done
     cmp $work/nccl-\$precision-auto/model.safetensors $work/nccl-\$precision-nccl/model.safetensors \
-      && echo \"NCCL one-GPU check \$precision: the same model.safetensors, bit for bit\" || echo \"NCCL one-GPU check \$precision: DIFFERENT\"
+      && echo \"NCCL one-GPU check \$precision: the same model.safetensors, bit for bit\" || echo \"NCCL one-GPU check \$precision: FAILED (the NCCL run failed, see above, or its model differs)\"
   done" 2>&1 | tee $OUT/nccl-one-gpu.txt
 
 stage "bf16 GEMM on tensor cores: $sizes squared and the $layers layer shapes, against torch.matmul bf16 (cuBLAS)"
