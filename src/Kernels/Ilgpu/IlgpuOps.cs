@@ -70,20 +70,22 @@ public sealed class IlgpuOps : IOps<float>, IDisposable
     }
 
     /// <summary>
-    /// Ops on the first device of the given type that <paramref name="selectDevices"/> registers (e.g. <c>b => b.Cuda()</c>,
-    /// or <c>b => b.CPU(CPUDevice.Nvidia)</c> for the simulated NVIDIA-like device), or null when there is none.
+    /// Ops on a device of the given type that <paramref name="selectDevices"/> registers (e.g. <c>b => b.Cuda()</c>, or
+    /// <c>b => b.CPU(CPUDevice.Nvidia)</c> for the simulated NVIDIA-like device), or null when there is none: the
+    /// <paramref name="index"/>th of them modulo their count (<see cref="Runtime.LocalRank.DeviceIndex"/>), the first by default.
     /// </summary>
-    public static IlgpuOps? Create(AcceleratorType type, Func<Context.Builder, Context.Builder> selectDevices)
+    public static IlgpuOps? Create(AcceleratorType type, Func<Context.Builder, Context.Builder> selectDevices, int index = 0)
     {
         // Algorithms supply XMath and the reduction operations the kernels use.
         var context = Context.Create(builder => selectDevices(builder).EnableAlgorithms());
         // A context always lists a CPU device too: look for the type asked for.
-        var device = context.Devices.FirstOrDefault(d => d.AcceleratorType == type);
-        if (device is null)
+        var devices = context.Devices.Where(d => d.AcceleratorType == type).ToArray();
+        if (devices.Length == 0)
         {
             context.Dispose();
             return null;
         }
+        var device = devices[Runtime.LocalRank.DeviceIndex(index, devices.Length)];
         return new IlgpuOps(context, device.CreateAccelerator(context));
     }
 

@@ -12,6 +12,7 @@ namespace SimNpo.Kernels.Runtime;
 /// <summary>
 /// Picks the op implementation that `--device` names. An ILGPU device is opened once per process and shared: its
 /// context, accelerator and compiled kernels live until the process exits, so later models and commands reuse them.
+/// With several CUDA devices, each rank of a job on the machine opens its own (<see cref="LocalRank"/>).
 /// </summary>
 public static class Devices
 {
@@ -28,10 +29,10 @@ public static class Devices
 
     public static IOps<float> Create(string name) => name switch
     {
-        "auto" => Open("cuda", AcceleratorType.Cuda, b => b.Cuda())
+        "auto" => Open("cuda", AcceleratorType.Cuda, b => b.Cuda(), LocalRank.Current)
             ?? Open("opencl-gpu", AcceleratorType.OpenCL, b => b.OpenCL(d => d.DeviceType == CLDeviceType.CL_DEVICE_TYPE_GPU))
             ?? (IOps<float>)new FastCpuOps(),
-        "cuda" => Open(name, AcceleratorType.Cuda, b => b.Cuda()) ?? throw new NotSupportedException("no CUDA device found"),
+        "cuda" => Open(name, AcceleratorType.Cuda, b => b.Cuda(), LocalRank.Current) ?? throw new NotSupportedException("no CUDA device found"),
         "opencl" => Open(name, AcceleratorType.OpenCL, b => b.OpenCL()) ?? throw new NotSupportedException("no OpenCL device found"),
         "ilgpu-cpu" => Open(name, AcceleratorType.CPU, b => b.CPU(CPUDevice.Default))!,
         "cpu" => new FastCpuOps(),
@@ -62,6 +63,7 @@ public static class Devices
                 $"--precision {precision.Name}: the {ops.Name} device cannot run it (choose fp32, or --device cpu or a GPU for bf16)");
     }
 
-    private static IlgpuOps? Open(string key, AcceleratorType type, Func<Context.Builder, Context.Builder> selectDevices) =>
-        Opened.GetOrAdd(key, _ => new Lazy<IlgpuOps?>(() => IlgpuOps.Create(type, selectDevices))).Value;
+    /// <param name="index">Which of several such devices: a CUDA device per rank of a data-parallel job (<see cref="LocalRank"/>).</param>
+    private static IlgpuOps? Open(string key, AcceleratorType type, Func<Context.Builder, Context.Builder> selectDevices, int index = 0) =>
+        Opened.GetOrAdd(key, _ => new Lazy<IlgpuOps?>(() => IlgpuOps.Create(type, selectDevices, index))).Value;
 }
