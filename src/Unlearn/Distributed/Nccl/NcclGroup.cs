@@ -21,6 +21,8 @@ public sealed class NcclGroup : IDisposable
     {
         _library = library;
         _ops = ops;
+        // NCCL works on the calling thread's current CUDA device (the runtime API's view): make it this rank's accelerator.
+        ops.Accelerator.Bind();
         var id = group.IsRoot ? library.GetUniqueId() : default;
         group.Broadcast(MemoryMarshal.AsBytes(new Span<NcclUniqueId>(ref id)), root: 0);
         _comm = library.CommInitRank(group.Size, id, group.Rank);
@@ -31,6 +33,7 @@ public sealed class NcclGroup : IDisposable
     /// <summary>Sums a device view across the ranks, in place; returns once the sum is complete (the stream is synchronised).</summary>
     public void AllReduceSum(View<float> values)
     {
+        _ops.Accelerator.Bind();
         var (address, bf16) = values.DeviceAddress();
         _library.AllReduceSumInPlace(address, values.Length, bf16 ? NcclLibrary.BFloat16 : NcclLibrary.Float32, _comm, _stream);
         _ops.Accelerator.Synchronize();
