@@ -42,8 +42,25 @@ public class ParallelEvaluationTests : ConvertedStories260KTests
     /// The forward passes rank r of N runs when it computes items r, r + N, ... of each pass list (one per batch or item)
     /// and nothing else: the split, not a rank that runs everything and keeps its share.
     /// </summary>
-    private static long[] Shares(int ranks, params int[] passLists) =>
+    private static long[] Shares(int ranks, int[] passLists) =>
         Enumerable.Range(0, ranks).Select(r => (long)passLists.Sum(count => (count - r + ranks - 1) / ranks)).ToArray();
+
+    /// <summary>
+    /// run(N)'s report on 2 and 3 ranks is run(1)'s, which names every one of names; given the pass lists, every rank ran
+    /// exactly its share of the forward passes.
+    /// </summary>
+    private static void AssertTheSingleProcessResultOnTwoAndThreeRanks(Func<int, RankRun> run, string[] names, int[]? passes = null)
+    {
+        var single = run(1);
+        foreach (var name in names) Assert.That(single.Report, Does.Contain($"\"{name}\""));
+        if (passes is not null) Assert.That(single.ForwardPasses, Is.EqualTo(Shares(1, passes)));
+        foreach (var ranks in new[] { 2, 3 })
+        {
+            var split = run(ranks);
+            Assert.That(split.Report, Is.EqualTo(single.Report), $"{ranks} ranks");
+            if (passes is not null) Assert.That(split.ForwardPasses, Is.EqualTo(Shares(ranks, passes)), $"{ranks} ranks");
+        }
+    }
 
     [Test]
     public void TofuGivesTheSingleProcessReportOnTwoAndThreeRanks()
@@ -53,11 +70,8 @@ public class ParallelEvaluationTests : ConvertedStories260KTests
             DataDirectory = Path.GetDirectoryName(SharedFiles.Require("data/tofu/forget01_perturbed.jsonl"))!,
             ForgetSet = "forget01", MaxItems = 2, MaxNewTokens = 2, BatchSize = 2,
         };
-        string Report(int ranks) => OnRanks(ranks, (model, tokenizer, group) => TofuEvaluation.Run(model, tokenizer, settings, group: group)).Report;
-        var single = Report(1);
-        Assert.That(single, Does.Contain("\"TruthRatio\""));
-        Assert.That(Report(2), Is.EqualTo(single));
-        Assert.That(Report(3), Is.EqualTo(single));
+        AssertTheSingleProcessResultOnTwoAndThreeRanks(ranks => OnRanks(ranks, (model, tokenizer, group) =>
+            TofuEvaluation.Run(model, tokenizer, settings, group: group)), ["TruthRatio"]);
     }
 
     [Test]
@@ -65,11 +79,8 @@ public class ParallelEvaluationTests : ConvertedStories260KTests
     {
         using var data = new TempDirectory();
         var settings = MuseSettingsOver(data);
-        string Report(int ranks) => OnRanks(ranks, (model, tokenizer, group) => MuseEvaluation.Run(model, tokenizer, settings, group: group)).Report;
-        var single = Report(1);
-        Assert.That(single, Does.Contain("\"Auc\""));
-        Assert.That(Report(2), Is.EqualTo(single));
-        Assert.That(Report(3), Is.EqualTo(single));
+        AssertTheSingleProcessResultOnTwoAndThreeRanks(ranks => OnRanks(ranks, (model, tokenizer, group) =>
+            MuseEvaluation.Run(model, tokenizer, settings, group: group)), ["Auc"]);
     }
 
     /// <summary>
@@ -86,23 +97,12 @@ public class ParallelEvaluationTests : ConvertedStories260KTests
             DataDirectory = Path.GetDirectoryName(SharedFiles.Require("data/tofu/holdout01.jsonl"))!,
             ForgetSet = "forget01", MaxItems = 3, BatchSize = 2, ReferenceModel = Model.Path,
         };
-        RankRun Metrics(int ranks) => OnRanks(ranks, (model, tokenizer, group) =>
+        AssertTheSingleProcessResultOnTwoAndThreeRanks(ranks => OnRanks(ranks, (model, tokenizer, group) =>
         {
             var metrics = TofuMia.Compute(model, tokenizer, settings, model.Ops, group: group);
             OpenUnlearningExtras.AddPrivLeak(metrics, retainMinKAuc: null);
             return metrics.ToJson();
-        });
-        var single = Metrics(1);
-        foreach (var name in new[] { "mia_loss", "mia_zlib", "mia_min_k", "mia_min_k_plus_plus", "mia_gradnorm", "mia_reference", "privleak" })
-            Assert.That(single.Report, Does.Contain($"\"{name}\""));
-        int[] passes = [2, 3, 2, 2, 3, 2];
-        Assert.That(single.ForwardPasses, Is.EqualTo(Shares(1, passes)));
-        foreach (var ranks in new[] { 2, 3 })
-        {
-            var split = Metrics(ranks);
-            Assert.That(split.Report, Is.EqualTo(single.Report), $"{ranks} ranks");
-            Assert.That(split.ForwardPasses, Is.EqualTo(Shares(ranks, passes)), $"{ranks} ranks");
-        }
+        }), ["mia_loss", "mia_zlib", "mia_min_k", "mia_min_k_plus_plus", "mia_gradnorm", "mia_reference", "privleak"], passes: [2, 3, 2, 2, 3, 2]);
     }
 
     /// <summary>
@@ -114,19 +114,10 @@ public class ParallelEvaluationTests : ConvertedStories260KTests
     {
         using var data = new TempDirectory();
         var settings = MuseSettingsOver(data);
-        RankRun Metrics(int ranks) => OnRanks(ranks, (model, tokenizer, group) =>
-            MuseMia.Compute(model, tokenizer, settings, model.Ops, new HashSet<string>(), group: group).ToJson());
-        var single = Metrics(1);
-        foreach (var name in new[] { "exact_memorization", "extraction_strength", "mia_loss", "mia_min_k", "mia_gradnorm", "mia_reference" })
-            Assert.That(single.Report, Does.Contain($"\"{name}\""));
-        int[] passes = [2, 2, 3, 2, 2, 3, 2];
-        Assert.That(single.ForwardPasses, Is.EqualTo(Shares(1, passes)));
-        foreach (var ranks in new[] { 2, 3 })
-        {
-            var split = Metrics(ranks);
-            Assert.That(split.Report, Is.EqualTo(single.Report), $"{ranks} ranks");
-            Assert.That(split.ForwardPasses, Is.EqualTo(Shares(ranks, passes)), $"{ranks} ranks");
-        }
+        AssertTheSingleProcessResultOnTwoAndThreeRanks(ranks => OnRanks(ranks, (model, tokenizer, group) =>
+                MuseMia.Compute(model, tokenizer, settings, model.Ops, new HashSet<string>(), group: group).ToJson()),
+            ["exact_memorization", "extraction_strength", "mia_loss", "mia_zlib", "mia_min_k", "mia_min_k_plus_plus", "mia_gradnorm", "mia_reference"],
+            passes: [2, 2, 3, 2, 2, 3, 2]);
     }
 
     /// <summary>
