@@ -6,32 +6,28 @@ namespace SimNpo.Unlearn.Distributed;
 /// <summary>How one item's result travels between ranks: written to and read from bytes, exactly (doubles bit for bit).</summary>
 public sealed record ItemCodec<T>(Action<BinaryWriter, T> Write, Func<BinaryReader, T> Read);
 
-/// <summary>The codecs evaluation needs: generated text, and the per-sequence numbers of one batch.</summary>
+/// <summary>The codecs evaluation needs: generated text, numbers, and arrays of any item (the per-sequence results of one batch).</summary>
 public static class ItemCodecs
 {
     public static readonly ItemCodec<string> Text = new((writer, text) => writer.Write(text), reader => reader.ReadString());
 
-    public static readonly ItemCodec<double[]> Doubles = new((writer, values) =>
+    public static readonly ItemCodec<double> Double = new((writer, value) => writer.Write(value), reader => reader.ReadDouble());
+
+    /// <summary>The length, then each element.</summary>
+    public static ItemCodec<T[]> ArrayOf<T>(ItemCodec<T> element) => new((writer, values) =>
     {
         writer.Write(values.Length);
-        foreach (var value in values) writer.Write(value);
+        foreach (var value in values) element.Write(writer, value);
     }, reader =>
     {
-        var values = new double[reader.ReadInt32()];
-        for (var i = 0; i < values.Length; i++) values[i] = reader.ReadDouble();
+        var values = new T[reader.ReadInt32()];
+        for (var i = 0; i < values.Length; i++) values[i] = element.Read(reader);
         return values;
     });
 
-    public static readonly ItemCodec<double[][]> DoubleArrays = new((writer, arrays) =>
-    {
-        writer.Write(arrays.Length);
-        foreach (var array in arrays) Doubles.Write(writer, array);
-    }, reader =>
-    {
-        var arrays = new double[reader.ReadInt32()][];
-        for (var i = 0; i < arrays.Length; i++) arrays[i] = Doubles.Read(reader);
-        return arrays;
-    });
+    public static readonly ItemCodec<double[]> Doubles = ArrayOf(Double);
+
+    public static readonly ItemCodec<double[][]> DoubleArrays = ArrayOf(Doubles);
 }
 
 /// <summary>
@@ -72,6 +68,25 @@ public static class ParallelItems
         var results = new T[count];
         for (var i = 0; i < count; i++) results[i] = codec.Read(readers[i % size]);
         foreach (var reader in readers) reader.Dispose();
+        return results;
+    }
+
+    /// <summary>
+    /// Per-example results of batches given as lists of example indices, each batch the one a single process forms: the
+    /// batches are the items split across the group, and each batch's results (one per index, in its order) are put back
+    /// at their examples' indices. Collective.
+    /// </summary>
+    public static T[] MapBatches<T>(ICommunicator? group, int exampleCount, IReadOnlyList<int[]> batches, Func<int[], T[]> compute, ItemCodec<T> codec,
+        (string Label, string Unit)? progress = null)
+    {
+        var perBatch = Map(group, batches.Count, b => compute(batches[b]), ItemCodecs.ArrayOf(codec), progress);
+        var results = new T[exampleCount];
+        for (var b = 0; b < batches.Count; b++)
+        {
+            if (perBatch[b].Length != batches[b].Length)
+                throw new InvalidOperationException($"batch {b} has {batches[b].Length} examples but {perBatch[b].Length} results");
+            for (var j = 0; j < batches[b].Length; j++) results[batches[b][j]] = perBatch[b][j];
+        }
         return results;
     }
 

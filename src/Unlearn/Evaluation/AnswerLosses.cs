@@ -17,11 +17,9 @@ public static class AnswerLosses
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        var losses = new double[examples.Count];
         var batches = Enumerable.Range(0, examples.Count).OrderBy(i => examples[i].Length).Chunk(batchSize).ToArray();
-        var batchLosses = ParallelItems.Map(group, batches.Length, b =>
+        return ParallelItems.MapBatches(group, examples.Count, batches, chunk =>
         {
-            var chunk = batches[b];
             var scores = model.Forward(TokenBatch.FromExamples(chunk.Select(i => examples[i]).ToArray(), maxLength)).Scores;
             return Enumerable.Range(0, chunk.Length).Select(j =>
             {
@@ -31,9 +29,6 @@ public static class AnswerLosses
                         + $"{examples[chunk[j]].PromptIds.Count} tokens)");
                 return -scores.NormalisedLogProb(j);
             }).ToArray();
-        }, ItemCodecs.Doubles, ("score answers", "batches"));
-        for (var b = 0; b < batches.Length; b++)
-            for (var j = 0; j < batches[b].Length; j++) losses[batches[b][j]] = batchLosses[b][j];
-        return losses;
+        }, ItemCodecs.Double, ("score answers", "batches"));
     }
 }

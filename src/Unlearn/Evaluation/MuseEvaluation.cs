@@ -58,7 +58,7 @@ public static class MuseEvaluation
             var tokenizer = TokenizerLoader.Load(modelDirectory, model.Config);
             report = Run(model, tokenizer, settings, progress, group);
             // The evaluation names mia_min_k and privleak itself (Official), from muse_bench's Min-K% over every text token.
-            extra = Official.MuseMia.Compute(model, tokenizer, settings, ops, new HashSet<string> { "mia_min_k", "privleak" }, progress);
+            extra = Official.MuseMia.Compute(model, tokenizer, settings, ops, new HashSet<string> { "mia_min_k", "privleak" }, progress, group);
         }
         var missing = new List<string>();
         if (retrain is null && retrainModel is null && settings.Corpus is { } corpusName)

@@ -56,7 +56,7 @@ public static class TofuEvaluation
         using var model = ModelFiles.Load(modelDirectory, ops, Kernels.Precision.Parse(settings.Precision));
         var tokenizer = TokenizerLoader.Load(modelDirectory, model.Config);
         var splits = Run(model, tokenizer, settings, progress, group);
-        var extra = Official.TofuMia.Compute(model, tokenizer, settings, ops, progress);
+        var extra = Official.TofuMia.Compute(model, tokenizer, settings, ops, progress, group);
         return new TofuReport
         {
             Model = Path.GetFullPath(modelDirectory),

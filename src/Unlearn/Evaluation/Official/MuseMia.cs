@@ -2,6 +2,7 @@ using System.Numerics;
 using SimNpo.Kernels;
 using SimNpo.Model;
 using SimNpo.Model.Tokenizers;
+using SimNpo.Unlearn.Distributed;
 
 namespace SimNpo.Unlearn.Evaluation.Official;
 
@@ -16,9 +17,12 @@ public static class MuseMia
     /// <summary>MUSE_forget_verbmem.yaml and MUSE_MIA.yaml's max_length: scored tokens kept after the prompt.</summary>
     public const int MaxScoredTokens = 2048;
 
-    /// <summary>Every metric but those the evaluation already names (its mia_min_k and privleak, as muse_bench scores Min-K%).</summary>
+    /// <summary>
+    /// Every metric but those the evaluation already names (its mia_min_k and privleak, as muse_bench scores Min-K%). With a
+    /// group, every model pass is split across its ranks: the same bits on every rank for any N.
+    /// </summary>
     public static OpenUnlearningMetrics Compute<T>(LlamaModel<T> model, ITextTokenizer tokenizer, MuseSettings settings, IOps<T> ops,
-        IReadOnlySet<string> alreadyNamed, Action<string>? progress = null) where T : unmanaged, IFloatingPointIeee754<T>
+        IReadOnlySet<string> alreadyNamed, Action<string>? progress = null, ICommunicator? group = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var files = MuseFiles.Of(settings);
         var context = model.Config.MaxPositionEmbeddings;
@@ -34,7 +38,7 @@ public static class MuseMia
         using var reference = settings.ReferenceModel is { } referencePath ? ModelFiles.Load(referencePath, ops, model.Precision) : null;
         MiaSetStatistics Measure(IReadOnlyList<TokenizedExample> examples, bool attacks) => OpenUnlearningExtras.Measure(model, examples,
             examples.Select(Scored).ToArray(), settings.BatchSize, context, gradientNorms: attacks && settings.MiaGradientNorms,
-            attacks ? reference : null);
+            attacks ? reference : null, group);
 
         var verbatim = MuseData.ReadVerbMem(files.VerbMem).Select(p => Completion(p.Prompt, " ", p.Continuation)).ToArray();
         // A prompt that fills the model's context leaves no continuation token to score: the memorisation metrics are then not computed.

@@ -1,5 +1,6 @@
 using System.Numerics;
 using SimNpo.Model;
+using SimNpo.Unlearn.Distributed;
 
 namespace SimNpo.Unlearn.Evaluation.Official;
 
@@ -12,19 +13,20 @@ public static class OpenUnlearningExtras
 {
     /// <summary>
     /// One set's statistics from the model (and a reference model for mia_reference): the logits pass, and where asked
-    /// one forward and backward per item for the gradient norms (open-unlearning runs those at batch size 1 too).
+    /// one forward and backward per item for the gradient norms (open-unlearning runs those at batch size 1 too). With a
+    /// group, each of those passes is split across its ranks (<see cref="ParallelItems"/>) and every rank gets every item's statistics.
     /// </summary>
     public static MiaSetStatistics Measure<T>(LlamaModel<T> model, IReadOnlyList<TokenizedExample> examples, IReadOnlyList<string> texts, int batchSize,
-        int maxLength, bool gradientNorms, LlamaModel<T>? reference = null) where T : unmanaged, IFloatingPointIeee754<T>
+        int maxLength, bool gradientNorms, LlamaModel<T>? reference = null, ICommunicator? group = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (texts.Count != examples.Count) throw new ArgumentException($"{examples.Count} examples but {texts.Count} texts");
-        var tokens = TokenStatistics.Compute(model, examples, batchSize, maxLength);
+        var tokens = TokenStatistics.Compute(model, examples, batchSize, maxLength, group);
         for (var i = 0; i < tokens.Length; i++)
             if (tokens[i].Count == 0)
                 throw new ArgumentException($"item {i} has no answer token left once cut to {maxLength} tokens (its prompt is {examples[i].PromptIds.Count})");
-        return new MiaSetStatistics(tokens, texts, gradientNorms ? GradientNorms.Compute(model, examples, maxLength) : null,
+        return new MiaSetStatistics(tokens, texts, gradientNorms ? GradientNorms.Compute(model, examples, maxLength, group) : null,
             // The reference's losses come from the same logits path as the model's, so a model against itself differs by exactly 0.
-            reference is null ? null : TokenStatistics.Compute(reference, examples, batchSize, maxLength).Select(t => t.AverageLoss).ToArray());
+            reference is null ? null : TokenStatistics.Compute(reference, examples, batchSize, maxLength, group).Select(t => t.AverageLoss).ToArray());
     }
 
     /// <summary>The metrics in open-unlearning's order of its metric configs: memorisation first (when measured), then the attacks.</summary>

@@ -6,6 +6,7 @@ using SimNpo.Model;
 using SimNpo.Model.IO;
 using SimNpo.Model.Tokenizers;
 using SimNpo.Unlearn.Data;
+using SimNpo.Unlearn.Distributed;
 
 namespace SimNpo.Unlearn.Evaluation.Official;
 
@@ -28,8 +29,9 @@ public static class TofuMia
         return TofuDataFiles.Find(settings.DataDirectory, name.EndsWith(".jsonl", StringComparison.Ordinal) ? name[..^".jsonl".Length] : name);
     }
 
+    /// <summary>The metrics; with a group, every model pass split across its ranks, the same bits on every rank for any N.</summary>
     public static OpenUnlearningMetrics Compute<T>(LlamaModel<T> model, ITextTokenizer tokenizer, TofuSettings settings, IOps<T> ops,
-        Action<string>? progress = null) where T : unmanaged, IFloatingPointIeee754<T>
+        Action<string>? progress = null, ICommunicator? group = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var encoder = new ExampleEncoder(tokenizer, settings.Template);
         var maxLength = Math.Min(settings.MaxLength, model.Config.MaxPositionEmbeddings);
@@ -52,7 +54,7 @@ public static class TofuMia
             var special = new HashSet<int> { tokenizer.BosId, tokenizer.EosId, encoder.EndId };
             var texts = examples.Select(e => tokenizer.Decode(e.AnswerIds.Where(id => !special.Contains(id)))).ToArray();
             return OpenUnlearningExtras.Measure(model, examples, texts, settings.BatchSize, maxLength, gradientNorms: attacks && settings.MiaGradientNorms,
-                attacks ? reference : null);
+                attacks ? reference : null, group);
         }
 
         var forgetStatistics = Measure(forget, attacks: holdout is not null);

@@ -1,5 +1,6 @@
 using System.Numerics;
 using SimNpo.Model;
+using SimNpo.Unlearn.Distributed;
 
 namespace SimNpo.Unlearn.Evaluation.Official;
 
@@ -28,35 +29,64 @@ public sealed record TokenStatistics(double[] LogProbs, double[] VocabMean, doub
     /// <summary>Elements of logits one pass may download: 2^28 floats (1 GiB), at least one example a pass.</summary>
     public const long LogitsBudget = 1L << 28;
 
-    /// <summary>Per example, from forward passes to the logits of the scored rows (grouped by length, results in order).</summary>
-    public static TokenStatistics[] Compute<T>(LlamaModel<T> model, IReadOnlyList<TokenizedExample> examples, int batchSize, int maxLength)
+    /// <summary>
+    /// Per example, from forward passes to the logits of the scored rows (grouped by length, results in order). With a
+    /// group, the batches (those of one process) are split across its ranks and every rank gets every example's statistics.
+    /// </summary>
+    public static TokenStatistics[] Compute<T>(LlamaModel<T> model, IReadOnlyList<TokenizedExample> examples, int batchSize, int maxLength,
+        ICommunicator? group = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         var vocab = model.Config.VocabSize;
-        var result = new TokenStatistics[examples.Count];
-        var byLength = Enumerable.Range(0, examples.Count).OrderBy(i => examples[i].Length).ToArray();
-        for (var start = 0; start < byLength.Length;)
+        return ParallelItems.MapBatches(group, examples.Count, Batches(examples, batchSize, maxLength, vocab), chunk =>
         {
-            // As many as the batch size and the logits budget allow (the longest of them sets the padded length).
-            var count = 1;
-            while (count < batchSize && start + count < byLength.Length
-                && (long)(count + 1) * Math.Min(examples[byLength[start + count]].Length, maxLength) * vocab <= LogitsBudget) count++;
-            var chunk = byLength.AsSpan(start, count).ToArray();
             var batch = TokenBatch.FromExamples(chunk.Select(i => examples[i]).ToArray(), maxLength);
             var logits = model.ForwardLogits(batch).ToArray();
             var targets = batch.Targets.Where(t => t >= 0).ToArray();
             var counts = batch.ScoredCounts();
+            var statistics = new TokenStatistics[chunk.Length];
             var row = 0;
             for (var b = 0; b < chunk.Length; b++)
             {
-                result[chunk[b]] = FromRows(logits, targets, row, counts[b], vocab);
+                statistics[b] = FromRows(logits, targets, row, counts[b], vocab);
                 row += counts[b];
             }
+            return statistics;
+        }, Codec, ("token statistics", "batches"));
+    }
+
+    /// <summary>
+    /// The examples' indices by length, cut into batches of as many as the batch size and the logits budget allow (the
+    /// longest of them sets the padded length).
+    /// </summary>
+    private static int[][] Batches(IReadOnlyList<TokenizedExample> examples, int batchSize, int maxLength, int vocab)
+    {
+        var byLength = Enumerable.Range(0, examples.Count).OrderBy(i => examples[i].Length).ToArray();
+        var batches = new List<int[]>();
+        for (var start = 0; start < byLength.Length;)
+        {
+            var count = 1;
+            while (count < batchSize && start + count < byLength.Length
+                && (long)(count + 1) * Math.Min(examples[byLength[start + count]].Length, maxLength) * vocab <= LogitsBudget) count++;
+            batches.Add(byLength[start..(start + count)]);
             start += count;
         }
-        return result;
+        return [.. batches];
     }
+
+    /// <summary>One item's statistics between ranks: the three arrays of doubles bit for bit, then the argmax flags.</summary>
+    public static readonly ItemCodec<TokenStatistics> Codec = new((writer, item) =>
+    {
+        foreach (var values in (double[][])[item.LogProbs, item.VocabMean, item.VocabVariance]) ItemCodecs.Doubles.Write(writer, values);
+        foreach (var hit in item.LabelIsArgmax) writer.Write(hit);
+    }, reader =>
+    {
+        var (logProbs, means, variances) = (ItemCodecs.Doubles.Read(reader), ItemCodecs.Doubles.Read(reader), ItemCodecs.Doubles.Read(reader));
+        var isArgmax = new bool[logProbs.Length];
+        for (var i = 0; i < isArgmax.Length; i++) isArgmax[i] = reader.ReadBoolean();
+        return new TokenStatistics(logProbs, means, variances, isArgmax);
+    });
 
     /// <summary>The statistics of rows [first, first + count) of [rows, vocab] logits whose labels are targets[row].</summary>
     public static TokenStatistics FromRows<T>(T[] logits, int[] targets, int first, int count, int vocab) where T : unmanaged, IFloatingPointIeee754<T>
