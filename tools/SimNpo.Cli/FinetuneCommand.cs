@@ -52,6 +52,7 @@ public static class FinetuneCommand
             var template = options.Template(parse, config, ModelConfig, paths.TokenizerSource);
             options.CheckMemory(parse, config, settings, ModelConfig());
             return TrainingRun.Execute(parse, settings, paths, (parse.GetValue(options.Resume), parse.GetValue(options.Overwrite)), template,
+                options.DataParallelOf(parse, config),
                 (ops, precision) =>
             {
                 if (modelDirectory is not null) return ModelFiles.Load(modelDirectory, ops, precision, masterWeights: true);

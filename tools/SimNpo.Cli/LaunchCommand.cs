@@ -36,7 +36,8 @@ public static class LaunchCommand
             var words = parse.GetRequiredValue(command);
             var (file, prefix) = BenchCommand.SimnpoExecutable();
             // A simnpo subcommand runs this same simnpo in every rank; anything else runs as given.
-            string[] program = parse.RootCommandResult.Command.Subcommands.Any(c => c.Name == words[0]) ? [file, .. prefix, .. words] : words;
+            var isSimnpo = parse.RootCommandResult.Command.Subcommands.Any(c => c.Name == words[0]);
+            string[] program = isSimnpo ? [file, .. prefix, .. words] : words;
             var arguments = launcher.Arguments(n, program, Environment.IsPrivilegedProcess, Environment.ProcessorCount, parse.GetValue(hosts));
             var output = parse.InvocationConfiguration.Output;
             if (parse.GetValue(dryRun))
@@ -48,7 +49,7 @@ public static class LaunchCommand
             foreach (var argument in arguments) start.ArgumentList.Add(argument);
             using var process = Process.Start(start)!;
             process.WaitForExit();
-            var (code, message) = MpiLauncher.Outcome(process.ExitCode);
+            var (code, message) = MpiLauncher.Outcome(process.ExitCode, isSimnpo);
             if (message is not null) parse.InvocationConfiguration.Error.WriteLine(message);
             return code;
         });

@@ -104,6 +104,15 @@ public sealed class TrainingOptions
     /// <summary>How a data-parallel run shares its work, which the TOFU protocol's runs do not take.</summary>
     public IEnumerable<Option> DataParallel => [ShardOptimizer, GradientSum, NcclLibrary];
 
+    /// <summary>The data-parallel options' values, from the command line, else --config, else their defaults.</summary>
+    public DataParallelValues DataParallelOf(ParseResult parse, JsonObject config)
+    {
+        var gradientSum = Value(parse, GradientSum, config, ConfigPath(parse));
+        if (!Enum.TryParse<Unlearn.Training.GradientSum>(gradientSum, ignoreCase: true, out var mode) || int.TryParse(gradientSum, out _))
+            throw new BadInputException(ConfigPath(parse), $"'gradient-sum' is '{gradientSum}', not one of auto, nccl, host");
+        return new(Value(parse, ShardOptimizer, config, ConfigPath(parse)), mode, Value(parse, NcclLibrary, config, ConfigPath(parse)));
+    }
+
     public void AddTo(Command command, bool unlearning)
     {
         foreach (var option in unlearning ? UnlearningOnly.Concat(Shared) : Shared) command.Options.Add(option);

@@ -19,23 +19,36 @@ namespace SimNpo.Cli;
 /// </summary>
 public sealed record RunPaths(string? Model, string Data, string? Retain, string? Refusals, string Output, string? TokenizerSource, JsonObject Inputs);
 
+/// <summary>--shard-optimizer, --gradient-sum and --nccl-library, resolved (command line, else --config); recorded in run.json.</summary>
+public sealed record DataParallelValues(bool ShardOptimizer, GradientSum GradientSum, string NcclLibrary)
+{
+    public JsonObject ToJson() => new()
+    {
+        ["shard-optimizer"] = ShardOptimizer, ["gradient-sum"] = GradientSum.ToString().ToLowerInvariant(), ["nccl-library"] = NcclLibrary,
+    };
+}
+
 /// <summary>What `finetune` and `unlearn` share: reading the data, building the model, running the trainer, reporting.</summary>
 public static class TrainingRun
 {
     /// <summary>The options in RunPaths.Inputs that name a file or model the run reads: recorded so that --resume continues only the same run.</summary>
     private static readonly string[] ReadInputs = ["model", "model-config", "forget", "data", "retain", "refusals"];
 
-    /// <summary>--gradient-sum; nccl only on CUDA, the one device NCCL serves (the trainer itself also takes ILGPU's simulators, for tests).</summary>
-    private static GradientSum GradientSumOn(ParseResult parse, IOps<float> ops)
+    /// <summary>
+    /// --gradient-sum nccl only on CUDA, the one device NCCL serves (the trainer itself also takes ILGPU's simulators, for
+    /// tests), and with a library that loads: both refused before any weights load.
+    /// </summary>
+    private static void CheckGradientSum(DataParallelValues parallel, IOps<float> ops)
     {
-        var mode = Enum.Parse<GradientSum>(parse.GetValue<string>("--gradient-sum")!, ignoreCase: true);
-        if (mode == GradientSum.Nccl && !(ops is IlgpuOps device && device.IsCuda()))
+        if (parallel.GradientSum != GradientSum.Nccl) return;
+        if (!(ops is IlgpuOps device && device.IsCuda()))
             throw new UsageException($"--gradient-sum nccl sums GPU buffers: it needs a CUDA device (--device cuda), not {ops.Name}");
-        return mode;
+        if (Unlearn.Distributed.Nccl.NcclLibrary.TryLoad(out var problem, parallel.NcclLibrary) is null)
+            throw new NotSupportedException($"--gradient-sum nccl: {problem}");
     }
 
-    public static int Execute(ParseResult parse, TrainingSettings settings, RunPaths paths, (bool Resume, bool Overwrite) start, PromptTemplate template, 
-        Func<IOps<float>, Precision, LlamaModel<float>> createModel)
+    public static int Execute(ParseResult parse, TrainingSettings settings, RunPaths paths, (bool Resume, bool Overwrite) start, PromptTemplate template,
+        DataParallelValues parallel, Func<IOps<float>, Precision, LlamaModel<float>> createModel)
     {
         var output = parse.InvocationConfiguration.Output;
         // Under MPI, rank 0 claims and writes the folder; the others only read from it.
@@ -43,7 +56,7 @@ public static class TrainingRun
             [("--model", paths.Model), ("--tokenizer", paths.TokenizerSource), ("--model-config", (string?)paths.Inputs["model-config"])],
             start.Overwrite, output);
         var ops = Devices.Create(settings.Device);
-        var gradientSum = GradientSumOn(parse, ops);
+        CheckGradientSum(parallel, ops);
         // A resume with other settings (a recompute setting among them) is refused before any weights load.
         if (start.Resume) Checkpoint.RefuseOtherSettings(paths.Output, settings);
         var precision = Precision.Parse(settings.Precision);
@@ -77,11 +90,11 @@ public static class TrainingRun
         var job = TrainingJob.FromModelFolder(model, paths.Model, settings, data, paths.Output, observer) with
         {
             TokenizerSource = paths.TokenizerSource,
-            RunSettingsJson = RunSettings(parse.CommandResult.Command, settings, paths, template),
+            RunSettingsJson = RunSettings(parse.CommandResult.Command, settings, paths, template, parallel),
             Inputs = Inputs(paths, settings),
-            ShardOptimizer = parse.GetValue<bool>("--shard-optimizer"),
-            GradientSum = gradientSum,
-            NcclLibrary = parse.GetValue<string>("--nccl-library")!,
+            ShardOptimizer = parallel.ShardOptimizer,
+            GradientSum = parallel.GradientSum,
+            NcclLibrary = parallel.NcclLibrary,
         };
         var summary = job.Run(start.Resume);
         var plots = Communicators.World.IsRoot ? TrainingCurves.Save(paths.Output, paths.Output + Path.DirectorySeparatorChar, settings.Method) : [];
@@ -103,12 +116,12 @@ public static class TrainingRun
             select (pair.Key, pair.Value!.GetValue<string>()));
 
     /// <summary>run.json: every resolved option of the command under its name without dashes, so --config reads it back.</summary>
-    private static string RunSettings(Command command, TrainingSettings settings, RunPaths paths, PromptTemplate template)
+    private static string RunSettings(Command command, TrainingSettings settings, RunPaths paths, PromptTemplate template, DataParallelValues parallel)
     {
         var options = command.Options.Select(o => o.Name.TrimStart('-')).ToHashSet();
         var json = new JsonObject();
         var prompt = new JsonObject { ["chat-template"] = template.Name, ["prompt-format"] = template.PromptFormat, ["answer-prefix"] = template.AnswerPrefix };
-        foreach (var (key, value) in JsonNode.Parse(settings.ToJson())!.AsObject().Concat(paths.Inputs).Concat(prompt))
+        foreach (var (key, value) in JsonNode.Parse(settings.ToJson())!.AsObject().Concat(paths.Inputs).Concat(prompt).Concat(parallel.ToJson()))
             if (options.Contains(key) && value is not null) json[key] = value.DeepClone();
         return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
     }

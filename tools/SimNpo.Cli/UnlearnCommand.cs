@@ -37,6 +37,7 @@ public static class UnlearnCommand
             var template = options.Template(parse, config, () => ModelFiles.LoadConfig(modelDirectory), modelDirectory);
             options.CheckMemory(parse, config, settings, ModelFiles.LoadConfig(modelDirectory));
             return TrainingRun.Execute(parse, settings, paths, (parse.GetValue(options.Resume), parse.GetValue(options.Overwrite)), template,
+                options.DataParallelOf(parse, config),
                 (ops, precision) => ModelFiles.Load(modelDirectory, ops, precision, masterWeights: true));
         });
         return command;

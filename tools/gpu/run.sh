@@ -70,10 +70,12 @@ run_nccl() {
   echo "NCCL library: $nccl"
   timeout 150 bash -c "
     for precision in bf16 fp32; do
+      rm -rf $work/nccl-\$precision-*  # a warm machine keeps /tmp: an earlier call's models must not pass for this one's
       for sum in auto nccl; do
         $app unlearn --model $work/mid --forget $work/mid/batch.jsonl --retain $work/mid/batch.jsonl --device $gpu --precision \$precision \
           --epochs 1 --batch-size 2 --grad-accum 2 --warmup 0 --lr 1e-5 --gradient-sum \$sum --nccl-library $nccl --out $work/nccl-\$precision-\$sum --quiet \
-          | tail -2
+          > $work/nccl-\$precision-\$sum.log 2>&1
+        echo \"\$precision \$sum: exit \$?\"; tail -2 $work/nccl-\$precision-\$sum.log
       done
       cmp $work/nccl-\$precision-auto/model.safetensors $work/nccl-\$precision-nccl/model.safetensors \
         && echo \"NCCL one-GPU check \$precision: the same model.safetensors, bit for bit\" || echo \"NCCL one-GPU check \$precision: FAILED (the NCCL run failed, see above, or its model differs)\"

@@ -64,15 +64,17 @@ public sealed record MpiLauncher(string Path, MpiLauncher.Flavor Kind)
     }
 
     /// <summary>
-    /// launch's exit code and what it adds to the launcher's own report, from the launcher's exit code. The ranks exit 0, 1
-    /// or 2 (simnpo's codes), which the launcher passes on; anything else means a rank died without exiting (Open MPI
-    /// reports 128 + the signal), which is a failure (1), said in words with what a training run keeps.
+    /// launch's exit code and what it adds to the launcher's own report, from the launcher's exit code. simnpo's ranks exit
+    /// 0, 1 or 2, which the launcher passes on; anything else means a rank (or the launcher) died without exiting (Open MPI
+    /// reports 128 + the signal): a failure (1), said in words with what a training run keeps. Another program's codes
+    /// (launch -- ./other) pass through as they are.
     /// </summary>
-    public static (int ExitCode, string? Message) Outcome(int launcherExitCode)
+    public static (int ExitCode, string? Message) Outcome(int launcherExitCode, bool ranksAreSimnpo = true)
     {
-        if (launcherExitCode is 0 or 1 or 2) return (launcherExitCode, null);
+        if (!ranksAreSimnpo || launcherExitCode is 0 or 1 or 2) return (launcherExitCode, null);
         var cause = launcherExitCode is > 128 and < 160
-            ? $"a rank ended on signal {launcherExitCode - 128}{(launcherExitCode == 137 ? " (SIGKILL: killed, e.g. by the out-of-memory killer)" : "")}"
+            ? $"a rank or the launcher ended on signal {launcherExitCode - 128}"
+                + (launcherExitCode == 137 ? " (SIGKILL: killed, e.g. by the out-of-memory killer)" : "")
             : $"the launcher exited with code {launcherExitCode}";
         return (1, $"error: the job failed: {cause}, and the launcher ended the other ranks. A training run keeps its last complete "
             + "checkpoint: the same command with --resume continues it (with any number of ranks).");

@@ -79,6 +79,9 @@ public sealed class Trainer<T>
             ? new ShardedAdamWOptimizer<T>(model, settings.AdamW, communicator, settings.MomentStorage)
             : new AdamWOptimizer<T>(model, settings.AdamW, settings.MomentStorage);
         model.Recompute = RecomputeNames.Parse(settings.Recompute);
+        // Before anything is computed or written: a gradient path that cannot start (NCCL missing) leaves the folder as it was.
+        var gradients = StepGradients.For(model, communicator, observer.Message, _job.GradientSum, _job.NcclLibrary);
+        using var disposeGradients = gradients as IDisposable;
 
         // Rank 0 checks and prepares the folder (reference log-probs, trimmed log) before the others read from it.
         var reference = settings.TrainingMethod.NeedsReferenceLogProbs && writes ? ReferenceFor(resume) : null;
@@ -105,8 +108,6 @@ public sealed class Trainer<T>
         var initialEval = startStep == 0 ? _job.Evaluate?.Invoke(model) : null;
         var clock = Stopwatch.StartNew();
         using var log = writes ? new StreamWriter(Path.Combine(runDirectory, LogFileName), append: true) : TextWriter.Null;
-        var gradients = StepGradients.For(model, communicator, observer.Message, _job.GradientSum, _job.NcclLibrary);
-        using var disposeGradients = gradients as IDisposable;
         StepRecord? record = null;
         using var progress = startStep < totalSteps
             ? ProgressReporting.Start($"{settings.Method} {Path.GetFileName(Path.TrimEndingDirectorySeparator(runDirectory))}", totalSteps - startStep, "steps")

@@ -7,6 +7,9 @@ namespace SimNpo.Tests.Cli;
 /// <summary>Runs `simnpo` as a process of its own, through Program's entry point, as a shell would.</summary>
 public static class SimnpoProcess
 {
+    /// <summary>How long a test waits for a simnpo process (an MPI job that hangs fails the test instead of the whole run).</summary>
+    public static readonly TimeSpan Limit = TimeSpan.FromMinutes(3);
+
     public static (int Code, string Output) Run(params string[] args)
     {
         using var running = Start(args);
@@ -44,7 +47,13 @@ public static class SimnpoProcess
 
         public (int Code, string Output) Wait()
         {
-            Process.WaitForExit();
+            if (!Process.WaitForExit(Limit))
+            {
+                Process.Kill(entireProcessTree: true);
+                Process.WaitForExit();
+                lock (_output) Assert.Fail($"simnpo ran past {Limit.TotalMinutes} minutes and was killed:\n{_output}");
+            }
+            Process.WaitForExit(); // and its output read to the end
             _outputRead.Wait();
             lock (_output) return (Process.ExitCode, _output + _errorRead.Result);
         }

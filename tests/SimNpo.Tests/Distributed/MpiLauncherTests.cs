@@ -39,9 +39,10 @@ public class MpiLauncherTests
     {
         var (code, message) = MpiLauncher.Outcome(137);
         Assert.That(code, Is.EqualTo(1));
-        Assert.That(message, Does.Contain("a rank ended on signal 9 (SIGKILL").And.Contain("--resume"));
+        Assert.That(message, Does.Contain("a rank or the launcher ended on signal 9 (SIGKILL").And.Contain("--resume"));
         Assert.That(MpiLauncher.Outcome(134).Message, Does.Contain("signal 6,"));
         Assert.That(MpiLauncher.Outcome(255).Message, Does.Contain("the launcher exited with code 255"));
+        Assert.That(MpiLauncher.Outcome(137, ranksAreSimnpo: false), Is.EqualTo((137, (string?)null)), "another program's code passes through");
     }
 
     [Test]

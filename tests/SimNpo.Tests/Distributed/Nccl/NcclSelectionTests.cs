@@ -76,4 +76,28 @@ public class NcclSelectionTests
         Assert.That(error, Does.Contain("--gradient-sum nccl sums GPU buffers: it needs a CUDA device (--device cuda), not cpu"));
         Assert.That(File.Exists(Path.Combine(run.File("out"), "log.jsonl")), Is.False);
     }
+
+    /// <summary>The same from --config (options the command line leaves unset come from it), and run.json records the three.</summary>
+    [Test]
+    public void TheDataParallelOptionsComeFromConfigAndGoIntoRunJson()
+    {
+        using var run = new TinyRun();
+        var config = run.File("config.json");
+        File.WriteAllText(config, """{ "gradient-sum": "nccl" }""");
+        var (code, _, error) = Simnpo.Run(run.Unlearn(run.File("refused"), "--config", config, "--device", "cpu"));
+        Assert.That(code, Is.EqualTo(CommandRunner.Usage));
+        Assert.That(error, Does.Contain("--gradient-sum nccl sums GPU buffers"));
+
+        File.WriteAllText(config, """{ "gradient-sum": "fastest" }""");
+        (code, _, error) = Simnpo.Run(run.Unlearn(run.File("bad"), "--config", config));
+        Assert.That(code, Is.EqualTo(CommandRunner.Failure));
+        Assert.That(error, Does.Contain(config).And.Contain("'gradient-sum' is 'fastest', not one of auto, nccl, host"));
+
+        File.WriteAllText(config, """{ "gradient-sum": "host", "nccl-library": "/opt/nccl/libnccl.so.2" }""");
+        (code, _, error) = Simnpo.Run(run.Unlearn(run.File("host"), "--config", config, "--epochs", "1"));
+        Assert.That(code, Is.EqualTo(CommandRunner.Success), error);
+        var recorded = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(run.File("host"), "run.json")))!;
+        Assert.That((recorded["gradient-sum"]!.GetValue<string>(), recorded["nccl-library"]!.GetValue<string>(), recorded["shard-optimizer"]!.GetValue<bool>()),
+            Is.EqualTo(("host", "/opt/nccl/libnccl.so.2", false)));
+    }
 }

@@ -59,4 +59,22 @@ public class NcclTrainingTests
         Assert.That((calls.DataType, calls.InPlace, calls.CommunicatorsAlive), Is.EqualTo((dataType, true, before.CommunicatorsAlive)),
             "the chunks' own type, in place, and the communicator destroyed at the end");
     }
+
+    /// <summary>NCCL asked for but not loadable: refused before the run computes or writes anything, so the same folder takes the next try.</summary>
+    [Test]
+    public void AnNcclThatCannotLoadLeavesTheRunFolderEmpty()
+    {
+        using var directory = new TempDirectory();
+        var folder = directory.File("run");
+        using var model = NewModel("fp32");
+        var job = new TrainingJob<float>(model, Settings, new TrainingData(TinyTask.Forget, TinyTask.Retain), folder, new SilentObserver())
+        {
+            GradientSum = GradientSum.Nccl,
+            NcclLibrary = directory.File("libnccl-missing.so.2"),
+        };
+        var error = Assert.Throws<NotSupportedException>(() => job.Run(resume: false));
+        Assert.That(error!.Message, Does.StartWith("--gradient-sum nccl: ").And.Contain("libnccl-missing.so.2 was not found"));
+        Assert.That(Directory.Exists(folder) ? Directory.GetFileSystemEntries(folder) : [], Is.Empty);
+        Assert.DoesNotThrow(() => (job with { GradientSum = GradientSum.Auto }).Run(resume: false), "the next try in the same folder");
+    }
 }
