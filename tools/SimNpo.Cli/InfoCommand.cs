@@ -32,7 +32,7 @@ public static class InfoCommand
             var directory = CommonOptions.ModelFolder(parse.GetRequiredValue(model));
             var config = ModelFiles.LoadConfig(directory);
             var batch = parse.GetRequiredValue(batchSize);
-            var length = parse.GetValue(sequenceLength) ?? Math.Min(512, config.MaxPositionEmbeddings);
+            var length = parse.GetValue(sequenceLength) ?? Math.Min(512, config.MaxSequenceLength);
             if (batch < 1 || length < 1) throw new UsageException("--batch-size and --seq-len must be at least 1");
             var rankCount = parse.GetRequiredValue(ranks);
             if (rankCount < 1) throw new UsageException("--ranks must be at least 1");

@@ -80,7 +80,7 @@ public static class ProfileCommand
     {
         progress.WriteLine($"loading {directory} in {precision} on {ops.Name}");
         var model = ModelFiles.Load(directory, ops, precision);
-        var length = sequenceLength ?? Math.Min(512, model.Config.MaxPositionEmbeddings);
+        var length = sequenceLength ?? Math.Min(512, model.Config.MaxSequenceLength);
         return (new DirectoryInfo(directory).Name, new SyntheticStep(model, batchSize ?? 4, length, seed));
     }
 }

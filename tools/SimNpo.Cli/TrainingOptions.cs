@@ -195,7 +195,7 @@ public sealed class TrainingOptions
         if (Value(parse, DeviceMemory, config, ConfigPath(parse)) is not { } gigabytes) return;
         MemoryPlan.ForTraining(model, Kernels.Precision.Parse(settings.Precision), settings.MomentStorage, RecomputeNames.Parse(settings.Recompute),
             settings.BatchSize,
-            Math.Min(settings.MaxLength, model.MaxPositionEmbeddings))
+            Math.Min(settings.MaxLength, model.MaxSequenceLength))
             .ForRanks(Unlearn.Distributed.Communicators.World.Size, Value(parse, ShardOptimizer, config, ConfigPath(parse))).EnsureFits(gigabytes);
     }
 

@@ -128,7 +128,7 @@ public static class MuseEvaluation
         var retainQa = files.RetainQa is { } retainPath ? MuseData.ReadQa(retainPath) : null;
         var retainExamples = files.RetainQaExamples is { } retainExamplesPath ? MuseData.ReadQa(retainExamplesPath) : examples;
         var privLeakTexts = PrivLeakTexts(files);
-        var context = model.Config.MaxPositionEmbeddings;
+        var context = model.Config.MaxSequenceLength;
         using var decoder = new GreedyDecoder<T>(model, tokenizer, context);
 
         IReadOnlyList<int> Prompt(string text, int newTokens)
@@ -193,7 +193,7 @@ public static class MuseEvaluation
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var examples = texts.Select(text => new TokenizedExample([tokenizer.BosId], tokenizer.Encode(text))).ToArray();
-        return TokenLogProbs.Compute(model, examples, settings.BatchSize, model.Config.MaxPositionEmbeddings, group)
+        return TokenLogProbs.Compute(model, examples, settings.BatchSize, model.Config.MaxSequenceLength, group)
             .Select(logProbs => MinKProbability.Score(logProbs, settings.MinK)).ToArray();
     }
 }

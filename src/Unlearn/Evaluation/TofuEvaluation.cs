@@ -82,7 +82,7 @@ public static class TofuEvaluation
             .ToArray();
         var encoder = new ExampleEncoder(tokenizer, settings.Template);
         // A model with a shorter context than MaxLength is held to its own.
-        settings = settings with { MaxLength = Math.Min(settings.MaxLength, model.Config.MaxPositionEmbeddings) };
+        settings = settings with { MaxLength = Math.Min(settings.MaxLength, model.Config.MaxSequenceLength) };
         using var decoder = new GreedyDecoder<T>(model, tokenizer, settings.MaxLength);
         return splits.Select(s =>
         {

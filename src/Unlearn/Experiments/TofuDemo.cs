@@ -66,7 +66,7 @@ public sealed class TofuDemo(string outputDirectory, string device, int seed, IT
             var directory = Path.Combine(outputDirectory, name);
             using var model = ModelFiles.Load(directory, ops, _precision);
             var encoder = new Data.ExampleEncoder(TokenizerLoader.Load(directory, model.Config), Data.PromptTemplate.Llama2Chat);
-            using var decoder = new GreedyDecoder<float>(model, encoder.Tokenizer, model.Config.MaxPositionEmbeddings);
+            using var decoder = new GreedyDecoder<float>(model, encoder.Tokenizer, model.Config.MaxSequenceLength);
             return dataset.Forget.Take(SampleQuestions).Select(q => decoder.Complete(encoder.EncodePrompt(q.Question), 40).Trim()).ToArray();
         });
         foreach (var (question, i) in dataset.Forget.Take(SampleQuestions).Select((q, i) => (q, i)))

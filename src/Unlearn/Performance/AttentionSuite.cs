@@ -28,7 +28,7 @@ public static class AttentionSuite
     public static IReadOnlyList<AttentionCase> Cases(IEnumerable<BenchmarkShape> models, IEnumerable<int> lengths) =>
         (from model in models
          from length in lengths
-         where length <= model.Config.MaxPositionEmbeddings
+         where length <= model.Config.MaxSequenceLength
          select new AttentionCase(Math.Max(1, model.Tokens / length), model.Config.NumAttentionHeads, length, model.Config.HeadDim, model.Name))
         .DistinctBy(c => c.ToString()).ToArray();
 

@@ -25,7 +25,7 @@ public static class MuseMia
         IReadOnlySet<string> alreadyNamed, Action<string>? progress = null, ICommunicator? group = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var files = MuseFiles.Of(settings);
-        var context = model.Config.MaxPositionEmbeddings;
+        var context = model.Config.MaxSequenceLength;
         TokenizedExample Completion(string prefix, string separator, string text)
         {
             // preprocess_pretraining_instance: the whole text tokenized with BOS, the prefix's own tokens (with BOS) not scored.

@@ -34,7 +34,7 @@ public static class TofuMia
         Action<string>? progress = null, ICommunicator? group = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var encoder = new ExampleEncoder(tokenizer, settings.Template);
-        var maxLength = Math.Min(settings.MaxLength, model.Config.MaxPositionEmbeddings);
+        var maxLength = Math.Min(settings.MaxLength, model.Config.MaxSequenceLength);
         var forgetPath = TofuDataFiles.Find(settings.DataDirectory, Path.GetFileNameWithoutExtension(TofuSplit.Forget(settings.ForgetSet).FileName));
         var forget = TofuSplitFile.Read(forgetPath, TofuSplit.Forget(settings.ForgetSet), settings.MaxItems).Select(i => (i.Question, i.Answer)).ToArray();
         var holdoutPath = HoldoutPath(settings);
