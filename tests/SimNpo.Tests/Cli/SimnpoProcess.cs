@@ -53,7 +53,6 @@ public static class SimnpoProcess
                 Process.WaitForExit();
                 lock (_output) Assert.Fail($"simnpo ran past {Limit.TotalMinutes} minutes and was killed:\n{_output}");
             }
-            Process.WaitForExit(); // and its output read to the end
             _outputRead.Wait();
             lock (_output) return (Process.ExitCode, _output + _errorRead.Result);
         }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 
 namespace SimNpo.Tests.Distributed;
 
@@ -7,18 +6,10 @@ namespace SimNpo.Tests.Distributed;
 /// Finds an MPI rank's process on this machine through Linux's /proc: among the processes below a launcher, the one whose
 /// environment names the rank (Open MPI's OMPI_COMM_WORLD_RANK, MPICH's PMI_RANK, set by the launcher before it runs the program).
 /// </summary>
-public static partial class RankProcesses
+public static class RankProcesses
 {
-    private const int SigKill = 9;
-
-    /// <summary>SIGKILL, as `kill -9` sends it (Process.Kill refuses a process this one did not start).</summary>
-    public static void Kill(int pid)
-    {
-        if (SendSignal(pid, SigKill) != 0) throw new InvalidOperationException($"kill -9 {pid} failed: errno {Marshal.GetLastPInvokeError()}");
-    }
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int SendSignal(int pid, int signal);
+    /// <summary>SIGKILL (what Process.Kill sends on Linux), to a process this one did not start.</summary>
+    public static void Kill(int pid) => System.Diagnostics.Process.GetProcessById(pid).Kill();
 
     public static int? Find(int launcher, int rank)
     {
